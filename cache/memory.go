@@ -1,0 +1,152 @@
+package cache
+
+import (
+	"context"
+	"math"
+	"strings"
+	"time"
+
+	"github.com/maypok86/otter/v2"
+)
+
+// DefaultMemoryBytes is the bound NewMemory uses when given a non-positive size.
+const DefaultMemoryBytes = 64 << 20
+
+// memoryEntryOverhead approximates the bookkeeping bytes of one entry (node,
+// slice headers, timestamps) so that many tiny entries still count.
+const memoryEntryOverhead = 64
+
+// memoryValue is what MemoryStore keeps per key.
+type memoryValue struct {
+	value      []byte
+	freshUntil time.Time
+	ttl        time.Duration
+}
+
+// MemoryStore is an in-process Store with the same semantics as RedisStore
+// (per-entry TTL, FreshUntil, DeletePrefix), bounded in memory. It is built on
+// github.com/maypok86/otter/v2, weighing each entry by the length of its key
+// and value (plus a small fixed overhead). It never fails.
+type MemoryStore struct {
+	cache *otter.Cache[string, memoryValue]
+	now   func() time.Time
+}
+
+var _ Store = (*MemoryStore)(nil)
+
+// MemoryOption configures a MemoryStore.
+type MemoryOption func(*memoryConfig)
+
+type memoryConfig struct {
+	now func() time.Time
+}
+
+// WithMemoryClock makes the store read the time from now, both for
+// FreshUntil and for expiring entries; tests use it with a fake clock. With a
+// custom clock the store does no periodic clean-up: expired entries are
+// dropped when read or evicted.
+func WithMemoryClock(now func() time.Time) MemoryOption {
+	return func(c *memoryConfig) { c.now = now }
+}
+
+// otterClock adapts a func() time.Time to otter.Clock.
+type otterClock func() time.Time
+
+func (c otterClock) NowNano() int64 { return c().UnixNano() }
+
+// Tick returns nil: no periodic clean-up with an injected clock.
+func (otterClock) Tick(time.Duration) <-chan time.Time { return nil }
+
+// NewMemory returns an in-process store holding at most about maxBytes of
+// keys and values (DefaultMemoryBytes when maxBytes is not positive).
+func NewMemory(maxBytes int64, opts ...MemoryOption) *MemoryStore {
+	cfg := memoryConfig{}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	if maxBytes <= 0 {
+		maxBytes = DefaultMemoryBytes
+	}
+	o := &otter.Options[string, memoryValue]{
+		MaximumWeight: uint64(maxBytes),
+		Weigher: func(key string, v memoryValue) uint32 {
+			w := int64(len(key)) + int64(len(v.value)) + memoryEntryOverhead
+			return uint32(min(w, math.MaxUint32))
+		},
+		ExpiryCalculator: otter.ExpiryWritingFunc(func(e otter.Entry[string, memoryValue]) time.Duration {
+			return e.Value.ttl
+		}),
+	}
+	now := time.Now
+	if cfg.now != nil {
+		now = cfg.now
+		o.Clock = otterClock(cfg.now)
+	}
+	return &MemoryStore{cache: otter.Must(o), now: now}
+}
+
+// GetMany returns the live entries among keys. The returned values are
+// copies: callers may keep or modify them.
+func (m *MemoryStore) GetMany(_ context.Context, keys []string) (map[string]Entry, error) {
+	out := make(map[string]Entry, len(keys))
+	for _, k := range keys {
+		v, ok := m.cache.GetIfPresent(k)
+		if !ok {
+			continue
+		}
+		out[k] = Entry{Value: cloneBytes(v.value), FreshUntil: v.freshUntil}
+	}
+	return out, nil
+}
+
+// SetMany stores copies of the items' values.
+func (m *MemoryStore) SetMany(_ context.Context, items []Item) error {
+	now := m.now()
+	for _, it := range items {
+		ttl := it.ttl()
+		if ttl <= 0 {
+			m.cache.Invalidate(it.Key)
+			continue
+		}
+		m.cache.Set(it.Key, memoryValue{
+			value:      cloneBytes(it.Value),
+			freshUntil: now.Add(it.FreshFor),
+			ttl:        ttl,
+		})
+	}
+	return nil
+}
+
+// Delete removes keys.
+func (m *MemoryStore) Delete(_ context.Context, keys ...string) error {
+	for _, k := range keys {
+		m.cache.Invalidate(k)
+	}
+	return nil
+}
+
+// DeletePrefix removes every key starting with prefix. It walks all keys, so
+// it costs O(entries); it is meant for rare, account-wide invalidations.
+func (m *MemoryStore) DeletePrefix(_ context.Context, prefix string) error {
+	var doomed []string
+	for k := range m.cache.Keys() {
+		if strings.HasPrefix(k, prefix) {
+			doomed = append(doomed, k)
+		}
+	}
+	for _, k := range doomed {
+		m.cache.Invalidate(k)
+	}
+	return nil
+}
+
+// Ping always succeeds: the store is in process.
+func (m *MemoryStore) Ping(context.Context) error { return nil }
+
+// cloneBytes copies b, keeping nil as nil.
+func cloneBytes(b []byte) []byte {
+	if b == nil {
+		return nil
+	}
+	return append(make([]byte, 0, len(b)), b...)
+}

@@ -1,0 +1,488 @@
+package cache
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// Defaults of RedisStore.
+const (
+	DefaultRedisTimeout = 100 * time.Millisecond
+	DefaultScanTimeout  = time.Second
+	DefaultCoolDown     = time.Second
+)
+
+// scanBatch is the SCAN COUNT hint and the size of one UNLINK pipeline.
+const scanBatch = 500
+
+// RedisStore is a Store in Redis, shared by every gateway replica. Each call
+// is bounded by a short timeout, and after a failure a tiny circuit breaker
+// keeps Redis out of the path for a cool-down (calls then fail at once with
+// ErrUnavailable) before trying again, so a slow or down Redis costs the
+// gateway little and the cache comes back by itself when Redis does.
+//
+// Errors are returned so that callers can log them; callers treat them as
+// misses. For timeouts to interrupt a slow server, the client must have
+// ContextTimeoutEnabled set, as NewUniversalClient does.
+type RedisStore struct {
+	client      redis.UniversalClient
+	timeout     time.Duration
+	scanTimeout time.Duration
+	now         func() time.Time
+	breaker     *breaker
+}
+
+var _ Store = (*RedisStore)(nil)
+
+// RedisOption configures a RedisStore.
+type RedisOption func(*RedisStore)
+
+// WithTimeout bounds every call but DeletePrefix (default DefaultRedisTimeout).
+func WithTimeout(d time.Duration) RedisOption {
+	return func(s *RedisStore) { s.timeout = d }
+}
+
+// WithScanTimeout bounds DeletePrefix, which walks the keyspace with SCAN
+// (default DefaultScanTimeout).
+func WithScanTimeout(d time.Duration) RedisOption {
+	return func(s *RedisStore) { s.scanTimeout = d }
+}
+
+// WithCoolDown sets how long Redis is skipped after a failure (default
+// DefaultCoolDown).
+func WithCoolDown(d time.Duration) RedisOption {
+	return func(s *RedisStore) { s.breaker.coolDown = d }
+}
+
+// WithClock makes the store read the time from now, for FreshUntil and for
+// the circuit breaker's cool-down; tests use it with a fake clock. The
+// physical TTLs are kept by Redis and follow the server's clock.
+func WithClock(now func() time.Time) RedisOption {
+	return func(s *RedisStore) {
+		s.now = now
+		s.breaker.now = now
+	}
+}
+
+// NewRedis returns a Store on client, which may be a single node, a Sentinel
+// failover client or a Cluster client.
+func NewRedis(client redis.UniversalClient, opts ...RedisOption) *RedisStore {
+	s := &RedisStore{
+		client:      client,
+		timeout:     DefaultRedisTimeout,
+		scanTimeout: DefaultScanTimeout,
+		now:         time.Now,
+		breaker:     newBreaker(time.Now, DefaultCoolDown),
+	}
+	for _, o := range opts {
+		o(s)
+	}
+	return s
+}
+
+// Healthy reports whether the last call to Redis succeeded. It turns false on
+// a failure and true again on the next success (after the cool-down).
+func (s *RedisStore) Healthy() bool { return s.breaker.healthy() }
+
+// GetMany reads keys with pipelined GETs (not MGET, which a cluster refuses
+// across slots). Misses are absent from the map. On a failure it returns the
+// entries it could read along with the error.
+func (s *RedisStore) GetMany(ctx context.Context, keys []string) (map[string]Entry, error) {
+	out := make(map[string]Entry, len(keys))
+	if len(keys) == 0 {
+		return out, nil
+	}
+	err := s.call(ctx, s.timeout, "cache get", func(ctx context.Context) error {
+		cmds := make([]*redis.StringCmd, len(keys))
+		// Exec reports the first failing command, a miss included, so each
+		// command is checked below instead.
+		_, _ = s.client.Pipelined(ctx, func(p redis.Pipeliner) error {
+			for i, k := range keys {
+				cmds[i] = p.Get(ctx, k)
+			}
+			return nil
+		})
+		var errs []error
+		for i, cmd := range cmds {
+			b, err := cmd.Bytes()
+			if errors.Is(err, redis.Nil) {
+				continue
+			}
+			if err != nil {
+				errs = append(errs, err)
+				continue
+			}
+			e, err := decodeEntry(b)
+			if err != nil {
+				// A corrupt value is a miss; the next SetMany replaces it.
+				continue
+			}
+			out[keys[i]] = e
+		}
+		return firstErr(errs)
+	})
+	return out, err
+}
+
+// SetMany writes items with pipelined SETs, each with its physical TTL
+// (FreshFor+StaleFor) as PX. Items with a non-positive TTL are unlinked.
+func (s *RedisStore) SetMany(ctx context.Context, items []Item) error {
+	if len(items) == 0 {
+		return nil
+	}
+	now := s.now()
+	return s.call(ctx, s.timeout, "cache set", func(ctx context.Context) error {
+		cmds, _ := s.client.Pipelined(ctx, func(p redis.Pipeliner) error {
+			for _, it := range items {
+				ttl := it.ttl()
+				if ttl <= 0 {
+					p.Unlink(ctx, it.Key)
+					continue
+				}
+				// Round up to whole milliseconds: PX 0 would be refused.
+				ttl = max(ttl, time.Millisecond)
+				p.Set(ctx, it.Key, encodeEntry(it.Value, now.Add(it.FreshFor)), ttl)
+			}
+			return nil
+		})
+		return cmdsErr(cmds)
+	})
+}
+
+// Delete unlinks keys, one pipelined UNLINK per key so that keys of
+// different cluster slots can go together.
+func (s *RedisStore) Delete(ctx context.Context, keys ...string) error {
+	if len(keys) == 0 {
+		return nil
+	}
+	return s.call(ctx, s.timeout, "cache delete", func(ctx context.Context) error {
+		return unlinkAll(ctx, s.client, keys)
+	})
+}
+
+// DeletePrefix unlinks every key starting with prefix, walking the keyspace
+// with SCAN MATCH (on every master of a Cluster). It is bounded by the scan
+// timeout rather than the per-call one.
+func (s *RedisStore) DeletePrefix(ctx context.Context, prefix string) error {
+	pattern := escapeGlob(prefix) + "*"
+	return s.call(ctx, s.scanTimeout, "cache delete prefix", func(ctx context.Context) error {
+		if cc, ok := s.client.(*redis.ClusterClient); ok {
+			return cc.ForEachMaster(ctx, func(ctx context.Context, node *redis.Client) error {
+				return scanUnlink(ctx, node, pattern)
+			})
+		}
+		return scanUnlink(ctx, s.client, pattern)
+	})
+}
+
+// Ping checks Redis even while the breaker is open, and closes the breaker
+// when Redis answers; it suits a readiness probe.
+func (s *RedisStore) Ping(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, s.timeout)
+	defer cancel()
+	if err := s.client.Ping(ctx).Err(); err != nil {
+		s.breaker.failure()
+		return fmt.Errorf("cache ping: %w", err)
+	}
+	s.breaker.success()
+	return nil
+}
+
+// call runs fn with a timeout unless the breaker is open, and feeds the
+// outcome back to the breaker. A caller that gives up (its own ctx ends)
+// says nothing about Redis and does not trip the breaker.
+func (s *RedisStore) call(ctx context.Context, timeout time.Duration, op string, fn func(context.Context) error) error {
+	if !s.breaker.allow() {
+		return fmt.Errorf("%s: %w", op, ErrUnavailable)
+	}
+	cctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	err := fn(cctx)
+	switch {
+	case err == nil:
+		s.breaker.success()
+		return nil
+	case ctx.Err() != nil:
+		return fmt.Errorf("%s: %w", op, err)
+	default:
+		s.breaker.failure()
+		return fmt.Errorf("%s: %w", op, err)
+	}
+}
+
+// scanUnlink unlinks the keys matching pattern on one node (or on the
+// single/failover client).
+func scanUnlink(ctx context.Context, c redis.Cmdable, pattern string) error {
+	it := c.Scan(ctx, 0, pattern, scanBatch).Iterator()
+	batch := make([]string, 0, scanBatch)
+	for it.Next(ctx) {
+		batch = append(batch, it.Val())
+		if len(batch) == scanBatch {
+			if err := unlinkAll(ctx, c, batch); err != nil {
+				return err
+			}
+			batch = batch[:0]
+		}
+	}
+	if err := it.Err(); err != nil {
+		return fmt.Errorf("scan %q: %w", pattern, err)
+	}
+	return unlinkAll(ctx, c, batch)
+}
+
+// unlinkAll unlinks keys with one UNLINK per key in a pipeline.
+func unlinkAll(ctx context.Context, c redis.Cmdable, keys []string) error {
+	if len(keys) == 0 {
+		return nil
+	}
+	cmds, _ := c.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for _, k := range keys {
+			p.Unlink(ctx, k)
+		}
+		return nil
+	})
+	return cmdsErr(cmds)
+}
+
+// cmdsErr returns the first error among a pipeline's commands.
+func cmdsErr(cmds []redis.Cmder) error {
+	for _, c := range cmds {
+		if err := c.Err(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func firstErr(errs []error) error {
+	if len(errs) == 0 {
+		return nil
+	}
+	return errs[0]
+}
+
+// escapeGlob escapes the characters SCAN MATCH treats specially.
+func escapeGlob(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		switch r {
+		case '*', '?', '[', ']', '\\':
+			b.WriteByte('\\')
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+// breaker is a tiny circuit breaker: after a failure it stays open for
+// coolDown, then lets calls through again; the first success closes it.
+type breaker struct {
+	now      func() time.Time
+	coolDown time.Duration
+
+	mu        sync.Mutex
+	openUntil time.Time
+	ok        bool
+}
+
+func newBreaker(now func() time.Time, coolDown time.Duration) *breaker {
+	return &breaker{now: now, coolDown: coolDown, ok: true}
+}
+
+// allow reports whether a call may go to Redis now.
+func (b *breaker) allow() bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.openUntil.IsZero() || !b.now().Before(b.openUntil)
+}
+
+func (b *breaker) success() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.openUntil = time.Time{}
+	b.ok = true
+}
+
+func (b *breaker) failure() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.openUntil = b.now().Add(b.coolDown)
+	b.ok = false
+}
+
+func (b *breaker) healthy() bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.ok
+}
+
+// NewUniversalClient builds a go-redis client from a REDIS_URL-style setting.
+// The accepted forms are:
+//
+//	redis://[[user]:password@]host[:port][/db][?option=value…]  single node (redis.ParseURL; rediss:// for TLS)
+//	host:port                                                    single node, no auth
+//	host1:port1,host2:port2[,…]                                  Cluster, no auth
+//	redis+cluster://[[user]:password@]host1:port1,host2:port2    Cluster (rediss+cluster:// for TLS)
+//	redis+sentinel://[[user]:password@]host1:port1,host2:port2/mastername[/db][?sentinel_password=…]
+//	                                                             Sentinel (rediss+sentinel:// for TLS)
+//
+// For Sentinel the user and password in the URL authenticate to the master
+// and its replicas; sentinel_username and sentinel_password, when the
+// sentinels themselves require auth, go in the query. A missing port means
+// 6379 (26379 for sentinels). The client has ContextTimeoutEnabled set so
+// that the short per-call timeouts of RedisStore interrupt a slow server.
+// Errors never repeat the URL, which may hold a password.
+func NewUniversalClient(redisURL string) (redis.UniversalClient, error) {
+	s := strings.TrimSpace(redisURL)
+	if s == "" {
+		return nil, errors.New("redis url: empty")
+	}
+	scheme, rest, hasScheme := strings.Cut(s, "://")
+	if !hasScheme {
+		addrs, err := parseAddrs(s, "6379")
+		if err != nil {
+			return nil, fmt.Errorf("redis url: %w", err)
+		}
+		return redis.NewUniversalClient(&redis.UniversalOptions{
+			Addrs:                 addrs,
+			IsClusterMode:         len(addrs) > 1,
+			ContextTimeoutEnabled: true,
+		}), nil
+	}
+	switch scheme {
+	case "redis", "rediss":
+		opt, err := redis.ParseURL(s)
+		if err != nil {
+			var ue *url.Error
+			if errors.As(err, &ue) {
+				err = ue.Err // url.Error repeats the URL, password included
+			}
+			return nil, fmt.Errorf("redis url: %w", err)
+		}
+		opt.ContextTimeoutEnabled = true
+		return redis.NewClient(opt), nil
+	case "redis+cluster", "rediss+cluster", "redis+sentinel", "rediss+sentinel":
+		opt, err := parseMultiHostURL(scheme, rest)
+		if err != nil {
+			return nil, fmt.Errorf("redis url: %w", err)
+		}
+		return redis.NewUniversalClient(opt), nil
+	default:
+		return nil, fmt.Errorf("redis url: unsupported scheme %q", scheme)
+	}
+}
+
+// parseMultiHostURL parses the part after "scheme://" of a cluster or
+// sentinel URL, which url.Parse refuses because of its several hosts.
+func parseMultiHostURL(scheme, rest string) (*redis.UniversalOptions, error) {
+	sentinel := strings.HasSuffix(scheme, "+sentinel")
+	opt := &redis.UniversalOptions{ContextTimeoutEnabled: true}
+
+	rest, rawQuery, _ := strings.Cut(rest, "?")
+	if at := strings.LastIndex(rest, "@"); at >= 0 {
+		user, pass, _ := strings.Cut(rest[:at], ":")
+		var err error
+		if opt.Username, err = url.PathUnescape(user); err != nil {
+			return nil, errors.New("invalid escape in user name")
+		}
+		if opt.Password, err = url.PathUnescape(pass); err != nil {
+			return nil, errors.New("invalid escape in password")
+		}
+		rest = rest[at+1:]
+	}
+	hosts, path, _ := strings.Cut(rest, "/")
+	defPort := "6379"
+	if sentinel {
+		defPort = "26379"
+	}
+	addrs, err := parseAddrs(hosts, defPort)
+	if err != nil {
+		return nil, err
+	}
+	opt.Addrs = addrs
+	if strings.HasPrefix(scheme, "rediss") {
+		host, _, _ := net.SplitHostPort(addrs[0])
+		opt.TLSConfig = &tls.Config{ServerName: host, MinVersion: tls.VersionTLS12}
+	}
+
+	query, err := url.ParseQuery(rawQuery)
+	if err != nil {
+		return nil, errors.New("invalid query")
+	}
+	parts := strings.FieldsFunc(path, func(r rune) bool { return r == '/' })
+	if !sentinel {
+		if len(parts) > 0 {
+			return nil, errors.New("a cluster URL takes no path (clusters have no databases)")
+		}
+		if len(query) > 0 {
+			return nil, errors.New("a cluster URL takes no query options")
+		}
+		opt.IsClusterMode = true
+		return opt, nil
+	}
+
+	switch len(parts) {
+	case 1:
+	case 2:
+		db, err := strconv.Atoi(parts[1])
+		if err != nil || db < 0 {
+			return nil, fmt.Errorf("invalid database number %q", parts[1])
+		}
+		opt.DB = db
+	default:
+		return nil, errors.New("a sentinel URL needs the path /mastername[/db]")
+	}
+	opt.MasterName = parts[0]
+	for k, v := range query {
+		switch k {
+		case "sentinel_username":
+			opt.SentinelUsername = v[len(v)-1]
+		case "sentinel_password":
+			opt.SentinelPassword = v[len(v)-1]
+		default:
+			return nil, fmt.Errorf("unknown sentinel URL option %q", k)
+		}
+	}
+	return opt, nil
+}
+
+// parseAddrs splits a comma-separated list of host[:port], adding defPort
+// where the port is missing.
+func parseAddrs(list, defPort string) ([]string, error) {
+	var addrs []string
+	for a := range strings.SplitSeq(list, ",") {
+		a = strings.TrimSpace(a)
+		if a == "" {
+			continue
+		}
+		host, port, err := net.SplitHostPort(a)
+		if err != nil {
+			host, port = strings.Trim(a, "[]"), defPort
+		}
+		if strings.ContainsAny(a, "@/?") {
+			// Do not echo it: it may hold a misplaced password.
+			return nil, errors.New("invalid address: unexpected '@', '/' or '?'")
+		}
+		if host == "" {
+			return nil, fmt.Errorf("invalid address %q", a)
+		}
+		if _, err := strconv.ParseUint(port, 10, 16); err != nil {
+			return nil, fmt.Errorf("invalid port in address %q", a)
+		}
+		addrs = append(addrs, net.JoinHostPort(host, port))
+	}
+	if len(addrs) == 0 {
+		return nil, errors.New("no address")
+	}
+	return addrs, nil
+}

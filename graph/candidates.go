@@ -1,0 +1,123 @@
+package graph
+
+import (
+	"context"
+	"time"
+
+	"github.com/workablegw/gateway/graph/model"
+	"github.com/workablegw/gateway/workable"
+)
+
+// candidateFilters are the filters of a candidate connection.
+type candidateFilters struct {
+	shortcode, stage, email    string
+	createdAfter, updatedAfter *time.Time
+}
+
+// candidatesConnection resolves Query.candidates and Job.candidates: one
+// GET /candidates per page. The list items carry every list field and the
+// job's shortcode and title, so those cost nothing more.
+func (r *Resolver) candidatesConnection(ctx context.Context, kind string, f candidateFilters, first *int, after *string) (*model.CandidateConnection, error) {
+	key := candidatePageKey{
+		Shortcode: f.shortcode, Stage: f.stage, Email: f.email,
+		CreatedAfter: keyTime(f.createdAfter), UpdatedAfter: keyTime(f.updatedAfter),
+	}
+	filters := map[string]string{"shortcode": key.Shortcode, "stage": key.Stage}
+	if kind == kindCandidates {
+		filters["email"] = key.Email
+		filters["createdAfter"] = key.CreatedAfter
+		filters["updatedAfter"] = key.UpdatedAfter
+	}
+	p, err := newPageRequest(ctx, kind, filters, first, after)
+	if err != nil {
+		return nil, err
+	}
+	conn := &model.CandidateConnection{Edges: []model.CandidateEdge{}, Nodes: []workable.Candidate{}, PageInfo: &model.PageInfo{}}
+	if p.skip {
+		return conn, nil
+	}
+	key.SinceID, key.Limit = p.afterID, p.limit()
+	pg, err := load(ctx, r.loadersFor(ctx).candidatePages, key)
+	if err != nil {
+		return nil, err
+	}
+	items, hasNext := window(p, pg.Items, candidateID, pg.More)
+	cursors, info := edgeCursors(p, items, candidateID, hasNext)
+	conn.PageInfo = info
+	conn.Nodes = make([]workable.Candidate, len(items))
+	conn.Edges = make([]model.CandidateEdge, len(items))
+	for i, c := range items {
+		conn.Nodes[i] = *c
+		conn.Edges[i] = model.CandidateEdge{Cursor: cursors[i], Node: &conn.Nodes[i]}
+	}
+	return conn, nil
+}
+
+func candidateID(c *workable.Candidate) string { return c.ID }
+
+// candidateByID resolves Query.candidate: GET /candidates/{id} through the
+// candidate loader (so its detail fields cost nothing more), null on 404.
+func (r *Resolver) candidateByID(ctx context.Context, id string) (*workable.Candidate, error) {
+	if id == "" {
+		return nil, badInput("id must not be empty")
+	}
+	return load(ctx, r.loadersFor(ctx).candidate, id)
+}
+
+// candidateDetail returns the full record of a candidate for its detail
+// fields: one GET /candidates/{id} per candidate and request, made only
+// when a detail field is asked for. It returns nil when the candidate no
+// longer exists.
+func (r *Resolver) candidateDetail(ctx context.Context, obj *workable.Candidate) (*workable.Candidate, error) {
+	return load(ctx, r.loadersFor(ctx).candidate, obj.ID)
+}
+
+// detailString resolves an optional string detail field.
+func (r *Resolver) detailString(ctx context.Context, obj *workable.Candidate, get func(*workable.Candidate) *string) (*string, error) {
+	c, err := r.candidateDetail(ctx, obj)
+	if err != nil || c == nil {
+		return nil, err
+	}
+	return get(c), nil
+}
+
+// detailList resolves a list detail field; never null.
+func detailList[T any](ctx context.Context, r *Resolver, obj *workable.Candidate, get func(*workable.Candidate) []T) ([]T, error) {
+	c, err := r.candidateDetail(ctx, obj)
+	if err != nil {
+		return nil, err
+	}
+	if c == nil || get(c) == nil {
+		return []T{}, nil
+	}
+	return get(c), nil
+}
+
+// activitiesConnection resolves Candidate.activities: one
+// GET /candidates/{id}/activities per page.
+func (r *Resolver) activitiesConnection(ctx context.Context, candidateID string, first *int, after *string) (*model.ActivityConnection, error) {
+	p, err := newPageRequest(ctx, kindActivities, map[string]string{"candidate": candidateID}, first, after)
+	if err != nil {
+		return nil, err
+	}
+	conn := &model.ActivityConnection{Edges: []model.ActivityEdge{}, Nodes: []workable.Activity{}, PageInfo: &model.PageInfo{}}
+	if p.skip {
+		return conn, nil
+	}
+	pg, err := load(ctx, r.loadersFor(ctx).activityPages, activityPageKey{CandidateID: candidateID, SinceID: p.afterID, Limit: p.limit()})
+	if err != nil {
+		return nil, err
+	}
+	items, hasNext := window(p, pg.Items, activityID, pg.More)
+	cursors, info := edgeCursors(p, items, activityID, hasNext)
+	conn.PageInfo = info
+	conn.Nodes = make([]workable.Activity, len(items))
+	conn.Edges = make([]model.ActivityEdge, len(items))
+	for i, a := range items {
+		conn.Nodes[i] = *a
+		conn.Edges[i] = model.ActivityEdge{Cursor: cursors[i], Node: &conn.Nodes[i]}
+	}
+	return conn, nil
+}
+
+func activityID(a *workable.Activity) string { return a.ID }

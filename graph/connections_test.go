@@ -1,0 +1,393 @@
+package graph
+
+import (
+	"encoding/base64"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/workablegw/gateway/workable"
+)
+
+// connPage is the part of a connection a walk reads.
+type connPage struct {
+	Edges []struct {
+		Cursor string
+		Node   struct{ ID string }
+	}
+	Nodes    []struct{ ID string }
+	PageInfo struct {
+		HasNextPage     bool
+		HasPreviousPage bool
+		StartCursor     *string
+		EndCursor       *string
+	}
+}
+
+const pageSelection = `edges { cursor node { id } } nodes { id } pageInfo { hasNextPage hasPreviousPage startCursor endCursor }`
+
+// walk pages through a connection with after: endCursor and returns every
+// id in order. fetch runs one page query.
+func walk(t *testing.T, first int, fetch func(after *string) connPage) []string {
+	t.Helper()
+	ids := []string{}
+	var after *string
+	for pages := 0; ; pages++ {
+		if pages > 400 {
+			t.Fatal("walk does not end")
+		}
+		p := fetch(after)
+		if len(p.Edges) != len(p.Nodes) {
+			t.Fatalf("%d edges but %d nodes", len(p.Edges), len(p.Nodes))
+		}
+		if len(p.Edges) > first {
+			t.Fatalf("page of %d items for first: %d", len(p.Edges), first)
+		}
+		for i, e := range p.Edges {
+			if e.Node.ID != p.Nodes[i].ID {
+				t.Fatalf("edge %d is %s but node %d is %s", i, e.Node.ID, i, p.Nodes[i].ID)
+			}
+			ids = append(ids, e.Node.ID)
+		}
+		if p.PageInfo.HasPreviousPage {
+			t.Errorf("hasPreviousPage = true; the gateway cannot know it")
+		}
+		if len(p.Edges) > 0 {
+			if p.PageInfo.StartCursor == nil || *p.PageInfo.StartCursor != p.Edges[0].Cursor ||
+				p.PageInfo.EndCursor == nil || *p.PageInfo.EndCursor != p.Edges[len(p.Edges)-1].Cursor {
+				t.Fatalf("startCursor/endCursor do not match the edges: %+v", p.PageInfo)
+			}
+		}
+		if !p.PageInfo.HasNextPage {
+			return ids
+		}
+		if p.PageInfo.EndCursor == nil {
+			t.Fatal("hasNextPage without endCursor")
+		}
+		after = p.PageInfo.EndCursor
+	}
+}
+
+func candidateIDs(cs []workable.Candidate, keep func(workable.Candidate) bool) []string {
+	ids := []string{}
+	for _, c := range cs {
+		if keep(c) {
+			ids = append(ids, c.ID)
+		}
+	}
+	return ids
+}
+
+func TestWalkJobs(t *testing.T) {
+	t.Parallel()
+	env := newTestEnv(t)
+	cutoff := env.sim.Jobs()[4].CreatedAt
+	updCutoff := env.sim.Jobs()[6].UpdatedAt
+	tests := []struct {
+		name  string
+		args  string
+		first int
+		keep  func(workable.Job) bool
+	}{
+		{"all first 1", ``, 1, func(workable.Job) bool { return true }},
+		{"all first 5", ``, 5, func(workable.Job) bool { return true }},
+		{"all first 100", ``, 100, func(workable.Job) bool { return true }},
+		{"published", `state: PUBLISHED`, 2, func(j workable.Job) bool { return j.State == "published" }},
+		{"draft", `state: DRAFT`, 1, func(j workable.Job) bool { return j.State == "draft" }},
+		{"archived", `state: ARCHIVED`, 3, func(j workable.Job) bool { return j.State == "archived" }},
+		{"closed", `state: CLOSED`, 3, func(j workable.Job) bool { return j.State == "closed" }},
+		{"createdAfter", `createdAfter: "` + rfc3339(cutoff) + `"`, 3,
+			func(j workable.Job) bool { return j.CreatedAt.After(cutoff) }},
+		{"updatedAfter", `updatedAfter: "` + rfc3339(*updCutoff) + `"`, 2,
+			func(j workable.Job) bool { return j.UpdatedAt != nil && j.UpdatedAt.After(*updCutoff) }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			got := walk(t, tt.first, func(after *string) connPage {
+				var out struct{ Jobs connPage }
+				env.mustQuery(fmt.Sprintf(`query($after: String) { jobs(first: %d, after: $after %s) { %s } }`,
+					tt.first, sep(tt.args), pageSelection), vars{"after": after}, &out)
+				return out.Jobs
+			})
+			want := []string{}
+			for _, j := range env.sim.Jobs() {
+				if tt.keep(j) {
+					want = append(want, j.ID)
+				}
+			}
+			if len(want) == 0 {
+				t.Fatal("the filter matches no job: the test proves nothing")
+			}
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Errorf("walk mismatch (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// sep prefixes non-empty extra arguments with a comma.
+func sep(args string) string {
+	if args == "" {
+		return ""
+	}
+	return ", " + args
+}
+
+func TestWalkCandidates(t *testing.T) {
+	t.Parallel()
+	env := newTestEnv(t)
+	all := env.sim.Candidates()
+	slugByName := map[string]string{}
+	for _, s := range env.sim.Stages() {
+		slugByName[s.Name] = s.Slug
+	}
+	created := all[200].CreatedAt
+	updated := *all[100].UpdatedAt
+	email := *all[17].Email
+	tests := []struct {
+		name  string
+		args  string
+		first int
+		keep  func(workable.Candidate) bool
+	}{
+		{"all first 37", ``, 37, func(workable.Candidate) bool { return true }},
+		{"all first 100", ``, 100, func(workable.Candidate) bool { return true }},
+		{"job", `jobShortcode: "GROOV004"`, 10, func(c workable.Candidate) bool { return c.Job.Shortcode == "GROOV004" }},
+		{"stage", `stage: "interview"`, 7, func(c workable.Candidate) bool { return c.Stage != nil && slugByName[*c.Stage] == "interview" }},
+		{"job and stage", `jobShortcode: "GROOV002", stage: "applied"`, 3, func(c workable.Candidate) bool {
+			return c.Job.Shortcode == "GROOV002" && c.Stage != nil && slugByName[*c.Stage] == "applied"
+		}},
+		{"email", `email: "` + email + `"`, 5, func(c workable.Candidate) bool { return c.Email != nil && *c.Email == email }},
+		{"createdAfter", `createdAfter: "` + rfc3339(created) + `"`, 30, func(c workable.Candidate) bool { return c.CreatedAt.After(created) }},
+		{"updatedAfter", `updatedAfter: "` + rfc3339(updated) + `"`, 50, func(c workable.Candidate) bool {
+			return c.UpdatedAt != nil && c.UpdatedAt.After(updated)
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			got := walk(t, tt.first, func(after *string) connPage {
+				var out struct{ Candidates connPage }
+				env.mustQuery(fmt.Sprintf(`query($after: String) { candidates(first: %d, after: $after %s) { %s } }`,
+					tt.first, sep(tt.args), pageSelection), vars{"after": after}, &out)
+				return out.Candidates
+			})
+			want := candidateIDs(all, tt.keep)
+			if len(want) == 0 {
+				t.Fatal("the filter matches no candidate: the test proves nothing")
+			}
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Errorf("walk mismatch (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestWalkJobCandidates(t *testing.T) {
+	t.Parallel()
+	env := newTestEnv(t)
+	all := env.sim.Candidates()
+	tests := []struct {
+		shortcode, stage string
+		first            int
+	}{
+		{"GROOV005", "", 8},
+		{"GROOV006", "sourced", 2},
+		{"GROOV003", "", 5}, // no candidates
+	}
+	for _, tt := range tests {
+		t.Run(tt.shortcode+"/"+tt.stage, func(t *testing.T) {
+			t.Parallel()
+			got := walk(t, tt.first, func(after *string) connPage {
+				var out struct{ Job struct{ Candidates connPage } }
+				env.mustQuery(fmt.Sprintf(`query($sc: String!, $after: String, $stage: String) { job(shortcode: $sc) {
+					candidates(first: %d, after: $after, stage: $stage) { %s } } }`, tt.first, pageSelection),
+					vars{"sc": tt.shortcode, "after": after, "stage": nilIfEmpty(tt.stage)}, &out)
+				return out.Job.Candidates
+			})
+			want := candidateIDs(all, func(c workable.Candidate) bool {
+				return c.Job.Shortcode == tt.shortcode && (tt.stage == "" || (c.StageKind != nil && *c.StageKind == tt.stage))
+			})
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Errorf("walk mismatch (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func nilIfEmpty(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}
+
+func TestWalkActivities(t *testing.T) {
+	t.Parallel()
+	env := newTestEnv(t)
+	for _, c := range env.sim.Candidates()[:12] {
+		for _, first := range []int{1, 2} {
+			t.Run(fmt.Sprintf("%s/first %d", c.ID, first), func(t *testing.T) {
+				got := walk(t, first, func(after *string) connPage {
+					var out struct{ Candidate struct{ Activities connPage } }
+					env.mustQuery(fmt.Sprintf(`query($id: ID!, $after: String) { candidate(id: $id) {
+						activities(first: %d, after: $after) { %s } } }`, first, pageSelection),
+						vars{"id": c.ID, "after": after}, &out)
+					return out.Candidate.Activities
+				})
+				want := []string{}
+				for _, a := range env.sim.Activities(c.ID) {
+					want = append(want, a.ID)
+				}
+				if diff := cmp.Diff(want, got); diff != "" {
+					t.Errorf("walk mismatch (-want +got):\n%s", diff)
+				}
+			})
+		}
+	}
+}
+
+func TestFirstZero(t *testing.T) {
+	t.Parallel()
+	env := newTestEnv(t)
+	env.sim.ResetCounts()
+	var out struct{ Jobs, Candidates connPage }
+	env.mustQuery(`{ jobs(first: 0) { edges { cursor } nodes { id } } candidates(first: 0) { nodes { id } } }`, nil, &out)
+	if len(out.Jobs.Edges)+len(out.Jobs.Nodes)+len(out.Candidates.Nodes) != 0 {
+		t.Errorf("first: 0 returned items: %+v", out)
+	}
+	if n := env.sim.TotalRequests(); n != 0 {
+		t.Errorf("first: 0 without pageInfo made %d Workable calls, want 0", n)
+	}
+	// With pageInfo, one call learns whether items exist.
+	env.mustQuery(`{ jobs(first: 0) { edges { cursor } pageInfo { hasNextPage endCursor } } }`, nil, &out)
+	if !out.Jobs.PageInfo.HasNextPage || out.Jobs.PageInfo.EndCursor != nil || len(out.Jobs.Edges) != 0 {
+		t.Errorf("first: 0 with pageInfo = %+v, want no edges, hasNextPage true, no endCursor", out.Jobs)
+	}
+}
+
+func TestPagingArgumentErrors(t *testing.T) {
+	t.Parallel()
+	env := newTestEnv(t)
+	var first struct{ Jobs, Candidates connPage }
+	env.mustQuery(`{ jobs(first: 2) { `+pageSelection+` } candidates(first: 2) { `+pageSelection+` } }`, nil, &first)
+	jobCursor := *first.Jobs.PageInfo.EndCursor
+	candCursor := *first.Candidates.PageInfo.EndCursor
+
+	raw, err := base64.RawURLEncoding.DecodeString(jobCursor)
+	if err != nil {
+		t.Fatal(err)
+	}
+	reencode := func(s string) string { return base64.RawURLEncoding.EncodeToString([]byte(s)) }
+	tampered := strings.Replace(string(raw), `"a":"`, `"a":"0`, 1)
+	wrongVersion := strings.Replace(string(raw), `"v":1`, `"v":2`, 1)
+	extraField := strings.Replace(string(raw), `{`, `{"x":1,`, 1)
+	padded := jobCursor + "="
+
+	tests := []struct {
+		name, query string
+		v           vars
+	}{
+		{"first negative", `{ jobs(first: -1) { nodes { id } } }`, nil},
+		{"first too large", `{ jobs(first: 101) { nodes { id } } }`, nil},
+		{"candidates first too large", `{ candidates(first: 1000) { nodes { id } } }`, nil},
+		{"job.candidates first negative", `{ job(shortcode: "GROOV002") { candidates(first: -5) { nodes { id } } } }`, nil},
+		{"activities first too large", `query($id: ID!) { candidate(id: $id) { activities(first: 101) { nodes { id } } } }`,
+			vars{"id": env.sim.Candidates()[0].ID}},
+		{"malformed", `{ jobs(after: "!!!not-a-cursor") { nodes { id } } }`, nil},
+		{"empty", `{ jobs(after: "") { nodes { id } } }`, nil},
+		{"not json", `query($c: String) { jobs(after: $c) { nodes { id } } }`, vars{"c": reencode("hello")}},
+		{"tampered id", `query($c: String) { jobs(after: $c) { nodes { id } } }`, vars{"c": reencode(tampered)}},
+		{"wrong version", `query($c: String) { jobs(after: $c) { nodes { id } } }`, vars{"c": reencode(wrongVersion)}},
+		{"unknown field", `query($c: String) { jobs(after: $c) { nodes { id } } }`, vars{"c": reencode(extraField)}},
+		{"padded base64", `query($c: String) { jobs(after: $c) { nodes { id } } }`, vars{"c": padded}},
+		{"too long", `query($c: String) { jobs(after: $c) { nodes { id } } }`, vars{"c": strings.Repeat("A", 5000)}},
+		{"other kind", `query($c: String) { candidates(after: $c) { nodes { id } } }`, vars{"c": jobCursor}},
+		{"candidate cursor on job.candidates", `query($c: String) { job(shortcode: "GROOV002") { candidates(after: $c) { nodes { id } } } }`,
+			vars{"c": candCursor}},
+		{"other filters", `query($c: String) { jobs(after: $c, state: PUBLISHED) { nodes { id } } }`, vars{"c": jobCursor}},
+		{"candidate filters differ", `query($c: String) { candidates(after: $c, email: "x@example.com") { nodes { id } } }`,
+			vars{"c": candCursor}},
+		{"bad DateTime", `{ jobs(createdAfter: "yesterday") { nodes { id } } }`, nil},
+		{"bad DateTime variable", `query($d: DateTime) { candidates(updatedAfter: $d) { nodes { id } } }`, vars{"d": "2024-13-01"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			resp := env.query(tt.query, tt.v)
+			resp.requireCode(t, CodeBadUserInput)
+		})
+	}
+	// The tampered cursors really were different from the original.
+	if reencode(tampered) == jobCursor || reencode(extraField) == jobCursor {
+		t.Fatal("tampering did not change the cursor")
+	}
+}
+
+func TestCursorRoundTrip(t *testing.T) {
+	t.Parallel()
+	filters := map[string]string{"state": "published", "createdAfter": "", "updatedAfter": "2024-01-01T00:00:00Z"}
+	tests := []struct {
+		name    string
+		cursor  string
+		kind    string
+		filters map[string]string
+		wantID  string
+		wantErr bool
+	}{
+		{"same", encodeCursor(kindJobs, filters, "abc123"), kindJobs, filters, "abc123", false},
+		{"empty filters equal absent", encodeCursor(kindJobs, map[string]string{"state": ""}, "a1"), kindJobs, nil, "a1", false},
+		{"kind differs", encodeCursor(kindJobs, nil, "a1"), kindCandidates, nil, "", true},
+		{"filter differs", encodeCursor(kindJobs, filters, "a1"), kindJobs, map[string]string{"state": "draft"}, "", true},
+		{"bad id", encodeCursor(kindJobs, nil, "a b"), kindJobs, nil, "", true},
+		{"empty id", encodeCursor(kindJobs, nil, ""), kindJobs, nil, "", true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			id, err := decodeCursor(tt.cursor, tt.kind, tt.filters)
+			if (err != nil) != tt.wantErr {
+				t.Fatalf("decodeCursor error = %v, wantErr %v", err, tt.wantErr)
+			}
+			if id != tt.wantID {
+				t.Errorf("id = %q, want %q", id, tt.wantID)
+			}
+		})
+	}
+}
+
+func TestCursorsSurviveRestart(t *testing.T) {
+	t.Parallel()
+	// A cursor from one gateway works on another (same Workable data).
+	a, b := newTestEnv(t), newTestEnv(t)
+	var p1, p2 struct{ Candidates connPage }
+	a.mustQuery(`{ candidates(first: 3, jobShortcode: "GROOV004") { `+pageSelection+` } }`, nil, &p1)
+	b.mustQuery(`query($c: String) { candidates(first: 3, after: $c, jobShortcode: "GROOV004") { `+pageSelection+` } }`,
+		vars{"c": *p1.Candidates.PageInfo.EndCursor}, &p2)
+	want := candidateIDs(a.sim.Candidates(), func(c workable.Candidate) bool { return c.Job.Shortcode == "GROOV004" })[3:6]
+	got := []string{}
+	for _, n := range p2.Candidates.Nodes {
+		got = append(got, n.ID)
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("second page mismatch (-want +got):\n%s", diff)
+	}
+}
+
+func TestMiddleEdgeCursor(t *testing.T) {
+	t.Parallel()
+	// Every edge's cursor (not only endCursor) continues right after it.
+	env := newTestEnv(t)
+	var p struct{ Jobs connPage }
+	env.mustQuery(`{ jobs(first: 6) { `+pageSelection+` } }`, nil, &p)
+	var next struct{ Jobs connPage }
+	env.mustQuery(`query($c: String) { jobs(first: 2, after: $c) { `+pageSelection+` } }`,
+		vars{"c": p.Jobs.Edges[2].Cursor}, &next)
+	got := []string{next.Jobs.Nodes[0].ID, next.Jobs.Nodes[1].ID}
+	want := []string{p.Jobs.Nodes[3].ID, p.Jobs.Nodes[4].ID}
+	if diff := cmp.Diff(want, got); diff != "" || !next.Jobs.PageInfo.HasNextPage {
+		t.Errorf("page after edge 2 mismatch (-want +got):\n%s (hasNextPage %v)", diff, next.Jobs.PageInfo.HasNextPage)
+	}
+}

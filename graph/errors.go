@@ -1,0 +1,115 @@
+package graph
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+
+	"github.com/99designs/gqlgen/graphql"
+	"github.com/vektah/gqlparser/v2/gqlerror"
+
+	"github.com/workablegw/gateway/workable"
+)
+
+// The extensions.code values of the gateway's own errors. gqlgen's parse,
+// validation and complexity errors keep their own codes (GRAPHQL_PARSE_FAILED,
+// GRAPHQL_VALIDATION_FAILED, COMPLEXITY_LIMIT_EXCEEDED, …).
+const (
+	CodeBadUserInput        = "BAD_USER_INPUT"
+	CodeWorkableAuthFailed  = "WORKABLE_AUTH_FAILED"
+	CodeRateLimited         = "RATE_LIMITED"
+	CodeUpstreamUnavailable = "UPSTREAM_UNAVAILABLE"
+	CodeNotFound            = "NOT_FOUND"
+	CodeInternal            = "INTERNAL"
+)
+
+// inputError is a problem with the arguments of a query; its message is
+// shown to the caller as is.
+type inputError struct{ msg string }
+
+func (e *inputError) Error() string { return e.msg }
+
+// badInput returns an error that is presented with code BAD_USER_INPUT.
+func badInput(format string, args ...any) error {
+	return &inputError{msg: fmt.Sprintf(format, args...)}
+}
+
+// errJobGone is returned for a non-null field of a job that Workable no
+// longer has (a candidate can reference a deleted job).
+var errJobGone = errors.New("the job no longer exists in Workable")
+
+// classify maps an error to its extensions.code and the message shown to the
+// caller. Messages of upstream failures are fixed texts, so no detail of the
+// Workable request (and never its token) can leak into a response.
+func classify(err error) (code, msg string) {
+	var in *inputError
+	var er *workable.ErrorResponse
+	switch {
+	case errors.As(err, &in):
+		return CodeBadUserInput, in.msg
+	case errors.Is(err, workable.ErrUnauthorized):
+		return CodeWorkableAuthFailed, "Workable rejected the gateway's API token"
+	case errors.Is(err, workable.ErrRateLimited):
+		return CodeRateLimited, "Workable's rate limit cannot serve this request before its deadline; retry later"
+	case errors.Is(err, workable.ErrUnavailable),
+		errors.Is(err, context.DeadlineExceeded),
+		errors.Is(err, context.Canceled):
+		return CodeUpstreamUnavailable, "Workable is unavailable; retry later"
+	case errors.Is(err, errJobGone):
+		return CodeNotFound, errJobGone.Error()
+	case errors.Is(err, workable.ErrNotFound):
+		return CodeNotFound, "Workable has no such record"
+	case errors.Is(err, workable.ErrValidation):
+		if errors.As(err, &er) && er.Message != "" {
+			return CodeBadUserInput, "Workable rejected the request: " + er.Message
+		}
+		return CodeBadUserInput, "Workable rejected the request"
+	default:
+		return CodeInternal, "internal error"
+	}
+}
+
+// errorPresenter returns the handler's error presenter: it keeps the codes
+// gqlgen (or a resolver) already set and maps every other error to a code
+// with classify, logging the ones that are not the caller's fault.
+func errorPresenter(logger *slog.Logger) graphql.ErrorPresenterFunc {
+	return func(ctx context.Context, err error) *gqlerror.Error {
+		gqlErr := graphql.DefaultErrorPresenter(ctx, err)
+		if _, ok := gqlErr.Extensions["code"]; ok {
+			return gqlErr
+		}
+		code, msg := classify(err)
+		if code != CodeBadUserInput {
+			// The workable package guarantees its error texts carry no token.
+			logger.LogAttrs(ctx, slog.LevelWarn, "graphql error",
+				slog.String("code", code), slog.String("path", gqlErr.Path.String()), slog.Any("err", err))
+		}
+		out := *gqlErr
+		out.Message = msg
+		out.Extensions = map[string]any{"code": code}
+		for k, v := range gqlErr.Extensions {
+			out.Extensions[k] = v
+		}
+		out.Extensions["code"] = code
+		return &out
+	}
+}
+
+// recoverFunc returns the handler's panic handler: it logs the panic and
+// answers INTERNAL without any detail.
+func recoverFunc(logger *slog.Logger) graphql.RecoverFunc {
+	return func(ctx context.Context, v any) error {
+		path := ""
+		if fc := graphql.GetFieldContext(ctx); fc != nil {
+			path = fc.Path().String()
+		}
+		logger.LogAttrs(ctx, slog.LevelError, "graphql resolver panic",
+			slog.String("path", path), slog.String("panic", fmt.Sprint(v)))
+		return &gqlerror.Error{
+			Path:       graphql.GetPath(ctx),
+			Message:    "internal error",
+			Extensions: map[string]any{"code": CodeInternal},
+		}
+	}
+}

@@ -1,0 +1,239 @@
+package graph
+
+// The shared end-to-end harness of the graph tests: the real handler
+// (NewHandler) served by httptest, reading through a real workable.Client
+// from a workable/simulator behind another httptest server.
+//
+//	env := newTestEnv(t)                    // or newTestEnv(t, withSimOptions(...))
+//	var out struct{ Candidate struct{ Name string } }
+//	env.mustQuery(`query($id: ID!) { candidate(id: $id) { name } }`, vars{"id": id}, &out)
+//	resp := env.query(`{ jobs(first: 101) { nodes { id } } }`, nil)   // errors expected
+//	resp.requireCode(t, "BAD_USER_INPUT")
+//	env.sim.ResetCounts(); ...; env.sim.RequestCount("GET /candidates/{id}")
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/workablegw/gateway/workable"
+	"github.com/workablegw/gateway/workable/simulator"
+)
+
+// vars are the variables of a GraphQL request.
+type vars = map[string]any
+
+// testEnv is one gateway in front of one simulator.
+type testEnv struct {
+	t      *testing.T
+	sim    *simulator.Simulator
+	client *workable.Client
+	srv    *httptest.Server
+	logs   *syncBuffer
+}
+
+// envConfig collects the options of newTestEnv.
+type envConfig struct {
+	simOpts    []simulator.Option
+	clientOpts []workable.Option
+	token      string
+	timeout    time.Duration
+	complexity int
+	wrap       func(Config) http.Handler
+}
+
+type envOption func(*envConfig)
+
+// withSimOptions passes options to simulator.New.
+func withSimOptions(opts ...simulator.Option) envOption {
+	return func(c *envConfig) { c.simOpts = append(c.simOpts, opts...) }
+}
+
+// withClientOptions adds options to workable.NewClient (after the harness's
+// own, so they win).
+func withClientOptions(opts ...workable.Option) envOption {
+	return func(c *envConfig) { c.clientOpts = append(c.clientOpts, opts...) }
+}
+
+// withToken makes the gateway use another Workable token than the
+// simulator's DemoToken.
+func withToken(token string) envOption { return func(c *envConfig) { c.token = token } }
+
+// withRequestTimeout gives every GraphQL request a context deadline, like a
+// server's request timeout.
+func withRequestTimeout(d time.Duration) envOption { return func(c *envConfig) { c.timeout = d } }
+
+// withHandler replaces NewHandler (e.g. to add a test-only field middleware).
+func withHandler(f func(Config) http.Handler) envOption { return func(c *envConfig) { c.wrap = f } }
+
+// newTestEnv starts a simulator and a gateway in front of it; both stop at
+// the end of the test.
+func newTestEnv(t *testing.T, opts ...envOption) *testEnv {
+	t.Helper()
+	cfg := envConfig{token: simulator.DemoToken}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	sim := simulator.New(cfg.simOpts...)
+	simSrv := httptest.NewServer(sim.Handler())
+	t.Cleanup(simSrv.Close)
+
+	clientOpts := append([]workable.Option{
+		workable.WithBaseURL(simSrv.URL + "/spi/v3/"),
+		// Generous: the tests count calls, they do not test the budget.
+		workable.WithRateLimiter(workable.NewWindowLimiter(100000, time.Second)),
+		workable.WithRetry(2, time.Millisecond, 2*time.Millisecond),
+	}, cfg.clientOpts...)
+	client, err := workable.NewClient(simulator.DemoSubdomain, cfg.token, clientOpts...)
+	if err != nil {
+		t.Fatalf("new client: %v", err)
+	}
+	logs := &syncBuffer{}
+	hcfg := Config{
+		Workable:        client,
+		ComplexityLimit: cfg.complexity,
+		Logger:          slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
+	}
+	var h http.Handler
+	if cfg.wrap != nil {
+		h = cfg.wrap(hcfg)
+	} else {
+		h = NewHandler(hcfg)
+	}
+	if cfg.timeout > 0 {
+		inner := h
+		h = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			ctx, cancel := context.WithTimeout(r.Context(), cfg.timeout)
+			defer cancel()
+			inner.ServeHTTP(w, r.WithContext(ctx))
+		})
+	}
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	return &testEnv{t: t, sim: sim, client: client, srv: srv, logs: logs}
+}
+
+// gqlResponse is a decoded GraphQL response.
+type gqlResponse struct {
+	Status int             `json:"-"`
+	Raw    string          `json:"-"`
+	Data   json.RawMessage `json:"data"`
+	Errors []gqlError      `json:"errors"`
+}
+
+// gqlError is one entry of a response's errors.
+type gqlError struct {
+	Message    string         `json:"message"`
+	Path       []any          `json:"path"`
+	Extensions map[string]any `json:"extensions"`
+}
+
+// Code returns extensions.code.
+func (e gqlError) Code() string {
+	s, _ := e.Extensions["code"].(string)
+	return s
+}
+
+// query POSTs a GraphQL request to /query and decodes the answer.
+func (e *testEnv) query(q string, v vars) gqlResponse {
+	e.t.Helper()
+	body, err := json.Marshal(map[string]any{"query": q, "variables": v})
+	if err != nil {
+		e.t.Fatalf("encode request: %v", err)
+	}
+	resp, err := http.Post(e.srv.URL+"/query", "application/json", bytes.NewReader(body))
+	if err != nil {
+		e.t.Fatalf("POST /query: %v", err)
+	}
+	defer resp.Body.Close()
+	return e.decode(resp)
+}
+
+// get sends a query with GET /query?query=….
+func (e *testEnv) get(q string) gqlResponse {
+	e.t.Helper()
+	req, err := http.NewRequest(http.MethodGet, e.srv.URL+"/query", nil)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	qs := req.URL.Query()
+	qs.Set("query", q)
+	req.URL.RawQuery = qs.Encode()
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		e.t.Fatalf("GET /query: %v", err)
+	}
+	defer resp.Body.Close()
+	return e.decode(resp)
+}
+
+func (e *testEnv) decode(resp *http.Response) gqlResponse {
+	e.t.Helper()
+	raw, err := io.ReadAll(resp.Body)
+	if err != nil {
+		e.t.Fatalf("read response: %v", err)
+	}
+	var out gqlResponse
+	if err := json.Unmarshal(raw, &out); err != nil {
+		e.t.Fatalf("decode response %q: %v", raw, err)
+	}
+	out.Status, out.Raw = resp.StatusCode, string(raw)
+	return out
+}
+
+// mustQuery runs a query that must succeed and decodes its data into out
+// (nil to ignore).
+func (e *testEnv) mustQuery(q string, v vars, out any) {
+	e.t.Helper()
+	resp := e.query(q, v)
+	if len(resp.Errors) > 0 {
+		e.t.Fatalf("query failed: %s\nquery: %s", resp.Raw, q)
+	}
+	if out != nil {
+		if err := json.Unmarshal(resp.Data, out); err != nil {
+			e.t.Fatalf("decode data %s: %v", resp.Data, err)
+		}
+	}
+}
+
+// requireCode fails unless the response has exactly one error and it has
+// the code; it returns that error.
+func (r gqlResponse) requireCode(t *testing.T, code string) gqlError {
+	t.Helper()
+	if len(r.Errors) != 1 {
+		t.Fatalf("want exactly one error with code %s, got %s", code, r.Raw)
+	}
+	if got := r.Errors[0].Code(); got != code {
+		t.Fatalf("error code = %q, want %q; response %s", got, code, r.Raw)
+	}
+	return r.Errors[0]
+}
+
+// syncBuffer is a bytes.Buffer safe for concurrent writers (the logger).
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// contains reports whether the logs contain s.
+func (b *syncBuffer) contains(s string) bool { return strings.Contains(b.String(), s) }

@@ -1,0 +1,287 @@
+package workable
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+// testToken is the token every test client uses; no error text may contain it.
+const testToken = "tok-S3CR3T-5f1e9d"
+
+// testEnv is a client wired to an httptest server whose API mux is mounted
+// under /spi/v3/, as go-github's tests do: a request built from a wrong
+// absolute URL misses the mount and fails the test.
+type testEnv struct {
+	client  *Client
+	mux     *http.ServeMux // patterns relative to /spi/v3, e.g. "GET /jobs"
+	server  *httptest.Server
+	limiter *recordingLimiter
+
+	mu     sync.Mutex
+	sleeps []time.Duration
+	events []RequestEvent
+}
+
+func setup(t *testing.T, opts ...Option) *testEnv {
+	t.Helper()
+	env := &testEnv{mux: http.NewServeMux(), limiter: &recordingLimiter{}}
+	env.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		t.Errorf("unexpected request %s %s", r.Method, r.URL.Path)
+		http.Error(w, `{"error":"no handler"}`, http.StatusTeapot)
+	})
+	root := http.NewServeMux()
+	root.Handle("/spi/v3/", http.StripPrefix("/spi/v3", env.mux))
+	root.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		t.Errorf("request outside /spi/v3/: %s %s", r.Method, r.URL.Path)
+		http.Error(w, `{"error":"outside the API"}`, http.StatusTeapot)
+	})
+	env.server = httptest.NewServer(root)
+	t.Cleanup(env.server.Close)
+
+	base := []Option{
+		WithBaseURL(env.server.URL + "/spi/v3/"),
+		WithRateLimiter(env.limiter),
+		WithRetry(3, time.Millisecond, 4*time.Millisecond),
+		WithRequestHook(func(_ context.Context, e RequestEvent) {
+			env.mu.Lock()
+			defer env.mu.Unlock()
+			env.events = append(env.events, e)
+		}),
+	}
+	c, err := NewClient("groove-tech", testToken, append(base, opts...)...)
+	if err != nil {
+		t.Fatalf("NewClient: %v", err)
+	}
+	// Waits (backoff, 429) are recorded, not slept, so tests stay fast and
+	// deterministic.
+	c.sleep = func(ctx context.Context, d time.Duration) error {
+		env.mu.Lock()
+		env.sleeps = append(env.sleeps, d)
+		env.mu.Unlock()
+		return ctx.Err()
+	}
+	env.client = c
+	return env
+}
+
+func (e *testEnv) recordedSleeps() []time.Duration {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return slices.Clone(e.sleeps)
+}
+
+func (e *testEnv) recordedEvents() []RequestEvent {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return slices.Clone(e.events)
+}
+
+// recordingLimiter admits everything and records what it was asked.
+type recordingLimiter struct {
+	mu       sync.Mutex
+	waits    []Priority
+	observed []Rate
+	err      error // returned by Wait when set
+}
+
+func (l *recordingLimiter) Wait(ctx context.Context, p Priority) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.waits = append(l.waits, p)
+	if l.err != nil {
+		return l.err
+	}
+	return ctx.Err()
+}
+
+func (l *recordingLimiter) Observe(r Rate) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.observed = append(l.observed, r)
+}
+
+func (l *recordingLimiter) recordedWaits() []Priority {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return slices.Clone(l.waits)
+}
+
+func (l *recordingLimiter) recordedObserved() []Rate {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return slices.Clone(l.observed)
+}
+
+// checkRequest asserts the method, the standard headers and the exact query.
+func checkRequest(t *testing.T, r *http.Request, method string, wantQuery url.Values) {
+	t.Helper()
+	if r.Method != method {
+		t.Errorf("method = %s, want %s", r.Method, method)
+	}
+	if got, want := r.Header.Get("Authorization"), "Bearer "+testToken; got != want {
+		t.Errorf("Authorization = %q, want %q", got, want)
+	}
+	if got := r.Header.Get("Accept"); got != "application/json" {
+		t.Errorf("Accept = %q, want application/json", got)
+	}
+	if got := r.Header.Get("User-Agent"); got != defaultUserAgent {
+		t.Errorf("User-Agent = %q, want %q", got, defaultUserAgent)
+	}
+	if wantQuery == nil {
+		wantQuery = url.Values{}
+	}
+	if diff := cmp.Diff(wantQuery, r.URL.Query()); diff != "" {
+		t.Errorf("query mismatch (-want +got):\n%s", diff)
+	}
+}
+
+// checkJSONBody asserts the request body is JSON equal to want, and that it
+// is labelled as JSON.
+func checkJSONBody(t *testing.T, r *http.Request, want string) {
+	t.Helper()
+	if got := r.Header.Get("Content-Type"); got != "application/json" {
+		t.Errorf("Content-Type = %q, want application/json", got)
+	}
+	b, err := io.ReadAll(r.Body)
+	if err != nil {
+		t.Fatalf("read body: %v", err)
+	}
+	var got, wantV any
+	if err := json.Unmarshal(b, &got); err != nil {
+		t.Fatalf("request body is not JSON: %v: %s", err, b)
+	}
+	if err := json.Unmarshal([]byte(want), &wantV); err != nil {
+		t.Fatalf("bad want JSON: %v", err)
+	}
+	if diff := cmp.Diff(wantV, got); diff != "" {
+		t.Errorf("body mismatch (-want +got):\n%s", diff)
+	}
+}
+
+// checkNoBody asserts a request carries no body.
+func checkNoBody(t *testing.T, r *http.Request) {
+	t.Helper()
+	b, _ := io.ReadAll(r.Body)
+	if len(b) != 0 {
+		t.Errorf("unexpected request body %q", b)
+	}
+	if ct := r.Header.Get("Content-Type"); ct != "" {
+		t.Errorf("Content-Type = %q on a request without body", ct)
+	}
+}
+
+func writeJSON(w http.ResponseWriter, status int, body string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	io.WriteString(w, body)
+}
+
+func ptr[T any](v T) *T { return &v }
+
+// fakeClock is a manual Clock: time moves only when the test advances it,
+// and AfterFunc callbacks run when their time is reached.
+type fakeClock struct {
+	mu     sync.Mutex
+	now    time.Time
+	timers []*fakeTimer
+	added  chan struct{} // signalled whenever a timer is armed
+}
+
+type fakeTimer struct {
+	at time.Time
+	f  func()
+}
+
+func newFakeClock(start time.Time) *fakeClock {
+	return &fakeClock{now: start, added: make(chan struct{}, 1)}
+}
+
+func (c *fakeClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *fakeClock) AfterFunc(d time.Duration, f func()) func() bool {
+	c.mu.Lock()
+	t := &fakeTimer{at: c.now.Add(d), f: f}
+	c.timers = append(c.timers, t)
+	c.mu.Unlock()
+	select {
+	case c.added <- struct{}{}:
+	default:
+	}
+	return func() bool {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		n := len(c.timers)
+		c.timers = slices.DeleteFunc(c.timers, func(x *fakeTimer) bool { return x == t })
+		return len(c.timers) < n
+	}
+}
+
+// pending returns the number of armed timers.
+func (c *fakeClock) pending() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.timers)
+}
+
+// waitTimers blocks until at least n timers are armed.
+func (c *fakeClock) waitTimers(n int) {
+	for c.pending() < n {
+		<-c.added
+	}
+}
+
+// nextAt returns when the earliest armed timer fires.
+func (c *fakeClock) nextAt() (time.Time, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.timers) == 0 {
+		return time.Time{}, false
+	}
+	at := c.timers[0].at
+	for _, t := range c.timers[1:] {
+		if t.at.Before(at) {
+			at = t.at
+		}
+	}
+	return at, true
+}
+
+// advanceToNext moves time to the earliest armed timer (never backwards) and
+// fires every timer due by then. It reports whether a timer was armed.
+func (c *fakeClock) advanceToNext() bool {
+	at, ok := c.nextAt()
+	if !ok {
+		return false
+	}
+	c.mu.Lock()
+	if at.After(c.now) {
+		c.now = at
+	}
+	var due []*fakeTimer
+	c.timers = slices.DeleteFunc(c.timers, func(t *fakeTimer) bool {
+		if !t.at.After(c.now) {
+			due = append(due, t)
+			return true
+		}
+		return false
+	})
+	c.mu.Unlock()
+	for _, t := range due {
+		t.f()
+	}
+	return true
+}

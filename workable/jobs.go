@@ -1,0 +1,93 @@
+package workable
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// JobListOptions are the query parameters of GET /jobs (API.md §2). Zero
+// values are not sent.
+type JobListOptions struct {
+	// State is draft, published, closed or archived.
+	State string
+	// Limit is the page size (Workable: default 50, max 100).
+	Limit int
+	// SinceID returns jobs with id >= SinceID; MaxID with id <= MaxID.
+	SinceID, MaxID string
+	// CreatedAfter and UpdatedAfter are sent as RFC 3339 UTC.
+	CreatedAfter, UpdatedAfter *time.Time
+	// IncludeFields adds detail fields (description, full_description,
+	// requirements, benefits); sent comma-joined (API.md §2 marks the format
+	// as inferred).
+	IncludeFields []string
+}
+
+func (o *JobListOptions) values() url.Values {
+	q := url.Values{}
+	if o == nil {
+		return q
+	}
+	setString(q, "state", o.State)
+	setInt(q, "limit", o.Limit)
+	setString(q, "since_id", o.SinceID)
+	setString(q, "max_id", o.MaxID)
+	setTime(q, "created_after", o.CreatedAfter)
+	setTime(q, "updated_after", o.UpdatedAfter)
+	if len(o.IncludeFields) > 0 {
+		q.Set("include_fields", strings.Join(o.IncludeFields, ","))
+	}
+	return q
+}
+
+// List lists one page of jobs, oldest first (API.md §2, GET /jobs). The
+// Response's NextURL and NextSinceID point at the next page; see Walk.
+func (s *JobsService) List(ctx context.Context, opts *JobListOptions) ([]*Job, *Response, error) {
+	u := s.client.endpoint("jobs")
+	u.RawQuery = opts.values().Encode()
+	jobs, resp, err := list[*Job](ctx, s.client, "GET /jobs", u, "jobs")
+	if err != nil {
+		return nil, resp, fmt.Errorf("list jobs: %w", err)
+	}
+	return jobs, resp, nil
+}
+
+// Get fetches one job with its detail fields (API.md §3, GET /jobs/:shortcode;
+// the body is the job itself, not wrapped).
+func (s *JobsService) Get(ctx context.Context, shortcode string) (*Job, *Response, error) {
+	if err := pathParam("shortcode", shortcode); err != nil {
+		return nil, nil, fmt.Errorf("get job: %w", err)
+	}
+	k, err := newCall(http.MethodGet, "GET /jobs/{shortcode}", s.client.endpoint("jobs", shortcode), nil)
+	if err != nil {
+		return nil, nil, fmt.Errorf("get job %s: %w", shortcode, err)
+	}
+	job := new(Job)
+	resp, err := s.client.do(ctx, k, job)
+	if err != nil {
+		return nil, resp, fmt.Errorf("get job %s: %w", shortcode, err)
+	}
+	return job, resp, nil
+}
+
+func setString(q url.Values, key, v string) {
+	if v != "" {
+		q.Set(key, v)
+	}
+}
+
+func setInt(q url.Values, key string, v int) {
+	if v > 0 {
+		q.Set(key, strconv.Itoa(v))
+	}
+}
+
+func setTime(q url.Values, key string, t *time.Time) {
+	if t != nil {
+		q.Set(key, formatTime(*t))
+	}
+}

@@ -1,0 +1,123 @@
+package workable
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"iter"
+	"net/http"
+	"net/url"
+)
+
+// page decodes a list body: the items under key, and paging.next, which
+// Workable sends only when more results remain (API.md §2 "Paging").
+type page[T any] struct {
+	key   string
+	items []T
+	next  string
+}
+
+func (p *page[T]) UnmarshalJSON(b []byte) error {
+	var env map[string]json.RawMessage
+	if err := json.Unmarshal(b, &env); err != nil {
+		return err
+	}
+	raw, ok := env[p.key]
+	if !ok {
+		return fmt.Errorf("response has no %q key", p.key)
+	}
+	if err := json.Unmarshal(raw, &p.items); err != nil {
+		return fmt.Errorf("decode %q: %w", p.key, err)
+	}
+	if raw, ok := env["paging"]; ok {
+		var pg struct {
+			Next string `json:"next"`
+		}
+		if err := json.Unmarshal(raw, &pg); err != nil {
+			return fmt.Errorf("decode paging: %w", err)
+		}
+		p.next = pg.Next
+	}
+	return nil
+}
+
+// list fetches one page of a list endpoint whose items are under key.
+func list[T any](ctx context.Context, c *Client, route string, u *url.URL, key string) ([]T, *Response, error) {
+	k, err := newCall(http.MethodGet, route, u, nil)
+	if err != nil {
+		return nil, nil, err
+	}
+	p := &page[T]{key: key}
+	resp, err := c.do(ctx, k, p)
+	if err != nil {
+		return nil, resp, err
+	}
+	resp.pageKey, resp.pageRoute = key, route
+	resp.NextURL = p.next
+	if p.next != "" {
+		if nu, err := url.Parse(p.next); err == nil {
+			resp.NextSinceID = nu.Query().Get("since_id")
+		}
+	}
+	return p.items, resp, nil
+}
+
+// nextPage fetches prev.NextURL verbatim (it carries the original filters),
+// provided it is on the base URL's scheme and host: the token must never be
+// sent to another host.
+func nextPage[T any](ctx context.Context, c *Client, prev *Response) ([]T, *Response, error) {
+	u, err := url.Parse(prev.NextURL)
+	if err != nil {
+		return nil, nil, fmt.Errorf("workable: %s: parse next page URL: %w", prev.pageRoute, err)
+	}
+	if !u.IsAbs() || !c.sameOrigin(u) {
+		return nil, nil, fmt.Errorf("workable: %s: next page on %q: %w", prev.pageRoute, u.Host, ErrForeignNextURL)
+	}
+	return list[T](ctx, c, prev.pageRoute, u, prev.pageKey)
+}
+
+// Walk iterates over every item of a list, page after page. first fetches the
+// first page, typically a closure over a List method:
+//
+//	for job, err := range workable.Walk(ctx, c, func(ctx context.Context) ([]*workable.Job, *workable.Response, error) {
+//		return c.Jobs.List(ctx, &workable.JobListOptions{State: "published", Limit: 100})
+//	}, 10) {
+//		if err != nil { … }
+//	}
+//
+// Walk then follows each Response.NextURL (with the same route and item key)
+// until a page has none. It fetches at most maxPages pages (values below 1
+// mean 1); when more remain it yields a final error wrapping ErrPageLimit.
+// A NextURL on another scheme or host stops the walk with an error wrapping
+// ErrForeignNextURL. Any error is yielded once, with the zero T, and ends the
+// walk. Every page costs one request against the rate limit.
+func Walk[T any](ctx context.Context, c *Client, first func(ctx context.Context) ([]T, *Response, error), maxPages int) iter.Seq2[T, error] {
+	maxPages = max(maxPages, 1)
+	return func(yield func(T, error) bool) {
+		var zero T
+		items, resp, err := first(ctx)
+		for pages := 1; ; pages++ {
+			if err != nil {
+				yield(zero, err)
+				return
+			}
+			for _, it := range items {
+				if !yield(it, nil) {
+					return
+				}
+			}
+			if resp == nil || resp.NextURL == "" {
+				return
+			}
+			if resp.pageKey == "" {
+				yield(zero, fmt.Errorf("workable: walk: first page does not come from a list method"))
+				return
+			}
+			if pages >= maxPages {
+				yield(zero, fmt.Errorf("workable: %s: stopped after %d pages: %w", resp.pageRoute, pages, ErrPageLimit))
+				return
+			}
+			items, resp, err = nextPage[T](ctx, c, resp)
+		}
+	}
+}

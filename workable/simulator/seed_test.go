@@ -1,0 +1,193 @@
+package simulator
+
+import (
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/workablegw/gateway/workable"
+)
+
+func TestDeterministic(t *testing.T) {
+	t.Parallel()
+	a, b := New(), New()
+	if diff := cmp.Diff(a.Jobs(), b.Jobs()); diff != "" {
+		t.Errorf("jobs differ:\n%s", diff)
+	}
+	ca, cb := a.Candidates(), b.Candidates()
+	if diff := cmp.Diff(ca, cb); diff != "" {
+		t.Errorf("candidates differ:\n%s", diff)
+	}
+	for _, c := range ca {
+		if diff := cmp.Diff(a.Activities(c.ID), b.Activities(c.ID)); diff != "" {
+			t.Fatalf("activities of %s differ:\n%s", c.ID, diff)
+		}
+	}
+	if diff := cmp.Diff(a.Members(), b.Members()); diff != "" {
+		t.Errorf("members differ:\n%s", diff)
+	}
+
+	// The wire bodies are byte-identical too.
+	body := func(s *Simulator) string {
+		req, _ := http.NewRequest("GET", "http://sim.test/spi/v3/candidates?limit=100", nil)
+		req.Header.Set("Authorization", "Bearer "+DemoToken)
+		rec := &recorder{header: http.Header{}}
+		s.Handler().ServeHTTP(rec, req)
+		return rec.body.String()
+	}
+	if body(a) != body(b) {
+		t.Error("GET /candidates bodies differ between two New()")
+	}
+
+	if diff := cmp.Diff(ca, New(WithSeed(7)).Candidates()); diff == "" {
+		t.Error("WithSeed(7) gives the same candidates as the default seed")
+	}
+	if diff := cmp.Diff(New(WithSeed(7)).Candidates(), New(WithSeed(7)).Candidates()); diff != "" {
+		t.Errorf("WithSeed(7) is not deterministic:\n%s", diff)
+	}
+}
+
+// recorder is a minimal http.ResponseWriter.
+type recorder struct {
+	header http.Header
+	status int
+	body   strings.Builder
+}
+
+func (r *recorder) Header() http.Header         { return r.header }
+func (r *recorder) WriteHeader(status int)      { r.status = status }
+func (r *recorder) Write(b []byte) (int, error) { return r.body.Write(b) }
+
+func TestSeededData(t *testing.T) {
+	t.Parallel()
+	s := New()
+
+	jobs := s.Jobs()
+	states := map[string]int{}
+	jobByCode := map[string]workable.Job{}
+	for _, j := range jobs {
+		states[j.State]++
+		jobByCode[j.Shortcode] = j
+		if j.Location == nil || j.Location.LocationStr == nil || j.Location.WorkplaceType == nil ||
+			j.Department == nil || len(j.DepartmentHierarchy) == 0 || j.Description == nil || j.FullDescription == nil {
+			t.Errorf("job %s lacks location/department/description: %+v", j.Shortcode, j)
+		}
+	}
+	if len(jobs) < 10 || states["published"] < 3 || states["draft"] == 0 || states["closed"] == 0 || states["archived"] == 0 {
+		t.Errorf("job states %v over %d jobs", states, len(jobs))
+	}
+
+	stages := s.Stages()
+	var slugs []string
+	for _, st := range stages {
+		slugs = append(slugs, st.Slug)
+	}
+	want := []string{"sourced", "applied", "shortlisted", "assessment", "phone-screen", "interview", "offer", "hired"}
+	if diff := cmp.Diff(want, slugs); diff != "" {
+		t.Errorf("stages (-want +got):\n%s", diff)
+	}
+	if n := len(s.Members()); n < 5 {
+		t.Errorf("%d members", n)
+	}
+	if a := s.Account(); a.Name != "Groove Tech" || a.Subdomain != DemoSubdomain {
+		t.Errorf("account %+v", a)
+	}
+
+	cands := s.Candidates()
+	if len(cands) != 300 {
+		t.Fatalf("%d candidates, want 300", len(cands))
+	}
+	perStage, perJob := map[string]int{}, map[string]int{}
+	var disqualified, withDetail int
+	for i, c := range cands {
+		perStage[*c.StageKind]++
+		perJob[c.Job.Shortcode]++
+		if c.Disqualified {
+			disqualified++
+		}
+		if c.Summary != nil && len(c.EducationEntries) > 0 && len(c.ExperienceEntries) > 0 && len(c.Skills) > 0 {
+			withDetail++
+		}
+		if jobByCode[c.Job.Shortcode].State == "draft" {
+			t.Errorf("candidate %s in draft job %s", c.ID, c.Job.Shortcode)
+		}
+		if c.CreatedAt.Before(jobByCode[c.Job.Shortcode].CreatedAt) {
+			t.Errorf("candidate %s created before its job", c.ID)
+		}
+		if i > 0 && !c.CreatedAt.After(cands[i-1].CreatedAt) {
+			t.Errorf("created_at not increasing in id order at %s", c.ID)
+		}
+		if c.UpdatedAt.Before(c.CreatedAt) {
+			t.Errorf("candidate %s updated before created", c.ID)
+		}
+		acts := s.Activities(c.ID)
+		if len(acts) < 2 || len(acts) > 6 {
+			t.Errorf("candidate %s has %d activities", c.ID, len(acts))
+		}
+		if a := acts[0].Action; a != "sourced" && a != "applied" {
+			t.Errorf("candidate %s starts with %q", c.ID, a)
+		}
+		for k := 1; k < len(acts); k++ {
+			if acts[k].CreatedAt.Before(acts[k-1].CreatedAt) || mustHex(t, acts[k].ID) <= mustHex(t, acts[k-1].ID) {
+				t.Errorf("activities of %s out of order", c.ID)
+			}
+		}
+		for _, a := range acts {
+			if a.Action == "moved" && (a.TargetStage == nil || a.StageName == nil || *a.StageName != a.TargetStage.Name) {
+				t.Errorf("bad move activity %+v", a)
+			}
+		}
+		if last := acts[len(acts)-1]; c.Disqualified && last.Action != "disqualified" {
+			t.Errorf("disqualified candidate %s ends with %q", c.ID, last.Action)
+		}
+	}
+	for _, sl := range want {
+		if perStage[sl] == 0 {
+			t.Errorf("no candidate in stage %s", sl)
+		}
+	}
+	if len(perJob) < 5 {
+		t.Errorf("candidates over %d jobs only", len(perJob))
+	}
+	if disqualified < 10 || withDetail < 200 {
+		t.Errorf("%d disqualified, %d with detail fields", disqualified, withDetail)
+	}
+	if first, last := cands[0].CreatedAt, cands[len(cands)-1].CreatedAt; last.Sub(first) < 180*24*time.Hour || last.After(time.Now()) {
+		t.Errorf("created_at range %v – %v", first, last)
+	}
+}
+
+func TestOptions(t *testing.T) {
+	t.Parallel()
+	s := New(WithCandidates(3), WithSubdomain("acme"))
+	cands := s.Candidates()
+	if len(cands) != 3 {
+		t.Fatalf("%d candidates", len(cands))
+	}
+	if cands[0].Account.Subdomain != "acme" || !strings.Contains(*cands[0].ProfileURL, "https://acme.workable.com/") {
+		t.Errorf("candidate %+v", cands[0])
+	}
+	ts := newTestServer(t, WithSubdomain("acme"))
+	var a workable.Account
+	ts.get(t, "/spi/v3/accounts/acme", &a)
+	if a.Subdomain != "acme" {
+		t.Errorf("account %+v", a)
+	}
+	if j, ok := s.Job("GROOV005"); !ok || !strings.HasPrefix(*j.URL, "https://acme.workable.com/jobs/") {
+		t.Errorf("job %+v", j)
+	}
+	if _, ok := s.Job("NOPE"); ok {
+		t.Error("Job(NOPE) found")
+	}
+	if _, ok := s.Candidate("nope"); ok {
+		t.Error("Candidate(nope) found")
+	}
+	if s.Activities("nope") != nil {
+		t.Error("Activities(nope) not nil")
+	}
+	if n := len(New(WithCandidates(0)).Candidates()); n != 0 {
+		t.Errorf("WithCandidates(0): %d", n)
+	}
+}
