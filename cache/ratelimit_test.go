@@ -91,10 +91,12 @@ func TestRedisLimiterSharedBudget(t *testing.T) {
 }
 
 // TestRedisLimiterWritesFirst fills the budget, queues reads, then a write:
-// the write must get the next slot.
+// the write must get the next slot. The limit is 1 so that the next slot is
+// the only one for a whole window, which makes the order in which the hooks
+// record admissions the order in which Redis made them.
 func TestRedisLimiterWritesFirst(t *testing.T) {
 	const (
-		limit   = 2
+		limit   = 1
 		window  = time.Second
 		readers = 3
 	)

@@ -1,0 +1,105 @@
+package graph
+
+import (
+	"slices"
+	"strings"
+	"testing"
+	"unicode/utf8"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/workablegw/gateway/graph/model"
+	"github.com/workablegw/gateway/workable"
+)
+
+// FuzzValidateCreateCandidateInput checks that validation never panics,
+// is deterministic, points every problem into the input, and lets through
+// only requests that satisfy the rules Workable relies on. Its seed corpus
+// runs with every `go test`.
+func FuzzValidateCreateCandidateInput(f *testing.F) {
+	seeds := [][9]string{
+		{"GROOV005", "Jj", "Botha", "jj_botha@fakemail.com", "University", "2008-03-01", "2011-03-30", "twitter", "http://twitter.com/jj"},
+		{"", "", "", "", "", "", "", "", ""},
+		{" .. ", " \t", "\x00", "a@b@c", " ", "2023-02-30", "2022-01-01", "TWITTER", "ftp://x"},
+		{"J/1", "é", strings.Repeat("x", 300), "Jj <jj@x.io>", "MIT", "2011-03-30", "2008-03-01", "linkedin", "https://u:p@x.io"},
+		{"J1", "\xff", "B", "jj@x..io", "MIT", "9999-12-31", "0000-01-01", "", "/relative"},
+		{"J1", "A", "B", `"a b"@x.io`, "MIT", "2008-3-1", "+008-03-01", "github", "https://github.com/a b"},
+	}
+	for _, s := range seeds {
+		f.Add(s[0], s[1], s[2], s[3], s[4], s[5], s[6], s[7], s[8])
+	}
+	f.Fuzz(func(t *testing.T, shortcode, first, last, email, school, start, end, socialType, socialURL string) {
+		in := model.CreateCandidateInput{
+			JobShortcode: shortcode, FirstName: first, LastName: last, Email: email,
+			Headline: &first, Summary: &school, Address: &last, Phone: &start, CoverLetter: &end,
+			EducationEntries:  []model.EducationEntryInput{{School: school, Degree: &end, StartDate: &start, EndDate: &end}},
+			ExperienceEntries: []model.ExperienceEntryInput{{Title: last, Company: &school, StartDate: &end, EndDate: &start}},
+			SocialProfiles:    []model.SocialProfileInput{{Type: socialType, Name: &first, Username: &email, URL: socialURL}},
+			Tags:              []string{first, last, socialType},
+		}
+		req, errs := validateCreateCandidateInput(in)
+		req2, errs2 := validateCreateCandidateInput(in)
+		if diff := cmp.Diff(errs, errs2); diff != "" {
+			t.Fatalf("validation is not deterministic:\n%s", diff)
+		}
+		if diff := cmp.Diff(req, req2); diff != "" {
+			t.Fatalf("mapping is not deterministic:\n%s", diff)
+		}
+		for _, e := range errs {
+			if len(e.Field) == 0 || e.Field[0] != "input" || e.Code != UserErrorInvalid || e.Message == "" {
+				t.Fatalf("malformed userError %+v", e)
+			}
+		}
+		if len(errs) > 0 {
+			return
+		}
+		// A request that passes satisfies what Workable requires.
+		c := req.Candidate
+		for _, s := range []string{req.Shortcode, c.Firstname, c.Lastname, c.Email} {
+			if s == "" || s != strings.TrimSpace(s) || !utf8.ValidString(s) {
+				t.Fatalf("required value %q is blank, untrimmed or not UTF-8", s)
+			}
+		}
+		if strings.Count(c.Email, "@") != 1 {
+			t.Fatalf("email %q passed", c.Email)
+		}
+		if c.Name != c.Firstname+" "+c.Lastname {
+			t.Fatalf("name %q", c.Name)
+		}
+		for _, e := range c.EducationEntries {
+			checkDates(t, e.StartDate, e.EndDate)
+		}
+		for _, e := range c.ExperienceEntries {
+			checkDates(t, e.StartDate, e.EndDate)
+		}
+		for _, p := range c.SocialProfiles {
+			if !slices.Contains(workable.SocialProfileTypes, p.Type) {
+				t.Fatalf("social type %q passed", p.Type)
+			}
+			if !strings.HasPrefix(p.URL, "http://") && !strings.HasPrefix(p.URL, "https://") {
+				t.Fatalf("social url %q passed", p.URL)
+			}
+		}
+	})
+}
+
+func checkDates(t *testing.T, start, end *string) {
+	t.Helper()
+	var st, et string
+	for _, d := range []struct {
+		p   *string
+		out *string
+	}{{start, &st}, {end, &et}} {
+		if d.p == nil {
+			continue
+		}
+		if _, ok := parseDate(*d.p); !ok {
+			t.Fatalf("date %q passed", *d.p)
+		}
+		*d.out = *d.p
+	}
+	// YYYY-MM-DD compares as text.
+	if st != "" && et != "" && et < st {
+		t.Fatalf("end %s before start %s passed", et, st)
+	}
+}
