@@ -19,11 +19,11 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/99designs/gqlgen/graphql/playground"
 	"github.com/redis/go-redis/v9"
 
 	"github.com/workablegw/gateway/cache"
 	"github.com/workablegw/gateway/graph"
+	"github.com/workablegw/gateway/playground"
 	"github.com/workablegw/gateway/workable"
 	"github.com/workablegw/gateway/workable/simulator"
 )
@@ -108,7 +108,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 func NewServer(logger *slog.Logger, gcfg graph.Config, rdb redis.UniversalClient) http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("/query", graph.NewHandler(gcfg))
-	mux.Handle("GET /{$}", playground.Handler("Workable GraphQL gateway", "/query"))
+	pg := playground.Handler("/query", playground.WithTitle("Workable GraphQL gateway"))
+	mux.Handle("GET /{$}", pg)
+	mux.Handle("GET "+playground.AssetsPath, pg)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		io.WriteString(w, "ok\n")

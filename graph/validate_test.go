@@ -116,6 +116,7 @@ func TestValidateCreateCandidateInputMinimal(t *testing.T) {
 
 // createRules has one row per validation rule of the create input: the
 // change to a valid input and the userErrors it must give.
+// The end-to-end test runs them too (TestCreateCandidateUserErrors).
 var createRules = []struct {
 	name   string
 	modify func(*model.CreateCandidateInput)
