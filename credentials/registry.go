@@ -1,0 +1,371 @@
+package credentials
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/workablegw/gateway/workable"
+)
+
+// DefaultTestTimeout bounds one Registry.Test, rate-limit wait and retries
+// included.
+const DefaultTestTimeout = 20 * time.Second
+
+// Messages of TestResult, in words a person can act on.
+const (
+	MsgTokenRejected  = "the token was rejected"
+	MsgMissingScope   = "the token was rejected: it lacks the r_jobs scope needed to read the account"
+	MsgNoSuchAccount  = "no such subdomain"
+	MsgNoAnswer       = "Workable did not answer"
+	MsgRateLimited    = "Workable is limiting this token's requests; try again in a few seconds"
+	msgConnectedTo    = "connected to "
+	msgUnexpectedCode = "Workable gave an unexpected answer (HTTP %d)"
+	msgTestFailed     = "the test failed"
+)
+
+// TestResult is the outcome of Registry.Test.
+type TestResult struct {
+	// OK reports that Workable accepted the credential.
+	OK bool
+	// AccountName is the account's name when OK.
+	AccountName string
+	// Message says what happened, e.g. "connected to Groove Tech" or
+	// "the token was rejected". It never contains the token.
+	Message string
+	// TestedAt is when the test ended.
+	TestedAt time.Time
+}
+
+// Registry is the gateway's set of credentials: the default credential
+// (from the environment; never stored, cannot be removed) in front of a
+// Store. It validates input, keeps one workable.Client per credential (so
+// each credential has its own rate limiter) and tests credentials.
+// It is safe for concurrent use.
+type Registry struct {
+	store       Store
+	newClient   func(Credential) (*workable.Client, error)
+	now         func() time.Time
+	testTimeout time.Duration
+
+	mu       sync.Mutex
+	def      *Credential // nil without a default credential
+	clients  map[string]*cachedClient
+	onRemove []func(context.Context, Credential)
+}
+
+// cachedClient is a client and the credential fields it was built from.
+type cachedClient struct {
+	client           *workable.Client
+	subdomain, token string
+	createdAt        time.Time
+}
+
+// RegistryOption configures a Registry.
+type RegistryOption func(*Registry)
+
+// WithClock makes the Registry read the time from now (default time.Now),
+// for CreatedAt and TestedAt.
+func WithClock(now func() time.Time) RegistryOption {
+	return func(r *Registry) { r.now = now }
+}
+
+// WithTestTimeout bounds each Test (default DefaultTestTimeout).
+func WithTestTimeout(d time.Duration) RegistryOption {
+	return func(r *Registry) {
+		if d > 0 {
+			r.testTimeout = d
+		}
+	}
+}
+
+// NewRegistry returns a Registry over store. def is the default credential,
+// or nil when there is none; its nickname becomes DefaultNickname and
+// IsDefault is set. newClient builds the client of a credential (typically
+// workable.NewClient with the configured base URL and options); it is called
+// once per credential, and again only if the credential is replaced.
+func NewRegistry(store Store, def *Credential, newClient func(Credential) (*workable.Client, error), opts ...RegistryOption) *Registry {
+	r := &Registry{
+		store:       store,
+		newClient:   newClient,
+		now:         time.Now,
+		testTimeout: DefaultTestTimeout,
+		clients:     make(map[string]*cachedClient),
+	}
+	for _, o := range opts {
+		o(r)
+	}
+	if def != nil {
+		d := def.clone()
+		d.Nickname, d.IsDefault = DefaultNickname, true
+		if d.CreatedAt.IsZero() {
+			d.CreatedAt = r.now().UTC()
+		}
+		r.def = &d
+	}
+	return r
+}
+
+// HasDefault reports whether there is a default credential.
+func (r *Registry) HasDefault() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.def != nil
+}
+
+// isDefaultName reports whether nickname selects the default credential.
+func isDefaultName(nickname string) bool {
+	return nickname == "" || nickname == DefaultNickname
+}
+
+// defaultCredential returns a copy of the default credential, or ErrNotFound.
+func (r *Registry) defaultCredential() (Credential, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.def == nil {
+		return Credential{}, fmt.Errorf("%w: no default credential (set WORKABLE_SUBDOMAIN and WORKABLE_API_TOKEN, "+
+			"or choose a credential by nickname)", ErrNotFound)
+	}
+	return r.def.clone(), nil
+}
+
+// Get returns the credential with nickname ("" or "default": the default
+// credential); ErrNotFound when there is none.
+func (r *Registry) Get(ctx context.Context, nickname string) (Credential, error) {
+	if isDefaultName(nickname) {
+		return r.defaultCredential()
+	}
+	if ValidateNickname(nickname) != nil {
+		return Credential{}, notFound("get", nickname)
+	}
+	c, err := r.store.Get(ctx, nickname)
+	if err != nil {
+		return Credential{}, err
+	}
+	c.IsDefault = false
+	return c, nil
+}
+
+// List returns the default credential first (when there is one), then the
+// stored credentials sorted by nickname.
+func (r *Registry) List(ctx context.Context) ([]Credential, error) {
+	stored, err := r.store.List(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Credential, 0, len(stored)+1)
+	if d, err := r.defaultCredential(); err == nil {
+		out = append(out, d)
+	}
+	for _, c := range stored {
+		if c.Nickname == DefaultNickname {
+			continue // reserved; cannot have been added through the Registry
+		}
+		c.IsDefault = false
+		out = append(out, c)
+	}
+	return out, nil
+}
+
+// Add validates c and stores it. The subdomain is trimmed and lower-cased
+// and the token trimmed; CreatedAt is set to now when zero; test results
+// and IsDefault are cleared. It returns the credential as stored.
+// Errors: ErrInvalid (including the reserved nickname "default" when there
+// is no default credential), ErrAlreadyExists, and the store's errors
+// (ErrNoEncryptionKey for a RedisStore without a key).
+func (r *Registry) Add(ctx context.Context, c Credential) (Credential, error) {
+	c.Subdomain = strings.ToLower(strings.TrimSpace(c.Subdomain))
+	c.Token = strings.TrimSpace(c.Token)
+	if err := ValidateNickname(c.Nickname); err != nil {
+		return Credential{}, fmt.Errorf("add credential: %w", err)
+	}
+	if err := ValidateSubdomain(c.Subdomain); err != nil {
+		return Credential{}, fmt.Errorf("add credential %q: %w", c.Nickname, err)
+	}
+	if err := ValidateToken(c.Token); err != nil {
+		return Credential{}, fmt.Errorf("add credential %q: %w", c.Nickname, err)
+	}
+	if c.Nickname == DefaultNickname {
+		if r.HasDefault() {
+			return Credential{}, fmt.Errorf("add credential %q: %w", c.Nickname, ErrAlreadyExists)
+		}
+		return Credential{}, fmt.Errorf("add credential: %w: the nickname %q is reserved for the credential "+
+			"from WORKABLE_SUBDOMAIN and WORKABLE_API_TOKEN", ErrInvalid, DefaultNickname)
+	}
+	if c.CreatedAt.IsZero() {
+		c.CreatedAt = r.now().UTC()
+	}
+	c.LastTestedAt, c.LastTestOK, c.LastTestMessage, c.IsDefault = nil, nil, nil, false
+	if err := r.store.Add(ctx, c); err != nil {
+		return Credential{}, err
+	}
+	return c, nil
+}
+
+// Remove deletes the credential with nickname, drops its client and calls
+// the OnRemove hooks with it. The default credential cannot be removed
+// (ErrDefaultImmutable); an unknown nickname is ErrNotFound. A record that
+// can no longer be decrypted (ErrWrongKey) is removed too, without hooks.
+func (r *Registry) Remove(ctx context.Context, nickname string) error {
+	if isDefaultName(nickname) && r.HasDefault() {
+		return ErrDefaultImmutable
+	}
+	if ValidateNickname(nickname) != nil || nickname == DefaultNickname {
+		return notFound("remove", nickname)
+	}
+	c, err := r.store.Get(ctx, nickname)
+	readable := err == nil
+	if err != nil && !errors.Is(err, ErrWrongKey) {
+		return err
+	}
+	if err := r.store.Remove(ctx, nickname); err != nil {
+		return err
+	}
+	r.mu.Lock()
+	delete(r.clients, nickname)
+	hooks := slices.Clone(r.onRemove)
+	r.mu.Unlock()
+	if readable {
+		for _, h := range hooks {
+			h(ctx, c)
+		}
+	}
+	return nil
+}
+
+// OnRemove registers h, called after a credential is removed through this
+// Registry (e.g. so the cache drops that credential's entries). Hooks run
+// synchronously, in registration order, and get the removed credential,
+// token included. A removal made by another gateway replica sharing the
+// store does not run this replica's hooks; its clients are dropped on their
+// next use, when the store no longer has the credential.
+func (r *Registry) OnRemove(h func(ctx context.Context, c Credential)) {
+	if h == nil {
+		return
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.onRemove = append(r.onRemove, h)
+}
+
+// Client returns the client and the credential with nickname ("" or
+// "default": the default credential); ErrNotFound when there is none.
+//
+// Clients are built once per credential and reused, so all requests made
+// with one credential share one rate limiter. Stored credentials are read
+// from the store on every call (one Redis read for a RedisStore), so that a
+// credential removed or replaced by another replica stops being used at once.
+func (r *Registry) Client(ctx context.Context, nickname string) (*workable.Client, Credential, error) {
+	c, err := r.Get(ctx, nickname)
+	if err != nil {
+		if errors.Is(err, ErrNotFound) && !isDefaultName(nickname) {
+			r.mu.Lock()
+			delete(r.clients, nickname)
+			r.mu.Unlock()
+		}
+		return nil, Credential{}, err
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if cc, ok := r.clients[c.Nickname]; ok &&
+		cc.subdomain == c.Subdomain && cc.token == c.Token && cc.createdAt.Equal(c.CreatedAt) {
+		return cc.client, c, nil
+	}
+	client, err := r.newClient(c)
+	if err != nil {
+		return nil, Credential{}, fmt.Errorf("create client for %w", credErr(c.Nickname, err))
+	}
+	r.clients[c.Nickname] = &cachedClient{
+		client:    client,
+		subdomain: c.Subdomain,
+		token:     c.Token,
+		createdAt: c.CreatedAt,
+	}
+	return client, c, nil
+}
+
+// Test calls Workable's account endpoint (GET /accounts/{subdomain}) with
+// the credential's client and reports whether it worked, in words a person
+// can act on. The result is saved with the credential (the default
+// credential's only in memory). Errors: ErrNotFound for an unknown
+// nickname, the caller's context ending, or failing to save the result (the
+// TestResult is then still filled in).
+func (r *Registry) Test(ctx context.Context, nickname string) (TestResult, error) {
+	client, c, err := r.Client(ctx, nickname)
+	if err != nil {
+		return TestResult{}, fmt.Errorf("test credential: %w", err)
+	}
+	tctx, cancel := context.WithTimeout(ctx, r.testTimeout)
+	acct, _, err := client.Accounts.Get(tctx)
+	cancel()
+	if ctx.Err() != nil {
+		return TestResult{}, fmt.Errorf("test %w", credErr(c.Nickname, ctx.Err()))
+	}
+	res := describe(acct, err, c.Subdomain, client)
+	res.TestedAt = r.now().UTC()
+
+	if c.IsDefault {
+		r.mu.Lock()
+		if r.def != nil {
+			d := r.def.withTest(res.OK, res.Message, res.TestedAt)
+			r.def = &d
+		}
+		r.mu.Unlock()
+		return res, nil
+	}
+	err = r.store.RecordTest(ctx, c.Nickname, res.OK, res.Message, res.TestedAt)
+	if err != nil && !errors.Is(err, ErrNotFound) { // removed meanwhile: nothing to record
+		return res, err
+	}
+	return res, nil
+}
+
+// describe turns the answer of GET /accounts/{subdomain} into a TestResult.
+func describe(acct *workable.Account, err error, subdomain string, client *workable.Client) TestResult {
+	if err == nil {
+		name := ""
+		if acct != nil {
+			name = acct.Name
+		}
+		if name == "" {
+			name = subdomain
+		}
+		return TestResult{OK: true, AccountName: name, Message: msgConnectedTo + name}
+	}
+	var er *workable.ErrorResponse
+	var dnsErr *net.DNSError
+	switch {
+	case errors.As(err, &er) && er.StatusCode == http.StatusForbidden:
+		return TestResult{Message: MsgMissingScope}
+	case errors.Is(err, workable.ErrUnauthorized):
+		return TestResult{Message: MsgTokenRejected}
+	case errors.Is(err, workable.ErrNotFound):
+		return TestResult{Message: MsgNoSuchAccount}
+	case errors.As(err, &dnsErr) && dnsErr.IsNotFound:
+		// Without WORKABLE_BASE_URL the host is {subdomain}.workable.com, so
+		// an unknown host is an unknown subdomain; behind a configured base
+		// URL it is that host that is wrong, not the subdomain.
+		if strings.EqualFold(client.BaseURL().Hostname(), subdomain+".workable.com") {
+			return TestResult{Message: MsgNoSuchAccount}
+		}
+		return TestResult{Message: MsgNoAnswer}
+	case errors.Is(err, workable.ErrRateLimited):
+		return TestResult{Message: MsgRateLimited}
+	case errors.Is(err, workable.ErrUnavailable), errors.Is(err, context.DeadlineExceeded):
+		return TestResult{Message: MsgNoAnswer}
+	case errors.As(err, &er):
+		return TestResult{Message: fmt.Sprintf(msgUnexpectedCode, er.StatusCode)}
+	default:
+		var ne net.Error
+		if errors.As(err, &ne) {
+			return TestResult{Message: MsgNoAnswer}
+		}
+		return TestResult{Message: msgTestFailed}
+	}
+}
