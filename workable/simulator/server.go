@@ -3,6 +3,8 @@ package simulator
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
+	"io"
 	"math"
 	"net/http"
 	"strconv"
@@ -146,6 +148,25 @@ func (s *Simulator) serve(rts []route, w http.ResponseWriter, r *http.Request) {
 	}
 	s.mu.Unlock()
 
+	// Read the body now: net/http notices a client that has gone away (and
+	// cancels r.Context()) only once the body has been read, and a delayed
+	// fault must end when the client gives up.
+	// In-process callers may hand over client-side requests with a nil Body.
+	if r.Body == nil {
+		r.Body = http.NoBody
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBodyBytes))
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			writeError(w, http.StatusRequestEntityTooLarge, "Request entity too large")
+			return
+		}
+		writeError(w, http.StatusBadRequest, "Could not read the request body")
+		return
+	}
+	r.Body = io.NopCloser(bytes.NewReader(body))
+
 	if faulty {
 		if fault.Delay > 0 {
 			t := time.NewTimer(fault.Delay)
@@ -167,7 +188,6 @@ func (s *Simulator) serve(rts []route, w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	r.Body = http.MaxBytesReader(w, r.Body, maxBodyBytes)
 	matched.handle(s, w, r, params)
 }
 

@@ -343,41 +343,66 @@ func TestFaults(t *testing.T) {
 }
 
 // TestFaultDelayHonoursContext proves a delayed handler returns when the
-// client gives up: a one-hour delay would otherwise hang the test.
+// client gives up: a one-hour delay would otherwise hang the test. POST
+// matters: net/http only notices a gone client once the body is read.
 func TestFaultDelayHonoursContext(t *testing.T) {
 	t.Parallel()
-	sim := New(WithCandidates(1))
-	sim.InjectFault("GET /jobs", Fault{Status: 500, Delay: time.Hour})
-	reached, returned := make(chan struct{}), make(chan struct{})
-	h := sim.Handler()
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		close(reached)
-		h.ServeHTTP(w, r)
-		close(returned)
-	}))
-	defer srv.Close()
+	tests := []struct {
+		route, method, path, body string
+	}{
+		{"GET /jobs", "GET", "/spi/v3/jobs", ""},
+		{"POST /jobs/{shortcode}/candidates", "POST", "/spi/v3/jobs/GROOV005/candidates",
+			`{"candidate":{"name":"A B","email":"a@b.c"}}`},
+		{"PATCH /candidates/{id}", "PATCH", "/spi/v3/candidates/ce4da98", `{"candidate":{"headline":"x"}}`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.route, func(t *testing.T) {
+			t.Parallel()
+			sim := New(WithCandidates(1))
+			sim.InjectFault(tt.route, Fault{Status: 500, Delay: time.Hour})
+			reached, returned := make(chan struct{}), make(chan struct{})
+			h := sim.Handler()
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				close(reached)
+				h.ServeHTTP(w, r)
+				close(returned)
+			}))
+			defer srv.Close()
 
-	ctx, cancel := context.WithCancel(context.Background())
-	errc := make(chan error, 1)
-	go func() {
-		req, _ := http.NewRequestWithContext(ctx, "GET", srv.URL+"/spi/v3/jobs", nil)
-		req.Header.Set("Authorization", "Bearer "+DemoToken)
-		resp, err := srv.Client().Do(req)
-		if err == nil {
-			resp.Body.Close()
-		}
-		errc <- err
-	}()
-	<-reached
-	cancel()
-	if err := <-errc; !errors.Is(err, context.Canceled) {
-		t.Errorf("client error %v, want context.Canceled", err)
+			ctx, cancel := context.WithCancel(context.Background())
+			errc := make(chan error, 1)
+			go func() {
+				req, _ := http.NewRequestWithContext(ctx, tt.method, srv.URL+tt.path, strings.NewReader(tt.body))
+				req.Header.Set("Authorization", "Bearer "+DemoToken)
+				resp, err := srv.Client().Do(req)
+				if err == nil {
+					resp.Body.Close()
+				}
+				errc <- err
+			}()
+			<-reached
+			cancel()
+			if err := <-errc; !errors.Is(err, context.Canceled) {
+				t.Errorf("client error %v, want context.Canceled", err)
+			}
+			select {
+			case <-returned:
+			case <-time.After(30 * time.Second): // a failure guard, not synchronisation
+				t.Fatal("handler still waiting after the client cancelled")
+			}
+		})
 	}
-	select {
-	case <-returned:
-	case <-time.After(30 * time.Second): // a failure guard, not synchronisation
-		t.Fatal("handler still waiting after the client cancelled")
+}
+
+func TestBodyTooLarge(t *testing.T) {
+	t.Parallel()
+	ts := newTestServer(t, WithCandidates(1))
+	big := `{"candidate":{"name":"A B","email":"a@b.c","summary":"` + strings.Repeat("x", maxBodyBytes) + `"}}`
+	r := ts.call(t, "POST", "/spi/v3/jobs/GROOV005/candidates", DemoToken, big)
+	if r.status != http.StatusRequestEntityTooLarge || r.errBody(t).Error == "" {
+		t.Errorf("status %d body %.100s", r.status, r.body)
 	}
+	rateHeaders(t, r)
 }
 
 func TestConcurrentUse(t *testing.T) {

@@ -9,6 +9,20 @@
 //
 // The data is seeded and deterministic: two simulators built with the same
 // options serve identical data. The simulator is safe for concurrent use.
+//
+// Route keys, used by RequestCount and InjectFault:
+//
+//	GET /jobs                          GET /jobs/{shortcode}
+//	GET /candidates                    GET /jobs/{shortcode}/candidates
+//	GET /candidates/{id}               POST /jobs/{shortcode}/candidates
+//	PATCH /candidates/{id}             GET /candidates/{id}/activities
+//	GET /stages                        GET /members
+//	GET /accounts                      GET /accounts/{subdomain}
+//
+// A request is handled in this order: route match (unknown path 404, known
+// path with another method 405, neither counted), count, authentication
+// (401, 403), rate limit (429), injected fault, endpoint. Every answer carries
+// the X-Rate-Limit-* headers.
 package simulator
 
 import (
