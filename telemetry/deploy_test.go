@@ -1,0 +1,143 @@
+package telemetry
+
+// Docker is not available where the tests run, so the deployment files at
+// the repository root are checked as text: compose.yaml parses and has the
+// services, dependencies and settings the README promises, and the
+// Dockerfile builds the way CI builds.
+
+import (
+	"os"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/goccy/go-yaml"
+	"github.com/google/go-cmp/cmp"
+)
+
+// composeFile is the part of compose.yaml the test reads.
+type composeFile struct {
+	Services map[string]struct {
+		Build       any               `yaml:"build"`
+		Image       string            `yaml:"image"`
+		Ports       []string          `yaml:"ports"`
+		Environment map[string]string `yaml:"environment"`
+		DependsOn   map[string]struct {
+			Condition string `yaml:"condition"`
+		} `yaml:"depends_on"`
+		Healthcheck struct {
+			Test []string `yaml:"test"`
+		} `yaml:"healthcheck"`
+		Command []string `yaml:"command"`
+	} `yaml:"services"`
+}
+
+func TestComposeFile(t *testing.T) {
+	t.Parallel()
+	raw, err := os.ReadFile("../compose.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var c composeFile
+	if err := yaml.Unmarshal(raw, &c); err != nil {
+		t.Fatalf("compose.yaml is not valid YAML: %v", err)
+	}
+
+	var names []string
+	for n := range c.Services {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	if diff := cmp.Diff([]string{"gateway", "redis"}, names); diff != "" {
+		t.Fatalf("services (-want +got):\n%s", diff)
+	}
+
+	gw := c.Services["gateway"]
+	if gw.Build != "." {
+		t.Errorf("gateway build = %v, want \".\"", gw.Build)
+	}
+	if diff := cmp.Diff([]string{"8080:8080"}, gw.Ports); diff != "" {
+		t.Errorf("gateway ports (-want +got):\n%s", diff)
+	}
+	if got := gw.DependsOn["redis"].Condition; got != "service_healthy" {
+		t.Errorf("gateway depends_on redis condition = %q, want service_healthy", got)
+	}
+	var env []string
+	for k := range gw.Environment {
+		env = append(env, k)
+	}
+	slices.Sort(env)
+	wantEnv := []string{
+		"GATEWAY_ENV", "LOG_FORMAT", "LOG_LEVEL", "OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_SERVICE_NAME",
+		"PORT", "REDIS_URL", "SHUTDOWN_TIMEOUT", "WORKABLE_API_TOKEN", "WORKABLE_BASE_URL", "WORKABLE_SUBDOMAIN",
+	}
+	if diff := cmp.Diff(wantEnv, env); diff != "" {
+		t.Errorf("gateway environment (-want +got):\n%s", diff)
+	}
+	for _, k := range []string{"WORKABLE_API_TOKEN", "WORKABLE_SUBDOMAIN"} {
+		if v := gw.Environment[k]; !strings.HasPrefix(v, "${"+k) {
+			t.Errorf("%s = %q: must come from the environment, never be written in the file", k, v)
+		}
+	}
+	if got := gw.Environment["REDIS_URL"]; got != "redis://redis:6379/0" {
+		t.Errorf("REDIS_URL = %q, want the compose Redis", got)
+	}
+
+	rd := c.Services["redis"]
+	if !strings.HasPrefix(rd.Image, "redis:7-alpine") {
+		t.Errorf("redis image = %q, want redis:7-alpine", rd.Image)
+	}
+	if diff := cmp.Diff([]string{"CMD", "redis-cli", "ping"}, rd.Healthcheck.Test); diff != "" {
+		t.Errorf("redis healthcheck (-want +got):\n%s", diff)
+	}
+	if !slices.Contains(rd.Command, "--appendonly") || !slices.Contains(rd.Command, "--save") {
+		t.Errorf("redis command %q: want persistence off", rd.Command)
+	}
+}
+
+func TestDockerfile(t *testing.T) {
+	t.Parallel()
+	raw, err := os.ReadFile("../Dockerfile")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var instructions []string
+	for _, line := range strings.Split(string(raw), "\n") {
+		if line = strings.TrimSpace(line); line != "" && !strings.HasPrefix(line, "#") {
+			instructions = append(instructions, line)
+		}
+	}
+	text := strings.Join(instructions, "\n")
+	for _, want := range []string{
+		"FROM golang:1.26-bookworm AS build",
+		`CGO_ENABLED=0 go build -trimpath -ldflags="-s -w" -o /out/gateway .`,
+		"FROM gcr.io/distroless/static-debian12:nonroot",
+		"COPY --from=build /out/gateway /gateway",
+		"USER nonroot",
+		"EXPOSE 8080",
+		`ENTRYPOINT ["/gateway"]`,
+	} {
+		if !strings.Contains(text, want) {
+			t.Errorf("Dockerfile lacks %q", want)
+		}
+	}
+	if strings.Contains(text, "HEALTHCHECK") {
+		t.Error("Dockerfile has a HEALTHCHECK, which distroless cannot run until the binary has a healthcheck subcommand")
+	}
+
+	ignore, err := os.ReadFile("../.dockerignore")
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(string(ignore), "\n")
+	for _, want := range []string{".git", "e2e", "**/node_modules", "docs"} {
+		if !slices.Contains(lines, want) {
+			t.Errorf(".dockerignore lacks %q", want)
+		}
+	}
+	for _, needed := range []string{"playground", "go.mod", "go.sum", "*.go", "graph", "workable"} {
+		if slices.Contains(lines, needed) {
+			t.Errorf(".dockerignore excludes %q, which the build needs", needed)
+		}
+	}
+}

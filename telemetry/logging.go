@@ -1,0 +1,241 @@
+package telemetry
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/99designs/gqlgen/graphql"
+)
+
+// RequestIDHeader is the header a request id is read from and echoed in.
+const RequestIDHeader = "X-Request-ID"
+
+// maxLoggedPathLen bounds the path in a log line; /query is what matters,
+// a longer path is a probe.
+const maxLoggedPathLen = 256
+
+// NewLogger returns the gateway's logger writing to w, configured through
+// getenv:
+//
+//   - LOG_FORMAT: "json" or "text"; when unset, json if GATEWAY_ENV is
+//     "production", else text.
+//   - LOG_LEVEL: "debug", "info" (default), "warn" or "error".
+//
+// An unknown value falls back to the default and is reported by one warning
+// on the returned logger, so a typo never stops the gateway.
+func NewLogger(w io.Writer, getenv func(string) string) *slog.Logger {
+	var problems []string
+
+	level := slog.LevelInfo
+	if v := strings.TrimSpace(getenv("LOG_LEVEL")); v != "" {
+		if err := level.UnmarshalText([]byte(v)); err != nil {
+			level = slog.LevelInfo
+			problems = append(problems, "LOG_LEVEL must be debug, info, warn or error; using info")
+		}
+	}
+
+	format := "text"
+	if strings.EqualFold(strings.TrimSpace(getenv("GATEWAY_ENV")), "production") {
+		format = "json"
+	}
+	switch v := strings.ToLower(strings.TrimSpace(getenv("LOG_FORMAT"))); v {
+	case "":
+	case "json", "text":
+		format = v
+	default:
+		problems = append(problems, "LOG_FORMAT must be json or text; using "+format)
+	}
+
+	opts := &slog.HandlerOptions{Level: level}
+	var h slog.Handler = slog.NewTextHandler(w, opts)
+	if format == "json" {
+		h = slog.NewJSONHandler(w, opts)
+	}
+	logger := slog.New(h)
+	for _, p := range problems {
+		logger.Warn("invalid logging setting", "problem", p)
+	}
+	return logger
+}
+
+// RequestStats is what one request cost, filled in while it runs and
+// written in its log line. The counters are safe for concurrent use by
+// resolvers and dataloader batches. OperationName is set once, by
+// OperationNameExtension in the request's goroutine, and read by
+// RequestLogger after the handler has returned.
+type RequestStats struct {
+	OperationName string
+	WorkableCalls atomic.Int64
+	CacheHits     atomic.Int64
+	CacheMisses   atomic.Int64
+	Stale         atomic.Bool
+}
+
+type statsKey struct{}
+
+type requestIDKey struct{}
+
+// ContextWithStats returns a copy of ctx carrying s; RequestLogger does this
+// for every request, tests and other entry points may too.
+func ContextWithStats(ctx context.Context, s *RequestStats) context.Context {
+	return context.WithValue(ctx, statsKey{}, s)
+}
+
+// StatsFrom returns the RequestStats of the request in ctx. Outside a
+// request (no RequestLogger upstream) it returns a fresh throwaway value,
+// so callers never check for nil.
+func StatsFrom(ctx context.Context) *RequestStats {
+	if s := statsFromContext(ctx); s != nil {
+		return s
+	}
+	return new(RequestStats)
+}
+
+func statsFromContext(ctx context.Context) *RequestStats {
+	s, _ := ctx.Value(statsKey{}).(*RequestStats)
+	return s
+}
+
+// RequestIDFrom returns the request id RequestLogger gave the request in
+// ctx, or "" outside a request.
+func RequestIDFrom(ctx context.Context) string {
+	id, _ := ctx.Value(requestIDKey{}).(string)
+	return id
+}
+
+// RequestLogger wraps next so that every request gets a request id and
+// RequestStats in its context and one log line when it ends.
+//
+// The id is the incoming X-Request-ID when that is 1–128 characters of
+// [A-Za-z0-9._-], else 32 random hex digits; it is echoed in the response's
+// X-Request-ID. The line (message "request") has request_id, method, path
+// (never the query string), status, duration_ms, operation, workable_calls,
+// cache_hits, cache_misses and stale; it never holds headers, query text,
+// variables or response data. Requests answered 5xx log at level error.
+func RequestLogger(logger *slog.Logger, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		id := r.Header.Get(RequestIDHeader)
+		if !validRequestID(id) {
+			id = newRequestID()
+		}
+		w.Header().Set(RequestIDHeader, id)
+
+		stats := new(RequestStats)
+		ctx := ContextWithStats(context.WithValue(r.Context(), requestIDKey{}, id), stats)
+		sw := &statusWriter{ResponseWriter: w}
+		next.ServeHTTP(sw, r.WithContext(ctx))
+
+		status := sw.status
+		if status == 0 {
+			status = http.StatusOK
+		}
+		level := slog.LevelInfo
+		if status >= 500 {
+			level = slog.LevelError
+		}
+		path := r.URL.Path
+		if len(path) > maxLoggedPathLen {
+			path = path[:maxLoggedPathLen] + "…"
+		}
+		logger.LogAttrs(ctx, level, "request",
+			slog.String("request_id", id),
+			slog.String("method", r.Method),
+			slog.String("path", path),
+			slog.Int("status", status),
+			slog.Float64("duration_ms", float64(time.Since(start).Microseconds())/1000),
+			slog.String("operation", stats.OperationName),
+			slog.Int64("workable_calls", stats.WorkableCalls.Load()),
+			slog.Int64("cache_hits", stats.CacheHits.Load()),
+			slog.Int64("cache_misses", stats.CacheMisses.Load()),
+			slog.Bool("stale", stats.Stale.Load()),
+		)
+	})
+}
+
+// validRequestID reports whether id is 1–128 characters of [A-Za-z0-9._-].
+func validRequestID(id string) bool {
+	if id == "" || len(id) > 128 {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		c := id[i]
+		switch {
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9', c == '.', c == '_', c == '-':
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// newRequestID returns 16 random bytes in hex.
+func newRequestID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails (Go 1.24+)
+	return hex.EncodeToString(b[:])
+}
+
+// statusWriter remembers the status code written through it.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if w.status == 0 {
+		w.status = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+// Unwrap lets http.ResponseController reach Flush and deadlines.
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// Flush passes flushes on for streaming transports.
+func (w *statusWriter) Flush() {
+	if f, ok := w.ResponseWriter.(http.Flusher); ok {
+		if w.status == 0 {
+			w.status = http.StatusOK
+		}
+		f.Flush()
+	}
+}
+
+// OperationNameExtension returns a gqlgen extension that copies the
+// operation name (bounded as by OperationLabel) into the request's
+// RequestStats, so that the log line names the operation.
+func OperationNameExtension() graphql.HandlerExtension { return operationNameExtension{} }
+
+type operationNameExtension struct{}
+
+var _ interface {
+	graphql.HandlerExtension
+	graphql.ResponseInterceptor
+} = operationNameExtension{}
+
+func (operationNameExtension) ExtensionName() string                   { return "OperationNameLog" }
+func (operationNameExtension) Validate(graphql.ExecutableSchema) error { return nil }
+
+// InterceptResponse records the name before the response is produced, so it
+// is there also for requests refused before execution.
+func (operationNameExtension) InterceptResponse(ctx context.Context, next graphql.ResponseHandler) *graphql.Response {
+	if s := statsFromContext(ctx); s != nil && s.OperationName == "" {
+		s.OperationName = OperationLabel(ctx)
+	}
+	return next(ctx)
+}

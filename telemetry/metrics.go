@@ -1,0 +1,309 @@
+package telemetry
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/99designs/gqlgen/graphql"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/workablegw/gateway/workable"
+)
+
+// metricsNamespace prefixes every series: workable_gateway_….
+const metricsNamespace = "workable_gateway"
+
+// Outcomes of a GraphQL request, the outcome label of graphql_requests_total.
+const (
+	OutcomeOK      = "ok"      // no errors
+	OutcomeError   = "error"   // errors and no data
+	OutcomePartial = "partial" // errors next to some data
+)
+
+// Results of a cache lookup, the result label of cache_lookups_total.
+const (
+	CacheHit   = "hit"
+	CacheMiss  = "miss"
+	CacheStale = "stale"
+)
+
+// Metrics holds the gateway's Prometheus series. Every label value is
+// bounded: operation names are checked (see OperationLabel), Workable routes
+// are templates, and credentials are names chosen by the caller, never
+// tokens.
+type Metrics struct {
+	graphqlRequests  *prometheus.CounterVec
+	graphqlDuration  *prometheus.HistogramVec
+	workableCalls    *prometheus.CounterVec
+	workableDuration *prometheus.HistogramVec
+	cacheLookups     *prometheus.CounterVec
+	rateLimitWait    *prometheus.HistogramVec
+	rateRemaining    *prometheus.GaugeVec
+	staleAnswers     *prometheus.CounterVec
+}
+
+// NewMetrics creates the gateway's series and registers them with reg
+// (nothing is registered when reg is nil). It also registers the Go runtime
+// and process collectors, unless reg already has them (as
+// prometheus.DefaultRegisterer does). It panics if the gateway's own series
+// are already registered with reg: use one registry per Metrics (tests
+// create a fresh prometheus.NewRegistry each).
+func NewMetrics(reg prometheus.Registerer) *Metrics {
+	m := &Metrics{
+		graphqlRequests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: metricsNamespace,
+			Name:      "graphql_requests_total",
+			Help:      "GraphQL requests by operation name and outcome (ok, error, partial).",
+		}, []string{"operation", "outcome"}),
+		graphqlDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Namespace: metricsNamespace,
+			Name:      "graphql_request_duration_seconds",
+			Help:      "Time from the start of a GraphQL request to its response, by operation name.",
+			Buckets:   []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30},
+		}, []string{"operation"}),
+		workableCalls: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: metricsNamespace,
+			Name:      "workable_calls_total",
+			Help:      "HTTP attempts to Workable (retries included) by route template and status code (\"error\" when no response arrived).",
+		}, []string{"route", "status"}),
+		workableDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Namespace: metricsNamespace,
+			Name:      "workable_call_duration_seconds",
+			Help:      "Duration of one HTTP attempt to Workable, by route template, not counting rate-limit waits.",
+			Buckets:   []float64{.01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
+		}, []string{"route"}),
+		cacheLookups: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: metricsNamespace,
+			Name:      "cache_lookups_total",
+			Help:      "Cache lookups by kind of data and result (hit, miss, stale).",
+		}, []string{"kind", "result"}),
+		rateLimitWait: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Namespace: metricsNamespace,
+			Name:      "ratelimit_wait_seconds",
+			Help:      "Time spent waiting for Workable rate budget before a call, by credential name.",
+			Buckets:   []float64{.001, .01, .05, .1, .25, .5, 1, 2, 5, 10, 20, 30},
+		}, []string{"credential"}),
+		rateRemaining: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Namespace: metricsNamespace,
+			Name:      "ratelimit_remaining",
+			Help:      "Requests left in the current Workable rate window (X-Rate-Limit-Remaining), by credential name.",
+		}, []string{"credential"}),
+		staleAnswers: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: metricsNamespace,
+			Name:      "stale_answers_total",
+			Help:      "Answers served from stale cache entries because Workable was unavailable or out of budget, by kind of data.",
+		}, []string{"kind"}),
+	}
+	if reg == nil {
+		return m
+	}
+	reg.MustRegister(m.graphqlRequests, m.graphqlDuration, m.workableCalls, m.workableDuration,
+		m.cacheLookups, m.rateLimitWait, m.rateRemaining, m.staleAnswers)
+	for _, c := range []prometheus.Collector{
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+	} {
+		// The default registry already has these; a fresh one does not.
+		var already prometheus.AlreadyRegisteredError
+		if err := reg.Register(c); err != nil && !errors.As(err, &already) {
+			panic(err)
+		}
+	}
+	return m
+}
+
+// Handler serves the series gathered from g in the Prometheus text format,
+// for GET /metrics.
+func (m *Metrics) Handler(g prometheus.Gatherer) http.Handler {
+	return promhttp.HandlerFor(g, promhttp.HandlerOpts{})
+}
+
+// GraphQLExtension returns a gqlgen extension that counts every GraphQL
+// response by operation and outcome and observes its duration, from the
+// start of the request (parsing included) to the response. Requests refused
+// before execution (parse or validation errors, an unknown persisted query)
+// count too, with outcome "error".
+func (m *Metrics) GraphQLExtension() graphql.HandlerExtension {
+	return metricsExtension{m: m}
+}
+
+// WorkableHook returns a workable.WithRequestHook function that counts every
+// HTTP attempt by route template and status and observes its duration. It
+// also adds one to the request's RequestStats.WorkableCalls, so the request
+// log line shows the Workable cost. credential names the token the client
+// uses (e.g. "default" or the subdomain), never the token itself; the
+// workable_calls series carry no credential label (it would multiply their
+// cardinality), so the name only documents the wiring today. The
+// per-credential series come from InstrumentLimiter.
+func (m *Metrics) WorkableHook(credential string) func(ctx context.Context, e workable.RequestEvent) {
+	return func(ctx context.Context, e workable.RequestEvent) {
+		status := "error"
+		if e.Status != 0 {
+			status = strconv.Itoa(e.Status)
+		}
+		route := e.Route
+		if route == "" {
+			route = "unknown"
+		}
+		m.workableCalls.WithLabelValues(route, status).Inc()
+		m.workableDuration.WithLabelValues(route).Observe(e.Duration.Seconds())
+		if s := statsFromContext(ctx); s != nil {
+			s.WorkableCalls.Add(1)
+		}
+	}
+}
+
+// ObserveCache counts n lookups of kind (e.g. "candidate", "job") with
+// result CacheHit, CacheMiss or CacheStale. n <= 0 is ignored.
+func (m *Metrics) ObserveCache(kind, result string, n int) {
+	if n <= 0 {
+		return
+	}
+	m.cacheLookups.WithLabelValues(kind, result).Add(float64(n))
+}
+
+// ObserveRateLimitWait records that a call under credential waited d for
+// rate budget; callers that did not wait record 0, so the histogram's count
+// is the number of calls and its sum the total wait.
+func (m *Metrics) ObserveRateLimitWait(credential string, d time.Duration) {
+	m.rateLimitWait.WithLabelValues(credential).Observe(max(d, 0).Seconds())
+}
+
+// SetRateRemaining records the latest X-Rate-Limit-Remaining seen for
+// credential.
+func (m *Metrics) SetRateRemaining(credential string, n int) {
+	m.rateRemaining.WithLabelValues(credential).Set(float64(n))
+}
+
+// ObserveStale counts one answer of kind served from a stale cache entry.
+func (m *Metrics) ObserveStale(kind string) {
+	m.staleAnswers.WithLabelValues(kind).Inc()
+}
+
+// InstrumentLimiter wraps l so that every Wait is observed in
+// ratelimit_wait_seconds{credential} and every usable X-Rate-Limit-Remaining
+// that the client passes to Observe sets ratelimit_remaining{credential}.
+// Pass the result to workable.WithRateLimiter. credential is a name, never
+// the token.
+func (m *Metrics) InstrumentLimiter(credential string, l workable.RateLimiter) workable.RateLimiter {
+	return &instrumentedLimiter{m: m, credential: credential, next: l, now: time.Now}
+}
+
+// instrumentedLimiter is InstrumentLimiter's wrapper.
+type instrumentedLimiter struct {
+	m          *Metrics
+	credential string
+	next       workable.RateLimiter
+	now        func() time.Time
+}
+
+// Wait waits on the wrapped limiter and records how long it took, also when
+// it gives up.
+func (l *instrumentedLimiter) Wait(ctx context.Context, p workable.Priority) error {
+	start := l.now()
+	err := l.next.Wait(ctx, p)
+	l.m.ObserveRateLimitWait(l.credential, l.now().Sub(start))
+	return err
+}
+
+// Observe passes r on and records r.Remaining when the response carried
+// usable rate headers (a zero Reset says nothing about the budget).
+func (l *instrumentedLimiter) Observe(r workable.Rate) {
+	l.next.Observe(r)
+	if !r.Reset.IsZero() {
+		l.m.SetRateRemaining(l.credential, r.Remaining)
+	}
+}
+
+// metricsExtension is the gqlgen side of Metrics.
+type metricsExtension struct{ m *Metrics }
+
+var _ interface {
+	graphql.HandlerExtension
+	graphql.ResponseInterceptor
+} = metricsExtension{}
+
+func (metricsExtension) ExtensionName() string                   { return "PrometheusMetrics" }
+func (metricsExtension) Validate(graphql.ExecutableSchema) error { return nil }
+
+// InterceptResponse observes each response. A query or mutation has one; a
+// streamed operation (subscription, @defer) would count once per part.
+func (e metricsExtension) InterceptResponse(ctx context.Context, next graphql.ResponseHandler) *graphql.Response {
+	start := time.Now()
+	if graphql.HasOperationContext(ctx) {
+		if s := graphql.GetOperationContext(ctx).Stats.OperationStart; !s.IsZero() {
+			start = s
+		}
+	}
+	resp := next(ctx)
+	if resp == nil { // end of a stream, not a response
+		return resp
+	}
+	op := OperationLabel(ctx)
+	e.m.graphqlRequests.WithLabelValues(op, outcome(resp)).Inc()
+	e.m.graphqlDuration.WithLabelValues(op).Observe(time.Since(start).Seconds())
+	return resp
+}
+
+// outcome classifies a response: no errors is ok; errors with no data is
+// error; errors next to data is partial.
+func outcome(resp *graphql.Response) string {
+	if len(resp.Errors) == 0 {
+		return OutcomeOK
+	}
+	if d := string(resp.Data); d == "" || d == "null" || d == "{}" {
+		return OutcomeError
+	}
+	return OutcomePartial
+}
+
+// OperationLabel returns the operation name of the GraphQL request in ctx,
+// bounded for use as a metric label or span name: "anonymous" when the
+// operation has no name, "other" when the name is not a plausible GraphQL
+// name of at most 64 characters ([A-Za-z_][A-Za-z0-9_]{0,63}).
+func OperationLabel(ctx context.Context) string {
+	return boundedOperationName(rawOperationName(ctx))
+}
+
+// rawOperationName is the client's operationName, else the name in the
+// document of the operation being run, else "".
+func rawOperationName(ctx context.Context) string {
+	if !graphql.HasOperationContext(ctx) {
+		return ""
+	}
+	oc := graphql.GetOperationContext(ctx)
+	if oc.OperationName != "" {
+		return oc.OperationName
+	}
+	if oc.Operation != nil {
+		return oc.Operation.Name
+	}
+	return ""
+}
+
+// boundedOperationName maps name to itself when it matches
+// [A-Za-z_][A-Za-z0-9_]{0,63}, "" to "anonymous" and anything else to
+// "other".
+func boundedOperationName(name string) string {
+	if name == "" {
+		return "anonymous"
+	}
+	if len(name) > 64 {
+		return "other"
+	}
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		switch {
+		case c == '_', c >= 'A' && c <= 'Z', c >= 'a' && c <= 'z':
+		case c >= '0' && c <= '9' && i > 0:
+		default:
+			return "other"
+		}
+	}
+	return name
+}
