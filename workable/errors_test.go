@@ -4,11 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"strconv"
 	"strings"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -111,8 +113,8 @@ func TestErrorClasses(t *testing.T) {
 			replies:      []reply{{500, `{"error":"boom"}`, nil}},
 			wantSentinel: []error{ErrUnavailable}, wantAttempts: 3, wantText: "500 boom"},
 		{name: "503 then success on a read", op: read,
-			replies:      []reply{{503, `{"error":"request takes too long"}`, nil}, {200, okCandidate, nil}},
-			wantOK:       true, wantAttempts: 2},
+			replies: []reply{{503, `{"error":"request takes too long"}`, nil}, {200, okCandidate, nil}},
+			wantOK:  true, wantAttempts: 2},
 		{name: "500 on a write is not retried", op: write,
 			replies:      []reply{{500, `{"error":"boom"}`, nil}, {201, `{"status":"created",` + okCandidate[1:], nil}},
 			wantSentinel: []error{ErrUnavailable, ErrOutcomeUnknown}, wantAttempts: 1},
@@ -120,11 +122,11 @@ func TestErrorClasses(t *testing.T) {
 			replies:      []reply{{502, `<html>bad gateway</html>`, nil}},
 			wantSentinel: []error{ErrUnavailable, ErrOutcomeUnknown}, wantAttempts: 1, wantText: "502 Bad Gateway"},
 		{name: "429 then success on a read", op: read,
-			replies:      []reply{{429, `{"error":"Too many requests"}`, map[string]string{"Retry-After": "2"}}, {200, okCandidate, nil}},
-			wantOK:       true, wantAttempts: 2},
+			replies: []reply{{429, `{"error":"Too many requests"}`, map[string]string{"Retry-After": "2"}}, {200, okCandidate, nil}},
+			wantOK:  true, wantAttempts: 2},
 		{name: "429 then success on a write (Workable applied nothing)", op: write,
-			replies:      []reply{{429, `{"error":"Too many requests"}`, map[string]string{"Retry-After": "2"}}, {201, `{"status":"created",` + okCandidate[1:], nil}},
-			wantOK:       true, wantAttempts: 2},
+			replies: []reply{{429, `{"error":"Too many requests"}`, map[string]string{"Retry-After": "2"}}, {201, `{"status":"created",` + okCandidate[1:], nil}},
+			wantOK:  true, wantAttempts: 2},
 		{name: "429 retries are bounded", op: read,
 			replies:      []reply{{429, `{"error":"Too many requests"}`, map[string]string{"Retry-After": "1"}}},
 			wantSentinel: []error{ErrRateLimited}, wantAttempts: 4, // 1 + WithRateLimitRetries default 3
@@ -274,13 +276,13 @@ func TestBackoffStopsAtDeadline(t *testing.T) {
 func TestNetworkErrors(t *testing.T) {
 	t.Parallel()
 
-	// A closed listener: connections are refused, nothing is sent.
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	deadAddr := ln.Addr().String()
-	ln.Close()
+	// A transport whose connections are refused: nothing is sent. (A closed
+	// listener's port could be reused by a parallel test's server.)
+	refused := &http.Client{Transport: &http.Transport{
+		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+			return nil, &net.OpError{Op: "dial", Net: network, Err: syscall.ECONNREFUSED}
+		},
+	}}
 
 	hangUp := func(w http.ResponseWriter, r *http.Request) {
 		hj, ok := w.(http.Hijacker)
@@ -315,7 +317,7 @@ func TestNetworkErrors(t *testing.T) {
 			t.Parallel()
 			var opts []Option
 			if tt.dead {
-				opts = append(opts, WithBaseURL("http://"+deadAddr+"/spi/v3/"))
+				opts = append(opts, WithHTTPClient(refused))
 			}
 			env := setup(t, opts...)
 			env.mux.HandleFunc("GET /stages", hangUp)
@@ -351,7 +353,17 @@ func TestTimeouts(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			env := setup(t, WithRequestTimeout(30*time.Millisecond), WithRetry(2, time.Millisecond, time.Millisecond))
-			stall := func(w http.ResponseWriter, r *http.Request) { <-r.Context().Done() }
+			release := make(chan struct{})
+			t.Cleanup(func() { close(release) }) // runs before the server closes
+			stall := func(w http.ResponseWriter, r *http.Request) {
+				// The body must be consumed for the server to notice the
+				// client hanging up.
+				io.Copy(io.Discard, r.Body)
+				select {
+				case <-r.Context().Done():
+				case <-release:
+				}
+			}
 			env.mux.HandleFunc("GET /candidates/{id}", stall)
 			env.mux.HandleFunc("POST /jobs/{shortcode}/candidates", stall)
 			var err error

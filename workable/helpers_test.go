@@ -189,7 +189,7 @@ func writeJSON(w http.ResponseWriter, status int, body string) {
 func ptr[T any](v T) *T { return &v }
 
 // fakeClock is a manual Clock: time moves only when the test advances it,
-// and AfterFunc callbacks run when their time is reached.
+// and CallAt callbacks run when their time is reached.
 type fakeClock struct {
 	mu     sync.Mutex
 	now    time.Time
@@ -212,9 +212,9 @@ func (c *fakeClock) Now() time.Time {
 	return c.now
 }
 
-func (c *fakeClock) AfterFunc(d time.Duration, f func()) func() bool {
+func (c *fakeClock) CallAt(at time.Time, f func()) func() bool {
 	c.mu.Lock()
-	t := &fakeTimer{at: c.now.Add(d), f: f}
+	t := &fakeTimer{at: at, f: f}
 	c.timers = append(c.timers, t)
 	c.mu.Unlock()
 	select {

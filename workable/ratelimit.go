@@ -37,18 +37,19 @@ type RateLimiter interface {
 type Clock interface {
 	// Now returns the current time.
 	Now() time.Time
-	// AfterFunc calls f in its own goroutine once d has elapsed, unless the
-	// returned stop function is called first (stop reports whether it
-	// prevented the call).
-	AfterFunc(d time.Duration, f func()) (stop func() bool)
+	// CallAt calls f in its own goroutine once the time t (as read by Now)
+	// is reached, unless the returned stop function is called first (stop
+	// reports whether it prevented the call). The time is absolute so that
+	// time passing between Now and CallAt cannot delay the call.
+	CallAt(t time.Time, f func()) (stop func() bool)
 }
 
 type realClock struct{}
 
 func (realClock) Now() time.Time { return time.Now() }
 
-func (realClock) AfterFunc(d time.Duration, f func()) func() bool {
-	return time.AfterFunc(d, f).Stop
+func (realClock) CallAt(t time.Time, f func()) func() bool {
+	return time.AfterFunc(time.Until(t), f).Stop
 }
 
 // LimiterOption configures a WindowLimiter.
@@ -96,6 +97,11 @@ type WindowLimiter struct {
 	blockedUntil time.Time
 	queue        []*waiter
 	seq          uint64
+
+	// Test hooks, called with l.mu held when set: onEnqueue each time a
+	// caller joins the queue, onGrant with the time of each send.
+	onEnqueue func()
+	onGrant   func(t time.Time)
 }
 
 type waiter struct {
@@ -165,6 +171,9 @@ func (l *WindowLimiter) Wait(ctx context.Context, p Priority) error {
 	w := &waiter{prio: p, seq: l.seq, wake: make(chan struct{}, 1)}
 	l.seq++
 	l.queue = append(l.queue, w)
+	if l.onEnqueue != nil {
+		l.onEnqueue()
+	}
 	var stop func() bool
 	defer func() {
 		if stop != nil {
@@ -192,7 +201,7 @@ func (l *WindowLimiter) Wait(ctx context.Context, p Priority) error {
 			if stop != nil {
 				stop()
 			}
-			stop = l.clock.AfterFunc(at.Sub(now), func() { signal(w.wake) })
+			stop = l.clock.CallAt(at, func() { signal(w.wake) })
 		}
 		l.mu.Unlock()
 		select {
@@ -258,6 +267,9 @@ func (l *WindowLimiter) earliest(now time.Time, ahead int) time.Time {
 
 // record logs a send at t. l.mu must be held.
 func (l *WindowLimiter) record(t time.Time) {
+	if l.onGrant != nil {
+		l.onGrant(t)
+	}
 	l.sends = append(l.sends, t)
 	if n := len(l.sends); n > l.limit {
 		l.sends = slices.Clone(l.sends[n-l.limit:])

@@ -1,0 +1,124 @@
+package workable_test
+
+import (
+	"context"
+	"net/http/httptest"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/workablegw/gateway/workable"
+	"github.com/workablegw/gateway/workable/simulator"
+)
+
+// newSimClient starts a simulator with rate limiting on and returns a client
+// for it using limiter.
+func newSimClient(t *testing.T, limit int, window time.Duration, limiter workable.RateLimiter) (*workable.Client, *simulator.Simulator) {
+	t.Helper()
+	sim := simulator.New(simulator.WithRateLimit(limit, window))
+	srv := httptest.NewServer(sim.Handler())
+	t.Cleanup(srv.Close)
+	c, err := workable.NewClient(simulator.DemoSubdomain, simulator.DemoToken,
+		workable.WithBaseURL(srv.URL+"/spi/v3/"), workable.WithRateLimiter(limiter))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c, sim
+}
+
+// TestSimulatorConcurrentCallersNo429 runs many concurrent reads, writes and
+// a paging walk through the default kind of limiter against the simulator
+// enforcing the same budget in fixed windows: Workable must never have to
+// answer 429.
+func TestSimulatorConcurrentCallersNo429(t *testing.T) {
+	t.Parallel()
+	const limit = 10
+	c, sim := newSimClient(t, limit, time.Second, workable.NewWindowLimiter(limit, time.Second))
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+
+	cands := sim.Candidates()
+	var wg sync.WaitGroup
+	errs := make(chan error, 64)
+	for i := range 20 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var err error
+			switch i % 4 {
+			case 0:
+				_, _, err = c.Jobs.List(ctx, &workable.JobListOptions{State: "published"})
+			case 1:
+				_, _, err = c.Candidates.Get(ctx, cands[i].ID)
+			case 2:
+				_, _, err = c.Candidates.ListActivities(ctx, cands[i].ID, nil)
+			case 3:
+				_, _, err = c.Candidates.Update(ctx, cands[i].ID, workable.CandidatePatch{Tags: workable.Some([]string{"load-test"})})
+			}
+			errs <- err
+		}()
+	}
+	var walked []string
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for cand, err := range workable.Walk(ctx, c, func(ctx context.Context) ([]*workable.Candidate, *workable.Response, error) {
+			return c.Candidates.List(ctx, &workable.CandidateListOptions{Limit: 100})
+		}, 10) {
+			if err != nil {
+				errs <- err
+				return
+			}
+			walked = append(walked, cand.ID)
+		}
+	}()
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Error(err)
+		}
+	}
+	if n := sim.TooManyRequests(); n != 0 {
+		t.Errorf("simulator answered %d requests with 429, want 0", n)
+	}
+	if len(walked) != len(cands) {
+		t.Errorf("walk returned %d candidates, want %d", len(walked), len(cands))
+	}
+	for i := range min(len(walked), len(cands)) {
+		if walked[i] != cands[i].ID {
+			t.Fatalf("walk item %d = %s, want %s", i, walked[i], cands[i].ID)
+		}
+	}
+}
+
+// blindLimiter ignores the rate headers, as a limiter shared with another
+// process or a misconfigured one might, so that the server's 429 is the
+// only signal left.
+type blindLimiter struct{ workable.RateLimiter }
+
+func (blindLimiter) Observe(workable.Rate) {}
+
+// TestSimulator429Recovery uses a limiter far above the simulator's budget
+// that ignores the headers, so 429s happen; every call, reads and writes,
+// must still succeed by waiting for X-Rate-Limit-Reset and retrying.
+func TestSimulator429Recovery(t *testing.T) {
+	t.Parallel()
+	c, sim := newSimClient(t, 3, time.Second, blindLimiter{workable.NewWindowLimiter(1000, time.Second)})
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	for i := range 5 {
+		var err error
+		if i%2 == 0 {
+			_, _, err = c.Accounts.ListStages(ctx)
+		} else {
+			_, _, err = c.Candidates.Update(ctx, sim.Candidates()[0].ID, workable.CandidatePatch{Headline: workable.Some("Recovered")})
+		}
+		if err != nil {
+			t.Fatalf("call %d: %v", i, err)
+		}
+	}
+	if sim.TooManyRequests() == 0 {
+		t.Error("the simulator never answered 429; the test did not exercise recovery")
+	}
+}
