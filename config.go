@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/workablegw/gateway/cache"
 )
 
 // config is the gateway's configuration, read from the environment. Every
@@ -18,6 +20,22 @@ type config struct {
 	WorkableBaseURL   string        // WORKABLE_BASE_URL (optional override)
 	RedisURL          string        // REDIS_URL (optional)
 	ShutdownTimeout   time.Duration // SHUTDOWN_TIMEOUT, default 20s
+	CachePrefix       string        // CACHE_PREFIX, default "" (put before every cache and rate-budget key)
+	CacheMaxBytes     int64         // CACHE_MAX_BYTES, default 64 MiB (in-process cache only)
+	CacheTTLScale     float64       // CACHE_TTL_SCALE, default 1
+	ResponseCache     bool          // RESPONSE_CACHE, default true
+	QueryTimeout      time.Duration // QUERY_TIMEOUT, default 30s
+}
+
+// ttls returns the cache TTLs: the defaults with every fresh time
+// multiplied by CACHE_TTL_SCALE (stale times, the fallback when Workable
+// fails, stay as they are).
+func (c config) ttls() cache.TTLs {
+	t := cache.DefaultTTLs()
+	for _, k := range []*cache.TTL{&t.Job, &t.JobList, &t.Candidate, &t.CandidateList, &t.Activities} {
+		k.Fresh = time.Duration(float64(k.Fresh) * c.CacheTTLScale)
+	}
+	return t
 }
 
 // demo reports whether the gateway runs on the built-in simulator: no
@@ -35,9 +53,42 @@ func loadConfig(getenv func(string) string) (config, error) {
 		WorkableToken:     strings.TrimSpace(getenv("WORKABLE_API_TOKEN")),
 		WorkableBaseURL:   strings.TrimSpace(getenv("WORKABLE_BASE_URL")),
 		RedisURL:          strings.TrimSpace(getenv("REDIS_URL")),
+		CachePrefix:       strings.TrimSpace(getenv("CACHE_PREFIX")),
 		ShutdownTimeout:   20 * time.Second,
+		CacheMaxBytes:     cache.DefaultMemoryBytes,
+		CacheTTLScale:     1,
+		ResponseCache:     true,
+		QueryTimeout:      30 * time.Second,
 	}
 	var problems []error
+	if v := getenv("CACHE_MAX_BYTES"); v != "" {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n < 1<<20 {
+			problems = append(problems, fmt.Errorf("CACHE_MAX_BYTES must be a number of bytes, at least 1048576, got %q", v))
+		}
+		cfg.CacheMaxBytes = n
+	}
+	if v := getenv("CACHE_TTL_SCALE"); v != "" {
+		f, err := strconv.ParseFloat(v, 64)
+		if err != nil || !(f > 0 && f <= 100) {
+			problems = append(problems, fmt.Errorf("CACHE_TTL_SCALE must be a number above 0 and at most 100, got %q", v))
+		}
+		cfg.CacheTTLScale = f
+	}
+	if v := getenv("RESPONSE_CACHE"); v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			problems = append(problems, fmt.Errorf("RESPONSE_CACHE must be true or false, got %q", v))
+		}
+		cfg.ResponseCache = b
+	}
+	if v := getenv("QUERY_TIMEOUT"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 {
+			problems = append(problems, fmt.Errorf("QUERY_TIMEOUT must be a positive duration such as 30s, got %q", v))
+		}
+		cfg.QueryTimeout = d
+	}
 	if v := getenv("PORT"); v != "" {
 		p, err := strconv.Atoi(v)
 		if err != nil || p < 0 || p > 65535 {

@@ -4,7 +4,26 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/workablegw/gateway/cache"
 )
+
+// defaults is the configuration with no settings.
+func defaults() config {
+	return config{Port: 8080, ShutdownTimeout: 20 * time.Second, CacheMaxBytes: 64 << 20, CacheTTLScale: 1,
+		ResponseCache: true, QueryTimeout: 30 * time.Second}
+}
+
+func TestConfigTTLs(t *testing.T) {
+	t.Parallel()
+	c := defaults()
+	c.CacheTTLScale = 2
+	got, def := c.ttls(), cache.DefaultTTLs()
+	if got.Candidate.Fresh != 2*def.Candidate.Fresh || got.Candidate.Stale != def.Candidate.Stale ||
+		got.JobList.Fresh != 2*def.JobList.Fresh {
+		t.Errorf("ttls() with scale 2 = %+v, defaults %+v", got, def)
+	}
+}
 
 func TestLoadConfig(t *testing.T) {
 	t.Parallel()
@@ -17,7 +36,7 @@ func TestLoadConfig(t *testing.T) {
 		{
 			name: "no settings is demo mode on port 8080",
 			env:  map[string]string{},
-			want: config{Port: 8080, ShutdownTimeout: 20 * time.Second},
+			want: defaults(),
 		},
 		{
 			name: "a real account",
@@ -26,9 +45,29 @@ func TestLoadConfig(t *testing.T) {
 				"WORKABLE_BASE_URL": "http://127.0.0.1:1/spi/v3/", "REDIS_URL": "redis://127.0.0.1:6379/1",
 				"SHUTDOWN_TIMEOUT": "3s",
 			},
-			want: config{Port: 9090, WorkableSubdomain: "acme", WorkableToken: "tok",
-				WorkableBaseURL: "http://127.0.0.1:1/spi/v3/", RedisURL: "redis://127.0.0.1:6379/1",
-				ShutdownTimeout: 3 * time.Second},
+			want: func() config {
+				c := defaults()
+				c.Port, c.WorkableSubdomain, c.WorkableToken = 9090, "acme", "tok"
+				c.WorkableBaseURL, c.RedisURL = "http://127.0.0.1:1/spi/v3/", "redis://127.0.0.1:6379/1"
+				c.ShutdownTimeout = 3 * time.Second
+				return c
+			}(),
+		},
+		{
+			name: "cache settings",
+			env: map[string]string{"CACHE_PREFIX": "staging:", "CACHE_MAX_BYTES": "2097152", "CACHE_TTL_SCALE": "0.5",
+				"RESPONSE_CACHE": "false", "QUERY_TIMEOUT": "5s"},
+			want: func() config {
+				c := defaults()
+				c.CachePrefix = "staging:"
+				c.CacheMaxBytes, c.CacheTTLScale, c.ResponseCache, c.QueryTimeout = 2<<20, 0.5, false, 5*time.Second
+				return c
+			}(),
+		},
+		{
+			name:    "bad cache settings",
+			env:     map[string]string{"CACHE_MAX_BYTES": "12", "CACHE_TTL_SCALE": "-1", "RESPONSE_CACHE": "maybe", "QUERY_TIMEOUT": "0s"},
+			wantErr: []string{"CACHE_MAX_BYTES", "CACHE_TTL_SCALE", "RESPONSE_CACHE", "QUERY_TIMEOUT"},
 		},
 		{
 			name:    "token without subdomain",

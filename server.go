@@ -66,7 +66,37 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		logger.Info("demo mode: no WORKABLE_SUBDOMAIN/WORKABLE_API_TOKEN set, serving the built-in Workable simulator", "simulator", baseURL)
 	}
 
-	opts := []workable.Option{}
+	// The upstream economy (issue 4): a cache and a rate budget per
+	// credential, in Redis when REDIS_URL is set (shared by every replica
+	// using the same token), else in process.
+	ns := cfg.CachePrefix + cache.Namespace(subdomain, token)
+	// Used alone without Redis, and by the Redis limiter while Redis is
+	// unreachable (each replica then counts on its own).
+	local := workable.NewWindowLimiter(workableLimit, workableWindow)
+	var (
+		rdb     redis.UniversalClient
+		store   cache.Store
+		limiter workable.RateLimiter = local
+	)
+	if cfg.RedisURL != "" {
+		rdb, err = cache.NewUniversalClient(cfg.RedisURL)
+		if err != nil {
+			return fmt.Errorf("REDIS_URL: %w", err)
+		}
+		defer rdb.Close()
+		// When Redis is down or slow, the store fails fast (short timeouts,
+		// then a circuit breaker): requests go straight to Workable, and the
+		// cache comes back by itself when Redis does.
+		store = cache.NewRedis(rdb)
+		limiter = cache.NewRedisLimiter(rdb, ns+"rate", workableLimit, workableWindow, cache.WithFallback(local))
+	} else {
+		store = cache.NewMemory(cfg.CacheMaxBytes)
+	}
+
+	opts := []workable.Option{
+		workable.WithRateLimiter(limiter),
+		workable.WithRequestHook(graph.CountWorkableCalls),
+	}
 	if baseURL != "" {
 		opts = append(opts, workable.WithBaseURL(baseURL))
 	}
@@ -75,16 +105,15 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return fmt.Errorf("create the Workable client: %w", err)
 	}
 
-	var rdb redis.UniversalClient
-	if cfg.RedisURL != "" {
-		rdb, err = cache.NewUniversalClient(cfg.RedisURL)
-		if err != nil {
-			return fmt.Errorf("REDIS_URL: %w", err)
-		}
-		defer rdb.Close()
-	}
-
-	handler := NewServer(logger, graph.Config{Workable: wc, Logger: logger}, rdb)
+	handler := NewServer(logger, graph.Config{
+		Workable:      wc,
+		Logger:        logger,
+		Cache:         store,
+		Namespace:     ns,
+		TTLs:          cfg.ttls(),
+		ResponseCache: cfg.ResponseCache,
+	}, rdb)
+	handler = withQueryTimeout(handler, cfg.QueryTimeout)
 
 	ln, err := net.Listen("tcp", net.JoinHostPort("", strconv.Itoa(cfg.Port)))
 	if err != nil {
@@ -130,6 +159,27 @@ func NewServer(logger *slog.Logger, gcfg graph.Config, rdb redis.UniversalClient
 		io.WriteString(w, "ready\n")
 	})
 	return mux
+}
+
+// Workable's budget for account tokens: 10 requests per 10 seconds.
+const (
+	workableLimit  = 10
+	workableWindow = 10 * time.Second
+)
+
+// withQueryTimeout gives every request a deadline, so that a query whose
+// Workable calls cannot be made in time (the rate budget, or Workable
+// hanging) is answered from stale cached data, or with an error, instead of
+// waiting without end.
+func withQueryTimeout(next http.Handler, d time.Duration) http.Handler {
+	if d <= 0 {
+		return next
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), d)
+		defer cancel()
+		next.ServeHTTP(w, r.WithContext(ctx))
+	})
 }
 
 // serveUntilDone serves on ln until ctx ends, then shuts down gracefully,

@@ -6,9 +6,12 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"os"
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/workablegw/gateway/cache/cachetest"
 )
 
 // startRun runs the binary's run function with env and returns the base URL
@@ -128,4 +131,60 @@ func TestRunRejectsBadSettings(t *testing.T) {
 	if err := run(context.Background(), []string{"serve"}, func(string) string { return "" }, io.Discard, io.Discard); err == nil {
 		t.Errorf("run with an unknown argument succeeded")
 	}
+}
+
+// TestRunCachesInRedis runs the binary in demo mode with REDIS_URL (the
+// test's Redis): a repeated query is answered from the cache, and
+// extensions.cost says so.
+func TestRunCachesInRedis(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		env  map[string]string
+	}{
+		{"in-process cache", map[string]string{"PORT": "0"}},
+		{"Redis", map[string]string{"PORT": "0", "REDIS_URL": ""}},
+		{"Redis, no response cache", map[string]string{"PORT": "0", "REDIS_URL": "", "RESPONSE_CACHE": "false"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if _, ok := tc.env["REDIS_URL"]; ok {
+				tc.env["REDIS_URL"], tc.env["CACHE_PREFIX"] = redisURL(t)
+			}
+			base, stop := startRun(t, nil, tc.env, `Playground: (http://localhost:\d+)/`)
+			defer stop()
+			query := `{"query":"{ candidates(first: 5) { nodes { id name job { shortcode title } } } }"}`
+			var costs []map[string]any
+			for range 2 {
+				resp, err := http.Post(base+"/query", "application/json", strings.NewReader(query))
+				if err != nil {
+					t.Fatalf("POST /query: %v", err)
+				}
+				var out struct {
+					Errors     []json.RawMessage
+					Extensions struct{ Cost map[string]any }
+				}
+				err = json.NewDecoder(resp.Body).Decode(&out)
+				resp.Body.Close()
+				if err != nil || len(out.Errors) > 0 {
+					t.Fatalf("query: %v %s", err, out.Errors)
+				}
+				costs = append(costs, out.Extensions.Cost)
+			}
+			if costs[0]["workableCalls"] != float64(1) || costs[1]["workableCalls"] != float64(0) ||
+				costs[1]["cacheHits"].(float64) < 1 {
+				t.Errorf("costs of a cold then a warm query = %v", costs)
+			}
+		})
+	}
+}
+
+// redisURL returns a redis:// URL of a Redis for the test (REDIS_URL when
+// set, else an embedded miniredis) and the test's own key prefix, whose keys
+// are removed when the test ends.
+func redisURL(t *testing.T) (url, prefix string) {
+	t.Helper()
+	srv := cachetest.NewServer(t)
+	if u := os.Getenv("REDIS_URL"); u != "" {
+		return u, srv.Prefix
+	}
+	return "redis://" + srv.Mini.Addr() + "/0", srv.Prefix
 }

@@ -40,6 +40,12 @@ const (
 	KindCandidate     Kind = "cand"  // one candidate's detail, by id
 	KindCandidateList Kind = "cands" // one page of a candidates list, by query
 	KindActivities    Kind = "acts"  // a candidate's activities, by candidate id
+	// KindGeneration holds generation tokens: values that other entries
+	// carry and that a write replaces, so that every entry made under the
+	// old token stops counting at once (e.g. all cached candidate lists).
+	KindGeneration Kind = "gen"
+	// KindResponse holds whole GraphQL responses, by a hash of the request.
+	KindResponse Kind = "resp"
 )
 
 // Key returns the key of one value: namespace + kind + ":" + id. The

@@ -117,6 +117,26 @@ func (m *MemoryStore) SetMany(_ context.Context, items []Item) error {
 	return nil
 }
 
+// SetIfAbsent stores copies of the items whose keys hold nothing and
+// returns the entries the keys hold afterwards.
+func (m *MemoryStore) SetIfAbsent(_ context.Context, items []Item) (map[string]Entry, error) {
+	now := m.now()
+	out := make(map[string]Entry, len(items))
+	for _, it := range items {
+		ttl := it.ttl()
+		if ttl <= 0 {
+			continue
+		}
+		v, _ := m.cache.SetIfAbsent(it.Key, memoryValue{
+			value:      cloneBytes(it.Value),
+			freshUntil: now.Add(it.FreshFor),
+			ttl:        ttl,
+		})
+		out[it.Key] = Entry{Value: cloneBytes(v.value), FreshUntil: v.freshUntil}
+	}
+	return out, nil
+}
+
 // Delete removes keys.
 func (m *MemoryStore) Delete(_ context.Context, keys ...string) error {
 	for _, k := range keys {

@@ -159,6 +159,51 @@ func (s *RedisStore) SetMany(ctx context.Context, items []Item) error {
 	})
 }
 
+// SetIfAbsent runs, for each item, SET NX with its physical TTL followed by
+// a GET of the key, all in one pipeline, so that the GET sees the value
+// that won. Items with a non-positive TTL are skipped.
+func (s *RedisStore) SetIfAbsent(ctx context.Context, items []Item) (map[string]Entry, error) {
+	out := make(map[string]Entry, len(items))
+	if len(items) == 0 {
+		return out, nil
+	}
+	now := s.now()
+	err := s.call(ctx, s.timeout, "cache set if absent", func(ctx context.Context) error {
+		gets := make([]*redis.StringCmd, len(items))
+		cmds, _ := s.client.Pipelined(ctx, func(p redis.Pipeliner) error {
+			for i, it := range items {
+				ttl := it.ttl()
+				if ttl <= 0 {
+					continue
+				}
+				p.SetNX(ctx, it.Key, encodeEntry(it.Value, now.Add(it.FreshFor)), max(ttl, time.Millisecond))
+				gets[i] = p.Get(ctx, it.Key)
+			}
+			return nil
+		})
+		var errs []error
+		for _, c := range cmds {
+			if err := c.Err(); err != nil && !errors.Is(err, redis.Nil) {
+				errs = append(errs, err)
+			}
+		}
+		for i, g := range gets {
+			if g == nil {
+				continue
+			}
+			b, err := g.Bytes()
+			if err != nil {
+				continue
+			}
+			if e, err := decodeEntry(b); err == nil {
+				out[items[i].Key] = e
+			}
+		}
+		return firstErr(errs)
+	})
+	return out, err
+}
+
 // Delete unlinks keys, one pipelined UNLINK per key so that keys of
 // different cluster slots can go together.
 func (s *RedisStore) Delete(ctx context.Context, keys ...string) error {

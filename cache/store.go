@@ -71,6 +71,12 @@ type Store interface {
 	GetMany(ctx context.Context, keys []string) (map[string]Entry, error)
 	// SetMany stores items, each with its own TTL.
 	SetMany(ctx context.Context, items []Item) error
+	// SetIfAbsent stores each item whose key holds nothing (live) and
+	// returns, for every item's key, the entry it holds afterwards: the one
+	// found or the one just stored. Concurrent callers thus agree on one
+	// value, e.g. the first generation token of a record. On error the map
+	// may be nil or partial.
+	SetIfAbsent(ctx context.Context, items []Item) (map[string]Entry, error)
 	// Delete removes keys; absent keys are not an error.
 	Delete(ctx context.Context, keys ...string) error
 	// DeletePrefix removes every key that starts with prefix, e.g. all the

@@ -131,6 +131,49 @@ func TestStoreRoundTrip(t *testing.T) {
 	}
 }
 
+func TestStoreSetIfAbsent(t *testing.T) {
+	for _, b := range backends(t) {
+		t.Run(b.name, func(t *testing.T) {
+			ctx := t.Context()
+			p := b.prefix
+			now := b.clock.Now()
+			if err := b.store.SetMany(ctx, []Item{{Key: p + "held", Value: []byte("old"), FreshFor: time.Minute}}); err != nil {
+				t.Fatalf("SetMany: %v", err)
+			}
+			got, err := b.store.SetIfAbsent(ctx, []Item{
+				{Key: p + "held", Value: []byte("new"), FreshFor: time.Hour},
+				{Key: p + "free", Value: []byte("first"), FreshFor: time.Hour},
+				{Key: p + "no-ttl", Value: []byte("x")},
+			})
+			if err != nil {
+				t.Fatalf("SetIfAbsent: %v", err)
+			}
+			want := map[string]Entry{
+				p + "held": {Value: []byte("old"), FreshUntil: now.Add(time.Minute)},
+				p + "free": {Value: []byte("first"), FreshUntil: now.Add(time.Hour)},
+			}
+			if diff := cmp.Diff(want, got, entryOpts); diff != "" {
+				t.Errorf("SetIfAbsent (-want +got):\n%s", diff)
+			}
+			// A second caller finds the first one's value.
+			got, err = b.store.SetIfAbsent(ctx, []Item{{Key: p + "free", Value: []byte("second"), FreshFor: time.Hour}})
+			if err != nil {
+				t.Fatalf("SetIfAbsent: %v", err)
+			}
+			if string(got[p+"free"].Value) != "first" {
+				t.Errorf("second SetIfAbsent found %q, want the first value", got[p+"free"].Value)
+			}
+			held, err := b.store.GetMany(ctx, []string{p + "free", p + "no-ttl"})
+			if err != nil {
+				t.Fatalf("GetMany: %v", err)
+			}
+			if diff := cmp.Diff(map[string]Entry{p + "free": want[p+"free"]}, held, entryOpts); diff != "" {
+				t.Errorf("GetMany after SetIfAbsent (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
 func TestStoreValuesAreNotShared(t *testing.T) {
 	for _, b := range backends(t) {
 		t.Run(b.name, func(t *testing.T) {

@@ -16,6 +16,7 @@ const (
 
 // stages resolves Query.stages: one GET /stages.
 func (r *Resolver) stages(ctx context.Context) ([]workable.Stage, error) {
+	stateFrom(ctx).noResponseCache() // not cached by record, so not invalidated
 	stages, _, err := r.client.Accounts.ListStages(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("list stages: %w", err)
@@ -30,6 +31,7 @@ func (r *Resolver) stages(ctx context.Context) ([]workable.Stage, error) {
 // members resolves Query.members: GET /members pages, following Workable's
 // since_id paging (at most maxMemberPages pages).
 func (r *Resolver) members(ctx context.Context, role, email, name, status *string) ([]workable.Member, error) {
+	stateFrom(ctx).noResponseCache()
 	opts := &workable.MemberListOptions{
 		Limit:  memberPageLimit,
 		Role:   deref(role),
@@ -61,6 +63,7 @@ func (r *Resolver) members(ctx context.Context, role, email, name, status *strin
 
 // account resolves Query.account: GET /accounts/{subdomain}.
 func (r *Resolver) account(ctx context.Context) (*workable.Account, error) {
+	stateFrom(ctx).noResponseCache()
 	a, _, err := r.client.Accounts.Get(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("get account: %w", err)

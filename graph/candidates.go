@@ -2,7 +2,10 @@ package graph
 
 import (
 	"context"
+	"slices"
 	"time"
+
+	"github.com/99designs/gqlgen/graphql"
 
 	"github.com/workablegw/gateway/graph/model"
 	"github.com/workablegw/gateway/workable"
@@ -57,11 +60,28 @@ func candidateID(c *workable.Candidate) string { return c.ID }
 
 // candidateByID resolves Query.candidate: GET /candidates/{id} through the
 // candidate loader (so its detail fields cost nothing more), null on 404.
+// When the selection asks for no detail field, a cached list page's copy of
+// the candidate's list fields serves it instead.
 func (r *Resolver) candidateByID(ctx context.Context, id string) (*workable.Candidate, error) {
 	if id == "" {
 		return nil, badInput("id must not be empty")
 	}
-	return load(ctx, r.loadersFor(ctx).candidate, id)
+	l := r.loadersFor(ctx)
+	if graphql.GetFieldContext(ctx) != nil && !slices.ContainsFunc(collectedNames(ctx), isCandidateDetailField) {
+		return load(ctx, l.candidateBasic, id)
+	}
+	return load(ctx, l.candidate, id)
+}
+
+// isCandidateDetailField reports whether a Candidate field needs
+// GET /candidates/{id} (the list items lack it).
+func isCandidateDetailField(name string) bool {
+	switch name {
+	case "summary", "coverLetter", "tags", "educationEntries", "experienceEntries", "socialProfiles",
+		"skills", "imageUrl", "resumeUrl", "disqualifiedAt", "location":
+		return true
+	}
+	return false
 }
 
 // candidateDetail returns the full record of a candidate for its detail

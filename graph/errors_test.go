@@ -130,14 +130,15 @@ func TestRateLimited(t *testing.T) {
 func TestInternalOnPanic(t *testing.T) {
 	t.Parallel()
 	env := newTestEnv(t, withHandler(func(cfg Config) http.Handler {
-		srv := newServer(cfg)
+		e := newEconomy(cfg)
+		srv := newServer(e, cfg)
 		srv.AroundFields(func(ctx context.Context, next graphql.Resolver) (any, error) {
 			if fc := graphql.GetFieldContext(ctx); fc != nil && fc.Field.Name == "account" {
 				panic("boom: secret internals")
 			}
 			return next(ctx)
 		})
-		return withLoaders(cfg.Workable, srv)
+		return e.middleware(srv)
 	}))
 	resp := env.query(`{ account { name } stages { slug } }`, nil)
 	e := resp.requireCode(t, CodeInternal)

@@ -24,6 +24,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/workablegw/gateway/cache"
 	"github.com/workablegw/gateway/workable"
 	"github.com/workablegw/gateway/workable/simulator"
 )
@@ -38,6 +39,7 @@ type testEnv struct {
 	client *workable.Client
 	srv    *httptest.Server
 	logs   *syncBuffer
+	hcfg   Config
 }
 
 // envConfig collects the options of newTestEnv.
@@ -48,7 +50,28 @@ type envConfig struct {
 	timeout    time.Duration
 	complexity int
 	wrap       func(Config) http.Handler
+	// The upstream economy (see Config).
+	store         cache.Store
+	namespace     string
+	responseCache bool
+	now           func() time.Time
+	sim           *simulator.Simulator
 }
+
+// withSim serves an existing simulator instead of a new one (two gateways
+// in front of one Workable account).
+func withSim(sim *simulator.Simulator) envOption { return func(c *envConfig) { c.sim = sim } }
+
+// withCache makes the gateway cache in store under namespace.
+func withCache(store cache.Store, namespace string) envOption {
+	return func(c *envConfig) { c.store, c.namespace = store, namespace }
+}
+
+// withResponseCache switches the whole-response cache on.
+func withResponseCache() envOption { return func(c *envConfig) { c.responseCache = true } }
+
+// withClock sets the clock that decides freshness.
+func withClock(now func() time.Time) envOption { return func(c *envConfig) { c.now = now } }
 
 type envOption func(*envConfig)
 
@@ -82,7 +105,10 @@ func newTestEnv(t *testing.T, opts ...envOption) *testEnv {
 	for _, o := range opts {
 		o(&cfg)
 	}
-	sim := simulator.New(cfg.simOpts...)
+	sim := cfg.sim
+	if sim == nil {
+		sim = simulator.New(cfg.simOpts...)
+	}
 	simSrv := httptest.NewServer(sim.Handler())
 	t.Cleanup(simSrv.Close)
 
@@ -91,6 +117,7 @@ func newTestEnv(t *testing.T, opts ...envOption) *testEnv {
 		// Generous: the tests count calls, they do not test the budget.
 		workable.WithRateLimiter(workable.NewWindowLimiter(100000, time.Second)),
 		workable.WithRetry(2, time.Millisecond, 2*time.Millisecond),
+		workable.WithRequestHook(CountWorkableCalls),
 	}, cfg.clientOpts...)
 	client, err := workable.NewClient(simulator.DemoSubdomain, cfg.token, clientOpts...)
 	if err != nil {
@@ -101,6 +128,10 @@ func newTestEnv(t *testing.T, opts ...envOption) *testEnv {
 		Workable:        client,
 		ComplexityLimit: cfg.complexity,
 		Logger:          slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
+		Cache:           cfg.store,
+		Namespace:       cfg.namespace,
+		ResponseCache:   cfg.responseCache,
+		Now:             cfg.now,
 	}
 	var h http.Handler
 	if cfg.wrap != nil {
@@ -118,7 +149,16 @@ func newTestEnv(t *testing.T, opts ...envOption) *testEnv {
 	}
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
-	return &testEnv{t: t, sim: sim, client: client, srv: srv, logs: logs}
+	return &testEnv{t: t, sim: sim, client: client, srv: srv, logs: logs, hcfg: hcfg}
+}
+
+// resolver returns a resolver over the env's client and the context of one
+// request (its loaders and cost), for calling resolver methods directly.
+func (e *testEnv) resolver() (*Resolver, context.Context) {
+	econ := newEconomy(e.hcfg)
+	rs := &reqState{}
+	rs.loaders = newLoaders(econ, rs)
+	return &Resolver{client: e.client, logger: econ.logger, econ: econ}, context.WithValue(context.Background(), reqStateKey{}, rs)
 }
 
 // gqlResponse is a decoded GraphQL response.

@@ -4,12 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/http"
+	"net/url"
+	"strconv"
 	"sync"
 	"time"
 
 	"github.com/graph-gophers/dataloader/v7"
 
+	"github.com/workablegw/gateway/cache"
 	"github.com/workablegw/gateway/workable"
 )
 
@@ -70,63 +72,110 @@ type activityPageKey struct {
 }
 
 // loaders holds the dataloaders of one request. A loader shared across
-// requests would leak one caller's data into another's response.
+// requests would leak one caller's data into another's response; the cache
+// and the coalescing of fetches across requests live in the economy, below
+// the loaders, and are keyed by credential.
 type loaders struct {
 	client *workable.Client
+	e      *economy
 
 	// candidate loads GET /candidates/{id} (detail); nil value for a 404.
 	candidate *dataloader.Loader[string, *workable.Candidate]
+	// candidateBasic loads a candidate's list fields: from a cached list
+	// page's copy when there is one, else through candidate.
+	candidateBasic *dataloader.Loader[string, *workable.Candidate]
 	// jobDetail loads GET /jobs/{shortcode}; nil value for a 404.
 	jobDetail *dataloader.Loader[string, *workable.Job]
 	// job loads a job's list fields by shortcode; nil value when Workable
-	// has no such job. See batchJobs for the strategy.
+	// has no such job. See jobFromIndex for the strategy.
 	job *dataloader.Loader[string, *workable.Job]
 
 	jobPages       *dataloader.Loader[jobPageKey, page[workable.Job]]
 	candidatePages *dataloader.Loader[candidatePageKey, page[workable.Candidate]]
 	activityPages  *dataloader.Loader[activityPageKey, page[workable.Activity]]
-
-	// jobIndex is the first page of GET /jobs?limit=100 by shortcode, nil
-	// until fetched; fetched at most once per request (see batchJobs).
-	jobIndexMu sync.Mutex
-	jobIndex   map[string]*workable.Job
 }
 
-// newLoaders returns a fresh set of loaders for one request.
-func newLoaders(client *workable.Client) *loaders {
-	l := &loaders{client: client}
-	l.candidate = newLoader(l.batchCandidates)
-	l.jobDetail = newLoader(l.batchJobDetails)
-	l.job = newLoader(l.batchJobs)
-	l.jobPages = newLoader(l.batchJobPages)
-	l.candidatePages = newLoader(l.batchCandidatePages)
-	l.activityPages = newLoader(l.batchActivityPages)
+// newLoaders returns a fresh set of loaders for one request, counting its
+// cost in rs.
+func newLoaders(e *economy, rs *reqState) *loaders {
+	l := &loaders{client: e.client, e: e}
+	listsGen := func(string) string { return e.listsGenKey() }
+	l.candidate = newLoader(cachedBatch(e, rs, spec[string, *workable.Candidate]{
+		kind: cache.KindCandidate, id: detailID, gen: e.candidateGenKey, fetch: l.fetchCandidate,
+	}))
+	l.candidateBasic = newLoader(cachedBatch(e, rs, spec[string, *workable.Candidate]{
+		kind: cache.KindCandidate, id: listedID, gen: listsGen, fetch: l.basicFromDetail, derived: true,
+	}))
+	l.jobDetail = newLoader(cachedBatch(e, rs, spec[string, *workable.Job]{
+		kind: cache.KindJob, id: detailID, fetch: l.fetchJobDetail,
+	}))
+	l.job = newLoader(cachedBatch(e, rs, spec[string, *workable.Job]{
+		kind: cache.KindJob, id: listedID, fetch: l.jobFromIndex, derived: true,
+	}))
+	l.jobPages = newLoader(cachedBatch(e, rs, spec[jobPageKey, page[workable.Job]]{
+		kind: cache.KindJobList, id: jobPageKey.canonical, fetch: l.fetchJobPage,
+	}))
+	l.candidatePages = newLoader(cachedBatch(e, rs, spec[candidatePageKey, page[workable.Candidate]]{
+		kind: cache.KindCandidateList, id: candidatePageKey.canonical,
+		gen: func(candidatePageKey) string { return e.listsGenKey() }, fetch: l.fetchCandidatePage,
+	}))
+	l.activityPages = newLoader(cachedBatch(e, rs, spec[activityPageKey, page[workable.Activity]]{
+		kind: cache.KindActivities, id: activityPageKey.canonical,
+		gen: func(k activityPageKey) string { return e.candidateGenKey(k.CandidateID) }, fetch: l.fetchActivityPage,
+	}))
 	return l
+}
+
+// detailID and listedID are the cache ids of a record's full (detail) copy
+// and of its list fields. A detail copy also serves the list fields.
+func detailID(id string) string { return "d:" + id }
+func listedID(id string) string { return "l:" + id }
+
+// canonical encodes the key for a cache id (sorted, escaped, stable).
+func (k jobPageKey) canonical() string {
+	v := url.Values{}
+	v.Set("state", k.State)
+	v.Set("ca", k.CreatedAfter)
+	v.Set("ua", k.UpdatedAfter)
+	v.Set("since", k.SinceID)
+	v.Set("limit", strconv.Itoa(k.Limit))
+	v.Set("text", strconv.FormatBool(k.WithText))
+	return v.Encode()
+}
+
+// canonical encodes the key for a cache id (sorted, escaped, stable).
+func (k candidatePageKey) canonical() string {
+	v := url.Values{}
+	v.Set("job", k.Shortcode)
+	v.Set("stage", k.Stage)
+	v.Set("email", k.Email)
+	v.Set("ca", k.CreatedAfter)
+	v.Set("ua", k.UpdatedAfter)
+	v.Set("since", k.SinceID)
+	v.Set("limit", strconv.Itoa(k.Limit))
+	return v.Encode()
+}
+
+// canonical encodes the key for a cache id (sorted, escaped, stable).
+func (k activityPageKey) canonical() string {
+	v := url.Values{}
+	v.Set("since", k.SinceID)
+	v.Set("limit", strconv.Itoa(k.Limit))
+	return url.PathEscape(k.CandidateID) + "?" + v.Encode()
 }
 
 func newLoader[K comparable, V any](batch dataloader.BatchFunc[K, V]) *dataloader.Loader[K, V] {
 	return dataloader.NewBatchedLoader(batch, dataloader.WithWait[K, V](loaderWait))
 }
 
-type loadersKey struct{}
-
-// withLoaders is the HTTP middleware that gives each request its own
-// loaders.
-func withLoaders(client *workable.Client, next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		ctx := context.WithValue(r.Context(), loadersKey{}, newLoaders(client))
-		next.ServeHTTP(w, r.WithContext(ctx))
-	})
-}
-
-// loadersFor returns the request's loaders. Outside the middleware (a
-// resolver called directly) it returns fresh loaders that dedupe nothing
-// across calls but still work.
+// loadersFor returns the request's loaders. Outside a request (a resolver
+// called directly) it returns fresh loaders that dedupe nothing across calls
+// but still work.
 func (r *Resolver) loadersFor(ctx context.Context) *loaders {
-	if l, ok := ctx.Value(loadersKey{}).(*loaders); ok {
-		return l
+	if rs := stateFrom(ctx); rs != nil {
+		return rs.loaders
 	}
-	return newLoaders(r.client)
+	return newLoaders(r.econ, &reqState{})
 }
 
 // load reads one key. dataloader v7.1.0 has no NewSkipCacheError, so a
@@ -146,8 +195,10 @@ func transient(err error) bool {
 		errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled)
 }
 
-// primeCandidate stores a candidate Workable just returned in full (create,
-// update) so that its detail fields cost no further call in this request.
+// primeCandidate records a candidate Workable just returned in full after a
+// write (create, update): its detail fields cost no further call in this
+// request, and the write invalidates what it changed in the cache (see
+// candidateWritten).
 func (r *Resolver) primeCandidate(ctx context.Context, c *workable.Candidate) {
 	if c == nil {
 		return
@@ -155,6 +206,9 @@ func (r *Resolver) primeCandidate(ctx context.Context, c *workable.Candidate) {
 	l := r.loadersFor(ctx)
 	l.candidate.Clear(ctx, c.ID)
 	l.candidate.Prime(ctx, c.ID, c)
+	l.candidateBasic.Clear(ctx, c.ID)
+	l.candidateBasic.Prime(ctx, c.ID, c)
+	r.econ.candidateWritten(ctx, c)
 }
 
 // fetchEach runs fetch for every key, at most maxParallelFetches at a time,
@@ -175,140 +229,137 @@ func fetchEach[K comparable, V any](ctx context.Context, keys []K, fetch func(co
 	return results
 }
 
-// batchCandidates loads candidate details, one GET /candidates/{id} per id
+// fetchCandidate reads one candidate's detail, GET /candidates/{id}
 // (Workable has no batch read). A 404 gives nil without an error.
-func (l *loaders) batchCandidates(ctx context.Context, ids []string) []*dataloader.Result[*workable.Candidate] {
-	return fetchEach(ctx, ids, func(ctx context.Context, id string) (*workable.Candidate, error) {
-		c, _, err := l.client.Candidates.Get(ctx, id)
-		if errors.Is(err, workable.ErrNotFound) {
-			return nil, nil
-		}
-		if err != nil {
-			return nil, fmt.Errorf("get candidate: %w", err)
-		}
-		return c, nil
-	})
+func (l *loaders) fetchCandidate(ctx context.Context, id, _ string) (*workable.Candidate, []cache.Item, error) {
+	c, _, err := l.client.Candidates.Get(ctx, id)
+	if errors.Is(err, workable.ErrNotFound) {
+		return nil, nil, nil
+	}
+	if err != nil {
+		return nil, nil, fmt.Errorf("get candidate: %w", err)
+	}
+	return c, nil, nil
 }
 
-// batchJobDetails loads job details, one GET /jobs/{shortcode} each. A 404
-// gives nil without an error.
-func (l *loaders) batchJobDetails(ctx context.Context, shortcodes []string) []*dataloader.Result[*workable.Job] {
-	return fetchEach(ctx, shortcodes, l.getJob)
+// basicFromDetail serves a candidate's list fields from its detail, when
+// no list page has provided them.
+func (l *loaders) basicFromDetail(ctx context.Context, id, _ string) (*workable.Candidate, []cache.Item, error) {
+	c, err := load(ctx, l.candidate, id)
+	return c, nil, err
 }
 
-func (l *loaders) getJob(ctx context.Context, shortcode string) (*workable.Job, error) {
+// fetchJobDetail reads GET /jobs/{shortcode}; a 404 gives nil without an
+// error. The detail also serves the job's list fields.
+func (l *loaders) fetchJobDetail(ctx context.Context, shortcode, _ string) (*workable.Job, []cache.Item, error) {
 	j, _, err := l.client.Jobs.Get(ctx, shortcode)
 	if errors.Is(err, workable.ErrNotFound) {
+		return nil, nil, nil
+	}
+	if err != nil {
+		return nil, nil, fmt.Errorf("get job: %w", err)
+	}
+	it, err := l.e.item(cache.KindJob, listedID(shortcode), "", j)
+	if err != nil {
+		return nil, nil, err
+	}
+	return j, []cache.Item{it}, nil
+}
+
+// jobFromIndex serves the list fields of a job referenced by shortcode (a
+// candidate's job). It reads the first page of GET /jobs?limit=100 (one call
+// for every job of most accounts, loaded once per request and cached, with
+// each of its jobs) and falls back to GET /jobs/{shortcode} for a job it
+// lacks (accounts with more than 100 jobs). Even one reference goes through
+// the page: it costs the same one call and fills the cache for the others.
+func (l *loaders) jobFromIndex(ctx context.Context, shortcode, _ string) (*workable.Job, []cache.Item, error) {
+	index, err := load(ctx, l.jobPages, jobPageKey{Limit: jobIndexLimit})
+	if err != nil {
+		return nil, nil, err
+	}
+	for _, j := range index.Items {
+		if j.Shortcode == shortcode {
+			return j, nil, nil
+		}
+	}
+	j, err := load(ctx, l.jobDetail, shortcode)
+	return j, nil, err
+}
+
+// fetchJobPage runs one GET /jobs; each job of the page is cached too, for
+// references by shortcode.
+func (l *loaders) fetchJobPage(ctx context.Context, k jobPageKey, _ string) (page[workable.Job], []cache.Item, error) {
+	opts := &workable.JobListOptions{
+		State:        k.State,
+		Limit:        k.Limit,
+		SinceID:      k.SinceID,
+		CreatedAfter: parseKeyTime(k.CreatedAfter),
+		UpdatedAfter: parseKeyTime(k.UpdatedAfter),
+	}
+	if k.WithText {
+		opts.IncludeFields = jobTextFields
+	}
+	jobs, resp, err := l.client.Jobs.List(ctx, opts)
+	if err != nil {
+		return page[workable.Job]{}, nil, fmt.Errorf("list jobs: %w", err)
+	}
+	items, err := perRecord(l.e, cache.KindJob, "", jobs, func(j *workable.Job) string { return j.Shortcode })
+	if err != nil {
+		return page[workable.Job]{}, nil, err
+	}
+	return page[workable.Job]{Items: jobs, More: resp != nil && resp.NextURL != ""}, items, nil
+}
+
+// fetchCandidatePage runs one GET /candidates. The list fields of each
+// candidate of the page are cached too, under the same lists generation
+// (a later candidate(id) asking only list fields then costs nothing); the
+// detail fields still come from GET /candidates/{id}, as list items lack
+// them.
+func (l *loaders) fetchCandidatePage(ctx context.Context, k candidatePageKey, gen string) (page[workable.Candidate], []cache.Item, error) {
+	cands, resp, err := l.client.Candidates.List(ctx, &workable.CandidateListOptions{
+		Shortcode:    k.Shortcode,
+		Stage:        k.Stage,
+		Email:        k.Email,
+		Limit:        k.Limit,
+		SinceID:      k.SinceID,
+		CreatedAfter: parseKeyTime(k.CreatedAfter),
+		UpdatedAfter: parseKeyTime(k.UpdatedAfter),
+	})
+	if err != nil {
+		return page[workable.Candidate]{}, nil, fmt.Errorf("list candidates: %w", err)
+	}
+	items, err := perRecord(l.e, cache.KindCandidate, gen, cands, func(c *workable.Candidate) string { return c.ID })
+	if err != nil {
+		return page[workable.Candidate]{}, nil, err
+	}
+	return page[workable.Candidate]{Items: cands, More: resp != nil && resp.NextURL != ""}, items, nil
+}
+
+// fetchActivityPage runs one GET /candidates/{id}/activities.
+func (l *loaders) fetchActivityPage(ctx context.Context, k activityPageKey, _ string) (page[workable.Activity], []cache.Item, error) {
+	acts, resp, err := l.client.Candidates.ListActivities(ctx, k.CandidateID,
+		&workable.ActivityListOptions{Limit: k.Limit, SinceID: k.SinceID})
+	if err != nil {
+		return page[workable.Activity]{}, nil, fmt.Errorf("list activities: %w", err)
+	}
+	return page[workable.Activity]{Items: acts, More: resp != nil && resp.NextURL != ""}, nil, nil
+}
+
+// perRecord returns the cache items of the list fields of each record of a
+// list page (id "l:"+key), made under generation gen.
+func perRecord[T any](e *economy, kind cache.Kind, gen string, recs []*T, key func(*T) string) ([]cache.Item, error) {
+	if e.store == nil {
 		return nil, nil
 	}
-	if err != nil {
-		return nil, fmt.Errorf("get job: %w", err)
-	}
-	return j, nil
-}
-
-// batchJobs loads the list fields of jobs referenced by shortcode (a
-// candidate's job). A single shortcode costs one GET /jobs/{shortcode}, as
-// the list could not do better. Several shortcodes first consult the first
-// page of GET /jobs?limit=100, fetched once per request and shared by every
-// later batch, and fall back to GET /jobs/{shortcode} for the ones it lacks
-// (accounts with more than 100 jobs, or jobs newer than that page).
-func (l *loaders) batchJobs(ctx context.Context, shortcodes []string) []*dataloader.Result[*workable.Job] {
-	if len(shortcodes) == 1 && !l.jobIndexLoaded() {
-		return fetchEach(ctx, shortcodes, l.getJob)
-	}
-	index, err := l.loadJobIndex(ctx)
-	if err != nil {
-		results := make([]*dataloader.Result[*workable.Job], len(shortcodes))
-		for i := range results {
-			results[i] = &dataloader.Result[*workable.Job]{Error: err}
-		}
-		return results
-	}
-	return fetchEach(ctx, shortcodes, func(ctx context.Context, sc string) (*workable.Job, error) {
-		if j, ok := index[sc]; ok {
-			return j, nil
-		}
-		return l.getJob(ctx, sc)
-	})
-}
-
-func (l *loaders) jobIndexLoaded() bool {
-	l.jobIndexMu.Lock()
-	defer l.jobIndexMu.Unlock()
-	return l.jobIndex != nil
-}
-
-// loadJobIndex fetches the first page of the jobs list once per request;
-// concurrent batches wait for the one fetch. A failure is not remembered.
-func (l *loaders) loadJobIndex(ctx context.Context) (map[string]*workable.Job, error) {
-	l.jobIndexMu.Lock()
-	defer l.jobIndexMu.Unlock()
-	if l.jobIndex != nil {
-		return l.jobIndex, nil
-	}
-	jobs, _, err := l.client.Jobs.List(ctx, &workable.JobListOptions{Limit: jobIndexLimit})
-	if err != nil {
-		return nil, fmt.Errorf("list jobs: %w", err)
-	}
-	index := make(map[string]*workable.Job, len(jobs))
-	for _, j := range jobs {
-		index[j.Shortcode] = j
-	}
-	l.jobIndex = index
-	return index, nil
-}
-
-// batchJobPages runs one GET /jobs per key.
-func (l *loaders) batchJobPages(ctx context.Context, keys []jobPageKey) []*dataloader.Result[page[workable.Job]] {
-	return fetchEach(ctx, keys, func(ctx context.Context, k jobPageKey) (page[workable.Job], error) {
-		opts := &workable.JobListOptions{
-			State:        k.State,
-			Limit:        k.Limit,
-			SinceID:      k.SinceID,
-			CreatedAfter: parseKeyTime(k.CreatedAfter),
-			UpdatedAfter: parseKeyTime(k.UpdatedAfter),
-		}
-		if k.WithText {
-			opts.IncludeFields = jobTextFields
-		}
-		jobs, resp, err := l.client.Jobs.List(ctx, opts)
+	items := make([]cache.Item, 0, len(recs))
+	for _, r := range recs {
+		it, err := e.item(kind, listedID(key(r)), gen, r)
 		if err != nil {
-			return page[workable.Job]{}, fmt.Errorf("list jobs: %w", err)
+			return nil, err
 		}
-		return page[workable.Job]{Items: jobs, More: resp != nil && resp.NextURL != ""}, nil
-	})
-}
-
-// batchCandidatePages runs one GET /candidates per key.
-func (l *loaders) batchCandidatePages(ctx context.Context, keys []candidatePageKey) []*dataloader.Result[page[workable.Candidate]] {
-	return fetchEach(ctx, keys, func(ctx context.Context, k candidatePageKey) (page[workable.Candidate], error) {
-		cands, resp, err := l.client.Candidates.List(ctx, &workable.CandidateListOptions{
-			Shortcode:    k.Shortcode,
-			Stage:        k.Stage,
-			Email:        k.Email,
-			Limit:        k.Limit,
-			SinceID:      k.SinceID,
-			CreatedAfter: parseKeyTime(k.CreatedAfter),
-			UpdatedAfter: parseKeyTime(k.UpdatedAfter),
-		})
-		if err != nil {
-			return page[workable.Candidate]{}, fmt.Errorf("list candidates: %w", err)
-		}
-		return page[workable.Candidate]{Items: cands, More: resp != nil && resp.NextURL != ""}, nil
-	})
-}
-
-// batchActivityPages runs one GET /candidates/{id}/activities per key.
-func (l *loaders) batchActivityPages(ctx context.Context, keys []activityPageKey) []*dataloader.Result[page[workable.Activity]] {
-	return fetchEach(ctx, keys, func(ctx context.Context, k activityPageKey) (page[workable.Activity], error) {
-		acts, resp, err := l.client.Candidates.ListActivities(ctx, k.CandidateID,
-			&workable.ActivityListOptions{Limit: k.Limit, SinceID: k.SinceID})
-		if err != nil {
-			return page[workable.Activity]{}, fmt.Errorf("list activities: %w", err)
-		}
-		return page[workable.Activity]{Items: acts, More: resp != nil && resp.NextURL != ""}, nil
-	})
+		items = append(items, it)
+	}
+	return items, nil
 }
 
 // keyTime renders an optional time for a loader key.

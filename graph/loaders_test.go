@@ -15,8 +15,7 @@ import (
 func TestPrimeCandidate(t *testing.T) {
 	t.Parallel()
 	env := newTestEnv(t)
-	r := &Resolver{client: env.client}
-	ctx := context.WithValue(context.Background(), loadersKey{}, newLoaders(env.client))
+	r, ctx := env.resolver()
 	c := &workable.Candidate{ID: "abc123", Name: "Primed"}
 	r.primeCandidate(ctx, c)
 	env.sim.ResetCounts()
@@ -32,8 +31,7 @@ func TestPrimeCandidate(t *testing.T) {
 func TestTransientFailureIsRetriedInTheSameRequest(t *testing.T) {
 	t.Parallel()
 	env := newTestEnv(t, withClientOptions(workable.WithRetry(1, 0, 0)))
-	r := &Resolver{client: env.client}
-	ctx := context.WithValue(context.Background(), loadersKey{}, newLoaders(env.client))
+	r, ctx := env.resolver()
 	id := env.sim.Candidates()[0].ID
 	env.sim.InjectFault("GET /candidates/{id}", simulator.Fault{Status: http.StatusServiceUnavailable, Times: 1})
 	if _, err := r.candidateByID(ctx, id); !errors.Is(err, workable.ErrUnavailable) {

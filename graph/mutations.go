@@ -46,6 +46,9 @@ func (r *Resolver) createCandidate(ctx context.Context, input model.CreateCandid
 		if userErrs := writeUserErrors(err, inputAt("jobShortcode"), "Workable has no job with this shortcode"); userErrs != nil {
 			return &model.CreateCandidatePayload{UserErrors: userErrs}, nil
 		}
+		if errors.Is(err, workable.ErrOutcomeUnknown) {
+			r.econ.candidateMaybeWritten(ctx, "")
+		}
 		return nil, r.writeFailed(ctx, "create candidate", "created", err)
 	}
 	r.primeCandidate(ctx, c)
@@ -65,6 +68,9 @@ func (r *Resolver) updateCandidate(ctx context.Context, input model.UpdateCandid
 	if err != nil {
 		if userErrs := writeUserErrors(err, inputAt("id"), "Workable has no candidate with this id"); userErrs != nil {
 			return &model.UpdateCandidatePayload{UserErrors: userErrs}, nil
+		}
+		if errors.Is(err, workable.ErrOutcomeUnknown) {
+			r.econ.candidateMaybeWritten(ctx, id)
 		}
 		return nil, r.writeFailed(ctx, "update candidate", "updated", err)
 	}

@@ -12,4 +12,7 @@ import (
 type Resolver struct {
 	client *workable.Client
 	logger *slog.Logger
+	// econ is the cache, coalescing and cost accounting shared by every
+	// request of the handler.
+	econ *economy
 }

@@ -1,0 +1,783 @@
+package graph
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/workablegw/gateway/cache"
+	"github.com/workablegw/gateway/cache/cachetest"
+	"github.com/workablegw/gateway/workable"
+	"github.com/workablegw/gateway/workable/simulator"
+)
+
+// Tests of the upstream economy (issue 4): every row of the issue's table,
+// write invalidation, stale answers and extensions.cost, each on the
+// in-process cache and on Redis (REDIS_URL when set, else miniredis).
+
+// testClock is a settable clock shared by a cache store and the gateway.
+type testClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func newTestClock() *testClock { return &testClock{t: time.Now()} }
+
+func (c *testClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *testClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+}
+
+// backend is a cache backend the economy tests run on.
+type backend struct {
+	name string
+	// open returns a fresh store and namespace of its own for t.
+	open func(t *testing.T, now func() time.Time) (cache.Store, string)
+}
+
+func backends() []backend {
+	ns := cache.Namespace(simulator.DemoSubdomain, simulator.DemoToken)
+	return []backend{
+		{"memory", func(t *testing.T, now func() time.Time) (cache.Store, string) {
+			return cache.NewMemory(0, cache.WithMemoryClock(now)), ns
+		}},
+		{"redis", func(t *testing.T, now func() time.Time) (cache.Store, string) {
+			srv := cachetest.NewServer(t)
+			// A generous timeout: these tests count calls and must not see
+			// the breaker trip on a busy CI machine.
+			return cache.NewRedis(srv.Client, cache.WithClock(now), cache.WithTimeout(5*time.Second)), srv.Prefix + ns
+		}},
+	}
+}
+
+// econEnv is a gateway with a cache of backend b and a settable clock.
+func econEnv(t *testing.T, b backend, opts ...envOption) (*testEnv, *testClock) {
+	t.Helper()
+	clock := newTestClock()
+	store, ns := b.open(t, clock.Now)
+	return newTestEnv(t, append([]envOption{withCache(store, ns), withClock(clock.Now)}, opts...)...), clock
+}
+
+// extensions is the decoded extensions of a response.
+type extensions struct {
+	Cost          cost       `json:"cost"`
+	Stale         bool       `json:"stale"`
+	StaleData     []staleRef `json:"staleData"`
+	ResponseCache bool       `json:"responseCache"`
+}
+
+func extensionsOf(t *testing.T, r gqlResponse) extensions {
+	t.Helper()
+	var out struct {
+		Extensions *extensions `json:"extensions"`
+	}
+	if err := json.Unmarshal([]byte(r.Raw), &out); err != nil || out.Extensions == nil {
+		t.Fatalf("response without extensions (%v): %s", err, r.Raw)
+	}
+	return *out.Extensions
+}
+
+// post sends a query from any goroutine; it returns an error instead of
+// failing the test.
+func (e *testEnv) post(q string, v vars) (gqlResponse, error) {
+	body, err := json.Marshal(map[string]any{"query": q, "variables": v})
+	if err != nil {
+		return gqlResponse{}, err
+	}
+	resp, err := http.Post(e.srv.URL+"/query", "application/json", bytes.NewReader(body))
+	if err != nil {
+		return gqlResponse{}, err
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return gqlResponse{}, err
+	}
+	var out gqlResponse
+	if err := json.Unmarshal(raw, &out); err != nil {
+		return gqlResponse{}, fmt.Errorf("decode %q: %w", raw, err)
+	}
+	out.Status, out.Raw = resp.StatusCode, string(raw)
+	if len(out.Errors) > 0 {
+		return out, fmt.Errorf("query failed: %s", raw)
+	}
+	return out, nil
+}
+
+// queryAll sends every request at once and returns the responses in order;
+// it fails the test if any fails.
+func queryAll(t *testing.T, reqs []func() (gqlResponse, error)) []gqlResponse {
+	t.Helper()
+	out := make([]gqlResponse, len(reqs))
+	errs := make([]error, len(reqs))
+	var wg sync.WaitGroup
+	for i, req := range reqs {
+		wg.Go(func() { out[i], errs[i] = req() })
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Errorf("request %d: %v", i, err)
+		}
+	}
+	if t.Failed() {
+		t.FailNow()
+	}
+	return out
+}
+
+const (
+	qListJobs      = `{ candidates(first: 50) { nodes { id name job { shortcode title } } } }`
+	qListJobState  = `{ candidates(first: 50) { nodes { id name job { shortcode title state location { city } } } } }`
+	qDetailsActs   = `{ candidates(first: 20) { nodes { summary activities(first: 5) { nodes { action } } } } }`
+	qAliasSummary  = `query($id: ID!) { a: candidate(id: $id) { summary } b: candidate(id: $id) { summary } }`
+	qSummary       = `query($id: ID!) { candidate(id: $id) { summary } }`
+	qNameAndDetail = `query($id: ID!) { candidate(id: $id) { id name summary headline } }`
+)
+
+// TestIssue4Figures is the issue's table, row by row: Workable calls
+// counted by the simulator, on both caches.
+func TestIssue4Figures(t *testing.T) {
+	t.Parallel()
+	rows := []struct {
+		name   string
+		warmup string // sent first, not counted ("" for a cold cache)
+		query  string
+		id     bool // the query takes $id
+		want   int
+		atMost bool
+	}{
+		{"candidates with job shortcode and title, cold", "", qListJobs, false, 1, false},
+		{"the same, again", qListJobs, qListJobs, false, 0, false},
+		{"the same with job state and location, cold", "", qListJobState, false, 2, true},
+		{"twenty summaries with five activities each, cold", "", qDetailsActs, false, 41, true},
+		{"the same, again (details and activities)", qDetailsActs, qDetailsActs, false, 0, false},
+		{"one candidate's summary under two aliases", "", qAliasSummary, true, 1, false},
+	}
+	for _, b := range backends() {
+		t.Run(b.name, func(t *testing.T) {
+			t.Parallel()
+			for _, row := range rows {
+				t.Run(row.name, func(t *testing.T) {
+					t.Parallel()
+					env, _ := econEnv(t, b)
+					var v vars
+					if row.id {
+						v = vars{"id": env.sim.Candidates()[7].ID}
+					}
+					var cold gqlResponse
+					if row.warmup != "" {
+						cold = env.query(row.warmup, v)
+					}
+					env.sim.ResetCounts()
+					resp := env.query(row.query, v)
+					if len(resp.Errors) > 0 {
+						t.Fatalf("query failed: %s", resp.Raw)
+					}
+					got := env.sim.TotalRequests()
+					if got > row.want || (!row.atMost && got != row.want) {
+						t.Errorf("Workable calls = %d (%v), want %s%d", got, env.sim.RequestCounts(), map[bool]string{true: "at most "}[row.atMost], row.want)
+					}
+					if c := extensionsOf(t, resp).Cost.WorkableCalls; c != int64(got) {
+						t.Errorf("extensions.cost.workableCalls = %d, the simulator saw %d", c, got)
+					}
+					if row.warmup == row.query {
+						if diff := cmp.Diff(string(cold.Data), string(resp.Data)); diff != "" {
+							t.Errorf("the cached answer differs from the first (-cold +warm):\n%s", diff)
+						}
+					}
+				})
+			}
+		})
+	}
+}
+
+// TestIdenticalColdQueriesAtOnce: ten identical cold candidate(id:)
+// { summary } queries sent at once make one Workable call in all.
+func TestIdenticalColdQueriesAtOnce(t *testing.T) {
+	t.Parallel()
+	for _, b := range backends() {
+		t.Run(b.name, func(t *testing.T) {
+			t.Parallel()
+			env, _ := econEnv(t, b)
+			c := env.sim.Candidates()[3]
+			reqs := make([]func() (gqlResponse, error), 10)
+			for i := range reqs {
+				reqs[i] = func() (gqlResponse, error) { return env.post(qSummary, vars{"id": c.ID}) }
+			}
+			env.sim.ResetCounts()
+			resps := queryAll(t, reqs)
+			if n := env.sim.TotalRequests(); n != 1 {
+				t.Errorf("Workable calls = %d (%v), want 1", n, env.sim.RequestCounts())
+			}
+			var calls int64
+			for _, r := range resps {
+				calls += extensionsOf(t, r).Cost.WorkableCalls
+				if diff := cmp.Diff(string(resps[0].Data), string(r.Data)); diff != "" {
+					t.Errorf("answers differ (-first +this):\n%s", diff)
+				}
+			}
+			// Only the request that made the shared call counts it.
+			if calls != 1 {
+				t.Errorf("sum of extensions.cost.workableCalls = %d, want 1", calls)
+			}
+		})
+	}
+}
+
+// TestThirtyDistinctColdQueriesStayInBudget: thirty distinct cold
+// candidate-detail queries at once, Workable (the simulator) allowing 10
+// requests per second and the client limiter set to the same budget: all
+// answered, no 429. The windows are shrunk from 10 s to 1 s to keep the test
+// fast.
+func TestThirtyDistinctColdQueriesStayInBudget(t *testing.T) {
+	for _, b := range backends() {
+		t.Run(b.name, func(t *testing.T) {
+			limiter := workable.NewWindowLimiter(10, time.Second, workable.WithMargin(250*time.Millisecond))
+			env, _ := econEnv(t, b, withClientOptions(workable.WithRateLimiter(limiter)))
+			env.sim.SetRateLimit(10, time.Second)
+			cands := env.sim.Candidates()[:30]
+			reqs := make([]func() (gqlResponse, error), len(cands))
+			for i, c := range cands {
+				reqs[i] = func() (gqlResponse, error) { return env.post(qNameAndDetail, vars{"id": c.ID}) }
+			}
+			resps := queryAll(t, reqs)
+			for i, r := range resps {
+				var out struct{ Candidate struct{ ID string } }
+				if err := json.Unmarshal(r.Data, &out); err != nil || out.Candidate.ID != cands[i].ID {
+					t.Errorf("answer %d = %s, want candidate %s", i, r.Data, cands[i].ID)
+				}
+			}
+			if n := env.sim.TooManyRequests(); n != 0 {
+				t.Errorf("the simulator answered %d requests with 429", n)
+			}
+			if n := env.sim.RequestCount("GET /candidates/{id}"); n != 30 {
+				t.Errorf("GET /candidates/{id} = %d, want 30", n)
+			}
+		})
+	}
+}
+
+// TestTwoGatewaysShareOneBudget: two gateway processes (two clients, two
+// caches) sharing Redis and one token stay together inside the token's
+// budget under a burst: no 429.
+func TestTwoGatewaysShareOneBudget(t *testing.T) {
+	for _, b := range backends() {
+		t.Run(b.name, func(t *testing.T) {
+			srv := cachetest.NewServer(t)
+			sim := simulator.New()
+			sim.SetRateLimit(10, time.Second)
+			budget := srv.Prefix + cache.Namespace(simulator.DemoSubdomain, simulator.DemoToken) + "rate"
+			gateway := func(rdb redis.UniversalClient) *testEnv {
+				limiter := cache.NewRedisLimiter(rdb, budget, 10, time.Second,
+					cache.WithSafetyMargin(250*time.Millisecond), cache.WithLimiterTimeout(5*time.Second))
+				env, _ := econEnv(t, b, withSim(sim), withClientOptions(workable.WithRateLimiter(limiter)))
+				return env
+			}
+			gws := []*testEnv{gateway(srv.Client), gateway(srv.NewClient(t))}
+			cands := sim.Candidates()[:30]
+			reqs := make([]func() (gqlResponse, error), len(cands))
+			for i, c := range cands {
+				gw := gws[i%2]
+				reqs[i] = func() (gqlResponse, error) { return gw.post(qSummary, vars{"id": c.ID}) }
+			}
+			queryAll(t, reqs)
+			if n := sim.TooManyRequests(); n != 0 {
+				t.Errorf("the simulator answered %d requests with 429", n)
+			}
+			if n := sim.RequestCount("GET /candidates/{id}"); n != 30 {
+				t.Errorf("GET /candidates/{id} = %d, want 30", n)
+			}
+		})
+	}
+}
+
+// tcpProxy forwards connections to a Redis server until cut: then it drops
+// every connection and refuses new ones, like a Redis that went away, until
+// restored. It works in front of miniredis and a real server alike.
+type tcpProxy struct {
+	ln     net.Listener
+	target string
+
+	mu    sync.Mutex
+	down  bool
+	conns []net.Conn
+}
+
+func startProxy(t *testing.T, target string) *tcpProxy {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatalf("proxy listen: %v", err)
+	}
+	p := &tcpProxy{ln: ln, target: target}
+	t.Cleanup(func() {
+		ln.Close()
+		p.cut()
+	})
+	go p.serve()
+	return p
+}
+
+func (p *tcpProxy) Addr() string { return p.ln.Addr().String() }
+
+func (p *tcpProxy) serve() {
+	for {
+		c, err := p.ln.Accept()
+		if err != nil {
+			return
+		}
+		p.mu.Lock()
+		if p.down {
+			p.mu.Unlock()
+			c.Close()
+			continue
+		}
+		up, err := net.Dial("tcp", p.target)
+		if err != nil {
+			p.mu.Unlock()
+			c.Close()
+			continue
+		}
+		p.conns = append(p.conns, c, up)
+		p.mu.Unlock()
+		go func() { _, _ = io.Copy(up, c); up.Close() }()
+		go func() { _, _ = io.Copy(c, up); c.Close() }()
+	}
+}
+
+// cut drops every connection and refuses new ones.
+func (p *tcpProxy) cut() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.down = true
+	for _, c := range p.conns {
+		c.Close()
+	}
+	p.conns = nil
+}
+
+// restore accepts connections again.
+func (p *tcpProxy) restore() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.down = false
+}
+
+// redisAddr returns the address of the test's Redis server.
+func redisAddr(t *testing.T, srv *cachetest.Server) string {
+	t.Helper()
+	if srv.Mini != nil {
+		return srv.Mini.Addr()
+	}
+	c, ok := srv.Client.(*redis.Client)
+	if !ok {
+		t.Fatalf("cachetest client is a %T, want *redis.Client", srv.Client)
+	}
+	return c.Options().Addr
+}
+
+// TestRedisStoppedMidRun: Redis (cache and rate budget) goes away in the
+// middle of a run: every query is still answered, from Workable; when Redis
+// is back, the cache is used again without a restart.
+func TestRedisStoppedMidRun(t *testing.T) {
+	t.Parallel()
+	srv := cachetest.NewServer(t)
+	proxy := startProxy(t, redisAddr(t, srv))
+	rdb := redis.NewClient(&redis.Options{Addr: proxy.Addr(), ContextTimeoutEnabled: true, MaxRetries: -1})
+	t.Cleanup(func() { rdb.Close() })
+	clock := newTestClock()
+	store := cache.NewRedis(rdb, cache.WithClock(clock.Now), cache.WithTimeout(500*time.Millisecond), cache.WithCoolDown(time.Second))
+	ns := srv.Prefix + cache.Namespace(simulator.DemoSubdomain, simulator.DemoToken)
+	limiter := cache.NewRedisLimiter(rdb, ns+"rate", 1000, time.Second, cache.WithLimiterTimeout(500*time.Millisecond))
+	env := newTestEnv(t, withCache(store, ns), withClock(clock.Now), withClientOptions(workable.WithRateLimiter(limiter)))
+
+	cands := env.sim.Candidates()
+	run := func(phase string, from, to int) []gqlResponse {
+		t.Helper()
+		var reqs []func() (gqlResponse, error)
+		for _, c := range cands[from:to] {
+			reqs = append(reqs, func() (gqlResponse, error) { return env.post(qNameAndDetail, vars{"id": c.ID}) })
+		}
+		reqs = append(reqs, func() (gqlResponse, error) { return env.post(qListJobs, nil) })
+		resps := queryAll(t, reqs)
+		for i, r := range resps[:to-from] {
+			var out struct{ Candidate struct{ ID string } }
+			if err := json.Unmarshal(r.Data, &out); err != nil || out.Candidate.ID != cands[from+i].ID {
+				t.Errorf("%s: answer %d = %s", phase, i, r.Data)
+			}
+		}
+		return resps
+	}
+	run("before", 0, 10)
+	if !store.Healthy() {
+		t.Fatalf("the store is not healthy before Redis stops")
+	}
+	proxy.cut()
+	run("Redis down", 0, 20)
+	if store.Healthy() {
+		t.Errorf("the store still reports healthy with Redis gone")
+	}
+
+	proxy.restore()
+	clock.Advance(2 * time.Second) // past the breaker's cool-down
+	run("Redis back", 20, 25)
+	env.sim.ResetCounts()
+	resps := run("Redis back, warm", 20, 25)
+	if n := env.sim.TotalRequests(); n != 0 {
+		t.Errorf("after Redis came back, warm queries made %d Workable calls, want 0", n)
+	}
+	if ext := extensionsOf(t, resps[0]); ext.Cost.CacheHits == 0 {
+		t.Errorf("no cache hits once Redis is back: %+v", ext.Cost)
+	}
+}
+
+// TestWritesInvalidateWhatTheyChange: after createCandidate the lists
+// holding the new candidate show it and its detail costs nothing; after
+// updateCandidate the detail shows the change and the activities are read
+// again; unrelated cached data keeps being served.
+func TestWritesInvalidateWhatTheyChange(t *testing.T) {
+	t.Parallel()
+	for _, b := range backends() {
+		for _, responses := range []bool{false, true} {
+			name := b.name
+			opts := []envOption{}
+			if responses {
+				name += "/response cache"
+				opts = append(opts, withResponseCache())
+			}
+			t.Run(name, func(t *testing.T) {
+				t.Parallel()
+				testWriteInvalidation(t, b, opts...)
+			})
+		}
+	}
+}
+
+func testWriteInvalidation(t *testing.T, b backend, opts ...envOption) {
+	env, _ := econEnv(t, b, opts...)
+	var job workable.Job
+	for _, j := range env.sim.Jobs() {
+		if j.State == "published" {
+			job = j
+			break
+		}
+	}
+	var member, other workable.Candidate
+	for _, c := range env.sim.Candidates() {
+		if c.Job.Shortcode == job.Shortcode && member.ID == "" {
+			member = c
+		} else if c.Job.Shortcode != job.Shortcode && other.ID == "" {
+			other = c
+		}
+	}
+	const lists = `query($sc: String!) {
+		candidates(jobShortcode: $sc, first: 100) { nodes { id name headline } }
+		job(shortcode: $sc) { candidates(first: 100) { nodes { id name } } } }`
+	const detail = `query($id: ID!) { candidate(id: $id) { id name headline summary activities(first: 100) { nodes { id action } } } }`
+	type listsOut struct {
+		Candidates struct{ Nodes []map[string]any }
+		Job        struct {
+			Candidates struct{ Nodes []map[string]any }
+		}
+	}
+	type detailOut struct {
+		Candidate struct {
+			ID, Name   string
+			Headline   *string
+			Activities struct{ Nodes []struct{ ID string } }
+		}
+	}
+	warm := func(q string, v vars) {
+		t.Helper()
+		env.mustQuery(q, v, nil)
+		env.sim.ResetCounts()
+		env.mustQuery(q, v, nil)
+		if n := env.sim.TotalRequests(); n != 0 {
+			t.Fatalf("warm-up of %q: second run made %d calls", q, n)
+		}
+	}
+	warm(lists, vars{"sc": job.Shortcode})
+	warm(detail, vars{"id": member.ID})
+	warm(detail, vars{"id": other.ID})
+
+	// Create: the lists of the job show the new candidate.
+	var created struct {
+		CreateCandidate struct {
+			Candidate  struct{ ID string }
+			UserErrors []map[string]any
+		}
+	}
+	env.mustQuery(`mutation($in: CreateCandidateInput!) { createCandidate(input: $in) { candidate { id } userErrors { field message } } }`,
+		vars{"in": map[string]any{"jobShortcode": job.Shortcode, "firstName": "Cache", "lastName": "Probe", "email": "cache.probe@example.com"}}, &created)
+	newID := created.CreateCandidate.Candidate.ID
+	if newID == "" {
+		t.Fatalf("create failed: %+v", created)
+	}
+	var lo listsOut
+	env.mustQuery(lists, vars{"sc": job.Shortcode}, &lo)
+	has := func(nodes []map[string]any, id string) bool {
+		for _, n := range nodes {
+			if n["id"] == id {
+				return true
+			}
+		}
+		return false
+	}
+	if !has(lo.Candidates.Nodes, newID) || !has(lo.Job.Candidates.Nodes, newID) {
+		t.Errorf("after create, the lists lack candidate %s: %+v", newID, lo)
+	}
+	env.sim.ResetCounts()
+	var do detailOut
+	env.mustQuery(`query($id: ID!) { candidate(id: $id) { id name headline } }`, vars{"id": newID}, &do)
+	if do.Candidate.Name != "Cache Probe" {
+		t.Errorf("new candidate's detail = %+v", do)
+	}
+	if n := env.sim.RequestCount("GET /candidates/{id}"); n != 0 {
+		t.Errorf("the created candidate's detail cost %d calls; the write should have stored it", n)
+	}
+
+	// Update: the detail shows it; its activities are read again; the
+	// other candidate is still served from the cache.
+	env.mustQuery(`mutation($in: UpdateCandidateInput!) { updateCandidate(input: $in) { candidate { id } userErrors { field message } } }`,
+		vars{"in": map[string]any{"id": member.ID, "headline": "Freshly updated headline"}}, nil)
+	env.sim.ResetCounts()
+	env.mustQuery(detail, vars{"id": member.ID}, &do)
+	if do.Candidate.Headline == nil || *do.Candidate.Headline != "Freshly updated headline" {
+		t.Errorf("after update, headline = %v", do.Candidate.Headline)
+	}
+	wantActs := env.sim.Activities(member.ID)
+	if len(do.Candidate.Activities.Nodes) != len(wantActs) {
+		t.Errorf("after update, %d activities, the simulator has %d", len(do.Candidate.Activities.Nodes), len(wantActs))
+	}
+	if got := env.sim.RequestCounts(); !cmp.Equal(got, map[string]int{"GET /candidates/{id}/activities": 1}) {
+		t.Errorf("after update, reading the candidate cost %v, want its activities only", got)
+	}
+	env.mustQuery(lists, vars{"sc": job.Shortcode}, &lo)
+	for _, n := range lo.Candidates.Nodes {
+		if n["id"] == member.ID && n["headline"] != "Freshly updated headline" {
+			t.Errorf("after update, the list shows headline %v", n["headline"])
+		}
+	}
+	env.sim.ResetCounts()
+	env.mustQuery(detail, vars{"id": other.ID}, nil)
+	if n := env.sim.TotalRequests(); n != 0 {
+		t.Errorf("an unrelated candidate cost %d calls after the writes, want 0", n)
+	}
+}
+
+// TestStaleRatherThanFailed: once a cached candidate is past its fresh
+// time, a Workable failure is answered with the stale copy, flagged in
+// extensions; without a copy the failure is an error.
+func TestStaleRatherThanFailed(t *testing.T) {
+	t.Parallel()
+	faults := []struct {
+		name  string
+		fault simulator.Fault
+		opts  []envOption
+	}{
+		{"503", simulator.Fault{Status: http.StatusServiceUnavailable}, nil},
+		{"429", simulator.Fault{Status: http.StatusTooManyRequests},
+			[]envOption{withClientOptions(workable.WithRateLimitRetries(0))}},
+		{"timeout", simulator.Fault{Delay: time.Hour}, []envOption{withRequestTimeout(300 * time.Millisecond)}},
+	}
+	for _, b := range backends() {
+		for _, f := range faults {
+			t.Run(b.name+"/"+f.name, func(t *testing.T) {
+				t.Parallel()
+				env, clock := econEnv(t, b, f.opts...)
+				c := env.sim.Candidates()[5]
+				fresh := env.query(qNameAndDetail, vars{"id": c.ID})
+				if len(fresh.Errors) > 0 {
+					t.Fatalf("first query: %s", fresh.Raw)
+				}
+				clock.Advance(cache.DefaultTTLs().Candidate.Fresh * 2) // stale, still held
+				env.sim.InjectFault("GET /candidates/{id}", f.fault)
+
+				resp := env.query(qNameAndDetail, vars{"id": c.ID})
+				if len(resp.Errors) > 0 {
+					t.Fatalf("stale copy not served: %s", resp.Raw)
+				}
+				if diff := cmp.Diff(string(fresh.Data), string(resp.Data)); diff != "" {
+					t.Errorf("stale answer differs (-fresh +stale):\n%s", diff)
+				}
+				ext := extensionsOf(t, resp)
+				want := extensions{Cost: cost{WorkableCalls: ext.Cost.WorkableCalls, CacheMisses: 1, Stale: 1}, Stale: true,
+					StaleData: []staleRef{{Kind: string(cache.KindCandidate), ID: detailID(c.ID)}}}
+				if diff := cmp.Diff(want, ext); diff != "" {
+					t.Errorf("extensions mismatch (-want +got):\n%s", diff)
+				}
+
+				// Nothing held: the failure is an error.
+				other := env.sim.Candidates()[6]
+				if r := env.query(qNameAndDetail, vars{"id": other.ID}); len(r.Errors) == 0 {
+					t.Errorf("a candidate never cached was answered during the outage: %s", r.Raw)
+				}
+			})
+		}
+	}
+}
+
+// TestCostExtension checks extensions.cost of cold and warm queries.
+func TestCostExtension(t *testing.T) {
+	t.Parallel()
+	for _, b := range backends() {
+		t.Run(b.name, func(t *testing.T) {
+			t.Parallel()
+			env, _ := econEnv(t, b)
+			const q = `{ candidates(first: 5) { nodes { summary } } }`
+			steps := []struct {
+				name string
+				want cost
+			}{
+				{"cold: a page and five details", cost{WorkableCalls: 6, CacheMisses: 6}},
+				{"warm", cost{CacheHits: 6}},
+			}
+			for _, s := range steps {
+				resp := env.query(q, nil)
+				if diff := cmp.Diff(s.want, extensionsOf(t, resp).Cost); diff != "" {
+					t.Errorf("%s: cost mismatch (-want +got):\n%s", s.name, diff)
+				}
+			}
+			// Without a cache every response still tells its calls.
+			plain := newTestEnv(t)
+			resp := plain.query(q, nil)
+			if diff := cmp.Diff(cost{WorkableCalls: 6}, extensionsOf(t, resp).Cost); diff != "" {
+				t.Errorf("no cache: cost mismatch (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// TestResponseCache: a repeated query is answered from the response cache
+// until a write changes what it shows.
+func TestResponseCache(t *testing.T) {
+	t.Parallel()
+	for _, b := range backends() {
+		t.Run(b.name, func(t *testing.T) {
+			t.Parallel()
+			env, _ := econEnv(t, b, withResponseCache())
+			cands := env.sim.Candidates()
+			x, y := cands[1], cands[2]
+			mustHit := func(step string, q string, v vars, hit bool) gqlResponse {
+				t.Helper()
+				env.sim.ResetCounts()
+				resp := env.query(q, v)
+				if len(resp.Errors) > 0 {
+					t.Fatalf("%s: %s", step, resp.Raw)
+				}
+				if got := extensionsOf(t, resp).ResponseCache; got != hit {
+					t.Errorf("%s: responseCache = %v, want %v", step, got, hit)
+				}
+				if hit && env.sim.TotalRequests() != 0 {
+					t.Errorf("%s: a response cache hit made %d calls", step, env.sim.TotalRequests())
+				}
+				return resp
+			}
+			first := mustHit("cold", qNameAndDetail, vars{"id": x.ID}, false)
+			second := mustHit("again", qNameAndDetail, vars{"id": x.ID}, true)
+			if diff := cmp.Diff(string(first.Data), string(second.Data)); diff != "" {
+				t.Errorf("cached response differs (-first +second):\n%s", diff)
+			}
+			if c := extensionsOf(t, second).Cost; c != (cost{CacheHits: 1}) {
+				t.Errorf("cost of a response cache hit = %+v", c)
+			}
+			mustHit("list, cold", qListJobs, nil, false)
+			mustHit("list, again", qListJobs, nil, true)
+
+			update := `mutation($in: UpdateCandidateInput!) { updateCandidate(input: $in) { candidate { id } userErrors { message } } }`
+			env.mustQuery(update, vars{"in": map[string]any{"id": y.ID, "headline": "changed"}}, nil)
+			mustHit("another candidate was updated", qNameAndDetail, vars{"id": x.ID}, true)
+			mustHit("list after an update", qListJobs, nil, false)
+
+			env.mustQuery(update, vars{"in": map[string]any{"id": x.ID, "headline": "changed too"}}, nil)
+			resp := mustHit("this candidate was updated", qNameAndDetail, vars{"id": x.ID}, false)
+			var out struct{ Candidate struct{ Headline string } }
+			if err := json.Unmarshal(resp.Data, &out); err != nil || out.Candidate.Headline != "changed too" {
+				t.Errorf("after update: %s", resp.Data)
+			}
+
+			mustHit("stages, cold", `{ stages { slug } }`, nil, false)
+			mustHit("stages are not cached by record", `{ stages { slug } }`, nil, false)
+		})
+	}
+}
+
+// TestUncertainWriteInvalidates: a write whose outcome is unknown (Workable
+// answered 5xx) may have changed the candidate, so the cached lists and the
+// candidate are read again; other candidates are not.
+func TestUncertainWriteInvalidates(t *testing.T) {
+	t.Parallel()
+	for _, b := range backends() {
+		t.Run(b.name, func(t *testing.T) {
+			t.Parallel()
+			env, _ := econEnv(t, b)
+			cands := env.sim.Candidates()
+			x, y := cands[0], cands[1]
+			for _, q := range []struct {
+				q string
+				v vars
+			}{{qListJobs, nil}, {qNameAndDetail, vars{"id": x.ID}}, {qNameAndDetail, vars{"id": y.ID}}} {
+				env.mustQuery(q.q, q.v, nil)
+			}
+			env.sim.InjectFault("PATCH /candidates/{id}", simulator.Fault{Status: http.StatusInternalServerError, Times: 1})
+			resp := env.query(`mutation($in: UpdateCandidateInput!) { updateCandidate(input: $in) { candidate { id } } }`,
+				vars{"in": map[string]any{"id": x.ID, "headline": "maybe"}})
+			resp.requireCode(t, CodeUpstreamUnavailable)
+
+			env.sim.ResetCounts()
+			env.mustQuery(qListJobs, nil, nil)
+			env.mustQuery(qNameAndDetail, vars{"id": x.ID}, nil)
+			env.mustQuery(qNameAndDetail, vars{"id": y.ID}, nil)
+			want := map[string]int{"GET /candidates": 1, "GET /candidates/{id}": 1}
+			if diff := cmp.Diff(want, env.sim.RequestCounts()); diff != "" {
+				t.Errorf("calls after an uncertain update (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// TestListPageServesListFields: a candidate list page also tells the list
+// fields of its candidates, so candidate(id:) asking only those costs
+// nothing; a detail field still reads GET /candidates/{id}.
+func TestListPageServesListFields(t *testing.T) {
+	t.Parallel()
+	for _, b := range backends() {
+		t.Run(b.name, func(t *testing.T) {
+			t.Parallel()
+			env, _ := econEnv(t, b)
+			c := env.sim.Candidates()[4]
+			env.mustQuery(qListJobs, nil, nil)
+			env.sim.ResetCounts()
+			var out struct{ Candidate map[string]any }
+			env.mustQuery(`query($id: ID!) { candidate(id: $id) { `+candidateListFields+` job { shortcode title } } }`, vars{"id": c.ID}, &out)
+			if n := env.sim.TotalRequests(); n != 0 {
+				t.Errorf("list fields of a listed candidate cost %d calls", n)
+			}
+			want := asJSON(t, merge(wantCandidateList(c), map[string]any{"job": map[string]any{"shortcode": c.Job.Shortcode, "title": c.Job.Title}}))
+			if diff := cmp.Diff(want, asJSON(t, out.Candidate)); diff != "" {
+				t.Errorf("list fields mismatch (-want +got):\n%s", diff)
+			}
+			env.mustQuery(qSummary, vars{"id": c.ID}, nil)
+			if n := env.sim.RequestCount("GET /candidates/{id}"); n != 1 {
+				t.Errorf("a detail field cost %d GET /candidates/{id}, want 1", n)
+			}
+		})
+	}
+}

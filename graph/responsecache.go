@@ -1,0 +1,234 @@
+package graph
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/workablegw/gateway/cache"
+)
+
+// The response cache: whole responses of queries, keyed by the request's
+// bytes (method, query string, body, and the Accept and Content-Type
+// headers that choose the transport and the response's media type) under
+// the credential's namespace. A hit skips parsing, validation and execution
+// altogether, which is what lets a warm gateway answer at a good fraction of
+// a static handler's speed.
+//
+// A response is stored only when it is a query's, has no errors, used no
+// stale data and only data that is cached by record (not stages, members or
+// the account). It carries the generation tokens of the data it was built
+// from and counts only while they are all current, so a candidate write
+// invalidates exactly the responses that showed that candidate or a
+// candidate list, on every replica sharing the cache. It stays fresh until
+// the earliest of its data would have stopped being fresh, and is never
+// served stale (stale answers come from the record cache, flagged).
+
+// maxCachedRequestBytes bounds the request bodies looked up in the response
+// cache; larger requests are executed normally.
+const maxCachedRequestBytes = 64 << 10
+
+// A stored response is laid out as its header, then the bytes of the
+// response's data. The header is the media type and the generation tokens
+// the response was built under (key, value pairs), each string preceded by
+// its length as a uvarint, the pairs preceded by their count.
+
+// encodeResponse lays out a stored response.
+func encodeResponse(contentType string, deps map[string]string, data []byte) []byte {
+	n := len(contentType) + len(data) + 3*binary.MaxVarintLen64
+	for k, v := range deps {
+		n += len(k) + len(v) + 2*binary.MaxVarintLen64
+	}
+	b := make([]byte, 0, n)
+	b = appendString(b, contentType)
+	b = binary.AppendUvarint(b, uint64(len(deps)))
+	for k, v := range deps {
+		b = appendString(b, k)
+		b = appendString(b, v)
+	}
+	return append(b, data...)
+}
+
+func appendString(b []byte, s string) []byte {
+	b = binary.AppendUvarint(b, uint64(len(s)))
+	return append(b, s...)
+}
+
+// storedResponse is a decoded stored response.
+type storedResponse struct {
+	contentType string
+	depKeys     []string
+	depValues   [][]byte // aliasing the stored bytes
+	data        []byte
+}
+
+// decodeResponse reverses encodeResponse; ok is false for a corrupt value.
+func decodeResponse(b []byte) (r storedResponse, ok bool) {
+	next := func() ([]byte, bool) {
+		n, w := binary.Uvarint(b)
+		if w <= 0 || uint64(len(b)-w) < n {
+			return nil, false
+		}
+		s := b[w : w+int(n)]
+		b = b[w+int(n):]
+		return s, true
+	}
+	ct, ok := next()
+	if !ok {
+		return r, false
+	}
+	r.contentType = string(ct)
+	count, w := binary.Uvarint(b)
+	if w <= 0 || count > uint64(len(b)) {
+		return r, false
+	}
+	b = b[w:]
+	r.depKeys = make([]string, 0, count)
+	r.depValues = make([][]byte, 0, count)
+	for range count {
+		k, ok1 := next()
+		v, ok2 := next()
+		if !ok1 || !ok2 {
+			return r, false
+		}
+		r.depKeys = append(r.depKeys, string(k))
+		r.depValues = append(r.depValues, v)
+	}
+	r.data = b
+	return r, true
+}
+
+// serveWithResponseCache answers r from the response cache when it can, and
+// otherwise executes it with next and stores the response when it may.
+func (e *economy) serveWithResponseCache(w http.ResponseWriter, r *http.Request, rs *reqState, next http.Handler) {
+	key, ok := e.responseKey(r)
+	if !ok {
+		next.ServeHTTP(w, r)
+		return
+	}
+	if e.serveCachedResponse(w, r.Context(), key) {
+		return
+	}
+	rs.loaders = newLoaders(e, rs) // only now: a hit needs none
+	cw := &captureWriter{ResponseWriter: w, status: http.StatusOK}
+	next.ServeHTTP(cw, r)
+	e.storeResponse(r.Context(), key, rs, cw)
+}
+
+// responseKey returns the cache key of r, restoring its body; ok is false
+// for requests that are not looked up (other methods, large bodies).
+func (e *economy) responseKey(r *http.Request) (string, bool) {
+	var body []byte
+	switch r.Method {
+	case http.MethodGet:
+	case http.MethodPost:
+		b, err := io.ReadAll(io.LimitReader(r.Body, maxCachedRequestBytes+1))
+		rest := r.Body
+		r.Body = struct {
+			io.Reader
+			io.Closer
+		}{io.MultiReader(bytes.NewReader(b), rest), rest}
+		if err != nil || len(b) > maxCachedRequestBytes {
+			return "", false
+		}
+		body = b
+	default:
+		return "", false
+	}
+	h := sha256.New()
+	for _, part := range []string{r.Method, r.Header.Get("Accept"), r.Header.Get("Content-Type"), r.URL.RawQuery} {
+		io.WriteString(h, part)
+		h.Write([]byte{0})
+	}
+	h.Write(body)
+	return cache.Key(e.ns, cache.KindResponse, hex.EncodeToString(h.Sum(nil))), true
+}
+
+// serveCachedResponse writes the cached response under key if there is a
+// fresh one whose generations are all current.
+func (e *economy) serveCachedResponse(w http.ResponseWriter, ctx context.Context, key string) bool {
+	entries, ok := e.getMany(ctx, []string{key})
+	if !ok {
+		return false
+	}
+	ent, found := entries[key]
+	if !found || !ent.IsFresh(e.now()) {
+		return false
+	}
+	stored, ok := decodeResponse(ent.Value)
+	if !ok {
+		return false
+	}
+	if len(stored.depKeys) > 0 {
+		gens, ok := e.getMany(ctx, stored.depKeys)
+		if !ok {
+			return false
+		}
+		for i, k := range stored.depKeys {
+			if g, found := gens[k]; !found || !bytes.Equal(g.Value, stored.depValues[i]) {
+				return false
+			}
+		}
+	}
+	// The cost of this answer: one cache hit, no Workable call.
+	const head = `{"data":`
+	const tail = `,"extensions":{"cost":{"workableCalls":0,"cacheHits":1,"cacheMisses":0,"stale":0},"responseCache":true}}`
+	h := w.Header()
+	h.Set("Content-Type", stored.contentType)
+	h.Set("Content-Length", strconv.Itoa(len(head)+len(stored.data)+len(tail)))
+	_, _ = io.WriteString(w, head)
+	_, _ = w.Write(stored.data)
+	_, _ = io.WriteString(w, tail)
+	return true
+}
+
+// storeResponse stores the captured response under key when it may be
+// cached (see the file comment).
+func (e *economy) storeResponse(ctx context.Context, key string, rs *reqState, cw *captureWriter) {
+	rs.mu.Lock()
+	cacheable := rs.query && !rs.uncacheable && !rs.freshUntil.IsZero()
+	freshFor := rs.freshUntil.Sub(e.now())
+	deps := rs.deps
+	rs.mu.Unlock()
+	if !cacheable || rs.stale.Load() > 0 || cw.status != http.StatusOK || freshFor < time.Second {
+		return
+	}
+	var resp struct {
+		Data   json.RawMessage `json:"data"`
+		Errors json.RawMessage `json:"errors"`
+	}
+	if json.Unmarshal(cw.buf.Bytes(), &resp) != nil || len(resp.Errors) > 0 ||
+		len(resp.Data) == 0 || bytes.Equal(resp.Data, []byte("null")) {
+		return
+	}
+	val := encodeResponse(cw.Header().Get("Content-Type"), deps, resp.Data)
+	// Stored with the caller's context: a caller gone away leaves nothing
+	// worth keeping half-done.
+	e.setMany(ctx, []cache.Item{{Key: key, Value: val, FreshFor: freshFor}})
+	e.logger.LogAttrs(ctx, slog.LevelDebug, "response cached", slog.Duration("for", freshFor))
+}
+
+// captureWriter passes a response through and keeps a copy of it.
+type captureWriter struct {
+	http.ResponseWriter
+	status int
+	buf    bytes.Buffer
+}
+
+func (c *captureWriter) WriteHeader(status int) {
+	c.status = status
+	c.ResponseWriter.WriteHeader(status)
+}
+
+func (c *captureWriter) Write(b []byte) (int, error) {
+	c.buf.Write(b)
+	return c.ResponseWriter.Write(b)
+}
