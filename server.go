@@ -44,8 +44,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if len(args) > 0 && args[0] == "simulator" {
 		return runSimulator(ctx, args[1:], stdout, stderr)
 	}
+	if len(args) > 0 && args[0] == "healthcheck" {
+		return runHealthcheck(ctx, getenv, stdout)
+	}
 	if len(args) > 0 {
-		return fmt.Errorf("unknown argument %q (usage: gateway [simulator [flags]])", args[0])
+		return fmt.Errorf("unknown argument %q (usage: gateway [simulator [flags] | healthcheck])", args[0])
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, nil))
 
