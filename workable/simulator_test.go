@@ -104,10 +104,14 @@ func (blindLimiter) Observe(workable.Rate) {}
 // must still succeed by waiting for X-Rate-Limit-Reset and retrying.
 func TestSimulator429Recovery(t *testing.T) {
 	t.Parallel()
-	c, sim := newSimClient(t, 3, time.Second, blindLimiter{workable.NewWindowLimiter(1000, time.Second)})
+	// Seven calls against a budget of 3 per window: the first calls take
+	// milliseconds, far less than the 2 s window, so at most one window
+	// boundary falls among them and one of the two windows must receive a
+	// fourth call, which the simulator answers 429.
+	c, sim := newSimClient(t, 3, 2*time.Second, blindLimiter{workable.NewWindowLimiter(1000, time.Second)})
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	for i := range 5 {
+	for i := range 7 {
 		var err error
 		if i%2 == 0 {
 			_, _, err = c.Accounts.ListStages(ctx)
