@@ -8,7 +8,11 @@ import (
 	"strings"
 	"time"
 
+	"github.com/workablegw/gateway/access"
 	"github.com/workablegw/gateway/cache"
+	"github.com/workablegw/gateway/credentials"
+	"github.com/workablegw/gateway/graph"
+	"github.com/workablegw/gateway/guard"
 )
 
 // config is the gateway's configuration, read from the environment. Every
@@ -24,7 +28,20 @@ type config struct {
 	CacheMaxBytes     int64         // CACHE_MAX_BYTES, default 64 MiB (in-process cache only)
 	CacheTTLScale     float64       // CACHE_TTL_SCALE, default 1
 	ResponseCache     bool          // RESPONSE_CACHE, default true
-	QueryTimeout      time.Duration // QUERY_TIMEOUT, default 30s
+
+	// Issue 5: credentials, access control and limits.
+	CredentialsKey      []byte            // CREDENTIALS_KEY (32 bytes in base64), needed to add credentials with Redis
+	APIKeys             access.Keys       // GATEWAY_API_KEYS, key:role pairs; none: open
+	CORSAllowedOrigins  []string          // CORS_ALLOWED_ORIGINS, comma list; none: no browser origin
+	Introspection       bool              // GATEWAY_INTROSPECTION, default true
+	Playground          bool              // GATEWAY_PLAYGROUND, default true
+	MaxBodyBytes        int64             // MAX_BODY_BYTES, default 1 MiB
+	RequestTimeout      time.Duration     // REQUEST_TIMEOUT (older name QUERY_TIMEOUT), default 30s
+	WorkableCallTimeout time.Duration     // WORKABLE_CALL_TIMEOUT, default 10s
+	ClientRateLimit     float64           // CLIENT_RATE_LIMIT, requests per second per client, default 0 (off)
+	ClientRateBurst     int               // CLIENT_RATE_BURST, default 0 (the rate, rounded up)
+	ComplexityLimit     int               // QUERY_MAX_COMPLEXITY, default graph.DefaultComplexityLimit
+	QueryLimits         guard.QueryLimits // QUERY_MAX_DEPTH, QUERY_MAX_ALIASES, QUERY_MAX_ROOT_FIELDS, QUERY_MAX_FIELDS, QUERY_MAX_TOKENS
 }
 
 // ttls returns the cache TTLs: the defaults with every fresh time
@@ -58,9 +75,17 @@ func loadConfig(getenv func(string) string) (config, error) {
 		CacheMaxBytes:     cache.DefaultMemoryBytes,
 		CacheTTLScale:     1,
 		ResponseCache:     true,
-		QueryTimeout:      30 * time.Second,
+		Introspection:     true,
+		Playground:        true,
+		MaxBodyBytes:      guard.DefaultMaxBodyBytes,
+		RequestTimeout:    guard.DefaultDeadline,
+		// The client's own default, spelt out for the settings table.
+		WorkableCallTimeout: 10 * time.Second,
+		ComplexityLimit:     graph.DefaultComplexityLimit,
+		QueryLimits:         guard.DefaultQueryLimits(),
 	}
 	var problems []error
+	problems = append(problems, loadSecurity(getenv, &cfg)...)
 	if v := getenv("CACHE_MAX_BYTES"); v != "" {
 		n, err := strconv.ParseInt(v, 10, 64)
 		if err != nil || n < 1<<20 {
@@ -81,13 +106,6 @@ func loadConfig(getenv func(string) string) (config, error) {
 			problems = append(problems, fmt.Errorf("RESPONSE_CACHE must be true or false, got %q", v))
 		}
 		cfg.ResponseCache = b
-	}
-	if v := getenv("QUERY_TIMEOUT"); v != "" {
-		d, err := time.ParseDuration(v)
-		if err != nil || d <= 0 {
-			problems = append(problems, fmt.Errorf("QUERY_TIMEOUT must be a positive duration such as 30s, got %q", v))
-		}
-		cfg.QueryTimeout = d
 	}
 	if v := getenv("PORT"); v != "" {
 		p, err := strconv.Atoi(v)
@@ -125,4 +143,99 @@ func loadConfig(getenv func(string) string) (config, error) {
 		return cfg, fmt.Errorf("invalid settings: %w", errors.Join(problems...))
 	}
 	return cfg, nil
+}
+
+// loadSecurity reads the settings of issue 5 (credentials, access control,
+// limits) into cfg and returns the problems found. No message repeats a
+// secret (CREDENTIALS_KEY, GATEWAY_API_KEYS).
+func loadSecurity(getenv func(string) string, cfg *config) []error {
+	var problems []error
+	if v := getenv("CREDENTIALS_KEY"); strings.TrimSpace(v) != "" {
+		key, err := credentials.ParseKey(v)
+		if err != nil {
+			problems = append(problems, fmt.Errorf("CREDENTIALS_KEY: %w", err))
+		}
+		cfg.CredentialsKey = key
+	}
+	keys, err := access.ParseKeys(getenv("GATEWAY_API_KEYS"))
+	if err != nil {
+		problems = append(problems, fmt.Errorf("GATEWAY_API_KEYS: %w", err))
+	}
+	cfg.APIKeys = keys
+	for _, o := range strings.Split(getenv("CORS_ALLOWED_ORIGINS"), ",") {
+		o = strings.TrimSpace(o)
+		if o == "" {
+			continue
+		}
+		if o != "*" {
+			u, err := url.Parse(o)
+			if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || (u.Path != "" && u.Path != "/") || u.RawQuery != "" {
+				problems = append(problems, fmt.Errorf("CORS_ALLOWED_ORIGINS must list origins such as https://dash.example.com (or *), got %q", o))
+				continue
+			}
+		}
+		cfg.CORSAllowedOrigins = append(cfg.CORSAllowedOrigins, o)
+	}
+	boolSetting(getenv, "GATEWAY_INTROSPECTION", &cfg.Introspection, &problems)
+	boolSetting(getenv, "GATEWAY_PLAYGROUND", &cfg.Playground, &problems)
+	if v := getenv("MAX_BODY_BYTES"); v != "" {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n < 1024 || n > 64<<20 {
+			problems = append(problems, fmt.Errorf("MAX_BODY_BYTES must be a number of bytes from 1024 to 67108864, got %q", v))
+		}
+		cfg.MaxBodyBytes = n
+	}
+	// REQUEST_TIMEOUT wins over its older name QUERY_TIMEOUT.
+	for _, name := range []string{"QUERY_TIMEOUT", "REQUEST_TIMEOUT"} {
+		durationSetting(getenv, name, &cfg.RequestTimeout, &problems)
+	}
+	durationSetting(getenv, "WORKABLE_CALL_TIMEOUT", &cfg.WorkableCallTimeout, &problems)
+	if v := getenv("CLIENT_RATE_LIMIT"); v != "" {
+		f, err := strconv.ParseFloat(v, 64)
+		if err != nil || !(f >= 0 && f <= 1e6) {
+			problems = append(problems, fmt.Errorf("CLIENT_RATE_LIMIT must be requests per second (0 turns it off), got %q", v))
+		}
+		cfg.ClientRateLimit = f
+	}
+	intSetting(getenv, "CLIENT_RATE_BURST", 0, 1e6, &cfg.ClientRateBurst, &problems)
+	intSetting(getenv, "QUERY_MAX_COMPLEXITY", 1, 1e7, &cfg.ComplexityLimit, &problems)
+	intSetting(getenv, "QUERY_MAX_DEPTH", 1, 1000, &cfg.QueryLimits.MaxDepth, &problems)
+	intSetting(getenv, "QUERY_MAX_ALIASES", 1, 1e5, &cfg.QueryLimits.MaxAliases, &problems)
+	intSetting(getenv, "QUERY_MAX_ROOT_FIELDS", 1, 1e5, &cfg.QueryLimits.MaxRootFields, &problems)
+	intSetting(getenv, "QUERY_MAX_FIELDS", 1, 1e6, &cfg.QueryLimits.MaxFields, &problems)
+	intSetting(getenv, "QUERY_MAX_TOKENS", 10, 1e6, &cfg.QueryLimits.MaxTokens, &problems)
+	return problems
+}
+
+// boolSetting reads a true/false setting.
+func boolSetting(getenv func(string) string, name string, dst *bool, problems *[]error) {
+	if v := getenv(name); v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			*problems = append(*problems, fmt.Errorf("%s must be true or false, got %q", name, v))
+		}
+		*dst = b
+	}
+}
+
+// durationSetting reads a positive duration setting.
+func durationSetting(getenv func(string) string, name string, dst *time.Duration, problems *[]error) {
+	if v := getenv(name); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 {
+			*problems = append(*problems, fmt.Errorf("%s must be a positive duration such as 30s, got %q", name, v))
+		}
+		*dst = d
+	}
+}
+
+// intSetting reads a whole number setting within [lo, hi].
+func intSetting(getenv func(string) string, name string, lo, hi int, dst *int, problems *[]error) {
+	if v := getenv(name); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < lo || n > hi {
+			*problems = append(*problems, fmt.Errorf("%s must be a whole number from %d to %d, got %q", name, lo, hi, v))
+		}
+		*dst = n
+	}
 }

@@ -5,13 +5,32 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/workablegw/gateway/access"
 	"github.com/workablegw/gateway/cache"
+	"github.com/workablegw/gateway/graph"
+	"github.com/workablegw/gateway/guard"
 )
+
+// testCredentialsKey is CREDENTIALS_KEY for tests: the bytes 0..31 in base64.
+const testCredentialsKey = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="
+
+// mustKeys parses GATEWAY_API_KEYS or panics.
+func mustKeys(s string) access.Keys {
+	k, err := access.ParseKeys(s)
+	if err != nil {
+		panic(err)
+	}
+	return k
+}
 
 // defaults is the configuration with no settings.
 func defaults() config {
 	return config{Port: 8080, ShutdownTimeout: 20 * time.Second, CacheMaxBytes: 64 << 20, CacheTTLScale: 1,
-		ResponseCache: true, QueryTimeout: 30 * time.Second}
+		ResponseCache: true, RequestTimeout: 30 * time.Second,
+		Introspection: true, Playground: true, MaxBodyBytes: 1 << 20, WorkableCallTimeout: 10 * time.Second,
+		ComplexityLimit: graph.DefaultComplexityLimit, QueryLimits: guard.DefaultQueryLimits()}
 }
 
 func TestConfigTTLs(t *testing.T) {
@@ -60,7 +79,7 @@ func TestLoadConfig(t *testing.T) {
 			want: func() config {
 				c := defaults()
 				c.CachePrefix = "staging:"
-				c.CacheMaxBytes, c.CacheTTLScale, c.ResponseCache, c.QueryTimeout = 2<<20, 0.5, false, 5*time.Second
+				c.CacheMaxBytes, c.CacheTTLScale, c.ResponseCache, c.RequestTimeout = 2<<20, 0.5, false, 5*time.Second
 				return c
 			}(),
 		},
@@ -90,6 +109,53 @@ func TestLoadConfig(t *testing.T) {
 			wantErr: []string{"WORKABLE_BASE_URL is set"},
 		},
 		{
+			name: "security settings",
+			env: map[string]string{
+				"CREDENTIALS_KEY":       testCredentialsKey,
+				"GATEWAY_API_KEYS":      "k3y-for-dashboards:reader, k3y-for-ops-00001:admin",
+				"CORS_ALLOWED_ORIGINS":  "https://dash.example.com, http://localhost:3000/",
+				"GATEWAY_INTROSPECTION": "false", "GATEWAY_PLAYGROUND": "false",
+				"MAX_BODY_BYTES": "2048", "REQUEST_TIMEOUT": "5s", "QUERY_TIMEOUT": "9s", "WORKABLE_CALL_TIMEOUT": "2s",
+				"CLIENT_RATE_LIMIT": "2.5", "CLIENT_RATE_BURST": "5",
+				"QUERY_MAX_COMPLEXITY": "900", "QUERY_MAX_DEPTH": "8", "QUERY_MAX_ALIASES": "3",
+				"QUERY_MAX_ROOT_FIELDS": "4", "QUERY_MAX_FIELDS": "200", "QUERY_MAX_TOKENS": "600",
+			},
+			want: func() config {
+				c := defaults()
+				c.CredentialsKey = make([]byte, 32)
+				for i := range c.CredentialsKey {
+					c.CredentialsKey[i] = byte(i)
+				}
+				c.APIKeys = mustKeys("k3y-for-dashboards:reader,k3y-for-ops-00001:admin")
+				c.CORSAllowedOrigins = []string{"https://dash.example.com", "http://localhost:3000/"}
+				c.Introspection, c.Playground = false, false
+				c.MaxBodyBytes, c.RequestTimeout, c.WorkableCallTimeout = 2048, 5*time.Second, 2*time.Second
+				c.ClientRateLimit, c.ClientRateBurst = 2.5, 5
+				c.ComplexityLimit = 900
+				c.QueryLimits = guard.QueryLimits{MaxDepth: 8, MaxAliases: 3, MaxRootFields: 4, MaxFields: 200, MaxTokens: 600}
+				return c
+			}(),
+		},
+		{
+			name: "QUERY_TIMEOUT is the older name of REQUEST_TIMEOUT",
+			env:  map[string]string{"QUERY_TIMEOUT": "7s"},
+			want: func() config { c := defaults(); c.RequestTimeout = 7 * time.Second; return c }(),
+		},
+		{
+			name: "bad security settings",
+			env: map[string]string{
+				"CREDENTIALS_KEY": "c2hvcnQ=", "GATEWAY_API_KEYS": "secret-token-value",
+				"CORS_ALLOWED_ORIGINS": "dash.example.com", "GATEWAY_INTROSPECTION": "no", "GATEWAY_PLAYGROUND": "off",
+				"MAX_BODY_BYTES": "10", "REQUEST_TIMEOUT": "-1s", "WORKABLE_CALL_TIMEOUT": "soon",
+				"CLIENT_RATE_LIMIT": "-3", "CLIENT_RATE_BURST": "x", "QUERY_MAX_COMPLEXITY": "0", "QUERY_MAX_DEPTH": "0",
+				"QUERY_MAX_ALIASES": "many", "QUERY_MAX_ROOT_FIELDS": "0", "QUERY_MAX_FIELDS": "0", "QUERY_MAX_TOKENS": "1",
+			},
+			wantErr: []string{"CREDENTIALS_KEY", "GATEWAY_API_KEYS", "CORS_ALLOWED_ORIGINS", "GATEWAY_INTROSPECTION",
+				"GATEWAY_PLAYGROUND", "MAX_BODY_BYTES", "REQUEST_TIMEOUT", "WORKABLE_CALL_TIMEOUT", "CLIENT_RATE_LIMIT",
+				"CLIENT_RATE_BURST", "QUERY_MAX_COMPLEXITY", "QUERY_MAX_DEPTH", "QUERY_MAX_ALIASES", "QUERY_MAX_ROOT_FIELDS",
+				"QUERY_MAX_FIELDS", "QUERY_MAX_TOKENS"},
+		},
+		{
 			name:    "port out of range",
 			env:     map[string]string{"PORT": "70000"},
 			wantErr: []string{"PORT"},
@@ -116,8 +182,9 @@ func TestLoadConfig(t *testing.T) {
 			if err != nil {
 				t.Fatalf("loadConfig() error: %v", err)
 			}
-			if got != tt.want {
-				t.Errorf("loadConfig() = %+v, want %+v", got, tt.want)
+			keysEqual := cmp.Comparer(func(a, b access.Keys) bool { return a.String() == b.String() })
+			if diff := cmp.Diff(tt.want, got, keysEqual); diff != "" {
+				t.Errorf("loadConfig() mismatch (-want +got):\n%s", diff)
 			}
 		})
 	}

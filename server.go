@@ -21,10 +21,12 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/workablegw/gateway/access"
 	"github.com/workablegw/gateway/cache"
+	"github.com/workablegw/gateway/credentials"
 	"github.com/workablegw/gateway/graph"
+	"github.com/workablegw/gateway/idempotency"
 	"github.com/workablegw/gateway/playground"
-	"github.com/workablegw/gateway/workable"
 	"github.com/workablegw/gateway/workable/simulator"
 )
 
@@ -50,7 +52,18 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if len(args) > 0 {
 		return fmt.Errorf("unknown argument %q (usage: gateway [simulator [flags] | healthcheck])", args[0])
 	}
-	logger := slog.New(slog.NewTextHandler(stderr, nil))
+	// Logs, metrics and traces (observability.go): JSON logs in production,
+	// spans only with an OTLP endpoint, flushed when the gateway stops.
+	obs, err := newObservability(ctx, getenv, stderr)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err := obs.close(); err != nil {
+			obs.logger.Warn("tracing shutdown", "err", err)
+		}
+	}()
+	logger := obs.logger
 
 	cfg, err := loadConfig(getenv)
 	if err != nil {
@@ -72,14 +85,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	// The upstream economy (issue 4): a cache and a rate budget per
 	// credential, in Redis when REDIS_URL is set (shared by every replica
 	// using the same token), else in process.
-	ns := cfg.CachePrefix + cache.Namespace(subdomain, token)
-	// Used alone without Redis, and by the Redis limiter while Redis is
-	// unreachable (each replica then counts on its own).
-	local := workable.NewWindowLimiter(workableLimit, workableWindow)
 	var (
-		rdb     redis.UniversalClient
-		store   cache.Store
-		limiter workable.RateLimiter = local
+		rdb   redis.UniversalClient
+		store cache.Store
 	)
 	if cfg.RedisURL != "" {
 		rdb, err = cache.NewUniversalClient(cfg.RedisURL)
@@ -91,32 +99,41 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		// then a circuit breaker): requests go straight to Workable, and the
 		// cache comes back by itself when Redis does.
 		store = cache.NewRedis(rdb)
-		limiter = cache.NewRedisLimiter(rdb, ns+"rate", workableLimit, workableWindow, cache.WithFallback(local))
 	} else {
 		store = cache.NewMemory(cfg.CacheMaxBytes)
 	}
 
-	opts := []workable.Option{
-		workable.WithRateLimiter(limiter),
-		workable.WithRequestHook(graph.CountWorkableCalls),
-	}
-	if baseURL != "" {
-		opts = append(opts, workable.WithBaseURL(baseURL))
-	}
-	wc, err := workable.NewClient(subdomain, token, opts...)
+	// Credentials (issue 5): the default one (from the environment, or the
+	// simulator's in demo mode) and those added through the API, each with
+	// its own client, rate budget and cache namespace.
+	registry, err := newRegistry(cfg, rdb, &credentials.Credential{Subdomain: subdomain, Token: token},
+		newClientFactory(cfg, obs, rdb, baseURL))
 	if err != nil {
-		return fmt.Errorf("create the Workable client: %w", err)
+		return err
+	}
+	var idem idempotency.Store = idempotency.NewMemoryStore()
+	if rdb != nil {
+		idem = idempotency.NewRedisStore(rdb, cfg.CachePrefix+"wgw:idem:")
 	}
 
-	handler := NewServer(logger, graph.Config{
-		Workable:      wc,
-		Logger:        logger,
-		Cache:         store,
-		Namespace:     ns,
-		TTLs:          cfg.ttls(),
-		ResponseCache: cfg.ResponseCache,
-	}, rdb)
-	handler = withQueryTimeout(handler, cfg.QueryTimeout)
+	gcfg := graph.Config{
+		Logger:               logger,
+		Cache:                store,
+		TTLs:                 cfg.ttls(),
+		ResponseCache:        cfg.ResponseCache,
+		Credentials:          registry,
+		NamespacePrefix:      cfg.CachePrefix,
+		AccessRules:          access.DefaultRules(),
+		ComplexityLimit:      cfg.ComplexityLimit,
+		QueryLimits:          cfg.QueryLimits,
+		DisableIntrospection: !cfg.Introspection,
+		Idempotency:          idem,
+	}
+	obs.configureGraph(&gcfg, rdb, cfg.CachePrefix+"wgw:")
+	sec := newSecurity(cfg, logger)
+	handler := NewServer(logger, gcfg, rdb, sec, obs.metricsHandler())
+	// Outermost, so that every answer (401s and 413s too) gets its log line.
+	handler = obs.wrap(handler)
 
 	ln, err := net.Listen("tcp", net.JoinHostPort("", strconv.Itoa(cfg.Port)))
 	if err != nil {
@@ -125,7 +142,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	srv := &http.Server{
 		Handler:           handler,
 		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       2 * time.Minute,
+		// Bounds reading a request body (BodyLimit reads it whole before
+		// anything runs), so a slow client cannot hold a connection.
+		ReadTimeout: 30 * time.Second,
+		IdleTimeout: 2 * time.Minute,
 	}
 	port := ln.Addr().(*net.TCPAddr).Port
 	fmt.Fprintf(stdout, "Workable GraphQL gateway listening on http://localhost:%d/query\n", port)
@@ -136,13 +156,17 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	return serveUntilDone(ctx, srv, ln, cfg.ShutdownTimeout)
 }
 
-// NewServer wires every route of the gateway in one place.
-func NewServer(logger *slog.Logger, gcfg graph.Config, rdb redis.UniversalClient) http.Handler {
+// NewServer wires every route of the gateway in one place. /query is
+// guarded by sec (see security.protect); metrics serves GET /metrics (nil:
+// no such route).
+func NewServer(logger *slog.Logger, gcfg graph.Config, rdb redis.UniversalClient, sec security, metrics http.Handler) http.Handler {
 	mux := http.NewServeMux()
-	mux.Handle("/query", graph.NewHandler(gcfg))
-	pg := playground.Handler("/query", playground.WithTitle("Workable GraphQL gateway"))
-	mux.Handle("GET /{$}", pg)
-	mux.Handle("GET "+playground.AssetsPath, pg)
+	mux.Handle("/query", sec.protect(graph.NewHandler(gcfg)))
+	if sec.Playground {
+		pg := playground.Handler("/query", playground.WithTitle("Workable GraphQL gateway"))
+		mux.Handle("GET /{$}", pg)
+		mux.Handle("GET "+playground.AssetsPath, pg)
+	}
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		io.WriteString(w, "ok\n")
@@ -161,6 +185,11 @@ func NewServer(logger *slog.Logger, gcfg graph.Config, rdb redis.UniversalClient
 		}
 		io.WriteString(w, "ready\n")
 	})
+	if metrics != nil {
+		// Unauthenticated, like the probes: the series hold no personal
+		// data (see telemetry); keep the port off the public internet.
+		mux.Handle("GET /metrics", metrics)
+	}
 	return mux
 }
 
@@ -169,21 +198,6 @@ const (
 	workableLimit  = 10
 	workableWindow = 10 * time.Second
 )
-
-// withQueryTimeout gives every request a deadline, so that a query whose
-// Workable calls cannot be made in time (the rate budget, or Workable
-// hanging) is answered from stale cached data, or with an error, instead of
-// waiting without end.
-func withQueryTimeout(next http.Handler, d time.Duration) http.Handler {
-	if d <= 0 {
-		return next
-	}
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		ctx, cancel := context.WithTimeout(r.Context(), d)
-		defer cancel()
-		next.ServeHTTP(w, r.WithContext(ctx))
-	})
-}
 
 // serveUntilDone serves on ln until ctx ends, then shuts down gracefully,
 // letting in-flight requests (mutations included) finish within timeout.

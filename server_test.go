@@ -18,11 +18,18 @@ import (
 // it printed, plus a function that stops it and returns run's error.
 func startRun(t *testing.T, args []string, env map[string]string, urlPattern string) (string, func() error) {
 	t.Helper()
+	return startRunLogging(t, args, env, urlPattern, io.Discard)
+}
+
+// startRunLogging is startRun with run's log output (stderr) going to
+// stderr.
+func startRunLogging(t *testing.T, args []string, env map[string]string, urlPattern string, stderr io.Writer) (string, func() error) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	pr, pw := io.Pipe()
 	done := make(chan error, 1)
 	go func() {
-		err := run(ctx, args, func(k string) string { return env[k] }, pw, io.Discard)
+		err := run(ctx, args, func(k string) string { return env[k] }, pw, stderr)
 		pw.CloseWithError(io.EOF)
 		done <- err
 	}()

@@ -17,7 +17,7 @@ const (
 // stages resolves Query.stages: one GET /stages.
 func (r *Resolver) stages(ctx context.Context) ([]workable.Stage, error) {
 	stateFrom(ctx).noResponseCache() // not cached by record, so not invalidated
-	stages, _, err := r.client.Accounts.ListStages(ctx)
+	stages, _, err := r.clientFor(ctx).Accounts.ListStages(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("list stages: %w", err)
 	}
@@ -42,7 +42,7 @@ func (r *Resolver) members(ctx context.Context, role, email, name, status *strin
 	out := []workable.Member{}
 	seen := make(map[string]bool)
 	for range maxMemberPages {
-		members, resp, err := r.client.Accounts.ListMembers(ctx, opts)
+		members, resp, err := r.clientFor(ctx).Accounts.ListMembers(ctx, opts)
 		if err != nil {
 			return nil, fmt.Errorf("list members: %w", err)
 		}
@@ -64,7 +64,7 @@ func (r *Resolver) members(ctx context.Context, role, email, name, status *strin
 // account resolves Query.account: GET /accounts/{subdomain}.
 func (r *Resolver) account(ctx context.Context) (*workable.Account, error) {
 	stateFrom(ctx).noResponseCache()
-	a, _, err := r.client.Accounts.Get(ctx)
+	a, _, err := r.clientFor(ctx).Accounts.Get(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("get account: %w", err)
 	}

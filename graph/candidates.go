@@ -25,6 +25,12 @@ func (r *Resolver) candidatesConnection(ctx context.Context, kind string, f cand
 		Shortcode: f.shortcode, Stage: f.stage, Email: f.email,
 		CreatedAfter: keyTime(f.createdAfter), UpdatedAfter: keyTime(f.updatedAfter),
 	}
+	// Filters go to Workable in the query string: bound them, so a hostile
+	// request cannot send megabytes upstream.
+	if (f.shortcode != "" && !validRef(f.shortcode)) || len(f.stage) > maxShortTextLen || len(f.email) > maxEmailLen {
+		return nil, badInput("a filter is too long or malformed (jobShortcode: at most %d printable ASCII characters; stage at most %d, email %d characters)",
+			maxIDLen, maxShortTextLen, maxEmailLen)
+	}
 	filters := map[string]string{"shortcode": key.Shortcode, "stage": key.Stage}
 	if kind == kindCandidates {
 		filters["email"] = key.Email
@@ -63,8 +69,8 @@ func candidateID(c *workable.Candidate) string { return c.ID }
 // When the selection asks for no detail field, a cached list page's copy of
 // the candidate's list fields serves it instead.
 func (r *Resolver) candidateByID(ctx context.Context, id string) (*workable.Candidate, error) {
-	if id == "" {
-		return nil, badInput("id must not be empty")
+	if !validRef(id) {
+		return nil, badInput("id must be 1 to %d printable ASCII characters without spaces", maxIDLen)
 	}
 	l := r.loadersFor(ctx)
 	if graphql.GetFieldContext(ctx) != nil && !slices.ContainsFunc(collectedNames(ctx), isCandidateDetailField) {
@@ -141,3 +147,20 @@ func (r *Resolver) activitiesConnection(ctx context.Context, candidateID string,
 }
 
 func activityID(a *workable.Activity) string { return a.ID }
+
+// validRef reports whether s can be a Workable id or shortcode in a query
+// argument: 1 to maxIDLen printable ASCII characters without spaces.
+// Workable's are short alphanumeric strings; anything else (a megabyte, or
+// the U+FFFD that JSON decoding makes of invalid UTF-8) would only cost a
+// pointless call upstream.
+func validRef(s string) bool {
+	if s == "" || len(s) > maxIDLen {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] <= ' ' || s[i] > '~' {
+			return false
+		}
+	}
+	return true
+}

@@ -16,9 +16,11 @@ import (
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/graph-gophers/dataloader/v7"
 	"github.com/vektah/gqlparser/v2/ast"
+	"go.opentelemetry.io/otel/trace"
 	"golang.org/x/sync/singleflight"
 
 	"github.com/workablegw/gateway/cache"
+	"github.com/workablegw/gateway/telemetry"
 	"github.com/workablegw/gateway/workable"
 )
 
@@ -66,14 +68,26 @@ type economy struct {
 	flight singleflight.Group
 	// responses enables the whole-response cache (responsecache.go).
 	responses bool
+	// obs and tp observe the cache layer (telemetry.go); nil for none.
+	obs Observer
+	tp  trace.TracerProvider
 }
 
 // reqState is the per-request part: the request's dataloaders and what the
 // request cost. It travels in the context (see withRequestState).
 type reqState struct {
 	loaders *loaders
+	// econ is the economy of the request's Workable credential.
+	econ *economy
+	// idempotencyKey is the request's Idempotency-Key header ("" when
+	// absent); idempotencyKeys counts the header's values.
+	idempotencyKey  string
+	idempotencyKeys int
 
 	calls, hits, misses, stale atomic.Int64
+	// stats is the request's log line counters (telemetry.RequestStats),
+	// fed with the same counts as extensions.cost; nil outside a request.
+	stats *telemetry.RequestStats
 
 	mu        sync.Mutex
 	staleRefs []staleRef
@@ -87,6 +101,9 @@ type reqState struct {
 	// (stages, members, the account) or is not a query.
 	uncacheable bool
 	query       bool
+	// operation is the query's operation label (telemetry.OperationLabel),
+	// kept with a cached response for its metrics and log line.
+	operation string
 }
 
 // staleRef names one stale answer served, for extensions.staleData.
@@ -111,10 +128,15 @@ func stateFrom(ctx context.Context) *reqState {
 // started it (detached from its cancellation, see economy.shared), so only
 // that request counts the call; the others waited for it and count 0 calls
 // for it, which is the call they saved.
+//
+// It is also the one source of the request log line's workable_calls
+// (telemetry.RequestStats, also for calls made outside GraphQL execution),
+// so the log and extensions.cost always agree.
 func CountWorkableCalls(ctx context.Context, _ workable.RequestEvent) {
 	if rs := stateFrom(ctx); rs != nil {
 		rs.calls.Add(1)
 	}
+	telemetry.StatsFrom(ctx).WorkableCalls.Add(1)
 }
 
 // dep records that the response used data guarded by the generation token
@@ -193,6 +215,9 @@ type lookup struct {
 // expired copy when the fetch fails transiently.
 func cachedBatch[K comparable, V any](e *economy, rs *reqState, sp spec[K, V]) dataloader.BatchFunc[K, V] {
 	return func(ctx context.Context, keys []K) []*dataloader.Result[V] {
+		ctx, span := e.startSpan(ctx, "dataloader "+string(sp.kind),
+			cacheKindKey.String(string(sp.kind)), batchSizeKey.Int(len(keys)), derivedKey.Bool(sp.derived))
+		defer span.End()
 		lks := make([]lookup, len(keys))
 		want := make([]string, 0, 2*len(keys))
 		for i, k := range keys {
@@ -220,7 +245,6 @@ func cachedBatch[K comparable, V any](e *economy, rs *reqState, sp spec[K, V]) d
 				if v, gen, err := decodeValue[V](ent.Value); err == nil {
 					if gen == lks[i].gen && ent.IsFresh(now) {
 						results[i] = &dataloader.Result[V]{Data: v}
-						rs.hits.Add(1)
 						rs.dep(lks[i].genKey, lks[i].gen, ent.FreshUntil)
 						continue
 					}
@@ -229,9 +253,11 @@ func cachedBatch[K comparable, V any](e *economy, rs *reqState, sp spec[K, V]) d
 			}
 			missIdx = append(missIdx, i)
 		}
+		misses := 0
 		if e.store != nil && !sp.derived {
-			rs.misses.Add(int64(len(missIdx)))
+			misses = len(missIdx)
 		}
+		e.countLookups(rs, sp.kind, len(keys)-len(missIdx), misses)
 		fetched := fetchEach(ctx, missIdx, func(ctx context.Context, i int) (V, error) {
 			return fetchOne(ctx, e, sp, keys[i], lks[i])
 		})
@@ -246,7 +272,7 @@ func cachedBatch[K comparable, V any](e *economy, rs *reqState, sp spec[K, V]) d
 				e.logger.LogAttrs(ctx, slog.LevelWarn, "serving a stale copy: Workable did not answer",
 					slog.String("kind", string(sp.kind)), slog.String("id", sp.id(keys[i])), slog.Any("err", res.Error))
 				res = &dataloader.Result[V]{Data: *stale[i]}
-				rs.markStale(sp.kind, sp.id(keys[i]))
+				e.servedStale(rs, sp.kind, sp.id(keys[i]))
 			}
 			results[i] = res
 		}
@@ -502,15 +528,23 @@ func (e *economy) candidateMaybeWritten(ctx context.Context, id string) {
 // with the response cache on, answers repeated queries from it.
 func (e *economy) middleware(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		rs := &reqState{}
-		r = r.WithContext(context.WithValue(r.Context(), reqStateKey{}, rs))
-		if e.responses {
-			e.serveWithResponseCache(w, r, rs, next)
-			return
-		}
-		rs.loaders = newLoaders(e, rs)
-		next.ServeHTTP(w, r)
+		e.serve(w, r, next)
 	})
+}
+
+// serve runs one request with e as its economy.
+func (e *economy) serve(w http.ResponseWriter, r *http.Request, next http.Handler) {
+	rs := &reqState{econ: e, stats: telemetry.StatsFrom(r.Context())}
+	if vals := r.Header.Values("Idempotency-Key"); len(vals) > 0 {
+		rs.idempotencyKey, rs.idempotencyKeys = vals[0], len(vals)
+	}
+	r = r.WithContext(context.WithValue(r.Context(), reqStateKey{}, rs))
+	if e.responses {
+		e.serveWithResponseCache(w, r, rs, next)
+		return
+	}
+	rs.loaders = newLoaders(e, rs)
+	next.ServeHTTP(w, r)
 }
 
 // costExtension adds extensions.cost to every executed operation's
@@ -541,6 +575,7 @@ func (costExtension) InterceptResponse(ctx context.Context, next graphql.Respons
 		if op := graphql.GetOperationContext(ctx).Operation; op != nil && op.Operation == ast.Query {
 			rs.mu.Lock()
 			rs.query = true
+			rs.operation = telemetry.OperationLabel(ctx)
 			rs.mu.Unlock()
 		}
 	}

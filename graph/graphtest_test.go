@@ -25,6 +25,7 @@ import (
 	"time"
 
 	"github.com/workablegw/gateway/cache"
+	"github.com/workablegw/gateway/idempotency"
 	"github.com/workablegw/gateway/workable"
 	"github.com/workablegw/gateway/workable/simulator"
 )
@@ -158,7 +159,8 @@ func (e *testEnv) resolver() (*Resolver, context.Context) {
 	econ := newEconomy(e.hcfg)
 	rs := &reqState{}
 	rs.loaders = newLoaders(econ, rs)
-	return &Resolver{client: e.client, logger: econ.logger, econ: econ}, context.WithValue(context.Background(), reqStateKey{}, rs)
+	return &Resolver{logger: econ.logger, econ: econ, idem: idempotency.NewMemoryStore(), idemTTL: idempotency.DefaultTTL},
+		context.WithValue(context.Background(), reqStateKey{}, rs)
 }
 
 // gqlResponse is a decoded GraphQL response.

@@ -6,15 +6,21 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/99designs/gqlgen/graphql"
 	"github.com/99designs/gqlgen/graphql/handler"
 	"github.com/99designs/gqlgen/graphql/handler/extension"
 	"github.com/99designs/gqlgen/graphql/handler/lru"
 	"github.com/99designs/gqlgen/graphql/handler/transport"
 	"github.com/vektah/gqlparser/v2/ast"
+	"go.opentelemetry.io/otel/trace"
 
+	"github.com/workablegw/gateway/access"
 	"github.com/workablegw/gateway/cache"
+	"github.com/workablegw/gateway/credentials"
 	"github.com/workablegw/gateway/graph/generated"
 	"github.com/workablegw/gateway/graph/model"
+	"github.com/workablegw/gateway/guard"
+	"github.com/workablegw/gateway/idempotency"
 	"github.com/workablegw/gateway/workable"
 )
 
@@ -53,6 +59,56 @@ type Config struct {
 	// Now is the clock that decides freshness; nil means time.Now. Tests
 	// share a fake one with the cache store.
 	Now func() time.Time
+
+	// Credentials, when set, makes every request pick its Workable
+	// credential with the header X-Workable-Credential (the default
+	// credential when absent): its client, cache namespace
+	// (NamespacePrefix + cache.Namespace(subdomain, token)), rate budget
+	// (the client's limiter) and coalescing are the credential's own.
+	// Workable and Namespace are then ignored. An unknown nickname is
+	// answered with HTTP 400 and code UNKNOWN_CREDENTIAL before any
+	// resolver runs. Removing a credential through it drops the
+	// credential's cache entries. It also backs the credential fields of
+	// the schema (workableCredentials, addWorkableCredential, …).
+	Credentials *credentials.Registry
+	// NamespacePrefix is put before the namespace of every credential of
+	// Credentials (CACHE_PREFIX).
+	NamespacePrefix string
+	// AccessRules, when non-nil, switches access control on: the
+	// operation's fields are checked against the caller's role
+	// (access.PrincipalFrom, set by access.Middleware) with
+	// access.FieldGuard(AccessRules) before any resolver runs, and the
+	// credential resolvers check the admin role again. Pass
+	// access.DefaultRules(). Nil (tests, embedding) checks nothing.
+	AccessRules map[string]access.Role
+	// QueryLimits bounds the shape of an operation (depth, aliases, root
+	// fields, fields, tokens); the zero value means
+	// guard.DefaultQueryLimits(). The parser's token limit is set to the
+	// same MaxTokens.
+	QueryLimits guard.QueryLimits
+	// DisableIntrospection turns off __schema and __type (production
+	// setting GATEWAY_INTROSPECTION=false).
+	DisableIntrospection bool
+	// Idempotency stores createCandidate results by idempotency key; nil
+	// means an in-process store (idempotency.NewMemoryStore) of this
+	// handler.
+	Idempotency idempotency.Store
+	// IdempotencyTTL is how long a createCandidate result is replayed; 0
+	// means idempotency.DefaultTTL (24 h).
+	IdempotencyTTL time.Duration
+
+	// Extensions are added to the gqlgen server after the handler's own
+	// (metrics, tracing, the log line's operation name: see telemetry).
+	Extensions []graphql.HandlerExtension
+	// APQCache stores automatic persisted queries (telemetry.NewAPQCache on
+	// Redis, shared by every replica); nil means an in-process LRU of 100.
+	APQCache graphql.Cache[string]
+	// Observer receives cache hits, misses and stale answers for metrics
+	// (a *telemetry.Metrics); nil observes nothing.
+	Observer Observer
+	// TracerProvider, when set, gets a span per dataloader batch and per
+	// cache call; nil makes none.
+	TracerProvider trace.TracerProvider
 }
 
 // NewHandler returns the /query endpoint: GraphQL over GET and POST (and
@@ -62,6 +118,14 @@ type Config struct {
 // built with workable.WithRequestHook(CountWorkableCalls). It panics if
 // Cache is set without a Namespace.
 func NewHandler(cfg Config) http.Handler {
+	if cfg.Credentials != nil {
+		// Each request runs on its credential's economy; this one only
+		// backs resolvers called outside a request.
+		base := cfg
+		base.Workable, base.Cache, base.Namespace = nil, nil, ""
+		e := newEconomy(base)
+		return newCredentialEconomies(cfg, e.logger).middleware(newServer(e, cfg))
+	}
 	e := newEconomy(cfg)
 	return e.middleware(newServer(e, cfg))
 }
@@ -73,12 +137,14 @@ func newEconomy(cfg Config) *economy {
 	}
 	e := &economy{
 		client:    cfg.Workable,
-		store:     cfg.Cache,
+		store:     traceStore(cfg.Cache, cfg.TracerProvider),
 		ns:        cfg.Namespace,
 		ttls:      cfg.TTLs,
 		now:       cfg.Now,
 		logger:    cfg.Logger,
 		responses: cfg.ResponseCache && cfg.Cache != nil,
+		obs:       cfg.Observer,
+		tp:        cfg.TracerProvider,
 	}
 	if e.ttls == (cache.TTLs{}) {
 		e.ttls = cache.DefaultTTLs()
@@ -95,7 +161,17 @@ func newEconomy(cfg Config) *economy {
 // newServer builds the gqlgen server without the request middleware.
 func newServer(e *economy, cfg Config) *handler.Server {
 	logger := e.logger
-	r := &Resolver{client: cfg.Workable, logger: logger, econ: e}
+	r := &Resolver{
+		logger:     logger,
+		econ:       e,
+		creds:      cfg.Credentials,
+		checkRoles: cfg.AccessRules != nil,
+		idem:       cfg.Idempotency,
+		idemTTL:    cmp.Or(cfg.IdempotencyTTL, idempotency.DefaultTTL),
+	}
+	if r.idem == nil {
+		r.idem = idempotency.NewMemoryStore()
+	}
 	gc := generated.Config{Resolvers: r}
 	gc.Complexity.Query.Jobs = func(child int, first *int, _ *string, _ *model.JobState, _, _ *time.Time) int {
 		return connectionComplexity(child, first)
@@ -114,10 +190,28 @@ func newServer(e *economy, cfg Config) *handler.Server {
 	srv.AddTransport(transport.GET{})
 	srv.AddTransport(transport.POST{})
 	srv.SetQueryCache(lru.New[*ast.QueryDocument](1000))
-	srv.Use(extension.Introspection{})
-	srv.Use(extension.AutomaticPersistedQuery{Cache: lru.New[string](100)})
+	// The parser stops at the same token limit, so that it holds even
+	// without the extension.
+	if tokens := cmp.Or(cfg.QueryLimits.MaxTokens, guard.DefaultMaxTokens); tokens > 0 {
+		srv.SetParserTokenLimit(tokens)
+	}
+	srv.Use(cfg.QueryLimits.Extension())
+	if cfg.AccessRules != nil {
+		srv.Use(access.FieldGuard(cfg.AccessRules))
+	}
+	if !cfg.DisableIntrospection {
+		srv.Use(extension.Introspection{})
+	}
+	var apq graphql.Cache[string] = lru.New[string](100)
+	if cfg.APQCache != nil {
+		apq = cfg.APQCache
+	}
+	srv.Use(extension.AutomaticPersistedQuery{Cache: apq})
 	srv.Use(extension.FixedComplexityLimit(cmp.Or(cfg.ComplexityLimit, DefaultComplexityLimit)))
 	srv.Use(costExtension{})
+	for _, ext := range cfg.Extensions {
+		srv.Use(ext)
+	}
 	srv.SetErrorPresenter(errorPresenter(logger))
 	srv.SetRecoverFunc(recoverFunc(logger))
 	return srv

@@ -90,8 +90,8 @@ func jobID(j *workable.Job) string { return j.ID }
 
 // jobByShortcode resolves Query.job: GET /jobs/{shortcode}, null on 404.
 func (r *Resolver) jobByShortcode(ctx context.Context, shortcode string) (*model.Job, error) {
-	if shortcode == "" {
-		return nil, badInput("shortcode must not be empty")
+	if !validRef(shortcode) {
+		return nil, badInput("shortcode must be 1 to %d printable ASCII characters without spaces", maxIDLen)
 	}
 	j, err := load(ctx, r.loadersFor(ctx).jobDetail, shortcode)
 	if err != nil || j == nil {

@@ -172,10 +172,25 @@ func newLoader[K comparable, V any](batch dataloader.BatchFunc[K, V]) *dataloade
 // called directly) it returns fresh loaders that dedupe nothing across calls
 // but still work.
 func (r *Resolver) loadersFor(ctx context.Context) *loaders {
-	if rs := stateFrom(ctx); rs != nil {
+	if rs := stateFrom(ctx); rs != nil && rs.loaders != nil {
 		return rs.loaders
 	}
-	return newLoaders(r.econ, &reqState{})
+	return newLoaders(r.econFor(ctx), &reqState{})
+}
+
+// econFor returns the economy of the request's Workable credential: the one
+// the handler's middleware put in the request state, else the handler's
+// single one (Config.Workable).
+func (r *Resolver) econFor(ctx context.Context) *economy {
+	if rs := stateFrom(ctx); rs != nil && rs.econ != nil {
+		return rs.econ
+	}
+	return r.econ
+}
+
+// clientFor returns the Workable client of the request's credential.
+func (r *Resolver) clientFor(ctx context.Context) *workable.Client {
+	return r.econFor(ctx).client
 }
 
 // load reads one key. dataloader v7.1.0 has no NewSkipCacheError, so a
@@ -208,7 +223,7 @@ func (r *Resolver) primeCandidate(ctx context.Context, c *workable.Candidate) {
 	l.candidate.Prime(ctx, c.ID, c)
 	l.candidateBasic.Clear(ctx, c.ID)
 	l.candidateBasic.Prime(ctx, c.ID, c)
-	r.econ.candidateWritten(ctx, c)
+	r.econFor(ctx).candidateWritten(ctx, c)
 }
 
 // fetchEach runs fetch for every key, at most maxParallelFetches at a time,

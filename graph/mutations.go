@@ -41,13 +41,25 @@ func (r *Resolver) createCandidate(ctx context.Context, input model.CreateCandid
 	if len(userErrs) > 0 {
 		return &model.CreateCandidatePayload{UserErrors: userErrs}, nil
 	}
-	c, _, err := r.client.Candidates.Create(ctx, req.Shortcode, req.Candidate, req.Options)
+	key, keyErrs := idempotencyKeyOf(ctx, input)
+	if len(keyErrs) > 0 {
+		return &model.CreateCandidatePayload{UserErrors: keyErrs}, nil
+	}
+	if key != "" {
+		return r.createCandidateOnce(ctx, key, req)
+	}
+	return r.createCandidateNow(ctx, req)
+}
+
+// createCandidateNow makes the Workable write of a valid createCandidate.
+func (r *Resolver) createCandidateNow(ctx context.Context, req createRequest) (*model.CreateCandidatePayload, error) {
+	c, _, err := r.clientFor(ctx).Candidates.Create(ctx, req.Shortcode, req.Candidate, req.Options)
 	if err != nil {
 		if userErrs := writeUserErrors(err, inputAt("jobShortcode"), "Workable has no job with this shortcode"); userErrs != nil {
 			return &model.CreateCandidatePayload{UserErrors: userErrs}, nil
 		}
 		if errors.Is(err, workable.ErrOutcomeUnknown) {
-			r.econ.candidateMaybeWritten(ctx, "")
+			r.econFor(ctx).candidateMaybeWritten(ctx, "")
 		}
 		return nil, r.writeFailed(ctx, "create candidate", "created", err)
 	}
@@ -64,13 +76,13 @@ func (r *Resolver) updateCandidate(ctx context.Context, input model.UpdateCandid
 	if len(userErrs) > 0 {
 		return &model.UpdateCandidatePayload{UserErrors: userErrs}, nil
 	}
-	c, _, err := r.client.Candidates.Update(ctx, id, patch)
+	c, _, err := r.clientFor(ctx).Candidates.Update(ctx, id, patch)
 	if err != nil {
 		if userErrs := writeUserErrors(err, inputAt("id"), "Workable has no candidate with this id"); userErrs != nil {
 			return &model.UpdateCandidatePayload{UserErrors: userErrs}, nil
 		}
 		if errors.Is(err, workable.ErrOutcomeUnknown) {
-			r.econ.candidateMaybeWritten(ctx, id)
+			r.econFor(ctx).candidateMaybeWritten(ctx, id)
 		}
 		return nil, r.writeFailed(ctx, "update candidate", "updated", err)
 	}

@@ -2,17 +2,27 @@ package graph
 
 import (
 	"log/slog"
+	"time"
 
-	"github.com/workablegw/gateway/workable"
+	"github.com/workablegw/gateway/credentials"
+	"github.com/workablegw/gateway/idempotency"
 )
 
 // Resolver is the dependency root of the GraphQL resolvers. It holds no
-// per-request state: per-request dataloaders travel in the context (see
-// loadersFor).
+// per-request state: per-request dataloaders and the request's Workable
+// credential travel in the context (see loadersFor and econFor).
 type Resolver struct {
-	client *workable.Client
 	logger *slog.Logger
-	// econ is the cache, coalescing and cost accounting shared by every
-	// request of the handler.
+	// econ is the cache, coalescing and cost accounting of the handler's
+	// single Workable client (Config.Workable). With Config.Credentials,
+	// each request carries its credential's own economy instead (econFor).
 	econ *economy
+	// creds backs the credential fields; nil without Config.Credentials.
+	creds *credentials.Registry
+	// checkRoles makes resolvers check the caller's role again (access
+	// control is on: Config.AccessRules).
+	checkRoles bool
+	// idem runs createCandidate at most once per idempotency key.
+	idem    idempotency.Store
+	idemTTL time.Duration
 }

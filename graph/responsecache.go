@@ -37,18 +37,23 @@ import (
 const maxCachedRequestBytes = 64 << 10
 
 // A stored response is laid out as its header, then the bytes of the
-// response's data. The header is the media type and the generation tokens
-// the response was built under (key, value pairs), each string preceded by
-// its length as a uvarint, the pairs preceded by their count.
+// response's data. The header is the media type, the operation label (for
+// the metrics and log line of the requests it answers) and the generation
+// tokens the response was built under (key, value pairs), each string
+// preceded by its length as a uvarint, the pairs preceded by their count.
+// responseFormat is part of every response key, so that a layout change
+// never decodes an older entry (it is simply not found, and expires).
+const responseFormat = "r2"
 
 // encodeResponse lays out a stored response.
-func encodeResponse(contentType string, deps map[string]string, data []byte) []byte {
-	n := len(contentType) + len(data) + 3*binary.MaxVarintLen64
+func encodeResponse(contentType, operation string, deps map[string]string, data []byte) []byte {
+	n := len(contentType) + len(operation) + len(data) + 4*binary.MaxVarintLen64
 	for k, v := range deps {
 		n += len(k) + len(v) + 2*binary.MaxVarintLen64
 	}
 	b := make([]byte, 0, n)
 	b = appendString(b, contentType)
+	b = appendString(b, operation)
 	b = binary.AppendUvarint(b, uint64(len(deps)))
 	for k, v := range deps {
 		b = appendString(b, k)
@@ -65,6 +70,7 @@ func appendString(b []byte, s string) []byte {
 // storedResponse is a decoded stored response.
 type storedResponse struct {
 	contentType string
+	operation   string
 	depKeys     []string
 	depValues   [][]byte // aliasing the stored bytes
 	data        []byte
@@ -86,6 +92,11 @@ func decodeResponse(b []byte) (r storedResponse, ok bool) {
 		return r, false
 	}
 	r.contentType = string(ct)
+	op, ok := next()
+	if !ok {
+		return r, false
+	}
+	r.operation = string(op)
 	count, w := binary.Uvarint(b)
 	if w <= 0 || count > uint64(len(b)) {
 		return r, false
@@ -114,9 +125,16 @@ func (e *economy) serveWithResponseCache(w http.ResponseWriter, r *http.Request,
 		next.ServeHTTP(w, r)
 		return
 	}
-	if e.serveCachedResponse(w, r.Context(), key) {
+	start := time.Now()
+	ctx, span := e.startSpan(r.Context(), "response cache")
+	op, hit := e.serveCachedResponse(w, ctx, key)
+	span.SetAttributes(cacheHitKey.Bool(hit))
+	span.End()
+	if hit {
+		e.servedCachedResponse(rs, op, start)
 		return
 	}
+	e.missedCachedResponse()
 	rs.loaders = newLoaders(e, rs) // only now: a hit needs none
 	cw := &captureWriter{ResponseWriter: w, status: http.StatusOK}
 	next.ServeHTTP(cw, r)
@@ -144,7 +162,7 @@ func (e *economy) responseKey(r *http.Request) (string, bool) {
 		return "", false
 	}
 	h := sha256.New()
-	for _, part := range []string{r.Method, r.Header.Get("Accept"), r.Header.Get("Content-Type"), r.URL.RawQuery} {
+	for _, part := range []string{responseFormat, r.Method, r.Header.Get("Accept"), r.Header.Get("Content-Type"), r.URL.RawQuery} {
 		io.WriteString(h, part)
 		h.Write([]byte{0})
 	}
@@ -153,28 +171,29 @@ func (e *economy) responseKey(r *http.Request) (string, bool) {
 }
 
 // serveCachedResponse writes the cached response under key if there is a
-// fresh one whose generations are all current.
-func (e *economy) serveCachedResponse(w http.ResponseWriter, ctx context.Context, key string) bool {
-	entries, ok := e.getMany(ctx, []string{key})
-	if !ok {
-		return false
+// fresh one whose generations are all current, and returns its operation
+// label.
+func (e *economy) serveCachedResponse(w http.ResponseWriter, ctx context.Context, key string) (operation string, ok bool) {
+	entries, readOK := e.getMany(ctx, []string{key})
+	if !readOK {
+		return "", false
 	}
 	ent, found := entries[key]
 	if !found || !ent.IsFresh(e.now()) {
-		return false
+		return "", false
 	}
-	stored, ok := decodeResponse(ent.Value)
-	if !ok {
-		return false
+	stored, decoded := decodeResponse(ent.Value)
+	if !decoded {
+		return "", false
 	}
 	if len(stored.depKeys) > 0 {
 		gens, ok := e.getMany(ctx, stored.depKeys)
 		if !ok {
-			return false
+			return "", false
 		}
 		for i, k := range stored.depKeys {
 			if g, found := gens[k]; !found || !bytes.Equal(g.Value, stored.depValues[i]) {
-				return false
+				return "", false
 			}
 		}
 	}
@@ -187,7 +206,7 @@ func (e *economy) serveCachedResponse(w http.ResponseWriter, ctx context.Context
 	_, _ = io.WriteString(w, head)
 	_, _ = w.Write(stored.data)
 	_, _ = io.WriteString(w, tail)
-	return true
+	return stored.operation, true
 }
 
 // storeResponse stores the captured response under key when it may be
@@ -196,7 +215,7 @@ func (e *economy) storeResponse(ctx context.Context, key string, rs *reqState, c
 	rs.mu.Lock()
 	cacheable := rs.query && !rs.uncacheable && !rs.freshUntil.IsZero()
 	freshFor := rs.freshUntil.Sub(e.now())
-	deps := rs.deps
+	deps, op := rs.deps, rs.operation
 	rs.mu.Unlock()
 	if !cacheable || rs.stale.Load() > 0 || cw.status != http.StatusOK || freshFor < time.Second {
 		return
@@ -209,7 +228,7 @@ func (e *economy) storeResponse(ctx context.Context, key string, rs *reqState, c
 		len(resp.Data) == 0 || bytes.Equal(resp.Data, []byte("null")) {
 		return
 	}
-	val := encodeResponse(cw.Header().Get("Content-Type"), deps, resp.Data)
+	val := encodeResponse(cw.Header().Get("Content-Type"), op, deps, resp.Data)
 	// Stored with the caller's context: a caller gone away leaves nothing
 	// worth keeping half-done.
 	e.setMany(ctx, []cache.Item{{Key: key, Value: val, FreshFor: freshFor}})

@@ -9,6 +9,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/workablegw/gateway/credentials"
 	"github.com/workablegw/gateway/graph/generated"
 	"github.com/workablegw/gateway/graph/model"
 	"github.com/workablegw/gateway/workable"
@@ -232,6 +233,18 @@ func (r *mutationResolver) UpdateCandidate(ctx context.Context, input model.Upda
 	return r.updateCandidate(ctx, input)
 }
 
+func (r *mutationResolver) AddWorkableCredential(ctx context.Context, input model.AddWorkableCredentialInput) (*model.AddWorkableCredentialPayload, error) {
+	return r.addWorkableCredential(ctx, input)
+}
+
+func (r *mutationResolver) TestWorkableCredential(ctx context.Context, nickname string) (*model.TestWorkableCredentialPayload, error) {
+	return r.testWorkableCredential(ctx, nickname)
+}
+
+func (r *mutationResolver) RemoveWorkableCredential(ctx context.Context, nickname string) (*model.RemoveWorkableCredentialPayload, error) {
+	return r.removeWorkableCredential(ctx, nickname)
+}
+
 func (r *queryResolver) Jobs(ctx context.Context, first *int, after *string, state *model.JobState, createdAfter *time.Time, updatedAfter *time.Time) (*model.JobConnection, error) {
 	return r.jobsConnection(ctx, first, after, state, createdAfter, updatedAfter)
 }
@@ -261,6 +274,10 @@ func (r *queryResolver) Members(ctx context.Context, role *string, email *string
 
 func (r *queryResolver) Account(ctx context.Context) (*workable.Account, error) {
 	return r.account(ctx)
+}
+
+func (r *queryResolver) WorkableCredentials(ctx context.Context) ([]credentials.Credential, error) {
+	return r.workableCredentials(ctx)
 }
 
 func (r *Resolver) Activity() generated.ActivityResolver { return &activityResolver{r} }

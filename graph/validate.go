@@ -27,6 +27,15 @@ const (
 	// UserErrorAlreadyExists is Workable's duplicate candidate: the job
 	// already has a candidate with that e-mail address.
 	UserErrorAlreadyExists = "ALREADY_EXISTS"
+	// UserErrorEncryptionKeyMissing refuses to store a credential: the
+	// gateway keeps credentials in Redis and has no CREDENTIALS_KEY.
+	UserErrorEncryptionKeyMissing = "ENCRYPTION_KEY_MISSING"
+	// UserErrorDefaultCredential refuses to remove the default credential,
+	// which comes from the environment.
+	UserErrorDefaultCredential = "DEFAULT_CREDENTIAL"
+	// UserErrorIdempotencyKeyReused is an idempotency key used before with
+	// another createCandidate input.
+	UserErrorIdempotencyKeyReused = "IDEMPOTENCY_KEY_REUSED"
 )
 
 // Limits of the mutation inputs. Workable documents none of them; these are

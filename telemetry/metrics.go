@@ -133,13 +133,15 @@ func (m *Metrics) GraphQLExtension() graphql.HandlerExtension {
 }
 
 // WorkableHook returns a workable.WithRequestHook function that counts every
-// HTTP attempt by route template and status and observes its duration. It
-// also adds one to the request's RequestStats.WorkableCalls, so the request
-// log line shows the Workable cost. credential names the token the client
-// uses (e.g. "default" or the subdomain), never the token itself; the
-// workable_calls series carry no credential label (it would multiply their
-// cardinality), so the name only documents the wiring today. The
-// per-credential series come from InstrumentLimiter.
+// HTTP attempt by route template and status and observes its duration.
+// It does not touch the request's RequestStats: the gateway has one source
+// for a request's Workable calls (the graph layer's cost hook, which feeds
+// both extensions.cost and RequestStats.WorkableCalls), so that the log line
+// and the response always agree and no call is counted twice. credential
+// names the token the client uses (e.g. "default" or the subdomain), never
+// the token itself; the workable_calls series carry no credential label (it
+// would multiply their cardinality), so the name only documents the wiring
+// today. The per-credential series come from InstrumentLimiter.
 func (m *Metrics) WorkableHook(credential string) func(ctx context.Context, e workable.RequestEvent) {
 	return func(ctx context.Context, e workable.RequestEvent) {
 		status := "error"
@@ -152,10 +154,17 @@ func (m *Metrics) WorkableHook(credential string) func(ctx context.Context, e wo
 		}
 		m.workableCalls.WithLabelValues(route, status).Inc()
 		m.workableDuration.WithLabelValues(route).Observe(e.Duration.Seconds())
-		if s := statsFromContext(ctx); s != nil {
-			s.WorkableCalls.Add(1)
-		}
 	}
+}
+
+// ObserveRequest counts one GraphQL request of operation (a label from
+// OperationLabel) with outcome OutcomeOK, OutcomeError or OutcomePartial and
+// observes its duration d. GraphQLExtension calls it for every response
+// gqlgen produces; call it directly for responses served without gqlgen,
+// such as whole responses from a response cache.
+func (m *Metrics) ObserveRequest(operation, outcome string, d time.Duration) {
+	m.graphqlRequests.WithLabelValues(operation, outcome).Inc()
+	m.graphqlDuration.WithLabelValues(operation).Observe(max(d, 0).Seconds())
 }
 
 // ObserveCache counts n lookups of kind (e.g. "candidate", "job") with
@@ -244,9 +253,7 @@ func (e metricsExtension) InterceptResponse(ctx context.Context, next graphql.Re
 	if resp == nil { // end of a stream, not a response
 		return resp
 	}
-	op := OperationLabel(ctx)
-	e.m.graphqlRequests.WithLabelValues(op, outcome(resp)).Inc()
-	e.m.graphqlDuration.WithLabelValues(op).Observe(time.Since(start).Seconds())
+	e.m.ObserveRequest(OperationLabel(ctx), outcome(resp), time.Since(start))
 	return resp
 }
 

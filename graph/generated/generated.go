@@ -15,6 +15,7 @@ import (
 	"github.com/99designs/gqlgen/graphql/introspection"
 	gqlparser "github.com/vektah/gqlparser/v2"
 	"github.com/vektah/gqlparser/v2/ast"
+	"github.com/workablegw/gateway/credentials"
 	"github.com/workablegw/gateway/graph/model"
 	"github.com/workablegw/gateway/workable"
 )
@@ -68,6 +69,11 @@ type ComplexityRoot struct {
 	ActivityEdge struct {
 		Cursor func(childComplexity int) int
 		Node   func(childComplexity int) int
+	}
+
+	AddWorkableCredentialPayload struct {
+		Credential func(childComplexity int) int
+		UserErrors func(childComplexity int) int
 	}
 
 	Candidate struct {
@@ -205,8 +211,11 @@ type ComplexityRoot struct {
 	}
 
 	Mutation struct {
-		CreateCandidate func(childComplexity int, input model.CreateCandidateInput) int
-		UpdateCandidate func(childComplexity int, input model.UpdateCandidateInput) int
+		AddWorkableCredential    func(childComplexity int, input model.AddWorkableCredentialInput) int
+		CreateCandidate          func(childComplexity int, input model.CreateCandidateInput) int
+		RemoveWorkableCredential func(childComplexity int, nickname string) int
+		TestWorkableCredential   func(childComplexity int, nickname string) int
+		UpdateCandidate          func(childComplexity int, input model.UpdateCandidateInput) int
 	}
 
 	PageInfo struct {
@@ -217,13 +226,19 @@ type ComplexityRoot struct {
 	}
 
 	Query struct {
-		Account    func(childComplexity int) int
-		Candidate  func(childComplexity int, id string) int
-		Candidates func(childComplexity int, first *int, after *string, jobShortcode *string, stage *string, email *string, createdAfter *time.Time, updatedAfter *time.Time) int
-		Job        func(childComplexity int, shortcode string) int
-		Jobs       func(childComplexity int, first *int, after *string, state *model.JobState, createdAfter *time.Time, updatedAfter *time.Time) int
-		Members    func(childComplexity int, role *string, email *string, name *string, status *string) int
-		Stages     func(childComplexity int) int
+		Account             func(childComplexity int) int
+		Candidate           func(childComplexity int, id string) int
+		Candidates          func(childComplexity int, first *int, after *string, jobShortcode *string, stage *string, email *string, createdAfter *time.Time, updatedAfter *time.Time) int
+		Job                 func(childComplexity int, shortcode string) int
+		Jobs                func(childComplexity int, first *int, after *string, state *model.JobState, createdAfter *time.Time, updatedAfter *time.Time) int
+		Members             func(childComplexity int, role *string, email *string, name *string, status *string) int
+		Stages              func(childComplexity int) int
+		WorkableCredentials func(childComplexity int) int
+	}
+
+	RemoveWorkableCredentialPayload struct {
+		Removed    func(childComplexity int) int
+		UserErrors func(childComplexity int) int
 	}
 
 	SocialProfile struct {
@@ -240,6 +255,14 @@ type ComplexityRoot struct {
 		Slug     func(childComplexity int) int
 	}
 
+	TestWorkableCredentialPayload struct {
+		AccountName func(childComplexity int) int
+		Credential  func(childComplexity int) int
+		Message     func(childComplexity int) int
+		Ok          func(childComplexity int) int
+		TestedAt    func(childComplexity int) int
+	}
+
 	UpdateCandidatePayload struct {
 		Candidate  func(childComplexity int) int
 		UserErrors func(childComplexity int) int
@@ -249,6 +272,17 @@ type ComplexityRoot struct {
 		Code    func(childComplexity int) int
 		Field   func(childComplexity int) int
 		Message func(childComplexity int) int
+	}
+
+	WorkableCredential struct {
+		CreatedAt       func(childComplexity int) int
+		IsDefault       func(childComplexity int) int
+		LastTestMessage func(childComplexity int) int
+		LastTestOK      func(childComplexity int) int
+		LastTestedAt    func(childComplexity int) int
+		Nickname        func(childComplexity int) int
+		Subdomain       func(childComplexity int) int
+		TokenHint       func(childComplexity int) int
 	}
 }
 
@@ -306,6 +340,9 @@ type JobResolver interface {
 type MutationResolver interface {
 	CreateCandidate(ctx context.Context, input model.CreateCandidateInput) (*model.CreateCandidatePayload, error)
 	UpdateCandidate(ctx context.Context, input model.UpdateCandidateInput) (*model.UpdateCandidatePayload, error)
+	AddWorkableCredential(ctx context.Context, input model.AddWorkableCredentialInput) (*model.AddWorkableCredentialPayload, error)
+	TestWorkableCredential(ctx context.Context, nickname string) (*model.TestWorkableCredentialPayload, error)
+	RemoveWorkableCredential(ctx context.Context, nickname string) (*model.RemoveWorkableCredentialPayload, error)
 }
 type QueryResolver interface {
 	Jobs(ctx context.Context, first *int, after *string, state *model.JobState, createdAfter *time.Time, updatedAfter *time.Time) (*model.JobConnection, error)
@@ -315,6 +352,7 @@ type QueryResolver interface {
 	Stages(ctx context.Context) ([]workable.Stage, error)
 	Members(ctx context.Context, role *string, email *string, name *string, status *string) ([]workable.Member, error)
 	Account(ctx context.Context) (*workable.Account, error)
+	WorkableCredentials(ctx context.Context) ([]credentials.Credential, error)
 }
 
 // endregion ************************** generated!.gotpl **************************
@@ -446,6 +484,19 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.ActivityEdge.Node(childComplexity), true
+
+	case "AddWorkableCredentialPayload.credential":
+		if e.ComplexityRoot.AddWorkableCredentialPayload.Credential == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AddWorkableCredentialPayload.Credential(childComplexity), true
+	case "AddWorkableCredentialPayload.userErrors":
+		if e.ComplexityRoot.AddWorkableCredentialPayload.UserErrors == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AddWorkableCredentialPayload.UserErrors(childComplexity), true
 
 	case "Candidate.activities":
 		if e.ComplexityRoot.Candidate.Activities == nil {
@@ -1057,6 +1108,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Member.Role(childComplexity), true
 
+	case "Mutation.addWorkableCredential":
+		if e.ComplexityRoot.Mutation.AddWorkableCredential == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_addWorkableCredential_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.AddWorkableCredential(childComplexity, args["input"].(model.AddWorkableCredentialInput)), true
 	case "Mutation.createCandidate":
 		if e.ComplexityRoot.Mutation.CreateCandidate == nil {
 			break
@@ -1068,6 +1130,28 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.CreateCandidate(childComplexity, args["input"].(model.CreateCandidateInput)), true
+	case "Mutation.removeWorkableCredential":
+		if e.ComplexityRoot.Mutation.RemoveWorkableCredential == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_removeWorkableCredential_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.RemoveWorkableCredential(childComplexity, args["nickname"].(string)), true
+	case "Mutation.testWorkableCredential":
+		if e.ComplexityRoot.Mutation.TestWorkableCredential == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_testWorkableCredential_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.TestWorkableCredential(childComplexity, args["nickname"].(string)), true
 	case "Mutation.updateCandidate":
 		if e.ComplexityRoot.Mutation.UpdateCandidate == nil {
 			break
@@ -1173,6 +1257,25 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Stages(childComplexity), true
+	case "Query.workableCredentials":
+		if e.ComplexityRoot.Query.WorkableCredentials == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Query.WorkableCredentials(childComplexity), true
+
+	case "RemoveWorkableCredentialPayload.removed":
+		if e.ComplexityRoot.RemoveWorkableCredentialPayload.Removed == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RemoveWorkableCredentialPayload.Removed(childComplexity), true
+	case "RemoveWorkableCredentialPayload.userErrors":
+		if e.ComplexityRoot.RemoveWorkableCredentialPayload.UserErrors == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RemoveWorkableCredentialPayload.UserErrors(childComplexity), true
 
 	case "SocialProfile.name":
 		if e.ComplexityRoot.SocialProfile.Name == nil {
@@ -1224,6 +1327,37 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Stage.Slug(childComplexity), true
 
+	case "TestWorkableCredentialPayload.accountName":
+		if e.ComplexityRoot.TestWorkableCredentialPayload.AccountName == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TestWorkableCredentialPayload.AccountName(childComplexity), true
+	case "TestWorkableCredentialPayload.credential":
+		if e.ComplexityRoot.TestWorkableCredentialPayload.Credential == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TestWorkableCredentialPayload.Credential(childComplexity), true
+	case "TestWorkableCredentialPayload.message":
+		if e.ComplexityRoot.TestWorkableCredentialPayload.Message == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TestWorkableCredentialPayload.Message(childComplexity), true
+	case "TestWorkableCredentialPayload.ok":
+		if e.ComplexityRoot.TestWorkableCredentialPayload.Ok == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TestWorkableCredentialPayload.Ok(childComplexity), true
+	case "TestWorkableCredentialPayload.testedAt":
+		if e.ComplexityRoot.TestWorkableCredentialPayload.TestedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TestWorkableCredentialPayload.TestedAt(childComplexity), true
+
 	case "UpdateCandidatePayload.candidate":
 		if e.ComplexityRoot.UpdateCandidatePayload.Candidate == nil {
 			break
@@ -1256,6 +1390,55 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.UserError.Message(childComplexity), true
 
+	case "WorkableCredential.createdAt":
+		if e.ComplexityRoot.WorkableCredential.CreatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WorkableCredential.CreatedAt(childComplexity), true
+	case "WorkableCredential.isDefault":
+		if e.ComplexityRoot.WorkableCredential.IsDefault == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WorkableCredential.IsDefault(childComplexity), true
+	case "WorkableCredential.lastTestMessage":
+		if e.ComplexityRoot.WorkableCredential.LastTestMessage == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WorkableCredential.LastTestMessage(childComplexity), true
+	case "WorkableCredential.lastTestOk":
+		if e.ComplexityRoot.WorkableCredential.LastTestOK == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WorkableCredential.LastTestOK(childComplexity), true
+	case "WorkableCredential.lastTestedAt":
+		if e.ComplexityRoot.WorkableCredential.LastTestedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WorkableCredential.LastTestedAt(childComplexity), true
+	case "WorkableCredential.nickname":
+		if e.ComplexityRoot.WorkableCredential.Nickname == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WorkableCredential.Nickname(childComplexity), true
+	case "WorkableCredential.subdomain":
+		if e.ComplexityRoot.WorkableCredential.Subdomain == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WorkableCredential.Subdomain(childComplexity), true
+	case "WorkableCredential.tokenHint":
+		if e.ComplexityRoot.WorkableCredential.TokenHint == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WorkableCredential.TokenHint(childComplexity), true
+
 	}
 	return 0, false
 }
@@ -1265,6 +1448,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 	ec := newExecutionContext(opCtx, e, make(chan graphql.DeferredResult))
 	inputUnmarshalers := func() *graphql.InputUnmarshalerIndex {
 		return graphql.NewInputUnmarshalerIndex(
+			graphql.NewInputUnmarshaler("AddWorkableCredentialInput", ec.unmarshalInputAddWorkableCredentialInput),
 			graphql.NewInputUnmarshaler("CreateCandidateInput", ec.unmarshalInputCreateCandidateInput),
 			graphql.NewInputUnmarshaler("EducationEntryInput", ec.unmarshalInputEducationEntryInput),
 			graphql.NewInputUnmarshaler("ExperienceEntryInput", ec.unmarshalInputExperienceEntryInput),
@@ -1689,6 +1873,12 @@ input CreateCandidateInput {
   experienceEntries: [ExperienceEntryInput!]
   socialProfiles: [SocialProfileInput!]
   tags: [String!]
+  """
+  Makes the create safe to retry: a repeat with the same key (here or in the
+  Idempotency-Key header) within 24 hours returns the first result without
+  creating another candidate. 1–255 printable ASCII characters, no spaces.
+  """
+  idempotencyKey: String
 }
 
 "Only the fields present are sent to Workable; an explicit null clears an optional field."
@@ -1722,6 +1912,62 @@ type CreateCandidatePayload {
 type UpdateCandidatePayload {
   candidate: Candidate
   userErrors: [UserError!]!
+}
+
+"""
+A Workable account connection: a nickname, the account's subdomain and an API
+token. The token is never returned; tokenHint shows its last four characters.
+"""
+type WorkableCredential {
+  nickname: String!
+  subdomain: String!
+  "The last four characters of the token only (fully masked for short tokens)."
+  tokenHint: String!
+  createdAt: DateTime!
+  lastTestedAt: DateTime
+  lastTestOk: Boolean
+  lastTestMessage: String
+  "The credential from WORKABLE_SUBDOMAIN/WORKABLE_API_TOKEN (nickname default); it cannot be removed here."
+  isDefault: Boolean!
+}
+
+input AddWorkableCredentialInput {
+  "1–64 letters, digits, - and _."
+  nickname: String!
+  subdomain: String!
+  apiToken: String!
+}
+
+type AddWorkableCredentialPayload {
+  credential: WorkableCredential
+  userErrors: [UserError!]!
+}
+
+type TestWorkableCredentialPayload {
+  ok: Boolean!
+  accountName: String
+  message: String
+  testedAt: DateTime!
+  credential: WorkableCredential
+}
+
+type RemoveWorkableCredentialPayload {
+  removed: Boolean!
+  userErrors: [UserError!]!
+}
+
+extend type Query {
+  "The Workable credentials, the default one first. Needs the admin role."
+  workableCredentials: [WorkableCredential!]!
+}
+
+extend type Mutation {
+  "Adds a credential (admin role). Requests choose it with the header X-Workable-Credential: <nickname>."
+  addWorkableCredential(input: AddWorkableCredentialInput!): AddWorkableCredentialPayload!
+  "Calls Workable with the credential and reports whether it works (admin role)."
+  testWorkableCredential(nickname: String!): TestWorkableCredentialPayload!
+  "Removes a credential and drops its cached data (admin role). The default credential cannot be removed."
+  removeWorkableCredential(nickname: String!): RemoveWorkableCredentialPayload!
 }
 `, BuiltIn: false},
 }
@@ -1789,6 +2035,16 @@ func (ec *executionContext) childFields_ActivityEdge(ctx context.Context, field 
 		return ec.fieldContext_ActivityEdge_node(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type ActivityEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_AddWorkableCredentialPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "credential":
+		return ec.fieldContext_AddWorkableCredentialPayload_credential(ctx, field)
+	case "userErrors":
+		return ec.fieldContext_AddWorkableCredentialPayload_userErrors(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AddWorkableCredentialPayload", field.Name)
 }
 
 func (ec *executionContext) childFields_Candidate(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -2073,6 +2329,16 @@ func (ec *executionContext) childFields_PageInfo(ctx context.Context, field grap
 	return nil, fmt.Errorf("no field named %q was found under type PageInfo", field.Name)
 }
 
+func (ec *executionContext) childFields_RemoveWorkableCredentialPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "removed":
+		return ec.fieldContext_RemoveWorkableCredentialPayload_removed(ctx, field)
+	case "userErrors":
+		return ec.fieldContext_RemoveWorkableCredentialPayload_userErrors(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type RemoveWorkableCredentialPayload", field.Name)
+}
+
 func (ec *executionContext) childFields_SocialProfile(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "type":
@@ -2101,6 +2367,22 @@ func (ec *executionContext) childFields_Stage(ctx context.Context, field graphql
 	return nil, fmt.Errorf("no field named %q was found under type Stage", field.Name)
 }
 
+func (ec *executionContext) childFields_TestWorkableCredentialPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "ok":
+		return ec.fieldContext_TestWorkableCredentialPayload_ok(ctx, field)
+	case "accountName":
+		return ec.fieldContext_TestWorkableCredentialPayload_accountName(ctx, field)
+	case "message":
+		return ec.fieldContext_TestWorkableCredentialPayload_message(ctx, field)
+	case "testedAt":
+		return ec.fieldContext_TestWorkableCredentialPayload_testedAt(ctx, field)
+	case "credential":
+		return ec.fieldContext_TestWorkableCredentialPayload_credential(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type TestWorkableCredentialPayload", field.Name)
+}
+
 func (ec *executionContext) childFields_UpdateCandidatePayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "candidate":
@@ -2121,6 +2403,28 @@ func (ec *executionContext) childFields_UserError(ctx context.Context, field gra
 		return ec.fieldContext_UserError_code(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type UserError", field.Name)
+}
+
+func (ec *executionContext) childFields_WorkableCredential(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "nickname":
+		return ec.fieldContext_WorkableCredential_nickname(ctx, field)
+	case "subdomain":
+		return ec.fieldContext_WorkableCredential_subdomain(ctx, field)
+	case "tokenHint":
+		return ec.fieldContext_WorkableCredential_tokenHint(ctx, field)
+	case "createdAt":
+		return ec.fieldContext_WorkableCredential_createdAt(ctx, field)
+	case "lastTestedAt":
+		return ec.fieldContext_WorkableCredential_lastTestedAt(ctx, field)
+	case "lastTestOk":
+		return ec.fieldContext_WorkableCredential_lastTestOk(ctx, field)
+	case "lastTestMessage":
+		return ec.fieldContext_WorkableCredential_lastTestMessage(ctx, field)
+	case "isDefault":
+		return ec.fieldContext_WorkableCredential_isDefault(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type WorkableCredential", field.Name)
 }
 
 func (ec *executionContext) childFields___Directive(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -2291,6 +2595,20 @@ func (ec *executionContext) field_Job_candidates_args(ctx context.Context, rawAr
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_addWorkableCredential_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.AddWorkableCredentialInput, error) {
+			return ec.unmarshalNAddWorkableCredentialInput2githubᚗcomᚋworkablegwᚋgatewayᚋgraphᚋmodelᚐAddWorkableCredentialInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_createCandidate_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -2302,6 +2620,34 @@ func (ec *executionContext) field_Mutation_createCandidate_args(ctx context.Cont
 		return nil, err
 	}
 	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_removeWorkableCredential_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "nickname",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["nickname"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_testWorkableCredential_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "nickname",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["nickname"] = arg0
 	return args, nil
 }
 
@@ -3035,6 +3381,70 @@ func (ec *executionContext) fieldContext_ActivityEdge_node(_ context.Context, fi
 		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_Activity(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _AddWorkableCredentialPayload_credential(ctx context.Context, field graphql.CollectedField, obj *model.AddWorkableCredentialPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AddWorkableCredentialPayload_credential(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Credential, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *credentials.Credential) graphql.Marshaler {
+			return ec.marshalOWorkableCredential2ᚖgithubᚗcomᚋworkablegwᚋgatewayᚋcredentialsᚐCredential(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_AddWorkableCredentialPayload_credential(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "AddWorkableCredentialPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_WorkableCredential(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _AddWorkableCredentialPayload_userErrors(ctx context.Context, field graphql.CollectedField, obj *model.AddWorkableCredentialPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AddWorkableCredentialPayload_userErrors(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UserErrors, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []model.UserError) graphql.Marshaler {
+			return ec.marshalNUserError2ᚕgithubᚗcomᚋworkablegwᚋgatewayᚋgraphᚋmodelᚐUserErrorᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AddWorkableCredentialPayload_userErrors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "AddWorkableCredentialPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_UserError(ctx, field)
 		},
 	}
 	return fc, nil
@@ -5586,6 +5996,138 @@ func (ec *executionContext) fieldContext_Mutation_updateCandidate(ctx context.Co
 	return fc, nil
 }
 
+func (ec *executionContext) _Mutation_addWorkableCredential(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_addWorkableCredential(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().AddWorkableCredential(ctx, fc.Args["input"].(model.AddWorkableCredentialInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.AddWorkableCredentialPayload) graphql.Marshaler {
+			return ec.marshalNAddWorkableCredentialPayload2ᚖgithubᚗcomᚋworkablegwᚋgatewayᚋgraphᚋmodelᚐAddWorkableCredentialPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_addWorkableCredential(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AddWorkableCredentialPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_addWorkableCredential_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_testWorkableCredential(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_testWorkableCredential(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().TestWorkableCredential(ctx, fc.Args["nickname"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.TestWorkableCredentialPayload) graphql.Marshaler {
+			return ec.marshalNTestWorkableCredentialPayload2ᚖgithubᚗcomᚋworkablegwᚋgatewayᚋgraphᚋmodelᚐTestWorkableCredentialPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_testWorkableCredential(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_TestWorkableCredentialPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_testWorkableCredential_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_removeWorkableCredential(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_removeWorkableCredential(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().RemoveWorkableCredential(ctx, fc.Args["nickname"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.RemoveWorkableCredentialPayload) graphql.Marshaler {
+			return ec.marshalNRemoveWorkableCredentialPayload2ᚖgithubᚗcomᚋworkablegwᚋgatewayᚋgraphᚋmodelᚐRemoveWorkableCredentialPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_removeWorkableCredential(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_RemoveWorkableCredentialPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_removeWorkableCredential_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _PageInfo_hasNextPage(ctx context.Context, field graphql.CollectedField, obj *model.PageInfo) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -5962,6 +6504,38 @@ func (ec *executionContext) fieldContext_Query_account(_ context.Context, field 
 	return fc, nil
 }
 
+func (ec *executionContext) _Query_workableCredentials(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_workableCredentials(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Query().WorkableCredentials(ctx)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []credentials.Credential) graphql.Marshaler {
+			return ec.marshalNWorkableCredential2ᚕgithubᚗcomᚋworkablegwᚋgatewayᚋcredentialsᚐCredentialᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_workableCredentials(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_WorkableCredential(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Query___type(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -6033,6 +6607,61 @@ func (ec *executionContext) fieldContext_Query___schema(_ context.Context, field
 		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields___Schema(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _RemoveWorkableCredentialPayload_removed(ctx context.Context, field graphql.CollectedField, obj *model.RemoveWorkableCredentialPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RemoveWorkableCredentialPayload_removed(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Removed, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RemoveWorkableCredentialPayload_removed(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RemoveWorkableCredentialPayload", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _RemoveWorkableCredentialPayload_userErrors(ctx context.Context, field graphql.CollectedField, obj *model.RemoveWorkableCredentialPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RemoveWorkableCredentialPayload_userErrors(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UserErrors, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []model.UserError) graphql.Marshaler {
+			return ec.marshalNUserError2ᚕgithubᚗcomᚋworkablegwᚋgatewayᚋgraphᚋmodelᚐUserErrorᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RemoveWorkableCredentialPayload_userErrors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "RemoveWorkableCredentialPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_UserError(ctx, field)
 		},
 	}
 	return fc, nil
@@ -6222,6 +6851,130 @@ func (ec *executionContext) fieldContext_Stage_position(_ context.Context, field
 	return graphql.NewScalarFieldContext("Stage", field, false, false, "Int")
 }
 
+func (ec *executionContext) _TestWorkableCredentialPayload_ok(ctx context.Context, field graphql.CollectedField, obj *model.TestWorkableCredentialPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TestWorkableCredentialPayload_ok(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Ok, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_TestWorkableCredentialPayload_ok(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("TestWorkableCredentialPayload", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _TestWorkableCredentialPayload_accountName(ctx context.Context, field graphql.CollectedField, obj *model.TestWorkableCredentialPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TestWorkableCredentialPayload_accountName(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.AccountName, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_TestWorkableCredentialPayload_accountName(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("TestWorkableCredentialPayload", field, false, false, "String")
+}
+
+func (ec *executionContext) _TestWorkableCredentialPayload_message(ctx context.Context, field graphql.CollectedField, obj *model.TestWorkableCredentialPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TestWorkableCredentialPayload_message(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Message, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_TestWorkableCredentialPayload_message(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("TestWorkableCredentialPayload", field, false, false, "String")
+}
+
+func (ec *executionContext) _TestWorkableCredentialPayload_testedAt(ctx context.Context, field graphql.CollectedField, obj *model.TestWorkableCredentialPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TestWorkableCredentialPayload_testedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.TestedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNDateTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_TestWorkableCredentialPayload_testedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("TestWorkableCredentialPayload", field, false, false, "DateTime")
+}
+
+func (ec *executionContext) _TestWorkableCredentialPayload_credential(ctx context.Context, field graphql.CollectedField, obj *model.TestWorkableCredentialPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TestWorkableCredentialPayload_credential(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Credential, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *credentials.Credential) graphql.Marshaler {
+			return ec.marshalOWorkableCredential2ᚖgithubᚗcomᚋworkablegwᚋgatewayᚋcredentialsᚐCredential(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_TestWorkableCredentialPayload_credential(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "TestWorkableCredentialPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_WorkableCredential(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _UpdateCandidatePayload_candidate(ctx context.Context, field graphql.CollectedField, obj *model.UpdateCandidatePayload) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -6353,6 +7106,190 @@ func (ec *executionContext) _UserError_code(ctx context.Context, field graphql.C
 }
 func (ec *executionContext) fieldContext_UserError_code(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("UserError", field, false, false, "String")
+}
+
+func (ec *executionContext) _WorkableCredential_nickname(ctx context.Context, field graphql.CollectedField, obj *credentials.Credential) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WorkableCredential_nickname(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Nickname, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_WorkableCredential_nickname(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("WorkableCredential", field, false, false, "String")
+}
+
+func (ec *executionContext) _WorkableCredential_subdomain(ctx context.Context, field graphql.CollectedField, obj *credentials.Credential) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WorkableCredential_subdomain(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Subdomain, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_WorkableCredential_subdomain(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("WorkableCredential", field, false, false, "String")
+}
+
+func (ec *executionContext) _WorkableCredential_tokenHint(ctx context.Context, field graphql.CollectedField, obj *credentials.Credential) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WorkableCredential_tokenHint(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.TokenHint(), nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_WorkableCredential_tokenHint(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("WorkableCredential", field, true, false, "String")
+}
+
+func (ec *executionContext) _WorkableCredential_createdAt(ctx context.Context, field graphql.CollectedField, obj *credentials.Credential) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WorkableCredential_createdAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CreatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNDateTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_WorkableCredential_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("WorkableCredential", field, false, false, "DateTime")
+}
+
+func (ec *executionContext) _WorkableCredential_lastTestedAt(ctx context.Context, field graphql.CollectedField, obj *credentials.Credential) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WorkableCredential_lastTestedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.LastTestedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalODateTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_WorkableCredential_lastTestedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("WorkableCredential", field, false, false, "DateTime")
+}
+
+func (ec *executionContext) _WorkableCredential_lastTestOk(ctx context.Context, field graphql.CollectedField, obj *credentials.Credential) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WorkableCredential_lastTestOk(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.LastTestOK, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *bool) graphql.Marshaler {
+			return ec.marshalOBoolean2ᚖbool(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_WorkableCredential_lastTestOk(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("WorkableCredential", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _WorkableCredential_lastTestMessage(ctx context.Context, field graphql.CollectedField, obj *credentials.Credential) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WorkableCredential_lastTestMessage(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.LastTestMessage, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_WorkableCredential_lastTestMessage(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("WorkableCredential", field, false, false, "String")
+}
+
+func (ec *executionContext) _WorkableCredential_isDefault(ctx context.Context, field graphql.CollectedField, obj *credentials.Credential) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WorkableCredential_isDefault(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.IsDefault, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_WorkableCredential_isDefault(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("WorkableCredential", field, false, false, "Boolean")
 }
 
 func (ec *executionContext) ___Directive_name(ctx context.Context, field graphql.CollectedField, obj *introspection.Directive) (ret graphql.Marshaler) {
@@ -7428,6 +8365,62 @@ func (ec *executionContext) fieldContext___Type_isOneOf(_ context.Context, field
 
 // region    **************************** input.gotpl *****************************
 
+func (ec *executionContext) unmarshalInputAddWorkableCredentialInput(ctx context.Context, obj any) (model.AddWorkableCredentialInput, error) {
+	var it model.AddWorkableCredentialInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"nickname", "subdomain", "apiToken"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "nickname":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nickname"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Nickname = data
+		case "subdomain":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("subdomain"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Subdomain = data
+		case "apiToken":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("apiToken"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.APIToken = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalAddWorkableCredentialInput unmarshals raw into the AddWorkableCredentialInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalAddWorkableCredentialInput(ctx context.Context, raw any) (model.AddWorkableCredentialInput, error) {
+	var out model.AddWorkableCredentialInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "AddWorkableCredentialInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputCreateCandidateInput(ctx context.Context, obj any) (model.CreateCandidateInput, error) {
 	var it model.CreateCandidateInput
 	if obj == nil {
@@ -7439,7 +8432,7 @@ func (ec *executionContext) unmarshalInputCreateCandidateInput(ctx context.Conte
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"jobShortcode", "firstName", "lastName", "email", "sourced", "headline", "summary", "address", "phone", "coverLetter", "educationEntries", "experienceEntries", "socialProfiles", "tags"}
+	fieldsInOrder := [...]string{"jobShortcode", "firstName", "lastName", "email", "sourced", "headline", "summary", "address", "phone", "coverLetter", "educationEntries", "experienceEntries", "socialProfiles", "tags", "idempotencyKey"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -7544,6 +8537,13 @@ func (ec *executionContext) unmarshalInputCreateCandidateInput(ctx context.Conte
 				return it, err
 			}
 			it.Tags = data
+		case "idempotencyKey":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idempotencyKey"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IdempotencyKey = data
 		}
 	}
 	return it, nil
@@ -8096,6 +9096,44 @@ func (ec *executionContext) _ActivityEdge(ctx context.Context, sel ast.Selection
 			}
 		case "node":
 			out.Values[i] = ec._ActivityEdge_node(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var addWorkableCredentialPayloadImplementors = []string{"AddWorkableCredentialPayload"}
+
+func (ec *executionContext) _AddWorkableCredentialPayload(ctx context.Context, sel ast.SelectionSet, obj *model.AddWorkableCredentialPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, addWorkableCredentialPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("AddWorkableCredentialPayload")
+		case "credential":
+			out.Values[i] = ec._AddWorkableCredentialPayload_credential(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "userErrors":
+			out.Values[i] = ec._AddWorkableCredentialPayload_userErrors(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -9012,6 +10050,27 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "addWorkableCredential":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_addWorkableCredential(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "testWorkableCredential":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_testWorkableCredential(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "removeWorkableCredential":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_removeWorkableCredential(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -9138,6 +10197,12 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_account(ctx, field)
 				})
+		case "workableCredentials":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_workableCredentials(ctx, field)
+				})
 		case "__type":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Query___type(ctx, field)
@@ -9151,6 +10216,44 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 			})
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var removeWorkableCredentialPayloadImplementors = []string{"RemoveWorkableCredentialPayload"}
+
+func (ec *executionContext) _RemoveWorkableCredentialPayload(ctx context.Context, sel ast.SelectionSet, obj *model.RemoveWorkableCredentialPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, removeWorkableCredentialPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("RemoveWorkableCredentialPayload")
+		case "removed":
+			out.Values[i] = ec._RemoveWorkableCredentialPayload_removed(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "userErrors":
+			out.Values[i] = ec._RemoveWorkableCredentialPayload_userErrors(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
 			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
@@ -9265,6 +10368,59 @@ func (ec *executionContext) _Stage(ctx context.Context, sel ast.SelectionSet, ob
 	return out
 }
 
+var testWorkableCredentialPayloadImplementors = []string{"TestWorkableCredentialPayload"}
+
+func (ec *executionContext) _TestWorkableCredentialPayload(ctx context.Context, sel ast.SelectionSet, obj *model.TestWorkableCredentialPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, testWorkableCredentialPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("TestWorkableCredentialPayload")
+		case "ok":
+			out.Values[i] = ec._TestWorkableCredentialPayload_ok(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "accountName":
+			out.Values[i] = ec._TestWorkableCredentialPayload_accountName(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "message":
+			out.Values[i] = ec._TestWorkableCredentialPayload_message(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "testedAt":
+			out.Values[i] = ec._TestWorkableCredentialPayload_testedAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "credential":
+			out.Values[i] = ec._TestWorkableCredentialPayload_credential(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var updateCandidatePayloadImplementors = []string{"UpdateCandidatePayload"}
 
 func (ec *executionContext) _UpdateCandidatePayload(ctx context.Context, sel ast.SelectionSet, obj *model.UpdateCandidatePayload) graphql.Marshaler {
@@ -9326,6 +10482,74 @@ func (ec *executionContext) _UserError(ctx context.Context, sel ast.SelectionSet
 			}
 		case "code":
 			out.Values[i] = ec._UserError_code(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var workableCredentialImplementors = []string{"WorkableCredential"}
+
+func (ec *executionContext) _WorkableCredential(ctx context.Context, sel ast.SelectionSet, obj *credentials.Credential) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, workableCredentialImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("WorkableCredential")
+		case "nickname":
+			out.Values[i] = ec._WorkableCredential_nickname(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "subdomain":
+			out.Values[i] = ec._WorkableCredential_subdomain(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "tokenHint":
+			out.Values[i] = ec._WorkableCredential_tokenHint(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "createdAt":
+			out.Values[i] = ec._WorkableCredential_createdAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "lastTestedAt":
+			out.Values[i] = ec._WorkableCredential_lastTestedAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "lastTestOk":
+			out.Values[i] = ec._WorkableCredential_lastTestOk(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "lastTestMessage":
+			out.Values[i] = ec._WorkableCredential_lastTestMessage(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "isDefault":
+			out.Values[i] = ec._WorkableCredential_isDefault(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -9772,6 +10996,19 @@ func (ec *executionContext) marshalNActivityEdge2ᚕgithubᚗcomᚋworkablegwᚋ
 	return ret
 }
 
+func (ec *executionContext) unmarshalNAddWorkableCredentialInput2githubᚗcomᚋworkablegwᚋgatewayᚋgraphᚋmodelᚐAddWorkableCredentialInput(ctx context.Context, v any) (model.AddWorkableCredentialInput, error) {
+	res, err := ec.unmarshalInputAddWorkableCredentialInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNAddWorkableCredentialPayload2ᚖgithubᚗcomᚋworkablegwᚋgatewayᚋgraphᚋmodelᚐAddWorkableCredentialPayload(ctx context.Context, sel ast.SelectionSet, v *model.AddWorkableCredentialPayload) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "AddWorkableCredentialPayload!")
+		return graphql.Null
+	}
+	return ec._AddWorkableCredentialPayload(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalNBoolean2bool(ctx context.Context, v any) (bool, error) {
 	res, err := graphql.UnmarshalBoolean(v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -10113,6 +11350,14 @@ func (ec *executionContext) marshalNPageInfo2ᚖgithubᚗcomᚋworkablegwᚋgate
 	return ec._PageInfo(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalNRemoveWorkableCredentialPayload2ᚖgithubᚗcomᚋworkablegwᚋgatewayᚋgraphᚋmodelᚐRemoveWorkableCredentialPayload(ctx context.Context, sel ast.SelectionSet, v *model.RemoveWorkableCredentialPayload) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "RemoveWorkableCredentialPayload!")
+		return graphql.Null
+	}
+	return ec._RemoveWorkableCredentialPayload(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalNSocialProfile2githubᚗcomᚋworkablegwᚋgatewayᚋworkableᚐSocialProfile(ctx context.Context, sel ast.SelectionSet, v workable.SocialProfile) graphql.Marshaler {
 	return ec._SocialProfile(ctx, sel, &v)
 }
@@ -10201,6 +11446,14 @@ func (ec *executionContext) marshalNString2ᚕstringᚄ(ctx context.Context, sel
 	return ret
 }
 
+func (ec *executionContext) marshalNTestWorkableCredentialPayload2ᚖgithubᚗcomᚋworkablegwᚋgatewayᚋgraphᚋmodelᚐTestWorkableCredentialPayload(ctx context.Context, sel ast.SelectionSet, v *model.TestWorkableCredentialPayload) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "TestWorkableCredentialPayload!")
+		return graphql.Null
+	}
+	return ec._TestWorkableCredentialPayload(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalNUpdateCandidateInput2githubᚗcomᚋworkablegwᚋgatewayᚋgraphᚋmodelᚐUpdateCandidateInput(ctx context.Context, v any) (model.UpdateCandidateInput, error) {
 	res, err := ec.unmarshalInputUpdateCandidateInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -10223,6 +11476,26 @@ func (ec *executionContext) marshalNUserError2ᚕgithubᚗcomᚋworkablegwᚋgat
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNUserError2githubᚗcomᚋworkablegwᚋgatewayᚋgraphᚋmodelᚐUserError(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNWorkableCredential2githubᚗcomᚋworkablegwᚋgatewayᚋcredentialsᚐCredential(ctx context.Context, sel ast.SelectionSet, v credentials.Credential) graphql.Marshaler {
+	return ec._WorkableCredential(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNWorkableCredential2ᚕgithubᚗcomᚋworkablegwᚋgatewayᚋcredentialsᚐCredentialᚄ(ctx context.Context, sel ast.SelectionSet, v []credentials.Credential) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNWorkableCredential2githubᚗcomᚋworkablegwᚋgatewayᚋcredentialsᚐCredential(ctx, sel, v[i])
 	})
 
 	for _, e := range ret {
@@ -10588,6 +11861,13 @@ func (ec *executionContext) marshalOString2ᚖstring(ctx context.Context, sel as
 	_ = ctx
 	res := graphql.MarshalString(*v)
 	return res
+}
+
+func (ec *executionContext) marshalOWorkableCredential2ᚖgithubᚗcomᚋworkablegwᚋgatewayᚋcredentialsᚐCredential(ctx context.Context, sel ast.SelectionSet, v *credentials.Credential) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._WorkableCredential(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalO__EnumValue2ᚕgithubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐEnumValueᚄ(ctx context.Context, sel ast.SelectionSet, v []introspection.EnumValue) graphql.Marshaler {

@@ -7,8 +7,10 @@ import (
 	"fmt"
 	"io"
 	"strconv"
+	"time"
 
 	"github.com/99designs/gqlgen/graphql"
+	"github.com/workablegw/gateway/credentials"
 	"github.com/workablegw/gateway/workable"
 )
 
@@ -21,6 +23,18 @@ type ActivityConnection struct {
 type ActivityEdge struct {
 	Cursor string             `json:"cursor"`
 	Node   *workable.Activity `json:"node"`
+}
+
+type AddWorkableCredentialInput struct {
+	// 1–64 letters, digits, - and _.
+	Nickname  string `json:"nickname"`
+	Subdomain string `json:"subdomain"`
+	APIToken  string `json:"apiToken"`
+}
+
+type AddWorkableCredentialPayload struct {
+	Credential *credentials.Credential `json:"credential,omitempty"`
+	UserErrors []UserError             `json:"userErrors"`
 }
 
 type CandidateConnection struct {
@@ -50,6 +64,10 @@ type CreateCandidateInput struct {
 	ExperienceEntries []ExperienceEntryInput `json:"experienceEntries,omitempty"`
 	SocialProfiles    []SocialProfileInput   `json:"socialProfiles,omitempty"`
 	Tags              []string               `json:"tags,omitempty"`
+	// Makes the create safe to retry: a repeat with the same key (here or in the
+	// Idempotency-Key header) within 24 hours returns the first result without
+	// creating another candidate. 1–255 printable ASCII characters, no spaces.
+	IdempotencyKey *string `json:"idempotencyKey,omitempty"`
 }
 
 type CreateCandidatePayload struct {
@@ -100,11 +118,24 @@ type PageInfo struct {
 type Query struct {
 }
 
+type RemoveWorkableCredentialPayload struct {
+	Removed    bool        `json:"removed"`
+	UserErrors []UserError `json:"userErrors"`
+}
+
 type SocialProfileInput struct {
 	Type     string  `json:"type"`
 	Name     *string `json:"name,omitempty"`
 	Username *string `json:"username,omitempty"`
 	URL      string  `json:"url"`
+}
+
+type TestWorkableCredentialPayload struct {
+	Ok          bool                    `json:"ok"`
+	AccountName *string                 `json:"accountName,omitempty"`
+	Message     *string                 `json:"message,omitempty"`
+	TestedAt    time.Time               `json:"testedAt"`
+	Credential  *credentials.Credential `json:"credential,omitempty"`
 }
 
 // Only the fields present are sent to Workable; an explicit null clears an optional field.

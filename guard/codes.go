@@ -1,0 +1,183 @@
+package guard
+
+import (
+	"bytes"
+	"encoding/json"
+	"io"
+	"mime"
+	"net/http"
+	"strconv"
+)
+
+// More extensions.code values of this package.
+const (
+	CodeUnsupportedMediaType = "UNSUPPORTED_MEDIA_TYPE"
+	CodeMethodNotAllowed     = "METHOD_NOT_ALLOWED"
+)
+
+// CheckRequest refuses, before the GraphQL server sees them, requests it
+// could only answer with a vague error: a method other than GET, POST or
+// OPTIONS (405 METHOD_NOT_ALLOWED), a POST whose Content-Type is not
+// application/json (415 UNSUPPORTED_MEDIA_TYPE), and a POST body that is
+// not a JSON object with a string query, a string operationName and object
+// variables and extensions (each optional or null; 400 BAD_REQUEST).
+//
+// It reads the whole body: put BodyLimit outside it (and RejectBatches,
+// whose answer for a JSON array is the more helpful one).
+func CheckRequest(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.Method {
+		case http.MethodGet, http.MethodOptions:
+			next.ServeHTTP(w, r)
+			return
+		case http.MethodPost:
+		default:
+			w.Header().Set("Allow", "GET, POST, OPTIONS")
+			WriteError(w, http.StatusMethodNotAllowed, CodeMethodNotAllowed, "use GET or POST")
+			return
+		}
+		mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+		if err != nil || mt != "application/json" {
+			WriteError(w, http.StatusUnsupportedMediaType, CodeUnsupportedMediaType,
+				"send GraphQL requests as POST with Content-Type: application/json (or as GET with a query parameter)")
+			return
+		}
+		var body []byte
+		if r.Body != nil {
+			body, err = io.ReadAll(r.Body)
+			_ = r.Body.Close()
+			if err != nil {
+				WriteError(w, http.StatusBadRequest, CodeBadRequest, "the request body could not be read")
+				return
+			}
+		}
+		if msg := graphQLBodyProblem(body); msg != "" {
+			WriteError(w, http.StatusBadRequest, CodeBadRequest, msg)
+			return
+		}
+		r2 := r.Clone(r.Context())
+		r2.Body = io.NopCloser(bytes.NewReader(body))
+		r2.ContentLength = int64(len(body))
+		next.ServeHTTP(w, r2)
+	})
+}
+
+// graphQLBodyProblem describes what is wrong with a POST body, or returns
+// "" when it is a well-formed GraphQL request.
+func graphQLBodyProblem(body []byte) string {
+	var req map[string]json.RawMessage
+	if err := json.Unmarshal(body, &req); err != nil || req == nil {
+		return "the request body is not a JSON object; send {\"query\": \"…\", \"variables\": {…}}"
+	}
+	for field, want := range map[string]byte{"query": '"', "operationName": '"', "variables": '{', "extensions": '{'} {
+		v := bytes.TrimSpace(req[field])
+		if len(v) == 0 || string(v) == "null" {
+			continue
+		}
+		if v[0] != want {
+			kind := map[byte]string{'"': "a string", '{': "an object"}[want]
+			return "the request's " + field + " must be " + kind
+		}
+	}
+	return ""
+}
+
+// ErrorCodes makes sure every error answer of next (HTTP status 400 or
+// more) carries an extensions.code, so that clients can handle every
+// refusal the same way: gqlgen's transports answer some malformed requests
+// (a body that is not JSON, variables of the wrong shape, a mutation over
+// GET) with errors that have none. Such an error gets CodeBadRequest; a
+// body that is not a GraphQL-shaped JSON error is replaced by one. Answers
+// below 400 pass through untouched, unbuffered.
+func ErrorCodes(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		cw := &codeWriter{ResponseWriter: w}
+		next.ServeHTTP(cw, r)
+		cw.finish()
+	})
+}
+
+// codeWriter buffers an error answer to add codes to it.
+type codeWriter struct {
+	http.ResponseWriter
+	status    int
+	buffering bool
+	buf       bytes.Buffer
+}
+
+func (c *codeWriter) WriteHeader(status int) {
+	if c.status != 0 {
+		return
+	}
+	c.status = status
+	if status >= http.StatusBadRequest {
+		c.buffering = true
+		return
+	}
+	c.ResponseWriter.WriteHeader(status)
+}
+
+func (c *codeWriter) Write(b []byte) (int, error) {
+	if c.status == 0 {
+		c.WriteHeader(http.StatusOK)
+	}
+	if c.buffering {
+		return c.buf.Write(b)
+	}
+	return c.ResponseWriter.Write(b)
+}
+
+// Unwrap lets http.ResponseController reach the underlying writer.
+func (c *codeWriter) Unwrap() http.ResponseWriter { return c.ResponseWriter }
+
+// finish writes a buffered error answer with codes added.
+func (c *codeWriter) finish() {
+	if !c.buffering {
+		return
+	}
+	body, ok := withCodes(c.buf.Bytes())
+	if !ok {
+		WriteError(c.ResponseWriter, c.status, CodeBadRequest, http.StatusText(c.status))
+		return
+	}
+	h := c.Header()
+	h.Set("Content-Type", "application/json")
+	h.Set("Content-Length", strconv.Itoa(len(body)))
+	c.ResponseWriter.WriteHeader(c.status)
+	_, _ = c.ResponseWriter.Write(body)
+}
+
+// withCodes adds code BAD_REQUEST to every error of a GraphQL response
+// body that has none; ok is false when b is not such a body.
+func withCodes(b []byte) ([]byte, bool) {
+	var resp map[string]json.RawMessage
+	if json.Unmarshal(b, &resp) != nil {
+		return nil, false
+	}
+	var errs []map[string]any
+	if json.Unmarshal(resp["errors"], &errs) != nil || len(errs) == 0 {
+		return nil, false
+	}
+	changed := false
+	for _, e := range errs {
+		ext, _ := e["extensions"].(map[string]any)
+		if ext == nil {
+			ext = map[string]any{}
+			e["extensions"] = ext
+		}
+		if code, _ := ext["code"].(string); code == "" {
+			ext["code"] = CodeBadRequest
+			changed = true
+		}
+	}
+	if !changed {
+		return b, true
+	}
+	raw, err := json.Marshal(errs)
+	if err != nil {
+		return nil, false
+	}
+	resp["errors"] = raw
+	out, err := json.Marshal(resp)
+	return out, err == nil
+}

@@ -1,0 +1,191 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"runtime/debug"
+	"strings"
+	"time"
+
+	"github.com/99designs/gqlgen/graphql"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/redis/go-redis/v9"
+	"go.opentelemetry.io/otel/trace"
+	"go.opentelemetry.io/otel/trace/noop"
+
+	"github.com/workablegw/gateway/graph"
+	"github.com/workablegw/gateway/telemetry"
+	"github.com/workablegw/gateway/workable"
+)
+
+// The gateway's observability wiring (issue 6): one logger, one Prometheus
+// registry with the gateway's series, and one tracer provider per process,
+// built from the settings in run() and handed to every part that reports.
+// The building blocks are in the telemetry package.
+
+// apqTTL is how long a persisted query stays in Redis after its last use.
+const apqTTL = 24 * time.Hour
+
+// tracingShutdownTimeout bounds how long the last spans may take to reach
+// the collector when the gateway stops.
+const tracingShutdownTimeout = 5 * time.Second
+
+// observability holds the process's logger, metrics and tracer.
+type observability struct {
+	logger   *slog.Logger
+	registry *prometheus.Registry
+	metrics  *telemetry.Metrics
+	// tracer is nil when tracing is off (no OTLP endpoint configured), so
+	// that nothing pays for spans nobody collects.
+	tracer          trace.TracerProvider
+	shutdownTracing func(context.Context) error
+}
+
+// newObservability reads the logging and tracing settings through getenv
+// (LOG_FORMAT, LOG_LEVEL, GATEWAY_ENV, OTEL_*; see telemetry.NewLogger and
+// telemetry.SetupTracing) and builds the process's logger (writing to
+// stderr), metrics registry and tracer provider. Call close when the
+// gateway stops.
+func newObservability(ctx context.Context, getenv func(string) string, stderr io.Writer) (*observability, error) {
+	logger := telemetry.NewLogger(stderr, getenv)
+	tp, shutdown, err := telemetry.SetupTracing(ctx, getenv, buildVersion())
+	if err != nil {
+		return nil, err
+	}
+	o := newObservabilityWith(logger, tp)
+	o.shutdownTracing = shutdown
+	if o.tracer != nil {
+		logger.Info("tracing on: sending spans over OTLP/HTTP")
+	}
+	return o, nil
+}
+
+// newObservabilityWith builds the observability of a gateway from a logger
+// and a tracer provider (a no-op one, or nil, turns tracing off), with a
+// fresh metrics registry.
+func newObservabilityWith(logger *slog.Logger, tp trace.TracerProvider) *observability {
+	reg := prometheus.NewRegistry()
+	o := &observability{
+		logger:          logger,
+		registry:        reg,
+		metrics:         telemetry.NewMetrics(reg),
+		shutdownTracing: func(context.Context) error { return nil },
+	}
+	if _, off := tp.(noop.TracerProvider); tp != nil && !off {
+		o.tracer = tp
+	}
+	return o
+}
+
+// close flushes the last spans, within tracingShutdownTimeout.
+func (o *observability) close() error {
+	ctx, cancel := context.WithTimeout(context.Background(), tracingShutdownTimeout)
+	defer cancel()
+	if err := o.shutdownTracing(ctx); err != nil {
+		return fmt.Errorf("flush traces: %w", err)
+	}
+	return nil
+}
+
+// workableOptions returns the options that instrument a Workable client of
+// the credential named credential (a nickname such as "default", never the
+// token) whose rate budget is limiter: a metrics hook counting every call
+// by route and status, the limiter instrumented for rate-limit waits and
+// the remaining budget, and, with tracing on, an HTTP client making a span
+// per call. Pass them to workable.NewClient with the other options,
+// including workable.WithRequestHook(graph.CountWorkableCalls), which is not
+// among them (it feeds extensions.cost and the log line).
+func (o *observability) workableOptions(credential string, limiter workable.RateLimiter) []workable.Option {
+	opts := []workable.Option{
+		workable.WithRequestHook(o.metrics.WorkableHook(credential)),
+		workable.WithRateLimiter(o.metrics.InstrumentLimiter(credential, limiter)),
+	}
+	if o.tracer != nil {
+		opts = append(opts, workable.WithHTTPClient(&http.Client{
+			Transport:     telemetry.Transport(o.tracer, nil),
+			CheckRedirect: sameOriginRedirects,
+		}))
+	}
+	return opts
+}
+
+// maxRedirects bounds the redirects a Workable call follows.
+const maxRedirects = 5
+
+// sameOriginRedirects keeps the token on the origin of the first request,
+// as the Workable client's own HTTP client does: Go's client would forward
+// Authorization to subdomains of the original host.
+func sameOriginRedirects(req *http.Request, via []*http.Request) error {
+	if len(via) >= maxRedirects {
+		return errors.New("too many redirects")
+	}
+	first := via[0].URL
+	if !strings.EqualFold(req.URL.Scheme, first.Scheme) || !strings.EqualFold(req.URL.Host, first.Host) {
+		return errors.New("refusing a redirect to another host")
+	}
+	return nil
+}
+
+// configureGraph sets the observability fields of the GraphQL handler's
+// configuration: the metrics, tracing and log extensions, the cache
+// observer, the tracer, and, when rdb is set, automatic persisted queries
+// stored in Redis under keyPrefix+"apq:" (shared by every replica).
+func (o *observability) configureGraph(cfg *graph.Config, rdb redis.UniversalClient, keyPrefix string) {
+	cfg.Extensions = append(cfg.Extensions, o.extensions()...)
+	cfg.Observer = o.metrics
+	if o.tracer != nil {
+		cfg.TracerProvider = o.tracer
+	}
+	if rdb != nil {
+		cfg.APQCache = telemetry.NewAPQCache(rdb, keyPrefix+"apq:", apqTTL)
+	}
+}
+
+// extensions returns the gqlgen extensions of the observability: the
+// operation name for the log line, metrics, and (with tracing on) a span per
+// operation and per resolver.
+func (o *observability) extensions() []graphql.HandlerExtension {
+	exts := []graphql.HandlerExtension{
+		telemetry.OperationNameExtension(),
+		o.metrics.GraphQLExtension(),
+	}
+	if o.tracer != nil {
+		exts = append(exts, telemetry.TracingExtension(o.tracer))
+	}
+	return exts
+}
+
+// metricsHandler serves GET /metrics from the gateway's own registry.
+func (o *observability) metricsHandler() http.Handler {
+	return o.metrics.Handler(o.registry)
+}
+
+// wrap gives every request, whatever route answers it (401s and 413s
+// included), a request id, RequestStats and one log line. It must be the
+// outermost wrapper.
+func (o *observability) wrap(h http.Handler) http.Handler {
+	return telemetry.RequestLogger(o.logger, h)
+}
+
+// buildVersion is the gateway's version for service.version: the module
+// version of a released build, else the VCS revision it was built from, else
+// "".
+func buildVersion() string {
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return ""
+	}
+	if v := bi.Main.Version; v != "" && v != "(devel)" {
+		return v
+	}
+	for _, s := range bi.Settings {
+		if s.Key == "vcs.revision" {
+			return s.Value
+		}
+	}
+	return ""
+}

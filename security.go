@@ -1,0 +1,140 @@
+package main
+
+import (
+	"fmt"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/workablegw/gateway/access"
+	"github.com/workablegw/gateway/cache"
+	"github.com/workablegw/gateway/credentials"
+	"github.com/workablegw/gateway/graph"
+	"github.com/workablegw/gateway/guard"
+	"github.com/workablegw/gateway/workable"
+)
+
+// The wiring of issue 5: Workable credentials, access control and the
+// request guards in front of /query.
+
+// security is what guards /query: who may call it and what one request may
+// cost before the GraphQL handler runs.
+type security struct {
+	// Keys are the client API keys (GATEWAY_API_KEYS); disabled Keys leave
+	// the gateway open with Keys.OpenRole.
+	Keys access.Keys
+	// CORSAllowedOrigins are the browser origins allowed to call /query.
+	CORSAllowedOrigins []string
+	// MaxBodyBytes caps a request body (<= 0: guard.DefaultMaxBodyBytes).
+	MaxBodyBytes int64
+	// RequestTimeout is each request's deadline, rate-budget waits and
+	// Workable calls included (<= 0: guard.DefaultDeadline).
+	RequestTimeout time.Duration
+	// ClientLimiter limits each client's request rate (per API key, or per
+	// address without keys); nil for no limit.
+	ClientLimiter *guard.ClientLimiter
+	// Playground serves the GraphQL Playground at / when true.
+	Playground bool
+}
+
+// newSecurity builds the security of cfg; in demo mode, without API keys,
+// every caller is admin (credential management included), and an open
+// gateway says so in the log.
+func newSecurity(cfg config, logger *slog.Logger) security {
+	keys := cfg.APIKeys
+	if cfg.demo() {
+		keys = keys.WithOpenRole(access.RoleAdmin)
+	}
+	if keys.Enabled() {
+		logger.Info("API keys required on /query", "keys", keys.String())
+	} else {
+		logger.Warn("no GATEWAY_API_KEYS set: the gateway is open to anyone who can reach it; fine for local development, not for production",
+			"role", keys.OpenRole().String(), "credential_management", keys.OpenRole() >= access.RoleAdmin)
+	}
+	sec := security{
+		Keys:               keys,
+		CORSAllowedOrigins: cfg.CORSAllowedOrigins,
+		MaxBodyBytes:       cfg.MaxBodyBytes,
+		RequestTimeout:     cfg.RequestTimeout,
+		Playground:         cfg.Playground,
+	}
+	if cfg.ClientRateLimit > 0 {
+		sec.ClientLimiter = guard.NewClientLimiter(cfg.ClientRateLimit, cfg.ClientRateBurst, 0)
+	}
+	return sec
+}
+
+// protect wraps the /query handler, outermost first: CORS (preflights carry
+// no Authorization header), authentication (401 UNAUTHENTICATED), the
+// per-client rate limit (429 with Retry-After; per principal, so per API
+// key, or per address while open), the body cap (413), the batch refusal
+// (400), the method, media type and body shape (405, 415, 400), the
+// request deadline, and a code on every error answer (guard.ErrorCodes). The GraphQL handler inside then resolves
+// the Workable credential and checks roles and query limits before any
+// resolver runs.
+func (s security) protect(h http.Handler) http.Handler {
+	h = guard.ErrorCodes(h)
+	h = guard.Deadline(s.RequestTimeout, h)
+	h = guard.CheckRequest(h)
+	h = guard.RejectBatches(h)
+	h = guard.BodyLimit(s.MaxBodyBytes, h)
+	if s.ClientLimiter != nil {
+		h = s.ClientLimiter.Middleware(principalID, h)
+	}
+	h = access.Middleware(s.Keys, h)
+	return access.CORS(s.CORSAllowedOrigins, h)
+}
+
+// principalID names the client of a request for the rate limit: the API
+// key's id, or "addr:<ip>" while the gateway is open.
+func principalID(r *http.Request) string {
+	return access.PrincipalFrom(r.Context()).ID
+}
+
+// newRegistry returns the gateway's credentials: def (from the environment,
+// or the simulator's in demo mode) as the default, in front of the
+// credentials added through the API, kept in Redis encrypted with
+// CREDENTIALS_KEY (without the key adding is refused) or, without Redis, in
+// memory.
+func newRegistry(cfg config, rdb redis.UniversalClient, def *credentials.Credential,
+	newClient func(credentials.Credential) (*workable.Client, error)) (*credentials.Registry, error) {
+	var store credentials.Store = credentials.NewMemoryStore()
+	if rdb != nil {
+		rs, err := credentials.NewRedisStore(rdb, cfg.CachePrefix+"wgw:", cfg.CredentialsKey)
+		if err != nil {
+			return nil, fmt.Errorf("credential store: %w", err)
+		}
+		store = rs
+	}
+	return credentials.NewRegistry(store, def, newClient), nil
+}
+
+// newClientFactory returns how the Registry builds the Workable client of a
+// credential: its own rate budget (in Redis under the credential's
+// namespace when REDIS_URL is set, shared by every replica; else in
+// process), the observability options, the per-call timeout, and
+// WORKABLE_BASE_URL (or the simulator's) as the base of every credential.
+func newClientFactory(cfg config, obs *observability, rdb redis.UniversalClient, baseURL string) func(credentials.Credential) (*workable.Client, error) {
+	return func(c credentials.Credential) (*workable.Client, error) {
+		// Used alone without Redis, and by the Redis limiter while Redis is
+		// unreachable (each replica then counts on its own).
+		var limiter workable.RateLimiter = workable.NewWindowLimiter(workableLimit, workableWindow)
+		if rdb != nil {
+			ns := cfg.CachePrefix + cache.Namespace(c.Subdomain, c.Token)
+			limiter = cache.NewRedisLimiter(rdb, ns+"rate", workableLimit, workableWindow, cache.WithFallback(limiter))
+		}
+		opts := append(obs.workableOptions(c.Nickname, limiter),
+			workable.WithRequestHook(graph.CountWorkableCalls),
+			workable.WithRequestTimeout(cfg.WorkableCallTimeout))
+		if baseURL != "" {
+			opts = append(opts, workable.WithBaseURL(baseURL))
+		}
+		client, err := workable.NewClient(c.Subdomain, c.Token, opts...)
+		if err != nil {
+			return nil, fmt.Errorf("create the Workable client of credential %q: %w", c.Nickname, err)
+		}
+		return client, nil
+	}
+}
