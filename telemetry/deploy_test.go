@@ -68,13 +68,15 @@ func TestComposeFile(t *testing.T) {
 	}
 	slices.Sort(env)
 	wantEnv := []string{
-		"GATEWAY_ENV", "LOG_FORMAT", "LOG_LEVEL", "OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_SERVICE_NAME",
-		"PORT", "REDIS_URL", "SHUTDOWN_TIMEOUT", "WORKABLE_API_TOKEN", "WORKABLE_BASE_URL", "WORKABLE_SUBDOMAIN",
+		"CACHE_PREFIX", "CLIENT_RATE_LIMIT", "CORS_ALLOWED_ORIGINS", "CREDENTIALS_KEY",
+		"GATEWAY_API_KEYS", "GATEWAY_ENV", "GATEWAY_INTROSPECTION", "GATEWAY_PLAYGROUND",
+		"LOG_FORMAT", "LOG_LEVEL", "OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_SERVICE_NAME",
+		"PORT", "REDIS_URL", "REQUEST_TIMEOUT", "SHUTDOWN_TIMEOUT", "WORKABLE_API_TOKEN", "WORKABLE_BASE_URL", "WORKABLE_SUBDOMAIN",
 	}
 	if diff := cmp.Diff(wantEnv, env); diff != "" {
 		t.Errorf("gateway environment (-want +got):\n%s", diff)
 	}
-	for _, k := range []string{"WORKABLE_API_TOKEN", "WORKABLE_SUBDOMAIN"} {
+	for _, k := range []string{"WORKABLE_API_TOKEN", "WORKABLE_SUBDOMAIN", "CREDENTIALS_KEY", "GATEWAY_API_KEYS"} {
 		if v := gw.Environment[k]; !strings.HasPrefix(v, "${"+k) {
 			t.Errorf("%s = %q: must come from the environment, never be written in the file", k, v)
 		}
