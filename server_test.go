@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"regexp"
 	"strings"
@@ -194,4 +195,36 @@ func redisURL(t *testing.T) (url, prefix string) {
 		return u, srv.Prefix
 	}
 	return "redis://" + srv.Mini.Addr() + "/0", srv.Prefix
+}
+
+// TestReadinessReportsRedis: with REDIS_URL set and Redis unreachable the
+// gateway still starts and answers queries straight from Workable, is alive,
+// and says it is not ready.
+func TestReadinessReportsRedis(t *testing.T) {
+	closed := httptest.NewServer(http.NotFoundHandler())
+	addr := closed.Listener.Addr().String()
+	closed.Close() // nothing listens there any more
+	base, stop := startRun(t, nil, map[string]string{"PORT": "0", "REDIS_URL": "redis://" + addr + "/0"},
+		`Playground: (http://localhost:\d+)/`)
+	defer stop()
+
+	for path, want := range map[string]int{"/healthz": http.StatusOK, "/readyz": http.StatusServiceUnavailable} {
+		resp, err := http.Get(base + path)
+		if err != nil {
+			t.Fatalf("GET %s: %v", path, err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != want {
+			t.Errorf("GET %s with Redis down = %d, want %d", path, resp.StatusCode, want)
+		}
+	}
+	resp, err := http.Post(base+"/query", "application/json", strings.NewReader(`{"query":"{ jobs(first: 1) { nodes { shortcode } } }"}`))
+	if err != nil {
+		t.Fatalf("POST /query: %v", err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), "GROOV") || strings.Contains(string(body), `"errors"`) {
+		t.Errorf("query with Redis down = %d %s, want the jobs", resp.StatusCode, body)
+	}
 }

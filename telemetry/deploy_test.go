@@ -29,6 +29,7 @@ type composeFile struct {
 			Test []string `yaml:"test"`
 		} `yaml:"healthcheck"`
 		Command []string `yaml:"command"`
+		Volumes []string `yaml:"volumes"`
 	} `yaml:"services"`
 }
 
@@ -95,8 +96,13 @@ func TestComposeFile(t *testing.T) {
 	if diff := cmp.Diff([]string{"CMD", "redis-cli", "ping"}, rd.Healthcheck.Test); diff != "" {
 		t.Errorf("redis healthcheck (-want +got):\n%s", diff)
 	}
-	if !slices.Contains(rd.Command, "--appendonly") || !slices.Contains(rd.Command, "--save") {
-		t.Errorf("redis command %q: want persistence off", rd.Command)
+	// Credentials added through the API live in Redis without a TTL, so
+	// Redis must persist them.
+	if i := slices.Index(rd.Command, "--appendonly"); i < 0 || i+1 >= len(rd.Command) || rd.Command[i+1] != "yes" {
+		t.Errorf("redis command %q: want --appendonly yes", rd.Command)
+	}
+	if len(rd.Volumes) == 0 || !strings.HasSuffix(rd.Volumes[0], ":/data") {
+		t.Errorf("redis volumes %q: want a volume on /data", rd.Volumes)
 	}
 }
 

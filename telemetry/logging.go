@@ -118,7 +118,8 @@ func RequestIDFrom(ctx context.Context) string {
 // X-Request-ID. The line (message "request") has request_id, method, path
 // (never the query string), status, duration_ms, operation, workable_calls,
 // cache_hits, cache_misses and stale; it never holds headers, query text,
-// variables or response data. Requests answered 5xx log at level error.
+// variables or response data. Requests answered 5xx log at level error;
+// successful health probes and metric scrapes at level debug.
 func RequestLogger(logger *slog.Logger, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
@@ -138,8 +139,13 @@ func RequestLogger(logger *slog.Logger, next http.Handler) http.Handler {
 			status = http.StatusOK
 		}
 		level := slog.LevelInfo
-		if status >= 500 {
+		switch {
+		case status >= 500:
 			level = slog.LevelError
+		case isProbePath(r.URL.Path) && status < 400:
+			// Probes and scrapes come every few seconds from every
+			// orchestrator and Prometheus: worth a line only when debugging.
+			level = slog.LevelDebug
 		}
 		path := r.URL.Path
 		if len(path) > maxLoggedPathLen {
@@ -158,6 +164,16 @@ func RequestLogger(logger *slog.Logger, next http.Handler) http.Handler {
 			slog.Bool("stale", stats.Stale.Load()),
 		)
 	})
+}
+
+// isProbePath reports whether path is polled by health probes or metric
+// scrapes.
+func isProbePath(path string) bool {
+	switch path {
+	case "/healthz", "/readyz", "/metrics":
+		return true
+	}
+	return false
 }
 
 // validRequestID reports whether id is 1–128 characters of [A-Za-z0-9._-].

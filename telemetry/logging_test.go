@@ -204,9 +204,21 @@ func TestRequestLoggerStatusAndPath(t *testing.T) {
 		},
 		{
 			name:     "nothing written",
+			target:   "/status",
+			handler:  func(http.ResponseWriter, *http.Request) {},
+			wantPath: "/status", wantCode: 200, wantLevel: "INFO",
+		},
+		{
+			name:     "probe logs at debug",
 			target:   "/healthz",
 			handler:  func(http.ResponseWriter, *http.Request) {},
-			wantPath: "/healthz", wantCode: 200, wantLevel: "INFO",
+			wantPath: "/healthz", wantCode: 200, wantLevel: "DEBUG",
+		},
+		{
+			name:     "failed probe logs at error",
+			target:   "/readyz",
+			handler:  func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusServiceUnavailable) },
+			wantPath: "/readyz", wantCode: 503, wantLevel: "ERROR",
 		},
 		{
 			name:   "server error logs at error",
@@ -228,7 +240,7 @@ func TestRequestLoggerStatusAndPath(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			var buf bytes.Buffer
-			logger := slog.New(slog.NewJSONHandler(&buf, nil))
+			logger := slog.New(slog.NewJSONHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}))
 			rec := httptest.NewRecorder()
 			RequestLogger(logger, tt.handler).ServeHTTP(rec, httptest.NewRequest(http.MethodGet, tt.target, nil))
 			lines := jsonLines(t, buf.String())

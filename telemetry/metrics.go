@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/99designs/gqlgen/graphql"
@@ -45,7 +46,16 @@ type Metrics struct {
 	rateLimitWait    *prometheus.HistogramVec
 	rateRemaining    *prometheus.GaugeVec
 	staleAnswers     *prometheus.CounterVec
+
+	// operations holds the operation names already used as labels; past
+	// maxOperationLabels new names are counted as "other", so that clients
+	// sending ever new names cannot grow the series without bound.
+	operationsMu sync.Mutex
+	operations   map[string]struct{}
 }
+
+// maxOperationLabels bounds the distinct operation names in the series.
+const maxOperationLabels = 200
 
 // NewMetrics creates the gateway's series and registers them with reg
 // (nothing is registered when reg is nil). It also registers the Go runtime
@@ -55,6 +65,7 @@ type Metrics struct {
 // create a fresh prometheus.NewRegistry each).
 func NewMetrics(reg prometheus.Registerer) *Metrics {
 	m := &Metrics{
+		operations: make(map[string]struct{}),
 		graphqlRequests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: metricsNamespace,
 			Name:      "graphql_requests_total",
@@ -163,8 +174,29 @@ func (m *Metrics) WorkableHook(credential string) func(ctx context.Context, e wo
 // gqlgen produces; call it directly for responses served without gqlgen,
 // such as whole responses from a response cache.
 func (m *Metrics) ObserveRequest(operation, outcome string, d time.Duration) {
+	operation = m.operationLabel(operation)
 	m.graphqlRequests.WithLabelValues(operation, outcome).Inc()
 	m.graphqlDuration.WithLabelValues(operation).Observe(max(d, 0).Seconds())
+}
+
+// operationLabel returns operation, or "other" once maxOperationLabels
+// distinct names have been seen and operation is not one of them (the fixed
+// labels anonymous, invalid and other do not count).
+func (m *Metrics) operationLabel(operation string) string {
+	switch operation {
+	case "anonymous", "invalid", "other":
+		return operation
+	}
+	m.operationsMu.Lock()
+	defer m.operationsMu.Unlock()
+	if _, ok := m.operations[operation]; ok {
+		return operation
+	}
+	if len(m.operations) >= maxOperationLabels {
+		return "other"
+	}
+	m.operations[operation] = struct{}{}
+	return operation
 }
 
 // ObserveCache counts n lookups of kind (e.g. "candidate", "job") with
@@ -253,7 +285,7 @@ func (e metricsExtension) InterceptResponse(ctx context.Context, next graphql.Re
 	if resp == nil { // end of a stream, not a response
 		return resp
 	}
-	e.m.ObserveRequest(OperationLabel(ctx), outcome(resp), time.Since(start))
+	e.m.ObserveRequest(requestLabel(ctx), outcome(resp), time.Since(start))
 	return resp
 }
 
@@ -267,6 +299,16 @@ func outcome(resp *graphql.Response) string {
 		return OutcomeError
 	}
 	return OutcomePartial
+}
+
+// requestLabel is OperationLabel for a request whose document was parsed
+// and validated, and "invalid" for one that was not: the name a client sends
+// with a broken document is not worth a series.
+func requestLabel(ctx context.Context) string {
+	if graphql.HasOperationContext(ctx) && graphql.GetOperationContext(ctx).Operation == nil {
+		return "invalid"
+	}
+	return OperationLabel(ctx)
 }
 
 // OperationLabel returns the operation name of the GraphQL request in ctx,

@@ -3,6 +3,7 @@ package telemetry
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -96,17 +97,36 @@ func TestGraphQLExtensionCountsOperations(t *testing.T) {
 workable_gateway_graphql_requests_total{operation="B",outcome="partial"} 1
 workable_gateway_graphql_requests_total{operation="Broken",outcome="partial"} 1
 workable_gateway_graphql_requests_total{operation="Version",outcome="ok"} 2
-workable_gateway_graphql_requests_total{operation="anonymous",outcome="error"} 2
 workable_gateway_graphql_requests_total{operation="anonymous",outcome="ok"} 1
-workable_gateway_graphql_requests_total{operation="other",outcome="error"} 1
+workable_gateway_graphql_requests_total{operation="invalid",outcome="error"} 3
 workable_gateway_graphql_requests_total{operation="other",outcome="ok"} 1
 `
 	if err := testutil.GatherAndCompare(reg, strings.NewReader(want), "workable_gateway_graphql_requests_total"); err != nil {
 		t.Error(err)
 	}
-	wantCounts := map[string]uint64{"B": 1, "Broken": 1, "Version": 2, "anonymous": 3, "other": 2}
+	wantCounts := map[string]uint64{"B": 1, "Broken": 1, "Version": 2, "anonymous": 1, "invalid": 3, "other": 1}
 	if diff := cmp.Diff(wantCounts, histogramCounts(t, reg, "workable_gateway_graphql_request_duration_seconds")); diff != "" {
 		t.Errorf("duration histogram counts (-want +got):\n%s", diff)
+	}
+}
+
+// TestOperationLabelsAreCapped: clients sending ever new operation names
+// (valid or not) cannot grow the series without bound.
+func TestOperationLabelsAreCapped(t *testing.T) {
+	t.Parallel()
+	reg := prometheus.NewRegistry()
+	m := NewMetrics(reg)
+	ts := toyServer(t, newToySchema(), nil, m.GraphQLExtension())
+	for i := range maxOperationLabels + 50 {
+		post(t, ts, gqlRequest{Query: fmt.Sprintf("query Op%d { version }", i)}, nil)
+		post(t, ts, gqlRequest{Query: fmt.Sprintf("query Broken%d { version", i)}, nil)
+	}
+	counts := histogramCounts(t, reg, "workable_gateway_graphql_request_duration_seconds")
+	if len(counts) != maxOperationLabels+2 {
+		t.Errorf("%d operation labels, want %d (the cap, plus other and invalid)", len(counts), maxOperationLabels+2)
+	}
+	if counts["other"] != 50 || counts["invalid"] != maxOperationLabels+50 {
+		t.Errorf("other = %d, invalid = %d; want 50 and %d", counts["other"], counts["invalid"], maxOperationLabels+50)
 	}
 }
 
