@@ -39,3 +39,20 @@ func TestTimedOutReadIsRetriedWithinTheRequestDeadline(t *testing.T) {
 		t.Errorf("query while Workable hangs: code %q (%s), want UPSTREAM_UNAVAILABLE", got, r.Raw)
 	}
 }
+
+// TestRequestDeadlineReachesWorkableCalls: the request's deadline
+// (REQUEST_TIMEOUT) cuts a Workable call even when the per-call timeout is
+// far longer, so a hanging Workable cannot hold a request past it.
+func TestRequestDeadlineReachesWorkableCalls(t *testing.T) {
+	g := startGateway(t, map[string]string{
+		"WORKABLE_CALL_TIMEOUT": "10m",
+		"REQUEST_TIMEOUT":       "700ms",
+		"RESPONSE_CACHE":        "false",
+	})
+	g.sim.InjectFault("GET /candidates/{id}", simulator.Fault{Delay: time.Hour})
+	r := g.gql(readerKey, `query($id: ID!) { candidate(id: $id) { id summary } }`,
+		map[string]any{"id": g.sim.Candidates()[0].ID})
+	if got := r.code(); got != "UPSTREAM_UNAVAILABLE" {
+		t.Errorf("query while Workable hangs past REQUEST_TIMEOUT: code %q (%s), want UPSTREAM_UNAVAILABLE", got, r.Raw)
+	}
+}
