@@ -121,21 +121,7 @@ func loadConfig(getenv func(string) string) (config, error) {
 		}
 		cfg.ShutdownTimeout = d
 	}
-	switch {
-	case cfg.WorkableSubdomain == "" && cfg.WorkableToken != "":
-		problems = append(problems, errors.New("WORKABLE_API_TOKEN is set but WORKABLE_SUBDOMAIN is not: set both, or neither for demo mode"))
-	case cfg.WorkableSubdomain != "" && cfg.WorkableToken == "":
-		problems = append(problems, errors.New("WORKABLE_SUBDOMAIN is set but WORKABLE_API_TOKEN is not: set both, or neither for demo mode"))
-	}
-	if cfg.WorkableBaseURL != "" {
-		u, err := url.Parse(cfg.WorkableBaseURL)
-		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			problems = append(problems, errors.New("WORKABLE_BASE_URL must be an absolute http(s) URL such as https://acme.workable.com/spi/v3/"))
-		}
-		if cfg.demo() {
-			problems = append(problems, errors.New("WORKABLE_BASE_URL is set but WORKABLE_SUBDOMAIN and WORKABLE_API_TOKEN are not"))
-		}
-	}
+	problems = append(problems, workableProblems(cfg)...)
 	if cfg.RedisURL != "" && !strings.Contains(cfg.RedisURL, "://") && !strings.Contains(cfg.RedisURL, ":") {
 		problems = append(problems, fmt.Errorf("REDIS_URL must look like redis://host:6379/0"))
 	}
@@ -143,6 +129,49 @@ func loadConfig(getenv func(string) string) (config, error) {
 		return cfg, fmt.Errorf("invalid settings: %w", errors.Join(problems...))
 	}
 	return cfg, nil
+}
+
+// workableProblems checks the Workable account settings with the rules the
+// client applies when it is built (workable.NewClient, credentials added
+// through the API), so that a bad value stops the gateway at startup rather
+// than failing every request. No message repeats the token.
+func workableProblems(cfg config) []error {
+	var problems []error
+	switch {
+	case cfg.WorkableSubdomain == "" && cfg.WorkableToken != "":
+		problems = append(problems, errors.New("WORKABLE_API_TOKEN is set but WORKABLE_SUBDOMAIN is not: set both, or neither for demo mode"))
+	case cfg.WorkableSubdomain != "" && cfg.WorkableToken == "":
+		problems = append(problems, errors.New("WORKABLE_SUBDOMAIN is set but WORKABLE_API_TOKEN is not: set both, or neither for demo mode"))
+	}
+	if cfg.WorkableSubdomain != "" {
+		if err := credentials.ValidateSubdomain(cfg.WorkableSubdomain); err != nil {
+			problems = append(problems, fmt.Errorf("WORKABLE_SUBDOMAIN must be the account's subdomain, such as acme for acme.workable.com (%v), got %q",
+				err, cfg.WorkableSubdomain))
+		}
+	}
+	if cfg.WorkableToken != "" {
+		if err := credentials.ValidateToken(cfg.WorkableToken); err != nil {
+			// err never contains the token; neither may this message.
+			problems = append(problems, fmt.Errorf("WORKABLE_API_TOKEN must be the API token exactly as Workable shows it: %w", err))
+		}
+	}
+	if cfg.WorkableBaseURL != "" {
+		const example = "https://acme.workable.com/spi/v3/"
+		u, err := url.Parse(cfg.WorkableBaseURL)
+		switch {
+		case err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "":
+			problems = append(problems, errors.New("WORKABLE_BASE_URL must be an absolute http(s) URL such as "+example))
+		case u.User != nil:
+			// Not repeated: the user info may hold a password.
+			problems = append(problems, errors.New("WORKABLE_BASE_URL must not carry a user name or password (the token is sent in the Authorization header)"))
+		case u.RawQuery != "" || u.ForceQuery || u.Fragment != "":
+			problems = append(problems, errors.New("WORKABLE_BASE_URL must not carry a query string or fragment: give the API root only, such as "+example))
+		}
+		if cfg.demo() {
+			problems = append(problems, errors.New("WORKABLE_BASE_URL is set but WORKABLE_SUBDOMAIN and WORKABLE_API_TOKEN are not"))
+		}
+	}
+	return problems
 }
 
 // loadSecurity reads the settings of issue 5 (credentials, access control,

@@ -104,6 +104,49 @@ func TestLoadConfig(t *testing.T) {
 			wantErr: []string{"PORT", "SHUTDOWN_TIMEOUT", "WORKABLE_BASE_URL"},
 		},
 		{
+			name:    "subdomain that is not a DNS label",
+			env:     map[string]string{"WORKABLE_SUBDOMAIN": "acme corp", "WORKABLE_API_TOKEN": "secret-token-value"},
+			wantErr: []string{"WORKABLE_SUBDOMAIN", `"acme corp"`},
+		},
+		{
+			name:    "upper-case subdomain",
+			env:     map[string]string{"WORKABLE_SUBDOMAIN": "Acme", "WORKABLE_API_TOKEN": "secret-token-value"},
+			wantErr: []string{"WORKABLE_SUBDOMAIN", "lower-case"},
+		},
+		{
+			name:    "subdomain too long",
+			env:     map[string]string{"WORKABLE_SUBDOMAIN": strings.Repeat("a", 64), "WORKABLE_API_TOKEN": "secret-token-value"},
+			wantErr: []string{"WORKABLE_SUBDOMAIN"},
+		},
+		{
+			name:    "token with a space",
+			env:     map[string]string{"WORKABLE_SUBDOMAIN": "acme", "WORKABLE_API_TOKEN": "secret-token-value with-a-space"},
+			wantErr: []string{"WORKABLE_API_TOKEN", "spaces or control characters"},
+		},
+		{
+			name:    "token with a control character",
+			env:     map[string]string{"WORKABLE_SUBDOMAIN": "acme", "WORKABLE_API_TOKEN": "secret-token-value\x01"},
+			wantErr: []string{"WORKABLE_API_TOKEN"},
+		},
+		{
+			name: "base URL with user info",
+			env: map[string]string{"WORKABLE_SUBDOMAIN": "acme", "WORKABLE_API_TOKEN": "tok",
+				"WORKABLE_BASE_URL": "https://user:pa55word@acme.workable.com/spi/v3/"},
+			wantErr: []string{"WORKABLE_BASE_URL", "user name or password"},
+		},
+		{
+			name: "base URL with a query string",
+			env: map[string]string{"WORKABLE_SUBDOMAIN": "acme", "WORKABLE_API_TOKEN": "tok",
+				"WORKABLE_BASE_URL": "https://acme.workable.com/spi/v3/?pa55word=1"},
+			wantErr: []string{"WORKABLE_BASE_URL", "query string"},
+		},
+		{
+			name: "base URL with a fragment",
+			env: map[string]string{"WORKABLE_SUBDOMAIN": "acme", "WORKABLE_API_TOKEN": "tok",
+				"WORKABLE_BASE_URL": "https://acme.workable.com/spi/v3/#top"},
+			wantErr: []string{"WORKABLE_BASE_URL", "fragment"},
+		},
+		{
 			name:    "base URL without an account",
 			env:     map[string]string{"WORKABLE_BASE_URL": "http://127.0.0.1:1/spi/v3/"},
 			wantErr: []string{"WORKABLE_BASE_URL is set"},
@@ -174,8 +217,10 @@ func TestLoadConfig(t *testing.T) {
 						t.Errorf("error %q does not mention %q", err, s)
 					}
 				}
-				if strings.Contains(err.Error(), "secret-token-value") {
-					t.Errorf("error %q contains the token", err)
+				for _, secret := range []string{"secret-token-value", "pa55word"} {
+					if strings.Contains(err.Error(), secret) {
+						t.Errorf("error %q contains the secret %q", err, secret)
+					}
 				}
 				return
 			}

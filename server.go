@@ -111,6 +111,13 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err != nil {
 		return err
 	}
+	// Build the default credential's client now: loadConfig applies the
+	// same rules, but whatever workable.NewClient still refuses must stop
+	// the gateway here, not turn every /query into a 503 while /readyz says
+	// ready. No upstream call is made; the client is kept for later.
+	if _, _, err := registry.Client(ctx, credentials.DefaultNickname); err != nil {
+		return fmt.Errorf("check WORKABLE_SUBDOMAIN, WORKABLE_API_TOKEN and WORKABLE_BASE_URL: %w", err)
+	}
 	var idem idempotency.Store = idempotency.NewMemoryStore()
 	if rdb != nil {
 		idem = idempotency.NewRedisStore(rdb, cfg.CachePrefix+"wgw:idem:")

@@ -5,14 +5,19 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"regexp"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/workablegw/gateway/cache/cachetest"
+	"github.com/workablegw/gateway/workable/simulator"
 )
 
 // startRun runs the binary's run function with env and returns the base URL
@@ -26,6 +31,15 @@ func startRun(t *testing.T, args []string, env map[string]string, urlPattern str
 // stderr.
 func startRunLogging(t *testing.T, args []string, env map[string]string, urlPattern string, stderr io.Writer) (string, func() error) {
 	t.Helper()
+	base, stop, _ := startRunOutput(t, args, env, urlPattern, stderr)
+	return base, stop
+}
+
+// startRunOutput is startRunLogging that also keeps run's standard output:
+// stdout returns the lines printed so far, and every line once stop has
+// returned.
+func startRunOutput(t *testing.T, args []string, env map[string]string, urlPattern string, stderr io.Writer) (base string, stop func() error, stdout func() []string) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	pr, pw := io.Pipe()
 	done := make(chan error, 1)
@@ -34,10 +48,21 @@ func startRunLogging(t *testing.T, args []string, env map[string]string, urlPatt
 		pw.CloseWithError(io.EOF)
 		done <- err
 	}()
+	var (
+		mu    sync.Mutex
+		lines []string
+	)
+	stdout = func() []string {
+		mu.Lock()
+		defer mu.Unlock()
+		return slices.Clone(lines)
+	}
 	re := regexp.MustCompile(urlPattern)
 	sc := bufio.NewScanner(pr)
-	var base string
 	for sc.Scan() {
+		mu.Lock()
+		lines = append(lines, sc.Text())
+		mu.Unlock()
 		if m := re.FindStringSubmatch(sc.Text()); m != nil {
 			base = m[1]
 			break
@@ -47,17 +72,30 @@ func startRunLogging(t *testing.T, args []string, env map[string]string, urlPatt
 		cancel()
 		t.Fatalf("run printed no line matching %q; run returned %v", urlPattern, <-done)
 	}
-	go io.Copy(io.Discard, pr) // keep draining so run never blocks on stdout
-	stop := func() error {
+	// Keep reading, so that run never blocks on stdout, until run closes
+	// the pipe.
+	drained := make(chan struct{})
+	go func() {
+		defer close(drained)
+		for sc.Scan() {
+			mu.Lock()
+			lines = append(lines, sc.Text())
+			mu.Unlock()
+		}
+		io.Copy(io.Discard, pr) // a line too long for the scanner
+	}()
+	stop = func() error {
 		cancel()
-		return <-done
+		err := <-done
+		<-drained
+		return err
 	}
 	t.Cleanup(func() { cancel() })
-	return base, stop
+	return base, stop, stdout
 }
 
 func TestRunDemoModeServesEveryRoute(t *testing.T) {
-	base, stop := startRun(t, nil, map[string]string{"PORT": "0"}, `Playground: (http://localhost:\d+)/`)
+	base, stop, stdout := startRunOutput(t, nil, map[string]string{"PORT": "0"}, `Playground: (http://localhost:\d+)/`, io.Discard)
 
 	for _, tc := range []struct {
 		path, want string
@@ -107,6 +145,146 @@ func TestRunDemoModeServesEveryRoute(t *testing.T) {
 	if err := stop(); err != nil {
 		t.Errorf("run after shutdown = %v, want nil", err)
 	}
+	// The demo-mode notice is printed (on stdout, for whoever started the
+	// binary by hand) right after the addresses.
+	if !slices.ContainsFunc(stdout(), func(l string) bool { return strings.HasPrefix(l, "Demo mode: ") }) {
+		t.Errorf("run printed %q, want a line starting with \"Demo mode: \"", stdout())
+	}
+}
+
+// TestRunWithAccountPrintsNoDemoLine: with a Workable account configured,
+// run does not claim to be in demo mode.
+func TestRunWithAccountPrintsNoDemoLine(t *testing.T) {
+	t.Parallel()
+	sim := simulator.New(simulator.WithToken(workableToken))
+	simSrv := httptest.NewServer(sim.Handler())
+	t.Cleanup(simSrv.Close)
+	env := map[string]string{"PORT": "0", "WORKABLE_SUBDOMAIN": simulator.DemoSubdomain,
+		"WORKABLE_API_TOKEN": workableToken, "WORKABLE_BASE_URL": simSrv.URL + "/spi/v3/"}
+	_, stop, stdout := startRunOutput(t, nil, env, `Playground: (http://localhost:\d+)/`, io.Discard)
+	if err := stop(); err != nil {
+		t.Errorf("run after shutdown = %v, want nil", err)
+	}
+	for _, l := range stdout() {
+		if strings.Contains(l, "Demo mode") {
+			t.Errorf("run with an account printed %q", l)
+		}
+	}
+}
+
+// TestRunShutdownFinishesInFlightRequest cancels run's context while a
+// /query request waits for Workable: the request must still complete with
+// its data, and run must return nil. The simulator holds the gateway's
+// GET /jobs until the test releases it, which it does only once the gateway
+// has stopped accepting connections (the shutdown has begun), so nothing
+// depends on timing.
+func TestRunShutdownFinishesInFlightRequest(t *testing.T) {
+	t.Parallel()
+	sim := simulator.New(simulator.WithToken(workableToken))
+	reached, release := make(chan struct{}), make(chan struct{})
+	var reachedOnce sync.Once
+	simSrv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodGet && r.URL.Path == "/spi/v3/jobs" {
+			reachedOnce.Do(func() { close(reached) })
+			select {
+			case <-release:
+			case <-r.Context().Done():
+				return
+			}
+		}
+		sim.Handler().ServeHTTP(w, r)
+	}))
+	t.Cleanup(simSrv.Close)
+	var releaseOnce sync.Once
+	releaseSim := func() { releaseOnce.Do(func() { close(release) }) }
+	t.Cleanup(releaseSim) // before simSrv.Close, should the test fail early
+
+	env := map[string]string{"PORT": "0", "WORKABLE_SUBDOMAIN": simulator.DemoSubdomain,
+		"WORKABLE_API_TOKEN": workableToken, "WORKABLE_BASE_URL": simSrv.URL + "/spi/v3/",
+		"SHUTDOWN_TIMEOUT": "30s"}
+	base, stop := startRun(t, nil, env, `listening on (http://localhost:\d+)/query`)
+
+	type result struct {
+		status int
+		body   []byte
+		err    error
+	}
+	answer := make(chan result, 1)
+	go func() {
+		resp, err := http.Post(base+"/query", "application/json",
+			strings.NewReader(`{"query":"{ jobs(first: 2) { nodes { shortcode title } } }"}`))
+		if err != nil {
+			answer <- result{err: err}
+			return
+		}
+		defer resp.Body.Close()
+		body, err := io.ReadAll(resp.Body)
+		answer <- result{status: resp.StatusCode, body: body, err: err}
+	}()
+	// Bounds, not timings: they only turn a hang into a failure.
+	select {
+	case <-reached:
+	case r := <-answer:
+		t.Fatalf("/query answered before reaching the simulator: %d %s %v", r.status, r.body, r.err)
+	case <-time.After(30 * time.Second):
+		t.Fatal("the gateway's GET /jobs never reached the simulator")
+	}
+
+	runErr := make(chan error, 1)
+	go func() { runErr <- stop() }()
+	// Shutdown closes the listener first: wait until a new connection is
+	// refused.
+	addr := strings.TrimPrefix(base, "http://")
+	tick := time.NewTicker(5 * time.Millisecond)
+	defer tick.Stop()
+	deadline := time.After(30 * time.Second)
+	for {
+		conn, err := net.Dial("tcp", addr)
+		if err != nil {
+			break
+		}
+		conn.Close()
+		select {
+		case <-tick.C:
+		case err := <-runErr:
+			t.Fatalf("run returned %v while a request was in flight", err)
+		case <-deadline:
+			t.Fatal("the gateway kept accepting connections after its context ended")
+		}
+	}
+	select {
+	case err := <-runErr:
+		t.Fatalf("run returned %v while a request was in flight", err)
+	case r := <-answer:
+		t.Fatalf("/query answered before the simulator did: %d %s %v", r.status, r.body, r.err)
+	default:
+	}
+
+	releaseSim()
+	r := <-answer
+	if r.err != nil {
+		t.Fatalf("in-flight /query: %v", r.err)
+	}
+	var out struct {
+		Data struct {
+			Jobs struct {
+				Nodes []struct{ Shortcode, Title string }
+			}
+		}
+		Errors []json.RawMessage
+	}
+	if err := json.Unmarshal(r.body, &out); err != nil {
+		t.Fatalf("decode /query answer %q: %v", r.body, err)
+	}
+	if r.status != http.StatusOK || len(out.Errors) > 0 || len(out.Data.Jobs.Nodes) != 2 || out.Data.Jobs.Nodes[0].Shortcode == "" {
+		t.Errorf("in-flight /query during shutdown = %d %s, want 200 with 2 jobs and no errors", r.status, r.body)
+	}
+	if err := <-runErr; err != nil {
+		t.Errorf("run after a graceful shutdown = %v, want nil", err)
+	}
+	if n := sim.RequestCount("GET /jobs"); n != 1 {
+		t.Errorf("simulator saw %d GET /jobs, want 1", n)
+	}
 }
 
 func TestRunSimulatorSubcommand(t *testing.T) {
@@ -126,19 +304,53 @@ func TestRunSimulatorSubcommand(t *testing.T) {
 	}
 }
 
+// TestRunRejectsBadSettings: bad settings stop run before it listens, with
+// a message naming the setting and never the token.
 func TestRunRejectsBadSettings(t *testing.T) {
 	t.Parallel()
-	env := map[string]string{"WORKABLE_API_TOKEN": "tok-should-not-leak"}
-	err := run(context.Background(), nil, func(k string) string { return env[k] }, io.Discard, io.Discard)
-	if err == nil || !strings.Contains(err.Error(), "WORKABLE_SUBDOMAIN") {
-		t.Fatalf("run with a token but no subdomain = %v, want an error naming WORKABLE_SUBDOMAIN", err)
+	const token = "tok-should-not-leak"
+	account := func(kv ...string) map[string]string {
+		env := map[string]string{"PORT": "0", "WORKABLE_SUBDOMAIN": "acme", "WORKABLE_API_TOKEN": token}
+		for i := 0; i+1 < len(kv); i += 2 {
+			env[kv[i]] = kv[i+1]
+		}
+		return env
 	}
-	if strings.Contains(err.Error(), "tok-should-not-leak") {
-		t.Errorf("error %q leaks the token", err)
+	for _, tc := range []struct {
+		name string
+		env  map[string]string
+		want string // the setting the error must name
+	}{
+		{"token but no subdomain", map[string]string{"PORT": "0", "WORKABLE_API_TOKEN": token}, "WORKABLE_SUBDOMAIN"},
+		{"subdomain with a space", account("WORKABLE_SUBDOMAIN", "acme corp"), "WORKABLE_SUBDOMAIN"},
+		{"subdomain with a dot", account("WORKABLE_SUBDOMAIN", "acme.workable.com"), "WORKABLE_SUBDOMAIN"},
+		{"token with a space", account("WORKABLE_API_TOKEN", token+" x"), "WORKABLE_API_TOKEN"},
+		{"token with a control character", account("WORKABLE_API_TOKEN", token+"\x7f"), "WORKABLE_API_TOKEN"},
+		{"base URL with user info", account("WORKABLE_BASE_URL", "https://"+token+"@acme.workable.com/spi/v3/"), "WORKABLE_BASE_URL"},
+		{"base URL with a query string", account("WORKABLE_BASE_URL", "https://acme.workable.com/spi/v3/?token="+token), "WORKABLE_BASE_URL"},
+		{"base URL not http", account("WORKABLE_BASE_URL", "ftp://acme.workable.com/spi/v3/"), "WORKABLE_BASE_URL"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			var stdout, stderr syncBuffer
+			err := run(context.Background(), nil, func(k string) string { return tc.env[k] }, &stdout, &stderr)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("run = %v, want an error naming %s", err, tc.want)
+			}
+			if strings.Contains(err.Error(), token) || strings.Contains(stderr.String(), token) {
+				t.Errorf("error %q or log %q leaks the token", err, stderr.String())
+			}
+			if strings.Contains(stdout.String(), "listening") {
+				t.Errorf("run started listening (%q) despite bad settings", stdout.String())
+			}
+		})
 	}
-	if err := run(context.Background(), []string{"serve"}, func(string) string { return "" }, io.Discard, io.Discard); err == nil {
-		t.Errorf("run with an unknown argument succeeded")
-	}
+	t.Run("unknown argument", func(t *testing.T) {
+		t.Parallel()
+		if err := run(context.Background(), []string{"serve"}, func(string) string { return "" }, io.Discard, io.Discard); err == nil {
+			t.Errorf("run with an unknown argument succeeded")
+		}
+	})
 }
 
 // TestRunCachesInRedis runs the binary in demo mode with REDIS_URL (the

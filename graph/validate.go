@@ -379,7 +379,7 @@ func (v *validator) socialProfiles(path fieldPath, in []model.SocialProfileInput
 		switch {
 		case typ == "":
 			v.fail(p.at("type"), "must not be blank")
-		case !slices.Contains(workable.SocialProfileTypes, typ):
+		case !workable.IsSocialProfileType(typ):
 			v.fail(p.at("type"), "must be one of Workable's social profile types (e.g. linkedin, github, twitter); see workable.SocialProfileTypes")
 		}
 		out = append(out, workable.SocialProfile{

@@ -73,7 +73,7 @@ func FuzzValidateCreateCandidateInput(f *testing.F) {
 			checkDates(t, e.StartDate, e.EndDate)
 		}
 		for _, p := range c.SocialProfiles {
-			if !slices.Contains(workable.SocialProfileTypes, p.Type) {
+			if !slices.Contains(workable.SocialProfileTypes(), p.Type) {
 				t.Fatalf("social type %q passed", p.Type)
 			}
 			if !strings.HasPrefix(p.URL, "http://") && !strings.HasPrefix(p.URL, "https://") {

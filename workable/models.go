@@ -2,6 +2,7 @@ package workable
 
 import (
 	"encoding/json"
+	"slices"
 	"time"
 )
 
@@ -214,13 +215,22 @@ type Account struct {
 	WebsiteURL  *string `json:"website_url,omitempty"`
 }
 
-// SocialProfileTypes are the social profile types Workable accepts on input
-// (API.md §4, from Workable's create-candidate reference).
-var SocialProfileTypes = []string{
-	"academiaedu", "angellist", "behance", "bitbucket", "blogger", "crunchbase", "dandyid",
-	"delicious", "deviantart", "digg", "doyoubuzz", "dribble", "dribbble", "econsultancy",
-	"facebook", "flavorsme", "flickr", "fullcontact", "getglue", "gist", "github", "goodreads",
-	"googleplus", "gravatar", "hackernews", "hiim", "klout", "lanyrd", "linkedin", "myspace",
-	"ohloh", "orkut", "pinterest", "quora", "reddit", "scribd", "slideshare", "stackexchange",
-	"stackoverflow", "tumblr", "twitter", "typepad", "vk", "wordpress", "xing",
+// SocialProfileTypes returns the social profile types Workable accepts on
+// input (API.md §4, from Workable's create-candidate reference), in a fresh
+// slice the caller may change.
+func SocialProfileTypes() []string {
+	return []string{
+		"academiaedu", "angellist", "behance", "bitbucket", "blogger", "crunchbase", "dandyid",
+		"delicious", "deviantart", "digg", "doyoubuzz", "dribble", "dribbble", "econsultancy",
+		"facebook", "flavorsme", "flickr", "fullcontact", "getglue", "gist", "github", "goodreads",
+		"googleplus", "gravatar", "hackernews", "hiim", "klout", "lanyrd", "linkedin", "myspace",
+		"ohloh", "orkut", "pinterest", "quora", "reddit", "scribd", "slideshare", "stackexchange",
+		"stackoverflow", "tumblr", "twitter", "typepad", "vk", "wordpress", "xing",
+	}
+}
+
+// IsSocialProfileType reports whether t is one of SocialProfileTypes, exactly
+// (the types are lower case; callers fold case first if they accept any).
+func IsSocialProfileType(t string) bool {
+	return slices.Contains(SocialProfileTypes(), t)
 }

@@ -123,7 +123,7 @@ func validateEntries(errs map[string][]string, edu []educationInput, exp []exper
 		switch {
 		case blank(p.Type):
 			add(fmt.Sprintf("social_profiles[%d].type", i), msgBlank)
-		case !slices.Contains(workable.SocialProfileTypes, *p.Type):
+		case !workable.IsSocialProfileType(*p.Type):
 			add(fmt.Sprintf("social_profiles[%d].type", i), "is not included in the list")
 		}
 		if blank(p.URL) {
