@@ -49,6 +49,9 @@ func newSecurity(cfg config, logger *slog.Logger) security {
 	}
 	if keys.Enabled() {
 		logger.Info("API keys required on /query", "keys", keys.String())
+		if n := keys.Short(); n > 0 {
+			logger.Warn("some GATEWAY_API_KEYS are shorter than 16 characters and easy to guess; use long random keys (e.g. openssl rand -hex 32)", "short_keys", n)
+		}
 	} else {
 		logger.Warn("no GATEWAY_API_KEYS set: the gateway is open to anyone who can reach it; fine for local development, not for production",
 			"role", keys.OpenRole().String(), "credential_management", keys.OpenRole() >= access.RoleAdmin)

@@ -59,7 +59,11 @@ func parseRole(s string) (Role, bool) {
 	}
 }
 
-// MinKeyLength is the shortest API key ParseKeys accepts, in characters.
+// MinKeyLength is the length, in characters, under which Keys.Short counts
+// a key as short. ParseKeys accepts shorter keys (the issue's own example,
+// "k3y-for-ops", has 11 characters), so that a configuration that works
+// stays working; the gateway warns about them at startup instead, since a
+// short key is easier to guess.
 const MinKeyLength = 16
 
 // Keys is the set of client API keys and their roles. Only the SHA-256 of
@@ -70,6 +74,8 @@ type Keys struct {
 	// openRole is the role every request gets when no key is configured;
 	// RoleNone means the default, RoleWriter.
 	openRole Role
+	// short is the number of keys under MinKeyLength characters.
+	short int
 }
 
 // keyEntry is one configured key.
@@ -80,12 +86,14 @@ type keyEntry struct {
 }
 
 // ParseKeys parses GATEWAY_API_KEYS: comma-separated key:role pairs, roles
-// reader, writer or admin, e.g. "k3y-for-dashboards-01:reader,k3y-for-ops-0001:admin".
+// reader, writer or admin, e.g.
+// "k3y-for-dashboards:reader,k3y-for-scripts:writer,k3y-for-ops:admin".
 // Space around keys, roles and pairs is trimmed; an empty or blank s gives
 // disabled Keys. It rejects an empty entry (a stray comma included), an
-// empty key, a key shorter than MinKeyLength characters or with a character
-// other than printable ASCII (it could not travel in an Authorization
-// header), an unknown role, and a key given twice. Errors name entries by
+// empty key, a key with a character other than printable ASCII (it could
+// not travel in an Authorization header), an unknown role, and a key given
+// twice. Any non-empty key is accepted, however short: Short counts those
+// under MinKeyLength characters, for a startup warning. Errors name entries by
 // position and never contain a key (nor the role text, which holds the key
 // when the pair is written backwards).
 func ParseKeys(s string) (Keys, error) {
@@ -118,7 +126,7 @@ func ParseKeys(s string) (Keys, error) {
 			return Keys{}, fmt.Errorf("parse API keys: the key of entry %d holds a character other than printable ASCII (no spaces)", n)
 		}
 		if len(key) < MinKeyLength {
-			return Keys{}, fmt.Errorf("parse API keys: the key of entry %d is shorter than %d characters; use a long random key (e.g. openssl rand -hex 32)", n, MinKeyLength)
+			k.short++
 		}
 		sum := sha256.Sum256([]byte(key))
 		if first, dup := seen[sum]; dup {
@@ -146,6 +154,12 @@ func (k Keys) Enabled() bool { return len(k.entries) > 0 }
 
 // Len returns the number of configured keys.
 func (k Keys) Len() int { return len(k.entries) }
+
+// Short returns the number of configured keys shorter than MinKeyLength
+// characters. They work, but are easier to guess than a long random key
+// (e.g. openssl rand -hex 32): the gateway should warn about them at
+// startup, without naming them.
+func (k Keys) Short() int { return k.short }
 
 // WithOpenRole returns k with the role every request gets while no key is
 // configured. The default is RoleWriter: queries and candidate mutations,

@@ -56,8 +56,9 @@ func TestParseKeys(t *testing.T) {
 		{name: "unknown role", in: readerKey + ":superuser", wantErr: "entry 1 has an unknown role", secret: readerKey},
 		{name: "role none", in: readerKey + ":none", wantErr: "unknown role", secret: readerKey},
 		{name: "pair written backwards", in: "writer:" + writerKey, wantErr: "unknown role", secret: writerKey},
-		{name: "short key", in: readerKey + ":reader,short-key-123:admin", wantErr: "the key of entry 2 is shorter than 16 characters", secret: "short-key-123"},
-		{name: "key of 15", in: "0123456789abcde:reader", wantErr: "shorter than 16", secret: "0123456789abcde"},
+		{name: "short keys of the issue's example", in: "k3y-for-dashboards:reader,k3y-for-scripts:writer,k3y-for-ops:admin",
+			want: map[string]Role{keyID("k3y-for-dashboards"): RoleReader, keyID("k3y-for-scripts"): RoleWriter, keyID("k3y-for-ops"): RoleAdmin}},
+		{name: "one-character key", in: "x:reader", want: map[string]Role{keyID("x"): RoleReader}},
 		{name: "key with a space", in: "0123456789 abcdefgh:reader", wantErr: "printable ASCII", secret: "0123456789 abcdefgh"},
 		{name: "non-ASCII key", in: "clé-secrète-0123456789:reader", wantErr: "printable ASCII", secret: "secrète"},
 		{name: "duplicate key", in: readerKey + ":reader," + adminKey + ":admin," + readerKey + ":admin", wantErr: "entries 1 and 3 have the same key", secret: readerKey},
@@ -129,13 +130,12 @@ func TestRoleString(t *testing.T) {
 // parseKeysMessages are ParseKeys's error texts with their digits removed:
 // an error may only ever be one of them, so it can hold no text of the input.
 var parseKeysMessages = map[string]bool{
-	"parse API keys: entry  is empty (a stray comma?)":                                                               true,
-	"parse API keys: entry  has no role; write key:role":                                                             true,
-	"parse API keys: entry  has an empty key":                                                                        true,
-	"parse API keys: entry  has an unknown role; want reader, writer or admin":                                       true,
-	"parse API keys: the key of entry  holds a character other than printable ASCII (no spaces)":                     true,
-	"parse API keys: the key of entry  is shorter than  characters; use a long random key (e.g. openssl rand -hex )": true,
-	"parse API keys: entries  and  have the same key":                                                                true,
+	"parse API keys: entry  is empty (a stray comma?)":                                           true,
+	"parse API keys: entry  has no role; write key:role":                                         true,
+	"parse API keys: entry  has an empty key":                                                    true,
+	"parse API keys: entry  has an unknown role; want reader, writer or admin":                   true,
+	"parse API keys: the key of entry  holds a character other than printable ASCII (no spaces)": true,
+	"parse API keys: entries  and  have the same key":                                            true,
 }
 
 var digits = regexp.MustCompile(`[0-9]+`)
@@ -180,4 +180,34 @@ func FuzzParseKeys(f *testing.F) {
 			}
 		}
 	})
+}
+
+func TestKeysShort(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		in   string
+		want int
+	}{
+		{"no keys", "", 0},
+		{"long keys only", readerKey + ":reader," + adminKey + ":admin", 0},
+		{"the issue's example", "k3y-for-dashboards:reader,k3y-for-scripts:writer,k3y-for-ops:admin", 2},
+		{"15 characters is short", "0123456789abcde:reader", 1},
+		{"16 characters is not", "0123456789abcdef:reader", 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			k, err := ParseKeys(tt.in)
+			if err != nil {
+				t.Fatalf("ParseKeys: %v", err)
+			}
+			if got := k.Short(); got != tt.want {
+				t.Errorf("Short = %d, want %d", got, tt.want)
+			}
+			if strings.Contains(k.String(), "k3y") {
+				t.Errorf("String %q shows a key", k.String())
+			}
+		})
+	}
 }

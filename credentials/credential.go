@@ -59,6 +59,42 @@ var (
 		"CREDENTIALS_KEY is not the key it was stored with, or the record is damaged")
 )
 
+// UnreadableError is returned by List (of a RedisStore or a Registry)
+// together with the credentials it could read, when some stored records
+// cannot be decrypted: CREDENTIALS_KEY is not the key they were stored with,
+// or they are damaged. It matches ErrWrongKey. Such records are left out of
+// the list; they can still be removed by nickname.
+type UnreadableError struct {
+	// Nicknames are the nicknames of the unreadable records, sorted; a
+	// record stored under a malformed nickname (which no Store writes) is
+	// counted in Count but not named.
+	Nicknames []string
+	// Count is the number of unreadable records.
+	Count int
+}
+
+// Error names the unreadable records by nickname (never their content).
+func (e *UnreadableError) Error() string {
+	names := ""
+	if len(e.Nicknames) > 0 {
+		names = " (" + strings.Join(quoteAll(e.Nicknames), ", ") + ")"
+	}
+	return fmt.Sprintf("credentials: %d stored credential(s)%s cannot be decrypted: "+
+		"CREDENTIALS_KEY is not the key they were stored with, or the records are damaged", e.Count, names)
+}
+
+// Is makes an UnreadableError match ErrWrongKey.
+func (e *UnreadableError) Is(target error) bool { return target == ErrWrongKey }
+
+// quoteAll returns each of ss quoted with %q.
+func quoteAll(ss []string) []string {
+	out := make([]string, len(ss))
+	for i, s := range ss {
+		out[i] = fmt.Sprintf("%q", s)
+	}
+	return out
+}
+
 // Credential is one Workable account token under a nickname.
 //
 // Its String, GoString, Format and LogValue print a hint of the token

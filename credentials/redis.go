@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -145,8 +146,10 @@ func (s *RedisStore) get(ctx context.Context, nickname string) (Credential, stri
 	return c, sealed, nil
 }
 
-// List returns every credential, sorted by nickname; ErrWrongKey when a
-// record cannot be decrypted.
+// List returns every credential, sorted by nickname. Records that cannot be
+// decrypted are left out: List then returns the readable credentials
+// together with an *UnreadableError naming the others (it matches
+// ErrWrongKey), so that one broken record does not hide the rest.
 func (s *RedisStore) List(ctx context.Context) ([]Credential, error) {
 	if s.aead == nil {
 		return []Credential{}, nil
@@ -156,14 +159,23 @@ func (s *RedisStore) List(ctx context.Context) ([]Credential, error) {
 		return nil, fmt.Errorf("list credentials: redis: %w", err)
 	}
 	out := make([]Credential, 0, len(all))
+	var unreadable UnreadableError
 	for nickname, sealed := range all {
 		c, err := s.open(nickname, sealed)
 		if err != nil {
-			return nil, fmt.Errorf("list credentials: credential %q: %w", nickname, err)
+			unreadable.Count++
+			if ValidateNickname(nickname) == nil {
+				unreadable.Nicknames = append(unreadable.Nicknames, nickname)
+			}
+			continue
 		}
 		out = append(out, c)
 	}
 	sortByNickname(out)
+	if unreadable.Count > 0 {
+		slices.Sort(unreadable.Nicknames)
+		return out, &unreadable
+	}
 	return out, nil
 }
 

@@ -153,10 +153,13 @@ func (r *Registry) Get(ctx context.Context, nickname string) (Credential, error)
 }
 
 // List returns the default credential first (when there is one), then the
-// stored credentials sorted by nickname.
+// stored credentials sorted by nickname. When some stored records cannot be
+// decrypted, it returns the readable credentials together with the store's
+// *UnreadableError (matching ErrWrongKey); any other error comes alone.
 func (r *Registry) List(ctx context.Context) ([]Credential, error) {
 	stored, err := r.store.List(ctx)
-	if err != nil {
+	var unreadable *UnreadableError
+	if err != nil && !errors.As(err, &unreadable) {
 		return nil, err
 	}
 	out := make([]Credential, 0, len(stored)+1)
@@ -169,6 +172,9 @@ func (r *Registry) List(ctx context.Context) ([]Credential, error) {
 		}
 		c.IsDefault = false
 		out = append(out, c)
+	}
+	if unreadable != nil {
+		return out, unreadable
 	}
 	return out, nil
 }
@@ -342,10 +348,16 @@ func describe(acct *workable.Account, err error, subdomain string, client *worka
 	var dnsErr *net.DNSError
 	switch {
 	case errors.As(err, &er) && er.StatusCode == http.StatusForbidden:
+		// simulator guess: the reference only infers that a token lacking a
+		// scope gets 403 (API.md §7, [I: missing scope → 403]); we read any
+		// 403 of the account endpoint as the missing r_jobs scope.
 		return TestResult{Message: MsgMissingScope}
 	case errors.Is(err, workable.ErrUnauthorized):
 		return TestResult{Message: MsgTokenRejected}
 	case errors.Is(err, workable.ErrNotFound):
+		// simulator guess: the reference does not say what an unknown
+		// subdomain answers; we read a 404 of GET /accounts/{subdomain}
+		// (its generic "Not found") as "no such subdomain".
 		return TestResult{Message: MsgNoSuchAccount}
 	case errors.As(err, &dnsErr) && dnsErr.IsNotFound:
 		// Without WORKABLE_BASE_URL the host is {subdomain}.workable.com, so

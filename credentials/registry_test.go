@@ -635,3 +635,38 @@ func TestRegistryErrorsNeverContainToken(t *testing.T) {
 		}
 	}
 }
+
+// TestRegistryListSkipsUnreadable: the Registry lists the default and the
+// readable credentials next to the store's *UnreadableError.
+func TestRegistryListSkipsUnreadable(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	rdb, prefix := cachetest.Redis(t)
+	old, err := NewRedisStore(rdb, prefix, newKey(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustAdd(t, old, cred("acme", "acme-co", "token-1234-abcdefgh"))
+	rotated, err := NewRedisStore(rdb, prefix, newKey(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := NewRegistry(rotated, defaultCred(), newClientCounter("").newClient)
+	mustRegistryAdd(t, r, cred("beta", "beta-co", "token-5678-abcdefgh"))
+	list, err := r.List(ctx)
+	var ue *UnreadableError
+	if !errors.As(err, &ue) || !cmp.Equal(ue.Nicknames, []string{"acme"}) {
+		t.Fatalf("List error = %v, want an *UnreadableError naming acme", err)
+	}
+	var names []string
+	for _, c := range list {
+		names = append(names, c.Nickname)
+	}
+	if diff := cmp.Diff([]string{DefaultNickname, "beta"}, names); diff != "" {
+		t.Errorf("listed (-want +got):\n%s", diff)
+	}
+	// Choosing it is ErrWrongKey, not a store outage.
+	if _, _, err := r.Client(ctx, "acme"); !errors.Is(err, ErrWrongKey) {
+		t.Errorf("Client(acme) = %v, want ErrWrongKey", err)
+	}
+}

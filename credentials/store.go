@@ -17,7 +17,9 @@ type Store interface {
 	Add(ctx context.Context, c Credential) error
 	// Get returns the credential with nickname; ErrNotFound when none.
 	Get(ctx context.Context, nickname string) (Credential, error)
-	// List returns every credential, sorted by nickname.
+	// List returns every credential, sorted by nickname. A store that
+	// cannot read some records returns the others together with an
+	// *UnreadableError (see RedisStore.List).
 	List(ctx context.Context) ([]Credential, error)
 	// Remove deletes the credential with nickname; ErrNotFound when none.
 	Remove(ctx context.Context, nickname string) error

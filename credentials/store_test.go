@@ -401,3 +401,51 @@ func TestNewRedisStoreRejectsBadKey(t *testing.T) {
 		t.Error("NewRedisStore(nil client) succeeded")
 	}
 }
+
+// TestRedisStoreListSkipsUnreadable: records that cannot be decrypted do not
+// hide the readable ones: List returns those, with an *UnreadableError
+// naming the others (never their content).
+func TestRedisStoreListSkipsUnreadable(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	rdb, prefix := cachetest.Redis(t)
+	old, err := NewRedisStore(rdb, prefix, newKey(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustAdd(t, old, cred("zeta", "zeta-co", secretToken))
+	mustAdd(t, old, cred("alpha", "alpha-co", secretToken))
+	s, err := NewRedisStore(rdb, prefix, newKey(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustAdd(t, s, cred("good", "good-co", "good-token-0123456789"))
+	// A damaged record under a nickname no Store would write.
+	if err := rdb.HSet(ctx, s.hash, "bad nick!", "x").Err(); err != nil {
+		t.Fatal(err)
+	}
+
+	list, err := s.List(ctx)
+	var names []string
+	for _, c := range list {
+		names = append(names, c.Nickname)
+	}
+	if diff := cmp.Diff([]string{"good"}, names); diff != "" {
+		t.Errorf("readable credentials (-want +got):\n%s", diff)
+	}
+	var ue *UnreadableError
+	if !errors.As(err, &ue) || !errors.Is(err, ErrWrongKey) {
+		t.Fatalf("List error = %v, want an *UnreadableError matching ErrWrongKey", err)
+	}
+	if diff := cmp.Diff(&UnreadableError{Nicknames: []string{"alpha", "zeta"}, Count: 3}, ue); diff != "" {
+		t.Errorf("UnreadableError (-want +got):\n%s", diff)
+	}
+	for _, secret := range []string{secretToken, "bad nick!", "alpha-co"} {
+		if strings.Contains(err.Error(), secret) {
+			t.Errorf("error %q contains %q", err, secret)
+		}
+	}
+	if !strings.Contains(err.Error(), `"alpha", "zeta"`) || !strings.Contains(err.Error(), "CREDENTIALS_KEY") {
+		t.Errorf("error %q should name the records and CREDENTIALS_KEY", err)
+	}
+}

@@ -17,23 +17,37 @@ import (
 
 // Relay connections over Workable's since_id paging.
 //
-// A cursor names an item X and means "the items after X". It is
-// base64url(JSON{v, k, f, a, s}): the format version, the connection kind,
-// the connection's filters, X's id and a checksum of those. Workable's since_id is inclusive, so a page
-// after X asks for since_id=X with one more item than wanted and drops X (if
-// X has been deleted meanwhile nothing is dropped and the extra item only
-// proves there is a next page). Cursors hold no server state, so they survive
-// restarts. They are not signed (a forged cursor can only name a since_id,
-// which any caller may page from anyway) but decoded strictly: anything that
-// is not exactly what this package would have produced for the same
-// connection and filters, checksum included, is BAD_USER_INPUT.
+// Paging. A page asks Workable for first+1 items: the extra one, never
+// returned, proves that a next page exists, so hasNextPage does not depend
+// on paging.next (which API.md §6 only guesses for activities). A cursor
+// names an item X and means "the items after X"; Workable's since_id is
+// inclusive, so a page after X asks for since_id=X with one item more still
+// and drops X (if X has been deleted meanwhile nothing is dropped and the
+// extra items only prove there is a next page). Only when Workable's largest
+// page (100) leaves no room for the extra item does hasNextPage come from
+// paging.next, for jobs and candidates (confirmed, API.md §2); activities
+// then return a page shorter than first instead. See pageRequest.
+//
+// Cursors. A cursor is base64url(JSON{v, k, f, a, s}): the format version,
+// the connection kind, the connection's filters, X's id and a checksum of
+// those. Cursors hold no server state, so they survive restarts. They are
+// opaque to clients but NOT authenticated: the checksum is no secret (a
+// truncated SHA-256 anyone can recompute), so it only protects against
+// accidental edits (a truncated or hand-modified cursor fails loudly instead
+// of paging from elsewhere). A deliberately forged cursor passes, but all it
+// can do is select another since_id within the same connection kind and the
+// same filters, which the caller's own credential could query directly
+// anyway: it reaches no other account, connection or filter. Decoding is
+// strict: anything that is not exactly what this package would have produced
+// for the same connection and filters, checksum included, is BAD_USER_INPUT.
+// Should cursors ever carry something a client may not choose, sign them
+// (HMAC with a server key) instead of checksumming them.
 
 const (
 	defaultFirst = 50
 	maxFirst     = 100
-	// workableMaxLimit is the largest page Workable serves (API.md §2). With
-	// first=100 and a cursor the page holds X and 99 new items; the page is
-	// then shorter than first, which Relay allows.
+	// workableMaxLimit is the largest page Workable serves (API.md §2); it
+	// caps first+1 (+1 after a cursor), see pageRequest.want.
 	workableMaxLimit = 100
 	cursorVersion    = 1
 	maxCursorLen     = 2048
@@ -58,8 +72,10 @@ type cursor struct {
 	K string            `json:"k"`
 	F map[string]string `json:"f,omitempty"`
 	A string            `json:"a"`
-	// S is a checksum of the other fields. It is no secret: it only makes
-	// an edited cursor fail loudly instead of paging from elsewhere.
+	// S is a checksum of the other fields. It is no secret and no
+	// signature: it only makes an accidentally edited cursor fail loudly
+	// instead of paging from elsewhere. A forged one can only pick another
+	// since_id of the same kind and filters (see the top of this file).
 	S string `json:"s"`
 }
 
@@ -143,14 +159,39 @@ type pageRequest struct {
 	skip bool
 }
 
-// limit is the Workable page size that serves the request: first (at least
-// 1, to learn hasNextPage), plus the item the cursor points after.
-func (p pageRequest) limit() int {
-	n := max(p.first, 1)
+// want is the Workable page size that serves the request without relying on
+// paging.next: first items, one more that proves a next page exists, plus
+// the item the cursor points after.
+func (p pageRequest) want() int {
+	n := p.first + 1
 	if p.afterID != "" {
 		n++
 	}
-	return min(n, workableMaxLimit)
+	return n
+}
+
+// limit is the Workable page size asked for: want, capped at Workable's
+// largest page.
+func (p pageRequest) limit() int { return min(p.want(), workableMaxLimit) }
+
+// capped reports whether Workable's largest page leaves no room for the
+// extra item (first near maxFirst).
+func (p pageRequest) capped() bool { return p.want() > workableMaxLimit }
+
+// usesPagingNext reports whether hasNextPage comes from paging.next: only
+// when the page is capped, and only for jobs and candidates, whose
+// paging.next API.md §2 confirms. For activities it is a guess (API.md §6
+// [I]), so there the page is shortened instead (see keep).
+func (p pageRequest) usesPagingNext() bool { return p.capped() && p.kind != kindActivities }
+
+// keep is how many items the page may return: first, or fewer for a capped
+// page that does not use paging.next, so that the extra item still fits
+// (Relay allows a page shorter than first).
+func (p pageRequest) keep() int {
+	if !p.capped() || p.usesPagingNext() {
+		return p.first
+	}
+	return p.first - (p.want() - workableMaxLimit)
 }
 
 // newPageRequest validates the paging arguments of a connection field.
@@ -173,17 +214,18 @@ func newPageRequest(ctx context.Context, kind string, filters map[string]string,
 	return p, nil
 }
 
-// window cuts a fetched Workable page down to the connection's page: it
-// drops the item the cursor points after and keeps at most first items.
-// more is whether Workable said further items exist (paging.next).
+// window cuts a fetched Workable page (asked with p.limit()) down to the
+// connection's page: it drops the item the cursor points after and keeps at
+// most p.keep() items. An item beyond those proves a next page; more
+// (paging.next was present) counts only when p.usesPagingNext().
 func window[T any](p pageRequest, items []T, id func(T) string, more bool) (page []T, hasNext bool) {
 	if p.afterID != "" && len(items) > 0 && id(items[0]) == p.afterID {
 		items = items[1:]
 	}
-	if len(items) > p.first {
-		return items[:p.first], true
+	if n := p.keep(); len(items) > n {
+		return items[:n], true
 	}
-	return items, more
+	return items, more && p.usesPagingNext()
 }
 
 // edgeCursors returns the cursor of each item and the page info.

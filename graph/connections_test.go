@@ -2,8 +2,14 @@ package graph
 
 import (
 	"encoding/base64"
+	"encoding/json"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -247,6 +253,153 @@ func TestWalkActivities(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// noPagingProxy sits in front of the simulator and removes the paging key
+// from every activities response: API.md §6 only guesses that Workable sends
+// paging.next there. For candidate long it serves a synthetic stream of n
+// activities instead of the simulator's (more than Workable's largest page),
+// honouring since_id (inclusive) and limit like Workable, without paging.
+type noPagingProxy struct {
+	long string
+	n    int
+
+	stripped atomic.Int64 // responses that had a paging key
+	maxLimit atomic.Int64 // the largest limit asked for
+}
+
+// longID is the id of the i-th activity of the synthetic stream (hex, in
+// ascending order).
+func longID(i int) string { return fmt.Sprintf("%x", 0x10000+i) }
+
+func (p *noPagingProxy) wrap(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		segs := strings.Split(strings.TrimSuffix(r.URL.Path, "/"), "/")
+		if len(segs) < 3 || segs[len(segs)-1] != "activities" || segs[len(segs)-3] != "candidates" {
+			next.ServeHTTP(w, r)
+			return
+		}
+		q := r.URL.Query()
+		limit := 50
+		if v := q.Get("limit"); v != "" {
+			limit, _ = strconv.Atoi(v)
+		}
+		for {
+			old := p.maxLimit.Load()
+			if int64(limit) <= old || p.maxLimit.CompareAndSwap(old, int64(limit)) {
+				break
+			}
+		}
+		if segs[len(segs)-2] == p.long {
+			p.serveLong(w, q, min(limit, 100))
+			return
+		}
+		rec := httptest.NewRecorder()
+		next.ServeHTTP(rec, r)
+		body := rec.Body.Bytes()
+		if rec.Code == http.StatusOK {
+			var env map[string]json.RawMessage
+			if err := json.Unmarshal(body, &env); err != nil {
+				http.Error(w, "proxy: "+err.Error(), http.StatusBadGateway)
+				return
+			}
+			if _, ok := env["paging"]; ok {
+				p.stripped.Add(1)
+				delete(env, "paging")
+			}
+			body, _ = json.Marshal(env)
+		}
+		for k, v := range rec.Header() {
+			if k != "Content-Length" {
+				w.Header()[k] = v
+			}
+		}
+		w.WriteHeader(rec.Code)
+		_, _ = w.Write(body)
+	})
+}
+
+func (p *noPagingProxy) serveLong(w http.ResponseWriter, q url.Values, limit int) {
+	from := 0
+	if v := q.Get("since_id"); v != "" {
+		since, err := strconv.ParseUint(v, 16, 64)
+		if err != nil {
+			http.Error(w, "bad since_id", http.StatusUnprocessableEntity)
+			return
+		}
+		from = max(int(since)-0x10000, 0)
+	}
+	acts := []map[string]any{}
+	for i := from; i < p.n && len(acts) < limit; i++ {
+		acts = append(acts, map[string]any{"id": longID(i), "action": "comment", "stage_name": nil,
+			"body": "note " + longID(i), "created_at": "2024-01-02T03:04:05Z"})
+	}
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(map[string]any{"activities": acts})
+}
+
+// TestWalkActivitiesWithoutPaging: when Workable sends no paging.next for
+// activities, walks still return every activity and end on the last one,
+// whatever first is, also past Workable's largest page.
+func TestWalkActivitiesWithoutPaging(t *testing.T) {
+	t.Parallel()
+	const longN = 150
+	proxy := &noPagingProxy{n: longN}
+	env := newTestEnv(t, withSimProxy(proxy.wrap))
+	cands := env.sim.Candidates()
+	proxy.long = cands[len(cands)-1].ID
+	long := make([]string, longN)
+	for i := range long {
+		long[i] = longID(i)
+	}
+	type walkCase struct {
+		id    string
+		first int
+		want  []string
+	}
+	var tests []walkCase
+	for _, c := range cands[:12] {
+		var want []string
+		for _, a := range env.sim.Activities(c.ID) {
+			want = append(want, a.ID)
+		}
+		for _, first := range []int{1, 2, 5} {
+			tests = append(tests, walkCase{c.ID, first, want})
+		}
+	}
+	for _, first := range []int{7, 50, 99, 100} {
+		tests = append(tests, walkCase{proxy.long, first, long})
+	}
+	for _, tt := range tests {
+		t.Run(fmt.Sprintf("%s/first %d", tt.id, tt.first), func(t *testing.T) {
+			pages, empty := 0, 0
+			got := walk(t, tt.first, func(after *string) connPage {
+				var out struct{ Candidate struct{ Activities connPage } }
+				env.mustQuery(fmt.Sprintf(`query($id: ID!, $after: String) { candidate(id: $id) {
+					activities(first: %d, after: $after) { %s } } }`, tt.first, pageSelection),
+					vars{"id": tt.id, "after": after}, &out)
+				pages++
+				if len(out.Candidate.Activities.Nodes) == 0 {
+					empty++
+				}
+				return out.Candidate.Activities
+			})
+			if diff := cmp.Diff(append([]string{}, tt.want...), got); diff != "" {
+				t.Errorf("walk mismatch (-want +got):\n%s", diff)
+			}
+			// Ending correctly: hasNextPage is false on the page with the
+			// last activity, never true before an empty page.
+			if empty > 0 {
+				t.Errorf("%d of %d pages were empty", empty, pages)
+			}
+		})
+	}
+	if proxy.stripped.Load() == 0 {
+		t.Error("no activities response had a paging key: the proxy proves nothing")
+	}
+	if n := proxy.maxLimit.Load(); n > 100 {
+		t.Errorf("asked Workable for limit=%d, more than its largest page", n)
 	}
 }
 

@@ -1,6 +1,9 @@
 package graph
 
 import (
+	"net/http"
+	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -88,21 +91,92 @@ func TestCallCounts(t *testing.T) {
 	}
 }
 
+// includeFieldsProxy is a proxy in front of the simulator that rewrites the
+// include_fields parameter of GET /jobs with keep (return "" to drop it),
+// as a Workable that ignores the parameter, or part of it, would. It
+// counts the list requests that asked for include_fields.
+type includeFieldsProxy struct {
+	keep  func(string) string
+	asked atomic.Int64
+}
+
+func (p *includeFieldsProxy) wrap(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		q := r.URL.Query()
+		if strings.HasSuffix(r.URL.Path, "/jobs") && q.Has("include_fields") {
+			p.asked.Add(1)
+			if v := p.keep(q.Get("include_fields")); v != "" {
+				q.Set("include_fields", v)
+			} else {
+				q.Del("include_fields")
+			}
+			r = r.Clone(r.Context())
+			r.URL.RawQuery = q.Encode()
+			r.RequestURI = r.URL.RequestURI()
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// TestJobsListTextFields: the jobs list's text fields are right whether
+// Workable honours include_fields (no call per job), ignores it (each job's
+// detail, GET /jobs/{shortcode}, once) or honours only part of it.
 func TestJobsListTextFields(t *testing.T) {
 	t.Parallel()
-	env := newTestEnv(t)
-	var out struct {
-		Jobs struct{ Nodes []map[string]any }
+	tests := []struct {
+		name string
+		// keep rewrites include_fields; nil leaves the simulator alone.
+		keep func(string) string
+		// detail is whether every job's detail must be read.
+		detail bool
+	}{
+		{"include_fields honoured", nil, false},
+		{"include_fields ignored", func(string) string { return "" }, true},
+		{"only description honoured", func(string) string { return "description" }, true},
 	}
-	env.mustQuery(`{ jobs(first: 100) { nodes { shortcode description fullDescription requirements benefits } } }`, nil, &out)
-	for _, n := range out.Jobs.Nodes {
-		sc := n["shortcode"].(string)
-		j, _ := env.sim.Job(sc)
-		want := asJSON(t, map[string]any{"shortcode": sc, "description": j.Description,
-			"fullDescription": j.FullDescription, "requirements": j.Requirements, "benefits": j.Benefits})
-		if diff := cmp.Diff(want, asJSON(t, n)); diff != "" {
-			t.Errorf("job %s text fields mismatch (-want +got):\n%s", sc, diff)
-		}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			var opts []envOption
+			proxy := &includeFieldsProxy{keep: tt.keep}
+			if tt.keep != nil {
+				opts = append(opts, withSimProxy(proxy.wrap))
+			}
+			env := newTestEnv(t, opts...)
+			env.sim.ResetCounts()
+			var out struct {
+				Jobs struct{ Nodes []map[string]any }
+			}
+			env.mustQuery(`{ jobs(first: 100) { nodes { shortcode description fullDescription requirements benefits } } }`, nil, &out)
+			if len(out.Jobs.Nodes) == 0 {
+				t.Fatal("no jobs: the test proves nothing")
+			}
+			for _, n := range out.Jobs.Nodes {
+				sc := n["shortcode"].(string)
+				j, _ := env.sim.Job(sc)
+				if j.Description == nil || j.Benefits == nil {
+					t.Fatalf("simulator job %s has no description or benefits: the test proves nothing", sc)
+				}
+				want := asJSON(t, map[string]any{"shortcode": sc, "description": j.Description,
+					"fullDescription": j.FullDescription, "requirements": j.Requirements, "benefits": j.Benefits})
+				if diff := cmp.Diff(want, asJSON(t, n)); diff != "" {
+					t.Errorf("job %s text fields mismatch (-want +got):\n%s", sc, diff)
+				}
+			}
+			if tt.keep != nil && proxy.asked.Load() == 0 {
+				t.Errorf("the gateway never asked for include_fields: the proxy proves nothing")
+			}
+			wantGets := 0
+			if tt.detail {
+				wantGets = len(out.Jobs.Nodes)
+			}
+			if got := env.sim.RequestCount("GET /jobs/{shortcode}"); got != wantGets {
+				t.Errorf("GET /jobs/{shortcode} = %d, want %d (%v)", got, wantGets, env.sim.RequestCounts())
+			}
+			if got := env.sim.RequestCount("GET /jobs"); got != 1 {
+				t.Errorf("GET /jobs = %d, want 1", got)
+			}
+		})
 	}
 }
 

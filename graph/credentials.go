@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/99designs/gqlgen/graphql"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
 	"github.com/workablegw/gateway/access"
@@ -37,6 +38,12 @@ const (
 	CodeCredentialStoreUnavailable = "CREDENTIAL_STORE_UNAVAILABLE"
 	// CodeCredentialsDisabled: the handler has no credential registry.
 	CodeCredentialsDisabled = "CREDENTIALS_DISABLED"
+	// CodeCredentialUnreadable: a stored credential cannot be decrypted
+	// (CREDENTIALS_KEY is not the key it was stored with, or the record is
+	// damaged). Unlike CREDENTIAL_STORE_UNAVAILABLE, retrying does not
+	// help: an admin must restore the key, or remove the credential and
+	// add it again.
+	CodeCredentialUnreadable = "CREDENTIAL_UNREADABLE"
 )
 
 // credentialEconomies keeps one economy per credential nickname.
@@ -90,8 +97,20 @@ func (c *credentialEconomies) forNickname(ctx context.Context, nickname string) 
 }
 
 // removed forgets a removed credential's economy and drops its cache
-// entries (records, lists, responses, its rate budget key), so that nothing
-// it cached can be served again, even if the same token is added later.
+// entries (records, lists, responses: every key under its namespace), so
+// that nothing it cached can be served again, even if the same token is
+// added later.
+//
+// The namespace is that of the subdomain and token, so another credential
+// (the default included) with the same subdomain and token shares it: the
+// entries are then kept, since they are that credential's too. If the
+// other credentials cannot be listed, the entries are dropped anyway
+// (another credential then only misses its cache once).
+//
+// The rate budget is not dropped (the Redis limiter's keys, which start
+// with "{", are outside the namespace): Workable keeps counting the token's
+// requests in its window whatever the gateway forgets, and the keys expire
+// with the window.
 func (c *credentialEconomies) removed(ctx context.Context, cred credentials.Credential) {
 	c.mu.Lock()
 	delete(c.byNickname, cred.Nickname)
@@ -99,10 +118,36 @@ func (c *credentialEconomies) removed(ctx context.Context, cred credentials.Cred
 	if c.cfg.Cache == nil {
 		return
 	}
-	if err := c.cfg.Cache.DeletePrefix(context.WithoutCancel(ctx), c.namespace(cred)); err != nil {
+	ctx = context.WithoutCancel(ctx)
+	ns := c.namespace(cred)
+	if other, ok := c.sharesNamespace(ctx, cred.Nickname, ns); ok {
+		c.logger.LogAttrs(ctx, slog.LevelInfo, "kept the cache entries of a removed credential: another credential has the same subdomain and token",
+			slog.String("credential", cred.Nickname), slog.String("shared_with", other))
+		return
+	}
+	if err := c.cfg.Cache.DeletePrefix(ctx, ns); err != nil {
 		c.logger.LogAttrs(ctx, slog.LevelWarn, "could not drop the cache entries of a removed credential; they expire with their TTLs",
 			slog.String("credential", cred.Nickname), slog.Any("err", err))
 	}
+}
+
+// sharesNamespace returns the nickname of a credential other than nickname
+// whose cache namespace is ns, if there is one. Records that cannot be
+// decrypted are ignored (they cannot be used); when the credentials cannot
+// be listed at all it reports none.
+func (c *credentialEconomies) sharesNamespace(ctx context.Context, nickname, ns string) (string, bool) {
+	list, err := c.reg.List(ctx)
+	if err != nil && !errors.Is(err, credentials.ErrWrongKey) {
+		c.logger.LogAttrs(ctx, slog.LevelWarn, "could not list the credentials to see whether a removed credential's cache is shared",
+			slog.String("credential", nickname), slog.Any("err", err))
+		return "", false
+	}
+	for _, other := range list {
+		if other.Nickname != nickname && c.namespace(other) == ns {
+			return other.Nickname, true
+		}
+	}
+	return "", false
 }
 
 // middleware resolves each request's credential and runs it on that
@@ -130,6 +175,9 @@ func (c *credentialEconomies) middleware(next http.Handler) http.Handler {
 			e.serve(w, r, next)
 		case errors.Is(err, credentials.ErrNotFound):
 			guard.WriteError(w, http.StatusBadRequest, CodeUnknownCredential, unknownCredentialMessage(nickname))
+		case errors.Is(err, credentials.ErrWrongKey):
+			c.logger.LogAttrs(r.Context(), slog.LevelError, "cannot decrypt the request's Workable credential", slog.Any("err", err))
+			guard.WriteError(w, http.StatusInternalServerError, CodeCredentialUnreadable, unreadableCredentialMessage(nickname))
 		default:
 			c.logger.LogAttrs(r.Context(), slog.LevelError, "cannot resolve the request's Workable credential", slog.Any("err", err))
 			guard.WriteError(w, http.StatusServiceUnavailable, CodeCredentialStoreUnavailable,
@@ -150,6 +198,23 @@ func unknownCredentialMessage(nickname string) string {
 	return fmt.Sprintf("there is no Workable credential named %q (see workableCredentials)", nickname)
 }
 
+// unreadableCredentialMessage says that the credential nickname cannot be
+// decrypted and what an admin can do about it.
+func unreadableCredentialMessage(nickname string) string {
+	return fmt.Sprintf("the stored Workable credential %q cannot be decrypted: CREDENTIALS_KEY is not the key it was "+
+		"stored with (or the record is damaged); retrying does not help: restore that CREDENTIALS_KEY, "+
+		"or remove the credential and add it again", nickname)
+}
+
+// credentialUnreadableError is the GraphQL error of an undecryptable
+// credential.
+func credentialUnreadableError(nickname string) error {
+	return &gqlerror.Error{
+		Message:    unreadableCredentialMessage(nickname),
+		Extensions: map[string]any{"code": CodeCredentialUnreadable},
+	}
+}
+
 // requireAdmin checks the admin role when access control is on (FieldGuard
 // has already checked it; this is the second lock), and that credentials
 // are managed by this handler.
@@ -168,17 +233,42 @@ func (r *Resolver) requireAdmin(ctx context.Context) error {
 	return nil
 }
 
-// workableCredentials implements Query.workableCredentials.
+// workableCredentials implements Query.workableCredentials. Stored
+// credentials that cannot be decrypted are left out of the list, logged
+// (by nickname) and reported in an error with code CREDENTIAL_UNREADABLE
+// next to the data, so that one broken record does not hide the others.
 func (r *Resolver) workableCredentials(ctx context.Context) ([]credentials.Credential, error) {
 	stateFrom(ctx).noResponseCache()
 	if err := r.requireAdmin(ctx); err != nil {
 		return nil, err
 	}
 	list, err := r.creds.List(ctx)
-	if err != nil {
+	var unreadable *credentials.UnreadableError
+	switch {
+	case err == nil:
+	case errors.As(err, &unreadable):
+		r.logger.LogAttrs(ctx, slog.LevelWarn, "some stored Workable credentials cannot be decrypted; they are left out of workableCredentials",
+			slog.Int("count", unreadable.Count), slog.Any("nicknames", unreadable.Nicknames))
+		graphql.AddError(ctx, &gqlerror.Error{
+			Path: graphql.GetPath(ctx),
+			Message: fmt.Sprintf("%d stored credential(s) %s cannot be decrypted and are not listed: CREDENTIALS_KEY is not "+
+				"the key they were stored with (or the records are damaged); restore that key, or remove them "+
+				"with removeWorkableCredential and add them again", unreadable.Count, strings.Join(quoted(unreadable.Nicknames), ", ")),
+			Extensions: map[string]any{"code": CodeCredentialUnreadable, "nicknames": unreadable.Nicknames},
+		})
+	default:
 		return nil, fmt.Errorf("list credentials: %w", err)
 	}
 	return list, nil
+}
+
+// quoted returns each of ss quoted with %q.
+func quoted(ss []string) []string {
+	out := make([]string, len(ss))
+	for i, s := range ss {
+		out[i] = fmt.Sprintf("%q", s)
+	}
+	return out
 }
 
 // addWorkableCredential implements Mutation.addWorkableCredential. Invalid
@@ -230,12 +320,22 @@ func (r *Resolver) testWorkableCredential(ctx context.Context, nickname string) 
 	if err := r.requireAdmin(ctx); err != nil {
 		return nil, err
 	}
+	notFound := &gqlerror.Error{
+		Message:    "there is no Workable credential with this nickname",
+		Extensions: map[string]any{"code": CodeNotFound},
+	}
+	// The registry reads "" as the default credential (a request without
+	// X-Workable-Credential); here a nickname must be named, and no
+	// credential is named "".
+	if nickname == "" {
+		return nil, notFound
+	}
 	res, err := r.creds.Test(ctx, nickname)
 	if errors.Is(err, credentials.ErrNotFound) {
-		return nil, &gqlerror.Error{
-			Message:    "there is no Workable credential with this nickname",
-			Extensions: map[string]any{"code": CodeNotFound},
-		}
+		return nil, notFound
+	}
+	if errors.Is(err, credentials.ErrWrongKey) {
+		return nil, credentialUnreadableError(nickname)
 	}
 	if err != nil && res.TestedAt.IsZero() {
 		return nil, fmt.Errorf("test credential: %w", err)
@@ -254,11 +354,16 @@ func (r *Resolver) testWorkableCredential(ctx context.Context, nickname string) 
 }
 
 // removeWorkableCredential implements Mutation.removeWorkableCredential.
+// An empty nickname is userError NOT_FOUND like any other unknown one (the
+// registry would read it as the default credential).
 func (r *Resolver) removeWorkableCredential(ctx context.Context, nickname string) (*model.RemoveWorkableCredentialPayload, error) {
 	if err := r.requireAdmin(ctx); err != nil {
 		return nil, err
 	}
-	err := r.creds.Remove(ctx, nickname)
+	err := credentials.ErrNotFound
+	if nickname != "" {
+		err = r.creds.Remove(ctx, nickname)
+	}
 	switch {
 	case err == nil:
 		return &model.RemoveWorkableCredentialPayload{Removed: true, UserErrors: []model.UserError{}}, nil

@@ -2,6 +2,7 @@ package graph
 
 import (
 	"bytes"
+	"crypto/rand"
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
@@ -419,4 +420,171 @@ func (ce *credEnv) checkNoTokens(t *testing.T) {
 	if logs := ce.logs.String(); strings.Contains(logs, betaToken) || strings.Contains(logs, simulator.DemoToken) {
 		t.Errorf("the log holds a Workable token")
 	}
+}
+
+// TestRemoveCredentialKeepsSharedCache: a credential with the same
+// subdomain and token as another shares its cache namespace, so removing it
+// must not drop the other's cache entries; removing the last credential of a
+// namespace still does.
+func TestRemoveCredentialKeepsSharedCache(t *testing.T) {
+	t.Parallel()
+	ce := newCredEnv(t, nil)
+	addTwin := func(nickname string) {
+		t.Helper()
+		var out addOut
+		ce.mustDo(adminKey, "", addCredential, vars{"in": map[string]any{
+			"nickname": nickname, "subdomain": simulator.DemoSubdomain, "apiToken": simulator.DemoToken}}, &out)
+		if len(out.AddWorkableCredential.UserErrors) > 0 {
+			t.Fatalf("add %s: %+v", nickname, out.AddWorkableCredential.UserErrors)
+		}
+	}
+	remove := func(nickname string) {
+		t.Helper()
+		var rm struct{ RemoveWorkableCredential struct{ Removed bool } }
+		ce.mustDo(adminKey, "", removeCredential, vars{"n": nickname}, &rm)
+		if !rm.RemoveWorkableCredential.Removed {
+			t.Fatalf("remove %s: not removed", nickname)
+		}
+	}
+	addTwin("twin1")
+	addTwin("twin2")
+	ce.mustDo(readerKey, "", candidateNames, nil, nil)
+	if got := ce.sim.TotalRequests(); got != 1 {
+		t.Fatalf("warming the cache made %d Workable calls, want 1", got)
+	}
+
+	// Removing twin1 keeps the entries of twin2 and of the default
+	// credential (same namespace).
+	remove("twin1")
+	for _, nickname := range []string{"", "twin2"} {
+		ce.mustDo(readerKey, nickname, candidateNames, nil, nil)
+	}
+	if got := ce.sim.TotalRequests(); got != 1 {
+		t.Errorf("after removing a credential sharing the namespace, %d Workable calls in all, want 1 (cache kept)", got)
+	}
+	// So does removing twin2: the default credential still uses them.
+	remove("twin2")
+	ce.mustDo(readerKey, "", candidateNames, nil, nil)
+	if got := ce.sim.TotalRequests(); got != 1 {
+		t.Errorf("after removing the last twin, %d Workable calls in all, want 1 (the default's cache kept)", got)
+	}
+	if !ce.logs.contains("kept the cache entries of a removed credential") {
+		t.Errorf("no log line says the shared cache was kept:\n%s", ce.logs.String())
+	}
+
+	// A credential alone in its namespace still has its entries dropped.
+	ce.addBeta(betaToken)
+	ce.mustDo(readerKey, "beta", candidateNames, nil, nil)
+	remove("beta")
+	ce.addBeta(betaToken)
+	ce.mustDo(readerKey, "beta", candidateNames, nil, nil)
+	if got := ce.simB.TotalRequests(); got != 2 {
+		t.Errorf("beta removed and re-added: simulator B got %d calls, want 2 (cache dropped)", got)
+	}
+	ce.checkNoTokens(t)
+}
+
+// TestCredentialEmptyNickname: the empty nickname names no credential in
+// testWorkableCredential and removeWorkableCredential (NOT_FOUND), although
+// a request without X-Workable-Credential uses the default one.
+func TestCredentialEmptyNickname(t *testing.T) {
+	t.Parallel()
+	ce := newCredEnv(t, nil)
+	ce.do(adminKey, "", testCredential, vars{"n": ""}).requireCode(t, CodeNotFound)
+	var out struct {
+		RemoveWorkableCredential struct {
+			Removed    bool
+			UserErrors []model.UserError
+		}
+	}
+	ce.mustDo(adminKey, "", removeCredential, vars{"n": ""}, &out)
+	ues := out.RemoveWorkableCredential.UserErrors
+	if out.RemoveWorkableCredential.Removed || len(ues) != 1 || ues[0].Code != UserErrorNotFound ||
+		strings.Join(ues[0].Field, ".") != "nickname" {
+		t.Errorf("remove \"\" = %+v, want userError NOT_FOUND on nickname", out)
+	}
+	if n := ce.sim.TotalRequests(); n != 0 {
+		t.Errorf("%d Workable calls, want 0 (the default credential must not be tested)", n)
+	}
+	var list struct{ WorkableCredentials []map[string]any }
+	ce.mustDo(adminKey, "", listCredentials, nil, &list)
+	if len(list.WorkableCredentials) != 1 || list.WorkableCredentials[0]["lastTestOk"] != nil {
+		t.Errorf("credentials = %v, want the untested default only", list.WorkableCredentials)
+	}
+}
+
+// TestUndecryptableCredential: a stored record that the configured
+// CREDENTIALS_KEY cannot decrypt is left out of workableCredentials (with
+// an error next to the data, and a warning in the log), and choosing or
+// testing it is refused with CREDENTIAL_UNREADABLE, not a "retry later".
+// It can still be removed.
+func TestUndecryptableCredential(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	rdb, prefix := cachetest.Redis(t)
+	oldStore, err := credentials.NewRedisStore(rdb, prefix, newCredentialsKey(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := oldStore.Add(ctx, credentials.Credential{Nickname: "broken", Subdomain: betaSubdomain,
+		Token: betaToken, CreatedAt: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	store, err := credentials.NewRedisStore(rdb, prefix, newCredentialsKey(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ce := newCredEnv(t, store)
+	ce.addBeta(betaToken)
+
+	resp := ce.do(adminKey, "", listCredentials, nil)
+	var list struct{ WorkableCredentials []map[string]any }
+	if err := json.Unmarshal(resp.Data, &list); err != nil {
+		t.Fatalf("decode %s: %v", resp.Raw, err)
+	}
+	var names []any
+	for _, c := range list.WorkableCredentials {
+		names = append(names, c["nickname"])
+	}
+	if diff := cmp.Diff([]any{"default", "beta"}, names); diff != "" {
+		t.Errorf("listed nicknames (-want +got):\n%s", diff)
+	}
+	e := resp.requireCode(t, CodeCredentialUnreadable)
+	if !strings.Contains(e.Message, `"broken"`) || !strings.Contains(e.Message, "CREDENTIALS_KEY") {
+		t.Errorf("list error %q should name the record and CREDENTIALS_KEY", e.Message)
+	}
+	if !ce.logs.contains("cannot be decrypted") || !ce.logs.contains("broken") {
+		t.Errorf("no warning about the unreadable record in the log:\n%s", ce.logs.String())
+	}
+
+	resp = ce.do(readerKey, "broken", candidateNames, nil)
+	if resp.Status != http.StatusInternalServerError {
+		t.Errorf("request with the unreadable credential: status %d, want 500", resp.Status)
+	}
+	e = resp.requireCode(t, CodeCredentialUnreadable)
+	if strings.Contains(e.Message, "retry later") || !strings.Contains(e.Message, "CREDENTIALS_KEY") {
+		t.Errorf("message %q: want it to point at CREDENTIALS_KEY, not to retry", e.Message)
+	}
+	ce.do(adminKey, "", testCredential, vars{"n": "broken"}).requireCode(t, CodeCredentialUnreadable)
+	if n := ce.simB.TotalRequests(); n != 0 {
+		t.Errorf("%d Workable calls with the unreadable credential, want 0", n)
+	}
+
+	var rm struct{ RemoveWorkableCredential struct{ Removed bool } }
+	ce.mustDo(adminKey, "", removeCredential, vars{"n": "broken"}, &rm)
+	if !rm.RemoveWorkableCredential.Removed {
+		t.Errorf("the unreadable credential was not removed")
+	}
+	ce.mustDo(adminKey, "", listCredentials, nil, nil)
+	ce.checkNoTokens(t)
+}
+
+// newCredentialsKey returns a random CREDENTIALS_KEY.
+func newCredentialsKey(t *testing.T) []byte {
+	t.Helper()
+	key := make([]byte, credentials.KeySize)
+	if _, err := rand.Read(key); err != nil {
+		t.Fatal(err)
+	}
+	return key
 }

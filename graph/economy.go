@@ -2,11 +2,16 @@ package graph
 
 import (
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"math/rand/v2"
 	"net/http"
+	"runtime/debug"
 	"slices"
 	"strconv"
 	"sync"
@@ -109,7 +114,30 @@ type reqState struct {
 // staleRef names one stale answer served, for extensions.staleData.
 type staleRef struct {
 	Kind string `json:"kind"`
-	ID   string `json:"id"`
+	// ID is the opaque reference of the stale entry (economy.staleID), never
+	// its cache id: a list's cache id holds the query's filters, which may
+	// be personal data (an e-mail address).
+	ID string `json:"id"`
+}
+
+// staleIDLen is the length of a stale entry's reference, in hex digits (48
+// bits: enough to tell the entries of one response apart and to find the
+// log line of a stale answer, too short to serve as a key).
+const staleIDLen = 12
+
+// staleID returns the reference of the cached entry kind/id shown in
+// extensions.staleData and in the log line of a stale answer: the first
+// staleIDLen hex digits of HMAC-SHA256(namespace, kind NUL id). Keyed with
+// the credential's namespace (a digest of its token), it cannot be reversed
+// by trying likely filters (e-mail addresses) without knowing the token,
+// and it is the same on every replica sharing a credential, so a client's
+// staleData matches the gateways' log lines.
+func (e *economy) staleID(kind cache.Kind, id string) string {
+	m := hmac.New(sha256.New, []byte(e.ns))
+	m.Write([]byte(kind))
+	m.Write([]byte{0})
+	m.Write([]byte(id))
+	return hex.EncodeToString(m.Sum(nil))[:staleIDLen]
 }
 
 type reqStateKey struct{}
@@ -163,15 +191,16 @@ func (rs *reqState) dep(genKey, gen string, freshUntil time.Time) {
 	}
 }
 
-// markStale records that a stale copy of kind/id was served.
-func (rs *reqState) markStale(kind cache.Kind, id string) {
+// markStale records that a stale copy of kind was served; ref is its
+// reference (economy.staleID), never its cache id.
+func (rs *reqState) markStale(kind cache.Kind, ref string) {
 	if rs == nil {
 		return
 	}
 	rs.stale.Add(1)
 	rs.mu.Lock()
 	defer rs.mu.Unlock()
-	rs.staleRefs = append(rs.staleRefs, staleRef{Kind: string(kind), ID: id})
+	rs.staleRefs = append(rs.staleRefs, staleRef{Kind: string(kind), ID: ref})
 	rs.uncacheable = true
 }
 
@@ -243,7 +272,14 @@ func cachedBatch[K comparable, V any](e *economy, rs *reqState, sp spec[K, V]) d
 		for i := range keys {
 			if ent, ok := entries[lks[i].key]; ok {
 				if v, gen, err := decodeValue[V](ent.Value); err == nil {
-					if gen == lks[i].gen && ent.IsFresh(now) {
+					if gen != lks[i].gen {
+						// Made under a generation a write has
+						// replaced (or that was lost): obsolete, a
+						// plain miss, never a stale fallback.
+						missIdx = append(missIdx, i)
+						continue
+					}
+					if ent.IsFresh(now) {
 						results[i] = &dataloader.Result[V]{Data: v}
 						rs.dep(lks[i].genKey, lks[i].gen, ent.FreshUntil)
 						continue
@@ -269,10 +305,15 @@ func cachedBatch[K comparable, V any](e *economy, rs *reqState, sp spec[K, V]) d
 					rs.dep(lks[i].genKey, lks[i].gen, now.Add(e.minFresh(sp.kind)))
 				}
 			case stale[i] != nil && staleWorthy(res.Error):
+				// Never the entry's id (a list's holds the query's
+				// filters, personal data), nor the error (whose text
+				// names the request): its reference and the error's
+				// class only.
+				ref := e.staleID(sp.kind, sp.id(keys[i]))
 				e.logger.LogAttrs(ctx, slog.LevelWarn, "serving a stale copy: Workable did not answer",
-					slog.String("kind", string(sp.kind)), slog.String("id", sp.id(keys[i])), slog.Any("err", res.Error))
+					slog.String("kind", string(sp.kind)), slog.String("ref", ref), slog.String("reason", staleReason(res.Error)))
 				res = &dataloader.Result[V]{Data: *stale[i]}
-				e.servedStale(rs, sp.kind, sp.id(keys[i]))
+				e.servedStale(rs, sp.kind, ref)
 			}
 			results[i] = res
 		}
@@ -321,13 +362,29 @@ func fetchOne[K comparable, V any](ctx context.Context, e *economy, sp spec[K, V
 	return v.(V), nil
 }
 
+// errFetchPanicked is the error of a shared fetch that panicked; the panic
+// itself is logged, never shown to a client (it classifies as INTERNAL).
+var errFetchPanicked = errors.New("shared fetch failed unexpectedly")
+
 // shared runs fn once for all concurrent callers with the same key. fn runs
 // detached from the cancellation of the caller that started it
 // (context.WithoutCancel), bounded by that caller's deadline, so that one
 // client disconnecting does not fail the others; each caller still stops
 // waiting when its own context ends.
+//
+// A panic in fn is recovered, logged with its stack and returned to every
+// caller as errFetchPanicked: fn runs in singleflight's own goroutine, where
+// DoChan would re-panic it out of reach of any handler's recovery and crash
+// the process.
 func (e *economy) shared(ctx context.Context, key string, fn func(context.Context) (any, error)) (any, error) {
-	ch := e.flight.DoChan(key, func() (any, error) {
+	ch := e.flight.DoChan(key, func() (v any, err error) {
+		defer func() {
+			if p := recover(); p != nil {
+				e.logger.LogAttrs(ctx, slog.LevelError, "shared Workable fetch panicked",
+					slog.String("panic", fmt.Sprint(p)), slog.String("stack", string(debug.Stack())))
+				v, err = nil, errFetchPanicked
+			}
+		}()
 		fctx := context.WithoutCancel(ctx)
 		if dl, ok := ctx.Deadline(); ok {
 			var cancel context.CancelFunc
@@ -350,6 +407,20 @@ func (e *economy) shared(ctx context.Context, key string, fn func(context.Contex
 func staleWorthy(err error) bool {
 	return errors.Is(err, workable.ErrRateLimited) || errors.Is(err, workable.ErrUnavailable) ||
 		errors.Is(err, context.DeadlineExceeded)
+}
+
+// staleReason is the class of a staleWorthy error, for the log line of a
+// stale answer: the error's own text may name the request (a list's query
+// string, with its filters).
+func staleReason(err error) string {
+	switch {
+	case errors.Is(err, workable.ErrRateLimited):
+		return "rate limited"
+	case errors.Is(err, context.DeadlineExceeded):
+		return "timed out"
+	default:
+		return "unavailable"
+	}
 }
 
 // getMany reads keys from the cache. A cache failure is logged and reads as

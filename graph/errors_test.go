@@ -160,7 +160,10 @@ func TestGraphQLErrorCodes(t *testing.T) {
 		{"validation", `{ nope }`, "GRAPHQL_VALIDATION_FAILED"},
 		{"wrong argument type", `{ jobs(first: "ten") { nodes { id } } }`, "GRAPHQL_VALIDATION_FAILED"},
 		{"unknown enum", `{ jobs(state: OPEN) { nodes { id } } }`, "GRAPHQL_VALIDATION_FAILED"},
-		{"complexity", `{ jobs(first: 50) { nodes { candidates(first: 50) { nodes { id name email } } } } }`, "COMPLEXITY_LIMIT_EXCEEDED"},
+		// Three nested connections of 100: a million activities behind
+		// 10,000 Workable calls (complexity about 2,000,000).
+		{"complexity", `{ jobs(first: 100) { nodes { candidates(first: 100) { nodes { id name email
+			activities(first: 100) { nodes { id action } } } } } } }`, "COMPLEXITY_LIMIT_EXCEEDED"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

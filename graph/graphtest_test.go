@@ -57,6 +57,9 @@ type envConfig struct {
 	responseCache bool
 	now           func() time.Time
 	sim           *simulator.Simulator
+	// simWrap wraps the simulator's handler (a proxy that alters what
+	// Workable answers).
+	simWrap func(http.Handler) http.Handler
 }
 
 // withSim serves an existing simulator instead of a new one (two gateways
@@ -73,6 +76,13 @@ func withResponseCache() envOption { return func(c *envConfig) { c.responseCache
 
 // withClock sets the clock that decides freshness.
 func withClock(now func() time.Time) envOption { return func(c *envConfig) { c.now = now } }
+
+// withSimProxy puts wrap in front of the simulator: the gateway talks to
+// wrap(sim.Handler()), e.g. a proxy that drops what the reference does not
+// promise Workable sends.
+func withSimProxy(wrap func(http.Handler) http.Handler) envOption {
+	return func(c *envConfig) { c.simWrap = wrap }
+}
 
 type envOption func(*envConfig)
 
@@ -110,7 +120,11 @@ func newTestEnv(t *testing.T, opts ...envOption) *testEnv {
 	if sim == nil {
 		sim = simulator.New(cfg.simOpts...)
 	}
-	simSrv := httptest.NewServer(sim.Handler())
+	var simHandler http.Handler = sim.Handler()
+	if cfg.simWrap != nil {
+		simHandler = cfg.simWrap(simHandler)
+	}
+	simSrv := httptest.NewServer(simHandler)
 	t.Cleanup(simSrv.Close)
 
 	clientOpts := append([]workable.Option{

@@ -25,12 +25,23 @@ import (
 )
 
 // DefaultComplexityLimit is the complexity limit when Config leaves it 0.
-// Every field counts 1 and a connection counts its selection once per
-// requested item (first, default 50). So a full page of 100 candidates with
-// every field (about 3000) fits, while nested connections under a large page
-// (one Workable call per parent item), such as 50 jobs × 50 candidates × a
-// few fields (about 15000), do not.
-const DefaultComplexityLimit = 5000
+//
+// The cost model: every field counts 1, and a connection (jobs, candidates,
+// Job.candidates, Candidate.activities) counts its selection once per
+// requested item (first, default 50), so that a connection nested under a
+// page, which costs one Workable call per parent item, multiplies.
+//
+// The limit admits the reasonable queries with room to spare: a
+// page of 100 jobs with every field but candidates costs about 5,300, and
+// 50 candidates each with every field, its job with every field and 20
+// activities (one list call, then a detail and an activities call per
+// candidate) about 20,400. It refuses what only an attacker sends, by a
+// factor of 18 or more: 100 jobs × 100 candidates × every field costs about
+// 565,000 (up to 10,000 detail calls), and three nested connections of 100
+// (jobs → candidates → activities) about 2,000,000. In between, the request
+// deadline and the per-credential rate budget bound what an admitted query
+// can cost upstream (about 30 calls in 30 s at Workable's 10 per 10 s).
+const DefaultComplexityLimit = 30000
 
 // Config holds what the GraphQL handler needs.
 type Config struct {
@@ -68,7 +79,8 @@ type Config struct {
 	// Workable and Namespace are then ignored. An unknown nickname is
 	// answered with HTTP 400 and code UNKNOWN_CREDENTIAL before any
 	// resolver runs. Removing a credential through it drops the
-	// credential's cache entries. It also backs the credential fields of
+	// credential's cache entries, unless another credential has the same
+	// subdomain and token (and so the same namespace). It also backs the credential fields of
 	// the schema (workableCredentials, addWorkableCredential, …).
 	Credentials *credentials.Registry
 	// NamespacePrefix is put before the namespace of every credential of
@@ -172,20 +184,7 @@ func newServer(e *economy, cfg Config) *handler.Server {
 	if r.idem == nil {
 		r.idem = idempotency.NewMemoryStore()
 	}
-	gc := generated.Config{Resolvers: r}
-	gc.Complexity.Query.Jobs = func(child int, first *int, _ *string, _ *model.JobState, _, _ *time.Time) int {
-		return connectionComplexity(child, first)
-	}
-	gc.Complexity.Query.Candidates = func(child int, first *int, _, _, _, _ *string, _, _ *time.Time) int {
-		return connectionComplexity(child, first)
-	}
-	gc.Complexity.Job.Candidates = func(child int, first *int, _, _ *string) int {
-		return connectionComplexity(child, first)
-	}
-	gc.Complexity.Candidate.Activities = func(child int, first *int, _ *string) int {
-		return connectionComplexity(child, first)
-	}
-	srv := handler.New(generated.NewExecutableSchema(gc))
+	srv := handler.New(executableSchema(r))
 	srv.AddTransport(transport.Options{})
 	srv.AddTransport(transport.GET{})
 	srv.AddTransport(transport.POST{})
@@ -215,4 +214,24 @@ func newServer(e *economy, cfg Config) *handler.Server {
 	srv.SetErrorPresenter(errorPresenter(logger))
 	srv.SetRecoverFunc(recoverFunc(logger))
 	return srv
+}
+
+// executableSchema returns the schema over r with the gateway's cost model
+// (see DefaultComplexityLimit): connections count their selection once per
+// requested item.
+func executableSchema(r *Resolver) graphql.ExecutableSchema {
+	gc := generated.Config{Resolvers: r}
+	gc.Complexity.Query.Jobs = func(child int, first *int, _ *string, _ *model.JobState, _, _ *time.Time) int {
+		return connectionComplexity(child, first)
+	}
+	gc.Complexity.Query.Candidates = func(child int, first *int, _, _, _, _ *string, _, _ *time.Time) int {
+		return connectionComplexity(child, first)
+	}
+	gc.Complexity.Job.Candidates = func(child int, first *int, _, _ *string) int {
+		return connectionComplexity(child, first)
+	}
+	gc.Complexity.Candidate.Activities = func(child int, first *int, _ *string) int {
+		return connectionComplexity(child, first)
+	}
+	return generated.NewExecutableSchema(gc)
 }

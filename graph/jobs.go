@@ -10,11 +10,43 @@ import (
 	"github.com/workablegw/gateway/workable"
 )
 
-// jobTextFields are the Workable detail fields that include_fields can add
-// to the jobs list (API.md §2), sparing one GET /jobs/{shortcode} per job.
-// simulator guess: the value is comma-separated (the reference marks the
-// format as [I]).
-var jobTextFields = []string{"description", "full_description", "requirements", "benefits"}
+// jobTexts are the job text fields: the detail fields that include_fields
+// can add to the jobs list (API.md §2), sparing one GET /jobs/{shortcode}
+// per job. Workable's name, the field's member of model.JobText and how to
+// read it.
+var jobTexts = []struct {
+	name string
+	bit  model.JobText
+	get  func(*workable.Job) *string
+}{
+	{"description", model.TextDescription, func(j *workable.Job) *string { return j.Description }},
+	{"full_description", model.TextFullDescription, func(j *workable.Job) *string { return j.FullDescription }},
+	{"requirements", model.TextRequirements, func(j *workable.Job) *string { return j.Requirements }},
+	{"benefits", model.TextBenefits, func(j *workable.Job) *string { return j.Benefits }},
+}
+
+// listedText returns the text fields a jobs list page fetched with
+// include_fields is known to carry: those that at least one job of the page
+// has. If Workable ignored include_fields (or its format is not the guessed
+// one), no job has them and every text field falls back to the job's detail,
+// GET /jobs/{shortcode}, instead of silently resolving to null. A field that
+// some job carries is taken as delivered for the whole page, so a job whose
+// own value is absent or null reads null, as its detail would.
+//
+// The decoded workable.Job cannot tell an absent key from a null one; both
+// count as absent here, which only costs a detail call per job when a field
+// is null on every job of the page.
+func listedText(jobs []*workable.Job) model.JobText {
+	var set model.JobText
+	for _, j := range jobs {
+		for _, f := range jobTexts {
+			if f.get(j) != nil {
+				set |= f.bit
+			}
+		}
+	}
+	return set
+}
 
 // jobFieldNeed is what a Job field needs loaded.
 type jobFieldNeed int
@@ -22,7 +54,7 @@ type jobFieldNeed int
 const (
 	needNothing jobFieldNeed = iota // shortcode, title: always known
 	needList                        // fields of the jobs list
-	needText                        // list with include_fields, or the detail
+	needText                        // a list whose response carried it, or the detail
 	needDetail                      // only GET /jobs/{shortcode}
 )
 
@@ -51,7 +83,8 @@ func maxJobNeed(fields map[string]bool) jobFieldNeed {
 
 // jobsConnection resolves Query.jobs: one GET /jobs per page. When the
 // selection asks for description-like fields the list is fetched with
-// include_fields, so they cost no call per job.
+// include_fields, so they cost no call per job as long as Workable honours
+// it (see listedText).
 func (r *Resolver) jobsConnection(ctx context.Context, first *int, after *string, state *model.JobState, createdAfter, updatedAfter *time.Time) (*model.JobConnection, error) {
 	stateStr := ""
 	if state != nil {
@@ -74,13 +107,17 @@ func (r *Resolver) jobsConnection(ctx context.Context, first *int, after *string
 	if err != nil {
 		return nil, err
 	}
+	var text model.JobText
+	if key.WithText {
+		text = listedText(pg.Items)
+	}
 	items, hasNext := window(p, pg.Items, jobID, pg.More)
 	cursors, info := edgeCursors(p, items, jobID, hasNext)
 	conn.PageInfo = info
 	conn.Nodes = make([]model.Job, len(items))
 	conn.Edges = make([]model.JobEdge, len(items))
 	for i, j := range items {
-		conn.Nodes[i] = model.Job{Shortcode: j.Shortcode, Title: j.Title, Listed: j, HasText: key.WithText}
+		conn.Nodes[i] = model.Job{Shortcode: j.Shortcode, Title: j.Title, Listed: j, Text: text}
 		conn.Edges[i] = model.JobEdge{Cursor: cursors[i], Node: &conn.Nodes[i]}
 	}
 	return conn, nil
@@ -97,7 +134,7 @@ func (r *Resolver) jobByShortcode(ctx context.Context, shortcode string) (*model
 	if err != nil || j == nil {
 		return nil, err
 	}
-	return &model.Job{Shortcode: j.Shortcode, Title: j.Title, Listed: j, Detail: true, HasText: true}, nil
+	return &model.Job{Shortcode: j.Shortcode, Title: j.Title, Listed: j, Detail: true}, nil
 }
 
 // candidateJob resolves Candidate.job. The shortcode and title come with
@@ -118,7 +155,7 @@ func (r *Resolver) candidateJob(ctx context.Context, c *workable.Candidate) (*mo
 		job.Listed, err = load(ctx, r.loadersFor(ctx).job, job.Shortcode)
 	default:
 		job.Listed, err = load(ctx, r.loadersFor(ctx).jobDetail, job.Shortcode)
-		job.Detail, job.HasText = true, true
+		job.Detail = true
 	}
 	if err != nil {
 		return nil, err
@@ -126,17 +163,18 @@ func (r *Resolver) candidateJob(ctx context.Context, c *workable.Candidate) (*mo
 	if job.Listed == nil {
 		// The job is gone from Workable: keep what the candidate knows;
 		// fields that need more resolve to null or NOT_FOUND.
-		job.Detail, job.HasText = false, false
+		job.Detail = false
 	}
 	return job, nil
 }
 
 // jobData returns the Workable job behind a Job field with the given need,
 // loading it when obj does not carry it. It returns nil when the job no
-// longer exists.
+// longer exists. Text fields go through jobText, which knows which of them
+// a list carried; here needText counts as needDetail.
 func (r *Resolver) jobData(ctx context.Context, obj *model.Job, need jobFieldNeed) (*workable.Job, error) {
 	switch {
-	case obj.Listed != nil && (need <= needList || obj.Detail || (need == needText && obj.HasText)):
+	case obj.Listed != nil && (need <= needList || obj.Detail):
 		return obj.Listed, nil
 	case need <= needList:
 		return load(ctx, r.loadersFor(ctx).job, obj.Shortcode)
@@ -152,6 +190,16 @@ func (r *Resolver) jobString(ctx context.Context, obj *model.Job, need jobFieldN
 		return nil, err
 	}
 	return get(j), nil
+}
+
+// jobText resolves one text field of a job (field is its member of
+// model.JobText, get reads it): from the list the job came from when that
+// list's response carried the field, else from the job's detail.
+func (r *Resolver) jobText(ctx context.Context, obj *model.Job, field model.JobText, get func(*workable.Job) *string) (*string, error) {
+	if obj.Listed != nil && obj.Text.Has(field) {
+		return get(obj.Listed), nil
+	}
+	return r.jobString(ctx, obj, needDetail, get)
 }
 
 // jobRequired returns the job for a non-null field; a vanished job is

@@ -49,7 +49,8 @@ type jobPageKey struct {
 	UpdatedAfter string
 	SinceID      string
 	Limit        int
-	// WithText adds include_fields=description,full_description,requirements,benefits.
+	// WithText adds include_fields=description,full_description,requirements,benefits
+	// (the jobTexts); the page's jobs carry those that Workable returned.
 	WithText bool
 }
 
@@ -312,7 +313,12 @@ func (l *loaders) fetchJobPage(ctx context.Context, k jobPageKey, _ string) (pag
 		UpdatedAfter: parseKeyTime(k.UpdatedAfter),
 	}
 	if k.WithText {
-		opts.IncludeFields = jobTextFields
+		// simulator guess: include_fields is a comma-separated list (the
+		// reference marks its format as [I]; the client joins with commas).
+		// Whether Workable honoured it is not assumed: see listedText.
+		for _, f := range jobTexts {
+			opts.IncludeFields = append(opts.IncludeFields, f.name)
+		}
 	}
 	jobs, resp, err := l.client.Jobs.List(ctx, opts)
 	if err != nil {

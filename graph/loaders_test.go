@@ -3,11 +3,13 @@ package graph
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/workablegw/gateway/graph/model"
 	"github.com/workablegw/gateway/workable"
 	"github.com/workablegw/gateway/workable/simulator"
 )
@@ -75,6 +77,79 @@ func TestFetchEachKeepsKeyOrder(t *testing.T) {
 	}
 }
 
+func TestPageRequestLimit(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		p         pageRequest
+		limit     int
+		keep      int
+		usesPNext bool
+	}{
+		{pageRequest{kind: kindActivities, first: 0}, 1, 0, false},
+		{pageRequest{kind: kindActivities, first: 5}, 6, 5, false},
+		{pageRequest{kind: kindActivities, first: 5, afterID: "x"}, 7, 5, false},
+		{pageRequest{kind: kindActivities, first: 98, afterID: "x"}, 100, 98, false},
+		{pageRequest{kind: kindActivities, first: 99}, 100, 99, false},
+		{pageRequest{kind: kindActivities, first: 99, afterID: "x"}, 100, 98, false},
+		{pageRequest{kind: kindActivities, first: 100}, 100, 99, false},
+		{pageRequest{kind: kindActivities, first: 100, afterID: "x"}, 100, 98, false},
+		{pageRequest{kind: kindJobs, first: 50}, 51, 50, false},
+		{pageRequest{kind: kindJobs, first: 100}, 100, 100, true},
+		{pageRequest{kind: kindCandidates, first: 99, afterID: "x"}, 100, 99, true},
+		{pageRequest{kind: kindJobCandidates, first: 100, afterID: "x"}, 100, 100, true},
+	}
+	for _, tt := range tests {
+		t.Run(fmt.Sprintf("%s/%d/%q", tt.p.kind, tt.p.first, tt.p.afterID), func(t *testing.T) {
+			if got := tt.p.limit(); got != tt.limit {
+				t.Errorf("limit() = %d, want %d", got, tt.limit)
+			}
+			if got := tt.p.keep(); got != tt.keep {
+				t.Errorf("keep() = %d, want %d", got, tt.keep)
+			}
+			if got := tt.p.usesPagingNext(); got != tt.usesPNext {
+				t.Errorf("usesPagingNext() = %v, want %v", got, tt.usesPNext)
+			}
+		})
+	}
+}
+
+func TestListedText(t *testing.T) {
+	t.Parallel()
+	str := func(s string) *string { return &s }
+	all := model.TextDescription | model.TextFullDescription | model.TextRequirements | model.TextBenefits
+	tests := []struct {
+		name string
+		jobs []*workable.Job
+		want model.JobText
+	}{
+		{"empty page", nil, 0},
+		{"include_fields ignored", []*workable.Job{{ID: "a"}, {ID: "b"}}, 0},
+		{"every field", []*workable.Job{{ID: "a", Description: str("d"), FullDescription: str("f"), Requirements: str("r"), Benefits: str("b")}}, all},
+		{"empty strings count as delivered", []*workable.Job{{ID: "a", Description: str(""), FullDescription: str(""), Requirements: str(""), Benefits: str("")}}, all},
+		{"one job without benefits", []*workable.Job{
+			{ID: "a", Description: str("d"), FullDescription: str("f"), Requirements: str("r")},
+			{ID: "b", Description: str("d"), FullDescription: str("f"), Requirements: str("r"), Benefits: str("b")},
+		}, all},
+		{"only description delivered", []*workable.Job{{ID: "a", Description: str("d")}, {ID: "b"}}, model.TextDescription},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := listedText(tt.jobs); got != tt.want {
+				t.Errorf("listedText = %04b, want %04b", got, tt.want)
+			}
+		})
+	}
+}
+
+// ids returns n distinct ids in order.
+func ids(n int) []string {
+	out := make([]string, n)
+	for i := range out {
+		out[i] = fmt.Sprintf("i%03d", i)
+	}
+	return out
+}
+
 func TestWindow(t *testing.T) {
 	t.Parallel()
 	id := func(s string) string { return s }
@@ -86,12 +161,24 @@ func TestWindow(t *testing.T) {
 		want     []string
 		wantNext bool
 	}{
-		{"first page, more", pageRequest{first: 2}, []string{"a", "b"}, true, []string{"a", "b"}, true},
-		{"first page, last", pageRequest{first: 2}, []string{"a", "b"}, false, []string{"a", "b"}, false},
-		{"after drops the cursor item", pageRequest{first: 2, afterID: "a"}, []string{"a", "b", "c"}, false, []string{"b", "c"}, false},
+		// The extra item decides hasNextPage; paging.next (more) is ignored.
+		{"first page, extra item", pageRequest{first: 2}, []string{"a", "b", "c"}, false, []string{"a", "b"}, true},
+		{"first page, no extra item", pageRequest{first: 2}, []string{"a", "b"}, true, []string{"a", "b"}, false},
+		{"after drops the cursor item", pageRequest{first: 2, afterID: "a"}, []string{"a", "b", "c"}, true, []string{"b", "c"}, false},
+		{"after drops the cursor item, extra", pageRequest{first: 2, afterID: "a"}, []string{"a", "b", "c", "d"}, false, []string{"b", "c"}, true},
 		{"after a deleted item", pageRequest{first: 2, afterID: "a"}, []string{"b", "c", "d"}, false, []string{"b", "c"}, true},
-		{"short page", pageRequest{first: 5, afterID: "a"}, []string{"a", "b"}, false, []string{"b"}, false},
-		{"empty", pageRequest{first: 5}, nil, false, nil, false},
+		{"short page", pageRequest{first: 5, afterID: "a"}, []string{"a", "b"}, true, []string{"b"}, false},
+		{"empty", pageRequest{first: 5}, nil, true, nil, false},
+		{"first 0", pageRequest{first: 0}, []string{"a"}, false, []string{}, true},
+		// At Workable's largest page there is no room for the extra item:
+		// jobs and candidates use paging.next, activities shorten the page.
+		{"capped jobs, more", pageRequest{kind: kindJobs, first: 100}, ids(100), true, ids(100), true},
+		{"capped jobs, last", pageRequest{kind: kindJobs, first: 100}, ids(100), false, ids(100), false},
+		{"capped candidates after, more", pageRequest{kind: kindCandidates, first: 100, afterID: "i000"}, ids(100), true, ids(100)[1:], true},
+		{"capped activities", pageRequest{kind: kindActivities, first: 100}, ids(100), false, ids(99), true},
+		{"capped activities, last", pageRequest{kind: kindActivities, first: 100}, ids(99), true, ids(99), false},
+		{"capped activities after", pageRequest{kind: kindActivities, first: 100, afterID: "i000"}, ids(100), false, ids(99)[1:], true},
+		{"capped activities after, last", pageRequest{kind: kindActivities, first: 99, afterID: "i000"}, ids(99), true, ids(99)[1:], false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -13,15 +13,19 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/workablegw/gateway/access"
 	"github.com/workablegw/gateway/cache"
 )
 
 // The response cache: whole responses of queries, keyed by the request's
 // bytes (method, query string, body, and the Accept and Content-Type
-// headers that choose the transport and the response's media type) under
-// the credential's namespace. A hit skips parsing, validation and execution
-// altogether, which is what lets a warm gateway answer at a good fraction of
-// a static handler's speed.
+// headers that choose the transport and the response's media type) and the
+// caller's role, under the credential's namespace. A hit skips parsing,
+// validation and execution altogether, which is what lets a warm gateway
+// answer at a good fraction of a static handler's speed. Since a hit also
+// skips the field-level access check (access.FieldGuard), the role is part
+// of the key: a response is only ever served to callers of the role it was
+// built for, whose check it passed.
 //
 // A response is stored only when it is a query's, has no errors, used no
 // stale data and only data that is cached by record (not stages, members or
@@ -142,7 +146,9 @@ func (e *economy) serveWithResponseCache(w http.ResponseWriter, r *http.Request,
 }
 
 // responseKey returns the cache key of r, restoring its body; ok is false
-// for requests that are not looked up (other methods, large bodies).
+// for requests that are not looked up (other methods, large bodies). The key
+// includes the role of r's caller (access.PrincipalFrom), see the file
+// comment.
 func (e *economy) responseKey(r *http.Request) (string, bool) {
 	var body []byte
 	switch r.Method {
@@ -161,8 +167,9 @@ func (e *economy) responseKey(r *http.Request) (string, bool) {
 	default:
 		return "", false
 	}
+	role := strconv.Itoa(int(access.PrincipalFrom(r.Context()).Role))
 	h := sha256.New()
-	for _, part := range []string{responseFormat, r.Method, r.Header.Get("Accept"), r.Header.Get("Content-Type"), r.URL.RawQuery} {
+	for _, part := range []string{responseFormat, role, r.Method, r.Header.Get("Accept"), r.Header.Get("Content-Type"), r.URL.RawQuery} {
 		io.WriteString(h, part)
 		h.Write([]byte{0})
 	}

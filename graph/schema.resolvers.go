@@ -154,7 +154,7 @@ func (r *jobResolver) CreatedAt(ctx context.Context, obj *model.Job) (*time.Time
 }
 
 func (r *jobResolver) Description(ctx context.Context, obj *model.Job) (*string, error) {
-	return r.jobString(ctx, obj, needText, func(j *workable.Job) *string { return j.Description })
+	return r.jobText(ctx, obj, model.TextDescription, func(j *workable.Job) *string { return j.Description })
 }
 
 func (r *jobResolver) Candidates(ctx context.Context, obj *model.Job, first *int, after *string, stage *string) (*model.CandidateConnection, error) {
@@ -186,15 +186,15 @@ func (r *jobResolver) DepartmentHierarchy(ctx context.Context, obj *model.Job) (
 }
 
 func (r *jobResolver) FullDescription(ctx context.Context, obj *model.Job) (*string, error) {
-	return r.jobString(ctx, obj, needText, func(j *workable.Job) *string { return j.FullDescription })
+	return r.jobText(ctx, obj, model.TextFullDescription, func(j *workable.Job) *string { return j.FullDescription })
 }
 
 func (r *jobResolver) Requirements(ctx context.Context, obj *model.Job) (*string, error) {
-	return r.jobString(ctx, obj, needText, func(j *workable.Job) *string { return j.Requirements })
+	return r.jobText(ctx, obj, model.TextRequirements, func(j *workable.Job) *string { return j.Requirements })
 }
 
 func (r *jobResolver) Benefits(ctx context.Context, obj *model.Job) (*string, error) {
-	return r.jobString(ctx, obj, needText, func(j *workable.Job) *string { return j.Benefits })
+	return r.jobText(ctx, obj, model.TextBenefits, func(j *workable.Job) *string { return j.Benefits })
 }
 
 func (r *jobResolver) EmploymentType(ctx context.Context, obj *model.Job) (*string, error) {

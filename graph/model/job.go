@@ -13,7 +13,23 @@ type Job struct {
 	// Detail is true when Listed came from GET /jobs/{shortcode} and so
 	// carries every detail field.
 	Detail bool
-	// HasText is true when Listed carries description, full_description,
-	// requirements and benefits (a list fetched with include_fields).
-	HasText bool
+	// Text is the set of text fields Listed is known to carry although it
+	// came from a list (one fetched with include_fields whose response
+	// actually contained them). The others load from the job's detail.
+	Text JobText
 }
+
+// JobText is a set of a job's text fields: those Workable's jobs list adds
+// with include_fields.
+type JobText uint8
+
+// The text fields of a job.
+const (
+	TextDescription JobText = 1 << iota
+	TextFullDescription
+	TextRequirements
+	TextBenefits
+)
+
+// Has reports whether every field of f is in t.
+func (t JobText) Has(f JobText) bool { return t&f == f }
