@@ -237,6 +237,13 @@ func fetchEach[K comparable, V any](ctx context.Context, keys []K, fetch func(co
 		wg.Go(func() {
 			sem <- struct{}{}
 			defer func() { <-sem }()
+			// A panic here would end the process (it is not the resolver's
+			// goroutine, which gqlgen recovers): make it this key's error.
+			defer func() {
+				if p := recover(); p != nil {
+					results[i] = &dataloader.Result[V]{Error: fmt.Errorf("%w: %v", errFetchPanicked, p)}
+				}
+			}()
 			v, err := fetch(ctx, k)
 			results[i] = &dataloader.Result[V]{Data: v, Error: err}
 		})
@@ -253,7 +260,7 @@ func (l *loaders) fetchCandidate(ctx context.Context, id, _ string) (*workable.C
 		return nil, nil, nil
 	}
 	if err != nil {
-		return nil, nil, fmt.Errorf("get candidate: %w", err)
+		return nil, nil, err
 	}
 	return c, nil, nil
 }
@@ -273,7 +280,7 @@ func (l *loaders) fetchJobDetail(ctx context.Context, shortcode, _ string) (*wor
 		return nil, nil, nil
 	}
 	if err != nil {
-		return nil, nil, fmt.Errorf("get job: %w", err)
+		return nil, nil, err
 	}
 	it, err := l.e.item(cache.KindJob, listedID(shortcode), "", j)
 	if err != nil {
@@ -322,7 +329,7 @@ func (l *loaders) fetchJobPage(ctx context.Context, k jobPageKey, _ string) (pag
 	}
 	jobs, resp, err := l.client.Jobs.List(ctx, opts)
 	if err != nil {
-		return page[workable.Job]{}, nil, fmt.Errorf("list jobs: %w", err)
+		return page[workable.Job]{}, nil, err
 	}
 	items, err := perRecord(l.e, cache.KindJob, "", jobs, func(j *workable.Job) string { return j.Shortcode })
 	if err != nil {
@@ -347,7 +354,7 @@ func (l *loaders) fetchCandidatePage(ctx context.Context, k candidatePageKey, ge
 		UpdatedAfter: parseKeyTime(k.UpdatedAfter),
 	})
 	if err != nil {
-		return page[workable.Candidate]{}, nil, fmt.Errorf("list candidates: %w", err)
+		return page[workable.Candidate]{}, nil, err
 	}
 	items, err := perRecord(l.e, cache.KindCandidate, gen, cands, func(c *workable.Candidate) string { return c.ID })
 	if err != nil {
@@ -361,7 +368,7 @@ func (l *loaders) fetchActivityPage(ctx context.Context, k activityPageKey, _ st
 	acts, resp, err := l.client.Candidates.ListActivities(ctx, k.CandidateID,
 		&workable.ActivityListOptions{Limit: k.Limit, SinceID: k.SinceID})
 	if err != nil {
-		return page[workable.Activity]{}, nil, fmt.Errorf("list activities: %w", err)
+		return page[workable.Activity]{}, nil, err
 	}
 	return page[workable.Activity]{Items: acts, More: resp != nil && resp.NextURL != ""}, nil, nil
 }

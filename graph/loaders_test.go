@@ -189,3 +189,21 @@ func TestWindow(t *testing.T) {
 		})
 	}
 }
+
+// TestFetchEachTurnsAPanicIntoThatKeysError: a panicking fetch fails only its
+// own key, as an error, instead of ending the process.
+func TestFetchEachTurnsAPanicIntoThatKeysError(t *testing.T) {
+	t.Parallel()
+	results := fetchEach(context.Background(), []string{"ok", "boom"}, func(_ context.Context, k string) (string, error) {
+		if k == "boom" {
+			panic("bug")
+		}
+		return k, nil
+	})
+	if results[0].Error != nil || results[0].Data != "ok" {
+		t.Errorf("result 0 = %+v, want ok", results[0])
+	}
+	if !errors.Is(results[1].Error, errFetchPanicked) {
+		t.Errorf("result 1 = %+v, want errFetchPanicked", results[1])
+	}
+}

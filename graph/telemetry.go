@@ -57,10 +57,11 @@ func (e *economy) countLookups(rs *reqState, kind cache.Kind, hits, misses int) 
 	}
 }
 
-// servedStale records that a stale copy of kind/id was served: in the
-// response (extensions.staleData), the log stats and the metrics.
-func (e *economy) servedStale(rs *reqState, kind cache.Kind, id string) {
-	rs.markStale(kind, id)
+// servedStale records that a stale copy of kind was served, under its
+// opaque reference ref (see staleID): in the response
+// (extensions.staleData), the log stats and the metrics.
+func (e *economy) servedStale(rs *reqState, kind cache.Kind, ref string) {
+	rs.markStale(kind, ref)
 	if rs != nil && rs.stats != nil {
 		rs.stats.Stale.Store(true)
 	}
