@@ -27,7 +27,12 @@ type config struct {
 	CachePrefix       string        // CACHE_PREFIX, default "" (put before every cache and rate-budget key)
 	CacheMaxBytes     int64         // CACHE_MAX_BYTES, default 64 MiB (in-process cache only)
 	CacheTTLScale     float64       // CACHE_TTL_SCALE, default 1
-	ResponseCache     bool          // RESPONSE_CACHE, default true
+	// CacheTTLs are the fresh and stale times per kind of data: the defaults
+	// of cache.DefaultTTLs, with CACHE_TTL_JOB, CACHE_TTL_JOB_LIST,
+	// CACHE_TTL_CANDIDATE, CACHE_TTL_CANDIDATE_LIST, CACHE_TTL_ACTIVITIES
+	// (fresh times) and CACHE_STALE_TTL (the stale time of every kind).
+	CacheTTLs     cache.TTLs
+	ResponseCache bool // RESPONSE_CACHE, default true
 
 	// Issue 5: credentials, access control and limits.
 	CredentialsKey      []byte            // CREDENTIALS_KEY (32 bytes in base64), needed to add credentials with Redis
@@ -44,11 +49,11 @@ type config struct {
 	QueryLimits         guard.QueryLimits // QUERY_MAX_DEPTH, QUERY_MAX_ALIASES, QUERY_MAX_ROOT_FIELDS, QUERY_MAX_FIELDS, QUERY_MAX_TOKENS
 }
 
-// ttls returns the cache TTLs: the defaults with every fresh time
-// multiplied by CACHE_TTL_SCALE (stale times, the fallback when Workable
-// fails, stay as they are).
+// ttls returns the cache TTLs: CacheTTLs with every fresh time multiplied
+// by CACHE_TTL_SCALE (stale times, the fallback when Workable fails, stay as
+// they are).
 func (c config) ttls() cache.TTLs {
-	t := cache.DefaultTTLs()
+	t := c.CacheTTLs
 	for _, k := range []*cache.TTL{&t.Job, &t.JobList, &t.Candidate, &t.CandidateList, &t.Activities} {
 		k.Fresh = time.Duration(float64(k.Fresh) * c.CacheTTLScale)
 	}
@@ -74,6 +79,7 @@ func loadConfig(getenv func(string) string) (config, error) {
 		ShutdownTimeout:   20 * time.Second,
 		CacheMaxBytes:     cache.DefaultMemoryBytes,
 		CacheTTLScale:     1,
+		CacheTTLs:         cache.DefaultTTLs(),
 		ResponseCache:     true,
 		Introspection:     true,
 		Playground:        true,
@@ -92,6 +98,21 @@ func loadConfig(getenv func(string) string) (config, error) {
 			problems = append(problems, fmt.Errorf("CACHE_MAX_BYTES must be a number of bytes, at least 1048576, got %q", v))
 		}
 		cfg.CacheMaxBytes = n
+	}
+	for name, ttl := range map[string]*cache.TTL{
+		"CACHE_TTL_JOB": &cfg.CacheTTLs.Job, "CACHE_TTL_JOB_LIST": &cfg.CacheTTLs.JobList,
+		"CACHE_TTL_CANDIDATE": &cfg.CacheTTLs.Candidate, "CACHE_TTL_CANDIDATE_LIST": &cfg.CacheTTLs.CandidateList,
+		"CACHE_TTL_ACTIVITIES": &cfg.CacheTTLs.Activities,
+	} {
+		durationSetting(getenv, name, &ttl.Fresh, &problems)
+	}
+	if v := getenv("CACHE_STALE_TTL"); v != "" {
+		var stale time.Duration
+		durationSetting(getenv, "CACHE_STALE_TTL", &stale, &problems)
+		for _, ttl := range []*cache.TTL{&cfg.CacheTTLs.Job, &cfg.CacheTTLs.JobList, &cfg.CacheTTLs.Candidate,
+			&cfg.CacheTTLs.CandidateList, &cfg.CacheTTLs.Activities} {
+			ttl.Stale = stale
+		}
 	}
 	if v := getenv("CACHE_TTL_SCALE"); v != "" {
 		f, err := strconv.ParseFloat(v, 64)

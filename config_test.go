@@ -27,7 +27,7 @@ func mustKeys(s string) access.Keys {
 
 // defaults is the configuration with no settings.
 func defaults() config {
-	return config{Port: 8080, ShutdownTimeout: 20 * time.Second, CacheMaxBytes: 64 << 20, CacheTTLScale: 1,
+	return config{Port: 8080, ShutdownTimeout: 20 * time.Second, CacheMaxBytes: 64 << 20, CacheTTLScale: 1, CacheTTLs: cache.DefaultTTLs(),
 		ResponseCache: true, RequestTimeout: 30 * time.Second,
 		Introspection: true, Playground: true, MaxBodyBytes: 1 << 20, WorkableCallTimeout: 10 * time.Second,
 		ComplexityLimit: graph.DefaultComplexityLimit, QueryLimits: guard.DefaultQueryLimits()}
@@ -82,6 +82,26 @@ func TestLoadConfig(t *testing.T) {
 				c.CacheMaxBytes, c.CacheTTLScale, c.ResponseCache, c.RequestTimeout = 2<<20, 0.5, false, 5*time.Second
 				return c
 			}(),
+		},
+		{
+			name: "cache TTLs per kind",
+			env: map[string]string{"CACHE_TTL_JOB": "10m", "CACHE_TTL_JOB_LIST": "2m", "CACHE_TTL_CANDIDATE": "1m",
+				"CACHE_TTL_CANDIDATE_LIST": "15s", "CACHE_TTL_ACTIVITIES": "45s", "CACHE_STALE_TTL": "3h"},
+			want: func() config {
+				c := defaults()
+				t := &c.CacheTTLs
+				t.Job.Fresh, t.JobList.Fresh, t.Candidate.Fresh = 10*time.Minute, 2*time.Minute, time.Minute
+				t.CandidateList.Fresh, t.Activities.Fresh = 15*time.Second, 45*time.Second
+				for _, k := range []*cache.TTL{&t.Job, &t.JobList, &t.Candidate, &t.CandidateList, &t.Activities} {
+					k.Stale = 3 * time.Hour
+				}
+				return c
+			}(),
+		},
+		{
+			name:    "bad cache TTLs",
+			env:     map[string]string{"CACHE_TTL_JOB": "soon", "CACHE_STALE_TTL": "-1h"},
+			wantErr: []string{"CACHE_TTL_JOB", "CACHE_STALE_TTL"},
 		},
 		{
 			name:    "bad cache settings",
