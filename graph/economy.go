@@ -76,6 +76,9 @@ type economy struct {
 	// obs and tp observe the cache layer (telemetry.go); nil for none.
 	obs Observer
 	tp  trace.TracerProvider
+	// loaderWait is the batch wait of the request's loaders
+	// (Config.LoaderWait, else DefaultLoaderWait).
+	loaderWait time.Duration
 }
 
 // reqState is the per-request part: the request's dataloaders and what the

@@ -2,12 +2,18 @@ package graph
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
+
+	"go.opentelemetry.io/otel/trace"
+	"go.opentelemetry.io/otel/trace/noop"
 
 	"github.com/workablegw/gateway/cache"
 	"github.com/workablegw/gateway/cache/cachetest"
@@ -93,4 +99,163 @@ func BenchmarkWarm(b *testing.B) {
 			}
 		}
 	}
+}
+
+// BenchmarkLoaderWait measures the dataloaders' batch wait (Config.LoaderWait)
+// on the warm path of two multi-level queries of issue 4, through the whole
+// handler with the record cache warm and the response cache off, on the
+// in-process cache and on Redis (REDIS_URL, else miniredis). Besides ns/op
+// (the latency of one query, as queries run one after another) it reports
+// batches/op, the batch-function calls per query: a wait too short splits a
+// page's keys into several batches (more cache round trips, and more
+// concurrent upstream fetches when cold), a long one adds itself to every
+// level of the query. Run it with
+//
+//	go test -run '^$' -bench BenchmarkLoaderWait -benchtime 200x ./graph/
+func BenchmarkLoaderWait(b *testing.B) {
+	sim := simulator.New()
+	simSrv := httptest.NewServer(sim.Handler())
+	b.Cleanup(simSrv.Close)
+	queries := []struct{ name, query string }{
+		{"summaries_activities", qDetailsActs},
+		{"list_job_state_location", qListJobState},
+	}
+	waits := []time.Duration{100 * time.Microsecond, 500 * time.Microsecond, time.Millisecond, 2 * time.Millisecond, 16 * time.Millisecond}
+	ns := cache.Namespace(simulator.DemoSubdomain, simulator.DemoToken)
+	stores := []struct {
+		name string
+		open func(b *testing.B) (cache.Store, string)
+	}{
+		{"memory", func(*testing.B) (cache.Store, string) { return cache.NewMemory(0), ns }},
+		{"redis", func(b *testing.B) (cache.Store, string) {
+			srv := cachetest.NewServer(b)
+			return cache.NewRedis(srv.Client, cache.WithTimeout(5*time.Second)), srv.Prefix + ns
+		}},
+	}
+	for _, st := range stores {
+		for _, q := range queries {
+			body, err := json.Marshal(map[string]any{"query": q.query})
+			if err != nil {
+				b.Fatal(err)
+			}
+			for _, wait := range waits {
+				name := fmt.Sprintf("%s/%s/wait=%s", st.name, q.name, strings.ReplaceAll(wait.String(), "µ", "u"))
+				b.Run(name, func(b *testing.B) {
+					client, err := workable.NewClient(simulator.DemoSubdomain, simulator.DemoToken,
+						workable.WithBaseURL(simSrv.URL+"/spi/v3/"),
+						workable.WithRateLimiter(workable.NewWindowLimiter(1_000_000, time.Second)),
+						workable.WithRequestHook(CountWorkableCalls))
+					if err != nil {
+						b.Fatal(err)
+					}
+					store, ns := st.open(b)
+					batches := &batchRecorder{}
+					h := NewHandler(Config{Workable: client, Cache: store, Namespace: ns, LoaderWait: wait, TracerProvider: batches})
+					serve := func() *httptest.ResponseRecorder {
+						req := httptest.NewRequest(http.MethodPost, "/query", bytes.NewReader(body))
+						req.Header.Set("Content-Type", "application/json")
+						rec := httptest.NewRecorder()
+						h.ServeHTTP(rec, req)
+						return rec
+					}
+					for range 2 { // cold, then warm
+						if rec := serve(); rec.Code != http.StatusOK || strings.Contains(rec.Body.String(), `"errors"`) {
+							b.Fatalf("warm-up: %d %s", rec.Code, rec.Body)
+						}
+					}
+					calls, before := sim.TotalRequests(), batches.count()
+					b.ReportAllocs()
+					for b.Loop() {
+						serve()
+					}
+					b.ReportMetric(float64(batches.count()-before)/float64(b.N), "batches/op")
+					if n := sim.TotalRequests() - calls; n != 0 {
+						b.Errorf("the warm path made %d Workable calls", n)
+					}
+				})
+			}
+		}
+	}
+}
+
+// No test asserts that a cold page loads in one batch per level: whether a
+// page's resolvers register their keys within the wait depends on the
+// scheduler, and tests here must not depend on timing. BenchmarkLoaderWait
+// measures it instead (batches/op), and DefaultLoaderWait's comment records
+// the figures.
+
+func TestConfigLoaderWait(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		in   time.Duration
+		want time.Duration
+	}{
+		{"zero means the default", 0, DefaultLoaderWait},
+		{"negative means the default", -time.Millisecond, DefaultLoaderWait},
+		{"set", 5 * time.Millisecond, 5 * time.Millisecond},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			if got := newEconomy(Config{LoaderWait: tt.in}).loaderWait; got != tt.want {
+				t.Errorf("loaderWait = %v, want %v", got, tt.want)
+			}
+		})
+	}
+}
+
+// batchRecorder is a TracerProvider that records the dataloader batches:
+// cachedBatch starts one span, "dataloader <kind>", per call of a batch
+// function, with the batch's kind, size and whether it is derived. Every
+// span it returns is a no-op one.
+type batchRecorder struct {
+	noop.TracerProvider
+	mu      sync.Mutex
+	batches []batchRecord
+}
+
+// batchRecord is one batch-function call.
+type batchRecord struct {
+	kind    string
+	size    int
+	derived bool
+}
+
+func (r *batchRecorder) Tracer(string, ...trace.TracerOption) trace.Tracer {
+	return batchTracer{r: r}
+}
+
+// count returns how many batches were recorded.
+func (r *batchRecorder) count() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return len(r.batches)
+}
+
+// batchTracer is the tracer of a batchRecorder.
+type batchTracer struct {
+	noop.Tracer
+	r *batchRecorder
+}
+
+func (t batchTracer) Start(ctx context.Context, name string, opts ...trace.SpanStartOption) (context.Context, trace.Span) {
+	if strings.HasPrefix(name, "dataloader ") {
+		rec := batchRecord{}
+		cfg := trace.NewSpanStartConfig(opts...)
+		for _, kv := range cfg.Attributes() {
+			switch kv.Key {
+			case cacheKindKey:
+				rec.kind = kv.Value.AsString()
+			case batchSizeKey:
+				rec.size = int(kv.Value.AsInt64())
+			case derivedKey:
+				rec.derived = kv.Value.AsBool()
+			}
+		}
+		t.r.mu.Lock()
+		t.r.batches = append(t.r.batches, rec)
+		t.r.mu.Unlock()
+	}
+	return t.Tracer.Start(ctx, name, opts...)
 }

@@ -70,6 +70,12 @@ type Config struct {
 	// Now is the clock that decides freshness; nil means time.Now. Tests
 	// share a fake one with the cache store.
 	Now func() time.Time
+	// LoaderWait is how long a per-request dataloader collects keys before
+	// it makes its batch (one cache multi-get, then Workable for the
+	// misses); 0 or less means DefaultLoaderWait. Longer catches more of a
+	// page in one batch on a slow or busy host, shorter adds less latency
+	// to each level of a query.
+	LoaderWait time.Duration
 
 	// Credentials, when set, makes every request pick its Workable
 	// credential with the header X-Workable-Credential (the default
@@ -157,6 +163,10 @@ func newEconomy(cfg Config) *economy {
 		responses: cfg.ResponseCache && cfg.Cache != nil,
 		obs:       cfg.Observer,
 		tp:        cfg.TracerProvider,
+	}
+	e.loaderWait = cfg.LoaderWait
+	if e.loaderWait <= 0 {
+		e.loaderWait = DefaultLoaderWait
 	}
 	if e.ttls == (cache.TTLs{}) {
 		e.ttls = cache.DefaultTTLs()

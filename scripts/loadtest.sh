@@ -1,9 +1,15 @@
 #!/usr/bin/env bash
 # Warm-cache load test: the gateway (demo mode, its built-in simulator) against a
 # plain net/http handler serving the very same response bytes (scripts/baseline),
-# measured in the same run with wrk, for each query of issue 4's table.
+# measured in the same run with wrk, for each query of issue 4's table. For each
+# query the two are measured alternately, baseline then gateway, ROUNDS times
+# (default 2), and the table gives the median of the rounds (req/s, p99 and the
+# ratio of each round's pair), so that both see the same conditions. Any wrk
+# run that reports socket errors or non-2xx/3xx responses, on either side,
+# fails the script.
 #
-#   scripts/loadtest.sh [duration, default 10s] [connections, default 50]
+#   scripts/loadtest.sh [duration per run, default 10s] [connections, default 50]
+#   ROUNDS=3 QUERIES="list_job_title summary_two_aliases" scripts/loadtest.sh 5s
 #
 # The gateway's own settings pass through the environment, e.g.
 #   RESPONSE_CACHE=false scripts/loadtest.sh       # record cache only
@@ -15,8 +21,16 @@ cd "$(dirname "$0")/.."
 DURATION=${1:-10s}
 CONNS=${2:-50}
 THREADS=${THREADS:-2}
+ROUNDS=${ROUNDS:-2}
+# QUERIES picks some of the queries by name (space-separated), e.g.
+# QUERIES=list_job_title for a quick check of the script.
+QUERIES=${QUERIES:-}
 GW_PORT=${GW_PORT:-18080}
 BASE_PORT=${BASE_PORT:-18090}
+
+case $ROUNDS in
+  '' | *[!0-9]* | 0) echo "loadtest: ROUNDS must be a positive integer, not '$ROUNDS'" >&2; exit 1 ;;
+esac
 
 for tool in wrk curl go; do
   command -v "$tool" >/dev/null || { echo "loadtest: $tool is missing (wrk: apt-get install -y wrk)" >&2; exit 1; }
@@ -70,18 +84,60 @@ bodies=(
   '{"query":"query($id: ID!) { a: candidate(id: $id) { summary } b: candidate(id: $id) { summary } }","variables":{"id":"'"$ID"'"}}'
 )
 
-wrk_run() { # lua url out
-  wrk -t"$THREADS" -c"$CONNS" -d"$DURATION" --latency -s "$1" "$2" >"$3"
+wrk_run() { # lua url out label
+  if ! wrk -t"$THREADS" -c"$CONNS" -d"$DURATION" --latency -s "$1" "$2" >"$3"; then
+    echo "loadtest: $4: wrk failed:" >&2
+    cat "$3" >&2
+    exit 1
+  fi
+  check_wrk "$3" "$4"
+}
+# check_wrk fails the script when wrk saw socket errors (connect, read, write,
+# timeout: wrk prints the line only when one is non-zero) or non-2xx/3xx
+# responses, or printed no throughput at all.
+check_wrk() { # out label
+  local bad
+  bad=$(awk '
+    /Socket errors:/ { n = 0; for (i = 3; i <= NF; i++) { v = $i; gsub(/[^0-9]/, "", v); n += v } if (n > 0) print }
+    /Non-2xx or 3xx responses:/ { if ($NF + 0 > 0) print }
+  ' "$1")
+  if [ -n "$bad" ]; then
+    echo "loadtest: $2: wrk reported failed requests, the figures would be meaningless:" >&2
+    printf '%s\n' "$bad" >&2
+    exit 1
+  fi
+  if ! grep -q '^Requests/sec' "$1"; then
+    echo "loadtest: $2: wrk printed no Requests/sec:" >&2
+    cat "$1" >&2
+    exit 1
+  fi
 }
 rps() { awk '/^Requests\/sec/ {print $2}' "$1"; }
-p99() { awk '$1 == "99%" {print $2}' "$1"; }
+# p99ms prints wrk's 99th percentile latency in milliseconds.
+p99ms() {
+  awk '$1 == "99%" {
+    v = $2; u = v; sub(/[0-9.]+/, "", u); sub(/[a-z]+$/, "", v)
+    if (u == "us") v /= 1000; else if (u == "s") v *= 1000; else if (u == "m") v *= 60000
+    printf "%.2f\n", v
+  }' "$1"
+}
+# median prints the median of its arguments (the mean of the middle two for
+# an even count).
+median() {
+  printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END {
+    if (NR % 2) printf "%.2f\n", v[(NR + 1) / 2]; else printf "%.2f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2
+  }'
+}
 
-printf '\nwarm-cache load, %s connections, %s threads, %s each (gateway RESPONSE_CACHE=%s, REDIS_URL %s, %s cores)\n\n' \
-  "$CONNS" "$THREADS" "$DURATION" "${RESPONSE_CACHE:-true}" "$([ -n "${REDIS_URL:-}" ] && echo set || echo unset)" "$(nproc)"
-printf '| query | gateway req/s | baseline req/s | ratio | gateway p99 | baseline p99 |\n'
-printf '| --- | ---: | ---: | ---: | ---: | ---: |\n'
+printf '\nwarm-cache load, %s connections, %s threads, %s per run, %s alternating rounds (baseline, gateway) per query (gateway RESPONSE_CACHE=%s, REDIS_URL %s, %s cores)\n\n' \
+  "$CONNS" "$THREADS" "$DURATION" "$ROUNDS" "${RESPONSE_CACHE:-true}" "$([ -n "${REDIS_URL:-}" ] && echo set || echo unset)" "$(nproc)"
+printf '| query | gateway req/s | baseline req/s | ratio | gateway p99 | baseline p99 | ratios per round |\n'
+printf '| --- | ---: | ---: | ---: | ---: | ---: | --- |\n'
 for i in "${!names[@]}"; do
   name=${names[$i]}
+  if [ -n "$QUERIES" ] && [[ " $QUERIES " != *" $name "* ]]; then
+    continue
+  fi
   printf '%s' "${bodies[$i]}" >"$tmp/$name.json"
   for _ in 1 2; do post "$tmp/$name.json" "http://127.0.0.1:$GW_PORT/query" >"$tmp/$name.resp"; done
   if grep -q '"errors"' "$tmp/$name.resp"; then
@@ -95,15 +151,30 @@ local f = io.open("$tmp/$name.json", "rb")
 wrk.body = f:read("*a")
 f:close()
 LUA
+  # The baseline stays up for the query's rounds (idle while the gateway is
+  # measured, as the gateway is while the baseline is).
   "$tmp/baseline" -addr "127.0.0.1:$BASE_PORT" -body "$tmp/$name.resp" &
   bpid=$!
+  pids+=("$bpid")
   wait_up "http://127.0.0.1:$BASE_PORT/query"
-  wrk_run "$tmp/$name.lua" "http://127.0.0.1:$BASE_PORT/query" "$tmp/$name.base"
+  gs=() bs=() ratios=() gp=() bp=()
+  for r in $(seq 1 "$ROUNDS"); do
+    wrk_run "$tmp/$name.lua" "http://127.0.0.1:$BASE_PORT/query" "$tmp/$name.base.$r" "$name, baseline, round $r"
+    wrk_run "$tmp/$name.lua" "http://127.0.0.1:$GW_PORT/query" "$tmp/$name.gw.$r" "$name, gateway, round $r"
+    g=$(rps "$tmp/$name.gw.$r")
+    b=$(rps "$tmp/$name.base.$r")
+    gs+=("$g") bs+=("$b")
+    ratios+=("$(awk -v g="$g" -v b="$b" 'BEGIN { printf "%.2f", g / b }')")
+    gp+=("$(p99ms "$tmp/$name.gw.$r")") bp+=("$(p99ms "$tmp/$name.base.$r")")
+  done
   kill "$bpid"
   wait "$bpid" 2>/dev/null || true
-  wrk_run "$tmp/$name.lua" "http://127.0.0.1:$GW_PORT/query" "$tmp/$name.gw"
-  g=$(rps "$tmp/$name.gw")
-  b=$(rps "$tmp/$name.base")
-  printf '| %s | %s | %s | %s | %s | %s |\n' "$name" "$g" "$b" \
-    "$(awk -v g="$g" -v b="$b" 'BEGIN { printf "%.2f", g / b }')" "$(p99 "$tmp/$name.gw")" "$(p99 "$tmp/$name.base")"
+  # The gateway must still answer without errors after the load.
+  if ! post "$tmp/$name.json" "http://127.0.0.1:$GW_PORT/query" >"$tmp/$name.after" ||
+    grep -q '"errors"' "$tmp/$name.after"; then
+    echo "loadtest: $name failed or answered with errors after the load: $(cat "$tmp/$name.after")" >&2
+    exit 1
+  fi
+  printf '| %s | %s | %s | %s | %sms | %sms | %s |\n' "$name" "$(median "${gs[@]}")" "$(median "${bs[@]}")" \
+    "$(median "${ratios[@]}")" "$(median "${gp[@]}")" "$(median "${bp[@]}")" "${ratios[*]}"
 done
