@@ -65,6 +65,9 @@ type cachedClient struct {
 	client           *workable.Client
 	subdomain, token string
 	createdAt        time.Time
+	// cred is the credential the client was built for, answered when the
+	// store cannot be read (see Client).
+	cred Credential
 }
 
 // RegistryOption configures a Registry.
@@ -266,14 +269,25 @@ func (r *Registry) OnRemove(h func(ctx context.Context, c Credential)) {
 // Clients are built once per credential and reused, so all requests made
 // with one credential share one rate limiter. Stored credentials are read
 // from the store on every call (one Redis read for a RedisStore), so that a
-// credential removed or replaced by another replica stops being used at once.
+// credential removed or replaced by another replica stops being used at once;
+// when the store cannot be read (Redis down), a credential this process has
+// already used keeps its client.
 func (r *Registry) Client(ctx context.Context, nickname string) (*workable.Client, Credential, error) {
 	c, err := r.Get(ctx, nickname)
 	if err != nil {
-		if errors.Is(err, ErrNotFound) && !isDefaultName(nickname) {
-			r.mu.Lock()
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		switch {
+		case errors.Is(err, ErrNotFound) && !isDefaultName(nickname):
 			delete(r.clients, nickname)
-			r.mu.Unlock()
+		case !errors.Is(err, ErrNotFound) && !errors.Is(err, ErrWrongKey) && ctx.Err() == nil:
+			// The store cannot be read (Redis down or slow): keep serving a
+			// credential this process has already used, so that an outage of
+			// Redis does not stop its queries. A removal made meanwhile by
+			// another replica takes effect once the store answers again.
+			if cc, ok := r.clients[nickname]; ok {
+				return cc.client, cc.cred, nil
+			}
 		}
 		return nil, Credential{}, err
 	}
@@ -292,6 +306,7 @@ func (r *Registry) Client(ctx context.Context, nickname string) (*workable.Clien
 		subdomain: c.Subdomain,
 		token:     c.Token,
 		createdAt: c.CreatedAt,
+		cred:      c,
 	}
 	return client, c, nil
 }

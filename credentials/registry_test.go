@@ -670,3 +670,70 @@ func TestRegistryListSkipsUnreadable(t *testing.T) {
 		t.Errorf("Client(acme) = %v, want ErrWrongKey", err)
 	}
 }
+
+// flakyStore is a Store whose reads fail while down is set, as a RedisStore
+// does while Redis is unreachable.
+type flakyStore struct {
+	Store
+	mu   sync.Mutex
+	down bool
+}
+
+var errStoreDown = errors.New("credentials store unavailable")
+
+func (s *flakyStore) setDown(down bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.down = down
+}
+
+func (s *flakyStore) Get(ctx context.Context, nickname string) (Credential, error) {
+	s.mu.Lock()
+	down := s.down
+	s.mu.Unlock()
+	if down {
+		return Credential{}, errStoreDown
+	}
+	return s.Store.Get(ctx, nickname)
+}
+
+// TestRegistryClientSurvivesStoreOutage: while the store cannot be read, a
+// credential this process has already used keeps its client; one it never
+// used gets the store's error; a removal seen once the store is back
+// applies.
+func TestRegistryClientSurvivesStoreOutage(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	store := &flakyStore{Store: NewMemoryStore()}
+	r := NewRegistry(store, defaultCred(), newClientCounter("http://127.0.0.1:1/").newClient)
+	mustRegistryAdd(t, r, cred("acme", "acme-co", "token-acme-1234"))
+	mustRegistryAdd(t, r, cred("beta", "beta-co", "token-beta-1234"))
+	before, _, err := r.Client(ctx, "acme")
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	store.setDown(true)
+	during, c, err := r.Client(ctx, "acme")
+	if err != nil || during != before || c.Subdomain != "acme-co" || c.Token != "token-acme-1234" {
+		t.Errorf("acme during the outage = %p, %v, %v; want the client it had", during, c, err)
+	}
+	if _, _, err := r.Client(ctx, "beta"); !errors.Is(err, errStoreDown) {
+		t.Errorf("beta (never used) during the outage: err = %v, want the store's error", err)
+	}
+	if _, _, err := r.Client(ctx, ""); err != nil {
+		t.Errorf("default during the outage: %v", err)
+	}
+
+	store.setDown(false)
+	if err := store.Remove(ctx, "acme"); err != nil { // as another replica would
+		t.Fatal(err)
+	}
+	if _, _, err := r.Client(ctx, "acme"); !errors.Is(err, ErrNotFound) {
+		t.Errorf("acme after its removal: err = %v, want ErrNotFound", err)
+	}
+	store.setDown(true)
+	if _, _, err := r.Client(ctx, "acme"); !errors.Is(err, errStoreDown) {
+		t.Errorf("removed acme during a later outage: err = %v, want the store's error", err)
+	}
+}
