@@ -224,16 +224,6 @@ func errorType(err error) string {
 	}
 }
 
-type routeKey struct{}
-
-// ContextWithRoute returns a copy of ctx telling Transport the route
-// template of the request made with it, e.g. "GET /candidates/{id}" or
-// "/candidates/{id}"; without it Transport derives the template from the
-// URL path (see RouteTemplate).
-func ContextWithRoute(ctx context.Context, route string) context.Context {
-	return context.WithValue(ctx, routeKey{}, route)
-}
-
 // Transport returns a RoundTripper that makes a client span per HTTP
 // attempt through base (http.DefaultTransport when nil), for the Workable
 // client (workable.WithHTTPClient). The span is named "<METHOD> <template>"
@@ -255,15 +245,7 @@ type tracingTransport struct {
 
 // RoundTrip sends req through the base transport inside a client span.
 func (t *tracingTransport) RoundTrip(req *http.Request) (*http.Response, error) {
-	tmpl := ""
-	if r, ok := req.Context().Value(routeKey{}).(string); ok && r != "" {
-		if i := strings.IndexByte(r, '/'); i >= 0 {
-			tmpl = r[i:]
-		}
-	}
-	if tmpl == "" {
-		tmpl = RouteTemplate(req.URL.Path)
-	}
+	tmpl := RouteTemplate(req.URL.Path)
 	ctx, span := t.tracer.Start(req.Context(), req.Method+" "+tmpl,
 		trace.WithSpanKind(trace.SpanKindClient),
 		trace.WithAttributes(
