@@ -3,6 +3,7 @@ package workable
 import (
 	"bytes"
 	"context"
+	"errors"
 	"encoding/json"
 	"fmt"
 	"iter"
@@ -129,6 +130,23 @@ func (c *Client) routeOf(u *url.URL, fallback string) string {
 		}
 	}
 	return "GET /" + strings.Join(segs, "/")
+}
+
+// NextPage fetches the page after prev, a Response of a list method (or of
+// NextPage): prev.NextURL exactly as Workable gave it — it may name another
+// path than the first page's, as a live GET /candidates?shortcode= pages
+// through /jobs/:shortcode/candidates (API.md §10) — provided it is on the
+// base URL's scheme and host, else an error wrapping ErrForeignNextURL. T
+// is the list's item type. It is an error to call it when prev.NextURL is
+// empty.
+func NextPage[T any](ctx context.Context, c *Client, prev *Response) ([]T, *Response, error) {
+	if prev == nil || prev.NextURL == "" {
+		return nil, nil, errors.New("workable: next page: the previous page was the last")
+	}
+	if prev.pageKey == "" {
+		return nil, nil, errors.New("workable: next page: the previous page does not come from a list method")
+	}
+	return nextPage[T](ctx, c, prev)
 }
 
 // Walk iterates over every item of a list, page after page. first fetches the
