@@ -28,7 +28,7 @@ const (
 		outlet commonSource commonSourceCategory anonymized movedToOfferAt`
 	// candidateLiveFields are the candidate fields that need the pipeline
 	// (stageSlug), the detail (withdrew) or the list item (resumeMetadata).
-	candidateLiveFields = `stageSlug withdrew resumeMetadata { filename fileType createdAt updatedAt }`
+	candidateLiveFields   = `stageSlug withdrew resumeMetadata { filename fileType createdAt updatedAt }`
 	candidateDetailFields = `summary coverLetter tags
 		educationEntries { school degree fieldOfStudy startDate endDate }
 		experienceEntries { title summary company industry startDate endDate current }
