@@ -273,6 +273,12 @@ func connectionComplexity(child int, first *int) int {
 	return 1 + n*child
 }
 
+// latestComplexity is the complexity of a latest-activity field: its
+// selection counted once per page of the stream it may read.
+func latestComplexity(child int) int {
+	return 1 + maxActivityLogPages*child
+}
+
 // collectedNames returns the names of the fields the current field's
 // selection set asks for.
 func collectedNames(ctx context.Context) []string {
