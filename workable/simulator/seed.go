@@ -537,7 +537,6 @@ func (s *Simulator) seedActivities(rng, extra *rand.Rand, c *candidateRec, comme
 			cur = mid
 		}
 		acts = append(acts, s.moveActivity(rng, cur, c.stage))
-		cur = c.stage
 	}
 	want := 2 + rng.IntN(5)
 	if c.disqualified {
