@@ -144,17 +144,25 @@ func (r *Resolver) jobByShortcode(ctx context.Context, shortcode string) (*model
 			wantDetail = true
 		}
 	}
+	// Both reads, when both are needed, run together.
 	l := r.loadersFor(ctx)
+	var detail, listed func() (*workable.Job, error)
+	if wantDetail {
+		detail = loadAsync(ctx, l.jobDetail, shortcode)
+	}
+	if wantList || !wantDetail {
+		listed = loadAsync(ctx, l.job, shortcode)
+	}
 	job := &model.Job{Shortcode: shortcode}
 	var err error
-	if wantDetail {
-		if job.Detail, err = load(ctx, l.jobDetail, shortcode); err != nil || job.Detail == nil {
+	if detail != nil {
+		if job.Detail, err = detail(); err != nil || job.Detail == nil {
 			return nil, err
 		}
 		job.Title = job.Detail.Title
 	}
-	if wantList || !wantDetail {
-		if job.Listed, err = load(ctx, l.job, shortcode); err != nil || job.Listed == nil {
+	if listed != nil {
+		if job.Listed, err = listed(); err != nil || job.Listed == nil {
 			return nil, err
 		}
 		job.Title = job.Listed.Title

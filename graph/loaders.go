@@ -274,6 +274,20 @@ func load[K comparable, V any](ctx context.Context, l *dataloader.Loader[K, V], 
 	return v, err
 }
 
+// loadAsync starts reading one key and returns a function that waits for
+// it, so that reads through different loaders run together; like load, it
+// clears a transient failure from the loader's cache.
+func loadAsync[K comparable, V any](ctx context.Context, l *dataloader.Loader[K, V], key K) func() (V, error) {
+	thunk := l.Load(ctx, key)
+	return func() (V, error) {
+		v, err := thunk()
+		if err != nil && transient(err) {
+			l.Clear(ctx, key)
+		}
+		return v, err
+	}
+}
+
 // transient reports whether err may go away on a retry.
 func transient(err error) bool {
 	return errors.Is(err, workable.ErrRateLimited) || errors.Is(err, workable.ErrUnavailable) ||
