@@ -2194,7 +2194,8 @@ type Candidate {
 
   """
   The slug of the candidate's current stage, e.g. phone-screen: the value the stage filter of
-  candidates and Job.candidates takes. Null when the stage is in none of the account's pipelines.
+  candidates and Job.candidates takes. Null when neither the account's pipeline nor the job's has
+  the stage.
   """
   stageSlug: String
   "How the candidate reached the account, e.g. SPI for candidates created through the API."
