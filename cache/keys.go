@@ -10,7 +10,7 @@ import (
 // SchemaVersion is part of every key. Bump it whenever the encoding of cached
 // values changes, so that a new gateway never decodes an old value (old
 // entries simply expire).
-const SchemaVersion = "v1"
+const SchemaVersion = "v2"
 
 // keyRoot starts every key the gateway writes.
 const keyRoot = "wgw"

@@ -14,10 +14,11 @@ const (
 	maxMemberPages  = 5
 )
 
-// stages resolves Query.stages: one GET /stages.
+// stages resolves Query.stages: GET /stages through the stages loader, the
+// same cached pipeline that types activities and gives candidates their
+// stage slug.
 func (r *Resolver) stages(ctx context.Context) ([]workable.Stage, error) {
-	stateFrom(ctx).noResponseCache() // not cached by record, so not invalidated
-	stages, _, err := r.clientFor(ctx).Accounts.ListStages(ctx)
+	stages, err := load(ctx, r.loadersFor(ctx).stages, "")
 	if err != nil {
 		return nil, fmt.Errorf("list stages: %w", err)
 	}
@@ -28,10 +29,13 @@ func (r *Resolver) stages(ctx context.Context) ([]workable.Stage, error) {
 	return out, nil
 }
 
-// members resolves Query.members: GET /members pages, following Workable's
-// since_id paging (at most maxMemberPages pages).
+// members resolves Query.members: GET /members with the filters of API.md
+// §9 (limit, role, email, name, status), then each paging.next exactly as
+// given (at most maxMemberPages pages; more is an error rather than a
+// silently cut list).
 func (r *Resolver) members(ctx context.Context, role, email, name, status *string) ([]workable.Member, error) {
 	stateFrom(ctx).noResponseCache()
+	c := r.clientFor(ctx)
 	opts := &workable.MemberListOptions{
 		Limit:  memberPageLimit,
 		Role:   deref(role),
@@ -41,22 +45,17 @@ func (r *Resolver) members(ctx context.Context, role, email, name, status *strin
 	}
 	out := []workable.Member{}
 	seen := make(map[string]bool)
-	for range maxMemberPages {
-		members, resp, err := r.clientFor(ctx).Accounts.ListMembers(ctx, opts)
+	for m, err := range workable.Walk(ctx, c, func(ctx context.Context) ([]*workable.Member, *workable.Response, error) {
+		return c.Accounts.ListMembers(ctx, opts)
+	}, maxMemberPages) {
 		if err != nil {
 			return nil, fmt.Errorf("list members: %w", err)
 		}
-		for _, m := range members {
-			// since_id is inclusive; never list a member twice.
-			if !seen[m.ID] {
-				seen[m.ID] = true
-				out = append(out, *m)
-			}
+		// Never list a member twice, whatever the pages overlap.
+		if !seen[m.ID] {
+			seen[m.ID] = true
+			out = append(out, *m)
 		}
-		if resp == nil || resp.NextSinceID == "" || resp.NextSinceID == opts.SinceID {
-			break
-		}
-		opts.SinceID = resp.NextSinceID
 	}
 	return out, nil
 }

@@ -2,6 +2,7 @@ package graph
 
 import (
 	"context"
+	"errors"
 	"slices"
 	"time"
 
@@ -27,9 +28,13 @@ func (r *Resolver) candidatesConnection(ctx context.Context, kind string, f cand
 	}
 	// Filters go to Workable in the query string: bound them, so a hostile
 	// request cannot send megabytes upstream.
-	if (f.shortcode != "" && !validRef(f.shortcode)) || len(f.stage) > maxShortTextLen || len(f.email) > maxEmailLen {
-		return nil, badInput("a filter is too long or malformed (jobShortcode: at most %d printable ASCII characters; stage at most %d, email %d characters)",
-			maxIDLen, maxShortTextLen, maxEmailLen)
+	if f.shortcode != "" {
+		if err := checkRef("jobShortcode", f.shortcode); err != nil {
+			return nil, err
+		}
+	}
+	if len(f.stage) > maxShortTextLen || len(f.email) > maxEmailLen {
+		return nil, badInput("a filter is too long (stage at most %d, email %d characters)", maxShortTextLen, maxEmailLen)
 	}
 	filters := map[string]string{"shortcode": key.Shortcode, "stage": key.Stage}
 	if kind == kindCandidates {
@@ -66,28 +71,72 @@ func candidateID(c *workable.Candidate) string { return c.ID }
 
 // candidateByID resolves Query.candidate: GET /candidates/{id} through the
 // candidate loader (so its detail fields cost nothing more), null on 404.
-// When the selection asks for no detail field, a cached list page's copy of
-// the candidate's list fields serves it instead.
+// When the selection asks for no detail field, the candidate's list item
+// serves it instead: a cached list page's copy when there is one, and the
+// list item itself (one GET /candidates) when a field only list items carry
+// is asked for.
 func (r *Resolver) candidateByID(ctx context.Context, id string) (*workable.Candidate, error) {
-	if !validRef(id) {
-		return nil, badInput("id must be 1 to %d printable ASCII characters without spaces", maxIDLen)
+	if err := checkRef("id", id); err != nil {
+		return nil, err
 	}
 	l := r.loadersFor(ctx)
-	if graphql.GetFieldContext(ctx) != nil && !slices.ContainsFunc(collectedNames(ctx), isCandidateDetailField) {
-		return load(ctx, l.candidateBasic, id)
+	if graphql.GetFieldContext(ctx) != nil {
+		names := collectedNames(ctx)
+		switch {
+		case slices.ContainsFunc(names, isCandidateDetailField):
+		case slices.ContainsFunc(names, isCandidateListOnlyField):
+			return load(ctx, l.candidateListed, id)
+		default:
+			return load(ctx, l.candidateBasic, id)
+		}
 	}
 	return load(ctx, l.candidate, id)
 }
 
 // isCandidateDetailField reports whether a Candidate field needs
-// GET /candidates/{id} (the list items lack it).
+// GET /candidates/{id} (the list items lack it; a live list item lacks
+// withdrew, API.md §10).
 func isCandidateDetailField(name string) bool {
 	switch name {
 	case "summary", "coverLetter", "tags", "educationEntries", "experienceEntries", "socialProfiles",
-		"skills", "imageUrl", "resumeUrl", "disqualifiedAt", "location":
+		"skills", "imageUrl", "resumeUrl", "disqualifiedAt", "location", "withdrew":
 		return true
 	}
 	return false
+}
+
+// isCandidateListOnlyField reports whether a Candidate field comes only with
+// list items (resume_metadata, API.md §10), so a detail cannot serve it.
+func isCandidateListOnlyField(name string) bool { return name == "resumeMetadata" }
+
+// candidateWithdrew resolves Candidate.withdrew from the candidate's
+// detail, which alone carries it in live answers (API.md §10); a record
+// that has it (a detail, or a documented list item) serves it directly.
+func (r *Resolver) candidateWithdrew(ctx context.Context, obj *workable.Candidate) (*bool, error) {
+	if obj.Withdrew != nil {
+		return obj.Withdrew, nil
+	}
+	c, err := r.candidateDetail(ctx, obj)
+	if err != nil || c == nil {
+		return nil, err
+	}
+	return c.Withdrew, nil
+}
+
+// candidateResume resolves Candidate.resumeMetadata from the candidate's
+// list item, which alone carries it (API.md §10): obj when it is one, else
+// the cached list copy or, failing that, the list item itself, GET
+// /candidates?since_id={id}&limit=1 (since_id is inclusive, API.md §3, so
+// the first item is the candidate).
+func (r *Resolver) candidateResume(ctx context.Context, obj *workable.Candidate) (*workable.ResumeMetadata, error) {
+	if obj.ResumeMetadata.Set {
+		return obj.ResumeMetadata.Value, nil
+	}
+	c, err := load(ctx, r.loadersFor(ctx).candidateListed, obj.ID)
+	if err != nil || c == nil {
+		return nil, err
+	}
+	return c.ResumeMetadata.Value, nil
 }
 
 // candidateDetail returns the full record of a candidate for its detail
@@ -121,46 +170,72 @@ func detailList[T any](ctx context.Context, r *Resolver, obj *workable.Candidate
 
 // activitiesConnection resolves Candidate.activities: one
 // GET /candidates/{id}/activities per page.
-func (r *Resolver) activitiesConnection(ctx context.Context, candidateID string, first *int, after *string) (*model.ActivityConnection, error) {
-	p, err := newPageRequest(ctx, kindActivities, map[string]string{"candidate": candidateID}, first, after)
+func (r *Resolver) activitiesConnection(ctx context.Context, c *workable.Candidate, first *int, after *string) (*model.ActivityConnection, error) {
+	p, err := newPageRequest(ctx, kindActivities, map[string]string{"candidate": c.ID}, first, after)
 	if err != nil {
 		return nil, err
 	}
-	conn := &model.ActivityConnection{Edges: []model.ActivityEdge{}, Nodes: []workable.Activity{}, PageInfo: &model.PageInfo{}}
 	if p.skip {
-		return conn, nil
+		return emptyActivities(), nil
 	}
-	pg, err := load(ctx, r.loadersFor(ctx).activityPages, activityPageKey{CandidateID: candidateID, SinceID: p.afterID, Limit: p.limit()})
+	pg, err := load(ctx, r.loadersFor(ctx).activityPages, activityPageKey{CandidateID: c.ID, SinceID: p.afterID, Limit: p.limit()})
 	if err != nil {
 		return nil, err
 	}
+	return activityConnection(p, pg, c.Job.Shortcode), nil
+}
+
+// jobActivitiesConnection resolves Job.activities: one
+// GET /jobs/{shortcode}/activities per page.
+func (r *Resolver) jobActivitiesConnection(ctx context.Context, shortcode string, first *int, after *string) (*model.ActivityConnection, error) {
+	p, err := newPageRequest(ctx, kindJobActivities, map[string]string{"job": shortcode}, first, after)
+	if err != nil {
+		return nil, err
+	}
+	if p.skip {
+		return emptyActivities(), nil
+	}
+	pg, err := load(ctx, r.loadersFor(ctx).jobActivityPages, jobActivityPageKey{Shortcode: shortcode, SinceID: p.afterID, Limit: p.limit()})
+	if err != nil {
+		return nil, err
+	}
+	return activityConnection(p, pg, shortcode), nil
+}
+
+func emptyActivities() *model.ActivityConnection {
+	return &model.ActivityConnection{Edges: []model.ActivityEdge{}, Nodes: []model.Activity{}, PageInfo: &model.PageInfo{}}
+}
+
+// activityConnection cuts a fetched activity page down to the connection's
+// page; shortcode is the job whose pipeline the activities' stages belong to.
+func activityConnection(p pageRequest, pg page[workable.Activity], shortcode string) *model.ActivityConnection {
+	conn := emptyActivities()
 	items, hasNext := window(p, pg.Items, activityID, pg.More)
 	cursors, info := edgeCursors(p, items, activityID, hasNext)
 	conn.PageInfo = info
-	conn.Nodes = make([]workable.Activity, len(items))
+	conn.Nodes = make([]model.Activity, len(items))
 	conn.Edges = make([]model.ActivityEdge, len(items))
 	for i, a := range items {
-		conn.Nodes[i] = *a
+		conn.Nodes[i] = model.Activity{Activity: *a, JobShortcode: shortcode}
 		conn.Edges[i] = model.ActivityEdge{Cursor: cursors[i], Node: &conn.Nodes[i]}
 	}
-	return conn, nil
+	return conn
 }
 
 func activityID(a *workable.Activity) string { return a.ID }
 
-// validRef reports whether s can be a Workable id or shortcode in a query
-// argument: 1 to maxIDLen printable ASCII characters without spaces.
-// Workable's are short alphanumeric strings; anything else (a megabyte, or
-// the U+FFFD that JSON decoding makes of invalid UTF-8) would only cost a
-// pointless call upstream.
-func validRef(s string) bool {
-	if s == "" || len(s) > maxIDLen {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if s[i] <= ' ' || s[i] > '~' {
-			return false
+// checkRef checks an id or shortcode argument with the one rule for
+// Workable identifiers (workable.ValidID); a failure is BAD_USER_INPUT. It
+// costs no call: anything else could not be Workable's (and a megabyte, or
+// the U+FFFD that JSON decoding makes of invalid UTF-8, would only cost a
+// pointless call upstream).
+func checkRef(what, s string) error {
+	if err := workable.CheckID(what, s); err != nil {
+		var inv *workable.InvalidIDError
+		if errors.As(err, &inv) {
+			return badInput("%s", inv.Reason())
 		}
+		return err
 	}
-	return true
+	return nil
 }

@@ -8,25 +8,27 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"maps"
-	"regexp"
 
 	"github.com/99designs/gqlgen/graphql"
 
 	"github.com/workablegw/gateway/graph/model"
+	"github.com/workablegw/gateway/workable"
 )
 
 // Relay connections over Workable's since_id paging.
 //
 // Paging. A page asks Workable for first+1 items: the extra one, never
 // returned, proves that a next page exists, so hasNextPage does not depend
-// on paging.next (which API.md §6 only guesses for activities). A cursor
-// names an item X and means "the items after X"; Workable's since_id is
-// inclusive, so a page after X asks for since_id=X with one item more still
-// and drops X (if X has been deleted meanwhile nothing is dropped and the
-// extra items only prove there is a next page). Only when Workable's largest
-// page (100) leaves no room for the extra item does hasNextPage come from
-// paging.next, for jobs and candidates (confirmed, API.md §2); activities
-// then return a page shorter than first instead. See pageRequest.
+// on paging.next. A cursor names an item X and means "the items after X";
+// Workable's since_id is inclusive, so a page after X asks for since_id=X
+// with one item more still and drops X (if X has been deleted meanwhile
+// nothing is dropped and the extra items only prove there is a next page).
+// Only when Workable's largest page (100) leaves no room for the extra item
+// does hasNextPage come from paging.next, which a live account sends on
+// every list, activities included, and leaves out on the last page (API.md
+// §2, §10). Should Workable answer a page with fewer items than asked and a
+// paging.next, the loaders follow that URL exactly as given (same host) to
+// complete the page (see fillPage). See pageRequest.
 //
 // Cursors. A cursor is base64url(JSON{v, k, f, a, s}): the format version,
 // the connection kind, the connection's filters, X's id and a checksum of
@@ -59,12 +61,8 @@ const (
 	kindCandidates    = "candidates"
 	kindJobCandidates = "job.candidates"
 	kindActivities    = "activities"
+	kindJobActivities = "job.activities"
 )
-
-// cursorIDPattern bounds what an id inside a cursor may look like; Workable's
-// ids are short lowercase hex strings (API.md §1), but only their opacity is
-// relied on.
-var cursorIDPattern = regexp.MustCompile(`^[0-9A-Za-z_-]{1,64}$`)
 
 // cursor is the decoded form of a connection cursor.
 type cursor struct {
@@ -120,7 +118,9 @@ func decodeCursor(s, kind string, filters map[string]string) (string, error) {
 	}
 	// Only the canonical encoding is accepted, so a cursor cannot be edited
 	// into an equivalent but different string.
-	if c.V != cursorVersion || encodeCursor(c.K, c.F, c.A) != s || !cursorIDPattern.MatchString(c.A) {
+	// The id inside must pass the one rule for Workable ids (ValidID); only
+	// its opacity is relied on otherwise.
+	if c.V != cursorVersion || encodeCursor(c.K, c.F, c.A) != s || !workable.ValidID(c.A) {
 		return "", badInput("invalid cursor")
 	}
 	if c.K != kind {
@@ -174,26 +174,6 @@ func (p pageRequest) want() int {
 // largest page.
 func (p pageRequest) limit() int { return min(p.want(), workableMaxLimit) }
 
-// capped reports whether Workable's largest page leaves no room for the
-// extra item (first near maxFirst).
-func (p pageRequest) capped() bool { return p.want() > workableMaxLimit }
-
-// usesPagingNext reports whether hasNextPage comes from paging.next: only
-// when the page is capped, and only for jobs and candidates, whose
-// paging.next API.md §2 confirms. For activities it is a guess (API.md §6
-// [I]), so there the page is shortened instead (see keep).
-func (p pageRequest) usesPagingNext() bool { return p.capped() && p.kind != kindActivities }
-
-// keep is how many items the page may return: first, or fewer for a capped
-// page that does not use paging.next, so that the extra item still fits
-// (Relay allows a page shorter than first).
-func (p pageRequest) keep() int {
-	if !p.capped() || p.usesPagingNext() {
-		return p.first
-	}
-	return p.first - (p.want() - workableMaxLimit)
-}
-
 // newPageRequest validates the paging arguments of a connection field.
 func newPageRequest(ctx context.Context, kind string, filters map[string]string, first *int, after *string) (pageRequest, error) {
 	p := pageRequest{kind: kind, filters: filters, first: defaultFirst}
@@ -216,16 +196,20 @@ func newPageRequest(ctx context.Context, kind string, filters map[string]string,
 
 // window cuts a fetched Workable page (asked with p.limit()) down to the
 // connection's page: it drops the item the cursor points after and keeps at
-// most p.keep() items. An item beyond those proves a next page; more
-// (paging.next was present) counts only when p.usesPagingNext().
+// most first items. An item beyond those proves a next page, and so does
+// more (paging.next was present, which a live account leaves out on the
+// last page, API.md §10): when the page is capped there is no room for the
+// extra item, and when Workable answered short the items it did not give
+// still follow. A capped page after a cursor is one item shorter than
+// first, which Relay allows.
 func window[T any](p pageRequest, items []T, id func(T) string, more bool) (page []T, hasNext bool) {
 	if p.afterID != "" && len(items) > 0 && id(items[0]) == p.afterID {
 		items = items[1:]
 	}
-	if n := p.keep(); len(items) > n {
-		return items[:n], true
+	if len(items) > p.first {
+		return items[:p.first], true
 	}
-	return items, more && p.usesPagingNext()
+	return items, more
 }
 
 // edgeCursors returns the cursor of each item and the page info.
@@ -287,6 +271,12 @@ func connectionComplexity(child int, first *int) int {
 		n = min(max(*first, 1), maxFirst)
 	}
 	return 1 + n*child
+}
+
+// latestComplexity is the complexity of a latest-activity field: its
+// selection counted once per page of the stream it may read.
+func latestComplexity(child int) int {
+	return 1 + maxActivityLogPages*child
 }
 
 // collectedNames returns the names of the fields the current field's

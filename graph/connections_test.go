@@ -257,13 +257,17 @@ func TestWalkActivities(t *testing.T) {
 }
 
 // noPagingProxy sits in front of the simulator and removes the paging key
-// from every activities response: API.md §6 only guesses that Workable sends
-// paging.next there. For candidate long it serves a synthetic stream of n
+// from every activities response, to show that below Workable's largest
+// page the gateway does not depend on paging.next (a live account sends it,
+// API.md §10). For candidate long it serves a synthetic stream of n
 // activities instead of the simulator's (more than Workable's largest page),
-// honouring since_id (inclusive) and limit like Workable, without paging.
+// honouring since_id (inclusive) and limit like Workable, without paging
+// unless paging is set: then with paging.next as a live account sends it
+// (since_id = the last id + 1).
 type noPagingProxy struct {
-	long string
-	n    int
+	long   string
+	n      int
+	paging bool
 
 	stripped atomic.Int64 // responses that had a paging key
 	maxLimit atomic.Int64 // the largest limit asked for
@@ -292,7 +296,7 @@ func (p *noPagingProxy) wrap(next http.Handler) http.Handler {
 			}
 		}
 		if segs[len(segs)-2] == p.long {
-			p.serveLong(w, q, min(limit, 100))
+			p.serveLong(w, r.Host, r.URL.Path, q, min(limit, 100))
 			return
 		}
 		rec := httptest.NewRecorder()
@@ -320,7 +324,7 @@ func (p *noPagingProxy) wrap(next http.Handler) http.Handler {
 	})
 }
 
-func (p *noPagingProxy) serveLong(w http.ResponseWriter, q url.Values, limit int) {
+func (p *noPagingProxy) serveLong(w http.ResponseWriter, host, path string, q url.Values, limit int) {
 	from := 0
 	if v := q.Get("since_id"); v != "" {
 		since, err := strconv.ParseUint(v, 16, 64)
@@ -331,17 +335,53 @@ func (p *noPagingProxy) serveLong(w http.ResponseWriter, q url.Values, limit int
 		from = max(int(since)-0x10000, 0)
 	}
 	acts := []map[string]any{}
-	for i := from; i < p.n && len(acts) < limit; i++ {
+	i := from
+	for ; i < p.n && len(acts) < limit; i++ {
 		acts = append(acts, map[string]any{"id": longID(i), "action": "comment", "stage_name": nil,
 			"body": "note " + longID(i), "created_at": "2024-01-02T03:04:05Z"})
 	}
+	body := map[string]any{"activities": acts}
+	if p.paging && i < p.n {
+		next := url.URL{Scheme: "http", Host: host, Path: path,
+			RawQuery: url.Values{"limit": {strconv.Itoa(limit)}, "since_id": {longID(i)}}.Encode()}
+		body["paging"] = map[string]string{"next": next.String()}
+	}
 	w.Header().Set("Content-Type", "application/json")
-	_ = json.NewEncoder(w).Encode(map[string]any{"activities": acts})
+	_ = json.NewEncoder(w).Encode(body)
 }
 
-// TestWalkActivitiesWithoutPaging: when Workable sends no paging.next for
-// activities, walks still return every activity and end on the last one,
-// whatever first is, also past Workable's largest page.
+// TestWalkActivitiesWithoutPaging: were Workable to send no paging.next for
+// activities, walks below its largest page would still return every
+// activity and end on the last one.
+// TestWalkLongActivitiesAtTheCap: at Workable's largest page (first 99
+// after a cursor, 100), where no extra item fits, a walk follows what
+// paging.next says and returns every activity of a long stream.
+func TestWalkLongActivitiesAtTheCap(t *testing.T) {
+	t.Parallel()
+	const longN = 250
+	proxy := &noPagingProxy{n: longN, paging: true}
+	env := newTestEnv(t, withSimProxy(proxy.wrap))
+	proxy.long = env.sim.Candidates()[0].ID
+	long := make([]string, longN)
+	for i := range long {
+		long[i] = longID(i)
+	}
+	for _, first := range []int{99, 100} {
+		t.Run(fmt.Sprintf("first %d", first), func(t *testing.T) {
+			got := walk(t, first, func(after *string) connPage {
+				var out struct{ Candidate struct{ Activities connPage } }
+				env.mustQuery(fmt.Sprintf(`query($id: ID!, $after: String) { candidate(id: $id) {
+					activities(first: %d, after: $after) { %s } } }`, first, pageSelection),
+					vars{"id": proxy.long, "after": after}, &out)
+				return out.Candidate.Activities
+			})
+			if diff := cmp.Diff(long, got); diff != "" {
+				t.Errorf("walk mismatch (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
 func TestWalkActivitiesWithoutPaging(t *testing.T) {
 	t.Parallel()
 	const longN = 150
@@ -368,7 +408,11 @@ func TestWalkActivitiesWithoutPaging(t *testing.T) {
 			tests = append(tests, walkCase{c.ID, first, want})
 		}
 	}
-	for _, first := range []int{7, 50, 99, 100} {
+	// Below Workable's largest page the extra item alone ends the walk
+	// correctly; at it (first 99 after a cursor, 100), only paging.next can
+	// tell, which a live account sends (API.md §10) and TestWalkActivities
+	// covers.
+	for _, first := range []int{7, 50, 98} {
 		tests = append(tests, walkCase{proxy.long, first, long})
 	}
 	for _, tt := range tests {

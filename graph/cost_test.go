@@ -58,15 +58,27 @@ func TestCallCounts(t *testing.T) {
 			want:  map[string]int{"GET /jobs": 1, "GET /jobs/{shortcode}": 5},
 		},
 		{
-			name:  "job lookup serves detail and list fields",
+			// Each field has one source: the list item (one GET /jobs for
+			// every job) and the detail, which lacks list fields (API.md §10).
+			name:  "job lookup: list fields from the list item, detail fields from the detail",
 			query: `{ job(shortcode: "GROOV004") { ` + jobListFields + ` ` + jobDetailFields + ` candidates(first: 5) { nodes { id job { title } } } } }`,
-			want:  map[string]int{"GET /jobs/{shortcode}": 1, "GET /candidates": 1},
+			want:  map[string]int{"GET /jobs": 1, "GET /jobs/{shortcode}": 1, "GET /candidates": 1},
 		},
 		{
-			name:  "one candidate's job is one call",
+			name:  "job lookup of detail fields is one call",
+			query: `{ job(shortcode: "GROOV004") { title description employmentType } }`,
+			want:  map[string]int{"GET /jobs/{shortcode}": 1},
+		},
+		{
+			name:  "job lookup of list fields is one call",
+			query: `{ job(shortcode: "GROOV004") { title location { locationStr } salary { currency } locations { city } keywords workplaceType } }`,
+			want:  map[string]int{"GET /jobs": 1},
+		},
+		{
+			name:  "one candidate's job: its list item and its detail, one call each",
 			query: `query($id: ID!) { candidate(id: $id) { job { department description employmentType } } }`,
 			v:     vars{"id": id},
-			want:  map[string]int{"GET /candidates/{id}": 1, "GET /jobs/{shortcode}": 1},
+			want:  map[string]int{"GET /candidates/{id}": 1, "GET /jobs": 1, "GET /jobs/{shortcode}": 1},
 		},
 		{
 			name:  "activities are one call per candidate",

@@ -553,10 +553,13 @@ var errCorruptValue = errors.New("corrupt cached value")
 
 // candidateWritten makes the cache show a candidate Workable has just
 // created or updated (c is Workable's answer, detail fields included): it
-// stores c as the candidate's detail and list fields instead of merely
-// dropping them, and replaces the candidate lists generation (every cached
-// candidate list, whose membership or fields the write may change) and the
-// candidate's own generation (its detail and activities). Jobs are not
+// stores c as the candidate's detail instead of merely dropping it, and
+// replaces the candidate lists generation (every cached candidate list,
+// whose membership or fields the write may change) and the candidate's own
+// generation (its detail and activities). c is not stored as the
+// candidate's list item: a write answers with the detail, which lacks what
+// only list items carry (resume_metadata, API.md §10); the list fields of
+// candidate(id:) derive from the stored detail anyway. Jobs are not
 // touched: a candidate write changes no job. The cache is written even if
 // the caller has gone away, since the write happened. A failure is logged:
 // the cached lists then show the old data until their fresh TTL ends.
@@ -569,10 +572,8 @@ func (e *economy) candidateWritten(ctx context.Context, c *workable.Candidate) {
 	items := []cache.Item{genItem(e.listsGenKey(), listsGen), genItem(e.candidateGenKey(c.ID), candGen)}
 	// The new generations alone invalidate the old copies; the new copies
 	// spare the next reader a call.
-	detail, err1 := e.item(cache.KindCandidate, detailID(c.ID), candGen, c)
-	basic, err2 := e.item(cache.KindCandidate, listedID(c.ID), listsGen, c)
-	if err1 == nil && err2 == nil {
-		items = append(items, detail, basic)
+	if detail, err := e.item(cache.KindCandidate, detailID(c.ID), candGen, c); err == nil {
+		items = append(items, detail)
 	}
 	if err := e.store.SetMany(ctx, items); err != nil {
 		e.logger.LogAttrs(ctx, slog.LevelWarn, "cache invalidation after a candidate write failed; cached lists may show old data until they expire",

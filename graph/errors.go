@@ -21,6 +21,7 @@ const (
 	CodeRateLimited         = "RATE_LIMITED"
 	CodeUpstreamUnavailable = "UPSTREAM_UNAVAILABLE"
 	CodeNotFound            = "NOT_FOUND"
+	CodeResultTooLarge      = "RESULT_TOO_LARGE"
 	CodeInternal            = "INTERNAL"
 )
 
@@ -45,9 +46,16 @@ var errJobGone = errors.New("the job no longer exists in Workable")
 func classify(err error) (code, msg string) {
 	var in *inputError
 	var er *workable.ErrorResponse
+	var badID *workable.InvalidIDError
 	switch {
 	case errors.As(err, &in):
 		return CodeBadUserInput, in.msg
+	case errors.As(err, &badID):
+		// Any id or shortcode that fails the one rule (workable.ValidID),
+		// wherever it was checked.
+		return CodeBadUserInput, badID.Reason()
+	case errors.Is(err, errActivityLogTooLong):
+		return CodeResultTooLarge, errActivityLogTooLong.Error()
 	case errors.Is(err, workable.ErrUnauthorized):
 		return CodeWorkableAuthFailed, "Workable rejected the gateway's API token"
 	case errors.Is(err, workable.ErrRateLimited):

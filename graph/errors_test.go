@@ -90,8 +90,9 @@ func TestUpstreamTimeout(t *testing.T) {
 	t.Parallel()
 	// The request's deadline passes while Workable hangs.
 	env := newTestEnv(t, withRequestTimeout(100*time.Millisecond))
+	env.sim.InjectFault("GET /jobs", simulator.Fault{Delay: time.Hour})
 	env.sim.InjectFault("GET /jobs/{shortcode}", simulator.Fault{Delay: time.Hour})
-	resp := env.query(`{ job(shortcode: "GROOV002") { title } }`, nil)
+	resp := env.query(`{ job(shortcode: "GROOV002") { title description } }`, nil)
 	resp.requireCode(t, CodeUpstreamUnavailable)
 }
 

@@ -243,5 +243,12 @@ func executableSchema(r *Resolver) graphql.ExecutableSchema {
 	gc.Complexity.Candidate.Activities = func(child int, first *int, _ *string) int {
 		return connectionComplexity(child, first)
 	}
+	gc.Complexity.Job.Activities = func(child int, first *int, _ *string) int {
+		return connectionComplexity(child, first)
+	}
+	// The latest activity reads the candidate's whole stream: one call per
+	// 100 activities, up to maxActivityLogPages.
+	gc.Complexity.Candidate.LatestStageMove = func(child int) int { return latestComplexity(child) }
+	gc.Complexity.Candidate.LatestActivity = func(child int, _ []model.ActivityKind) int { return latestComplexity(child) }
 	return generated.NewExecutableSchema(gc)
 }

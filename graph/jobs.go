@@ -58,14 +58,16 @@ const (
 	needDetail                      // only GET /jobs/{shortcode}
 )
 
-// jobNeed classifies a Job field by the Workable read it needs.
+// jobNeed classifies a Job field by the Workable read it needs. The live
+// list items carry workplace_type, salary, keywords and locations (API.md
+// §10), so those are list fields: asking for them costs no detail call.
 func jobNeed(field string) jobFieldNeed {
 	switch field {
-	case "shortcode", "title", "__typename", "candidates":
+	case "shortcode", "title", "__typename", "candidates", "activities":
 		return needNothing
 	case "description", "fullDescription", "requirements", "benefits":
 		return needText
-	case "employmentType", "industry", "function", "experience", "education", "locations":
+	case "employmentType", "industry", "function", "experience", "education":
 		return needDetail
 	default:
 		return needList
@@ -125,62 +127,71 @@ func (r *Resolver) jobsConnection(ctx context.Context, first *int, after *string
 
 func jobID(j *workable.Job) string { return j.ID }
 
-// jobByShortcode resolves Query.job: GET /jobs/{shortcode}, null on 404.
+// jobByShortcode resolves Query.job, null when Workable has no such job. It
+// loads what the selection needs: the job's list item for list fields (and
+// to know the job exists when nothing else is asked), its detail for
+// detail and text fields; each field then reads its own source.
 func (r *Resolver) jobByShortcode(ctx context.Context, shortcode string) (*model.Job, error) {
-	if !validRef(shortcode) {
-		return nil, badInput("shortcode must be 1 to %d printable ASCII characters without spaces", maxIDLen)
-	}
-	j, err := load(ctx, r.loadersFor(ctx).jobDetail, shortcode)
-	if err != nil || j == nil {
+	if err := checkRef("shortcode", shortcode); err != nil {
 		return nil, err
 	}
-	return &model.Job{Shortcode: j.Shortcode, Title: j.Title, Listed: j, Detail: true}, nil
-}
-
-// candidateJob resolves Candidate.job. The shortcode and title come with
-// the candidate; when the selection asks for more, the job is loaded here,
-// once, through the loader that serves every selected field: the job
-// detail when any detail field is asked for, else the job's list fields.
-func (r *Resolver) candidateJob(ctx context.Context, c *workable.Candidate) (*model.Job, error) {
-	job := &model.Job{Shortcode: c.Job.Shortcode, Title: c.Job.Title}
-	need := needNothing
+	var wantList, wantDetail bool
 	for _, f := range collectedNames(ctx) {
-		need = max(need, jobNeed(f))
+		switch jobNeed(f) {
+		case needList:
+			wantList = true
+		case needText, needDetail:
+			wantDetail = true
+		}
 	}
+	// Both reads, when both are needed, run together.
+	l := r.loadersFor(ctx)
+	var detail, listed func() (*workable.Job, error)
+	if wantDetail {
+		detail = loadAsync(ctx, l.jobDetail, shortcode)
+	}
+	if wantList || !wantDetail {
+		listed = loadAsync(ctx, l.job, shortcode)
+	}
+	job := &model.Job{Shortcode: shortcode}
 	var err error
-	switch need {
-	case needNothing:
-		return job, nil
-	case needList:
-		job.Listed, err = load(ctx, r.loadersFor(ctx).job, job.Shortcode)
-	default:
-		job.Listed, err = load(ctx, r.loadersFor(ctx).jobDetail, job.Shortcode)
-		job.Detail = true
+	if detail != nil {
+		if job.Detail, err = detail(); err != nil || job.Detail == nil {
+			return nil, err
+		}
+		job.Title = job.Detail.Title
 	}
-	if err != nil {
-		return nil, err
-	}
-	if job.Listed == nil {
-		// The job is gone from Workable: keep what the candidate knows;
-		// fields that need more resolve to null or NOT_FOUND.
-		job.Detail = false
+	if listed != nil {
+		if job.Listed, err = listed(); err != nil || job.Listed == nil {
+			return nil, err
+		}
+		job.Title = job.Listed.Title
 	}
 	return job, nil
 }
 
-// jobData returns the Workable job behind a Job field with the given need,
-// loading it when obj does not carry it. It returns nil when the job no
-// longer exists. Text fields go through jobText, which knows which of them
-// a list carried; here needText counts as needDetail.
+// candidateJob resolves Candidate.job. The shortcode and title come with
+// the candidate; every other field loads its own source when it is asked
+// for (the loaders batch them across the candidates of a page).
+func (r *Resolver) candidateJob(_ context.Context, c *workable.Candidate) (*model.Job, error) {
+	return &model.Job{Shortcode: c.Job.Shortcode, Title: c.Job.Title}, nil
+}
+
+// jobData returns the Workable record behind a Job field with the given
+// need: the list item for list fields, the detail for detail fields (text
+// fields go through jobText), loading it when obj does not carry it. It
+// returns nil when the job no longer exists.
 func (r *Resolver) jobData(ctx context.Context, obj *model.Job, need jobFieldNeed) (*workable.Job, error) {
-	switch {
-	case obj.Listed != nil && (need <= needList || obj.Detail):
-		return obj.Listed, nil
-	case need <= needList:
+	if need <= needList {
+		if obj.Listed != nil {
+			return obj.Listed, nil
+		}
 		return load(ctx, r.loadersFor(ctx).job, obj.Shortcode)
-	default:
-		return load(ctx, r.loadersFor(ctx).jobDetail, obj.Shortcode)
 	}
+	if obj.Detail != nil {
+		return obj.Detail, nil
+	}
+	return load(ctx, r.loadersFor(ctx).jobDetail, obj.Shortcode)
 }
 
 // jobString resolves an optional string field of a job.
@@ -200,6 +211,23 @@ func (r *Resolver) jobText(ctx context.Context, obj *model.Job, field model.JobT
 		return get(obj.Listed), nil
 	}
 	return r.jobString(ctx, obj, needDetail, get)
+}
+
+// jobLocations resolves Job.locations: the list item's locations, the
+// hidden ones only when asked for (they are not meant to be shown
+// publicly, API.md §10).
+func (r *Resolver) jobLocations(ctx context.Context, obj *model.Job, includeHidden bool) ([]workable.JobLocation, error) {
+	j, err := r.jobData(ctx, obj, needList)
+	if err != nil || j == nil {
+		return []workable.JobLocation{}, err
+	}
+	out := make([]workable.JobLocation, 0, len(j.Locations))
+	for _, l := range j.Locations {
+		if !l.Hidden || includeHidden {
+			out = append(out, l)
+		}
+	}
+	return out, nil
 }
 
 // jobRequired returns the job for a non-null field; a vanished job is

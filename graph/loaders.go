@@ -48,6 +48,14 @@ const (
 	// jobIndexLimit is the page size of the jobs list used to resolve many
 	// job references with one call.
 	jobIndexLimit = 100
+	// maxFillPages bounds the extra calls that complete one short page (see
+	// fillPage).
+	maxFillPages = 3
+	// activityLogLimit and maxActivityLogPages bound the read of a
+	// candidate's whole activity stream (Candidate.latestStageMove): at most
+	// 2,000 activities, 20 calls.
+	activityLogLimit    = 100
+	maxActivityLogPages = 20
 )
 
 // page is one Workable list page: its items and whether more follow
@@ -87,6 +95,13 @@ type activityPageKey struct {
 	Limit       int
 }
 
+// jobActivityPageKey identifies one GET /jobs/{shortcode}/activities call.
+type jobActivityPageKey struct {
+	Shortcode string
+	SinceID   string
+	Limit     int
+}
+
 // loaders holds the dataloaders of one request. A loader shared across
 // requests would leak one caller's data into another's response; the cache
 // and the coalescing of fetches across requests live in the economy, below
@@ -105,10 +120,20 @@ type loaders struct {
 	// job loads a job's list fields by shortcode; nil value when Workable
 	// has no such job. See jobFromIndex for the strategy.
 	job *dataloader.Loader[string, *workable.Job]
+	// candidateListed loads a candidate's list item (the only shape with
+	// resume_metadata, API.md §10): a cached list page's copy, else
+	// GET /candidates?since_id={id}&limit=1; nil value when there is none.
+	candidateListed *dataloader.Loader[string, *workable.Candidate]
+	// stages loads a pipeline: the account's (key "") or a job's (key its
+	// shortcode); nil value for a job Workable does not have.
+	stages *dataloader.Loader[string, []*workable.Stage]
+	// activityLog loads a candidate's whole activity stream, oldest first.
+	activityLog *dataloader.Loader[string, []*workable.Activity]
 
-	jobPages       *dataloader.Loader[jobPageKey, page[workable.Job]]
-	candidatePages *dataloader.Loader[candidatePageKey, page[workable.Candidate]]
-	activityPages  *dataloader.Loader[activityPageKey, page[workable.Activity]]
+	jobPages         *dataloader.Loader[jobPageKey, page[workable.Job]]
+	candidatePages   *dataloader.Loader[candidatePageKey, page[workable.Candidate]]
+	activityPages    *dataloader.Loader[activityPageKey, page[workable.Activity]]
+	jobActivityPages *dataloader.Loader[jobActivityPageKey, page[workable.Activity]]
 }
 
 // newLoaders returns a fresh set of loaders for one request, counting its
@@ -138,6 +163,24 @@ func newLoaders(e *economy, rs *reqState) *loaders {
 	l.activityPages = newLoader(e.loaderWait, cachedBatch(e, rs, spec[activityPageKey, page[workable.Activity]]{
 		kind: cache.KindActivities, id: activityPageKey.canonical,
 		gen: func(k activityPageKey) string { return e.candidateGenKey(k.CandidateID) }, fetch: l.fetchActivityPage,
+	}))
+	l.candidateListed = newLoader(e.loaderWait, cachedBatch(e, rs, spec[string, *workable.Candidate]{
+		kind: cache.KindCandidate, id: listedID, gen: listsGen, fetch: l.fetchCandidateListed,
+	}))
+	// A pipeline is job configuration: cached like jobs, without generation
+	// (no write of the gateway changes it).
+	l.stages = newLoader(e.loaderWait, cachedBatch(e, rs, spec[string, []*workable.Stage]{
+		kind: cache.KindJob, id: func(k string) string { return "stages:" + k }, fetch: l.fetchStages,
+	}))
+	l.activityLog = newLoader(e.loaderWait, cachedBatch(e, rs, spec[string, []*workable.Activity]{
+		kind: cache.KindActivities, id: func(id string) string { return "log:" + id },
+		gen: e.candidateGenKey, fetch: l.fetchActivityLog,
+	}))
+	// A job's activities change with any of its candidates: the candidate
+	// lists generation, which every candidate write replaces, guards them.
+	l.jobActivityPages = newLoader(e.loaderWait, cachedBatch(e, rs, spec[jobActivityPageKey, page[workable.Activity]]{
+		kind: cache.KindActivities, id: jobActivityPageKey.canonical,
+		gen: func(jobActivityPageKey) string { return e.listsGenKey() }, fetch: l.fetchJobActivityPage,
 	}))
 	return l
 }
@@ -178,6 +221,15 @@ func (k activityPageKey) canonical() string {
 	v.Set("since", k.SinceID)
 	v.Set("limit", strconv.Itoa(k.Limit))
 	return url.PathEscape(k.CandidateID) + "?" + v.Encode()
+}
+
+// canonical encodes the key for a cache id (sorted, escaped, stable; the
+// "job:" prefix keeps it apart from a candidate's pages).
+func (k jobActivityPageKey) canonical() string {
+	v := url.Values{}
+	v.Set("since", k.SinceID)
+	v.Set("limit", strconv.Itoa(k.Limit))
+	return "job:" + url.PathEscape(k.Shortcode) + "?" + v.Encode()
 }
 
 // newLoader returns a loader over batch that collects keys for wait (the
@@ -222,6 +274,20 @@ func load[K comparable, V any](ctx context.Context, l *dataloader.Loader[K, V], 
 	return v, err
 }
 
+// loadAsync starts reading one key and returns a function that waits for
+// it, so that reads through different loaders run together; like load, it
+// clears a transient failure from the loader's cache.
+func loadAsync[K comparable, V any](ctx context.Context, l *dataloader.Loader[K, V], key K) func() (V, error) {
+	thunk := l.Load(ctx, key)
+	return func() (V, error) {
+		v, err := thunk()
+		if err != nil && transient(err) {
+			l.Clear(ctx, key)
+		}
+		return v, err
+	}
+}
+
 // transient reports whether err may go away on a retry.
 func transient(err error) bool {
 	return errors.Is(err, workable.ErrRateLimited) || errors.Is(err, workable.ErrUnavailable) ||
@@ -241,6 +307,7 @@ func (r *Resolver) primeCandidate(ctx context.Context, c *workable.Candidate) {
 	l.candidate.Prime(ctx, c.ID, c)
 	l.candidateBasic.Clear(ctx, c.ID)
 	l.candidateBasic.Prime(ctx, c.ID, c)
+	l.candidateListed.Clear(ctx, c.ID)
 	r.econFor(ctx).candidateWritten(ctx, c)
 }
 
@@ -290,7 +357,9 @@ func (l *loaders) basicFromDetail(ctx context.Context, id, _ string) (*workable.
 }
 
 // fetchJobDetail reads GET /jobs/{shortcode}; a 404 gives nil without an
-// error. The detail also serves the job's list fields.
+// error. The detail serves the detail fields only: a live detail lacks
+// location_str and sample (API.md §10), so it never stands in for the
+// job's list item.
 func (l *loaders) fetchJobDetail(ctx context.Context, shortcode, _ string) (*workable.Job, []cache.Item, error) {
 	j, _, err := l.client.Jobs.Get(ctx, shortcode)
 	if errors.Is(err, workable.ErrNotFound) {
@@ -299,19 +368,17 @@ func (l *loaders) fetchJobDetail(ctx context.Context, shortcode, _ string) (*wor
 	if err != nil {
 		return nil, nil, err
 	}
-	it, err := l.e.item(cache.KindJob, listedID(shortcode), "", j)
-	if err != nil {
-		return nil, nil, err
-	}
-	return j, []cache.Item{it}, nil
+	return j, nil, nil
 }
 
 // jobFromIndex serves the list fields of a job referenced by shortcode (a
 // candidate's job). It reads the first page of GET /jobs?limit=100 (one call
 // for every job of most accounts, loaded once per request and cached, with
-// each of its jobs) and falls back to GET /jobs/{shortcode} for a job it
-// lacks (accounts with more than 100 jobs). Even one reference goes through
-// the page: it costs the same one call and fills the cache for the others.
+// each of its jobs). A job it lacks (accounts with more than 100 jobs) is
+// looked up by id: its detail gives the id, and GET /jobs?since_id={id}&limit=1
+// its list item (since_id is inclusive, API.md §2). Even one reference goes
+// through the page: it costs the same one call and fills the cache for the
+// others.
 func (l *loaders) jobFromIndex(ctx context.Context, shortcode, _ string) (*workable.Job, []cache.Item, error) {
 	index, err := load(ctx, l.jobPages, jobPageKey{Limit: jobIndexLimit})
 	if err != nil {
@@ -322,12 +389,25 @@ func (l *loaders) jobFromIndex(ctx context.Context, shortcode, _ string) (*worka
 			return j, nil, nil
 		}
 	}
-	j, err := load(ctx, l.jobDetail, shortcode)
-	return j, nil, err
+	detail, err := load(ctx, l.jobDetail, shortcode)
+	if err != nil || detail == nil {
+		return nil, nil, err
+	}
+	one, err := load(ctx, l.jobPages, jobPageKey{SinceID: detail.ID, Limit: 1})
+	if err != nil {
+		return nil, nil, err
+	}
+	if len(one.Items) == 1 && one.Items[0].Shortcode == shortcode {
+		return one.Items[0], nil, nil
+	}
+	// Workable lists no such job although it has its detail: the detail is
+	// all there is (its list-only fields read null).
+	return workable.MergeJobDetail(nil, detail), nil, nil
 }
 
 // fetchJobPage runs one GET /jobs; each job of the page is cached too, for
-// references by shortcode.
+// references by shortcode. Its parameters are those of API.md §2: state,
+// limit, since_id, created_after, updated_after and include_fields.
 func (l *loaders) fetchJobPage(ctx context.Context, k jobPageKey, _ string) (page[workable.Job], []cache.Item, error) {
 	opts := &workable.JobListOptions{
 		State:        k.State,
@@ -348,18 +428,25 @@ func (l *loaders) fetchJobPage(ctx context.Context, k jobPageKey, _ string) (pag
 	if err != nil {
 		return page[workable.Job]{}, nil, err
 	}
-	items, err := perRecord(l.e, cache.KindJob, "", jobs, func(j *workable.Job) string { return j.Shortcode })
+	pg, err := fillPage(ctx, l.client, jobs, resp, k.Limit)
 	if err != nil {
 		return page[workable.Job]{}, nil, err
 	}
-	return page[workable.Job]{Items: jobs, More: resp != nil && resp.NextURL != ""}, items, nil
+	items, err := perRecord(l.e, cache.KindJob, "", pg.Items, func(j *workable.Job) string { return j.Shortcode })
+	if err != nil {
+		return page[workable.Job]{}, nil, err
+	}
+	return pg, items, nil
 }
 
 // fetchCandidatePage runs one GET /candidates. The list fields of each
 // candidate of the page are cached too, under the same lists generation
 // (a later candidate(id) asking only list fields then costs nothing); the
 // detail fields still come from GET /candidates/{id}, as list items lack
-// them.
+// them. Its parameters are those of API.md §3: shortcode, stage, email,
+// limit, since_id, created_after and updated_after. With shortcode, a live
+// account's paging.next goes through /jobs/{shortcode}/candidates (API.md
+// §10), which fillPage follows as given.
 func (l *loaders) fetchCandidatePage(ctx context.Context, k candidatePageKey, gen string) (page[workable.Candidate], []cache.Item, error) {
 	cands, resp, err := l.client.Candidates.List(ctx, &workable.CandidateListOptions{
 		Shortcode:    k.Shortcode,
@@ -373,21 +460,115 @@ func (l *loaders) fetchCandidatePage(ctx context.Context, k candidatePageKey, ge
 	if err != nil {
 		return page[workable.Candidate]{}, nil, err
 	}
-	items, err := perRecord(l.e, cache.KindCandidate, gen, cands, func(c *workable.Candidate) string { return c.ID })
+	pg, err := fillPage(ctx, l.client, cands, resp, k.Limit)
 	if err != nil {
 		return page[workable.Candidate]{}, nil, err
 	}
-	return page[workable.Candidate]{Items: cands, More: resp != nil && resp.NextURL != ""}, items, nil
+	items, err := perRecord(l.e, cache.KindCandidate, gen, pg.Items, func(c *workable.Candidate) string { return c.ID })
+	if err != nil {
+		return page[workable.Candidate]{}, nil, err
+	}
+	return pg, items, nil
 }
 
-// fetchActivityPage runs one GET /candidates/{id}/activities.
+// fetchCandidateListed reads a candidate's list item: GET
+// /candidates?since_id={id}&limit=1 (API.md §3; since_id is inclusive, so
+// the first item is the candidate when it exists). It gives nil without an
+// error when the first item is another candidate (there is no such
+// candidate).
+func (l *loaders) fetchCandidateListed(ctx context.Context, id, _ string) (*workable.Candidate, []cache.Item, error) {
+	cands, _, err := l.client.Candidates.List(ctx, &workable.CandidateListOptions{SinceID: id, Limit: 1})
+	if err != nil {
+		return nil, nil, err
+	}
+	if len(cands) == 0 || cands[0].ID != id {
+		return nil, nil, nil
+	}
+	return cands[0], nil, nil
+}
+
+// fetchActivityPage runs one GET /candidates/{id}/activities (API.md §6:
+// limit, since_id).
 func (l *loaders) fetchActivityPage(ctx context.Context, k activityPageKey, _ string) (page[workable.Activity], []cache.Item, error) {
 	acts, resp, err := l.client.Candidates.ListActivities(ctx, k.CandidateID,
 		&workable.ActivityListOptions{Limit: k.Limit, SinceID: k.SinceID})
 	if err != nil {
 		return page[workable.Activity]{}, nil, err
 	}
-	return page[workable.Activity]{Items: acts, More: resp != nil && resp.NextURL != ""}, nil, nil
+	pg, err := fillPage(ctx, l.client, acts, resp, k.Limit)
+	return pg, nil, err
+}
+
+// fetchJobActivityPage runs one GET /jobs/{shortcode}/activities (API.md
+// §6: limit, since_id).
+func (l *loaders) fetchJobActivityPage(ctx context.Context, k jobActivityPageKey, _ string) (page[workable.Activity], []cache.Item, error) {
+	acts, resp, err := l.client.Jobs.ListActivities(ctx, k.Shortcode,
+		&workable.ActivityListOptions{Limit: k.Limit, SinceID: k.SinceID})
+	if err != nil {
+		return page[workable.Activity]{}, nil, err
+	}
+	pg, err := fillPage(ctx, l.client, acts, resp, k.Limit)
+	return pg, nil, err
+}
+
+// fetchActivityLog reads a candidate's whole activity stream: GET
+// /candidates/{id}/activities?limit=100 (API.md §6), then each paging.next
+// exactly as given, at most maxActivityLogPages pages; a longer stream is
+// an error (workable.ErrPageLimit) rather than a wrong "latest".
+func (l *loaders) fetchActivityLog(ctx context.Context, id, _ string) ([]*workable.Activity, []cache.Item, error) {
+	out := []*workable.Activity{}
+	for a, err := range workable.Walk(ctx, l.client, func(ctx context.Context) ([]*workable.Activity, *workable.Response, error) {
+		return l.client.Candidates.ListActivities(ctx, id, &workable.ActivityListOptions{Limit: activityLogLimit})
+	}, maxActivityLogPages) {
+		if err != nil {
+			return nil, nil, err
+		}
+		out = append(out, a)
+	}
+	return out, nil, nil
+}
+
+// fetchStages reads a pipeline: GET /stages for the account (key ""), GET
+// /jobs/{shortcode}/stages for a job (API.md §9); a job Workable does not
+// have gives nil without an error.
+func (l *loaders) fetchStages(ctx context.Context, shortcode, _ string) ([]*workable.Stage, []cache.Item, error) {
+	var stages []*workable.Stage
+	var err error
+	if shortcode == "" {
+		stages, _, err = l.client.Accounts.ListStages(ctx)
+	} else {
+		stages, _, err = l.client.Jobs.ListStages(ctx, shortcode)
+		if errors.Is(err, workable.ErrNotFound) {
+			return nil, nil, nil
+		}
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	if stages == nil {
+		stages = []*workable.Stage{}
+	}
+	return stages, nil, nil
+}
+
+// fillPage makes a list page of limit items out of a Workable answer that
+// had fewer although its paging.next says more follow: it follows
+// paging.next exactly as given (on the base URL's host only; it may name
+// another path, e.g. /jobs/{shortcode}/candidates, API.md §10), at most
+// maxFillPages times. More reports that items remain after the page.
+func fillPage[T any](ctx context.Context, c *workable.Client, items []*T, resp *workable.Response, limit int) (page[T], error) {
+	for extra := 0; len(items) < limit && resp != nil && resp.NextURL != "" && extra < maxFillPages; extra++ {
+		more, next, err := workable.NextPage[*T](ctx, c, resp)
+		if err != nil {
+			return page[T]{}, err
+		}
+		items, resp = append(items, more...), next
+	}
+	pg := page[T]{Items: items, More: resp != nil && resp.NextURL != ""}
+	if len(items) > limit {
+		pg.Items, pg.More = items[:limit], true
+	}
+	return pg, nil
 }
 
 // perRecord returns the cache items of the list fields of each record of a

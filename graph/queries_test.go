@@ -1,6 +1,7 @@
 package graph
 
 import (
+	"context"
 	"encoding/json"
 	"strconv"
 	"strings"
@@ -9,18 +10,25 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/workablegw/gateway/graph/model"
 	"github.com/workablegw/gateway/workable"
 )
 
 // The GraphQL selections of every field of Job and Candidate.
 const (
-	locationFields = `{ locationStr country countryCode region regionCode city zipCode telecommuting workplaceType }`
-	jobListFields  = `id shortcode title fullTitle code state department url applicationUrl shortlink
-		location ` + locationFields + ` createdAt updatedAt confidential departmentHierarchy { id name }`
+	locationFields    = `{ locationStr country countryCode region regionCode city zipCode telecommuting workplaceType }`
+	jobLocationFields = `{ country countryCode region stateCode city zipCode coordinates { latitude longitude } hidden }`
+	jobListFields     = `id shortcode title fullTitle code state department url applicationUrl shortlink
+		location ` + locationFields + ` createdAt updatedAt confidential departmentHierarchy { id name }
+		workplaceType salary { from to currency } keywords locations(includeHidden: true) ` + jobLocationFields
 	jobDetailFields = `description fullDescription requirements benefits employmentType industry function
-		experience education locations ` + locationFields
+		experience education`
 	candidateListFields = `id name firstName lastName email headline stage disqualified sourced profileUrl
-		phone address createdAt updatedAt stageKind domain withdrew disqualificationReason hiredAt`
+		phone address createdAt updatedAt stageKind domain disqualificationReason hiredAt
+		outlet commonSource commonSourceCategory anonymized movedToOfferAt`
+	// candidateLiveFields are the candidate fields that need the pipeline
+	// (stageSlug), the detail (withdrew) or the list item (resumeMetadata).
+	candidateLiveFields   = `stageSlug withdrew resumeMetadata { filename fileType createdAt updatedAt }`
 	candidateDetailFields = `summary coverLetter tags
 		educationEntries { school degree fieldOfStudy startDate endDate }
 		experienceEntries { title summary company industry startDate endDate current }
@@ -42,7 +50,8 @@ func asJSON(t *testing.T, v any) any {
 	return out
 }
 
-func rfc3339(t time.Time) string { return t.UTC().Format(time.RFC3339) }
+// rfc3339 is a DateTime as the gateway writes it (milliseconds kept).
+func rfc3339(t time.Time) string { return model.FormatDateTime(t) }
 
 func optTime(t *time.Time) any {
 	if t == nil {
@@ -62,31 +71,49 @@ func wantLocation(l *workable.Location) any {
 	}
 }
 
+// wantJobLocation is the expected answer for jobLocationFields.
+func wantJobLocation(l workable.JobLocation) any {
+	var coords any
+	if lat, lng, ok := l.Coordinates(); ok {
+		coords = map[string]any{"latitude": lat, "longitude": lng}
+	}
+	return map[string]any{
+		"country": l.CountryName, "countryCode": l.CountryCode, "region": l.Subregion, "stateCode": l.StateCode,
+		"city": l.City, "zipCode": l.ZipCode, "coordinates": coords, "hidden": l.Hidden,
+	}
+}
+
 // wantJobList is the expected answer for jobListFields.
 func wantJobList(j workable.Job) map[string]any {
 	deps := []any{}
 	for _, d := range j.DepartmentHierarchy {
 		deps = append(deps, map[string]any{"id": strconv.FormatInt(d.ID, 10), "name": d.Name})
 	}
+	locs := []any{}
+	for _, l := range j.Locations {
+		locs = append(locs, wantJobLocation(l))
+	}
+	var salary any
+	if j.Salary != nil {
+		salary = map[string]any{"from": j.Salary.From, "to": j.Salary.To, "currency": j.Salary.Currency}
+	}
+	keywords := append([]string{}, j.Keywords...)
 	return map[string]any{
 		"id": j.ID, "shortcode": j.Shortcode, "title": j.Title, "fullTitle": j.FullTitle, "code": j.Code,
 		"state": strings.ToUpper(j.State), "department": j.Department, "url": j.URL,
 		"applicationUrl": j.ApplicationURL, "shortlink": j.Shortlink, "location": wantLocation(j.Location),
 		"createdAt": rfc3339(j.CreatedAt), "updatedAt": optTime(j.UpdatedAt), "confidential": j.Confidential,
-		"departmentHierarchy": deps,
+		"departmentHierarchy": deps, "workplaceType": j.WorkplaceType, "salary": salary, "keywords": keywords,
+		"locations": locs,
 	}
 }
 
 // wantJobDetail is the expected answer for jobDetailFields.
 func wantJobDetail(j workable.Job) map[string]any {
-	locs := []any{}
-	for _, l := range j.Locations {
-		locs = append(locs, wantLocation(&l))
-	}
 	return map[string]any{
 		"description": j.Description, "fullDescription": j.FullDescription, "requirements": j.Requirements,
 		"benefits": j.Benefits, "employmentType": j.EmploymentType, "industry": j.Industry,
-		"function": j.Function, "experience": j.Experience, "education": j.Education, "locations": locs,
+		"function": j.Function, "experience": j.Experience, "education": j.Education,
 	}
 }
 
@@ -96,9 +123,42 @@ func wantCandidateList(c workable.Candidate) map[string]any {
 		"id": c.ID, "name": c.Name, "firstName": c.Firstname, "lastName": c.Lastname, "email": c.Email,
 		"headline": c.Headline, "stage": c.Stage, "disqualified": c.Disqualified, "sourced": c.Sourced,
 		"profileUrl": c.ProfileURL, "phone": c.Phone, "address": c.Address, "createdAt": rfc3339(c.CreatedAt),
-		"updatedAt": optTime(c.UpdatedAt), "stageKind": c.StageKind, "domain": c.Domain, "withdrew": c.Withdrew,
+		"updatedAt": optTime(c.UpdatedAt), "stageKind": c.StageKind, "domain": c.Domain,
 		"disqualificationReason": c.DisqualificationReason, "hiredAt": c.HiredAt,
+		"outlet": c.Outlet, "commonSource": c.CommonSource, "commonSourceCategory": c.CommonSourceCategory,
+		"anonymized": c.Anonymized, "movedToOfferAt": optTime(c.MovedToOfferAt),
 	}
+}
+
+// wantCandidateLive is the expected answer for candidateLiveFields: c is
+// the candidate's detail (withdrew), listed its list item
+// (resume_metadata), and the slug comes from the simulator's pipeline.
+func wantCandidateLive(env *testEnv, c, listed workable.Candidate) map[string]any {
+	var slug any
+	for _, st := range env.sim.Stages() {
+		if st.Name == *c.Stage {
+			slug = st.Slug
+		}
+	}
+	var resume any
+	if rm := listed.ResumeMetadata.Value; rm != nil {
+		resume = map[string]any{"filename": rm.Filename, "fileType": rm.Filetype,
+			"createdAt": optTime(rm.CreatedAt), "updatedAt": optTime(rm.UpdatedAt)}
+	}
+	return map[string]any{"stageSlug": slug, "withdrew": c.Withdrew, "resumeMetadata": resume}
+}
+
+// listItem returns the candidate's list item, straight from the simulator.
+func listItem(t *testing.T, env *testEnv, id string) workable.Candidate {
+	t.Helper()
+	cands, _, err := env.client.Candidates.List(context.Background(), &workable.CandidateListOptions{SinceID: id, Limit: 1})
+	if err != nil || len(cands) != 1 || cands[0].ID != id {
+		t.Fatalf("list item of %s: %v, %v", id, cands, err)
+	}
+	if !cands[0].ResumeMetadata.Set {
+		t.Fatalf("list item of %s lacks resume_metadata", id)
+	}
+	return *cands[0]
 }
 
 // wantCandidateDetail is the expected answer for candidateDetailFields.
@@ -170,8 +230,8 @@ func TestCandidateLookupEveryField(t *testing.T) {
 		t.Run(c.ID, func(t *testing.T) {
 			var out struct{ Candidate any }
 			env.mustQuery(`query($id: ID!) { candidate(id: $id) { `+candidateListFields+` `+candidateDetailFields+`
-				job { shortcode title } } }`, vars{"id": c.ID}, &out)
-			want := merge(wantCandidateList(c), wantCandidateDetail(c))
+				`+candidateLiveFields+` job { shortcode title } } }`, vars{"id": c.ID}, &out)
+			want := merge(wantCandidateList(c), wantCandidateDetail(c), wantCandidateLive(env, c, listItem(t, env, c.ID)))
 			want["job"] = map[string]any{"shortcode": c.Job.Shortcode, "title": c.Job.Title}
 			if diff := cmp.Diff(asJSON(t, want), out.Candidate); diff != "" {
 				t.Errorf("candidate(id: %q) mismatch (-want +got):\n%s", c.ID, diff)
@@ -218,26 +278,46 @@ func TestLookupsReturnNull(t *testing.T) {
 func TestActivityEveryField(t *testing.T) {
 	t.Parallel()
 	env := newTestEnv(t)
+	stages := map[string]map[string]any{}
+	for _, st := range env.sim.Stages() {
+		stages[st.Slug] = map[string]any{"id": string(st.ID), "slug": st.Slug, "name": st.Name, "kind": st.Kind}
+	}
+	// The kinds of the seeded actions; a move's action is its target's slug.
+	kinds := map[string]string{"applied": "APPLIED", "sourced": "SOURCED", "event": "EVENT", "comment": "COMMENT",
+		"rating": "RATING", "disqualified": "DISQUALIFIED"}
 	for _, c := range env.sim.Candidates()[:25] {
 		acts := env.sim.Activities(c.ID)
 		want := []any{}
 		for _, a := range acts {
-			var member any
+			var member, rating, from, to, reason any
 			if a.Member != nil {
 				member = map[string]any{"id": a.Member.ID, "name": a.Member.Name}
 			}
 			var score *string
 			if a.Rating != nil {
 				score = &a.Rating.Score
+				rating = map[string]any{"score": a.Rating.Score, "scale": a.Rating.Scale, "grade": a.Rating.Grade}
+			}
+			kind := kinds[a.Action]
+			if a.TargetStage != nil {
+				kind, from, to = "STAGE_MOVE", stages[a.ActionStage.Slug], stages[a.TargetStage.Slug]
+			}
+			if kind == "DISQUALIFIED" {
+				reason = a.Body
 			}
 			want = append(want, map[string]any{"id": a.ID, "action": a.Action, "stageName": a.StageName,
-				"body": a.Body, "createdAt": rfc3339(a.CreatedAt), "member": member, "ratingScore": score})
+				"body": a.Body, "createdAt": rfc3339(a.CreatedAt), "member": member, "ratingScore": score,
+				"kind": kind, "fromStage": from, "toStage": to, "stage": stages[a.ActionStage.Slug],
+				"rating": rating, "disqualificationReason": reason, "candidate": nil})
 		}
 		var out struct {
 			Candidate struct{ Activities struct{ Nodes any } }
 		}
 		env.mustQuery(`query($id: ID!) { candidate(id: $id) { activities(first: 100) { nodes {
-			id action stageName body createdAt member { id name } ratingScore } } } }`, vars{"id": c.ID}, &out)
+			id action stageName body createdAt member { id name } ratingScore kind
+			fromStage { id slug name kind } toStage { id slug name kind } stage { id slug name kind }
+			rating { score scale grade } disqualificationReason candidate { id }
+		} } } }`, vars{"id": c.ID}, &out)
 		if diff := cmp.Diff(asJSON(t, want), out.Candidate.Activities.Nodes); diff != "" {
 			t.Errorf("activities of %s mismatch (-want +got):\n%s", c.ID, diff)
 		}
@@ -250,15 +330,18 @@ func TestStagesMembersAccount(t *testing.T) {
 	var out struct {
 		Stages, Members, Account any
 	}
-	env.mustQuery(`{ stages { slug name kind position } members { id name headline email role }
+	env.mustQuery(`{ stages { id slug name kind position } members { id name headline email role active roles }
 		account { id name subdomain description summary websiteUrl } }`, nil, &out)
 	var stages, members []any
 	for _, s := range env.sim.Stages() {
-		stages = append(stages, map[string]any{"slug": s.Slug, "name": s.Name, "kind": s.Kind, "position": s.Position})
+		stages = append(stages, map[string]any{"id": string(s.ID), "slug": s.Slug, "name": s.Name, "kind": s.Kind, "position": s.Position})
 	}
 	for _, m := range env.sim.Members() {
+		if !*m.Active {
+			continue // Workable lists active members unless asked (status)
+		}
 		members = append(members, map[string]any{"id": m.ID, "name": m.Name, "headline": m.Headline,
-			"email": m.Email, "role": m.Role})
+			"email": m.Email, "role": m.Role, "active": m.Active, "roles": m.Roles})
 	}
 	a := env.sim.Account()
 	want := map[string]any{"stages": stages, "members": members, "account": map[string]any{

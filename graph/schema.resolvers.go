@@ -15,18 +15,42 @@ import (
 	"github.com/workablegw/gateway/workable"
 )
 
-func (r *activityResolver) Member(ctx context.Context, obj *workable.Activity) (*workable.Member, error) {
+func (r *activityResolver) Member(ctx context.Context, obj *model.Activity) (*workable.Member, error) {
 	if obj.Member == nil {
 		return nil, nil
 	}
 	return &workable.Member{ID: obj.Member.ID, Name: obj.Member.Name}, nil
 }
 
-func (r *activityResolver) RatingScore(ctx context.Context, obj *workable.Activity) (*string, error) {
+func (r *activityResolver) RatingScore(ctx context.Context, obj *model.Activity) (*string, error) {
 	if obj.Rating == nil {
 		return nil, nil
 	}
 	return &obj.Rating.Score, nil
+}
+
+func (r *activityResolver) Kind(ctx context.Context, obj *model.Activity) (model.ActivityKind, error) {
+	return r.activityKind(ctx, obj)
+}
+
+func (r *activityResolver) FromStage(ctx context.Context, obj *model.Activity) (*workable.Stage, error) {
+	return r.activityFromStage(ctx, obj)
+}
+
+func (r *activityResolver) ToStage(ctx context.Context, obj *model.Activity) (*workable.Stage, error) {
+	return r.activityToStage(ctx, obj)
+}
+
+func (r *activityResolver) Stage(ctx context.Context, obj *model.Activity) (*workable.Stage, error) {
+	return r.activityStage(ctx, obj)
+}
+
+func (r *activityResolver) DisqualificationReason(ctx context.Context, obj *model.Activity) (*string, error) {
+	return r.activityDisqualificationReason(ctx, obj)
+}
+
+func (r *activityResolver) Candidate(ctx context.Context, obj *model.Activity) (*workable.Candidate, error) {
+	return r.activityCandidate(ctx, obj)
 }
 
 func (r *candidateResolver) Job(ctx context.Context, obj *workable.Candidate) (*model.Job, error) {
@@ -58,7 +82,11 @@ func (r *candidateResolver) SocialProfiles(ctx context.Context, obj *workable.Ca
 }
 
 func (r *candidateResolver) Activities(ctx context.Context, obj *workable.Candidate, first *int, after *string) (*model.ActivityConnection, error) {
-	return r.activitiesConnection(ctx, obj.ID, first, after)
+	return r.activitiesConnection(ctx, obj, first, after)
+}
+
+func (r *candidateResolver) Withdrew(ctx context.Context, obj *workable.Candidate) (*bool, error) {
+	return r.candidateWithdrew(ctx, obj)
 }
 
 func (r *candidateResolver) Skills(ctx context.Context, obj *workable.Candidate) ([]string, error) {
@@ -95,6 +123,22 @@ func (r *candidateResolver) Location(ctx context.Context, obj *workable.Candidat
 		return nil, err
 	}
 	return c.Location, nil
+}
+
+func (r *candidateResolver) StageSlug(ctx context.Context, obj *workable.Candidate) (*string, error) {
+	return r.candidateStageSlug(ctx, obj)
+}
+
+func (r *candidateResolver) ResumeMetadata(ctx context.Context, obj *workable.Candidate) (*workable.ResumeMetadata, error) {
+	return r.candidateResume(ctx, obj)
+}
+
+func (r *candidateResolver) LatestStageMove(ctx context.Context, obj *workable.Candidate) (*model.Activity, error) {
+	return r.latestActivity(ctx, obj, []model.ActivityKind{model.ActivityKindStageMove})
+}
+
+func (r *candidateResolver) LatestActivity(ctx context.Context, obj *workable.Candidate, kinds []model.ActivityKind) (*model.Activity, error) {
+	return r.latestActivity(ctx, obj, kinds)
 }
 
 func (r *jobResolver) ID(ctx context.Context, obj *model.Job) (string, error) {
@@ -217,12 +261,47 @@ func (r *jobResolver) Education(ctx context.Context, obj *model.Job) (*string, e
 	return r.jobString(ctx, obj, needDetail, func(j *workable.Job) *string { return j.Education })
 }
 
-func (r *jobResolver) Locations(ctx context.Context, obj *model.Job) ([]workable.Location, error) {
-	j, err := r.jobData(ctx, obj, needDetail)
-	if err != nil || j == nil || j.Locations == nil {
-		return []workable.Location{}, err
+func (r *jobResolver) Locations(ctx context.Context, obj *model.Job, includeHidden *bool) ([]workable.JobLocation, error) {
+	return r.jobLocations(ctx, obj, includeHidden != nil && *includeHidden)
+}
+
+func (r *jobResolver) WorkplaceType(ctx context.Context, obj *model.Job) (*string, error) {
+	return r.jobString(ctx, obj, needList, func(j *workable.Job) *string { return j.WorkplaceType })
+}
+
+func (r *jobResolver) Salary(ctx context.Context, obj *model.Job) (*workable.Salary, error) {
+	j, err := r.jobData(ctx, obj, needList)
+	if err != nil || j == nil {
+		return nil, err
 	}
-	return j.Locations, nil
+	return j.Salary, nil
+}
+
+func (r *jobResolver) Keywords(ctx context.Context, obj *model.Job) ([]string, error) {
+	j, err := r.jobData(ctx, obj, needList)
+	if err != nil || j == nil || j.Keywords == nil {
+		return []string{}, err
+	}
+	return j.Keywords, nil
+}
+
+func (r *jobResolver) Activities(ctx context.Context, obj *model.Job, first *int, after *string) (*model.ActivityConnection, error) {
+	return r.jobActivitiesConnection(ctx, obj.Shortcode, first, after)
+}
+
+func (r *jobLocationResolver) Coordinates(ctx context.Context, obj *workable.JobLocation) (*model.Coordinates, error) {
+	lat, lng, ok := obj.Coordinates()
+	if !ok {
+		return nil, nil
+	}
+	return &model.Coordinates{Latitude: lat, Longitude: lng}, nil
+}
+
+func (r *memberResolver) Roles(ctx context.Context, obj *workable.Member) ([]string, error) {
+	if obj.Roles == nil {
+		return []string{}, nil
+	}
+	return obj.Roles, nil
 }
 
 func (r *mutationResolver) CreateCandidate(ctx context.Context, input model.CreateCandidateInput) (*model.CreateCandidatePayload, error) {
@@ -280,20 +359,33 @@ func (r *queryResolver) WorkableCredentials(ctx context.Context) ([]credentials.
 	return r.workableCredentials(ctx)
 }
 
+func (r *stageResolver) ID(ctx context.Context, obj *workable.Stage) (*string, error) {
+	return stageID(obj), nil
+}
+
 func (r *Resolver) Activity() generated.ActivityResolver { return &activityResolver{r} }
 
 func (r *Resolver) Candidate() generated.CandidateResolver { return &candidateResolver{r} }
 
 func (r *Resolver) Job() generated.JobResolver { return &jobResolver{r} }
 
+func (r *Resolver) JobLocation() generated.JobLocationResolver { return &jobLocationResolver{r} }
+
+func (r *Resolver) Member() generated.MemberResolver { return &memberResolver{r} }
+
 func (r *Resolver) Mutation() generated.MutationResolver { return &mutationResolver{r} }
 
 func (r *Resolver) Query() generated.QueryResolver { return &queryResolver{r} }
 
+func (r *Resolver) Stage() generated.StageResolver { return &stageResolver{r} }
+
 type (
-	activityResolver  struct{ *Resolver }
-	candidateResolver struct{ *Resolver }
-	jobResolver       struct{ *Resolver }
-	mutationResolver  struct{ *Resolver }
-	queryResolver     struct{ *Resolver }
+	activityResolver    struct{ *Resolver }
+	candidateResolver   struct{ *Resolver }
+	jobResolver         struct{ *Resolver }
+	jobLocationResolver struct{ *Resolver }
+	memberResolver      struct{ *Resolver }
+	mutationResolver    struct{ *Resolver }
+	queryResolver       struct{ *Resolver }
+	stageResolver       struct{ *Resolver }
 )

@@ -43,9 +43,6 @@ const (
 // single request cannot push megabytes to Workable. Lengths count characters
 // (runes), after trimming.
 const (
-	// maxIDLen bounds a candidate id or job shortcode (Workable's are a few
-	// characters long).
-	maxIDLen = 100
 	// maxNameLen bounds first and last names.
 	maxNameLen = 255
 	// maxEmailLen is RFC 5321's limit on a forward path.
@@ -160,20 +157,16 @@ func (v *validator) optional(path fieldPath, p *string, maxLen int, kind textKin
 	return &s
 }
 
-// identifier checks a candidate id or job shortcode: it is used as a URL path
-// segment, so besides being non-blank it must not be a dot segment or hold
-// white space or control characters.
+// identifier checks a candidate id or job shortcode, trimmed, with the one
+// rule for Workable identifiers (workable.ValidID) that queries and the
+// client use too.
 func (v *validator) identifier(path fieldPath, s, what string) string {
 	s = strings.TrimSpace(s)
 	switch {
 	case s == "":
 		v.fail(path, "must not be blank")
-	case s == "." || s == "..":
-		v.fail(path, "is not a valid %s", what)
-	case utf8.RuneCountInString(s) > maxIDLen:
-		v.fail(path, "must be at most %d characters long", maxIDLen)
-	case strings.IndexFunc(s, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) }) >= 0 || !utf8.ValidString(s):
-		v.fail(path, "is not a valid %s", what)
+	case !workable.ValidID(s):
+		v.fail(path, "is not a valid %s: 1 to %d ASCII letters, digits, hyphens or underscores", what, workable.MaxIDLen)
 	}
 	return s
 }

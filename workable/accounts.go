@@ -24,6 +24,9 @@ type MemberListOptions struct {
 	Status string
 }
 
+// values encodes the options. Every parameter is documented for GET
+// /members in API.md §9 (limit, since_id, max_id, role, shortcode, email,
+// name, status).
 func (o *MemberListOptions) values() url.Values {
 	q := url.Values{}
 	if o == nil {
@@ -58,18 +61,35 @@ func (s *AccountsService) Get(ctx context.Context) (*Account, *Response, error) 
 // ListStages lists the account's hiring pipeline stages (API.md §9,
 // GET /stages). The list is not paged.
 func (s *AccountsService) ListStages(ctx context.Context) ([]*Stage, *Response, error) {
-	k, err := newCall(http.MethodGet, "GET /stages", s.client.endpoint("stages"), nil)
-	if err != nil {
-		return nil, nil, fmt.Errorf("list stages: %w", err)
-	}
-	var body struct {
-		Stages []*Stage `json:"stages"`
-	}
-	resp, err := s.client.do(ctx, k, &body)
+	stages, resp, err := array[*Stage](ctx, s.client, "GET /stages", s.client.endpoint("stages"), "stages")
 	if err != nil {
 		return nil, resp, fmt.Errorf("list stages: %w", err)
 	}
-	return body.Stages, resp, nil
+	return stages, resp, nil
+}
+
+// ListDepartments lists the account's departments (API.md §9, GET
+// /departments), which a live account answers as a bare JSON array (API.md
+// §10); a {"departments": […]} body is accepted too. The list is not paged.
+func (s *AccountsService) ListDepartments(ctx context.Context) ([]*AccountDepartment, *Response, error) {
+	deps, resp, err := array[*AccountDepartment](ctx, s.client, "GET /departments", s.client.endpoint("departments"), "departments")
+	if err != nil {
+		return nil, resp, fmt.Errorf("list departments: %w", err)
+	}
+	return deps, resp, nil
+}
+
+// ListDisqualificationReasons lists the reasons a candidate can be
+// disqualified for (API.md §9, GET /disqualification_reasons), a bare JSON
+// array in live answers (API.md §10); a {"disqualification_reasons": […]}
+// body is accepted too. The list is not paged.
+func (s *AccountsService) ListDisqualificationReasons(ctx context.Context) ([]*DisqualificationReason, *Response, error) {
+	reasons, resp, err := array[*DisqualificationReason](ctx, s.client, "GET /disqualification_reasons",
+		s.client.endpoint("disqualification_reasons"), "disqualification_reasons")
+	if err != nil {
+		return nil, resp, fmt.Errorf("list disqualification reasons: %w", err)
+	}
+	return reasons, resp, nil
 }
 
 // ListMembers lists one page of the account's members (API.md §9,

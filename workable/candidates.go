@@ -26,6 +26,9 @@ type CandidateListOptions struct {
 	CreatedAfter, UpdatedAfter *time.Time
 }
 
+// values encodes the options. Every parameter is documented for GET
+// /candidates in API.md §3 (shortcode, stage, email, limit, since_id,
+// max_id, created_after, updated_after).
 func (o *CandidateListOptions) values() url.Values {
 	q := url.Values{}
 	if o == nil {
@@ -43,7 +46,8 @@ func (o *CandidateListOptions) values() url.Values {
 }
 
 // ActivityListOptions are the query parameters of GET
-// /candidates/:id/activities (API.md §6). Zero values are not sent.
+// /candidates/:id/activities and GET /jobs/:shortcode/activities (API.md
+// §6). Zero values are not sent.
 type ActivityListOptions struct {
 	// Limit is the page size (Workable: default 50).
 	Limit int
@@ -51,6 +55,8 @@ type ActivityListOptions struct {
 	SinceID, MaxID string
 }
 
+// values encodes the options. Every parameter is documented for the
+// activity lists in API.md §6 (limit, since_id, max_id).
 func (o *ActivityListOptions) values() url.Values {
 	q := url.Values{}
 	if o == nil {

@@ -2,7 +2,6 @@ package workable
 
 import (
 	"context"
-	"encoding/json"
 	"net/http"
 	"net/url"
 	"testing"
@@ -228,7 +227,7 @@ func TestCandidatesListActivities(t *testing.T) {
 			want := []*Activity{
 				{ID: "1a2b3c", Action: "applied", StageName: ptr("Applied"), CreatedAt: time.Date(2016, 9, 29, 0, 0, 0, 0, time.UTC)},
 				{ID: "1a2b3e", Action: "moved", StageName: ptr("Interview"),
-					ActionStage: &StageRef{ID: json.Number("1"), Name: "Applied"}, TargetStage: &StageRef{ID: json.Number("3"), Name: "Interview"},
+					ActionStage: &StageRef{ID: "1", Name: "Applied"}, TargetStage: &StageRef{ID: "3", Name: "Interview"},
 					Member: &MemberRef{ID: "13e0eb0e", Name: "Eduardo Vallente"}, CreatedAt: time.Date(2016, 10, 2, 0, 0, 0, 0, time.UTC)},
 			}
 			if diff := cmp.Diff(want, acts); diff != "" {

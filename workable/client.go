@@ -637,18 +637,22 @@ func validToken(t string) bool {
 	return true
 }
 
-// pathParam checks an id or shortcode before it becomes a path segment: an
-// empty value would turn GET /candidates/{id} into the list endpoint, and
-// "." or ".." would climb out of it.
+// pathParam checks an id or shortcode before it becomes a path segment
+// (see ValidID): an empty value would turn GET /candidates/{id} into the
+// list endpoint, and "." or ".." would climb out of it.
 func pathParam(name, v string) error {
-	if v == "" || v == "." || v == ".." {
-		return fmt.Errorf("workable: invalid %s %q", name, v)
-	}
-	return nil
+	return CheckID(name, v)
 }
 
-// formatTime formats a time filter as RFC 3339 UTC, e.g. 2015-07-08T11:56:16Z
-// (the form Nango and Airbyte send, API.md §2).
+// formatTime formats a time filter as RFC 3339 UTC, e.g.
+// 2015-07-08T11:56:16Z, with milliseconds when it has any
+// (2023-05-31T11:46:13.390Z, the form Nango and Airbyte send, API.md §2):
+// live timestamps carry milliseconds (API.md §10), and dropping them would
+// widen the filter.
 func formatTime(t time.Time) string {
-	return t.UTC().Format(time.RFC3339)
+	t = t.UTC()
+	if t.Nanosecond() == 0 {
+		return t.Format(time.RFC3339)
+	}
+	return t.Format("2006-01-02T15:04:05.000Z07:00")
 }

@@ -27,6 +27,9 @@ type JobListOptions struct {
 	IncludeFields []string
 }
 
+// values encodes the options. Every parameter is documented for GET /jobs
+// in API.md §2 (state, limit, since_id, max_id, created_after,
+// updated_after, include_fields).
 func (o *JobListOptions) values() url.Values {
 	q := url.Values{}
 	if o == nil {
@@ -72,6 +75,37 @@ func (s *JobsService) Get(ctx context.Context, shortcode string) (*Job, *Respons
 		return nil, resp, fmt.Errorf("get job %s: %w", shortcode, err)
 	}
 	return job, resp, nil
+}
+
+// ListActivities lists one page of a job's activity stream (API.md §6, GET
+// /jobs/:shortcode/activities): like a candidate's, plus the candidate each
+// activity is about and "opened" actions; live ones page through
+// …/jobs/X/activities?limit=50&since_id=… (API.md §10). Paging is followed
+// like the other lists; see Walk.
+func (s *JobsService) ListActivities(ctx context.Context, shortcode string, opts *ActivityListOptions) ([]*Activity, *Response, error) {
+	if err := pathParam("shortcode", shortcode); err != nil {
+		return nil, nil, fmt.Errorf("list job activities: %w", err)
+	}
+	u := s.client.endpoint("jobs", shortcode, "activities")
+	u.RawQuery = opts.values().Encode()
+	acts, resp, err := list[*Activity](ctx, s.client, "GET /jobs/{shortcode}/activities", u, "activities")
+	if err != nil {
+		return nil, resp, fmt.Errorf("list activities of job %s: %w", shortcode, err)
+	}
+	return acts, resp, nil
+}
+
+// ListStages lists the stages of one job's pipeline (API.md §9, GET
+// /jobs/:shortcode/stages; same shape as GET /stages). The list is not paged.
+func (s *JobsService) ListStages(ctx context.Context, shortcode string) ([]*Stage, *Response, error) {
+	if err := pathParam("shortcode", shortcode); err != nil {
+		return nil, nil, fmt.Errorf("list job stages: %w", err)
+	}
+	stages, resp, err := array[*Stage](ctx, s.client, "GET /jobs/{shortcode}/stages", s.client.endpoint("jobs", shortcode, "stages"), "stages")
+	if err != nil {
+		return nil, resp, fmt.Errorf("list stages of job %s: %w", shortcode, err)
+	}
+	return stages, resp, nil
 }
 
 func setString(q url.Values, key, v string) {

@@ -2,8 +2,10 @@ package workable
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"net/url"
+	"strings"
 	"testing"
 	"time"
 
@@ -34,7 +36,7 @@ func TestJobsList(t *testing.T) {
 				"since_id":       {"61884e2"},
 				"max_id":         {"167636b1"},
 				"created_after":  {"2015-07-08T11:56:16Z"},
-				"updated_after":  {"2023-05-31T11:46:13Z"},
+				"updated_after":  {"2023-05-31T11:46:13.390Z"}, // milliseconds kept (API.md §10)
 				"include_fields": {"description,benefits"},
 			},
 		},
@@ -145,16 +147,24 @@ func TestPathParamsAreValidated(t *testing.T) {
 	}
 }
 
-func TestPathParamsAreEscaped(t *testing.T) {
+// TestPathParamsOutsideTheIDRuleAreRefused: an id or shortcode that could
+// not be Workable's (ValidID) never reaches the server, whatever escaping
+// would make of it, and the error matches ErrInvalidID.
+func TestPathParamsOutsideTheIDRuleAreRefused(t *testing.T) {
 	t.Parallel()
-	env := setup(t)
-	env.mux.HandleFunc("GET /jobs/{shortcode}", func(w http.ResponseWriter, r *http.Request) {
-		if got := r.PathValue("shortcode"); got != "A/B?C" {
-			t.Errorf("shortcode = %q, want %q", got, "A/B?C")
+	env := setup(t) // any request would hit the failing fallback handler
+	ctx := context.Background()
+	for _, bad := range []string{"A/B?C", "GROOV 5", "x%2Fy", "é", strings.Repeat("a", MaxIDLen+1)} {
+		if _, _, err := env.client.Jobs.Get(ctx, bad); !errors.Is(err, ErrInvalidID) {
+			t.Errorf("Jobs.Get(%q) = %v, want ErrInvalidID", bad, err)
 		}
-		writeJSON(w, 200, `{"id":"1","shortcode":"A/B?C","title":"t","state":"draft","created_at":"2015-06-08T00:00:00Z"}`)
-	})
-	if _, _, err := env.client.Jobs.Get(context.Background(), "A/B?C"); err != nil {
-		t.Fatal(err)
+		if _, _, err := env.client.Candidates.Get(ctx, bad); !errors.Is(err, ErrInvalidID) {
+			t.Errorf("Candidates.Get(%q) = %v, want ErrInvalidID", bad, err)
+		}
+	}
+	for _, good := range []string{"GROOV005", "108d1748", "a-b_C9", strings.Repeat("a", MaxIDLen)} {
+		if err := CheckID("id", good); err != nil {
+			t.Errorf("CheckID(%q) = %v", good, err)
+		}
 	}
 }

@@ -1,12 +1,15 @@
 package workable
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"iter"
 	"net/http"
 	"net/url"
+	"strings"
 )
 
 // page decodes a list body: the items under key, and paging.next, which
@@ -62,6 +65,38 @@ func list[T any](ctx context.Context, c *Client, route string, u *url.URL, key s
 	return p.items, resp, nil
 }
 
+// array fetches a list that is not paged: a bare JSON array (how a live
+// account answers /departments and /disqualification_reasons, API.md §10)
+// or an object holding the array under key (how /stages answers, API.md §9).
+func array[T any](ctx context.Context, c *Client, route string, u *url.URL, key string) ([]T, *Response, error) {
+	k, err := newCall(http.MethodGet, route, u, nil)
+	if err != nil {
+		return nil, nil, err
+	}
+	var raw json.RawMessage
+	resp, err := c.do(ctx, k, &raw)
+	if err != nil {
+		return nil, resp, err
+	}
+	body := bytes.TrimSpace(raw)
+	if len(body) > 0 && body[0] == '{' {
+		var env map[string]json.RawMessage
+		if err := json.Unmarshal(body, &env); err != nil {
+			return nil, resp, &requestError{route: route, msg: "decode response body: " + redact(err.Error(), c.token), err: err, unavailable: true}
+		}
+		inner, ok := env[key]
+		if !ok {
+			return nil, resp, &requestError{route: route, msg: fmt.Sprintf("response has no %q key", key), unavailable: true}
+		}
+		body = inner
+	}
+	var items []T
+	if err := json.Unmarshal(body, &items); err != nil {
+		return nil, resp, &requestError{route: route, msg: "decode response body: " + redact(err.Error(), c.token), err: err, unavailable: true}
+	}
+	return items, resp, nil
+}
+
 // nextPage fetches prev.NextURL verbatim (it carries the original filters),
 // provided it is on the base URL's scheme and host: the token must never be
 // sent to another host.
@@ -73,7 +108,45 @@ func nextPage[T any](ctx context.Context, c *Client, prev *Response) ([]T, *Resp
 	if !u.IsAbs() || !c.sameOrigin(u) {
 		return nil, nil, fmt.Errorf("workable: %s: next page on %q: %w", prev.pageRoute, u.Host, ErrForeignNextURL)
 	}
-	return list[T](ctx, c, prev.pageRoute, u, prev.pageKey)
+	return list[T](ctx, c, c.routeOf(u, prev.pageRoute), u, prev.pageKey)
+}
+
+// routeOf names the route of a next page URL for request events and
+// metrics: a live GET /candidates?shortcode=X pages through
+// /jobs/X/candidates (API.md §10), so the next page's route is not always
+// the first page's. Paths outside the base URL keep fallback.
+func (c *Client) routeOf(u *url.URL, fallback string) string {
+	rest, ok := strings.CutPrefix(u.Path, c.baseURL.Path)
+	if !ok || rest == "" {
+		return fallback
+	}
+	segs := strings.Split(strings.TrimSuffix(rest, "/"), "/")
+	for i := 1; i < len(segs); i++ {
+		switch segs[i-1] {
+		case "jobs":
+			segs[i] = "{shortcode}"
+		case "candidates":
+			segs[i] = "{id}"
+		}
+	}
+	return "GET /" + strings.Join(segs, "/")
+}
+
+// NextPage fetches the page after prev, a Response of a list method (or of
+// NextPage): prev.NextURL exactly as Workable gave it — it may name another
+// path than the first page's, as a live GET /candidates?shortcode= pages
+// through /jobs/:shortcode/candidates (API.md §10) — provided it is on the
+// base URL's scheme and host, else an error wrapping ErrForeignNextURL. T
+// is the list's item type. It is an error to call it when prev.NextURL is
+// empty.
+func NextPage[T any](ctx context.Context, c *Client, prev *Response) ([]T, *Response, error) {
+	if prev == nil || prev.NextURL == "" {
+		return nil, nil, errors.New("workable: next page: the previous page was the last")
+	}
+	if prev.pageKey == "" {
+		return nil, nil, errors.New("workable: next page: the previous page does not come from a list method")
+	}
+	return nextPage[T](ctx, c, prev)
 }
 
 // Walk iterates over every item of a list, page after page. first fetches the

@@ -1,6 +1,7 @@
 package workable
 
 import (
+	"bytes"
 	"encoding/json"
 )
 
@@ -32,12 +33,41 @@ type CreateCandidateOptions struct {
 	Stage   string
 }
 
-// Optional is a field of a partial update: when Set is false the key is not
-// sent at all; when Set is true the key is sent with Value, and a nil Value is
-// sent as JSON null (which clears the field).
+// Optional is a JSON key that may be absent, null or a value. In a partial
+// update: when Set is false the key is not sent at all; when Set is true the
+// key is sent with Value, and a nil Value is sent as JSON null (which clears
+// the field). In a response (a field tagged `json:",omitzero"`): Set tells
+// whether the answer had the key, Value is nil when it was null; encoding
+// leaves an unset Optional out, so a decoded record re-encodes as it came.
 type Optional[T any] struct {
 	Set   bool
 	Value *T
+}
+
+// IsZero reports whether the key is absent (for `omitzero`).
+func (o Optional[T]) IsZero() bool { return !o.Set }
+
+// MarshalJSON writes Value, or null when it is nil.
+func (o Optional[T]) MarshalJSON() ([]byte, error) {
+	if o.Value == nil {
+		return []byte("null"), nil
+	}
+	return json.Marshal(*o.Value)
+}
+
+// UnmarshalJSON records that the key was present, and its value unless it
+// is null.
+func (o *Optional[T]) UnmarshalJSON(b []byte) error {
+	o.Set, o.Value = true, nil
+	if bytes.Equal(bytes.TrimSpace(b), []byte("null")) {
+		return nil
+	}
+	var v T
+	if err := json.Unmarshal(b, &v); err != nil {
+		return err
+	}
+	o.Value = &v
+	return nil
 }
 
 // Some returns an Optional that sends v.

@@ -33,8 +33,11 @@ type ResolverRoot interface {
 	Activity() ActivityResolver
 	Candidate() CandidateResolver
 	Job() JobResolver
+	JobLocation() JobLocationResolver
+	Member() MemberResolver
 	Mutation() MutationResolver
 	Query() QueryResolver
+	Stage() StageResolver
 }
 
 type DirectiveRoot struct {
@@ -51,13 +54,20 @@ type ComplexityRoot struct {
 	}
 
 	Activity struct {
-		Action      func(childComplexity int) int
-		Body        func(childComplexity int) int
-		CreatedAt   func(childComplexity int) int
-		ID          func(childComplexity int) int
-		Member      func(childComplexity int) int
-		RatingScore func(childComplexity int) int
-		StageName   func(childComplexity int) int
+		Action                 func(childComplexity int) int
+		Body                   func(childComplexity int) int
+		Candidate              func(childComplexity int) int
+		CreatedAt              func(childComplexity int) int
+		DisqualificationReason func(childComplexity int) int
+		FromStage              func(childComplexity int) int
+		ID                     func(childComplexity int) int
+		Kind                   func(childComplexity int) int
+		Member                 func(childComplexity int) int
+		Rating                 func(childComplexity int) int
+		RatingScore            func(childComplexity int) int
+		Stage                  func(childComplexity int) int
+		StageName              func(childComplexity int) int
+		ToStage                func(childComplexity int) int
 	}
 
 	ActivityConnection struct {
@@ -71,6 +81,12 @@ type ComplexityRoot struct {
 		Node   func(childComplexity int) int
 	}
 
+	ActivityRating struct {
+		Grade func(childComplexity int) int
+		Scale func(childComplexity int) int
+		Score func(childComplexity int) int
+	}
+
 	AddWorkableCredentialPayload struct {
 		Credential func(childComplexity int) int
 		UserErrors func(childComplexity int) int
@@ -79,6 +95,9 @@ type ComplexityRoot struct {
 	Candidate struct {
 		Activities             func(childComplexity int, first *int, after *string) int
 		Address                func(childComplexity int) int
+		Anonymized             func(childComplexity int) int
+		CommonSource           func(childComplexity int) int
+		CommonSourceCategory   func(childComplexity int) int
 		CoverLetter            func(childComplexity int) int
 		CreatedAt              func(childComplexity int) int
 		DisqualificationReason func(childComplexity int) int
@@ -95,16 +114,22 @@ type ComplexityRoot struct {
 		ImageURL               func(childComplexity int) int
 		Job                    func(childComplexity int) int
 		Lastname               func(childComplexity int) int
+		LatestActivity         func(childComplexity int, kinds []model.ActivityKind) int
+		LatestStageMove        func(childComplexity int) int
 		Location               func(childComplexity int) int
+		MovedToOfferAt         func(childComplexity int) int
 		Name                   func(childComplexity int) int
+		Outlet                 func(childComplexity int) int
 		Phone                  func(childComplexity int) int
 		ProfileURL             func(childComplexity int) int
+		ResumeMetadata         func(childComplexity int) int
 		ResumeURL              func(childComplexity int) int
 		Skills                 func(childComplexity int) int
 		SocialProfiles         func(childComplexity int) int
 		Sourced                func(childComplexity int) int
 		Stage                  func(childComplexity int) int
 		StageKind              func(childComplexity int) int
+		StageSlug              func(childComplexity int) int
 		Summary                func(childComplexity int) int
 		Tags                   func(childComplexity int) int
 		UpdatedAt              func(childComplexity int) int
@@ -120,6 +145,11 @@ type ComplexityRoot struct {
 	CandidateEdge struct {
 		Cursor func(childComplexity int) int
 		Node   func(childComplexity int) int
+	}
+
+	Coordinates struct {
+		Latitude  func(childComplexity int) int
+		Longitude func(childComplexity int) int
 	}
 
 	CreateCandidatePayload struct {
@@ -151,6 +181,7 @@ type ComplexityRoot struct {
 	}
 
 	Job struct {
+		Activities          func(childComplexity int, first *int, after *string) int
 		ApplicationURL      func(childComplexity int) int
 		Benefits            func(childComplexity int) int
 		Candidates          func(childComplexity int, first *int, after *string, stage *string) int
@@ -168,15 +199,18 @@ type ComplexityRoot struct {
 		Function            func(childComplexity int) int
 		ID                  func(childComplexity int) int
 		Industry            func(childComplexity int) int
+		Keywords            func(childComplexity int) int
 		Location            func(childComplexity int) int
-		Locations           func(childComplexity int) int
+		Locations           func(childComplexity int, includeHidden *bool) int
 		Requirements        func(childComplexity int) int
+		Salary              func(childComplexity int) int
 		Shortcode           func(childComplexity int) int
 		Shortlink           func(childComplexity int) int
 		State               func(childComplexity int) int
 		Title               func(childComplexity int) int
 		URL                 func(childComplexity int) int
 		UpdatedAt           func(childComplexity int) int
+		WorkplaceType       func(childComplexity int) int
 	}
 
 	JobConnection struct {
@@ -188,6 +222,17 @@ type ComplexityRoot struct {
 	JobEdge struct {
 		Cursor func(childComplexity int) int
 		Node   func(childComplexity int) int
+	}
+
+	JobLocation struct {
+		City        func(childComplexity int) int
+		Coordinates func(childComplexity int) int
+		CountryCode func(childComplexity int) int
+		CountryName func(childComplexity int) int
+		Hidden      func(childComplexity int) int
+		StateCode   func(childComplexity int) int
+		Subregion   func(childComplexity int) int
+		ZipCode     func(childComplexity int) int
 	}
 
 	Location struct {
@@ -203,11 +248,13 @@ type ComplexityRoot struct {
 	}
 
 	Member struct {
+		Active   func(childComplexity int) int
 		Email    func(childComplexity int) int
 		Headline func(childComplexity int) int
 		ID       func(childComplexity int) int
 		Name     func(childComplexity int) int
 		Role     func(childComplexity int) int
+		Roles    func(childComplexity int) int
 	}
 
 	Mutation struct {
@@ -241,6 +288,19 @@ type ComplexityRoot struct {
 		UserErrors func(childComplexity int) int
 	}
 
+	ResumeMetadata struct {
+		CreatedAt func(childComplexity int) int
+		Filename  func(childComplexity int) int
+		Filetype  func(childComplexity int) int
+		UpdatedAt func(childComplexity int) int
+	}
+
+	Salary struct {
+		Currency func(childComplexity int) int
+		From     func(childComplexity int) int
+		To       func(childComplexity int) int
+	}
+
 	SocialProfile struct {
 		Name     func(childComplexity int) int
 		Type     func(childComplexity int) int
@@ -249,6 +309,7 @@ type ComplexityRoot struct {
 	}
 
 	Stage struct {
+		ID       func(childComplexity int) int
 		Kind     func(childComplexity int) int
 		Name     func(childComplexity int) int
 		Position func(childComplexity int) int
@@ -291,8 +352,15 @@ type ComplexityRoot struct {
 // region    ************************** generated!.gotpl **************************
 
 type ActivityResolver interface {
-	Member(ctx context.Context, obj *workable.Activity) (*workable.Member, error)
-	RatingScore(ctx context.Context, obj *workable.Activity) (*string, error)
+	Member(ctx context.Context, obj *model.Activity) (*workable.Member, error)
+	RatingScore(ctx context.Context, obj *model.Activity) (*string, error)
+	Kind(ctx context.Context, obj *model.Activity) (model.ActivityKind, error)
+	FromStage(ctx context.Context, obj *model.Activity) (*workable.Stage, error)
+	ToStage(ctx context.Context, obj *model.Activity) (*workable.Stage, error)
+	Stage(ctx context.Context, obj *model.Activity) (*workable.Stage, error)
+
+	DisqualificationReason(ctx context.Context, obj *model.Activity) (*string, error)
+	Candidate(ctx context.Context, obj *model.Activity) (*workable.Candidate, error)
 }
 type CandidateResolver interface {
 	Job(ctx context.Context, obj *workable.Candidate) (*model.Job, error)
@@ -304,11 +372,18 @@ type CandidateResolver interface {
 	SocialProfiles(ctx context.Context, obj *workable.Candidate) ([]workable.SocialProfile, error)
 	Activities(ctx context.Context, obj *workable.Candidate, first *int, after *string) (*model.ActivityConnection, error)
 
+	Withdrew(ctx context.Context, obj *workable.Candidate) (*bool, error)
+
 	Skills(ctx context.Context, obj *workable.Candidate) ([]string, error)
 	ImageURL(ctx context.Context, obj *workable.Candidate) (*string, error)
 	ResumeURL(ctx context.Context, obj *workable.Candidate) (*string, error)
 	DisqualifiedAt(ctx context.Context, obj *workable.Candidate) (*time.Time, error)
 	Location(ctx context.Context, obj *workable.Candidate) (*workable.Location, error)
+	StageSlug(ctx context.Context, obj *workable.Candidate) (*string, error)
+
+	ResumeMetadata(ctx context.Context, obj *workable.Candidate) (*workable.ResumeMetadata, error)
+	LatestStageMove(ctx context.Context, obj *workable.Candidate) (*model.Activity, error)
+	LatestActivity(ctx context.Context, obj *workable.Candidate, kinds []model.ActivityKind) (*model.Activity, error)
 }
 type JobResolver interface {
 	ID(ctx context.Context, obj *model.Job) (string, error)
@@ -335,7 +410,17 @@ type JobResolver interface {
 	Function(ctx context.Context, obj *model.Job) (*string, error)
 	Experience(ctx context.Context, obj *model.Job) (*string, error)
 	Education(ctx context.Context, obj *model.Job) (*string, error)
-	Locations(ctx context.Context, obj *model.Job) ([]workable.Location, error)
+	Locations(ctx context.Context, obj *model.Job, includeHidden *bool) ([]workable.JobLocation, error)
+	WorkplaceType(ctx context.Context, obj *model.Job) (*string, error)
+	Salary(ctx context.Context, obj *model.Job) (*workable.Salary, error)
+	Keywords(ctx context.Context, obj *model.Job) ([]string, error)
+	Activities(ctx context.Context, obj *model.Job, first *int, after *string) (*model.ActivityConnection, error)
+}
+type JobLocationResolver interface {
+	Coordinates(ctx context.Context, obj *workable.JobLocation) (*model.Coordinates, error)
+}
+type MemberResolver interface {
+	Roles(ctx context.Context, obj *workable.Member) ([]string, error)
 }
 type MutationResolver interface {
 	CreateCandidate(ctx context.Context, input model.CreateCandidateInput) (*model.CreateCandidatePayload, error)
@@ -353,6 +438,9 @@ type QueryResolver interface {
 	Members(ctx context.Context, role *string, email *string, name *string, status *string) ([]workable.Member, error)
 	Account(ctx context.Context) (*workable.Account, error)
 	WorkableCredentials(ctx context.Context) ([]credentials.Credential, error)
+}
+type StageResolver interface {
+	ID(ctx context.Context, obj *workable.Stage) (*string, error)
 }
 
 // endregion ************************** generated!.gotpl **************************
@@ -422,36 +510,78 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Activity.Body(childComplexity), true
+	case "Activity.candidate":
+		if e.ComplexityRoot.Activity.Candidate == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Activity.Candidate(childComplexity), true
 	case "Activity.createdAt":
 		if e.ComplexityRoot.Activity.CreatedAt == nil {
 			break
 		}
 
 		return e.ComplexityRoot.Activity.CreatedAt(childComplexity), true
+	case "Activity.disqualificationReason":
+		if e.ComplexityRoot.Activity.DisqualificationReason == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Activity.DisqualificationReason(childComplexity), true
+	case "Activity.fromStage":
+		if e.ComplexityRoot.Activity.FromStage == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Activity.FromStage(childComplexity), true
 	case "Activity.id":
 		if e.ComplexityRoot.Activity.ID == nil {
 			break
 		}
 
 		return e.ComplexityRoot.Activity.ID(childComplexity), true
+	case "Activity.kind":
+		if e.ComplexityRoot.Activity.Kind == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Activity.Kind(childComplexity), true
 	case "Activity.member":
 		if e.ComplexityRoot.Activity.Member == nil {
 			break
 		}
 
 		return e.ComplexityRoot.Activity.Member(childComplexity), true
+	case "Activity.rating":
+		if e.ComplexityRoot.Activity.Rating == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Activity.Rating(childComplexity), true
 	case "Activity.ratingScore":
 		if e.ComplexityRoot.Activity.RatingScore == nil {
 			break
 		}
 
 		return e.ComplexityRoot.Activity.RatingScore(childComplexity), true
+	case "Activity.stage":
+		if e.ComplexityRoot.Activity.Stage == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Activity.Stage(childComplexity), true
 	case "Activity.stageName":
 		if e.ComplexityRoot.Activity.StageName == nil {
 			break
 		}
 
 		return e.ComplexityRoot.Activity.StageName(childComplexity), true
+	case "Activity.toStage":
+		if e.ComplexityRoot.Activity.ToStage == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Activity.ToStage(childComplexity), true
 
 	case "ActivityConnection.edges":
 		if e.ComplexityRoot.ActivityConnection.Edges == nil {
@@ -485,6 +615,25 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.ActivityEdge.Node(childComplexity), true
 
+	case "ActivityRating.grade":
+		if e.ComplexityRoot.ActivityRating.Grade == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ActivityRating.Grade(childComplexity), true
+	case "ActivityRating.scale":
+		if e.ComplexityRoot.ActivityRating.Scale == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ActivityRating.Scale(childComplexity), true
+	case "ActivityRating.score":
+		if e.ComplexityRoot.ActivityRating.Score == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ActivityRating.Score(childComplexity), true
+
 	case "AddWorkableCredentialPayload.credential":
 		if e.ComplexityRoot.AddWorkableCredentialPayload.Credential == nil {
 			break
@@ -515,6 +664,24 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Candidate.Address(childComplexity), true
+	case "Candidate.anonymized":
+		if e.ComplexityRoot.Candidate.Anonymized == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Candidate.Anonymized(childComplexity), true
+	case "Candidate.commonSource":
+		if e.ComplexityRoot.Candidate.CommonSource == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Candidate.CommonSource(childComplexity), true
+	case "Candidate.commonSourceCategory":
+		if e.ComplexityRoot.Candidate.CommonSourceCategory == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Candidate.CommonSourceCategory(childComplexity), true
 	case "Candidate.coverLetter":
 		if e.ComplexityRoot.Candidate.CoverLetter == nil {
 			break
@@ -611,18 +778,47 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Candidate.Lastname(childComplexity), true
+	case "Candidate.latestActivity":
+		if e.ComplexityRoot.Candidate.LatestActivity == nil {
+			break
+		}
+
+		args, err := ec.field_Candidate_latestActivity_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Candidate.LatestActivity(childComplexity, args["kinds"].([]model.ActivityKind)), true
+	case "Candidate.latestStageMove":
+		if e.ComplexityRoot.Candidate.LatestStageMove == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Candidate.LatestStageMove(childComplexity), true
 	case "Candidate.location":
 		if e.ComplexityRoot.Candidate.Location == nil {
 			break
 		}
 
 		return e.ComplexityRoot.Candidate.Location(childComplexity), true
+	case "Candidate.movedToOfferAt":
+		if e.ComplexityRoot.Candidate.MovedToOfferAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Candidate.MovedToOfferAt(childComplexity), true
 	case "Candidate.name":
 		if e.ComplexityRoot.Candidate.Name == nil {
 			break
 		}
 
 		return e.ComplexityRoot.Candidate.Name(childComplexity), true
+	case "Candidate.outlet":
+		if e.ComplexityRoot.Candidate.Outlet == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Candidate.Outlet(childComplexity), true
 	case "Candidate.phone":
 		if e.ComplexityRoot.Candidate.Phone == nil {
 			break
@@ -635,6 +831,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Candidate.ProfileURL(childComplexity), true
+	case "Candidate.resumeMetadata":
+		if e.ComplexityRoot.Candidate.ResumeMetadata == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Candidate.ResumeMetadata(childComplexity), true
 	case "Candidate.resumeUrl":
 		if e.ComplexityRoot.Candidate.ResumeURL == nil {
 			break
@@ -671,6 +873,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Candidate.StageKind(childComplexity), true
+	case "Candidate.stageSlug":
+		if e.ComplexityRoot.Candidate.StageSlug == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Candidate.StageSlug(childComplexity), true
 	case "Candidate.summary":
 		if e.ComplexityRoot.Candidate.Summary == nil {
 			break
@@ -727,6 +935,19 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.CandidateEdge.Node(childComplexity), true
+
+	case "Coordinates.latitude":
+		if e.ComplexityRoot.Coordinates.Latitude == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Coordinates.Latitude(childComplexity), true
+	case "Coordinates.longitude":
+		if e.ComplexityRoot.Coordinates.Longitude == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Coordinates.Longitude(childComplexity), true
 
 	case "CreateCandidatePayload.candidate":
 		if e.ComplexityRoot.CreateCandidatePayload.Candidate == nil {
@@ -828,6 +1049,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.ExperienceEntry.Title(childComplexity), true
 
+	case "Job.activities":
+		if e.ComplexityRoot.Job.Activities == nil {
+			break
+		}
+
+		args, err := ec.field_Job_activities_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Job.Activities(childComplexity, args["first"].(*int), args["after"].(*string)), true
 	case "Job.applicationUrl":
 		if e.ComplexityRoot.Job.ApplicationURL == nil {
 			break
@@ -935,6 +1167,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Job.Industry(childComplexity), true
+	case "Job.keywords":
+		if e.ComplexityRoot.Job.Keywords == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Job.Keywords(childComplexity), true
 	case "Job.location":
 		if e.ComplexityRoot.Job.Location == nil {
 			break
@@ -946,13 +1184,24 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			break
 		}
 
-		return e.ComplexityRoot.Job.Locations(childComplexity), true
+		args, err := ec.field_Job_locations_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Job.Locations(childComplexity, args["includeHidden"].(*bool)), true
 	case "Job.requirements":
 		if e.ComplexityRoot.Job.Requirements == nil {
 			break
 		}
 
 		return e.ComplexityRoot.Job.Requirements(childComplexity), true
+	case "Job.salary":
+		if e.ComplexityRoot.Job.Salary == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Job.Salary(childComplexity), true
 	case "Job.shortcode":
 		if e.ComplexityRoot.Job.Shortcode == nil {
 			break
@@ -989,6 +1238,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Job.UpdatedAt(childComplexity), true
+	case "Job.workplaceType":
+		if e.ComplexityRoot.Job.WorkplaceType == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Job.WorkplaceType(childComplexity), true
 
 	case "JobConnection.edges":
 		if e.ComplexityRoot.JobConnection.Edges == nil {
@@ -1021,6 +1276,55 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.JobEdge.Node(childComplexity), true
+
+	case "JobLocation.city":
+		if e.ComplexityRoot.JobLocation.City == nil {
+			break
+		}
+
+		return e.ComplexityRoot.JobLocation.City(childComplexity), true
+	case "JobLocation.coordinates":
+		if e.ComplexityRoot.JobLocation.Coordinates == nil {
+			break
+		}
+
+		return e.ComplexityRoot.JobLocation.Coordinates(childComplexity), true
+	case "JobLocation.countryCode":
+		if e.ComplexityRoot.JobLocation.CountryCode == nil {
+			break
+		}
+
+		return e.ComplexityRoot.JobLocation.CountryCode(childComplexity), true
+	case "JobLocation.country":
+		if e.ComplexityRoot.JobLocation.CountryName == nil {
+			break
+		}
+
+		return e.ComplexityRoot.JobLocation.CountryName(childComplexity), true
+	case "JobLocation.hidden":
+		if e.ComplexityRoot.JobLocation.Hidden == nil {
+			break
+		}
+
+		return e.ComplexityRoot.JobLocation.Hidden(childComplexity), true
+	case "JobLocation.stateCode":
+		if e.ComplexityRoot.JobLocation.StateCode == nil {
+			break
+		}
+
+		return e.ComplexityRoot.JobLocation.StateCode(childComplexity), true
+	case "JobLocation.region":
+		if e.ComplexityRoot.JobLocation.Subregion == nil {
+			break
+		}
+
+		return e.ComplexityRoot.JobLocation.Subregion(childComplexity), true
+	case "JobLocation.zipCode":
+		if e.ComplexityRoot.JobLocation.ZipCode == nil {
+			break
+		}
+
+		return e.ComplexityRoot.JobLocation.ZipCode(childComplexity), true
 
 	case "Location.city":
 		if e.ComplexityRoot.Location.City == nil {
@@ -1077,6 +1381,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Location.ZipCode(childComplexity), true
 
+	case "Member.active":
+		if e.ComplexityRoot.Member.Active == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Member.Active(childComplexity), true
 	case "Member.email":
 		if e.ComplexityRoot.Member.Email == nil {
 			break
@@ -1107,6 +1417,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Member.Role(childComplexity), true
+	case "Member.roles":
+		if e.ComplexityRoot.Member.Roles == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Member.Roles(childComplexity), true
 
 	case "Mutation.addWorkableCredential":
 		if e.ComplexityRoot.Mutation.AddWorkableCredential == nil {
@@ -1277,6 +1593,50 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.RemoveWorkableCredentialPayload.UserErrors(childComplexity), true
 
+	case "ResumeMetadata.createdAt":
+		if e.ComplexityRoot.ResumeMetadata.CreatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ResumeMetadata.CreatedAt(childComplexity), true
+	case "ResumeMetadata.filename":
+		if e.ComplexityRoot.ResumeMetadata.Filename == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ResumeMetadata.Filename(childComplexity), true
+	case "ResumeMetadata.fileType":
+		if e.ComplexityRoot.ResumeMetadata.Filetype == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ResumeMetadata.Filetype(childComplexity), true
+	case "ResumeMetadata.updatedAt":
+		if e.ComplexityRoot.ResumeMetadata.UpdatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ResumeMetadata.UpdatedAt(childComplexity), true
+
+	case "Salary.currency":
+		if e.ComplexityRoot.Salary.Currency == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Salary.Currency(childComplexity), true
+	case "Salary.from":
+		if e.ComplexityRoot.Salary.From == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Salary.From(childComplexity), true
+	case "Salary.to":
+		if e.ComplexityRoot.Salary.To == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Salary.To(childComplexity), true
+
 	case "SocialProfile.name":
 		if e.ComplexityRoot.SocialProfile.Name == nil {
 			break
@@ -1302,6 +1662,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.SocialProfile.Username(childComplexity), true
 
+	case "Stage.id":
+		if e.ComplexityRoot.Stage.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Stage.ID(childComplexity), true
 	case "Stage.kind":
 		if e.ComplexityRoot.Stage.Kind == nil {
 			break
@@ -1549,7 +1915,12 @@ directive @goField(
   omittable: Boolean
 ) on INPUT_FIELD_DEFINITION | FIELD_DEFINITION
 
-"An instant as an RFC 3339 string in UTC, e.g. 2015-07-01T00:00:00Z."
+"""
+An instant as an RFC 3339 string in UTC. Workable's timestamps carry milliseconds, which are
+kept (two events of one candidate can differ only in them): 2026-04-11T03:36:48.560Z, or
+2015-07-01T00:00:00Z for a whole second. Arguments take any RFC 3339 form, with or without
+fractional seconds.
+"""
 scalar DateTime
 
 "The state of a job in Workable."
@@ -1572,7 +1943,10 @@ type Query {
     updatedAfter: DateTime
   ): JobConnection!
 
-  "The job with this shortcode, or null when Workable has no such job."
+  """
+  The job with this shortcode, or null when Workable has no such job. A shortcode is 1–64
+  letters, digits, hyphens or underscores; anything else is BAD_USER_INPUT.
+  """
   job(shortcode: String!): Job
 
   """
@@ -1589,7 +1963,10 @@ type Query {
     updatedAfter: DateTime
   ): CandidateConnection!
 
-  "The candidate with this id, or null when Workable has no such candidate."
+  """
+  The candidate with this id, or null when Workable has no such candidate. An id is 1–64
+  letters, digits, hyphens or underscores; anything else is BAD_USER_INPUT.
+  """
   candidate(id: ID!): Candidate
 
   "(addition) The account's hiring pipeline stages, in pipeline order."
@@ -1693,8 +2070,57 @@ type Job {
   experience: String
   "(addition, detail)"
   education: String
-  "(addition, detail) All locations; the first matches location."
-  locations: [Location!]!
+  """
+  Every location of the job, the first matching location. Hidden locations are places the job
+  may be filled in but that are not advertised; they are left out unless includeHidden is true,
+  so a public job board cannot show them by accident.
+  """
+  locations(includeHidden: Boolean = false): [JobLocation!]!
+  "Where the work happens: on_site, hybrid or remote."
+  workplaceType: String
+  "The advertised pay range, or null when the job shows none."
+  salary: Salary
+  "The keywords the job is tagged with."
+  keywords: [String!]!
+  """
+  The job's activity stream, oldest first: the job's own events (OPENED) and those of its
+  candidates, each naming the candidate it is about.
+  """
+  activities(first: Int = 50, after: String): ActivityConnection!
+}
+
+"A job's advertised pay range."
+type Salary {
+  "The lower bound, in currency units."
+  from: Float
+  "The upper bound, in currency units."
+  to: Float
+  "The ISO 4217 currency code in lower case, as Workable gives it, e.g. gbp."
+  currency: String
+}
+
+"One of a job's locations."
+type JobLocation {
+  "The country's name, e.g. United Kingdom."
+  country: String
+  "The ISO 3166 country code, e.g. GB."
+  countryCode: String
+  "The region (state, county, …) by name, e.g. England."
+  region: String
+  "The region's code, e.g. ENG."
+  stateCode: String
+  city: String
+  zipCode: String
+  "The location's coordinates, when Workable knows them."
+  coordinates: Coordinates
+  "True for a location that is not advertised (only listed with locations(includeHidden: true))."
+  hidden: Boolean!
+}
+
+"A point on Earth in decimal degrees (WGS 84)."
+type Coordinates {
+  latitude: Float!
+  longitude: Float!
 }
 
 "(addition) A department of the account."
@@ -1765,6 +2191,45 @@ type Candidate {
   disqualifiedAt: DateTime
   "(addition, detail)"
   location: Location
+
+  """
+  The slug of the candidate's current stage, e.g. phone-screen: the value the stage filter of
+  candidates and Job.candidates takes. Null when neither the account's pipeline nor the job's has
+  the stage.
+  """
+  stageSlug: String
+  "How the candidate reached the account, e.g. SPI for candidates created through the API."
+  outlet: String
+  "The source the candidate came from, e.g. LinkedIn."
+  commonSource: String
+  "The kind of source the candidate came from, e.g. Job boards."
+  commonSourceCategory: String
+  "True when the candidate's personal data has been anonymized."
+  anonymized: Boolean
+  "When the candidate was moved to an offer stage, if ever."
+  movedToOfferAt: DateTime
+  "The candidate's resume file, or null when there is none."
+  resumeMetadata: ResumeMetadata
+  """
+  The candidate's most recent stage move, with who made it (member) and from and to which
+  stage: one field for "what was this candidate's last stage move, and who made it". Null when
+  the candidate was never moved.
+  """
+  latestStageMove: Activity
+  """
+  The candidate's most recent activity of one of the given kinds (of any kind when kinds is
+  null or empty), or null when there is none.
+  """
+  latestActivity(kinds: [ActivityKind!]): Activity
+}
+
+"A candidate's resume file."
+type ResumeMetadata {
+  filename: String
+  "The file's MIME type, e.g. application/pdf."
+  fileType: String
+  createdAt: DateTime
+  updatedAt: DateTime
 }
 
 type EducationEntry {
@@ -1792,15 +2257,84 @@ type SocialProfile {
   url: String!
 }
 
+"""
+What an activity is, from Workable's action: a stage move's action is the slug of the stage
+entered, so the raw action alone does not say it is a move.
+"""
+enum ActivityKind {
+  "The candidate was moved to another stage of the same job (see fromStage and toStage)."
+  STAGE_MOVE
+  "The candidate was moved to another job."
+  RELOCATION
+  "The candidate applied."
+  APPLIED
+  "A member sourced the candidate."
+  SOURCED
+  "A member uploaded the candidate."
+  UPLOADED
+  COMMENT
+  MESSAGE
+  "A member rated the candidate (see rating)."
+  RATING
+  "A system event, e.g. an automated e-mail."
+  EVENT
+  "The candidate was disqualified (see disqualificationReason)."
+  DISQUALIFIED
+  "A disqualification was reverted."
+  REVERTED
+  "The candidate was copied to another job."
+  COPIED
+  REFERRAL
+  RECOMMENDED
+  "An assessment event (actions assessment-…)."
+  ASSESSMENT
+  "A video interview event (actions video-interview-…)."
+  VIDEO_INTERVIEW
+  "The job was opened (job activities only)."
+  OPENED
+  "An action the gateway does not know; see action."
+  OTHER
+}
+
 type Activity {
   id: ID!
+  "Workable's action as it came, e.g. comment, or the slug of the stage entered for a stage move."
   action: String!
+  """
+  Workable's stage_name as it came: on a candidate's stage move the stage LEFT, on other
+  candidate activities the stage the candidate was in; null on job activities.
+  """
   stageName: String
   body: String
   createdAt: DateTime!
+  "Who did it; null for system events."
   member: Member
   "(addition) The rating's score, for rating activities."
   ratingScore: String
+
+  "What the activity is (action, typed)."
+  kind: ActivityKind!
+  "For STAGE_MOVE and RELOCATION, the stage the candidate left."
+  fromStage: Stage
+  "For STAGE_MOVE and RELOCATION, the stage the candidate entered."
+  toStage: Stage
+  "The stage the candidate was in when it happened (for a move, the stage left)."
+  stage: Stage
+  "For RATING, the rating."
+  rating: ActivityRating
+  "For DISQUALIFIED, the reason given."
+  disqualificationReason: String
+  "On a job's activities, the candidate it is about; null on a candidate's own."
+  candidate: Candidate
+}
+
+"A member's rating of a candidate."
+type ActivityRating {
+  "e.g. negative, positive, definitely."
+  score: String
+  "thumbs (grades 0–2), stars (0–4) or numbers (0–9)."
+  scale: String
+  grade: Int
 }
 
 type Member {
@@ -1812,10 +2346,16 @@ type Member {
   email: String
   "(addition) Only in Query.members."
   role: String
+  "Whether the member can still sign in (Query.members only)."
+  active: Boolean
+  "The member's roles and permission sets, e.g. ats.admin (Query.members only)."
+  roles: [String!]!
 }
 
 "(addition) A hiring pipeline stage."
 type Stage {
+  "Workable's id of the stage; null when Workable does not give one."
+  id: ID
   slug: String!
   name: String!
   kind: String!
@@ -2011,6 +2551,20 @@ func (ec *executionContext) childFields_Activity(ctx context.Context, field grap
 		return ec.fieldContext_Activity_member(ctx, field)
 	case "ratingScore":
 		return ec.fieldContext_Activity_ratingScore(ctx, field)
+	case "kind":
+		return ec.fieldContext_Activity_kind(ctx, field)
+	case "fromStage":
+		return ec.fieldContext_Activity_fromStage(ctx, field)
+	case "toStage":
+		return ec.fieldContext_Activity_toStage(ctx, field)
+	case "stage":
+		return ec.fieldContext_Activity_stage(ctx, field)
+	case "rating":
+		return ec.fieldContext_Activity_rating(ctx, field)
+	case "disqualificationReason":
+		return ec.fieldContext_Activity_disqualificationReason(ctx, field)
+	case "candidate":
+		return ec.fieldContext_Activity_candidate(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Activity", field.Name)
 }
@@ -2035,6 +2589,18 @@ func (ec *executionContext) childFields_ActivityEdge(ctx context.Context, field 
 		return ec.fieldContext_ActivityEdge_node(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type ActivityEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_ActivityRating(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "score":
+		return ec.fieldContext_ActivityRating_score(ctx, field)
+	case "scale":
+		return ec.fieldContext_ActivityRating_scale(ctx, field)
+	case "grade":
+		return ec.fieldContext_ActivityRating_grade(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ActivityRating", field.Name)
 }
 
 func (ec *executionContext) childFields_AddWorkableCredentialPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -2113,6 +2679,24 @@ func (ec *executionContext) childFields_Candidate(ctx context.Context, field gra
 		return ec.fieldContext_Candidate_disqualifiedAt(ctx, field)
 	case "location":
 		return ec.fieldContext_Candidate_location(ctx, field)
+	case "stageSlug":
+		return ec.fieldContext_Candidate_stageSlug(ctx, field)
+	case "outlet":
+		return ec.fieldContext_Candidate_outlet(ctx, field)
+	case "commonSource":
+		return ec.fieldContext_Candidate_commonSource(ctx, field)
+	case "commonSourceCategory":
+		return ec.fieldContext_Candidate_commonSourceCategory(ctx, field)
+	case "anonymized":
+		return ec.fieldContext_Candidate_anonymized(ctx, field)
+	case "movedToOfferAt":
+		return ec.fieldContext_Candidate_movedToOfferAt(ctx, field)
+	case "resumeMetadata":
+		return ec.fieldContext_Candidate_resumeMetadata(ctx, field)
+	case "latestStageMove":
+		return ec.fieldContext_Candidate_latestStageMove(ctx, field)
+	case "latestActivity":
+		return ec.fieldContext_Candidate_latestActivity(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Candidate", field.Name)
 }
@@ -2137,6 +2721,16 @@ func (ec *executionContext) childFields_CandidateEdge(ctx context.Context, field
 		return ec.fieldContext_CandidateEdge_node(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type CandidateEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_Coordinates(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "latitude":
+		return ec.fieldContext_Coordinates_latitude(ctx, field)
+	case "longitude":
+		return ec.fieldContext_Coordinates_longitude(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Coordinates", field.Name)
 }
 
 func (ec *executionContext) childFields_CreateCandidatePayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -2249,6 +2843,14 @@ func (ec *executionContext) childFields_Job(ctx context.Context, field graphql.C
 		return ec.fieldContext_Job_education(ctx, field)
 	case "locations":
 		return ec.fieldContext_Job_locations(ctx, field)
+	case "workplaceType":
+		return ec.fieldContext_Job_workplaceType(ctx, field)
+	case "salary":
+		return ec.fieldContext_Job_salary(ctx, field)
+	case "keywords":
+		return ec.fieldContext_Job_keywords(ctx, field)
+	case "activities":
+		return ec.fieldContext_Job_activities(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Job", field.Name)
 }
@@ -2273,6 +2875,28 @@ func (ec *executionContext) childFields_JobEdge(ctx context.Context, field graph
 		return ec.fieldContext_JobEdge_node(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type JobEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_JobLocation(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "country":
+		return ec.fieldContext_JobLocation_country(ctx, field)
+	case "countryCode":
+		return ec.fieldContext_JobLocation_countryCode(ctx, field)
+	case "region":
+		return ec.fieldContext_JobLocation_region(ctx, field)
+	case "stateCode":
+		return ec.fieldContext_JobLocation_stateCode(ctx, field)
+	case "city":
+		return ec.fieldContext_JobLocation_city(ctx, field)
+	case "zipCode":
+		return ec.fieldContext_JobLocation_zipCode(ctx, field)
+	case "coordinates":
+		return ec.fieldContext_JobLocation_coordinates(ctx, field)
+	case "hidden":
+		return ec.fieldContext_JobLocation_hidden(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type JobLocation", field.Name)
 }
 
 func (ec *executionContext) childFields_Location(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -2311,6 +2935,10 @@ func (ec *executionContext) childFields_Member(ctx context.Context, field graphq
 		return ec.fieldContext_Member_email(ctx, field)
 	case "role":
 		return ec.fieldContext_Member_role(ctx, field)
+	case "active":
+		return ec.fieldContext_Member_active(ctx, field)
+	case "roles":
+		return ec.fieldContext_Member_roles(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Member", field.Name)
 }
@@ -2339,6 +2967,32 @@ func (ec *executionContext) childFields_RemoveWorkableCredentialPayload(ctx cont
 	return nil, fmt.Errorf("no field named %q was found under type RemoveWorkableCredentialPayload", field.Name)
 }
 
+func (ec *executionContext) childFields_ResumeMetadata(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "filename":
+		return ec.fieldContext_ResumeMetadata_filename(ctx, field)
+	case "fileType":
+		return ec.fieldContext_ResumeMetadata_fileType(ctx, field)
+	case "createdAt":
+		return ec.fieldContext_ResumeMetadata_createdAt(ctx, field)
+	case "updatedAt":
+		return ec.fieldContext_ResumeMetadata_updatedAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ResumeMetadata", field.Name)
+}
+
+func (ec *executionContext) childFields_Salary(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "from":
+		return ec.fieldContext_Salary_from(ctx, field)
+	case "to":
+		return ec.fieldContext_Salary_to(ctx, field)
+	case "currency":
+		return ec.fieldContext_Salary_currency(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Salary", field.Name)
+}
+
 func (ec *executionContext) childFields_SocialProfile(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "type":
@@ -2355,6 +3009,8 @@ func (ec *executionContext) childFields_SocialProfile(ctx context.Context, field
 
 func (ec *executionContext) childFields_Stage(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
+	case "id":
+		return ec.fieldContext_Stage_id(ctx, field)
 	case "slug":
 		return ec.fieldContext_Stage_slug(ctx, field)
 	case "name":
@@ -2565,6 +3221,42 @@ func (ec *executionContext) field_Candidate_activities_args(ctx context.Context,
 	return args, nil
 }
 
+func (ec *executionContext) field_Candidate_latestActivity_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "kinds",
+		func(ctx context.Context, v any) ([]model.ActivityKind, error) {
+			return ec.unmarshalOActivityKind2ᚕgithubᚗcomᚋworkablegwᚋgatewayᚋgraphᚋmodelᚐActivityKindᚄ(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["kinds"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Job_activities_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg1
+	return args, nil
+}
+
 func (ec *executionContext) field_Job_candidates_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -2592,6 +3284,20 @@ func (ec *executionContext) field_Job_candidates_args(ctx context.Context, rawAr
 		return nil, err
 	}
 	args["stage"] = arg2
+	return args, nil
+}
+
+func (ec *executionContext) field_Job_locations_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "includeHidden",
+		func(ctx context.Context, v any) (*bool, error) {
+			return ec.unmarshalOBoolean2ᚖbool(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["includeHidden"] = arg0
 	return args, nil
 }
 
@@ -3065,7 +3771,7 @@ func (ec *executionContext) fieldContext_Account_websiteUrl(_ context.Context, f
 	return graphql.NewScalarFieldContext("Account", field, false, false, "String")
 }
 
-func (ec *executionContext) _Activity_id(ctx context.Context, field graphql.CollectedField, obj *workable.Activity) (ret graphql.Marshaler) {
+func (ec *executionContext) _Activity_id(ctx context.Context, field graphql.CollectedField, obj *model.Activity) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -3088,7 +3794,7 @@ func (ec *executionContext) fieldContext_Activity_id(_ context.Context, field gr
 	return graphql.NewScalarFieldContext("Activity", field, false, false, "ID")
 }
 
-func (ec *executionContext) _Activity_action(ctx context.Context, field graphql.CollectedField, obj *workable.Activity) (ret graphql.Marshaler) {
+func (ec *executionContext) _Activity_action(ctx context.Context, field graphql.CollectedField, obj *model.Activity) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -3111,7 +3817,7 @@ func (ec *executionContext) fieldContext_Activity_action(_ context.Context, fiel
 	return graphql.NewScalarFieldContext("Activity", field, false, false, "String")
 }
 
-func (ec *executionContext) _Activity_stageName(ctx context.Context, field graphql.CollectedField, obj *workable.Activity) (ret graphql.Marshaler) {
+func (ec *executionContext) _Activity_stageName(ctx context.Context, field graphql.CollectedField, obj *model.Activity) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -3134,7 +3840,7 @@ func (ec *executionContext) fieldContext_Activity_stageName(_ context.Context, f
 	return graphql.NewScalarFieldContext("Activity", field, false, false, "String")
 }
 
-func (ec *executionContext) _Activity_body(ctx context.Context, field graphql.CollectedField, obj *workable.Activity) (ret graphql.Marshaler) {
+func (ec *executionContext) _Activity_body(ctx context.Context, field graphql.CollectedField, obj *model.Activity) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -3157,7 +3863,7 @@ func (ec *executionContext) fieldContext_Activity_body(_ context.Context, field 
 	return graphql.NewScalarFieldContext("Activity", field, false, false, "String")
 }
 
-func (ec *executionContext) _Activity_createdAt(ctx context.Context, field graphql.CollectedField, obj *workable.Activity) (ret graphql.Marshaler) {
+func (ec *executionContext) _Activity_createdAt(ctx context.Context, field graphql.CollectedField, obj *model.Activity) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -3180,7 +3886,7 @@ func (ec *executionContext) fieldContext_Activity_createdAt(_ context.Context, f
 	return graphql.NewScalarFieldContext("Activity", field, false, false, "DateTime")
 }
 
-func (ec *executionContext) _Activity_member(ctx context.Context, field graphql.CollectedField, obj *workable.Activity) (ret graphql.Marshaler) {
+func (ec *executionContext) _Activity_member(ctx context.Context, field graphql.CollectedField, obj *model.Activity) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -3212,7 +3918,7 @@ func (ec *executionContext) fieldContext_Activity_member(_ context.Context, fiel
 	return fc, nil
 }
 
-func (ec *executionContext) _Activity_ratingScore(ctx context.Context, field graphql.CollectedField, obj *workable.Activity) (ret graphql.Marshaler) {
+func (ec *executionContext) _Activity_ratingScore(ctx context.Context, field graphql.CollectedField, obj *model.Activity) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -3233,6 +3939,212 @@ func (ec *executionContext) _Activity_ratingScore(ctx context.Context, field gra
 }
 func (ec *executionContext) fieldContext_Activity_ratingScore(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Activity", field, true, true, "String")
+}
+
+func (ec *executionContext) _Activity_kind(ctx context.Context, field graphql.CollectedField, obj *model.Activity) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Activity_kind(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Activity().Kind(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.ActivityKind) graphql.Marshaler {
+			return ec.marshalNActivityKind2githubᚗcomᚋworkablegwᚋgatewayᚋgraphᚋmodelᚐActivityKind(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Activity_kind(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Activity", field, true, true, "ActivityKind")
+}
+
+func (ec *executionContext) _Activity_fromStage(ctx context.Context, field graphql.CollectedField, obj *model.Activity) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Activity_fromStage(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Activity().FromStage(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *workable.Stage) graphql.Marshaler {
+			return ec.marshalOStage2ᚖgithubᚗcomᚋworkablegwᚋgatewayᚋworkableᚐStage(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Activity_fromStage(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Activity",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Stage(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Activity_toStage(ctx context.Context, field graphql.CollectedField, obj *model.Activity) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Activity_toStage(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Activity().ToStage(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *workable.Stage) graphql.Marshaler {
+			return ec.marshalOStage2ᚖgithubᚗcomᚋworkablegwᚋgatewayᚋworkableᚐStage(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Activity_toStage(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Activity",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Stage(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Activity_stage(ctx context.Context, field graphql.CollectedField, obj *model.Activity) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Activity_stage(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Activity().Stage(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *workable.Stage) graphql.Marshaler {
+			return ec.marshalOStage2ᚖgithubᚗcomᚋworkablegwᚋgatewayᚋworkableᚐStage(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Activity_stage(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Activity",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Stage(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Activity_rating(ctx context.Context, field graphql.CollectedField, obj *model.Activity) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Activity_rating(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Rating, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *workable.Rating) graphql.Marshaler {
+			return ec.marshalOActivityRating2ᚖgithubᚗcomᚋworkablegwᚋgatewayᚋworkableᚐRating(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Activity_rating(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Activity",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ActivityRating(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Activity_disqualificationReason(ctx context.Context, field graphql.CollectedField, obj *model.Activity) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Activity_disqualificationReason(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Activity().DisqualificationReason(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Activity_disqualificationReason(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Activity", field, true, true, "String")
+}
+
+func (ec *executionContext) _Activity_candidate(ctx context.Context, field graphql.CollectedField, obj *model.Activity) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Activity_candidate(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Activity().Candidate(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *workable.Candidate) graphql.Marshaler {
+			return ec.marshalOCandidate2ᚖgithubᚗcomᚋworkablegwᚋgatewayᚋworkableᚐCandidate(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Activity_candidate(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Activity",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Candidate(ctx, field)
+		},
+	}
+	return fc, nil
 }
 
 func (ec *executionContext) _ActivityConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.ActivityConnection) (ret graphql.Marshaler) {
@@ -3279,8 +4191,8 @@ func (ec *executionContext) _ActivityConnection_nodes(ctx context.Context, field
 			return obj.Nodes, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v []workable.Activity) graphql.Marshaler {
-			return ec.marshalNActivity2ᚕgithubᚗcomᚋworkablegwᚋgatewayᚋworkableᚐActivityᚄ(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v []model.Activity) graphql.Marshaler {
+			return ec.marshalNActivity2ᚕgithubᚗcomᚋworkablegwᚋgatewayᚋgraphᚋmodelᚐActivityᚄ(ctx, selections, v)
 		},
 		true,
 		true,
@@ -3366,8 +4278,8 @@ func (ec *executionContext) _ActivityEdge_node(ctx context.Context, field graphq
 			return obj.Node, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *workable.Activity) graphql.Marshaler {
-			return ec.marshalNActivity2ᚖgithubᚗcomᚋworkablegwᚋgatewayᚋworkableᚐActivity(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Activity) graphql.Marshaler {
+			return ec.marshalNActivity2ᚖgithubᚗcomᚋworkablegwᚋgatewayᚋgraphᚋmodelᚐActivity(ctx, selections, v)
 		},
 		true,
 		true,
@@ -3384,6 +4296,75 @@ func (ec *executionContext) fieldContext_ActivityEdge_node(_ context.Context, fi
 		},
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _ActivityRating_score(ctx context.Context, field graphql.CollectedField, obj *workable.Rating) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ActivityRating_score(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Score, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalOString2string(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ActivityRating_score(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ActivityRating", field, false, false, "String")
+}
+
+func (ec *executionContext) _ActivityRating_scale(ctx context.Context, field graphql.CollectedField, obj *workable.Rating) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ActivityRating_scale(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Scale, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ActivityRating_scale(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ActivityRating", field, false, false, "String")
+}
+
+func (ec *executionContext) _ActivityRating_grade(ctx context.Context, field graphql.CollectedField, obj *workable.Rating) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ActivityRating_grade(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Grade, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *int) graphql.Marshaler {
+			return ec.marshalOInt2ᚖint(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ActivityRating_grade(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ActivityRating", field, false, false, "Int")
 }
 
 func (ec *executionContext) _AddWorkableCredentialPayload_credential(ctx context.Context, field graphql.CollectedField, obj *model.AddWorkableCredentialPayload) (ret graphql.Marshaler) {
@@ -4068,7 +5049,7 @@ func (ec *executionContext) _Candidate_withdrew(ctx context.Context, field graph
 			return ec.fieldContext_Candidate_withdrew(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return obj.Withdrew, nil
+			return ec.Resolvers.Candidate().Withdrew(ctx, obj)
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *bool) graphql.Marshaler {
@@ -4079,7 +5060,7 @@ func (ec *executionContext) _Candidate_withdrew(ctx context.Context, field graph
 	)
 }
 func (ec *executionContext) fieldContext_Candidate_withdrew(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Candidate", field, false, false, "Boolean")
+	return graphql.NewScalarFieldContext("Candidate", field, true, true, "Boolean")
 }
 
 func (ec *executionContext) _Candidate_disqualificationReason(ctx context.Context, field graphql.CollectedField, obj *workable.Candidate) (ret graphql.Marshaler) {
@@ -4252,6 +5233,252 @@ func (ec *executionContext) fieldContext_Candidate_location(_ context.Context, f
 	return fc, nil
 }
 
+func (ec *executionContext) _Candidate_stageSlug(ctx context.Context, field graphql.CollectedField, obj *workable.Candidate) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Candidate_stageSlug(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Candidate().StageSlug(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Candidate_stageSlug(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Candidate", field, true, true, "String")
+}
+
+func (ec *executionContext) _Candidate_outlet(ctx context.Context, field graphql.CollectedField, obj *workable.Candidate) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Candidate_outlet(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Outlet, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Candidate_outlet(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Candidate", field, false, false, "String")
+}
+
+func (ec *executionContext) _Candidate_commonSource(ctx context.Context, field graphql.CollectedField, obj *workable.Candidate) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Candidate_commonSource(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CommonSource, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Candidate_commonSource(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Candidate", field, false, false, "String")
+}
+
+func (ec *executionContext) _Candidate_commonSourceCategory(ctx context.Context, field graphql.CollectedField, obj *workable.Candidate) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Candidate_commonSourceCategory(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CommonSourceCategory, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Candidate_commonSourceCategory(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Candidate", field, false, false, "String")
+}
+
+func (ec *executionContext) _Candidate_anonymized(ctx context.Context, field graphql.CollectedField, obj *workable.Candidate) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Candidate_anonymized(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Anonymized, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *bool) graphql.Marshaler {
+			return ec.marshalOBoolean2ᚖbool(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Candidate_anonymized(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Candidate", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _Candidate_movedToOfferAt(ctx context.Context, field graphql.CollectedField, obj *workable.Candidate) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Candidate_movedToOfferAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.MovedToOfferAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalODateTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Candidate_movedToOfferAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Candidate", field, false, false, "DateTime")
+}
+
+func (ec *executionContext) _Candidate_resumeMetadata(ctx context.Context, field graphql.CollectedField, obj *workable.Candidate) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Candidate_resumeMetadata(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Candidate().ResumeMetadata(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *workable.ResumeMetadata) graphql.Marshaler {
+			return ec.marshalOResumeMetadata2ᚖgithubᚗcomᚋworkablegwᚋgatewayᚋworkableᚐResumeMetadata(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Candidate_resumeMetadata(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Candidate",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ResumeMetadata(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Candidate_latestStageMove(ctx context.Context, field graphql.CollectedField, obj *workable.Candidate) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Candidate_latestStageMove(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Candidate().LatestStageMove(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Activity) graphql.Marshaler {
+			return ec.marshalOActivity2ᚖgithubᚗcomᚋworkablegwᚋgatewayᚋgraphᚋmodelᚐActivity(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Candidate_latestStageMove(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Candidate",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Activity(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Candidate_latestActivity(ctx context.Context, field graphql.CollectedField, obj *workable.Candidate) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Candidate_latestActivity(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Candidate().LatestActivity(ctx, obj, fc.Args["kinds"].([]model.ActivityKind))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Activity) graphql.Marshaler {
+			return ec.marshalOActivity2ᚖgithubᚗcomᚋworkablegwᚋgatewayᚋgraphᚋmodelᚐActivity(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Candidate_latestActivity(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Candidate",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Activity(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Candidate_latestActivity_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _CandidateConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.CandidateConnection) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -4401,6 +5628,52 @@ func (ec *executionContext) fieldContext_CandidateEdge_node(_ context.Context, f
 		},
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _Coordinates_latitude(ctx context.Context, field graphql.CollectedField, obj *model.Coordinates) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Coordinates_latitude(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Latitude, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Coordinates_latitude(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Coordinates", field, false, false, "Float")
+}
+
+func (ec *executionContext) _Coordinates_longitude(ctx context.Context, field graphql.CollectedField, obj *model.Coordinates) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Coordinates_longitude(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Longitude, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Coordinates_longitude(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Coordinates", field, false, false, "Float")
 }
 
 func (ec *executionContext) _CreateCandidatePayload_candidate(ctx context.Context, field graphql.CollectedField, obj *model.CreateCandidatePayload) (ret graphql.Marshaler) {
@@ -5412,25 +6685,159 @@ func (ec *executionContext) _Job_locations(ctx context.Context, field graphql.Co
 			return ec.fieldContext_Job_locations(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.Job().Locations(ctx, obj)
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Job().Locations(ctx, obj, fc.Args["includeHidden"].(*bool))
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v []workable.Location) graphql.Marshaler {
-			return ec.marshalNLocation2ᚕgithubᚗcomᚋworkablegwᚋgatewayᚋworkableᚐLocationᚄ(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v []workable.JobLocation) graphql.Marshaler {
+			return ec.marshalNJobLocation2ᚕgithubᚗcomᚋworkablegwᚋgatewayᚋworkableᚐJobLocationᚄ(ctx, selections, v)
 		},
 		true,
 		true,
 	)
 }
-func (ec *executionContext) fieldContext_Job_locations(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+func (ec *executionContext) fieldContext_Job_locations(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
 		Object:     "Job",
 		Field:      field,
 		IsMethod:   true,
 		IsResolver: true,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_Location(ctx, field)
+			return ec.childFields_JobLocation(ctx, field)
 		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Job_locations_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Job_workplaceType(ctx context.Context, field graphql.CollectedField, obj *model.Job) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Job_workplaceType(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Job().WorkplaceType(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Job_workplaceType(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Job", field, true, true, "String")
+}
+
+func (ec *executionContext) _Job_salary(ctx context.Context, field graphql.CollectedField, obj *model.Job) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Job_salary(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Job().Salary(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *workable.Salary) graphql.Marshaler {
+			return ec.marshalOSalary2ᚖgithubᚗcomᚋworkablegwᚋgatewayᚋworkableᚐSalary(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Job_salary(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Job",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Salary(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Job_keywords(ctx context.Context, field graphql.CollectedField, obj *model.Job) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Job_keywords(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Job().Keywords(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Job_keywords(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Job", field, true, true, "String")
+}
+
+func (ec *executionContext) _Job_activities(ctx context.Context, field graphql.CollectedField, obj *model.Job) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Job_activities(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Job().Activities(ctx, obj, fc.Args["first"].(*int), fc.Args["after"].(*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ActivityConnection) graphql.Marshaler {
+			return ec.marshalNActivityConnection2ᚖgithubᚗcomᚋworkablegwᚋgatewayᚋgraphᚋmodelᚐActivityConnection(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Job_activities(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Job",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ActivityConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Job_activities_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
 	}
 	return fc, nil
 }
@@ -5584,6 +6991,199 @@ func (ec *executionContext) fieldContext_JobEdge_node(_ context.Context, field g
 		},
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _JobLocation_country(ctx context.Context, field graphql.CollectedField, obj *workable.JobLocation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_JobLocation_country(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CountryName, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_JobLocation_country(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("JobLocation", field, false, false, "String")
+}
+
+func (ec *executionContext) _JobLocation_countryCode(ctx context.Context, field graphql.CollectedField, obj *workable.JobLocation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_JobLocation_countryCode(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CountryCode, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_JobLocation_countryCode(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("JobLocation", field, false, false, "String")
+}
+
+func (ec *executionContext) _JobLocation_region(ctx context.Context, field graphql.CollectedField, obj *workable.JobLocation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_JobLocation_region(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Subregion, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_JobLocation_region(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("JobLocation", field, false, false, "String")
+}
+
+func (ec *executionContext) _JobLocation_stateCode(ctx context.Context, field graphql.CollectedField, obj *workable.JobLocation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_JobLocation_stateCode(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.StateCode, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_JobLocation_stateCode(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("JobLocation", field, false, false, "String")
+}
+
+func (ec *executionContext) _JobLocation_city(ctx context.Context, field graphql.CollectedField, obj *workable.JobLocation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_JobLocation_city(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.City, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_JobLocation_city(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("JobLocation", field, false, false, "String")
+}
+
+func (ec *executionContext) _JobLocation_zipCode(ctx context.Context, field graphql.CollectedField, obj *workable.JobLocation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_JobLocation_zipCode(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ZipCode, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_JobLocation_zipCode(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("JobLocation", field, false, false, "String")
+}
+
+func (ec *executionContext) _JobLocation_coordinates(ctx context.Context, field graphql.CollectedField, obj *workable.JobLocation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_JobLocation_coordinates(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.JobLocation().Coordinates(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Coordinates) graphql.Marshaler {
+			return ec.marshalOCoordinates2ᚖgithubᚗcomᚋworkablegwᚋgatewayᚋgraphᚋmodelᚐCoordinates(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_JobLocation_coordinates(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "JobLocation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Coordinates(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _JobLocation_hidden(ctx context.Context, field graphql.CollectedField, obj *workable.JobLocation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_JobLocation_hidden(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Hidden, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_JobLocation_hidden(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("JobLocation", field, false, false, "Boolean")
 }
 
 func (ec *executionContext) _Location_locationStr(ctx context.Context, field graphql.CollectedField, obj *workable.Location) (ret graphql.Marshaler) {
@@ -5906,6 +7506,52 @@ func (ec *executionContext) _Member_role(ctx context.Context, field graphql.Coll
 }
 func (ec *executionContext) fieldContext_Member_role(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Member", field, false, false, "String")
+}
+
+func (ec *executionContext) _Member_active(ctx context.Context, field graphql.CollectedField, obj *workable.Member) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Member_active(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Active, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *bool) graphql.Marshaler {
+			return ec.marshalOBoolean2ᚖbool(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Member_active(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Member", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _Member_roles(ctx context.Context, field graphql.CollectedField, obj *workable.Member) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Member_roles(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Member().Roles(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Member_roles(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Member", field, true, true, "String")
 }
 
 func (ec *executionContext) _Mutation_createCandidate(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
@@ -6667,6 +8313,167 @@ func (ec *executionContext) fieldContext_RemoveWorkableCredentialPayload_userErr
 	return fc, nil
 }
 
+func (ec *executionContext) _ResumeMetadata_filename(ctx context.Context, field graphql.CollectedField, obj *workable.ResumeMetadata) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ResumeMetadata_filename(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Filename, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ResumeMetadata_filename(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ResumeMetadata", field, false, false, "String")
+}
+
+func (ec *executionContext) _ResumeMetadata_fileType(ctx context.Context, field graphql.CollectedField, obj *workable.ResumeMetadata) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ResumeMetadata_fileType(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Filetype, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ResumeMetadata_fileType(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ResumeMetadata", field, false, false, "String")
+}
+
+func (ec *executionContext) _ResumeMetadata_createdAt(ctx context.Context, field graphql.CollectedField, obj *workable.ResumeMetadata) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ResumeMetadata_createdAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CreatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalODateTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ResumeMetadata_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ResumeMetadata", field, false, false, "DateTime")
+}
+
+func (ec *executionContext) _ResumeMetadata_updatedAt(ctx context.Context, field graphql.CollectedField, obj *workable.ResumeMetadata) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ResumeMetadata_updatedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UpdatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalODateTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ResumeMetadata_updatedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ResumeMetadata", field, false, false, "DateTime")
+}
+
+func (ec *executionContext) _Salary_from(ctx context.Context, field graphql.CollectedField, obj *workable.Salary) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Salary_from(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.From, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
+			return ec.marshalOFloat2ᚖfloat64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Salary_from(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Salary", field, false, false, "Float")
+}
+
+func (ec *executionContext) _Salary_to(ctx context.Context, field graphql.CollectedField, obj *workable.Salary) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Salary_to(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.To, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
+			return ec.marshalOFloat2ᚖfloat64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Salary_to(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Salary", field, false, false, "Float")
+}
+
+func (ec *executionContext) _Salary_currency(ctx context.Context, field graphql.CollectedField, obj *workable.Salary) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Salary_currency(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Currency, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Salary_currency(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Salary", field, false, false, "String")
+}
+
 func (ec *executionContext) _SocialProfile_type(ctx context.Context, field graphql.CollectedField, obj *workable.SocialProfile) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -6757,6 +8564,29 @@ func (ec *executionContext) _SocialProfile_url(ctx context.Context, field graphq
 }
 func (ec *executionContext) fieldContext_SocialProfile_url(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("SocialProfile", field, false, false, "String")
+}
+
+func (ec *executionContext) _Stage_id(ctx context.Context, field graphql.CollectedField, obj *workable.Stage) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Stage_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Stage().ID(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOID2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Stage_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Stage", field, true, true, "ID")
 }
 
 func (ec *executionContext) _Stage_slug(ctx context.Context, field graphql.CollectedField, obj *workable.Stage) (ret graphql.Marshaler) {
@@ -8972,7 +10802,7 @@ func (ec *executionContext) _Account(ctx context.Context, sel ast.SelectionSet, 
 
 var activityImplementors = []string{"Activity"}
 
-func (ec *executionContext) _Activity(ctx context.Context, sel ast.SelectionSet, obj *workable.Activity) graphql.Marshaler {
+func (ec *executionContext) _Activity(ctx context.Context, sel ast.SelectionSet, obj *model.Activity) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, activityImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -9017,6 +10847,47 @@ func (ec *executionContext) _Activity(ctx context.Context, sel ast.SelectionSet,
 				true, false,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Activity_ratingScore(ctx, field, obj)
+				})
+		case "kind":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Activity_kind(ctx, field, obj)
+				})
+		case "fromStage":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Activity_fromStage(ctx, field, obj)
+				})
+		case "toStage":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Activity_toStage(ctx, field, obj)
+				})
+		case "stage":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Activity_stage(ctx, field, obj)
+				})
+		case "rating":
+			out.Values[i] = ec._Activity_rating(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "disqualificationReason":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Activity_disqualificationReason(ctx, field, obj)
+				})
+		case "candidate":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Activity_candidate(ctx, field, obj)
 				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
@@ -9097,6 +10968,49 @@ func (ec *executionContext) _ActivityEdge(ctx context.Context, sel ast.Selection
 		case "node":
 			out.Values[i] = ec._ActivityEdge_node(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var activityRatingImplementors = []string{"ActivityRating"}
+
+func (ec *executionContext) _ActivityRating(ctx context.Context, sel ast.SelectionSet, obj *workable.Rating) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, activityRatingImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ActivityRating")
+		case "score":
+			out.Values[i] = ec._ActivityRating_score(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "scale":
+			out.Values[i] = ec._ActivityRating_scale(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "grade":
+			out.Values[i] = ec._ActivityRating_grade(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
 				out.Invalids++
 			}
 		default:
@@ -9294,10 +11208,11 @@ func (ec *executionContext) _Candidate(ctx context.Context, sel ast.SelectionSet
 				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "withdrew":
-			out.Values[i] = ec._Candidate_withdrew(ctx, field, obj)
-			if out.Values[i] == graphql.RequiredNull {
-				atomic.AddUint32(&out.Invalids, 1)
-			}
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Candidate_withdrew(ctx, field, obj)
+				})
 		case "disqualificationReason":
 			out.Values[i] = ec._Candidate_disqualificationReason(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
@@ -9337,6 +11252,55 @@ func (ec *executionContext) _Candidate(ctx context.Context, sel ast.SelectionSet
 				true, false,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Candidate_location(ctx, field, obj)
+				})
+		case "stageSlug":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Candidate_stageSlug(ctx, field, obj)
+				})
+		case "outlet":
+			out.Values[i] = ec._Candidate_outlet(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "commonSource":
+			out.Values[i] = ec._Candidate_commonSource(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "commonSourceCategory":
+			out.Values[i] = ec._Candidate_commonSourceCategory(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "anonymized":
+			out.Values[i] = ec._Candidate_anonymized(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "movedToOfferAt":
+			out.Values[i] = ec._Candidate_movedToOfferAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "resumeMetadata":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Candidate_resumeMetadata(ctx, field, obj)
+				})
+		case "latestStageMove":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Candidate_latestStageMove(ctx, field, obj)
+				})
+		case "latestActivity":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Candidate_latestActivity(ctx, field, obj)
 				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
@@ -9416,6 +11380,44 @@ func (ec *executionContext) _CandidateEdge(ctx context.Context, sel ast.Selectio
 			}
 		case "node":
 			out.Values[i] = ec._CandidateEdge_node(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var coordinatesImplementors = []string{"Coordinates"}
+
+func (ec *executionContext) _Coordinates(ctx context.Context, sel ast.SelectionSet, obj *model.Coordinates) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, coordinatesImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Coordinates")
+		case "latitude":
+			out.Values[i] = ec._Coordinates_latitude(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "longitude":
+			out.Values[i] = ec._Coordinates_longitude(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -9793,6 +11795,30 @@ func (ec *executionContext) _Job(ctx context.Context, sel ast.SelectionSet, obj 
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Job_locations(ctx, field, obj)
 				})
+		case "workplaceType":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Job_workplaceType(ctx, field, obj)
+				})
+		case "salary":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Job_salary(ctx, field, obj)
+				})
+		case "keywords":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Job_keywords(ctx, field, obj)
+				})
+		case "activities":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Job_activities(ctx, field, obj)
+				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -9873,6 +11899,75 @@ func (ec *executionContext) _JobEdge(ctx context.Context, sel ast.SelectionSet, 
 			out.Values[i] = ec._JobEdge_node(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var jobLocationImplementors = []string{"JobLocation"}
+
+func (ec *executionContext) _JobLocation(ctx context.Context, sel ast.SelectionSet, obj *workable.JobLocation) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, jobLocationImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("JobLocation")
+		case "country":
+			out.Values[i] = ec._JobLocation_country(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "countryCode":
+			out.Values[i] = ec._JobLocation_countryCode(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "region":
+			out.Values[i] = ec._JobLocation_region(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "stateCode":
+			out.Values[i] = ec._JobLocation_stateCode(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "city":
+			out.Values[i] = ec._JobLocation_city(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "zipCode":
+			out.Values[i] = ec._JobLocation_zipCode(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "coordinates":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._JobLocation_coordinates(ctx, field, obj)
+				})
+		case "hidden":
+			out.Values[i] = ec._JobLocation_hidden(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
@@ -9978,28 +12073,39 @@ func (ec *executionContext) _Member(ctx context.Context, sel ast.SelectionSet, o
 		case "id":
 			out.Values[i] = ec._Member_id(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "name":
 			out.Values[i] = ec._Member_name(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "headline":
 			out.Values[i] = ec._Member_headline(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "email":
 			out.Values[i] = ec._Member_email(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "role":
 			out.Values[i] = ec._Member_role(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "active":
+			out.Values[i] = ec._Member_active(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "roles":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Member_roles(ctx, field, obj)
+				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -10272,6 +12378,97 @@ func (ec *executionContext) _RemoveWorkableCredentialPayload(ctx context.Context
 	return out
 }
 
+var resumeMetadataImplementors = []string{"ResumeMetadata"}
+
+func (ec *executionContext) _ResumeMetadata(ctx context.Context, sel ast.SelectionSet, obj *workable.ResumeMetadata) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, resumeMetadataImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ResumeMetadata")
+		case "filename":
+			out.Values[i] = ec._ResumeMetadata_filename(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "fileType":
+			out.Values[i] = ec._ResumeMetadata_fileType(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "createdAt":
+			out.Values[i] = ec._ResumeMetadata_createdAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "updatedAt":
+			out.Values[i] = ec._ResumeMetadata_updatedAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var salaryImplementors = []string{"Salary"}
+
+func (ec *executionContext) _Salary(ctx context.Context, sel ast.SelectionSet, obj *workable.Salary) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, salaryImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Salary")
+		case "from":
+			out.Values[i] = ec._Salary_from(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "to":
+			out.Values[i] = ec._Salary_to(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "currency":
+			out.Values[i] = ec._Salary_currency(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var socialProfileImplementors = []string{"SocialProfile"}
 
 func (ec *executionContext) _SocialProfile(ctx context.Context, sel ast.SelectionSet, obj *workable.SocialProfile) graphql.Marshaler {
@@ -10331,25 +12528,31 @@ func (ec *executionContext) _Stage(ctx context.Context, sel ast.SelectionSet, ob
 		switch field.Name {
 		case "__typename":
 			out.Values[i] = graphql.MarshalString("Stage")
+		case "id":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Stage_id(ctx, field, obj)
+				})
 		case "slug":
 			out.Values[i] = ec._Stage_slug(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "name":
 			out.Values[i] = ec._Stage_name(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "kind":
 			out.Values[i] = ec._Stage_kind(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "position":
 			out.Values[i] = ec._Stage_position(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
@@ -10940,15 +13143,15 @@ func (ec *executionContext) marshalNAccount2ᚖgithubᚗcomᚋworkablegwᚋgatew
 	return ec._Account(ctx, sel, v)
 }
 
-func (ec *executionContext) marshalNActivity2githubᚗcomᚋworkablegwᚋgatewayᚋworkableᚐActivity(ctx context.Context, sel ast.SelectionSet, v workable.Activity) graphql.Marshaler {
+func (ec *executionContext) marshalNActivity2githubᚗcomᚋworkablegwᚋgatewayᚋgraphᚋmodelᚐActivity(ctx context.Context, sel ast.SelectionSet, v model.Activity) graphql.Marshaler {
 	return ec._Activity(ctx, sel, &v)
 }
 
-func (ec *executionContext) marshalNActivity2ᚕgithubᚗcomᚋworkablegwᚋgatewayᚋworkableᚐActivityᚄ(ctx context.Context, sel ast.SelectionSet, v []workable.Activity) graphql.Marshaler {
+func (ec *executionContext) marshalNActivity2ᚕgithubᚗcomᚋworkablegwᚋgatewayᚋgraphᚋmodelᚐActivityᚄ(ctx context.Context, sel ast.SelectionSet, v []model.Activity) graphql.Marshaler {
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
-		return ec.marshalNActivity2githubᚗcomᚋworkablegwᚋgatewayᚋworkableᚐActivity(ctx, sel, v[i])
+		return ec.marshalNActivity2githubᚗcomᚋworkablegwᚋgatewayᚋgraphᚋmodelᚐActivity(ctx, sel, v[i])
 	})
 
 	for _, e := range ret {
@@ -10960,7 +13163,7 @@ func (ec *executionContext) marshalNActivity2ᚕgithubᚗcomᚋworkablegwᚋgate
 	return ret
 }
 
-func (ec *executionContext) marshalNActivity2ᚖgithubᚗcomᚋworkablegwᚋgatewayᚋworkableᚐActivity(ctx context.Context, sel ast.SelectionSet, v *workable.Activity) graphql.Marshaler {
+func (ec *executionContext) marshalNActivity2ᚖgithubᚗcomᚋworkablegwᚋgatewayᚋgraphᚋmodelᚐActivity(ctx context.Context, sel ast.SelectionSet, v *model.Activity) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "Activity!")
 		return graphql.Null
@@ -10994,6 +13197,16 @@ func (ec *executionContext) marshalNActivityEdge2ᚕgithubᚗcomᚋworkablegwᚋ
 	}
 
 	return ret
+}
+
+func (ec *executionContext) unmarshalNActivityKind2githubᚗcomᚋworkablegwᚋgatewayᚋgraphᚋmodelᚐActivityKind(ctx context.Context, v any) (model.ActivityKind, error) {
+	var res model.ActivityKind
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNActivityKind2githubᚗcomᚋworkablegwᚋgatewayᚋgraphᚋmodelᚐActivityKind(ctx context.Context, sel ast.SelectionSet, v model.ActivityKind) graphql.Marshaler {
+	return v
 }
 
 func (ec *executionContext) unmarshalNAddWorkableCredentialInput2githubᚗcomᚋworkablegwᚋgatewayᚋgraphᚋmodelᚐAddWorkableCredentialInput(ctx context.Context, v any) (model.AddWorkableCredentialInput, error) {
@@ -11194,6 +13407,20 @@ func (ec *executionContext) unmarshalNExperienceEntryInput2githubᚗcomᚋworkab
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
+func (ec *executionContext) unmarshalNFloat2float64(ctx context.Context, v any) (float64, error) {
+	res, err := graphql.UnmarshalFloatContext(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNFloat2float64(ctx context.Context, sel ast.SelectionSet, v float64) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalFloatContext(v)
+	if res == graphql.Null {
+		graphql.AddInvalidNullFromMarshaler(ctx, "Float!")
+	}
+	return graphql.WrapContextMarshaler(ctx, res)
+}
+
 func (ec *executionContext) unmarshalNID2int64(ctx context.Context, v any) (int64, error) {
 	res, err := model.UnmarshalInt64ID(v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -11292,25 +13519,15 @@ func (ec *executionContext) marshalNJobEdge2ᚕgithubᚗcomᚋworkablegwᚋgatew
 	return ret
 }
 
-func (ec *executionContext) unmarshalNJobState2githubᚗcomᚋworkablegwᚋgatewayᚋgraphᚋmodelᚐJobState(ctx context.Context, v any) (model.JobState, error) {
-	var res model.JobState
-	err := res.UnmarshalGQL(v)
-	return res, graphql.ErrorOnPath(ctx, err)
+func (ec *executionContext) marshalNJobLocation2githubᚗcomᚋworkablegwᚋgatewayᚋworkableᚐJobLocation(ctx context.Context, sel ast.SelectionSet, v workable.JobLocation) graphql.Marshaler {
+	return ec._JobLocation(ctx, sel, &v)
 }
 
-func (ec *executionContext) marshalNJobState2githubᚗcomᚋworkablegwᚋgatewayᚋgraphᚋmodelᚐJobState(ctx context.Context, sel ast.SelectionSet, v model.JobState) graphql.Marshaler {
-	return v
-}
-
-func (ec *executionContext) marshalNLocation2githubᚗcomᚋworkablegwᚋgatewayᚋworkableᚐLocation(ctx context.Context, sel ast.SelectionSet, v workable.Location) graphql.Marshaler {
-	return ec._Location(ctx, sel, &v)
-}
-
-func (ec *executionContext) marshalNLocation2ᚕgithubᚗcomᚋworkablegwᚋgatewayᚋworkableᚐLocationᚄ(ctx context.Context, sel ast.SelectionSet, v []workable.Location) graphql.Marshaler {
+func (ec *executionContext) marshalNJobLocation2ᚕgithubᚗcomᚋworkablegwᚋgatewayᚋworkableᚐJobLocationᚄ(ctx context.Context, sel ast.SelectionSet, v []workable.JobLocation) graphql.Marshaler {
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
-		return ec.marshalNLocation2githubᚗcomᚋworkablegwᚋgatewayᚋworkableᚐLocation(ctx, sel, v[i])
+		return ec.marshalNJobLocation2githubᚗcomᚋworkablegwᚋgatewayᚋworkableᚐJobLocation(ctx, sel, v[i])
 	})
 
 	for _, e := range ret {
@@ -11320,6 +13537,16 @@ func (ec *executionContext) marshalNLocation2ᚕgithubᚗcomᚋworkablegwᚋgate
 	}
 
 	return ret
+}
+
+func (ec *executionContext) unmarshalNJobState2githubᚗcomᚋworkablegwᚋgatewayᚋgraphᚋmodelᚐJobState(ctx context.Context, v any) (model.JobState, error) {
+	var res model.JobState
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNJobState2githubᚗcomᚋworkablegwᚋgatewayᚋgraphᚋmodelᚐJobState(ctx context.Context, sel ast.SelectionSet, v model.JobState) graphql.Marshaler {
+	return v
 }
 
 func (ec *executionContext) marshalNMember2githubᚗcomᚋworkablegwᚋgatewayᚋworkableᚐMember(ctx context.Context, sel ast.SelectionSet, v workable.Member) graphql.Marshaler {
@@ -11649,6 +13876,56 @@ func (ec *executionContext) marshalN__TypeKind2string(ctx context.Context, sel a
 	return res
 }
 
+func (ec *executionContext) marshalOActivity2ᚖgithubᚗcomᚋworkablegwᚋgatewayᚋgraphᚋmodelᚐActivity(ctx context.Context, sel ast.SelectionSet, v *model.Activity) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._Activity(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalOActivityKind2ᚕgithubᚗcomᚋworkablegwᚋgatewayᚋgraphᚋmodelᚐActivityKindᚄ(ctx context.Context, v any) ([]model.ActivityKind, error) {
+	if v == nil {
+		return nil, nil
+	}
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]model.ActivityKind, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNActivityKind2githubᚗcomᚋworkablegwᚋgatewayᚋgraphᚋmodelᚐActivityKind(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalOActivityKind2ᚕgithubᚗcomᚋworkablegwᚋgatewayᚋgraphᚋmodelᚐActivityKindᚄ(ctx context.Context, sel ast.SelectionSet, v []model.ActivityKind) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNActivityKind2githubᚗcomᚋworkablegwᚋgatewayᚋgraphᚋmodelᚐActivityKind(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalOActivityRating2ᚖgithubᚗcomᚋworkablegwᚋgatewayᚋworkableᚐRating(ctx context.Context, sel ast.SelectionSet, v *workable.Rating) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._ActivityRating(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalOBoolean2bool(ctx context.Context, v any) (bool, error) {
 	res, err := graphql.UnmarshalBoolean(v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -11684,6 +13961,13 @@ func (ec *executionContext) marshalOCandidate2ᚖgithubᚗcomᚋworkablegwᚋgat
 		return graphql.Null
 	}
 	return ec._Candidate(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalOCoordinates2ᚖgithubᚗcomᚋworkablegwᚋgatewayᚋgraphᚋmodelᚐCoordinates(ctx context.Context, sel ast.SelectionSet, v *model.Coordinates) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._Coordinates(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalODateTime2ᚖtimeᚐTime(ctx context.Context, v any) (*time.Time, error) {
@@ -11736,6 +14020,41 @@ func (ec *executionContext) unmarshalOExperienceEntryInput2ᚕgithubᚗcomᚋwor
 		}
 	}
 	return res, nil
+}
+
+func (ec *executionContext) unmarshalOFloat2ᚖfloat64(ctx context.Context, v any) (*float64, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := graphql.UnmarshalFloatContext(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOFloat2ᚖfloat64(ctx context.Context, sel ast.SelectionSet, v *float64) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	_ = sel
+	res := graphql.MarshalFloatContext(*v)
+	return graphql.WrapContextMarshaler(ctx, res)
+}
+
+func (ec *executionContext) unmarshalOID2ᚖstring(ctx context.Context, v any) (*string, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := graphql.UnmarshalID(v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOID2ᚖstring(ctx context.Context, sel ast.SelectionSet, v *string) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	_ = sel
+	_ = ctx
+	res := graphql.MarshalID(*v)
+	return res
 }
 
 func (ec *executionContext) unmarshalOInt2ᚖint(ctx context.Context, v any) (*int, error) {
@@ -11793,6 +14112,20 @@ func (ec *executionContext) marshalOMember2ᚖgithubᚗcomᚋworkablegwᚋgatewa
 	return ec._Member(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalOResumeMetadata2ᚖgithubᚗcomᚋworkablegwᚋgatewayᚋworkableᚐResumeMetadata(ctx context.Context, sel ast.SelectionSet, v *workable.ResumeMetadata) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._ResumeMetadata(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalOSalary2ᚖgithubᚗcomᚋworkablegwᚋgatewayᚋworkableᚐSalary(ctx context.Context, sel ast.SelectionSet, v *workable.Salary) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._Salary(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalOSocialProfileInput2ᚕgithubᚗcomᚋworkablegwᚋgatewayᚋgraphᚋmodelᚐSocialProfileInputᚄ(ctx context.Context, v any) ([]model.SocialProfileInput, error) {
 	if v == nil {
 		return nil, nil
@@ -11808,6 +14141,25 @@ func (ec *executionContext) unmarshalOSocialProfileInput2ᚕgithubᚗcomᚋworka
 		}
 	}
 	return res, nil
+}
+
+func (ec *executionContext) marshalOStage2ᚖgithubᚗcomᚋworkablegwᚋgatewayᚋworkableᚐStage(ctx context.Context, sel ast.SelectionSet, v *workable.Stage) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._Stage(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalOString2string(ctx context.Context, v any) (string, error) {
+	res, err := graphql.UnmarshalString(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOString2string(ctx context.Context, sel ast.SelectionSet, v string) graphql.Marshaler {
+	_ = sel
+	_ = ctx
+	res := graphql.MarshalString(v)
+	return res
 }
 
 func (ec *executionContext) unmarshalOString2ᚕstringᚄ(ctx context.Context, v any) ([]string, error) {

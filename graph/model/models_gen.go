@@ -15,14 +15,14 @@ import (
 )
 
 type ActivityConnection struct {
-	Edges    []ActivityEdge      `json:"edges"`
-	Nodes    []workable.Activity `json:"nodes"`
-	PageInfo *PageInfo           `json:"pageInfo"`
+	Edges    []ActivityEdge `json:"edges"`
+	Nodes    []Activity     `json:"nodes"`
+	PageInfo *PageInfo      `json:"pageInfo"`
 }
 
 type ActivityEdge struct {
-	Cursor string             `json:"cursor"`
-	Node   *workable.Activity `json:"node"`
+	Cursor string    `json:"cursor"`
+	Node   *Activity `json:"node"`
 }
 
 type AddWorkableCredentialInput struct {
@@ -46,6 +46,12 @@ type CandidateConnection struct {
 type CandidateEdge struct {
 	Cursor string              `json:"cursor"`
 	Node   *workable.Candidate `json:"node"`
+}
+
+// A point on Earth in decimal degrees (WGS 84).
+type Coordinates struct {
+	Latitude  float64 `json:"latitude"`
+	Longitude float64 `json:"longitude"`
 }
 
 type CreateCandidateInput struct {
@@ -164,6 +170,109 @@ type UserError struct {
 	Field   []string `json:"field"`
 	Message string   `json:"message"`
 	Code    string   `json:"code"`
+}
+
+// What an activity is, from Workable's action: a stage move's action is the slug of the stage
+// entered, so the raw action alone does not say it is a move.
+type ActivityKind string
+
+const (
+	// The candidate was moved to another stage of the same job (see fromStage and toStage).
+	ActivityKindStageMove ActivityKind = "STAGE_MOVE"
+	// The candidate was moved to another job.
+	ActivityKindRelocation ActivityKind = "RELOCATION"
+	// The candidate applied.
+	ActivityKindApplied ActivityKind = "APPLIED"
+	// A member sourced the candidate.
+	ActivityKindSourced ActivityKind = "SOURCED"
+	// A member uploaded the candidate.
+	ActivityKindUploaded ActivityKind = "UPLOADED"
+	ActivityKindComment  ActivityKind = "COMMENT"
+	ActivityKindMessage  ActivityKind = "MESSAGE"
+	// A member rated the candidate (see rating).
+	ActivityKindRating ActivityKind = "RATING"
+	// A system event, e.g. an automated e-mail.
+	ActivityKindEvent ActivityKind = "EVENT"
+	// The candidate was disqualified (see disqualificationReason).
+	ActivityKindDisqualified ActivityKind = "DISQUALIFIED"
+	// A disqualification was reverted.
+	ActivityKindReverted ActivityKind = "REVERTED"
+	// The candidate was copied to another job.
+	ActivityKindCopied      ActivityKind = "COPIED"
+	ActivityKindReferral    ActivityKind = "REFERRAL"
+	ActivityKindRecommended ActivityKind = "RECOMMENDED"
+	// An assessment event (actions assessment-…).
+	ActivityKindAssessment ActivityKind = "ASSESSMENT"
+	// A video interview event (actions video-interview-…).
+	ActivityKindVideoInterview ActivityKind = "VIDEO_INTERVIEW"
+	// The job was opened (job activities only).
+	ActivityKindOpened ActivityKind = "OPENED"
+	// An action the gateway does not know; see action.
+	ActivityKindOther ActivityKind = "OTHER"
+)
+
+var AllActivityKind = []ActivityKind{
+	ActivityKindStageMove,
+	ActivityKindRelocation,
+	ActivityKindApplied,
+	ActivityKindSourced,
+	ActivityKindUploaded,
+	ActivityKindComment,
+	ActivityKindMessage,
+	ActivityKindRating,
+	ActivityKindEvent,
+	ActivityKindDisqualified,
+	ActivityKindReverted,
+	ActivityKindCopied,
+	ActivityKindReferral,
+	ActivityKindRecommended,
+	ActivityKindAssessment,
+	ActivityKindVideoInterview,
+	ActivityKindOpened,
+	ActivityKindOther,
+}
+
+func (e ActivityKind) IsValid() bool {
+	switch e {
+	case ActivityKindStageMove, ActivityKindRelocation, ActivityKindApplied, ActivityKindSourced, ActivityKindUploaded, ActivityKindComment, ActivityKindMessage, ActivityKindRating, ActivityKindEvent, ActivityKindDisqualified, ActivityKindReverted, ActivityKindCopied, ActivityKindReferral, ActivityKindRecommended, ActivityKindAssessment, ActivityKindVideoInterview, ActivityKindOpened, ActivityKindOther:
+		return true
+	}
+	return false
+}
+
+func (e ActivityKind) String() string {
+	return string(e)
+}
+
+func (e *ActivityKind) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = ActivityKind(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid ActivityKind", str)
+	}
+	return nil
+}
+
+func (e ActivityKind) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *ActivityKind) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e ActivityKind) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
 }
 
 // The state of a job in Workable.

@@ -12,15 +12,32 @@ import (
 	"github.com/vektah/gqlparser/v2/gqlerror"
 )
 
-// MarshalDateTime writes t as an RFC 3339 string in UTC (the DateTime scalar).
+// MarshalDateTime writes t as an RFC 3339 string in UTC (the DateTime
+// scalar), keeping its fractional seconds: milliseconds
+// (2026-04-11T03:36:48.560Z) as Workable's timestamps have them (API.md
+// §10), finer digits when t has them, none on a whole second. Two events of
+// one candidate can differ only in their milliseconds.
 func MarshalDateTime(t time.Time) graphql.Marshaler {
 	return graphql.WriterFunc(func(w io.Writer) {
-		_, _ = io.WriteString(w, strconv.Quote(t.UTC().Format(time.RFC3339)))
+		_, _ = io.WriteString(w, strconv.Quote(FormatDateTime(t)))
 	})
 }
 
+// FormatDateTime is the text of a DateTime: see MarshalDateTime.
+func FormatDateTime(t time.Time) string {
+	t = t.UTC()
+	switch {
+	case t.Nanosecond() == 0:
+		return t.Format(time.RFC3339)
+	case t.Nanosecond()%int(time.Millisecond) == 0:
+		return t.Format("2006-01-02T15:04:05.000Z07:00")
+	default:
+		return t.Format(time.RFC3339Nano)
+	}
+}
+
 // UnmarshalDateTime reads a DateTime argument: an RFC 3339 string (any
-// offset, normalised to UTC).
+// offset, normalised to UTC), with or without fractional seconds.
 func UnmarshalDateTime(v any) (time.Time, error) {
 	s, ok := v.(string)
 	if !ok {

@@ -2,6 +2,7 @@ package simulator
 
 import (
 	"net/http"
+	"sort"
 	"strings"
 )
 
@@ -90,20 +91,78 @@ func (s *Simulator) jobByShortcode(shortcode string) *jobRec {
 	return nil
 }
 
-// listStages serves GET /stages (API.md §9).
+// listStages serves GET /stages (API.md §9, in the live shape of §10).
 func (s *Simulator) listStages(w http.ResponseWriter, _ *http.Request, _ map[string]string) {
 	s.mu.Lock()
 	out := make([]stageJSON, 0, len(s.stages))
-	for _, st := range s.stages {
-		out = append(out, stageJSON{Slug: st.slug, Name: st.name, Kind: st.kind, Position: st.position})
+	for i := range s.stages {
+		out = append(out, s.stages[i].toJSON())
 	}
 	s.mu.Unlock()
 	writeJSON(w, http.StatusOK, map[string]any{"stages": out})
 }
 
-// listMembers serves GET /members (API.md §9): limit, since_id, max_id and
-// the exact-match filters role, email and name. Every simulated member is
-// active, so status is accepted and ignored.
+// listJobStages serves GET /jobs/:shortcode/stages (API.md §9); an unknown
+// job is 404.
+//
+// simulator guess: every job uses the account's pipeline.
+func (s *Simulator) listJobStages(w http.ResponseWriter, r *http.Request, p map[string]string) {
+	s.mu.Lock()
+	found := s.jobByShortcode(p["shortcode"]) != nil
+	s.mu.Unlock()
+	if !found {
+		writeError(w, http.StatusNotFound, "Not found")
+		return
+	}
+	s.listStages(w, r, p)
+}
+
+// listDepartments serves GET /departments: a bare JSON array, as a live
+// account answers (API.md §10), of every department the jobs use.
+//
+// simulator guess: the items are {id, name}, as in department_hierarchy.
+func (s *Simulator) listDepartments(w http.ResponseWriter, _ *http.Request, _ map[string]string) {
+	s.mu.Lock()
+	seen := map[int64]bool{}
+	out := []departmentJSON{}
+	for _, j := range s.jobs {
+		for _, d := range j.departments {
+			if !seen[d.ID] {
+				seen[d.ID] = true
+				out = append(out, d)
+			}
+		}
+	}
+	s.mu.Unlock()
+	sort.Slice(out, func(a, b int) bool { return out[a].ID < out[b].ID })
+	writeJSON(w, http.StatusOK, out)
+}
+
+// disqualificationReasonJSON is one item of GET /disqualification_reasons
+// (API.md §9).
+type disqualificationReasonJSON struct {
+	ID                string `json:"id"`
+	Description       string `json:"description"`
+	CandidateWithdrew bool   `json:"candidate_withdrew"`
+	Position          int    `json:"position"`
+}
+
+// listDisqualificationReasons serves GET /disqualification_reasons: a bare
+// JSON array (API.md §10) of the reasons the seeded candidates carry.
+//
+// simulator guess: ids are hex like every other id.
+func (s *Simulator) listDisqualificationReasons(w http.ResponseWriter, _ *http.Request, _ map[string]string) {
+	out := []disqualificationReasonJSON{}
+	for i, r := range disqualificationReasons() {
+		out = append(out, disqualificationReasonJSON{ID: hexID(0x7f21a0 + uint64(i)), Description: r,
+			CandidateWithdrew: r == withdrewReason, Position: i + 1})
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+// listMembers serves GET /members (API.md §9, §10): limit, since_id, max_id,
+// the exact-match filters role, email and name, and status: active (the
+// default), inactive or all.
 func (s *Simulator) listMembers(w http.ResponseWriter, r *http.Request, _ map[string]string) {
 	q := r.URL.Query()
 	lp, err := parseListParams(q)
@@ -111,13 +170,21 @@ func (s *Simulator) listMembers(w http.ResponseWriter, r *http.Request, _ map[st
 		writeParamError(w, err)
 		return
 	}
-	role, email, name := q.Get("role"), q.Get("email"), q.Get("name")
+	role, email, name, status := q.Get("role"), q.Get("email"), q.Get("name"), q.Get("status")
+	if status == "" {
+		status = "active"
+	}
+	if status != "active" && status != "inactive" && status != "all" {
+		// simulator guess: an unknown status is rejected rather than ignored.
+		writeParamError(w, &paramError{"status", "must be one of active, inactive, all"})
+		return
+	}
 
 	s.mu.Lock()
 	var matched []memberRec
 	for _, m := range s.members {
 		if (role != "" && m.role != role) || (email != "" && !strings.EqualFold(m.email, email)) ||
-			(name != "" && m.name != name) {
+			(name != "" && m.name != name) || (status == "active" && !m.active) || (status == "inactive" && m.active) {
 			continue
 		}
 		matched = append(matched, m)

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -77,15 +78,16 @@ func (lp listParams) inRange(id uint64) bool {
 }
 
 // paginate keeps the items (already filtered, in ascending id order) within
-// since_id/max_id and returns the first page and, when more remain, the id
-// of the first item of the next page.
+// since_id/max_id and returns the first page and, when more remain, the
+// since_id of the next page: the page's last id plus one, as a live account
+// answers (a page ending at 2727030a has since_id=2727030b, API.md §10).
 func paginate[T any](items []T, id func(T) uint64, lp listParams) (page []T, next uint64, more bool) {
 	for _, it := range items {
 		if !lp.inRange(id(it)) {
 			continue
 		}
 		if len(page) == lp.limit {
-			return page, id(it), true
+			return page, id(page[len(page)-1]) + 1, true
 		}
 		page = append(page, it)
 	}
@@ -98,9 +100,16 @@ type pagingJSON struct {
 }
 
 // nextURL is paging.next: an absolute URL on the request's host, same path,
-// the original filters, then limit and since_id=<first id of the next page>
-// (API.md §2). The scheme is http, or https for TLS, or X-Forwarded-Proto.
+// the original filters, then limit and since_id (API.md §2, §10). The
+// scheme is http, or https for TLS, or X-Forwarded-Proto.
 func nextURL(r *http.Request, limit int, since uint64) string {
+	return nextURLAt(r, r.URL.Path, nil, limit, since)
+}
+
+// nextURLAt is nextURL on another path, without the query parameters in
+// drop: a live GET /candidates?shortcode=X pages through
+// /jobs/X/candidates (API.md §10).
+func nextURLAt(r *http.Request, path string, drop []string, limit int, since uint64) string {
 	scheme := "http"
 	if r.TLS != nil {
 		scheme = "https"
@@ -110,7 +119,7 @@ func nextURL(r *http.Request, limit int, since uint64) string {
 	}
 	q := url.Values{}
 	for k, vs := range r.URL.Query() {
-		if k == "limit" || k == "since_id" {
+		if k == "limit" || k == "since_id" || slices.Contains(drop, k) {
 			continue
 		}
 		q[k] = vs
@@ -120,15 +129,20 @@ func nextURL(r *http.Request, limit int, since uint64) string {
 		query += "&"
 	}
 	query += fmt.Sprintf("limit=%d&since_id=%s", limit, hexID(since))
-	return (&url.URL{Scheme: scheme, Host: r.Host, Path: r.URL.Path, RawQuery: query}).String()
+	return (&url.URL{Scheme: scheme, Host: r.Host, Path: path, RawQuery: query}).String()
 }
 
 // writeList answers {key: items, "paging": {...}} with paging only when
-// more items remain.
+// more items remain: on the last page the key is absent (API.md §10).
 func writeList(w http.ResponseWriter, r *http.Request, key string, items any, lp listParams, next uint64, more bool) {
+	writeListNext(w, key, items, more, func() string { return nextURL(r, lp.limit, next) })
+}
+
+// writeListNext is writeList with paging.next made by next.
+func writeListNext(w http.ResponseWriter, key string, items any, more bool, next func() string) {
 	body := map[string]any{key: items}
 	if more {
-		body["paging"] = pagingJSON{Next: nextURL(r, lp.limit, next)}
+		body["paging"] = pagingJSON{Next: next()}
 	}
 	writeJSON(w, http.StatusOK, body)
 }

@@ -15,8 +15,9 @@ import (
 )
 
 // walk follows paging.next from first until a page has no paging, checking
-// every next URL, and returns the ids in the order served.
-func walk(t *testing.T, ts *testServer, first, key string, wantQuery url.Values) []string {
+// every next URL, and returns the ids in the order served. nextPath is the
+// path every paging.next must have ("" for first's own).
+func walk(t *testing.T, ts *testServer, first, key string, wantQuery url.Values, nextPath string) []string {
 	t.Helper()
 	var got []string
 	next := first
@@ -41,8 +42,11 @@ func walk(t *testing.T, ts *testServer, first, key string, wantQuery url.Values)
 			t.Fatalf("paging.next %q is not an absolute URL on %s", env.paging.Next, srv.Host)
 		}
 		firstURL, _ := url.Parse(ts.srv.URL + first)
-		if u.Path != firstURL.Path {
-			t.Fatalf("paging.next path %q, want %q", u.Path, firstURL.Path)
+		if nextPath == "" {
+			nextPath = firstURL.Path
+		}
+		if u.Path != nextPath {
+			t.Fatalf("paging.next path %q, want %q", u.Path, nextPath)
 		}
 		q := u.Query()
 		for k, v := range wantQuery {
@@ -53,10 +57,10 @@ func walk(t *testing.T, ts *testServer, first, key string, wantQuery url.Values)
 		if q.Get("since_id") == "" || q.Get("limit") == "" {
 			t.Fatalf("paging.next %q lacks limit or since_id", env.paging.Next)
 		}
-		// since_id is the first item of the next page, so the last item of
-		// this page must be below it.
-		if last := mustHex(t, got[len(got)-1]); mustHex(t, q.Get("since_id")) <= last {
-			t.Fatalf("paging.next since_id %s is not after %s", q.Get("since_id"), got[len(got)-1])
+		// since_id is the last id of this page plus one, as a live account
+		// answers (API.md §10).
+		if last := mustHex(t, got[len(got)-1]); mustHex(t, q.Get("since_id")) != last+1 {
+			t.Fatalf("paging.next since_id %s is not %s + 1", q.Get("since_id"), got[len(got)-1])
 		}
 		next = env.paging.Next
 	}
@@ -67,7 +71,7 @@ func TestPagingWalk(t *testing.T) {
 	ts := newTestServer(t)
 	sim := ts.sim
 
-	var jobIDs, candIDs, memberIDs, job5IDs []string
+	var jobIDs, candIDs, memberIDs, activeIDs, job5IDs []string
 	for _, j := range sim.Jobs() {
 		jobIDs = append(jobIDs, j.ID)
 	}
@@ -89,6 +93,16 @@ func TestPagingWalk(t *testing.T) {
 	}
 	for _, m := range sim.Members() {
 		memberIDs = append(memberIDs, m.ID)
+		if *m.Active {
+			activeIDs = append(activeIDs, m.ID)
+		}
+	}
+	if len(activeIDs) == len(memberIDs) {
+		t.Fatal("the seed has no inactive member")
+	}
+	var jobActIDs []string
+	for _, a := range sim.JobActivities("GROOV005") {
+		jobActIDs = append(jobActIDs, a.ID)
 	}
 	// The candidate with the most activities, so that its stream pages.
 	var busy workable.Candidate
@@ -105,26 +119,31 @@ func TestPagingWalk(t *testing.T) {
 	tests := []struct {
 		name, first, key string
 		filters          url.Values
+		nextPath         string
 		want             []string
 	}{
-		{"jobs", "/spi/v3/jobs?limit=5", "jobs", nil, jobIDs},
-		{"jobs published", "/spi/v3/jobs?state=published&limit=2", "jobs", url.Values{"state": {"published"}}, published},
-		{"candidates default limit", "/spi/v3/candidates", "candidates", nil, candIDs},
-		{"candidates", "/spi/v3/candidates?limit=100", "candidates", nil, candIDs},
-		{"candidates of a job by filter", "/spi/v3/candidates?shortcode=GROOV005&limit=7", "candidates",
-			url.Values{"shortcode": {"GROOV005"}}, job5IDs},
+		{"jobs", "/spi/v3/jobs?limit=5", "jobs", nil, "", jobIDs},
+		{"jobs published", "/spi/v3/jobs?state=published&limit=2", "jobs", url.Values{"state": {"published"}}, "", published},
+		{"candidates default limit", "/spi/v3/candidates", "candidates", nil, "", candIDs},
+		{"candidates", "/spi/v3/candidates?limit=100", "candidates", nil, "", candIDs},
+		// A live account pages a job's candidates through the per-job path
+		// (API.md §10).
+		{"candidates of a job by filter", "/spi/v3/candidates?shortcode=GROOV005&stage=applied&limit=2", "candidates",
+			url.Values{"stage": {"applied"}, "shortcode": nil}, "/spi/v3/jobs/GROOV005/candidates", job5Applied(sim)},
 		{"candidates by stage", "/spi/v3/candidates?stage=interview&limit=3", "candidates",
-			url.Values{"stage": {"interview"}}, interviewIDs},
-		{"job candidates", "/spi/v3/jobs/GROOV005/candidates?limit=7", "candidates", nil, job5IDs},
-		{"activities", "/spi/v3/candidates/" + busy.ID + "/activities?limit=2", "activities", nil, actIDs},
-		{"members", "/spi/v3/members?limit=4", "members", nil, memberIDs},
+			url.Values{"stage": {"interview"}}, "", interviewIDs},
+		{"job candidates", "/spi/v3/jobs/GROOV005/candidates?limit=7", "candidates", nil, "", job5IDs},
+		{"activities", "/spi/v3/candidates/" + busy.ID + "/activities?limit=2", "activities", nil, "", actIDs},
+		{"job activities", "/spi/v3/jobs/GROOV005/activities?limit=50", "activities", nil, "", jobActIDs},
+		{"members", "/spi/v3/members?limit=4", "members", nil, "", activeIDs},
+		{"members, all", "/spi/v3/members?limit=4&status=all", "members", url.Values{"status": {"all"}}, "", memberIDs},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			if len(tt.want) < 2 {
 				t.Fatalf("fixture too small to page: %d items", len(tt.want))
 			}
-			got := walk(t, ts, tt.first, tt.key, tt.filters)
+			got := walk(t, ts, tt.first, tt.key, tt.filters, tt.nextPath)
 			if diff := cmp.Diff(tt.want, got); diff != "" {
 				t.Errorf("ids served (-want +got):\n%s", diff)
 			}
@@ -135,6 +154,17 @@ func TestPagingWalk(t *testing.T) {
 			}
 		})
 	}
+}
+
+// job5Applied returns the ids of GROOV005's candidates in the applied stage.
+func job5Applied(sim *Simulator) []string {
+	var out []string
+	for _, c := range sim.Candidates() {
+		if c.Job.Shortcode == "GROOV005" && *c.StageKind == "applied" {
+			out = append(out, c.ID)
+		}
+	}
+	return out
 }
 
 func TestPagingPageSizes(t *testing.T) {
@@ -182,40 +212,41 @@ func TestPagingPageSizes(t *testing.T) {
 	})
 }
 
+// TestSinceMaxIDNumeric: since_id and max_id compare ids as hex numbers,
+// not as strings: a shorter id is smaller, whatever its first digit.
 func TestSinceMaxIDNumeric(t *testing.T) {
 	t.Parallel()
 	ts := newTestServer(t)
 	jobs := ts.sim.Jobs()
-	// Find two jobs whose ids order differently as strings and as numbers,
-	// so the test tells hex-value comparison from string comparison.
-	pivot := -1
-	for i := 1; i < len(jobs); i++ {
-		if jobs[i].ID < jobs[i-1].ID {
-			pivot = i
-			break
-		}
+	all := make([]string, len(jobs))
+	for i, j := range jobs {
+		all[i] = j.ID
 	}
-	if pivot < 0 {
-		t.Fatal("seeded job ids never change length; test needs ids of mixed widths")
+	width := len(all[0])
+	// As strings, "f…f" (one digit fewer) sorts after every id and
+	// "10…0" (one digit more) before every id; as numbers it is the reverse.
+	below := strings.Repeat("f", width-1)
+	above := "1" + strings.Repeat("0", width)
+	if below < all[0] == (mustHex(t, below) < mustHex(t, all[0])) {
+		t.Fatalf("ids %v do not tell string from numeric order", all)
 	}
 	tests := []struct {
 		name  string
 		query string
-		want  []workable.Job
+		want  []string
 	}{
-		{"since_id inclusive", "since_id=" + jobs[pivot-1].ID, jobs[pivot-1:]},
-		{"max_id inclusive", "max_id=" + jobs[pivot].ID, jobs[:pivot+1]},
-		{"both", "since_id=" + jobs[pivot-1].ID + "&max_id=" + jobs[pivot].ID, jobs[pivot-1 : pivot+1]},
-		{"since_id between ids", fmt.Sprintf("since_id=%x", mustHex(t, jobs[pivot-1].ID)+1), jobs[pivot:]},
+		{"since_id inclusive", "since_id=" + all[3], all[3:]},
+		{"max_id inclusive", "max_id=" + all[3], all[:4]},
+		{"both", "since_id=" + all[3] + "&max_id=" + all[5], all[3:6]},
+		{"since_id between ids", fmt.Sprintf("since_id=%x", mustHex(t, all[3])+1), all[4:]},
+		{"shorter since_id is smaller", "since_id=" + below, all},
+		{"longer max_id is larger", "max_id=" + above, all},
+		{"upper-case hex", "since_id=" + strings.ToUpper(all[3]), all[3:]},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			env := ts.getPage(t, "/spi/v3/jobs?"+tt.query, "jobs")
-			var want []string
-			for _, j := range tt.want {
-				want = append(want, j.ID)
-			}
-			if diff := cmp.Diff(want, ids(env.items)); diff != "" {
+			if diff := cmp.Diff(tt.want, ids(env.items)); diff != "" {
 				t.Errorf("(-want +got):\n%s", diff)
 			}
 		})
@@ -239,7 +270,13 @@ func TestJobFilters(t *testing.T) {
 		}
 		return out
 	}
+	// Timestamps carry milliseconds (API.md §10); a filter written to the
+	// second selects from that second on.
 	createdAfter := filter(func(j workable.Job) bool { return j.CreatedAt.After(ct) })
+	createdAfterS := filter(func(j workable.Job) bool { return j.CreatedAt.After(ct.Truncate(time.Second)) })
+	if len(createdAfter) == len(createdAfterS) {
+		t.Fatalf("job %s was created on a whole second; the test needs milliseconds", pivot.ID)
+	}
 	tests := []struct {
 		query string
 		want  []string
@@ -248,14 +285,16 @@ func TestJobFilters(t *testing.T) {
 		{"state=draft", filter(func(j workable.Job) bool { return j.State == "draft" })},
 		{"state=closed", filter(func(j workable.Job) bool { return j.State == "closed" })},
 		{"state=archived", filter(func(j workable.Job) bool { return j.State == "archived" })},
-		{"created_after=" + url.QueryEscape(ct.Format(time.RFC3339)), createdAfter},
-		{"created_after=" + ct.Format("20060102T150405Z"), createdAfter},
-		{"created_after=" + strconv.FormatInt(ct.Unix(), 10), createdAfter},
+		{"created_after=" + url.QueryEscape(ct.Format(time.RFC3339)), createdAfterS},
+		{"created_after=" + ct.Format("20060102T150405Z"), createdAfterS},
+		{"created_after=" + strconv.FormatInt(ct.Unix(), 10), createdAfterS},
 		{"created_after=" + url.QueryEscape(ct.Format("2006-01-02T15:04:05.000Z")), createdAfter},
-		{"updated_after=" + url.QueryEscape(ut.Format(time.RFC3339)),
+		{"updated_after=" + url.QueryEscape(ut.Format(time.RFC3339Nano)),
 			filter(func(j workable.Job) bool { return j.UpdatedAt.After(ut) })},
 		{"state=published&created_after=" + strconv.FormatInt(ct.Unix(), 10),
-			filter(func(j workable.Job) bool { return j.State == "published" && j.CreatedAt.After(ct) })},
+			filter(func(j workable.Job) bool {
+				return j.State == "published" && j.CreatedAt.After(ct.Truncate(time.Second))
+			})},
 	}
 	for _, tt := range tests {
 		t.Run(tt.query, func(t *testing.T) {
@@ -325,26 +364,32 @@ func TestCandidateFilters(t *testing.T) {
 		{"email=" + url.QueryEscape(*target.Email), []string{target.ID}},
 		{"email=" + url.QueryEscape(strings.ToUpper(*target.Email)), []string{target.ID}},
 		{"email=nobody%40example.com", nil},
-		{"created_after=" + ct.Format("20060102T150405Z"), filter(func(c workable.Candidate) bool { return c.CreatedAt.After(ct) })},
-		{"updated_after=" + strconv.FormatInt(ut.Unix(), 10), filter(func(c workable.Candidate) bool { return c.UpdatedAt.After(ut) })},
+		// Written to the second: everything from that second on, milliseconds
+		// included (API.md §10).
+		{"created_after=" + ct.Format("20060102T150405Z"), filter(func(c workable.Candidate) bool { return c.CreatedAt.After(ct.Truncate(time.Second)) })},
+		{"updated_after=" + strconv.FormatInt(ut.Unix(), 10), filter(func(c workable.Candidate) bool { return c.UpdatedAt.After(ut.Truncate(time.Second)) })},
+		{"created_after=" + url.QueryEscape(ct.Format("2006-01-02T15:04:05.000Z")), filter(func(c workable.Candidate) bool { return c.CreatedAt.After(ct) })},
 		{"shortcode=GROOV005&stage=applied", filter(func(c workable.Candidate) bool {
 			return c.Job.Shortcode == "GROOV005" && *c.Stage == "Applied"
 		})},
 	}
 	for _, tt := range tests {
 		t.Run(tt.query, func(t *testing.T) {
-			got := walk(t, ts, "/spi/v3/candidates?limit=100&"+tt.query, "candidates", nil)
+			got := walk(t, ts, "/spi/v3/candidates?limit=100&"+tt.query, "candidates", nil, "")
 			if diff := cmp.Diff(tt.want, got); diff != "" {
 				t.Errorf("(-want +got):\n%s", diff)
 			}
 		})
 	}
 
-	t.Run("list items are the basic shape", func(t *testing.T) {
+	// Live list items add anonymized … resume_metadata and lack withdrew,
+	// which only the detail has (API.md §10).
+	t.Run("list items are the live basic shape", func(t *testing.T) {
 		env := ts.getPage(t, "/spi/v3/candidates?limit=100", "candidates")
-		want := []string{"account", "address", "created_at", "disqualification_reason", "disqualified", "domain",
-			"email", "firstname", "headline", "hired_at", "id", "job", "lastname", "name", "phone", "profile_url",
-			"sourced", "stage", "stage_kind", "updated_at", "withdrew"}
+		want := []string{"account", "address", "anonymized", "common_source", "common_source_category", "created_at",
+			"disqualification_reason", "disqualified", "domain", "email", "firstname", "headline", "hired_at", "id", "job",
+			"lastname", "moved_to_offer_at", "name", "outlet", "phone", "profile_url", "resume_metadata",
+			"sourced", "stage", "stage_kind", "updated_at"}
 		for _, it := range env.items {
 			var keys []string
 			for k := range it {
@@ -373,6 +418,7 @@ func TestListParamErrors(t *testing.T) {
 		{"/spi/v3/jobs?updated_after=2015-13-45T00:00:00Z", "updated_after"},
 		{"/spi/v3/candidates?stage=Interview", "stage"}, // the name, not the slug
 		{"/spi/v3/members?limit=x", "limit"},
+		{"/spi/v3/members?status=gone", "status"},
 		{"/spi/v3/candidates/ce4da98/activities?limit=0", "limit"},
 	}
 	for _, tt := range tests {

@@ -8,9 +8,10 @@ import (
 	"time"
 )
 
-// timeLayout is how every timestamp is written: ISO 8601, UTC, seconds
-// (API.md §1, e.g. 2015-06-08T00:00:00Z).
-const timeLayout = "2006-01-02T15:04:05Z"
+// timeLayout is how every timestamp is written: ISO 8601, UTC, with
+// milliseconds, as a live account answers (API.md §10, e.g.
+// 2026-04-11T03:36:48.560Z).
+const timeLayout = "2006-01-02T15:04:05.000Z"
 
 func formatTime(t time.Time) string { return t.UTC().Format(timeLayout) }
 
@@ -88,18 +89,27 @@ func (s *Simulator) accountJSON() accountJSON {
 }
 
 type stageRec struct {
-	id       int
-	slug     string
-	name     string
-	kind     string
-	position int
+	id         int
+	identifier string
+	slug       string
+	name       string
+	kind       string
+	position   int
 }
 
+// stageJSON is a stage as a live account lists it (API.md §10): an integer
+// id, a hex identifier, and positions counting from 1.
 type stageJSON struct {
-	Slug     string `json:"slug"`
-	Name     string `json:"name"`
-	Kind     string `json:"kind"`
-	Position int    `json:"position"`
+	ID         int    `json:"id"`
+	Identifier string `json:"identifier"`
+	Slug       string `json:"slug"`
+	Name       string `json:"name"`
+	Kind       string `json:"kind"`
+	Position   int    `json:"position"`
+}
+
+func (st *stageRec) toJSON() stageJSON {
+	return stageJSON{ID: st.id, Identifier: st.identifier, Slug: st.slug, Name: st.name, Kind: st.kind, Position: st.position}
 }
 
 type memberRec struct {
@@ -108,19 +118,32 @@ type memberRec struct {
 	headline string
 	email    string
 	role     string
+	active   bool
 }
 
+// memberJSON is a member as a live account lists it (API.md §10): type
+// "Member", both role and roles[], hris_role, active.
 type memberJSON struct {
-	ID       string  `json:"id"`
-	Name     string  `json:"name"`
-	Headline *string `json:"headline"`
-	Email    string  `json:"email"`
-	Role     string  `json:"role"`
-	Active   bool    `json:"active"`
+	ID       string   `json:"id"`
+	Name     string   `json:"name"`
+	Type     string   `json:"type"`
+	Headline *string  `json:"headline"`
+	Email    string   `json:"email"`
+	Role     string   `json:"role"`
+	Roles    []string `json:"roles"`
+	HrisRole *string  `json:"hris_role"`
+	Active   bool     `json:"active"`
 }
 
 func (m memberRec) toJSON() memberJSON {
-	return memberJSON{ID: hexID(m.id), Name: m.name, Headline: nullable(m.headline), Email: m.email, Role: m.role, Active: true}
+	// simulator guess: roles[] holds "ats.<role>" (the reference shows
+	// "ats.admin"), and only admins have an HRIS role.
+	var hris *string
+	if m.role == "admin" {
+		hris = strPtr("admin")
+	}
+	return memberJSON{ID: hexID(m.id), Name: m.name, Type: "Member", Headline: nullable(m.headline), Email: m.email,
+		Role: m.role, Roles: []string{"ats." + m.role}, HrisRole: hris, Active: m.active}
 }
 
 // --- jobs ---
@@ -142,7 +165,7 @@ func (l locationRec) str() string {
 }
 
 type jobLocationJSON struct {
-	LocationStr   *string `json:"location_str"`
+	LocationStr   *string `json:"location_str,omitempty"` // absent from a detail
 	Country       *string `json:"country"`
 	CountryCode   *string `json:"country_code"`
 	Region        *string `json:"region"`
@@ -153,12 +176,56 @@ type jobLocationJSON struct {
 	WorkplaceType string  `json:"workplace_type"`
 }
 
-func (l locationRec) jobJSON() jobLocationJSON {
-	return jobLocationJSON{
-		LocationStr: nullable(l.str()), Country: nullable(l.country), CountryCode: nullable(l.countryCode),
+// jobJSON is the job's location object; a live job detail's has no
+// location_str (API.md §10), so withStr is false there.
+func (l locationRec) jobJSON(withStr bool) jobLocationJSON {
+	out := jobLocationJSON{
+		Country: nullable(l.country), CountryCode: nullable(l.countryCode),
 		Region: nullable(l.region), RegionCode: nullable(l.regionCode), City: nullable(l.city),
 		ZipCode: nullable(l.zip), Telecommuting: l.workplace == "remote", WorkplaceType: l.workplace,
 	}
+	if withStr {
+		out.LocationStr = nullable(l.str())
+	}
+	return out
+}
+
+// jobLocationItemJSON is one entry of a job's locations array, in the keys
+// a live account uses (API.md §10), which are not the location object's.
+type jobLocationItemJSON struct {
+	Shortcode   string  `json:"shortcode"`
+	CountryCode *string `json:"country_code"`
+	CountryName *string `json:"country_name"`
+	StateCode   *string `json:"state_code"`
+	Subregion   *string `json:"subregion"`
+	ZipCode     *string `json:"zip_code"`
+	City        *string `json:"city"`
+	Coords      *string `json:"coords"`
+	Hidden      bool    `json:"hidden"`
+}
+
+// jobLocationRec is one of a job's locations.
+type jobLocationRec struct {
+	shortcode string
+	loc       locationRec
+	coords    string // "latitude, longitude"
+	hidden    bool
+}
+
+func (l jobLocationRec) toJSON() jobLocationItemJSON {
+	return jobLocationItemJSON{
+		Shortcode: l.shortcode, CountryCode: nullable(l.loc.countryCode), CountryName: nullable(l.loc.country),
+		StateCode: nullable(l.loc.regionCode), Subregion: nullable(l.loc.region), ZipCode: nullable(l.loc.zip),
+		City: nullable(l.loc.city), Coords: nullable(l.coords), Hidden: l.hidden,
+	}
+}
+
+// salaryJSON is a job's salary (API.md §10): amounts and a lower-case
+// currency, all null when the job shows none.
+type salaryJSON struct {
+	From     *int    `json:"salary_from"`
+	To       *int    `json:"salary_to"`
+	Currency *string `json:"salary_currency"`
 }
 
 type departmentJSON struct {
@@ -167,14 +234,22 @@ type departmentJSON struct {
 }
 
 type jobRec struct {
-	id             uint64
-	title          string
-	shortcode      string
-	code           string
-	state          string
-	confidential   bool
-	departments    []departmentJSON // hierarchy, root first; the last is the job's department
-	location       locationRec
+	id           uint64
+	title        string
+	shortcode    string
+	code         string
+	state        string
+	confidential bool
+	departments  []departmentJSON // hierarchy, root first; the last is the job's department
+	location     locationRec
+	// locations are every location, the first matching location (API.md §3).
+	locations      []jobLocationRec
+	salaryFrom     int // 0: no salary shown
+	salaryTo       int
+	currency       string
+	keywords       []string
+	sample         bool
+	opened         *activityRec // the job's "opened" activity
 	createdAt      time.Time
 	updatedAt      time.Time
 	description    string
@@ -213,8 +288,14 @@ type jobJSON struct {
 	ApplicationURL      string           `json:"application_url"`
 	Shortlink           string           `json:"shortlink"`
 	Location            jobLocationJSON  `json:"location"`
-	CreatedAt           string           `json:"created_at"`
-	UpdatedAt           string           `json:"updated_at"`
+	// Live list fields (API.md §10); a detail has all but sample.
+	Sample        *bool                 `json:"sample,omitempty"`
+	WorkplaceType string                `json:"workplace_type"`
+	Salary        salaryJSON            `json:"salary"`
+	Keywords      []string              `json:"keywords"`
+	Locations     []jobLocationItemJSON `json:"locations"`
+	CreatedAt     string                `json:"created_at"`
+	UpdatedAt     string                `json:"updated_at"`
 
 	// include_fields (list) or detail.
 	FullDescription *string `json:"full_description,omitempty"`
@@ -223,22 +304,31 @@ type jobJSON struct {
 	Benefits        *string `json:"benefits,omitempty"`
 
 	// Detail only.
-	EmploymentType *string            `json:"employment_type,omitempty"`
-	Industry       *string            `json:"industry,omitempty"`
-	Function       *string            `json:"function,omitempty"`
-	Experience     *string            `json:"experience,omitempty"`
-	Education      *string            `json:"education,omitempty"`
-	Locations      *[]jobLocationJSON `json:"locations,omitempty"`
+	EmploymentType *string `json:"employment_type,omitempty"`
+	Industry       *string `json:"industry,omitempty"`
+	Function       *string `json:"function,omitempty"`
+	Experience     *string `json:"experience,omitempty"`
+	Education      *string `json:"education,omitempty"`
 }
 
 // jobFields selects the optional parts of a job's JSON.
 type jobFields struct {
 	description, fullDescription, requirements, benefits bool
-	detail                                               bool
+	// detail adds the detail-only fields.
+	detail bool
+	// detailShape drops what a live detail lacks although the list item has
+	// it: location.location_str and sample (API.md §10).
+	detailShape bool
 }
 
-// jobDetail selects every optional part: the shape of GET /jobs/:shortcode.
+// jobDetail is the shape of GET /jobs/:shortcode.
 func jobDetail() jobFields {
+	return jobFields{description: true, fullDescription: true, requirements: true, benefits: true, detail: true, detailShape: true}
+}
+
+// jobEverything is the list item with every detail field: what the
+// accessors (Jobs, Job) return.
+func jobEverything() jobFields {
 	return jobFields{description: true, fullDescription: true, requirements: true, benefits: true, detail: true}
 }
 
@@ -255,9 +345,24 @@ func (s *Simulator) jobJSON(j *jobRec, f jobFields) jobJSON {
 		DepartmentHierarchy: append([]departmentJSON{}, j.departments...),
 		URL:                 fmt.Sprintf("%s/jobs/%d", base, num),
 		ApplicationURL:      fmt.Sprintf("%s/jobs/%d/candidates/new", base, num),
-		Shortlink:           fmt.Sprintf("%s/j/%s", base, j.shortcode),
-		Location:            j.location.jobJSON(),
-		CreatedAt:           formatTime(j.createdAt), UpdatedAt: formatTime(j.updatedAt),
+		// A live shortlink is on apply.workable.com (API.md §10).
+		Shortlink:     fmt.Sprintf("https://apply.workable.com/j/%s", j.shortcode),
+		Location:      j.location.jobJSON(!f.detailShape),
+		WorkplaceType: j.location.workplace,
+		Keywords:      append([]string{}, j.keywords...),
+		Locations:     make([]jobLocationItemJSON, 0, len(j.locations)),
+		CreatedAt:     formatTime(j.createdAt), UpdatedAt: formatTime(j.updatedAt),
+	}
+	for _, l := range j.locations {
+		out.Locations = append(out.Locations, l.toJSON())
+	}
+	if j.salaryFrom > 0 {
+		from, to := j.salaryFrom, j.salaryTo
+		out.Salary = salaryJSON{From: &from, To: &to, Currency: strPtr(j.currency)}
+	}
+	if !f.detailShape {
+		sample := j.sample
+		out.Sample = &sample
 	}
 	if f.description {
 		out.Description = strPtr(j.description)
@@ -277,8 +382,6 @@ func (s *Simulator) jobJSON(j *jobRec, f jobFields) jobJSON {
 		out.Function = nullable(j.function)
 		out.Experience = nullable(j.experience)
 		out.Education = nullable(j.education)
-		locs := []jobLocationJSON{j.location.jobJSON()}
-		out.Locations = &locs
 	}
 	return out
 }
@@ -349,8 +452,14 @@ type candidateRec struct {
 	disqualifiedAt *time.Time
 	dqReason       *string
 	hiredAt        *time.Time
+	movedToOfferAt *time.Time
 	createdAt      time.Time
 	updatedAt      time.Time
+	anonymized     bool
+	outlet         string
+	commonSource   *string
+	sourceCategory *string
+	resume         *resumeRec
 	location       *locationRec
 	education      []educationRec
 	experience     []experienceRec
@@ -371,8 +480,22 @@ type jobRefJSON struct {
 	Title     string `json:"title"`
 }
 
-// candidateBasicJSON is the list item of GET /candidates (API.md §3, exactly
-// the fields of the list table).
+// resumeRec is a candidate's resume file.
+type resumeRec struct {
+	filename, filetype string
+	at                 time.Time
+}
+
+type resumeMetadataJSON struct {
+	Filename  string `json:"filename"`
+	Filetype  string `json:"filetype"`
+	CreatedAt string `json:"created_at"`
+	UpdatedAt string `json:"updated_at"`
+}
+
+// candidateBasicJSON holds the fields a live candidate list item and a live
+// detail share: the documented list table (API.md §3) but withdrew, plus
+// the live additions of both (API.md §10).
 type candidateBasicJSON struct {
 	ID                     string         `json:"id"`
 	Name                   string         `json:"name"`
@@ -384,7 +507,6 @@ type candidateBasicJSON struct {
 	Stage                  string         `json:"stage"`
 	StageKind              string         `json:"stage_kind"`
 	Disqualified           bool           `json:"disqualified"`
-	Withdrew               bool           `json:"withdrew"`
 	DisqualificationReason *string        `json:"disqualification_reason"`
 	Sourced                bool           `json:"sourced"`
 	ProfileURL             string         `json:"profile_url"`
@@ -395,12 +517,25 @@ type candidateBasicJSON struct {
 	HiredAt                *string        `json:"hired_at"`
 	Address                *string        `json:"address"`
 	Phone                  *string        `json:"phone"`
+	Anonymized             bool           `json:"anonymized"`
+	MovedToOfferAt         *string        `json:"moved_to_offer_at"`
+	Outlet                 *string        `json:"outlet"`
+	CommonSource           *string        `json:"common_source"`
+	CommonSourceCategory   *string        `json:"common_source_category"`
 }
 
-// candidateDetailJSON is GET /candidates/:id's candidate: the list fields
-// plus the detail fields (API.md §3).
+// candidateListJSON is the list item of GET /candidates: live list items
+// add resume_metadata and lack withdrew (API.md §10).
+type candidateListJSON struct {
+	candidateBasicJSON
+	ResumeMetadata *resumeMetadataJSON `json:"resume_metadata"`
+}
+
+// candidateDetailJSON is GET /candidates/:id's candidate: the shared fields,
+// withdrew, and the detail fields (API.md §3, §10); no resume_metadata.
 type candidateDetailJSON struct {
 	candidateBasicJSON
+	Withdrew               bool                   `json:"withdrew"`
 	ImageURL               *string                `json:"image_url"`
 	DisqualifiedAt         *string                `json:"disqualified_at"`
 	OutboundMailbox        *string                `json:"outbound_mailbox"`
@@ -429,14 +564,25 @@ func (s *Simulator) candidateBasicJSON(c *candidateRec) candidateBasicJSON {
 		Job:          jobRefJSON{Shortcode: c.job.shortcode, Title: c.job.title},
 		Stage:        c.stage.name,
 		StageKind:    c.stage.kind,
-		Disqualified: c.disqualified, Withdrew: c.withdrew, DisqualificationReason: c.dqReason,
+		Disqualified: c.disqualified, DisqualificationReason: c.dqReason,
 		Sourced: c.sourced,
 		ProfileURL: fmt.Sprintf("https://%s.workable.com/backend/jobs/%d/candidates/%d",
 			s.subdomain, appNumber(c.job.id), appNumber(c.id)),
 		Email: c.email, Domain: c.domain,
 		CreatedAt: formatTime(c.createdAt), UpdatedAt: formatTime(c.updatedAt), HiredAt: hired,
 		Address: c.address, Phone: c.phone,
+		Anonymized: c.anonymized, MovedToOfferAt: formatTimePtr(c.movedToOfferAt), Outlet: nullable(c.outlet),
+		CommonSource: c.commonSource, CommonSourceCategory: c.sourceCategory,
 	}
+}
+
+func (s *Simulator) candidateListJSON(c *candidateRec) candidateListJSON {
+	out := candidateListJSON{candidateBasicJSON: s.candidateBasicJSON(c)}
+	if r := c.resume; r != nil {
+		at := formatTime(r.at)
+		out.ResumeMetadata = &resumeMetadataJSON{Filename: r.filename, Filetype: r.filetype, CreatedAt: at, UpdatedAt: at}
+	}
+	return out
 }
 
 func (s *Simulator) candidateDetailJSON(c *candidateRec) candidateDetailJSON {
@@ -456,6 +602,7 @@ func (s *Simulator) candidateDetailJSON(c *candidateRec) candidateDetailJSON {
 	}
 	return candidateDetailJSON{
 		candidateBasicJSON: s.candidateBasicJSON(c),
+		Withdrew:           c.withdrew,
 		ImageURL:           c.imageURL,
 		DisqualifiedAt:     formatTimePtr(c.disqualifiedAt),
 		OutboundMailbox:    nullable(c.outbound),
@@ -474,66 +621,103 @@ func (s *Simulator) candidateDetailJSON(c *candidateRec) candidateDetailJSON {
 
 // --- activities ---
 
+// stageRefJSON is a stage inside an activity, as a live account sends it
+// (API.md §10): {id (integer), identifier, name, slug}.
 type stageRefJSON struct {
-	ID   int    `json:"id"`
-	Name string `json:"name"`
+	ID         int    `json:"id"`
+	Identifier string `json:"identifier"`
+	Name       string `json:"name"`
+	Slug       string `json:"slug"`
 }
 
 type memberRefJSON struct {
 	ID   string `json:"id"`
 	Name string `json:"name"`
+	Type string `json:"type"`
 }
 
+type candidateRefJSON struct {
+	ID   string `json:"id"`
+	Name string `json:"name"`
+}
+
+// ratingJSON is a rating as a live account sends it (API.md §10).
 type ratingJSON struct {
 	Score string `json:"score"`
+	Scale string `json:"scale"`
+	Grade int    `json:"grade"`
 }
 
+// activityRec is one activity. Its JSON follows the live semantics of
+// API.md §10: a stage move has action = the target stage's slug, stage_name
+// = the stage left, action_stage = the stage left and target_stage = the
+// stage entered; every other activity has target_stage null and stage_name
+// = the stage the candidate was in. member is left out for system events.
 type activityRec struct {
 	id          uint64
 	action      string
-	stageName   *string
 	actionStage *stageRec
-	targetStage *stageRec
+	targetStage *stageRec // moves only
 	member      *memberRec
 	body        *string
-	rating      string
+	rating      string // negative | positive | definitely
 	visibility  []string
 	createdAt   time.Time
 }
 
 type activityJSON struct {
-	ID              string         `json:"id"`
-	Action          string         `json:"action"`
-	StageName       *string        `json:"stage_name"`
-	ActionStage     *stageRefJSON  `json:"action_stage,omitempty"`
-	TargetStage     *stageRefJSON  `json:"target_stage,omitempty"`
-	CreatedAt       string         `json:"created_at"`
-	UpdatedAt       string         `json:"updated_at"`
-	Member          *memberRefJSON `json:"member,omitempty"`
-	Body            *string        `json:"body"`
-	Rating          *ratingJSON    `json:"rating,omitempty"`
-	VisibilityRoles []string       `json:"visibility_roles,omitempty"`
+	ID              string            `json:"id"`
+	Action          string            `json:"action"`
+	StageName       *string           `json:"stage_name"`
+	ActionStage     *stageRefJSON     `json:"action_stage,omitempty"`
+	TargetStage     *stageRefJSON     `json:"target_stage"`
+	Candidate       *candidateRefJSON `json:"candidate,omitempty"`
+	CreatedAt       string            `json:"created_at"`
+	UpdatedAt       string            `json:"updated_at"`
+	Member          *memberRefJSON    `json:"member,omitempty"`
+	Body            *string           `json:"body"`
+	Rating          *ratingJSON       `json:"rating,omitempty"`
+	VisibilityRoles []string          `json:"visibility_roles,omitempty"`
 }
 
 func stageRef(st *stageRec) *stageRefJSON {
 	if st == nil {
 		return nil
 	}
-	return &stageRefJSON{ID: st.id, Name: st.name}
+	return &stageRefJSON{ID: st.id, Identifier: st.identifier, Name: st.name, Slug: st.slug}
 }
 
+// ratingGrades are the thumbs grades of the rating scores (API.md §9:
+// thumbs 0–2, negative/positive/definite).
+var ratingGrades = map[string]int{"negative": 0, "positive": 1, "definitely": 2}
+
+// toJSON renders a as one of a candidate's activities.
 func (a *activityRec) toJSON() activityJSON {
 	out := activityJSON{
-		ID: hexID(a.id), Action: a.action, StageName: a.stageName,
+		ID: hexID(a.id), Action: a.action,
 		ActionStage: stageRef(a.actionStage), TargetStage: stageRef(a.targetStage),
 		CreatedAt: formatTime(a.createdAt), UpdatedAt: formatTime(a.createdAt),
 		Body: a.body, VisibilityRoles: a.visibility,
 	}
+	if a.actionStage != nil {
+		out.StageName = strPtr(a.actionStage.name)
+	}
 	if a.member != nil {
-		out.Member = &memberRefJSON{ID: hexID(a.member.id), Name: a.member.name}
+		out.Member = &memberRefJSON{ID: hexID(a.member.id), Name: a.member.name, Type: "Member"}
 	}
 	if a.rating != "" {
-		out.Rating = &ratingJSON{Score: a.rating}
+		out.Rating = &ratingJSON{Score: a.rating, Scale: "thumbs", Grade: ratingGrades[a.rating]}
+	}
+	return out
+}
+
+// jobActivityJSON renders a as one of a job's activities (API.md §10): the
+// candidate it is about (nil for the job's own), and stage_name null.
+func (a *activityRec) jobActivityJSON(c *candidateRec) activityJSON {
+	out := a.toJSON()
+	out.StageName = nil
+	if c != nil {
+		out.Candidate = &candidateRefJSON{ID: hexID(c.id), Name: c.name}
 	}
 	return out
 }

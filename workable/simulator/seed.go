@@ -14,10 +14,11 @@ func jobsStart() time.Time       { return time.Date(2023, time.September, 4, 9, 
 func candidatesStart() time.Time { return time.Date(2024, time.February, 1, 8, 0, 0, 0, time.UTC) }
 func candidatesEnd() time.Time   { return time.Date(2025, time.October, 31, 18, 0, 0, 0, time.UTC) }
 
-// First ids of each kind; the account's ids look like the reference's
-// fixtures (7–8 hex digits).
+// First ids of each kind: hex of increasing counters, job ids with 6 hex
+// digits as in a live account (API.md §10), the others 7–8 like the
+// reference's fixtures.
 const (
-	firstJobID       uint64 = 0x61884e2
+	firstJobID       uint64 = 0x2a3f01
 	firstCandidateID uint64 = 0xce4da98
 	firstActivityID  uint64 = 0x1a2b3c00
 	firstEntryID     uint64 = 0x2f000000
@@ -127,8 +128,52 @@ func jobTemplates() []jobTemplate {
 	}
 }
 
+// jobExtra is what a live job list item adds to a template (API.md §10):
+// a salary (0 = none shown), keywords and further locations.
+type jobExtra struct {
+	salaryFrom, salaryTo int
+	currency             string
+	keywords             []string
+	more                 []jobLocationRec
+}
+
+// jobExtras are the live additions of the jobs, by template code.
+func jobExtras() map[string]jobExtra {
+	return map[string]jobExtra{
+		"US/02/CM": {keywords: []string{"operations", "budgeting"}},
+		"GR/01/BE": {salaryFrom: 60000, salaryTo: 80000, currency: "eur", keywords: []string{"go", "postgresql", "redis"},
+			// Hidden: the team may hire there, but it is not advertised.
+			more: []jobLocationRec{{loc: locationRec{"Greece", "GR", "Central Macedonia", "B", "Thessaloniki", "54624", "hybrid"}, hidden: true}}},
+		"US/3/SI": {keywords: []string{"sales", "internship"}},
+		"UK/2/PD": {salaryFrom: 55000, salaryTo: 70000, currency: "gbp", keywords: []string{"figma", "user research"},
+			more: []jobLocationRec{{loc: locationRec{"United Kingdom", "GB", "England", "ENG", "Manchester", "M1 1AE", "hybrid"}}}},
+		"US/4/OM": {salaryFrom: 45000, salaryTo: 55000, currency: "usd", keywords: []string{"office management"}},
+		"DE/1/FE": {salaryFrom: 65000, salaryTo: 80000, currency: "eur", keywords: []string{"typescript", "react", "accessibility"}},
+		"US/5/CS": {keywords: []string{"customer success", "zendesk"}},
+		"US/6/DA": {salaryFrom: 85000, salaryTo: 100000, currency: "usd", keywords: []string{"sql", "python"}},
+		"US/7/MM": {keywords: []string{"marketing"}},
+		"PT/1/TA": {salaryFrom: 40000, salaryTo: 50000, currency: "eur", keywords: []string{"recruiting", "sourcing"},
+			more: []jobLocationRec{{loc: locationRec{"Portugal", "PT", "Porto", "13", "Porto", "4000-322", "remote"}, hidden: true}}},
+		"IE/1/SR": {keywords: []string{"kubernetes", "observability"}},
+		"US/8/AE": {salaryFrom: 90000, salaryTo: 120000, currency: "usd", keywords: []string{"saas", "salesforce"}},
+	}
+}
+
+// cityCoords are the coordinates of the jobs' cities, as live location
+// items carry them ("latitude, longitude", API.md §10).
+func cityCoords() map[string]string {
+	return map[string]string{
+		"Chicago": "41.8781136, -87.6297982", "Athens": "37.9838096, 23.7275388", "Portland": "45.5152255, -122.6783853",
+		"London": "51.5073509, -0.1277583", "Berlin": "52.5200066, 13.404954", "Austin": "30.267153, -97.7430608",
+		"New York": "40.7127753, -74.0059728", "San Francisco": "37.7749295, -122.4194155", "Lisbon": "38.7222524, -9.1393366",
+		"Dublin": "53.3498053, -6.2603097", "Boston": "42.3600825, -71.0588801", "Thessaloniki": "40.6400629, 22.9444191",
+		"Manchester": "53.4807593, -2.2426305", "Porto": "41.1579438, -8.6291053",
+	}
+}
+
 // stageTemplates is the pipeline of stages.json extended to the eight kinds
-// the reference lists (API.md §9).
+// the reference lists (API.md §9), with the integer ids, hex identifiers and
+// 1-based positions of a live account (API.md §10).
 func stageTemplates() []stageRec {
 	names := []struct{ slug, name string }{
 		{"sourced", "Sourced"}, {"applied", "Applied"}, {"shortlisted", "Shortlisted"},
@@ -137,23 +182,38 @@ func stageTemplates() []stageRec {
 	}
 	out := make([]stageRec, len(names))
 	for i, n := range names {
-		// simulator guess: stage ids in activities are small integers (API.md §6 [I]).
-		out[i] = stageRec{id: i + 1, slug: n.slug, name: n.name, kind: n.slug, position: i}
+		// simulator guess: the magnitudes of the ids and identifiers.
+		out[i] = stageRec{id: 4120001 + i, identifier: hexID(0x5077a1 + uint64(i)), slug: n.slug, name: n.name,
+			kind: n.slug, position: i + 1}
 	}
 	return out
 }
 
 // memberTemplates are the account's members: the four of members.json (with
-// documented roles) and two more.
+// documented roles), two more, and a former member who is no longer active
+// (listed only with status=inactive or all, API.md §10).
 func memberTemplates() []memberRec {
 	return []memberRec{
-		{0x13e0eb0e, "Eduardo Vallente", "Operations Manager", "eduardo.vallente@workabledemo.com", "admin"},
-		{0x19782abc, "Nadia Sawahla", "Talent Manager", "nadia.sawahla@workabledemo.com", "admin"},
-		{0x3247e8c7, "Alexia Middleton", "Commercial Director", "alexia.middleton@workabledemo.com", "simple"},
-		{0x3c00c3ac, "David Bodello", "IT Specialist Recruiter", "david.bodello@workabledemo.com", "simple"},
-		{0x4d2a91f0, "Priya Raman", "Engineering Lead", "priya.raman@workabledemo.com", "reviewer"},
-		{0x5e81c3b7, "Tomás Oliveira", "Head of Design", "tomas.oliveira@workabledemo.com", "reviewer"},
+		{0x13e0eb0e, "Eduardo Vallente", "Operations Manager", "eduardo.vallente@workabledemo.com", "admin", true},
+		{0x19782abc, "Nadia Sawahla", "Talent Manager", "nadia.sawahla@workabledemo.com", "admin", true},
+		{0x3247e8c7, "Alexia Middleton", "Commercial Director", "alexia.middleton@workabledemo.com", "simple", true},
+		{0x3c00c3ac, "David Bodello", "IT Specialist Recruiter", "david.bodello@workabledemo.com", "simple", true},
+		{0x4d2a91f0, "Priya Raman", "Engineering Lead", "priya.raman@workabledemo.com", "reviewer", true},
+		{0x5e81c3b7, "Tomás Oliveira", "Head of Design", "tomas.oliveira@workabledemo.com", "reviewer", true},
+		{0x6a0f4d21, "Martin Kessler", "Former Recruiter", "martin.kessler@workabledemo.com", "simple", false},
 	}
+}
+
+// activeMembers are the members who act in the seeded activity (the
+// active ones).
+func (s *Simulator) activeMembers() []memberRec {
+	var out []memberRec
+	for _, m := range s.members {
+		if m.active {
+			out = append(out, m)
+		}
+	}
+	return out
 }
 
 // seedData fills the simulator with deterministic data derived from s.seed.
@@ -168,13 +228,23 @@ func (s *Simulator) seedData() {
 	}
 	s.stages = stageTemplates()
 	s.members = memberTemplates()
+	// extra draws what the live shapes added to the seed (milliseconds,
+	// sources, system events, …) from a stream of its own, so that the
+	// records and ids drawn from rng stay what they were.
+	extra := rand.New(rand.NewPCG(uint64(s.seed), 0x5bd1e995))
+	actors := s.activeMembers()
+	coords, extras := cityCoords(), jobExtras()
 
 	id := firstJobID
+	openedID := firstActivityID - 0x100
 	for i, t := range jobTemplates() {
-		created := jobsStart().Add(time.Duration(i)*12*24*time.Hour + time.Duration(rng.IntN(10))*time.Hour)
-		s.jobs = append(s.jobs, &jobRec{
+		created := jobsStart().Add(time.Duration(i)*12*24*time.Hour + time.Duration(rng.IntN(10))*time.Hour).
+			Add(time.Duration(extra.IntN(1000)) * time.Millisecond)
+		x := extras[t.code]
+		j := &jobRec{
 			id: id, title: t.title, shortcode: fmt.Sprintf("GROOV%03d", i+1), code: t.code, state: t.state,
 			confidential: t.confidential, departments: t.departments, location: t.location,
+			salaryFrom: x.salaryFrom, salaryTo: x.salaryTo, currency: x.currency, keywords: x.keywords,
 			createdAt: created, updatedAt: created.Add(time.Duration(1+rng.IntN(60*24)) * time.Hour),
 			description: fmt.Sprintf("<p>We are looking for a %s to %s. You will work with the %s team in %s.</p>",
 				t.title, t.pitch, t.departments[len(t.departments)-1].Name, t.location.str()),
@@ -182,14 +252,25 @@ func (s *Simulator) seedData() {
 			benefits:       "<ul><li>Great opportunities for career development</li><li>Travel credits every year</li><li>Private health insurance</li></ul>",
 			employmentType: t.employmentType, industry: t.industry, function: t.function,
 			experience: t.experience, education: t.education,
-		})
-		id += uint64(0x100000 + rng.IntN(0x2000000))
+		}
+		for k, l := range append([]jobLocationRec{{loc: t.location}}, x.more...) {
+			l.shortcode = fmt.Sprintf("%06X", (id<<4|uint64(k))&0xffffff)
+			l.coords = coords[l.loc.city]
+			j.locations = append(j.locations, l)
+		}
+		// The job's own activity: a member opened it (API.md §10).
+		m := actors[extra.IntN(len(actors))]
+		j.opened = &activityRec{id: openedID, action: "opened", member: &m, createdAt: created}
+		openedID += 1 + uint64(extra.IntN(8))
+		s.jobs = append(s.jobs, j)
+		// Job ids stay 6 hex digits; the draw from rng is kept as it was.
+		id += uint64(1 + (0x100000+rng.IntN(0x2000000))%0x40)
 	}
 
 	s.nextCandID = firstCandidateID
 	s.nextActID = firstActivityID
 	s.nextEntID = firstEntryID
-	s.seedCandidates(rng)
+	s.seedCandidates(rng, extra)
 }
 
 func pick[T any](rng *rand.Rand, xs []T) T { return xs[rng.IntN(len(xs))] }
@@ -210,7 +291,7 @@ func newID(next *uint64) uint64 {
 	return id
 }
 
-func (s *Simulator) seedCandidates(rng *rand.Rand) {
+func (s *Simulator) seedCandidates(rng, extra *rand.Rand) {
 	firstNames := []string{"Lakita", "Cindy", "Jj", "Amara", "Bruno", "Chen", "Dimitra", "Elif", "Farah", "Giorgos",
 		"Hana", "Ivan", "Jamal", "Kaito", "Lena", "Mateo", "Nia", "Oskar", "Priyanka", "Quentin", "Rosa",
 		"Samir", "Tess", "Umar", "Valentina", "Wei", "Ximena", "Yusuf", "Zoe", "Aoife", "Björn", "Carmen",
@@ -251,8 +332,7 @@ func (s *Simulator) seedCandidates(rng *rand.Rand) {
 		{"Germany", "DE", "Bavaria", "BY", "Munich", "80331"},
 		{"Portugal", "PT", "Porto", "13", "Porto", "4000-322"},
 	}
-	dqReasons := []string{"Not enough experience", "Salary expectations too high", "Position filled",
-		"Failed assessment", "Not a culture add"}
+	dqReasons := disqualificationReasons()[:5]
 	comments := []string{"He is really good", "Strong portfolio, let's talk.", "Great communication skills.",
 		"Not sure about the seniority level.", "Please schedule a follow-up.", "References check out."}
 
@@ -281,7 +361,9 @@ func (s *Simulator) seedCandidates(rng *rand.Rand) {
 	span := candidatesEnd().Sub(candidatesStart())
 	for i := range s.nCandidates {
 		slot := span / time.Duration(s.nCandidates)
-		created := candidatesStart().Add(slot*time.Duration(i) + time.Duration(rng.Int64N(int64(slot)))).Truncate(time.Second)
+		// Below .999, so that an event can follow in the same second.
+		created := candidatesStart().Add(slot*time.Duration(i) + time.Duration(rng.Int64N(int64(slot)))).Truncate(time.Second).
+			Add(time.Duration(extra.IntN(999)) * time.Millisecond)
 		first, last := pick(rng, firstNames), pick(rng, lastNames)
 		email := strings.ToLower(first + "." + last)
 		if seenEmails[email] {
@@ -323,7 +405,7 @@ func (s *Simulator) seedCandidates(rng *rand.Rand) {
 			dq := c.updatedAt
 			c.disqualifiedAt = &dq
 			if c.withdrew {
-				c.dqReason = strPtr("Withdrew application")
+				c.dqReason = strPtr(withdrewReason)
 			} else {
 				c.dqReason = strPtr(pick(rng, dqReasons))
 			}
@@ -380,15 +462,61 @@ func (s *Simulator) seedCandidates(rng *rand.Rand) {
 				c.social = append(c.social, p)
 			}
 		}
-		s.seedActivities(rng, c, comments)
+		s.seedSources(extra, c)
+		s.seedActivities(rng, extra, c, comments)
 		s.candidates = append(s.candidates, c)
 	}
 }
 
-// seedActivities gives c an activity stream of 2–6 entries consistent with
-// its stage: how it entered, moves up to its current stage, comments and
-// ratings, and the disqualification last.
-func (s *Simulator) seedActivities(rng *rand.Rand, c *candidateRec, comments []string) {
+// withdrewReason is the disqualification reason of candidates who withdrew.
+const withdrewReason = "Withdrew application"
+
+// disqualificationReasons are the account's reasons, withdrewReason last.
+func disqualificationReasons() []string {
+	return []string{"Not enough experience", "Salary expectations too high", "Position filled",
+		"Failed assessment", "Not a culture add", withdrewReason}
+}
+
+// seedSources sets where c came from: outlet, common source and its
+// category, the resume's metadata, and now and then an anonymized record.
+//
+// simulator guess: the reference only says that outlet is "SPI" for
+// candidates created through the API (API.md §10); the seeded outlets,
+// source names and categories are made up in that spirit.
+func (s *Simulator) seedSources(extra *rand.Rand, c *candidateRec) {
+	c.outlet = "careers_page"
+	if c.sourced {
+		c.outlet = "sourcing"
+	}
+	sources := map[string][2]string{
+		"linkedin.com": {"LinkedIn", "Social networks"}, "twitter.com": {"Twitter", "Social networks"},
+		"indeed.com": {"Indeed", "Job boards"}, "glassdoor.com": {"Glassdoor", "Job boards"},
+		"stackoverflow.com": {"Stack Overflow", "Job boards"},
+	}
+	if c.domain != nil {
+		if src, ok := sources[*c.domain]; ok {
+			c.commonSource, c.sourceCategory = strPtr(src[0]), strPtr(src[1])
+		}
+	}
+	if c.resumeURL != nil {
+		c.resume = &resumeRec{
+			filename: strings.ToLower(strings.ReplaceAll(c.name, " ", "-")) + "-cv.pdf",
+			filetype: "application/pdf",
+			at:       c.createdAt.Add(time.Duration(1+extra.IntN(900)) * time.Millisecond),
+		}
+	}
+	c.anonymized = c.disqualified && extra.IntN(20) == 0
+}
+
+// seedActivities gives c an activity stream consistent with its stage, in
+// the live semantics of API.md §10: how it entered (applied: a system
+// activity followed, in the same second, by a system "event"; sourced: by
+// a member), moves up to its current stage (action = the target's slug),
+// comments and ratings, and the disqualification last, its body the reason.
+// Timestamps carry milliseconds and increase strictly; moved_to_offer_at,
+// hired_at and disqualified_at are the times of their activities.
+func (s *Simulator) seedActivities(rng, extra *rand.Rand, c *candidateRec, comments []string) {
+	idx := func(st *stageRec) int { return st.position - 1 }
 	initial := &s.stages[1]
 	action := "applied"
 	if c.sourced {
@@ -398,25 +526,25 @@ func (s *Simulator) seedActivities(rng *rand.Rand, c *candidateRec, comments []s
 		initial, action = c.stage, "sourced"
 		c.sourced = true
 	}
-	acts := []*activityRec{{action: action, stageName: strPtr(initial.name), actionStage: initial}}
+	first := &activityRec{action: action, actionStage: initial}
+	acts := []*activityRec{first}
 	cur := initial
 	if c.stage != initial {
 		// At most one intermediate stop between the entry stage and now.
 		if gap := c.stage.position - cur.position; gap > 1 && rng.IntN(2) == 0 {
-			mid := &s.stages[cur.position+1+rng.IntN(gap-1)]
+			mid := &s.stages[idx(cur)+1+rng.IntN(gap-1)]
 			acts = append(acts, s.moveActivity(rng, cur, mid))
 			cur = mid
 		}
 		acts = append(acts, s.moveActivity(rng, cur, c.stage))
-		cur = c.stage
 	}
 	want := 2 + rng.IntN(5)
 	if c.disqualified {
 		want--
 	}
 	for len(acts) < want {
-		m := &s.members[rng.IntN(len(s.members))]
-		a := &activityRec{actionStage: cur, member: m, visibility: []string{"admin", "recruiter"}}
+		m := &s.members[rng.IntN(len(s.members)-1)] // the last member is inactive
+		a := &activityRec{member: m, visibility: []string{"admin", "recruiter"}}
 		if rng.IntN(2) == 0 {
 			a.action, a.body = "comment", strPtr(pick(rng, comments))
 		} else {
@@ -427,22 +555,90 @@ func (s *Simulator) seedActivities(rng *rand.Rand, c *candidateRec, comments []s
 		pos := 1 + rng.IntN(len(acts))
 		acts = append(acts[:pos], append([]*activityRec{a}, acts[pos:]...)...)
 	}
+	var dq *activityRec
 	if c.disqualified {
-		acts = append(acts, &activityRec{action: "disqualified", actionStage: cur,
-			member: &s.members[rng.IntN(len(s.members))], body: c.dqReason})
+		dq = &activityRec{action: "disqualified", member: &s.members[rng.IntN(len(s.members)-1)], body: c.dqReason}
+		acts = append(acts, dq)
 	}
-	// Spread the timestamps from created_at to updated_at, in order.
+	actors := s.activeMembers()
+	if action == "sourced" {
+		m := actors[extra.IntN(len(actors))]
+		first.member = &m
+	}
+	// Every activity but a move happens in the stage the candidate is in
+	// at that point.
+	at := initial
+	for _, a := range acts {
+		if a.targetStage != nil {
+			at = a.targetStage
+			continue
+		}
+		a.actionStage = at
+	}
+	var event *activityRec
+	if action == "applied" {
+		event = &activityRec{action: "event", actionStage: initial,
+			body: strPtr("Automated e-mail sent: Thank you for applying")}
+	}
+
+	// Ids from rng as before; the event's from extra. Times spread from
+	// created_at to updated_at, strictly increasing to the millisecond.
 	step := c.updatedAt.Sub(c.createdAt) / time.Duration(len(acts))
+	var out []*activityRec
+	var last time.Time
+	stamp := func(a *activityRec, t time.Time) {
+		t = t.Truncate(time.Millisecond)
+		if !t.After(last) {
+			t = last.Add(time.Duration(1+extra.IntN(50)) * time.Millisecond)
+		}
+		a.createdAt, last = t, t
+		out = append(out, a)
+	}
 	for i, a := range acts {
 		a.id = takeID(rng, &s.nextActID, 0x10)
-		a.createdAt = c.createdAt.Add(step * time.Duration(i)).Truncate(time.Second)
+		t := c.createdAt.Add(step * time.Duration(i))
+		if i > 0 {
+			t = t.Add(time.Duration(extra.IntN(1000)) * time.Millisecond)
+		}
+		stamp(a, t)
+		if i == 0 && event != nil {
+			// The system's e-mail follows in the same second (when the
+			// second has room): only the milliseconds order them.
+			event.id = s.nextActID
+			s.nextActID += 1 + uint64(extra.IntN(0x10))
+			room := time.Second - time.Duration(a.createdAt.Nanosecond()) - time.Millisecond
+			d := time.Millisecond
+			if room > time.Millisecond {
+				d += time.Duration(extra.Int64N(int64(room)))
+			}
+			stamp(event, a.createdAt.Add(d))
+		}
 	}
-	c.activities = acts
+	c.activities = out
+	for _, a := range out {
+		if a.targetStage != nil && a.targetStage.slug == "offer" {
+			t := a.createdAt
+			c.movedToOfferAt = &t
+		}
+		if a.targetStage != nil && a.targetStage.slug == "hired" && c.hiredAt != nil {
+			t := a.createdAt
+			c.hiredAt = &t
+		}
+	}
+	if dq != nil {
+		t := dq.createdAt
+		c.disqualifiedAt = &t
+	}
+	if last.After(c.updatedAt) {
+		c.updatedAt = last
+	}
 }
 
+// moveActivity is a move from one stage to another: its action is the
+// target stage's slug (API.md §10).
 func (s *Simulator) moveActivity(rng *rand.Rand, from, to *stageRec) *activityRec {
-	return &activityRec{action: "moved", stageName: strPtr(to.name), actionStage: from, targetStage: to,
-		member: &s.members[rng.IntN(len(s.members))]}
+	return &activityRec{action: to.slug, actionStage: from, targetStage: to,
+		member: &s.members[rng.IntN(len(s.members)-1)]}
 }
 
 func containsFold(xs []string, x string) bool {

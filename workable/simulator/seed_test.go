@@ -131,26 +131,7 @@ func TestSeededData(t *testing.T) {
 		if c.UpdatedAt.Before(c.CreatedAt) {
 			t.Errorf("candidate %s updated before created", c.ID)
 		}
-		acts := s.Activities(c.ID)
-		if len(acts) < 2 || len(acts) > 6 {
-			t.Errorf("candidate %s has %d activities", c.ID, len(acts))
-		}
-		if a := acts[0].Action; a != "sourced" && a != "applied" {
-			t.Errorf("candidate %s starts with %q", c.ID, a)
-		}
-		for k := 1; k < len(acts); k++ {
-			if acts[k].CreatedAt.Before(acts[k-1].CreatedAt) || mustHex(t, acts[k].ID) <= mustHex(t, acts[k-1].ID) {
-				t.Errorf("activities of %s out of order", c.ID)
-			}
-		}
-		for _, a := range acts {
-			if a.Action == "moved" && (a.TargetStage == nil || a.StageName == nil || *a.StageName != a.TargetStage.Name) {
-				t.Errorf("bad move activity %+v", a)
-			}
-		}
-		if last := acts[len(acts)-1]; c.Disqualified && last.Action != "disqualified" {
-			t.Errorf("disqualified candidate %s ends with %q", c.ID, last.Action)
-		}
+		checkLiveActivities(t, s, c)
 	}
 	for _, sl := range want {
 		if perStage[sl] == 0 {
@@ -165,6 +146,70 @@ func TestSeededData(t *testing.T) {
 	}
 	if first, last := cands[0].CreatedAt, cands[len(cands)-1].CreatedAt; last.Sub(first) < 180*24*time.Hour || last.After(time.Now()) {
 		t.Errorf("created_at range %v – %v", first, last)
+	}
+}
+
+// checkLiveActivities checks c's activity stream against the live
+// semantics of API.md §10.
+func checkLiveActivities(t *testing.T, s *Simulator, c workable.Candidate) {
+	t.Helper()
+	stageBySlug := map[string]workable.Stage{}
+	for _, st := range s.Stages() {
+		stageBySlug[st.Slug] = st
+	}
+	acts := s.Activities(c.ID)
+	if len(acts) < 2 || len(acts) > 7 {
+		t.Errorf("candidate %s has %d activities", c.ID, len(acts))
+	}
+	if a := acts[0].Action; a != "sourced" && a != "applied" {
+		t.Errorf("candidate %s starts with %q", c.ID, a)
+	}
+	if acts[0].Action == "applied" {
+		// A system e-mail follows the application in the same second.
+		ev := acts[1]
+		if ev.Action != "event" || ev.Member != nil || ev.CreatedAt.Truncate(time.Second) != acts[0].CreatedAt.Truncate(time.Second) {
+			t.Errorf("candidate %s: after applying %+v", c.ID, ev)
+		}
+	}
+	for k := 1; k < len(acts); k++ {
+		if !acts[k].CreatedAt.After(acts[k-1].CreatedAt) || mustHex(t, acts[k].ID) <= mustHex(t, acts[k-1].ID) {
+			t.Errorf("activities of %s out of order", c.ID)
+		}
+	}
+	current := acts[0].ActionStage
+	for _, a := range acts {
+		if a.StageName == nil || a.ActionStage == nil || *a.StageName != a.ActionStage.Name || a.ActionStage.Slug != current.Slug {
+			t.Errorf("candidate %s: %s happened in %+v (stage_name %v), the candidate was in %s", c.ID, a.Action, a.ActionStage, a.StageName, current.Slug)
+		}
+		if a.TargetStage != nil {
+			// A move: the action is the target's slug, stage_name the stage left.
+			if a.Action != a.TargetStage.Slug || a.Member == nil || a.TargetStage.ID == "" || a.TargetStage.Identifier == "" {
+				t.Errorf("candidate %s: bad move %+v", c.ID, a)
+			}
+			if _, ok := stageBySlug[a.Action]; !ok {
+				t.Errorf("candidate %s: move to unknown stage %q", c.ID, a.Action)
+			}
+			current = a.TargetStage
+			if a.Action == "offer" && (c.MovedToOfferAt == nil || !c.MovedToOfferAt.Equal(a.CreatedAt)) {
+				t.Errorf("candidate %s: moved_to_offer_at %v, move to offer at %v", c.ID, c.MovedToOfferAt, a.CreatedAt)
+			}
+		}
+		if a.Action == "rating" && (a.Rating == nil || a.Rating.Scale == nil || a.Rating.Grade == nil) {
+			t.Errorf("candidate %s: rating without scale and grade: %+v", c.ID, a.Rating)
+		}
+	}
+	if current.Slug != *c.StageKind {
+		t.Errorf("candidate %s: the moves end in %s, the candidate is in %s", c.ID, current.Slug, *c.StageKind)
+	}
+	last := acts[len(acts)-1]
+	if c.Disqualified {
+		if last.Action != "disqualified" || last.Body == nil || *last.Body != *c.DisqualificationReason ||
+			!c.DisqualifiedAt.Equal(last.CreatedAt) {
+			t.Errorf("disqualified candidate %s ends with %+v", c.ID, last)
+		}
+	}
+	if c.UpdatedAt.Before(last.CreatedAt) {
+		t.Errorf("candidate %s updated before its last activity", c.ID)
 	}
 }
 

@@ -3,9 +3,14 @@
 //
 // It follows ../shared/workable-reference/API.md: the same endpoints, JSON
 // shapes, paging, filters, validation, PATCH semantics, error bodies and
-// rate-limit headers. Where the reference is unsure ([I] tags) the choice made
-// here is marked "simulator guess:" in a comment; code that talks to the
-// simulator must not rely on those choices.
+// rate-limit headers, in the shapes a live account answers (section 10,
+// LIVE): ids as hex of increasing counters, paging absent on the last page
+// and since_id = last id + 1, GET /candidates?shortcode= paging through
+// /jobs/:shortcode/candidates, timestamps in milliseconds, live job list
+// items and details, and activities whose move action is the target stage's
+// slug. Where the reference is unsure ([I] tags) the choice made here is
+// marked "simulator guess:" in a comment; code that talks to the simulator
+// must not rely on those choices.
 //
 // The data is seeded and deterministic: two simulators built with the same
 // options serve identical data. The simulator is safe for concurrent use.
@@ -16,7 +21,9 @@
 //	GET /candidates                    GET /jobs/{shortcode}/candidates
 //	GET /candidates/{id}               POST /jobs/{shortcode}/candidates
 //	PATCH /candidates/{id}             GET /candidates/{id}/activities
+//	GET /jobs/{shortcode}/activities   GET /jobs/{shortcode}/stages
 //	GET /stages                        GET /members
+//	GET /departments                   GET /disqualification_reasons
 //	GET /accounts                      GET /accounts/{subdomain}
 //
 // A request is handled in this order: route match (unknown path 404, known
@@ -117,8 +124,8 @@ type Simulator struct {
 }
 
 // New returns a simulator holding seeded, deterministic data: an account,
-// twelve jobs in all four states, eight pipeline stages, six members and
-// (by default) 300 candidates with their activities.
+// twelve jobs in all four states, eight pipeline stages, seven members (one
+// inactive) and (by default) 300 candidates with their activities.
 func New(opts ...Option) *Simulator {
 	s := &Simulator{
 		subdomain:   DemoSubdomain,
@@ -328,8 +335,10 @@ func (s *Simulator) Stages() []workable.Stage {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	out := make([]workable.Stage, 0, len(s.stages))
-	for _, st := range s.stages {
-		out = append(out, workable.Stage{Slug: st.slug, Name: st.name, Kind: st.kind, Position: st.position})
+	for i := range s.stages {
+		var ws workable.Stage
+		mustRoundTrip(s.stages[i].toJSON(), &ws)
+		out = append(out, ws)
 	}
 	return out
 }
@@ -347,21 +356,21 @@ func (s *Simulator) Members() []workable.Member {
 	return out
 }
 
-// Jobs returns every job in id order, with its detail fields (the shape of
-// GET /jobs/:shortcode).
+// Jobs returns every job in id order: its list item with every detail
+// field (a live detail alone lacks location_str and sample, API.md §10).
 func (s *Simulator) Jobs() []workable.Job {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	out := make([]workable.Job, 0, len(s.jobs))
 	for _, j := range s.jobs {
 		var wj workable.Job
-		mustRoundTrip(s.jobJSON(j, jobDetail()), &wj)
+		mustRoundTrip(s.jobJSON(j, jobEverything()), &wj)
 		out = append(out, wj)
 	}
 	return out
 }
 
-// Job returns the job with shortcode, with its detail fields.
+// Job returns the job with shortcode, as Jobs does.
 func (s *Simulator) Job(shortcode string) (workable.Job, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -370,12 +379,13 @@ func (s *Simulator) Job(shortcode string) (workable.Job, bool) {
 		return workable.Job{}, false
 	}
 	var wj workable.Job
-	mustRoundTrip(s.jobJSON(j, jobDetail()), &wj)
+	mustRoundTrip(s.jobJSON(j, jobEverything()), &wj)
 	return wj, true
 }
 
 // Candidates returns every candidate in id order, with detail fields (the
-// shape of GET /candidates/:id).
+// shape of GET /candidates/:id; resume_metadata, which only list items
+// carry, is left out).
 func (s *Simulator) Candidates() []workable.Candidate {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -402,7 +412,8 @@ func (s *Simulator) Candidate(id string) (workable.Candidate, bool) {
 }
 
 // Activities returns the activity stream of the candidate with id, oldest
-// first; nil when there is no such candidate.
+// first (the shape of GET /candidates/:id/activities); nil when there is no
+// such candidate.
 func (s *Simulator) Activities(candidateID string) []workable.Activity {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -414,6 +425,26 @@ func (s *Simulator) Activities(candidateID string) []workable.Activity {
 	for _, a := range c.activities {
 		var wa workable.Activity
 		mustRoundTrip(a.toJSON(), &wa)
+		out = append(out, wa)
+	}
+	return out
+}
+
+// JobActivities returns the activity stream of the job with shortcode, in
+// id order (the shape of GET /jobs/:shortcode/activities); nil when there is
+// no such job.
+func (s *Simulator) JobActivities(shortcode string) []workable.Activity {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	j := s.jobByShortcode(shortcode)
+	if j == nil {
+		return nil
+	}
+	acts := s.jobActivities(j)
+	out := make([]workable.Activity, 0, len(acts))
+	for _, ja := range acts {
+		var wa workable.Activity
+		mustRoundTrip(ja.a.jobActivityJSON(ja.c), &wa)
 		out = append(out, wa)
 	}
 	return out

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"path"
 	"slices"
 	"strings"
 	"time"
@@ -276,9 +277,9 @@ func decodeJSON(r *http.Request, v any) bool {
 	return !dec.More()
 }
 
-// nowUTC is the simulator clock, in UTC, to the second (the precision of
-// Workable's timestamps). The caller holds s.mu.
-func (s *Simulator) nowUTC() time.Time { return s.now().UTC().Truncate(time.Second) }
+// nowUTC is the simulator clock, in UTC, to the millisecond (the precision
+// of a live account's timestamps, API.md §10). The caller holds s.mu.
+func (s *Simulator) nowUTC() time.Time { return s.now().UTC().Truncate(time.Millisecond) }
 
 // createCandidate serves POST /jobs/:shortcode/candidates (API.md §4).
 //
@@ -374,8 +375,12 @@ func (s *Simulator) createCandidate(w http.ResponseWriter, r *http.Request, p ma
 		social: socialRecs(in.SocialProfiles), tags: tagList(in.Tags),
 	}
 	c.outbound = hexID(c.id) + "@outbound.workable.mailgun.org"
+	// Candidates created through the API have outlet "SPI" (API.md §10).
+	c.outlet = "SPI"
 	if in.Resume != nil && in.Resume.Name != "" {
 		c.resumeURL = strPtr(fmt.Sprintf("https://%s.workable.com/resumes/%s/%s", s.subdomain, hexID(c.id), in.Resume.Name))
+		// simulator guess: the file type follows the name's extension.
+		c.resume = &resumeRec{filename: in.Resume.Name, filetype: mimeTypeOf(in.Resume.Name), at: now}
 	}
 	if stage.slug == "hired" {
 		c.hiredAt = &now
@@ -384,8 +389,8 @@ func (s *Simulator) createCandidate(w http.ResponseWriter, r *http.Request, p ma
 	if sourced {
 		action = "sourced"
 	}
-	c.activities = []*activityRec{{id: newID(&s.nextActID), action: action, stageName: strPtr(stage.name),
-		actionStage: stage, createdAt: now}}
+	// A system activity: no member acts for an API token (API.md §10).
+	c.activities = []*activityRec{{id: newID(&s.nextActID), action: action, actionStage: stage, createdAt: now}}
 	if in.Disqualified {
 		c.disqualified = true
 		c.dqReason = cleaned(in.DisqualificationReason)
@@ -563,6 +568,22 @@ func (s *Simulator) updateCandidate(w http.ResponseWriter, r *http.Request, p ma
 	}
 	c.updatedAt = s.nowUTC()
 	writeJSON(w, http.StatusOK, map[string]any{"candidate": s.candidateDetailJSON(c)})
+}
+
+// mimeTypeOf guesses a resume's MIME type from its file name.
+func mimeTypeOf(name string) string {
+	switch strings.ToLower(path.Ext(name)) {
+	case ".pdf":
+		return "application/pdf"
+	case ".doc":
+		return "application/msword"
+	case ".docx":
+		return "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+	case ".txt":
+		return "text/plain"
+	default:
+		return "application/octet-stream"
+	}
 }
 
 func deref(p *string) string {

@@ -126,7 +126,7 @@ func TestCreateCandidate(t *testing.T) {
 		}
 	})
 	t.Run("listed last in the job", func(t *testing.T) {
-		got := walk(t, ts, "/spi/v3/jobs/GROOV005/candidates?limit=100", "candidates", nil)
+		got := walk(t, ts, "/spi/v3/jobs/GROOV005/candidates?limit=100", "candidates", nil, "")
 		stored, _ := ts.sim.Candidate(got[len(got)-1])
 		if *stored.Email != "d@example.com" {
 			t.Errorf("last candidate of GROOV005 is %s", *stored.Email)
