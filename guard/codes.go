@@ -135,28 +135,32 @@ func (c *codeWriter) finish() {
 	if !c.buffering {
 		return
 	}
-	body, ok := withCodes(c.buf.Bytes())
+	body, code, ok := withCodes(c.buf.Bytes())
 	if !ok {
 		WriteError(c.ResponseWriter, c.status, CodeBadRequest, http.StatusText(c.status))
 		return
 	}
+	recordCode(c.ResponseWriter, code)
 	h := c.Header()
-	h.Set("Content-Type", "application/json")
+	if responseMedia(h) != mediaGraphQLResponse {
+		h.Set("Content-Type", mediaJSON)
+	}
 	h.Set("Content-Length", strconv.Itoa(len(body)))
 	c.ResponseWriter.WriteHeader(c.status)
 	_, _ = c.ResponseWriter.Write(body)
 }
 
 // withCodes adds code BAD_REQUEST to every error of a GraphQL response
-// body that has none; ok is false when b is not such a body.
-func withCodes(b []byte) ([]byte, bool) {
+// body that has none and returns the code of its first error; ok is false
+// when b is not such a body.
+func withCodes(b []byte) (out []byte, first string, ok bool) {
 	var resp map[string]json.RawMessage
 	if json.Unmarshal(b, &resp) != nil {
-		return nil, false
+		return nil, "", false
 	}
 	var errs []map[string]any
 	if json.Unmarshal(resp["errors"], &errs) != nil || len(errs) == 0 {
-		return nil, false
+		return nil, "", false
 	}
 	changed := false
 	for _, e := range errs {
@@ -170,14 +174,15 @@ func withCodes(b []byte) ([]byte, bool) {
 			changed = true
 		}
 	}
+	first, _ = errs[0]["extensions"].(map[string]any)["code"].(string)
 	if !changed {
-		return b, true
+		return b, first, true
 	}
 	raw, err := json.Marshal(errs)
 	if err != nil {
-		return nil, false
+		return nil, "", false
 	}
 	resp["errors"] = raw
-	out, err := json.Marshal(resp)
-	return out, err == nil
+	out, err = json.Marshal(resp)
+	return out, first, err == nil
 }
