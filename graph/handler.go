@@ -104,8 +104,9 @@ type Config struct {
 	// guard.DefaultQueryLimits(). The parser's token limit is set to the
 	// same MaxTokens.
 	QueryLimits guard.QueryLimits
-	// DisableIntrospection turns off __schema and __type (production
-	// setting GATEWAY_INTROSPECTION=false).
+	// DisableIntrospection refuses __schema and __type with code
+	// INTROSPECTION_DISABLED and turns off the "Did you mean …" suggestions
+	// of validation errors (production setting GATEWAY_INTROSPECTION=false).
 	DisableIntrospection bool
 	// Idempotency stores createCandidate results by idempotency key; nil
 	// means an in-process store (idempotency.NewMemoryStore) of this
@@ -208,7 +209,15 @@ func newServer(e *economy, cfg Config) *handler.Server {
 	if cfg.AccessRules != nil {
 		srv.Use(access.FieldGuard(cfg.AccessRules))
 	}
-	if !cfg.DisableIntrospection {
+	// Notes request errors for guard.OverHTTP, which answers them with the
+	// status codes GraphQL over HTTP asks for.
+	srv.Use(guard.RequestErrors())
+	if cfg.DisableIntrospection {
+		srv.Use(introspectionOff{})
+		// "Did you mean …" would reveal the field names introspection
+		// hides.
+		srv.SetDisableSuggestion(true)
+	} else {
 		srv.Use(extension.Introspection{})
 	}
 	var apq graphql.Cache[string] = lru.New[string](100)
@@ -226,11 +235,11 @@ func newServer(e *economy, cfg Config) *handler.Server {
 	return srv
 }
 
-// executableSchema returns the schema over r with the gateway's cost model
-// (see DefaultComplexityLimit): connections count their selection once per
-// requested item.
+// executableSchema returns the public schema (PublicSchema) over r with the
+// gateway's cost model (see DefaultComplexityLimit): connections count
+// their selection once per requested item.
 func executableSchema(r *Resolver) graphql.ExecutableSchema {
-	gc := generated.Config{Resolvers: r}
+	gc := generated.Config{Resolvers: r, Schema: PublicSchema()}
 	gc.Complexity.Query.Jobs = func(child int, first *int, _ *string, _ *model.JobState, _, _ *time.Time) int {
 		return connectionComplexity(child, first)
 	}
