@@ -20,7 +20,7 @@ type candidateFilters struct {
 // candidatesConnection resolves Query.candidates and Job.candidates: one
 // GET /candidates per page. The list items carry every list field and the
 // job's shortcode and title, so those cost nothing more.
-func (r *Resolver) candidatesConnection(ctx context.Context, kind string, f candidateFilters, first *int, after *string) (*model.CandidateConnection, error) {
+func (r *Resolver) candidatesConnection(ctx context.Context, kind string, f candidateFilters, first *int, after *string, last *int, before *string) (*model.CandidateConnection, error) {
 	key := candidatePageKey{
 		Shortcode: f.shortcode, Stage: f.stage, Email: f.email,
 		CreatedAfter: keyTime(f.createdAfter), UpdatedAfter: keyTime(f.updatedAfter),
@@ -37,7 +37,7 @@ func (r *Resolver) candidatesConnection(ctx context.Context, kind string, f cand
 		filters["createdAfter"] = key.CreatedAfter
 		filters["updatedAfter"] = key.UpdatedAfter
 	}
-	p, err := newPageRequest(ctx, kind, filters, first, after)
+	p, err := newPageRequest(ctx, kind, filters, first, after, last, before)
 	if err != nil {
 		return nil, err
 	}
@@ -45,13 +45,16 @@ func (r *Resolver) candidatesConnection(ctx context.Context, kind string, f cand
 	if p.skip {
 		return conn, nil
 	}
-	key.SinceID, key.Limit = p.afterID, p.limit()
-	pg, err := load(ctx, r.loadersFor(ctx).candidatePages, key)
+	pages := r.loadersFor(ctx).candidatePages
+	items, hasPrev, hasNext, err := connectionPage(ctx, p, func(ctx context.Context, since, until string, limit int) (page[workable.Candidate], error) {
+		k := key
+		k.SinceID, k.MaxID, k.Limit = since, until, limit
+		return load(ctx, pages, k)
+	}, candidateID)
 	if err != nil {
 		return nil, err
 	}
-	items, hasNext := window(p, pg.Items, candidateID, pg.More)
-	cursors, info := edgeCursors(p, items, candidateID, hasNext)
+	cursors, info := edgeCursors(p, items, candidateID, hasPrev, hasNext)
 	conn.PageInfo = info
 	conn.Nodes = make([]workable.Candidate, len(items))
 	conn.Edges = make([]model.CandidateEdge, len(items))
@@ -120,9 +123,9 @@ func detailList[T any](ctx context.Context, r *Resolver, obj *workable.Candidate
 }
 
 // activitiesConnection resolves Candidate.activities: one
-// GET /candidates/{id}/activities per page.
-func (r *Resolver) activitiesConnection(ctx context.Context, candidateID string, first *int, after *string) (*model.ActivityConnection, error) {
-	p, err := newPageRequest(ctx, kindActivities, map[string]string{"candidate": candidateID}, first, after)
+// GET /candidates/{id}/activities per forward page.
+func (r *Resolver) activitiesConnection(ctx context.Context, candidateID string, first *int, after *string, last *int, before *string) (*model.ActivityConnection, error) {
+	p, err := newPageRequest(ctx, kindActivities, map[string]string{"candidate": candidateID}, first, after, last, before)
 	if err != nil {
 		return nil, err
 	}
@@ -130,17 +133,21 @@ func (r *Resolver) activitiesConnection(ctx context.Context, candidateID string,
 	if p.skip {
 		return conn, nil
 	}
-	pg, err := load(ctx, r.loadersFor(ctx).activityPages, activityPageKey{CandidateID: candidateID, SinceID: p.afterID, Limit: p.limit()})
+	pages := r.loadersFor(ctx).activityPages
+	items, hasPrev, hasNext, err := connectionPage(ctx, p, func(ctx context.Context, since, until string, limit int) (page[workable.Activity], error) {
+		return load(ctx, pages, activityPageKey{CandidateID: candidateID, SinceID: since, MaxID: until, Limit: limit})
+	}, activityID)
 	if err != nil {
 		return nil, err
 	}
-	items, hasNext := window(p, pg.Items, activityID, pg.More)
-	cursors, info := edgeCursors(p, items, activityID, hasNext)
+	cursors, info := edgeCursors(p, items, activityID, hasPrev, hasNext)
 	conn.PageInfo = info
 	conn.Nodes = make([]workable.Activity, len(items))
 	conn.Edges = make([]model.ActivityEdge, len(items))
 	for i, a := range items {
+		// A copy: the loaded activity may be shared with other requests.
 		conn.Nodes[i] = *a
+		conn.Nodes[i].CandidateID = candidateID
 		conn.Edges[i] = model.ActivityEdge{Cursor: cursors[i], Node: &conn.Nodes[i]}
 	}
 	return conn, nil

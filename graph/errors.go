@@ -22,7 +22,15 @@ const (
 	CodeUpstreamUnavailable = "UPSTREAM_UNAVAILABLE"
 	CodeNotFound            = "NOT_FOUND"
 	CodeInternal            = "INTERNAL"
+	// CodeBackwardPagingLimit: a last/before page that the gateway could
+	// not find within its budget of Workable calls (see backwardPage).
+	CodeBackwardPagingLimit = "BACKWARD_PAGING_LIMIT"
 )
+
+// codedError is an error shown to the caller as is, with its own code.
+type codedError struct{ code, msg string }
+
+func (e *codedError) Error() string { return e.msg }
 
 // inputError is a problem with the arguments of a query; its message is
 // shown to the caller as is.
@@ -45,9 +53,12 @@ var errJobGone = errors.New("the job no longer exists in Workable")
 func classify(err error) (code, msg string) {
 	var in *inputError
 	var er *workable.ErrorResponse
+	var coded *codedError
 	switch {
 	case errors.As(err, &in):
 		return CodeBadUserInput, in.msg
+	case errors.As(err, &coded):
+		return coded.code, coded.msg
 	case errors.Is(err, workable.ErrUnauthorized):
 		return CodeWorkableAuthFailed, "Workable rejected the gateway's API token"
 	case errors.Is(err, workable.ErrRateLimited):
@@ -80,7 +91,7 @@ func errorPresenter(logger *slog.Logger) graphql.ErrorPresenterFunc {
 			return gqlErr
 		}
 		code, msg := classify(err)
-		if code != CodeBadUserInput {
+		if code != CodeBadUserInput && code != CodeBackwardPagingLimit {
 			// The workable package guarantees its error texts carry no token.
 			logger.LogAttrs(ctx, slog.LevelWarn, "graphql error",
 				slog.String("code", code), slog.String("path", gqlErr.Path.String()), slog.Any("err", err))

@@ -240,17 +240,20 @@ func newServer(e *economy, cfg Config) *handler.Server {
 // their selection once per requested item.
 func executableSchema(r *Resolver) graphql.ExecutableSchema {
 	gc := generated.Config{Resolvers: r, Schema: PublicSchema()}
-	gc.Complexity.Query.Jobs = func(child int, first *int, _ *string, _ *model.JobState, _, _ *time.Time) int {
-		return connectionComplexity(child, first)
+	gc.Complexity.Query.Jobs = func(child int, first *int, _ *string, last *int, _ *string, _ *model.JobState, _, _ *time.Time) int {
+		return connectionComplexity(child, first, last)
 	}
-	gc.Complexity.Query.Candidates = func(child int, first *int, _, _, _, _ *string, _, _ *time.Time) int {
-		return connectionComplexity(child, first)
+	gc.Complexity.Query.Candidates = func(child int, first *int, _ *string, last *int, _, _, _, _ *string, _, _ *time.Time) int {
+		return connectionComplexity(child, first, last)
 	}
-	gc.Complexity.Job.Candidates = func(child int, first *int, _, _ *string) int {
-		return connectionComplexity(child, first)
+	gc.Complexity.Job.Candidates = func(child int, first *int, _ *string, last *int, _, _ *string) int {
+		return connectionComplexity(child, first, last)
 	}
-	gc.Complexity.Candidate.Activities = func(child int, first *int, _ *string) int {
-		return connectionComplexity(child, first)
+	gc.Complexity.Candidate.Activities = func(child int, first *int, _ *string, last *int, _ *string) int {
+		return connectionComplexity(child, first, last)
+	}
+	gc.Complexity.Query.Nodes = func(child int, ids []string) int {
+		return 1 + len(ids)*child
 	}
 	return generated.NewExecutableSchema(gc)
 }

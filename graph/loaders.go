@@ -63,6 +63,7 @@ type jobPageKey struct {
 	CreatedAfter string // RFC 3339, "" when unset
 	UpdatedAfter string
 	SinceID      string
+	MaxID        string // "" for no upper bound (backward paging sets it)
 	Limit        int
 	// WithText adds include_fields=description,full_description,requirements,benefits
 	// (the jobTexts); the page's jobs carry those that Workable returned.
@@ -77,6 +78,7 @@ type candidatePageKey struct {
 	CreatedAfter string // RFC 3339, "" when unset
 	UpdatedAfter string
 	SinceID      string
+	MaxID        string // "" for no upper bound (backward paging sets it)
 	Limit        int
 }
 
@@ -84,7 +86,14 @@ type candidatePageKey struct {
 type activityPageKey struct {
 	CandidateID string
 	SinceID     string
+	MaxID       string // "" for no upper bound (backward paging sets it)
 	Limit       int
+}
+
+// activityKey identifies one activity: Workable reads it only through its
+// candidate's list.
+type activityKey struct {
+	CandidateID, ID string
 }
 
 // loaders holds the dataloaders of one request. A loader shared across
@@ -109,6 +118,10 @@ type loaders struct {
 	jobPages       *dataloader.Loader[jobPageKey, page[workable.Job]]
 	candidatePages *dataloader.Loader[candidatePageKey, page[workable.Candidate]]
 	activityPages  *dataloader.Loader[activityPageKey, page[workable.Activity]]
+	// activity loads one activity (Query.node); nil value when Workable no
+	// longer has it. Every activity of a cached page is cached on its own
+	// too, so a listed activity costs nothing more.
+	activity *dataloader.Loader[activityKey, *workable.Activity]
 }
 
 // newLoaders returns a fresh set of loaders for one request, counting its
@@ -139,6 +152,10 @@ func newLoaders(e *economy, rs *reqState) *loaders {
 		kind: cache.KindActivities, id: activityPageKey.canonical,
 		gen: func(k activityPageKey) string { return e.candidateGenKey(k.CandidateID) }, fetch: l.fetchActivityPage,
 	}))
+	l.activity = newLoader(e.loaderWait, cachedBatch(e, rs, spec[activityKey, *workable.Activity]{
+		kind: cache.KindActivities, id: activityKey.canonical,
+		gen: func(k activityKey) string { return e.candidateGenKey(k.CandidateID) }, fetch: l.fetchActivity,
+	}))
 	return l
 }
 
@@ -154,9 +171,18 @@ func (k jobPageKey) canonical() string {
 	v.Set("ca", k.CreatedAfter)
 	v.Set("ua", k.UpdatedAfter)
 	v.Set("since", k.SinceID)
+	setMax(v, k.MaxID)
 	v.Set("limit", strconv.Itoa(k.Limit))
 	v.Set("text", strconv.FormatBool(k.WithText))
 	return v.Encode()
+}
+
+// setMax adds max_id to a page key's canonical form only when it is set,
+// so that the keys of forward pages stay what they were.
+func setMax(v url.Values, maxID string) {
+	if maxID != "" {
+		v.Set("max", maxID)
+	}
 }
 
 // canonical encodes the key for a cache id (sorted, escaped, stable).
@@ -168,6 +194,7 @@ func (k candidatePageKey) canonical() string {
 	v.Set("ca", k.CreatedAfter)
 	v.Set("ua", k.UpdatedAfter)
 	v.Set("since", k.SinceID)
+	setMax(v, k.MaxID)
 	v.Set("limit", strconv.Itoa(k.Limit))
 	return v.Encode()
 }
@@ -176,8 +203,15 @@ func (k candidatePageKey) canonical() string {
 func (k activityPageKey) canonical() string {
 	v := url.Values{}
 	v.Set("since", k.SinceID)
+	setMax(v, k.MaxID)
 	v.Set("limit", strconv.Itoa(k.Limit))
 	return url.PathEscape(k.CandidateID) + "?" + v.Encode()
+}
+
+// canonical is the cache id of one activity: "r:" sets it apart from the
+// pages of the same kind.
+func (k activityKey) canonical() string {
+	return "r:" + url.PathEscape(k.CandidateID) + "/" + url.PathEscape(k.ID)
 }
 
 // newLoader returns a loader over batch that collects keys for wait (the
@@ -333,6 +367,7 @@ func (l *loaders) fetchJobPage(ctx context.Context, k jobPageKey, _ string) (pag
 		State:        k.State,
 		Limit:        k.Limit,
 		SinceID:      k.SinceID,
+		MaxID:        k.MaxID,
 		CreatedAfter: parseKeyTime(k.CreatedAfter),
 		UpdatedAfter: parseKeyTime(k.UpdatedAfter),
 	}
@@ -367,6 +402,7 @@ func (l *loaders) fetchCandidatePage(ctx context.Context, k candidatePageKey, ge
 		Email:        k.Email,
 		Limit:        k.Limit,
 		SinceID:      k.SinceID,
+		MaxID:        k.MaxID,
 		CreatedAfter: parseKeyTime(k.CreatedAfter),
 		UpdatedAfter: parseKeyTime(k.UpdatedAfter),
 	})
@@ -380,14 +416,40 @@ func (l *loaders) fetchCandidatePage(ctx context.Context, k candidatePageKey, ge
 	return page[workable.Candidate]{Items: cands, More: resp != nil && resp.NextURL != ""}, items, nil
 }
 
-// fetchActivityPage runs one GET /candidates/{id}/activities.
-func (l *loaders) fetchActivityPage(ctx context.Context, k activityPageKey, _ string) (page[workable.Activity], []cache.Item, error) {
+// fetchActivityPage runs one GET /candidates/{id}/activities. Each activity
+// of the page is cached too, under the same generation, for Query.node.
+func (l *loaders) fetchActivityPage(ctx context.Context, k activityPageKey, gen string) (page[workable.Activity], []cache.Item, error) {
 	acts, resp, err := l.client.Candidates.ListActivities(ctx, k.CandidateID,
-		&workable.ActivityListOptions{Limit: k.Limit, SinceID: k.SinceID})
+		&workable.ActivityListOptions{Limit: k.Limit, SinceID: k.SinceID, MaxID: k.MaxID})
 	if err != nil {
 		return page[workable.Activity]{}, nil, err
 	}
-	return page[workable.Activity]{Items: acts, More: resp != nil && resp.NextURL != ""}, nil, nil
+	var items []cache.Item
+	if l.e.store != nil {
+		items = make([]cache.Item, 0, len(acts))
+		for _, a := range acts {
+			it, err := l.e.item(cache.KindActivities, activityKey{k.CandidateID, a.ID}.canonical(), gen, a)
+			if err != nil {
+				return page[workable.Activity]{}, nil, err
+			}
+			items = append(items, it)
+		}
+	}
+	return page[workable.Activity]{Items: acts, More: resp != nil && resp.NextURL != ""}, items, nil
+}
+
+// fetchActivity reads one activity: the page of its candidate's list that
+// starts at it (since_id is inclusive). nil when Workable no longer has it.
+func (l *loaders) fetchActivity(ctx context.Context, k activityKey, _ string) (*workable.Activity, []cache.Item, error) {
+	acts, _, err := l.client.Candidates.ListActivities(ctx, k.CandidateID,
+		&workable.ActivityListOptions{Limit: 1, SinceID: k.ID, MaxID: k.ID})
+	if errors.Is(err, workable.ErrNotFound) {
+		return nil, nil, nil // the candidate is gone
+	}
+	if err != nil || len(acts) == 0 || acts[0].ID != k.ID {
+		return nil, nil, err
+	}
+	return acts[0], nil, nil
 }
 
 // perRecord returns the cache items of the list fields of each record of a

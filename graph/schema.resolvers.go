@@ -29,6 +29,10 @@ func (r *activityResolver) RatingScore(ctx context.Context, obj *workable.Activi
 	return &obj.Rating.Score, nil
 }
 
+func (r *activityResolver) GlobalID(ctx context.Context, obj *workable.Activity) (string, error) {
+	return activityGlobalID(obj)
+}
+
 func (r *candidateResolver) Job(ctx context.Context, obj *workable.Candidate) (*model.Job, error) {
 	return r.candidateJob(ctx, obj)
 }
@@ -57,8 +61,8 @@ func (r *candidateResolver) SocialProfiles(ctx context.Context, obj *workable.Ca
 	return detailList(ctx, r.Resolver, obj, func(c *workable.Candidate) []workable.SocialProfile { return c.SocialProfiles })
 }
 
-func (r *candidateResolver) Activities(ctx context.Context, obj *workable.Candidate, first *int, after *string) (*model.ActivityConnection, error) {
-	return r.activitiesConnection(ctx, obj.ID, first, after)
+func (r *candidateResolver) Activities(ctx context.Context, obj *workable.Candidate, first *int, after *string, last *int, before *string) (*model.ActivityConnection, error) {
+	return r.activitiesConnection(ctx, obj.ID, first, after, last, before)
 }
 
 func (r *candidateResolver) Skills(ctx context.Context, obj *workable.Candidate) ([]string, error) {
@@ -95,6 +99,10 @@ func (r *candidateResolver) Location(ctx context.Context, obj *workable.Candidat
 		return nil, err
 	}
 	return c.Location, nil
+}
+
+func (r *candidateResolver) GlobalID(ctx context.Context, obj *workable.Candidate) (string, error) {
+	return candidateGlobalID(obj), nil
 }
 
 func (r *jobResolver) ID(ctx context.Context, obj *model.Job) (string, error) {
@@ -157,8 +165,8 @@ func (r *jobResolver) Description(ctx context.Context, obj *model.Job) (*string,
 	return r.jobText(ctx, obj, model.TextDescription, func(j *workable.Job) *string { return j.Description })
 }
 
-func (r *jobResolver) Candidates(ctx context.Context, obj *model.Job, first *int, after *string, stage *string) (*model.CandidateConnection, error) {
-	return r.candidatesConnection(ctx, kindJobCandidates, candidateFilters{shortcode: obj.Shortcode, stage: deref(stage)}, first, after)
+func (r *jobResolver) Candidates(ctx context.Context, obj *model.Job, first *int, after *string, last *int, before *string, stage *string) (*model.CandidateConnection, error) {
+	return r.candidatesConnection(ctx, kindJobCandidates, candidateFilters{shortcode: obj.Shortcode, stage: deref(stage)}, first, after, last, before)
 }
 
 func (r *jobResolver) UpdatedAt(ctx context.Context, obj *model.Job) (*time.Time, error) {
@@ -225,6 +233,10 @@ func (r *jobResolver) Locations(ctx context.Context, obj *model.Job) ([]workable
 	return j.Locations, nil
 }
 
+func (r *jobResolver) GlobalID(ctx context.Context, obj *model.Job) (string, error) {
+	return jobGlobalID(obj), nil
+}
+
 func (r *mutationResolver) CreateCandidate(ctx context.Context, input model.CreateCandidateInput) (*model.CreateCandidatePayload, error) {
 	return r.createCandidate(ctx, input)
 }
@@ -245,19 +257,19 @@ func (r *mutationResolver) RemoveWorkableCredential(ctx context.Context, nicknam
 	return r.removeWorkableCredential(ctx, nickname)
 }
 
-func (r *queryResolver) Jobs(ctx context.Context, first *int, after *string, state *model.JobState, createdAfter *time.Time, updatedAfter *time.Time) (*model.JobConnection, error) {
-	return r.jobsConnection(ctx, first, after, state, createdAfter, updatedAfter)
+func (r *queryResolver) Jobs(ctx context.Context, first *int, after *string, last *int, before *string, state *model.JobState, createdAfter *time.Time, updatedAfter *time.Time) (*model.JobConnection, error) {
+	return r.jobsConnection(ctx, first, after, last, before, state, createdAfter, updatedAfter)
 }
 
 func (r *queryResolver) Job(ctx context.Context, shortcode string) (*model.Job, error) {
 	return r.jobByShortcode(ctx, shortcode)
 }
 
-func (r *queryResolver) Candidates(ctx context.Context, first *int, after *string, jobShortcode *string, stage *string, email *string, createdAfter *time.Time, updatedAfter *time.Time) (*model.CandidateConnection, error) {
+func (r *queryResolver) Candidates(ctx context.Context, first *int, after *string, last *int, before *string, jobShortcode *string, stage *string, email *string, createdAfter *time.Time, updatedAfter *time.Time) (*model.CandidateConnection, error) {
 	return r.candidatesConnection(ctx, kindCandidates, candidateFilters{
 		shortcode: deref(jobShortcode), stage: deref(stage), email: deref(email),
 		createdAfter: createdAfter, updatedAfter: updatedAfter,
-	}, first, after)
+	}, first, after, last, before)
 }
 
 func (r *queryResolver) Candidate(ctx context.Context, id string) (*workable.Candidate, error) {
@@ -278,6 +290,14 @@ func (r *queryResolver) Account(ctx context.Context) (*workable.Account, error) 
 
 func (r *queryResolver) WorkableCredentials(ctx context.Context) ([]credentials.Credential, error) {
 	return r.workableCredentials(ctx)
+}
+
+func (r *queryResolver) Node(ctx context.Context, id string) (model.Node, error) {
+	return r.node(ctx, id)
+}
+
+func (r *queryResolver) Nodes(ctx context.Context, ids []string) ([]model.Node, error) {
+	return r.nodes(ctx, ids)
 }
 
 func (r *Resolver) Activity() generated.ActivityResolver { return &activityResolver{r} }

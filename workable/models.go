@@ -184,6 +184,11 @@ type Activity struct {
 	Member          *MemberRef `json:"member,omitempty"`
 	CreatedAt       time.Time  `json:"created_at"`
 	UpdatedAt       *time.Time `json:"updated_at,omitempty"`
+
+	// CandidateID is the candidate whose activity this is. A candidate's
+	// activity list does not repeat it, so the caller that listed it fills
+	// it in; it is never sent or decoded.
+	CandidateID string `json:"-"`
 }
 
 // Stage is a hiring pipeline stage (GET /stages).
