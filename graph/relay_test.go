@@ -25,7 +25,7 @@ func TestGlobalIDsRefetchWithoutWorkableCalls(t *testing.T) {
 		Candidates struct {
 			Nodes []struct {
 				ID, GlobalID, Name string
-				Activities     struct {
+				Activities         struct {
 					Nodes []struct{ ID, GlobalID, Action string }
 				}
 			}
@@ -62,7 +62,7 @@ func TestGlobalIDsRefetchWithoutWorkableCalls(t *testing.T) {
 			ID, Name string
 		} `json:"candidate"`
 		Activity struct {
-			Typename         string `json:"__typename"`
+			Typename             string `json:"__typename"`
 			ID, Action, GlobalID string
 		} `json:"activity"`
 		Nodes []map[string]any
