@@ -7,6 +7,7 @@ import (
 	"mime"
 	"net/http"
 	"strconv"
+	"strings"
 )
 
 // More extensions.code values of this package.
@@ -18,16 +19,26 @@ const (
 // CheckRequest refuses, before the GraphQL server sees them, requests it
 // could only answer with a vague error: a method other than GET, POST or
 // OPTIONS (405 METHOD_NOT_ALLOWED), a POST whose Content-Type is not
-// application/json (415 UNSUPPORTED_MEDIA_TYPE), and a POST body that is
-// not a JSON object with a string query, a string operationName and object
-// variables and extensions (each optional or null; 400 BAD_REQUEST).
+// application/json (415 UNSUPPORTED_MEDIA_TYPE), a POST body that is not a
+// JSON object with a string query, a string operationName and object
+// variables and extensions (each optional or null; 400 BAD_REQUEST), and a
+// request with no query nor persisted query hash at all (400 BAD_REQUEST,
+// as GraphQL over HTTP asks: it is no GraphQL request).
 //
 // It reads the whole body: put BodyLimit outside it (and RejectBatches,
 // whose answer for a JSON array is the more helpful one).
 func CheckRequest(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.Method {
-		case http.MethodGet, http.MethodOptions:
+		case http.MethodOptions:
+			next.ServeHTTP(w, r)
+			return
+		case http.MethodGet:
+			q := r.URL.Query()
+			if q.Get("query") == "" && !strings.Contains(q.Get("extensions"), "persistedQuery") {
+				WriteError(w, http.StatusBadRequest, CodeBadRequest, noQuery)
+				return
+			}
 			next.ServeHTTP(w, r)
 			return
 		case http.MethodPost:
@@ -62,12 +73,20 @@ func CheckRequest(next http.Handler) http.Handler {
 	})
 }
 
+// noQuery is the answer to a request without a query (nor a persisted
+// query's hash): it is not a GraphQL request at all.
+const noQuery = "the request has no query: send {\"query\": \"…\"} (or a persisted query's hash in extensions.persistedQuery)"
+
 // graphQLBodyProblem describes what is wrong with a POST body, or returns
 // "" when it is a well-formed GraphQL request.
 func graphQLBodyProblem(body []byte) string {
 	var req map[string]json.RawMessage
 	if err := json.Unmarshal(body, &req); err != nil || req == nil {
 		return "the request body is not a JSON object; send {\"query\": \"…\", \"variables\": {…}}"
+	}
+	if q := bytes.TrimSpace(req["query"]); (len(q) == 0 || string(q) == "null" || string(q) == `""`) &&
+		!bytes.Contains(req["extensions"], []byte(`"persistedQuery"`)) {
+		return noQuery
 	}
 	for field, want := range map[string]byte{"query": '"', "operationName": '"', "variables": '{', "extensions": '{'} {
 		v := bytes.TrimSpace(req[field])
