@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"net"
 	"net/url"
 	"strconv"
 	"strings"
@@ -11,19 +12,23 @@ import (
 	"github.com/workablegw/gateway/access"
 	"github.com/workablegw/gateway/cache"
 	"github.com/workablegw/gateway/credentials"
-	"github.com/workablegw/gateway/graph"
 	"github.com/workablegw/gateway/guard"
+	"github.com/workablegw/gateway/telemetry"
 )
 
 // config is the gateway's configuration, read from the environment. Every
-// setting is listed in the README's settings table.
+// setting, with its default, is in settingsTable (settings.go), which
+// `gateway --help` prints and the README's settings table follows.
 type config struct {
+	Production        bool          // GATEWAY_ENV=production
+	Host              string        // HOST, default "" (every interface; demo mode: 127.0.0.1)
 	Port              int           // PORT, default 8080
 	WorkableSubdomain string        // WORKABLE_SUBDOMAIN
 	WorkableToken     string        // WORKABLE_API_TOKEN
 	WorkableBaseURL   string        // WORKABLE_BASE_URL (optional override)
 	RedisURL          string        // REDIS_URL (optional)
-	ShutdownTimeout   time.Duration // SHUTDOWN_TIMEOUT, default 20s
+	DrainDelay        time.Duration // DRAIN_DELAY, default 0 (production: 5s)
+	ShutdownTimeout   time.Duration // SHUTDOWN_TIMEOUT, default REQUEST_TIMEOUT + shutdownMargin
 	CachePrefix       string        // CACHE_PREFIX, default "" (put before every cache and rate-budget key)
 	CacheMaxBytes     int64         // CACHE_MAX_BYTES, default 64 MiB (in-process cache only)
 	CacheTTLScale     float64       // CACHE_TTL_SCALE, default 1
@@ -34,12 +39,12 @@ type config struct {
 	CacheTTLs     cache.TTLs
 	ResponseCache bool // RESPONSE_CACHE, default true
 
-	// Issue 5: credentials, access control and limits.
+	// Credentials, access control and limits.
 	CredentialsKey      []byte            // CREDENTIALS_KEY (32 bytes in base64), needed to add credentials with Redis
 	APIKeys             access.Keys       // GATEWAY_API_KEYS, key:role pairs; none: open
-	CORSAllowedOrigins  []string          // CORS_ALLOWED_ORIGINS, comma list; none: no browser origin
-	Introspection       bool              // GATEWAY_INTROSPECTION, default true
-	Playground          bool              // GATEWAY_PLAYGROUND, default true
+	CORSAllowedOrigins  []string          // CORS_ALLOWED_ORIGINS, comma list; none: no browser origin (demo mode: localhost)
+	Introspection       bool              // GATEWAY_INTROSPECTION, default true (production: false)
+	Playground          bool              // GATEWAY_PLAYGROUND, default true (production: false)
 	MaxBodyBytes        int64             // MAX_BODY_BYTES, default 1 MiB
 	RequestTimeout      time.Duration     // REQUEST_TIMEOUT (older name QUERY_TIMEOUT), default 30s
 	WorkableCallTimeout time.Duration     // WORKABLE_CALL_TIMEOUT, default 10s
@@ -47,6 +52,11 @@ type config struct {
 	ClientRateBurst     int               // CLIENT_RATE_BURST, default 0 (the rate, rounded up)
 	ComplexityLimit     int               // QUERY_MAX_COMPLEXITY, default graph.DefaultComplexityLimit
 	QueryLimits         guard.QueryLimits // QUERY_MAX_DEPTH, QUERY_MAX_ALIASES, QUERY_MAX_ROOT_FIELDS, QUERY_MAX_FIELDS, QUERY_MAX_TOKENS
+
+	// Observability (LOG_FORMAT, LOG_LEVEL and OTEL_* are read by the
+	// telemetry package).
+	SlowQueryThreshold time.Duration // SLOW_QUERY_THRESHOLD, default 5s; 0: no slow-query warning
+	MetricsOperations  []string      // METRICS_OPERATIONS, the operation names metrics may use as labels
 }
 
 // ttls returns the cache TTLs: CacheTTLs with every fresh time multiplied
@@ -66,33 +76,32 @@ func (c config) demo() bool {
 	return c.WorkableSubdomain == "" && c.WorkableToken == ""
 }
 
-// loadConfig reads and validates the configuration. The error lists every
-// problem found, so one restart fixes them all.
+// loadConfig reads and validates the configuration. Unset settings take
+// their defaults from settingsTable for the mode (production, demo or
+// neither). The error lists every problem found, so one restart fixes them
+// all.
 func loadConfig(getenv func(string) string) (config, error) {
+	env := settingsEnv(getenv)
 	cfg := config{
-		Port:              8080,
-		WorkableSubdomain: strings.TrimSpace(getenv("WORKABLE_SUBDOMAIN")),
-		WorkableToken:     strings.TrimSpace(getenv("WORKABLE_API_TOKEN")),
-		WorkableBaseURL:   strings.TrimSpace(getenv("WORKABLE_BASE_URL")),
-		RedisURL:          strings.TrimSpace(getenv("REDIS_URL")),
-		CachePrefix:       strings.TrimSpace(getenv("CACHE_PREFIX")),
-		ShutdownTimeout:   20 * time.Second,
-		CacheMaxBytes:     cache.DefaultMemoryBytes,
-		CacheTTLScale:     1,
+		Production:        isProduction(getenv),
+		Host:              strings.TrimSpace(env("HOST")),
+		WorkableSubdomain: strings.TrimSpace(env("WORKABLE_SUBDOMAIN")),
+		WorkableToken:     strings.TrimSpace(env("WORKABLE_API_TOKEN")),
+		WorkableBaseURL:   strings.TrimSpace(env("WORKABLE_BASE_URL")),
+		RedisURL:          strings.TrimSpace(env("REDIS_URL")),
+		CachePrefix:       strings.TrimSpace(env("CACHE_PREFIX")),
 		CacheTTLs:         cache.DefaultTTLs(),
-		ResponseCache:     true,
-		Introspection:     true,
-		Playground:        true,
-		MaxBodyBytes:      guard.DefaultMaxBodyBytes,
-		RequestTimeout:    guard.DefaultDeadline,
-		// The client's own default, spelt out for the settings table.
-		WorkableCallTimeout: 10 * time.Second,
-		ComplexityLimit:     graph.DefaultComplexityLimit,
-		QueryLimits:         guard.DefaultQueryLimits(),
 	}
 	var problems []error
-	problems = append(problems, loadSecurity(getenv, &cfg)...)
-	if v := getenv("CACHE_MAX_BYTES"); v != "" {
+	switch v := strings.ToLower(strings.TrimSpace(getenv("GATEWAY_ENV"))); v {
+	case "", "production", "development":
+	default:
+		// A typo must not fall back to development: that would serve demo
+		// data and leave the gateway open.
+		problems = append(problems, fmt.Errorf("GATEWAY_ENV must be production or development (or unset), got %q", v))
+	}
+	problems = append(problems, loadSecurity(env, getenv, &cfg)...)
+	if v := env("CACHE_MAX_BYTES"); v != "" {
 		n, err := strconv.ParseInt(v, 10, 64)
 		if err != nil || n < 1<<20 {
 			problems = append(problems, fmt.Errorf("CACHE_MAX_BYTES must be a number of bytes, at least 1048576, got %q", v))
@@ -104,52 +113,143 @@ func loadConfig(getenv func(string) string) (config, error) {
 		"CACHE_TTL_CANDIDATE": &cfg.CacheTTLs.Candidate, "CACHE_TTL_CANDIDATE_LIST": &cfg.CacheTTLs.CandidateList,
 		"CACHE_TTL_ACTIVITIES": &cfg.CacheTTLs.Activities,
 	} {
-		durationSetting(getenv, name, &ttl.Fresh, &problems)
+		durationSetting(env, name, &ttl.Fresh, &problems)
 	}
-	if v := getenv("CACHE_STALE_TTL"); v != "" {
-		var stale time.Duration
-		durationSetting(getenv, "CACHE_STALE_TTL", &stale, &problems)
-		for _, ttl := range []*cache.TTL{&cfg.CacheTTLs.Job, &cfg.CacheTTLs.JobList, &cfg.CacheTTLs.Candidate,
-			&cfg.CacheTTLs.CandidateList, &cfg.CacheTTLs.Activities} {
-			ttl.Stale = stale
-		}
+	var stale time.Duration
+	durationSetting(env, "CACHE_STALE_TTL", &stale, &problems)
+	for _, ttl := range []*cache.TTL{&cfg.CacheTTLs.Job, &cfg.CacheTTLs.JobList, &cfg.CacheTTLs.Candidate,
+		&cfg.CacheTTLs.CandidateList, &cfg.CacheTTLs.Activities} {
+		ttl.Stale = stale
 	}
-	if v := getenv("CACHE_TTL_SCALE"); v != "" {
+	if v := env("CACHE_TTL_SCALE"); v != "" {
 		f, err := strconv.ParseFloat(v, 64)
 		if err != nil || !(f > 0 && f <= 100) {
 			problems = append(problems, fmt.Errorf("CACHE_TTL_SCALE must be a number above 0 and at most 100, got %q", v))
 		}
 		cfg.CacheTTLScale = f
 	}
-	if v := getenv("RESPONSE_CACHE"); v != "" {
-		b, err := strconv.ParseBool(v)
-		if err != nil {
-			problems = append(problems, fmt.Errorf("RESPONSE_CACHE must be true or false, got %q", v))
-		}
-		cfg.ResponseCache = b
-	}
-	if v := getenv("PORT"); v != "" {
+	boolSetting(env, "RESPONSE_CACHE", &cfg.ResponseCache, &problems)
+	if v := env("PORT"); v != "" {
 		p, err := strconv.Atoi(v)
 		if err != nil || p < 0 || p > 65535 {
 			problems = append(problems, fmt.Errorf("PORT must be a port number (0-65535), got %q", v))
 		}
 		cfg.Port = p
 	}
-	if v := getenv("SHUTDOWN_TIMEOUT"); v != "" {
-		d, err := time.ParseDuration(v)
-		if err != nil || d <= 0 {
-			problems = append(problems, fmt.Errorf("SHUTDOWN_TIMEOUT must be a positive duration such as 20s, got %q", v))
-		}
-		cfg.ShutdownTimeout = d
+	if cfg.Host != "" && net.ParseIP(strings.Trim(cfg.Host, "[]")) == nil && !validHostname(cfg.Host) {
+		problems = append(problems, fmt.Errorf("HOST must be an IP address or host name to listen on, such as 127.0.0.1 or 0.0.0.0, got %q", cfg.Host))
 	}
+	problems = append(problems, shutdownProblems(env, getenv, &cfg)...)
+	problems = append(problems, observabilityProblems(env, &cfg)...)
 	problems = append(problems, workableProblems(cfg)...)
 	if cfg.RedisURL != "" && !strings.Contains(cfg.RedisURL, "://") && !strings.Contains(cfg.RedisURL, ":") {
 		problems = append(problems, fmt.Errorf("REDIS_URL must look like redis://host:6379/0"))
+	}
+	if cfg.Production {
+		problems = append(problems, productionProblems(cfg)...)
 	}
 	if len(problems) > 0 {
 		return cfg, fmt.Errorf("invalid settings: %w", errors.Join(problems...))
 	}
 	return cfg, nil
+}
+
+// shutdownProblems reads DRAIN_DELAY and SHUTDOWN_TIMEOUT. The timeout
+// defaults to REQUEST_TIMEOUT plus shutdownMargin and may not be shorter:
+// a request admitted just before SIGTERM may use its whole deadline
+// (waiting for Workable's rate budget, say), and a shorter timeout would
+// cut it off without an answer.
+func shutdownProblems(env, getenv func(string) string, cfg *config) []error {
+	var problems []error
+	if v := env("DRAIN_DELAY"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < 0 || d > 5*time.Minute {
+			problems = append(problems, fmt.Errorf("DRAIN_DELAY must be a duration from 0s to 5m, such as 5s, got %q", v))
+		}
+		cfg.DrainDelay = d
+	}
+	least := cfg.RequestTimeout + shutdownMargin
+	cfg.ShutdownTimeout = least
+	if v := getenv("SHUTDOWN_TIMEOUT"); v != "" {
+		d, err := time.ParseDuration(v)
+		switch {
+		case err != nil || d <= 0:
+			problems = append(problems, fmt.Errorf("SHUTDOWN_TIMEOUT must be a positive duration such as %s, got %q", shortDuration(least), v))
+		case d < least:
+			problems = append(problems, fmt.Errorf("SHUTDOWN_TIMEOUT (%s) must be at least REQUEST_TIMEOUT (%s) plus %s, so that requests in flight at shutdown, those waiting for Workable's rate budget included, can still be answered: set SHUTDOWN_TIMEOUT=%s or more, or lower REQUEST_TIMEOUT",
+				shortDuration(d), shortDuration(cfg.RequestTimeout), shortDuration(shutdownMargin), shortDuration(least)))
+		}
+		cfg.ShutdownTimeout = d
+	}
+	return problems
+}
+
+// observabilityProblems reads SLOW_QUERY_THRESHOLD and METRICS_OPERATIONS.
+func observabilityProblems(env func(string) string, cfg *config) []error {
+	var problems []error
+	if v := env("SLOW_QUERY_THRESHOLD"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < 0 {
+			problems = append(problems, fmt.Errorf("SLOW_QUERY_THRESHOLD must be a duration such as 5s (0s turns the warning off), got %q", v))
+		}
+		cfg.SlowQueryThreshold = d
+	}
+	for _, name := range strings.Split(env("METRICS_OPERATIONS"), ",") {
+		name = strings.TrimSpace(name)
+		if name == "" {
+			continue
+		}
+		if !telemetry.ValidOperationName(name) {
+			problems = append(problems, fmt.Errorf("METRICS_OPERATIONS must list GraphQL operation names ([A-Za-z_][A-Za-z0-9_]*, at most 64 characters), got %q", name))
+			continue
+		}
+		cfg.MetricsOperations = append(cfg.MetricsOperations, name)
+	}
+	return problems
+}
+
+// productionProblems lists what GATEWAY_ENV=production refuses to start
+// without: a missing secret in a deployment must stop it, not serve the
+// simulator's data or an open API.
+func productionProblems(cfg config) []error {
+	var problems []error
+	if cfg.demo() {
+		problems = append(problems, errors.New("GATEWAY_ENV=production needs WORKABLE_SUBDOMAIN and WORKABLE_API_TOKEN: production never runs in demo mode on the simulator's data"))
+	}
+	if !cfg.APIKeys.Enabled() {
+		problems = append(problems, errors.New("GATEWAY_ENV=production needs GATEWAY_API_KEYS (key:role pairs, e.g. $(openssl rand -hex 32):reader): production never runs open"))
+	}
+	if cfg.RedisURL != "" && len(cfg.CredentialsKey) == 0 {
+		problems = append(problems, errors.New("GATEWAY_ENV=production with REDIS_URL needs CREDENTIALS_KEY (openssl rand -base64 32), the key that encrypts the credentials kept in Redis"))
+	}
+	return problems
+}
+
+// validHostname reports whether s looks like a host name (letters, digits,
+// dots and hyphens).
+func validHostname(s string) bool {
+	if len(s) > 253 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '-') {
+			return false
+		}
+	}
+	return true
+}
+
+// shortDuration formats d without trailing zero units: 35s, 5m, 1h30m.
+func shortDuration(d time.Duration) string {
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
 }
 
 // workableProblems checks the Workable account settings with the rules the
@@ -195,65 +295,72 @@ func workableProblems(cfg config) []error {
 	return problems
 }
 
-// loadSecurity reads the settings of issue 5 (credentials, access control,
-// limits) into cfg and returns the problems found. No message repeats a
-// secret (CREDENTIALS_KEY, GATEWAY_API_KEYS).
-func loadSecurity(getenv func(string) string, cfg *config) []error {
+// loadSecurity reads the settings of credentials, access control and
+// limits into cfg and returns the problems found; env has the defaults
+// filled in, getenv not. No message repeats a secret (CREDENTIALS_KEY,
+// GATEWAY_API_KEYS).
+func loadSecurity(env, getenv func(string) string, cfg *config) []error {
 	var problems []error
-	if v := getenv("CREDENTIALS_KEY"); strings.TrimSpace(v) != "" {
+	if v := env("CREDENTIALS_KEY"); strings.TrimSpace(v) != "" {
 		key, err := credentials.ParseKey(v)
 		if err != nil {
 			problems = append(problems, fmt.Errorf("CREDENTIALS_KEY: %w", err))
 		}
 		cfg.CredentialsKey = key
 	}
-	keys, err := access.ParseKeys(getenv("GATEWAY_API_KEYS"))
+	keys, err := access.ParseKeys(env("GATEWAY_API_KEYS"))
 	if err != nil {
 		problems = append(problems, fmt.Errorf("GATEWAY_API_KEYS: %w", err))
 	}
 	cfg.APIKeys = keys
-	for _, o := range strings.Split(getenv("CORS_ALLOWED_ORIGINS"), ",") {
+	for _, o := range strings.Split(env("CORS_ALLOWED_ORIGINS"), ",") {
 		o = strings.TrimSpace(o)
 		if o == "" {
 			continue
 		}
 		if o != "*" {
-			u, err := url.Parse(o)
-			if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || (u.Path != "" && u.Path != "/") || u.RawQuery != "" {
-				problems = append(problems, fmt.Errorf("CORS_ALLOWED_ORIGINS must list origins such as https://dash.example.com (or *), got %q", o))
+			// scheme://host:* allows every port of the host.
+			u, err := url.Parse(strings.TrimSuffix(o, ":*"))
+			if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || (u.Path != "" && u.Path != "/") || u.RawQuery != "" ||
+				(strings.HasSuffix(o, ":*") && (u.Port() != "" || u.Path != "")) {
+				problems = append(problems, fmt.Errorf("CORS_ALLOWED_ORIGINS must list origins such as https://dash.example.com or http://localhost:* (any port), or *, got %q", o))
 				continue
 			}
 		}
 		cfg.CORSAllowedOrigins = append(cfg.CORSAllowedOrigins, o)
 	}
-	boolSetting(getenv, "GATEWAY_INTROSPECTION", &cfg.Introspection, &problems)
-	boolSetting(getenv, "GATEWAY_PLAYGROUND", &cfg.Playground, &problems)
-	if v := getenv("MAX_BODY_BYTES"); v != "" {
+	boolSetting(env, "GATEWAY_INTROSPECTION", &cfg.Introspection, &problems)
+	boolSetting(env, "GATEWAY_PLAYGROUND", &cfg.Playground, &problems)
+	if v := env("MAX_BODY_BYTES"); v != "" {
 		n, err := strconv.ParseInt(v, 10, 64)
 		if err != nil || n < 1024 || n > 64<<20 {
 			problems = append(problems, fmt.Errorf("MAX_BODY_BYTES must be a number of bytes from 1024 to 67108864, got %q", v))
 		}
 		cfg.MaxBodyBytes = n
 	}
-	// REQUEST_TIMEOUT wins over its older name QUERY_TIMEOUT.
-	for _, name := range []string{"QUERY_TIMEOUT", "REQUEST_TIMEOUT"} {
-		durationSetting(getenv, name, &cfg.RequestTimeout, &problems)
+	// REQUEST_TIMEOUT wins over its older name QUERY_TIMEOUT, which wins
+	// over REQUEST_TIMEOUT's default.
+	durationSetting(env, "REQUEST_TIMEOUT", &cfg.RequestTimeout, &problems)
+	var older time.Duration
+	durationSetting(env, "QUERY_TIMEOUT", &older, &problems)
+	if older > 0 && getenv("REQUEST_TIMEOUT") == "" {
+		cfg.RequestTimeout = older
 	}
-	durationSetting(getenv, "WORKABLE_CALL_TIMEOUT", &cfg.WorkableCallTimeout, &problems)
-	if v := getenv("CLIENT_RATE_LIMIT"); v != "" {
+	durationSetting(env, "WORKABLE_CALL_TIMEOUT", &cfg.WorkableCallTimeout, &problems)
+	if v := env("CLIENT_RATE_LIMIT"); v != "" {
 		f, err := strconv.ParseFloat(v, 64)
 		if err != nil || !(f >= 0 && f <= 1e6) {
 			problems = append(problems, fmt.Errorf("CLIENT_RATE_LIMIT must be requests per second (0 turns it off), got %q", v))
 		}
 		cfg.ClientRateLimit = f
 	}
-	intSetting(getenv, "CLIENT_RATE_BURST", 0, 1e6, &cfg.ClientRateBurst, &problems)
-	intSetting(getenv, "QUERY_MAX_COMPLEXITY", 1, 1e7, &cfg.ComplexityLimit, &problems)
-	intSetting(getenv, "QUERY_MAX_DEPTH", 1, 1000, &cfg.QueryLimits.MaxDepth, &problems)
-	intSetting(getenv, "QUERY_MAX_ALIASES", 1, 1e5, &cfg.QueryLimits.MaxAliases, &problems)
-	intSetting(getenv, "QUERY_MAX_ROOT_FIELDS", 1, 1e5, &cfg.QueryLimits.MaxRootFields, &problems)
-	intSetting(getenv, "QUERY_MAX_FIELDS", 1, 1e6, &cfg.QueryLimits.MaxFields, &problems)
-	intSetting(getenv, "QUERY_MAX_TOKENS", 10, 1e6, &cfg.QueryLimits.MaxTokens, &problems)
+	intSetting(env, "CLIENT_RATE_BURST", 0, 1e6, &cfg.ClientRateBurst, &problems)
+	intSetting(env, "QUERY_MAX_COMPLEXITY", 1, 1e7, &cfg.ComplexityLimit, &problems)
+	intSetting(env, "QUERY_MAX_DEPTH", 1, 1000, &cfg.QueryLimits.MaxDepth, &problems)
+	intSetting(env, "QUERY_MAX_ALIASES", 1, 1e5, &cfg.QueryLimits.MaxAliases, &problems)
+	intSetting(env, "QUERY_MAX_ROOT_FIELDS", 1, 1e5, &cfg.QueryLimits.MaxRootFields, &problems)
+	intSetting(env, "QUERY_MAX_FIELDS", 1, 1e6, &cfg.QueryLimits.MaxFields, &problems)
+	intSetting(env, "QUERY_MAX_TOKENS", 10, 1e6, &cfg.QueryLimits.MaxTokens, &problems)
 	return problems
 }
 

@@ -25,12 +25,34 @@ func mustKeys(s string) access.Keys {
 	return k
 }
 
-// defaults is the configuration with no settings.
+// defaults is the configuration with no settings: demo mode, on this
+// machine only, for frontends on localhost.
 func defaults() config {
-	return config{Port: 8080, ShutdownTimeout: 20 * time.Second, CacheMaxBytes: 64 << 20, CacheTTLScale: 1, CacheTTLs: cache.DefaultTTLs(),
+	return config{Host: "127.0.0.1", Port: 8080, ShutdownTimeout: 35 * time.Second, CacheMaxBytes: 64 << 20, CacheTTLScale: 1, CacheTTLs: cache.DefaultTTLs(),
 		ResponseCache: true, RequestTimeout: 30 * time.Second,
 		Introspection: true, Playground: true, MaxBodyBytes: 1 << 20, WorkableCallTimeout: 10 * time.Second,
-		ComplexityLimit: graph.DefaultComplexityLimit, QueryLimits: guard.DefaultQueryLimits()}
+		ComplexityLimit: graph.DefaultComplexityLimit, QueryLimits: guard.DefaultQueryLimits(),
+		CORSAllowedOrigins: []string{"http://localhost:*", "http://127.0.0.1:*"}, SlowQueryThreshold: 5 * time.Second}
+}
+
+// accountDefaults is the configuration with only a Workable account set
+// (subdomain acme, token tok): every interface, no browser origin.
+func accountDefaults() config {
+	c := defaults()
+	c.Host, c.CORSAllowedOrigins = "", nil
+	c.WorkableSubdomain, c.WorkableToken = "acme", "tok"
+	return c
+}
+
+// production is the environment of a production deployment with every
+// required setting.
+func production(kv ...string) map[string]string {
+	env := map[string]string{"GATEWAY_ENV": "production", "WORKABLE_SUBDOMAIN": "acme", "WORKABLE_API_TOKEN": "tok",
+		"GATEWAY_API_KEYS": "k3y-for-dashboards:reader"}
+	for i := 0; i+1 < len(kv); i += 2 {
+		env[kv[i]] = kv[i+1]
+	}
+	return env
 }
 
 func TestConfigTTLs(t *testing.T) {
@@ -62,15 +84,118 @@ func TestLoadConfig(t *testing.T) {
 			env: map[string]string{
 				"PORT": "9090", "WORKABLE_SUBDOMAIN": "acme", "WORKABLE_API_TOKEN": "tok",
 				"WORKABLE_BASE_URL": "http://127.0.0.1:1/spi/v3/", "REDIS_URL": "redis://127.0.0.1:6379/1",
-				"SHUTDOWN_TIMEOUT": "3s",
+				"SHUTDOWN_TIMEOUT": "40s", "DRAIN_DELAY": "3s", "HOST": "10.0.0.7",
 			},
 			want: func() config {
-				c := defaults()
-				c.Port, c.WorkableSubdomain, c.WorkableToken = 9090, "acme", "tok"
+				c := accountDefaults()
+				c.Port, c.Host = 9090, "10.0.0.7"
 				c.WorkableBaseURL, c.RedisURL = "http://127.0.0.1:1/spi/v3/", "redis://127.0.0.1:6379/1"
-				c.ShutdownTimeout = 3 * time.Second
+				c.ShutdownTimeout, c.DrainDelay = 40*time.Second, 3*time.Second
 				return c
 			}(),
+		},
+		{
+			name: "production defaults",
+			env:  production(),
+			want: func() config {
+				c := accountDefaults()
+				c.Production = true
+				c.APIKeys = mustKeys("k3y-for-dashboards:reader")
+				c.Introspection, c.Playground, c.DrainDelay = false, false, 5*time.Second
+				return c
+			}(),
+		},
+		{
+			name: "production may switch introspection and Playground back on",
+			env:  production("GATEWAY_INTROSPECTION", "true", "GATEWAY_PLAYGROUND", "true", "DRAIN_DELAY", "0s"),
+			want: func() config {
+				c := accountDefaults()
+				c.Production = true
+				c.APIKeys = mustKeys("k3y-for-dashboards:reader")
+				return c
+			}(),
+		},
+		{
+			name:    "production without an account, API keys or CREDENTIALS_KEY",
+			env:     map[string]string{"GATEWAY_ENV": "production", "REDIS_URL": "redis://127.0.0.1:6379/0"},
+			wantErr: []string{"needs WORKABLE_SUBDOMAIN and WORKABLE_API_TOKEN", "needs GATEWAY_API_KEYS", "needs CREDENTIALS_KEY"},
+		},
+		{
+			name:    "production with Redis but no CREDENTIALS_KEY",
+			env:     production("REDIS_URL", "redis://127.0.0.1:6379/0"),
+			wantErr: []string{"needs CREDENTIALS_KEY"},
+		},
+		{
+			name: "production with Redis and CREDENTIALS_KEY",
+			env:  production("REDIS_URL", "redis://127.0.0.1:6379/0", "CREDENTIALS_KEY", testCredentialsKey),
+			want: func() config {
+				c := accountDefaults()
+				c.Production, c.RedisURL = true, "redis://127.0.0.1:6379/0"
+				c.APIKeys = mustKeys("k3y-for-dashboards:reader")
+				c.CredentialsKey = make([]byte, 32)
+				for i := range c.CredentialsKey {
+					c.CredentialsKey[i] = byte(i)
+				}
+				c.Introspection, c.Playground, c.DrainDelay = false, false, 5*time.Second
+				return c
+			}(),
+		},
+		{
+			name:    "a GATEWAY_ENV typo never falls back to development",
+			env:     map[string]string{"GATEWAY_ENV": "prod"},
+			wantErr: []string{"GATEWAY_ENV must be production or development"},
+		},
+		{
+			name: "GATEWAY_ENV=development is demo mode",
+			env:  map[string]string{"GATEWAY_ENV": "Development"},
+			want: defaults(),
+		},
+		{
+			name:    "a shutdown timeout shorter than the request timeout",
+			env:     map[string]string{"SHUTDOWN_TIMEOUT": "20s"},
+			wantErr: []string{"SHUTDOWN_TIMEOUT (20s) must be at least REQUEST_TIMEOUT (30s) plus 5s", "SHUTDOWN_TIMEOUT=35s or more"},
+		},
+		{
+			name:    "a shutdown timeout shorter than a longer request timeout",
+			env:     map[string]string{"SHUTDOWN_TIMEOUT": "40s", "REQUEST_TIMEOUT": "1m"},
+			wantErr: []string{"SHUTDOWN_TIMEOUT (40s) must be at least REQUEST_TIMEOUT (1m) plus 5s"},
+		},
+		{
+			name: "the shutdown timeout follows the request timeout",
+			env:  map[string]string{"REQUEST_TIMEOUT": "1m"},
+			want: func() config {
+				c := defaults()
+				c.RequestTimeout, c.ShutdownTimeout = time.Minute, 65*time.Second
+				return c
+			}(),
+		},
+		{
+			name:    "bad drain delay, host, slow-query threshold and metrics operations",
+			env:     map[string]string{"DRAIN_DELAY": "-1s", "HOST": "local host", "SLOW_QUERY_THRESHOLD": "slow", "METRICS_OPERATIONS": "Jobs, not-a-name"},
+			wantErr: []string{"DRAIN_DELAY", "HOST", "SLOW_QUERY_THRESHOLD", `METRICS_OPERATIONS must list GraphQL operation names ([A-Za-z_][A-Za-z0-9_]*, at most 64 characters), got "not-a-name"`},
+		},
+		{
+			name: "observability settings",
+			env:  map[string]string{"SLOW_QUERY_THRESHOLD": "0s", "METRICS_OPERATIONS": " Jobs ,CandidateCard,"},
+			want: func() config {
+				c := defaults()
+				c.SlowQueryThreshold, c.MetricsOperations = 0, []string{"Jobs", "CandidateCard"}
+				return c
+			}(),
+		},
+		{
+			name: "CORS origins with any port",
+			env:  map[string]string{"CORS_ALLOWED_ORIGINS": "http://localhost:*, https://dash.example.com"},
+			want: func() config {
+				c := defaults()
+				c.CORSAllowedOrigins = []string{"http://localhost:*", "https://dash.example.com"}
+				return c
+			}(),
+		},
+		{
+			name:    "CORS origins with a port pattern that is not a whole port",
+			env:     map[string]string{"CORS_ALLOWED_ORIGINS": "http://localhost:3*"},
+			wantErr: []string{"CORS_ALLOWED_ORIGINS"},
 		},
 		{
 			name: "cache settings",
@@ -80,6 +205,7 @@ func TestLoadConfig(t *testing.T) {
 				c := defaults()
 				c.CachePrefix = "staging:"
 				c.CacheMaxBytes, c.CacheTTLScale, c.ResponseCache, c.RequestTimeout = 2<<20, 0.5, false, 5*time.Second
+				c.ShutdownTimeout = 10 * time.Second
 				return c
 			}(),
 		},
@@ -193,6 +319,7 @@ func TestLoadConfig(t *testing.T) {
 				c.CORSAllowedOrigins = []string{"https://dash.example.com", "http://localhost:3000/"}
 				c.Introspection, c.Playground = false, false
 				c.MaxBodyBytes, c.RequestTimeout, c.WorkableCallTimeout = 2048, 5*time.Second, 2*time.Second
+				c.ShutdownTimeout = 10 * time.Second
 				c.ClientRateLimit, c.ClientRateBurst = 2.5, 5
 				c.ComplexityLimit = 900
 				c.QueryLimits = guard.QueryLimits{MaxDepth: 8, MaxAliases: 3, MaxRootFields: 4, MaxFields: 200, MaxTokens: 600}
@@ -202,7 +329,11 @@ func TestLoadConfig(t *testing.T) {
 		{
 			name: "QUERY_TIMEOUT is the older name of REQUEST_TIMEOUT",
 			env:  map[string]string{"QUERY_TIMEOUT": "7s"},
-			want: func() config { c := defaults(); c.RequestTimeout = 7 * time.Second; return c }(),
+			want: func() config {
+				c := defaults()
+				c.RequestTimeout, c.ShutdownTimeout = 7*time.Second, 12*time.Second
+				return c
+			}(),
 		},
 		{
 			name: "bad security settings",

@@ -4,14 +4,17 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 )
 
 // runHealthcheck asks the gateway on this machine whether it is alive, for
 // container health checks in images without a shell (distroless): it GETs
-// http://127.0.0.1:$PORT/healthz and fails unless the answer is 200.
+// http://$HOST:$PORT/healthz (127.0.0.1 when HOST is unset or listens on
+// every interface) and fails unless the answer is 200.
 func runHealthcheck(ctx context.Context, getenv func(string) string, stdout io.Writer) error {
 	port := 8080
 	if v := getenv("PORT"); v != "" {
@@ -23,7 +26,11 @@ func runHealthcheck(ctx context.Context, getenv func(string) string, stdout io.W
 	}
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
-	url := "http://127.0.0.1:" + strconv.Itoa(port) + "/healthz"
+	host := strings.Trim(strings.TrimSpace(getenv("HOST")), "[]")
+	if ip := net.ParseIP(host); host == "" || (ip != nil && ip.IsUnspecified()) {
+		host = "127.0.0.1"
+	}
+	url := "http://" + net.JoinHostPort(host, strconv.Itoa(port)) + "/healthz"
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
 		return fmt.Errorf("healthcheck: %w", err)

@@ -7,7 +7,6 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"runtime/debug"
 	"strings"
 	"time"
 
@@ -43,20 +42,26 @@ type observability struct {
 	// that nothing pays for spans nobody collects.
 	tracer          trace.TracerProvider
 	shutdownTracing func(context.Context) error
+	// slowQuery is the duration over which a /query request logs a
+	// slow-query warning (0: never).
+	slowQuery time.Duration
 }
 
 // newObservability reads the logging and tracing settings through getenv
 // (LOG_FORMAT, LOG_LEVEL, GATEWAY_ENV, OTEL_*; see telemetry.NewLogger and
-// telemetry.SetupTracing) and builds the process's logger (writing to
-// stderr), metrics registry and tracer provider. Call close when the
-// gateway stops.
-func newObservability(ctx context.Context, getenv func(string) string, stderr io.Writer) (*observability, error) {
+// telemetry.SetupTracing; pass settingsEnv's getenv, which fills in the
+// defaults) and cfg's (SLOW_QUERY_THRESHOLD, METRICS_OPERATIONS), and
+// builds the process's logger (writing to stderr), metrics registry and
+// tracer provider. Call close when the gateway stops.
+func newObservability(ctx context.Context, getenv func(string) string, stderr io.Writer, cfg config) (*observability, error) {
 	logger := telemetry.NewLogger(stderr, getenv)
-	tp, shutdown, err := telemetry.SetupTracing(ctx, getenv, buildVersion())
+	version, revision := buildInfo()
+	tp, shutdown, err := telemetry.SetupTracing(ctx, getenv, version)
 	if err != nil {
 		return nil, err
 	}
-	o := newObservabilityWith(logger, tp)
+	o := newObservabilityWith(logger, tp, telemetry.WithOperations(cfg.MetricsOperations...), telemetry.WithBuildInfo(version, revision))
+	o.slowQuery = cfg.SlowQueryThreshold
 	o.shutdownTracing = shutdown
 	if o.tracer != nil {
 		logger.Info("tracing on: sending spans over OTLP/HTTP")
@@ -66,13 +71,13 @@ func newObservability(ctx context.Context, getenv func(string) string, stderr io
 
 // newObservabilityWith builds the observability of a gateway from a logger
 // and a tracer provider (a no-op one, or nil, turns tracing off), with a
-// fresh metrics registry.
-func newObservabilityWith(logger *slog.Logger, tp trace.TracerProvider) *observability {
+// fresh metrics registry built with opts.
+func newObservabilityWith(logger *slog.Logger, tp trace.TracerProvider, opts ...telemetry.MetricsOption) *observability {
 	reg := prometheus.NewRegistry()
 	o := &observability{
 		logger:          logger,
 		registry:        reg,
-		metrics:         telemetry.NewMetrics(reg),
+		metrics:         telemetry.NewMetrics(reg, opts...),
 		shutdownTracing: func(context.Context) error { return nil },
 	}
 	if _, off := tp.(noop.TracerProvider); tp != nil && !off {
@@ -165,27 +170,10 @@ func (o *observability) metricsHandler() http.Handler {
 }
 
 // wrap gives every request, whatever route answers it (401s and 413s
-// included), a request id, RequestStats and one log line. It must be the
-// outermost wrapper.
+// included), a request id, RequestStats and one log line (with a
+// slow-query warning past SLOW_QUERY_THRESHOLD), and counts refusals by
+// code. It must be the outermost wrapper.
 func (o *observability) wrap(h http.Handler) http.Handler {
-	return telemetry.RequestLogger(o.logger, h)
-}
-
-// buildVersion is the gateway's version for service.version: the module
-// version of a released build, else the VCS revision it was built from, else
-// "".
-func buildVersion() string {
-	bi, ok := debug.ReadBuildInfo()
-	if !ok {
-		return ""
-	}
-	if v := bi.Main.Version; v != "" && v != "(devel)" {
-		return v
-	}
-	for _, s := range bi.Settings {
-		if s.Key == "vcs.revision" {
-			return s.Value
-		}
-	}
-	return ""
+	return telemetry.RequestLogger(o.logger, h,
+		telemetry.WithSlowThreshold(o.slowQuery), telemetry.WithRefusalMetrics(o.metrics))
 }

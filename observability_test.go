@@ -20,6 +20,7 @@ import (
 	"net/url"
 	"os"
 	"regexp"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -146,6 +147,9 @@ type logLine struct {
 	CacheHits     int64   `json:"cache_hits"`
 	CacheMisses   int64   `json:"cache_misses"`
 	Stale         bool    `json:"stale"`
+	Role          string  `json:"role"`
+	KeyID         string  `json:"key_id"`
+	ErrorCode     string  `json:"error_code"`
 }
 
 // requestLines returns the "request" log lines of request id.
@@ -186,7 +190,7 @@ func scrape(t *testing.T, base string) string {
 // then answered from the response cache) and checks the log line of each
 // against the response's extensions.cost, and the series /metrics shows.
 func TestMetricsAndLogLinesAfterAKnownQuery(t *testing.T) {
-	base, logs, stop := startLoggedRun(t, map[string]string{"PORT": "0", "LOG_FORMAT": "json"})
+	base, logs, stop := startLoggedRun(t, map[string]string{"PORT": "0", "LOG_FORMAT": "json", "METRICS_OPERATIONS": "KnownJobs"})
 
 	const body = `{"query":"query KnownJobs { jobs(first: 3) { nodes { shortcode title } } }"}`
 	type want struct{ calls, hits int64 }
@@ -211,6 +215,24 @@ func TestMetricsAndLogLinesAfterAKnownQuery(t *testing.T) {
 		}
 		results[r.id] = res
 	}
+	// An operation name missing from METRICS_OPERATIONS counts as other;
+	// refusals count by code.
+	if res, _ := postQuery(t, base, `{"query":"query Unlisted { jobs(first: 1) { nodes { shortcode } } }"}`, nil); len(res.Errors) > 0 {
+		t.Fatalf("Unlisted: errors %+v", res.Errors)
+	}
+	if res, _ := postQuery(t, base, `{"query":"query Typo { jbos { nodes { id } } }"}`, map[string]string{"X-Request-ID": "refused-validation"}); len(res.Errors) != 1 ||
+		res.Errors[0].Extensions.Code != "GRAPHQL_VALIDATION_FAILED" {
+		t.Fatalf("a query with a typo answered %+v", res)
+	}
+	req, _ := http.NewRequest(http.MethodPost, base+"/query", strings.NewReader(`{"query":"{ jobs { nodes { id } } }"}`))
+	req.Header.Set("Content-Type", "text/plain")
+	req.Header.Set("X-Request-ID", "refused-media-type")
+	if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != http.StatusUnsupportedMediaType {
+		t.Fatalf("POST text/plain = %v %v, want 415", resp, err)
+	} else {
+		resp.Body.Close()
+	}
+
 	// A request without an id gets a generated one, echoed. (Not a probe
 	// route: successful probes log at debug level.)
 	resp, err := http.Get(base + "/")
@@ -227,12 +249,17 @@ func TestMetricsAndLogLinesAfterAKnownQuery(t *testing.T) {
 	for _, want := range []string{
 		`workable_gateway_graphql_requests_total{operation="KnownJobs",outcome="ok"} 2`,
 		`workable_gateway_graphql_request_duration_seconds_count{operation="KnownJobs"} 2`,
-		`workable_gateway_workable_calls_total{route="GET /jobs",status="200"} 1`,
-		`workable_gateway_workable_call_duration_seconds_count{route="GET /jobs"} 1`,
-		`workable_gateway_cache_lookups_total{kind="jobs",result="miss"} 1`,
-		`workable_gateway_cache_lookups_total{kind="resp",result="miss"} 1`,
+		`workable_gateway_workable_calls_total{route="GET /jobs",status="200"} 2`,
+		`workable_gateway_workable_call_duration_seconds_count{route="GET /jobs"} 2`,
+		`workable_gateway_cache_lookups_total{kind="jobs",result="miss"} 2`,
+		`workable_gateway_cache_lookups_total{kind="resp",result="miss"} 3`,
 		`workable_gateway_cache_lookups_total{kind="resp",result="hit"} 1`,
-		`workable_gateway_ratelimit_wait_seconds_count{credential="default"} 1`,
+		`workable_gateway_ratelimit_wait_seconds_count{credential="default"} 2`,
+		`workable_gateway_graphql_requests_total{operation="other",outcome="ok"} 1`,
+		`workable_gateway_graphql_requests_total{operation="invalid",outcome="error"} 1`,
+		`workable_gateway_refusals_total{code="GRAPHQL_VALIDATION_FAILED"} 1`,
+		`workable_gateway_refusals_total{code="UNSUPPORTED_MEDIA_TYPE"} 1`,
+		`workable_gateway_build_info{go_version="` + runtime.Version() + `"`,
 		`go_goroutines `,
 	} {
 		if !strings.Contains(metrics, want) {
@@ -258,9 +285,12 @@ func TestMetricsAndLogLinesAfterAKnownQuery(t *testing.T) {
 		}
 		l, cost := lines[0], results[r.id].Extensions.Cost
 		got := logLine{Msg: l.Msg, RequestID: l.RequestID, Method: l.Method, Path: l.Path, Status: l.Status,
-			Operation: l.Operation, WorkableCalls: l.WorkableCalls, CacheHits: l.CacheHits, CacheMisses: l.CacheMisses}
+			Operation: l.Operation, WorkableCalls: l.WorkableCalls, CacheHits: l.CacheHits, CacheMisses: l.CacheMisses,
+			Role: l.Role, KeyID: l.KeyID}
+		// Demo mode runs without API keys: the caller is named by address.
 		wantLine := logLine{Msg: "request", RequestID: r.id, Method: "POST", Path: "/query", Status: 200,
-			Operation: "KnownJobs", WorkableCalls: cost.WorkableCalls, CacheHits: cost.CacheHits, CacheMisses: cost.CacheMisses}
+			Operation: "KnownJobs", WorkableCalls: cost.WorkableCalls, CacheHits: cost.CacheHits, CacheMisses: cost.CacheMisses,
+			Role: "admin", KeyID: "addr:127.0.0.1"}
 		if diff := cmp.Diff(wantLine, got); diff != "" {
 			t.Errorf("%s: log line (-want +got):\n%s", r.id, diff)
 		}
@@ -270,6 +300,20 @@ func TestMetricsAndLogLinesAfterAKnownQuery(t *testing.T) {
 	}
 	if lines := requestLines(t, logs.String(), generatedID); len(lines) != 1 || lines[0].Path != "/" {
 		t.Errorf("log lines of the Playground request = %+v, want one", lines)
+	}
+	for id, want := range map[string]logLine{
+		"refused-validation": {Status: 200, ErrorCode: "GRAPHQL_VALIDATION_FAILED", Role: "admin", KeyID: "addr:127.0.0.1"},
+		"refused-media-type": {Status: 415, ErrorCode: "UNSUPPORTED_MEDIA_TYPE", Role: "admin", KeyID: "addr:127.0.0.1"},
+	} {
+		lines := requestLines(t, logs.String(), id)
+		if len(lines) != 1 {
+			t.Errorf("%s: %d log lines, want 1", id, len(lines))
+			continue
+		}
+		got := logLine{Status: lines[0].Status, ErrorCode: lines[0].ErrorCode, Role: lines[0].Role, KeyID: lines[0].KeyID}
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("%s: log line (-want +got):\n%s", id, diff)
+		}
 	}
 	if strings.Contains(logs.String(), simulator.DemoToken) {
 		t.Error("the logs show the Workable token")

@@ -3,7 +3,9 @@ package main
 import (
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -13,6 +15,7 @@ import (
 	"github.com/workablegw/gateway/credentials"
 	"github.com/workablegw/gateway/graph"
 	"github.com/workablegw/gateway/guard"
+	"github.com/workablegw/gateway/telemetry"
 	"github.com/workablegw/gateway/workable"
 )
 
@@ -46,6 +49,10 @@ func newSecurity(cfg config, logger *slog.Logger) security {
 	keys := cfg.APIKeys
 	if cfg.demo() {
 		keys = keys.WithOpenRole(access.RoleAdmin)
+		if ip := net.ParseIP(strings.Trim(cfg.Host, "[]")); !keys.Enabled() && (ip == nil || !ip.IsLoopback()) {
+			logger.Warn("demo mode listens beyond this machine (HOST) without GATEWAY_API_KEYS: whoever reaches it is an admin of the demo",
+				"host", cfg.Host)
+		}
 	}
 	if keys.Enabled() {
 		logger.Info("API keys required on /query", "keys", keys.String())
@@ -70,14 +77,16 @@ func newSecurity(cfg config, logger *slog.Logger) security {
 }
 
 // protect wraps the /query handler, outermost first: CORS (preflights carry
-// no Authorization header), authentication (401 UNAUTHENTICATED), the
-// per-client rate limit (429 with Retry-After; per principal, so per API
+// no Authorization header), authentication (401 UNAUTHENTICATED; the
+// caller then goes into the request's log line), the per-client rate limit (429 with Retry-After; per principal, so per API
 // key, or per address while open), the body cap (413), the batch refusal
 // (400), the method, media type and body shape (405, 415, 400), the
-// request deadline, and a code on every error answer (guard.ErrorCodes). The GraphQL handler inside then resolves
+// request deadline, a code on every error answer (guard.ErrorCodes) and the
+// status codes of GraphQL over HTTP (guard.OverHTTP). The GraphQL handler inside then resolves
 // the Workable credential and checks roles and query limits before any
 // resolver runs.
 func (s security) protect(h http.Handler) http.Handler {
+	h = guard.OverHTTP(h)
 	h = guard.ErrorCodes(h)
 	h = guard.Deadline(s.RequestTimeout, h)
 	h = guard.CheckRequest(h)
@@ -86,8 +95,27 @@ func (s security) protect(h http.Handler) http.Handler {
 	if s.ClientLimiter != nil {
 		h = s.ClientLimiter.Middleware(principalID, h)
 	}
+	h = recordCaller(h)
 	h = access.Middleware(s.Keys, h)
 	return access.CORS(s.CORSAllowedOrigins, h)
+}
+
+// protectSchema wraps GET /schema.graphql: the same CORS and API keys as
+// /query (any role may read the schema, as any may introspect it).
+func (s security) protectSchema(h http.Handler) http.Handler {
+	return access.CORS(s.CORSAllowedOrigins, access.Middleware(s.Keys, recordCaller(h)))
+}
+
+// recordCaller copies the caller's role and key id (never the key) into
+// the request's log stats, so that every log line about the request names
+// the caller.
+func recordCaller(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p := access.PrincipalFrom(r.Context())
+		st := telemetry.StatsFrom(r.Context())
+		st.Role, st.KeyID = p.Role.String(), p.ID
+		next.ServeHTTP(w, r)
+	})
 }
 
 // principalID names the client of a request for the rate limit: the API

@@ -1,7 +1,8 @@
 // Command gateway serves a GraphQL API over a Workable account.
 //
 // With no settings it runs in demo mode on a built-in Workable simulator;
-// `gateway simulator` serves the simulator alone, for load tests.
+// `gateway --help` lists the other commands (simulator, healthcheck,
+// schema, version) and every setting.
 package main
 
 import (
@@ -16,6 +17,8 @@ import (
 	"os"
 	"os/signal"
 	"strconv"
+	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -27,34 +30,51 @@ import (
 	"github.com/workablegw/gateway/graph"
 	"github.com/workablegw/gateway/idempotency"
 	"github.com/workablegw/gateway/playground"
+	"github.com/workablegw/gateway/telemetry"
 	"github.com/workablegw/gateway/workable/simulator"
 )
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	// The first signal starts a graceful shutdown; a second one ends the
+	// process at once (Go's default for the signal, restored by stop).
+	context.AfterFunc(ctx, stop)
 	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr); err != nil {
 		fmt.Fprintf(os.Stderr, "gateway: %v\n", err)
 		os.Exit(1)
 	}
 }
 
-// run starts the gateway (or, with the argument "simulator", the Workable
-// simulator alone) and serves until ctx ends. It reads its settings through
-// getenv so tests can run it without touching the process environment.
+// run runs the command in args (none: the gateway itself; see printUsage)
+// until ctx ends. It reads its settings through getenv so tests can run it
+// without touching the process environment.
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	if len(args) > 0 && args[0] == "simulator" {
-		return runSimulator(ctx, args[1:], stdout, stderr)
-	}
-	if len(args) > 0 && args[0] == "healthcheck" {
-		return runHealthcheck(ctx, getenv, stdout)
-	}
 	if len(args) > 0 {
-		return fmt.Errorf("unknown argument %q (usage: gateway [simulator [flags] | healthcheck])", args[0])
+		switch args[0] {
+		case "simulator":
+			return runSimulator(ctx, args[1:], stdout, stderr)
+		case "healthcheck":
+			return runHealthcheck(ctx, getenv, stdout)
+		case "schema":
+			_, err := io.WriteString(stdout, graph.SchemaSDL())
+			return err
+		case "version", "--version", "-version":
+			_, err := fmt.Fprintln(stdout, versionLine())
+			return err
+		case "help", "--help", "-help", "-h":
+			printUsage(stdout)
+			return nil
+		}
+		return fmt.Errorf("unknown command %q: run gateway --help to see the commands and settings", args[0])
+	}
+	cfg, err := loadConfig(getenv)
+	if err != nil {
+		return err
 	}
 	// Logs, metrics and traces (observability.go): JSON logs in production,
 	// spans only with an OTLP endpoint, flushed when the gateway stops.
-	obs, err := newObservability(ctx, getenv, stderr)
+	obs, err := newObservability(ctx, settingsEnv(getenv), stderr, cfg)
 	if err != nil {
 		return err
 	}
@@ -64,11 +84,6 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		}
 	}()
 	logger := obs.logger
-
-	cfg, err := loadConfig(getenv)
-	if err != nil {
-		return err
-	}
 
 	subdomain, token, baseURL := cfg.WorkableSubdomain, cfg.WorkableToken, cfg.WorkableBaseURL
 	if cfg.demo() {
@@ -82,14 +97,18 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		logger.Info("demo mode: no WORKABLE_SUBDOMAIN/WORKABLE_API_TOKEN set, serving the built-in Workable simulator", "simulator", baseURL)
 	}
 
-	// The upstream economy (issue 4): a cache and a rate budget per
-	// credential, in Redis when REDIS_URL is set (shared by every replica
-	// using the same token), else in process.
+	// The upstream economy: a cache and a rate budget per credential, in
+	// Redis when REDIS_URL is set (shared by every replica using the same
+	// token), else in process.
 	var (
 		rdb   redis.UniversalClient
 		store cache.Store
 	)
 	if cfg.RedisURL != "" {
+		// go-redis logs some failures itself (a dial that keeps failing,
+		// say): route its lines through the gateway's logger, so that they
+		// are in the configured format. Its logger is process-wide.
+		redis.SetLogger(telemetry.RedisLogger(logger))
 		rdb, err = cache.NewUniversalClient(cfg.RedisURL)
 		if err != nil {
 			return fmt.Errorf("REDIS_URL: %w", err)
@@ -103,7 +122,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		store = cache.NewMemory(cfg.CacheMaxBytes)
 	}
 
-	// Credentials (issue 5): the default one (from the environment, or the
+	// Credentials: the default one (from the environment, or the
 	// simulator's in demo mode) and those added through the API, each with
 	// its own client, rate budget and cache namespace.
 	registry, err := newRegistry(cfg, rdb, &credentials.Credential{Subdomain: subdomain, Token: token},
@@ -138,13 +157,14 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	obs.configureGraph(&gcfg, rdb, cfg.CachePrefix+"wgw:")
 	sec := newSecurity(cfg, logger)
-	handler := NewServer(logger, gcfg, rdb, sec, obs.metricsHandler())
+	draining := new(atomic.Bool)
+	handler := NewServer(logger, gcfg, rdb, sec, obs.metricsHandler(), draining)
 	// Outermost, so that every answer (401s and 413s too) gets its log line.
 	handler = obs.wrap(handler)
 
-	ln, err := net.Listen("tcp", net.JoinHostPort("", strconv.Itoa(cfg.Port)))
+	ln, err := net.Listen("tcp", net.JoinHostPort(cfg.Host, strconv.Itoa(cfg.Port)))
 	if err != nil {
-		return fmt.Errorf("listen on port %d: %w", cfg.Port, err)
+		return fmt.Errorf("listen on %s: %w", net.JoinHostPort(cfg.Host, strconv.Itoa(cfg.Port)), err)
 	}
 	srv := &http.Server{
 		Handler:           handler,
@@ -153,22 +173,44 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		// anything runs), so a slow client cannot hold a connection.
 		ReadTimeout: 30 * time.Second,
 		IdleTimeout: 2 * time.Minute,
+		ErrorLog:    slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}
-	port := ln.Addr().(*net.TCPAddr).Port
-	fmt.Fprintf(stdout, "Workable GraphQL gateway listening on http://localhost:%d/query\n", port)
-	fmt.Fprintf(stdout, "GraphQL Playground: http://localhost:%d/\n", port)
+	base := publicBase(cfg.Host, ln.Addr().(*net.TCPAddr).Port)
+	ver, _ := buildInfo()
+	logger.Info("listening", "addr", ln.Addr().String(), "version", ver, "production", cfg.Production)
+	fmt.Fprintf(stdout, "Workable GraphQL gateway listening on %s/query\n", base)
+	if cfg.Playground {
+		fmt.Fprintf(stdout, "GraphQL Playground: %s/\n", base)
+	}
 	if cfg.demo() {
-		fmt.Fprintln(stdout, "Demo mode: answering from the built-in Workable simulator (set WORKABLE_SUBDOMAIN and WORKABLE_API_TOKEN for a real account)")
+		fmt.Fprintln(stdout, "Demo mode: answering from the built-in Workable simulator, on this machine only (set WORKABLE_SUBDOMAIN and WORKABLE_API_TOKEN for a real account)")
 	}
-	return serveUntilDone(ctx, srv, ln, cfg.ShutdownTimeout)
+	return serveUntilDone(ctx, srv, ln, shutdownPlan{
+		drain: cfg.DrainDelay, timeout: cfg.ShutdownTimeout, draining: draining, logger: logger,
+	})
+}
+
+// publicBase is the base URL to print for a gateway listening on host and
+// port: localhost for a loopback or unspecified host, which a browser on
+// this machine reaches, else the host itself.
+func publicBase(host string, port int) string {
+	h := "localhost"
+	if ip := net.ParseIP(strings.Trim(host, "[]")); host != "" && (ip == nil || !(ip.IsLoopback() || ip.IsUnspecified())) {
+		h = host
+	}
+	return "http://" + net.JoinHostPort(h, strconv.Itoa(port))
 }
 
 // NewServer wires every route of the gateway in one place. /query is
 // guarded by sec (see security.protect); metrics serves GET /metrics (nil:
-// no such route).
-func NewServer(logger *slog.Logger, gcfg graph.Config, rdb redis.UniversalClient, sec security, metrics http.Handler) http.Handler {
+// no such route); /readyz answers 503 once draining is set (shutdown has
+// begun).
+func NewServer(logger *slog.Logger, gcfg graph.Config, rdb redis.UniversalClient, sec security, metrics http.Handler, draining *atomic.Bool) http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("/query", sec.protect(graph.NewHandler(gcfg)))
+	if !gcfg.DisableIntrospection {
+		mux.Handle("GET /schema.graphql", sec.protectSchema(schemaHandler()))
+	}
 	if sec.Playground {
 		pg := playground.Handler("/query", playground.WithTitle("Workable GraphQL gateway"))
 		mux.Handle("GET /{$}", pg)
@@ -180,11 +222,18 @@ func NewServer(logger *slog.Logger, gcfg graph.Config, rdb redis.UniversalClient
 	})
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		if draining.Load() {
+			// Load balancers take the replica out of rotation while
+			// /query still serves what they send meanwhile.
+			w.WriteHeader(http.StatusServiceUnavailable)
+			io.WriteString(w, "shutting down\n")
+			return
+		}
 		if rdb != nil {
 			ctx, cancel := context.WithTimeout(r.Context(), time.Second)
 			defer cancel()
 			if err := rdb.Ping(ctx).Err(); err != nil {
-				logger.Warn("readiness: Redis does not answer", "err", err)
+				logger.WarnContext(r.Context(), "readiness: Redis does not answer", "err", err)
 				w.WriteHeader(http.StatusServiceUnavailable)
 				io.WriteString(w, "redis unreachable\n")
 				return
@@ -200,15 +249,48 @@ func NewServer(logger *slog.Logger, gcfg graph.Config, rdb redis.UniversalClient
 	return mux
 }
 
+// schemaHandler serves the public schema in SDL (graph.SchemaSDL), for
+// code generators and Relay's compiler.
+func schemaHandler() http.Handler {
+	sdl := graph.SchemaSDL()
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		w.Header().Set("X-Content-Type-Options", "nosniff")
+		io.WriteString(w, sdl)
+	})
+}
+
 // Workable's budget for account tokens: 10 requests per 10 seconds.
 const (
 	workableLimit  = 10
 	workableWindow = 10 * time.Second
 )
 
-// serveUntilDone serves on ln until ctx ends, then shuts down gracefully,
-// letting in-flight requests (mutations included) finish within timeout.
-func serveUntilDone(ctx context.Context, srv *http.Server, ln net.Listener, timeout time.Duration) error {
+// shutdownPlan says how serveUntilDone stops once its context ends.
+type shutdownPlan struct {
+	// drain is how long the server keeps serving after the context ends,
+	// with draining set (so /readyz answers 503) and keep-alives off, so
+	// that load balancers stop sending new requests before the listener
+	// closes.
+	drain time.Duration
+	// timeout bounds the wait for requests in flight once the listener
+	// has closed.
+	timeout time.Duration
+	// draining is set when the drain begins; nil for none.
+	draining *atomic.Bool
+	// logger receives the shutdown lines; nil for none.
+	logger *slog.Logger
+}
+
+// serveUntilDone serves on ln until ctx ends, then shuts down gracefully:
+// it drains for plan.drain, then closes the listener and lets in-flight
+// requests (mutations and requests waiting for the rate budget included)
+// finish within plan.timeout.
+func serveUntilDone(ctx context.Context, srv *http.Server, ln net.Listener, plan shutdownPlan) error {
+	logger := plan.logger
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {
@@ -216,14 +298,35 @@ func serveUntilDone(ctx context.Context, srv *http.Server, ln net.Listener, time
 		return fmt.Errorf("serve: %w", err)
 	case <-ctx.Done():
 	}
-	shutdownCtx, cancel := context.WithTimeout(context.Background(), timeout)
+	start := time.Now()
+	logger.Info("shutting down: draining, then waiting for requests in flight",
+		"drain_delay", plan.drain.String(), "shutdown_timeout", plan.timeout.String())
+	if plan.draining != nil {
+		plan.draining.Store(true)
+	}
+	// Answers carry Connection: close from now on, so clients open their
+	// next connection to another replica.
+	srv.SetKeepAlivesEnabled(false)
+	if plan.drain > 0 {
+		timer := time.NewTimer(plan.drain)
+		select {
+		case <-timer.C:
+		case err := <-errc:
+			timer.Stop()
+			return fmt.Errorf("serve: %w", err)
+		}
+	}
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), plan.timeout)
 	defer cancel()
 	if err := srv.Shutdown(shutdownCtx); err != nil {
+		logger.Error("shutdown: requests still in flight when SHUTDOWN_TIMEOUT ran out", "err", err,
+			"elapsed", time.Since(start).String())
 		return fmt.Errorf("graceful shutdown: %w", err)
 	}
 	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return fmt.Errorf("serve: %w", err)
 	}
+	logger.Info("shut down: every request in flight was answered", "elapsed", time.Since(start).String())
 	return nil
 }
 
@@ -264,5 +367,5 @@ func runSimulator(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	fmt.Fprintf(stdout, "Workable simulator listening on http://%s/spi/v3/ (subdomain %s, token %s)\n",
 		ln.Addr(), simulator.DemoSubdomain, *token)
 	srv := &http.Server{Handler: sim.Handler(), ReadHeaderTimeout: 10 * time.Second}
-	return serveUntilDone(ctx, srv, ln, 5*time.Second)
+	return serveUntilDone(ctx, srv, ln, shutdownPlan{timeout: 5 * time.Second})
 }

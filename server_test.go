@@ -201,7 +201,7 @@ func TestRunShutdownFinishesInFlightRequest(t *testing.T) {
 
 	env := map[string]string{"PORT": "0", "WORKABLE_SUBDOMAIN": simulator.DemoSubdomain,
 		"WORKABLE_API_TOKEN": workableToken, "WORKABLE_BASE_URL": simSrv.URL + "/spi/v3/",
-		"SHUTDOWN_TIMEOUT": "30s"}
+		"SHUTDOWN_TIMEOUT": "35s"}
 	base, stop := startRun(t, nil, env, `listening on (http://localhost:\d+)/query`)
 
 	type result struct {
@@ -284,6 +284,147 @@ func TestRunShutdownFinishesInFlightRequest(t *testing.T) {
 	}
 	if n := sim.RequestCount("GET /jobs"); n != 1 {
 		t.Errorf("simulator saw %d GET /jobs, want 1", n)
+	}
+}
+
+// TestRunDrainsThenAnswersARequestQueuedForTheBudget: on SIGTERM (run's
+// context ending) /readyz answers 503 for DRAIN_DELAY while /query keeps
+// serving, then the listener closes, and a request that was waiting for
+// Workable's rate budget when the signal came still gets its answer. The
+// simulator's budget of 1 call per 3 s makes the request's second call
+// wait; the test sees it waiting in ratelimit_waiting, and holds that call
+// at the simulator until the listener has closed, so the order of events
+// is checked, never their timing.
+func TestRunDrainsThenAnswersARequestQueuedForTheBudget(t *testing.T) {
+	t.Parallel()
+	sim := simulator.New(simulator.WithToken(workableToken), simulator.WithRateLimit(1, 3*time.Second))
+	reached, release := make(chan struct{}), make(chan struct{})
+	var reachedOnce, releaseOnce sync.Once
+	simSrv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasSuffix(r.URL.Path, "/candidates") {
+			reachedOnce.Do(func() { close(reached) })
+			select {
+			case <-release:
+			case <-r.Context().Done():
+				return
+			}
+		}
+		sim.Handler().ServeHTTP(w, r)
+	}))
+	t.Cleanup(simSrv.Close)
+	releaseSim := func() { releaseOnce.Do(func() { close(release) }) }
+	t.Cleanup(releaseSim)
+
+	env := map[string]string{"PORT": "0", "WORKABLE_SUBDOMAIN": simulator.DemoSubdomain,
+		"WORKABLE_API_TOKEN": workableToken, "WORKABLE_BASE_URL": simSrv.URL + "/spi/v3/",
+		"DRAIN_DELAY": "1500ms", "REQUEST_TIMEOUT": "20s"}
+	base, stop := startRun(t, nil, env, `listening on (http://localhost:\d+)/query`)
+
+	type result struct {
+		status int
+		body   []byte
+		err    error
+	}
+	answer := make(chan result, 1)
+	go func() {
+		// GET /jobs spends the budget; the job's candidates then wait for it.
+		resp, err := http.Post(base+"/query", "application/json",
+			strings.NewReader(`{"query":"{ jobs(first: 1) { nodes { shortcode candidates(first: 1) { nodes { name } } } } }"}`))
+		if err != nil {
+			answer <- result{err: err}
+			return
+		}
+		defer resp.Body.Close()
+		body, err := io.ReadAll(resp.Body)
+		answer <- result{status: resp.StatusCode, body: body, err: err}
+	}()
+	const waiting = `workable_gateway_ratelimit_waiting{credential="default"} 1`
+	// Bounds, not timings: they only turn a hang into a failure.
+	tick := time.NewTicker(5 * time.Millisecond)
+	defer tick.Stop()
+	until := func(what string, cond func() bool) {
+		t.Helper()
+		deadline := time.After(30 * time.Second)
+		for !cond() {
+			select {
+			case <-tick.C:
+			case r := <-answer:
+				t.Fatalf("waiting until %s, /query answered: %d %s %v", what, r.status, r.body, r.err)
+			case <-deadline:
+				t.Fatalf("never %s", what)
+			}
+		}
+	}
+	get := func(path string) (int, string) {
+		resp, err := http.Get(base + path)
+		if err != nil {
+			return 0, err.Error()
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	until("a Workable call waits for the rate budget", func() bool {
+		_, m := get("/metrics")
+		return strings.Contains(m, waiting)
+	})
+
+	runErr := make(chan error, 1)
+	go func() { runErr <- stop() }() // SIGTERM
+	until("/readyz answers 503", func() bool { code, _ := get("/readyz"); return code == http.StatusServiceUnavailable })
+	// Draining: the request still waits for the budget, and /query serves.
+	if code, m := get("/metrics"); code != http.StatusOK || !strings.Contains(m, waiting) {
+		t.Errorf("during the drain /metrics = %d, and the queued call is gone: %v", code, strings.Contains(m, waiting))
+	}
+	resp, err := http.Post(base+"/query", "application/json", strings.NewReader(`{"query":"{ __typename }"}`))
+	if err != nil {
+		t.Fatalf("/query during the drain: %v", err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	// resp.Close: the answer said Connection: close, so that the client's
+	// next request opens a connection to another replica.
+	if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), `"__typename":"Query"`) || !resp.Close {
+		t.Errorf("/query during the drain = %d %s (Close %v), want 200 with data and Connection: close",
+			resp.StatusCode, body, resp.Close)
+	}
+	// Then the listener closes, with the request still in flight.
+	addr := strings.TrimPrefix(base, "http://")
+	until("the listener closes", func() bool {
+		conn, err := net.Dial("tcp", addr)
+		if err == nil {
+			conn.Close()
+		}
+		return err != nil
+	})
+	select {
+	case err := <-runErr:
+		t.Fatalf("run returned %v with a request in flight", err)
+	default:
+	}
+	releaseSim()
+	r := <-answer
+	var out struct {
+		Data struct {
+			Jobs struct {
+				Nodes []struct {
+					Candidates struct{ Nodes []struct{ Name string } }
+				}
+			}
+		}
+		Errors []json.RawMessage
+	}
+	if r.err != nil || json.Unmarshal(r.body, &out) != nil || r.status != http.StatusOK || len(out.Errors) > 0 ||
+		len(out.Data.Jobs.Nodes) != 1 || len(out.Data.Jobs.Nodes[0].Candidates.Nodes) != 1 || out.Data.Jobs.Nodes[0].Candidates.Nodes[0].Name == "" {
+		t.Errorf("the request queued at SIGTERM answered %d %s %v, want its data", r.status, r.body, r.err)
+	}
+	select {
+	case <-reached:
+	default:
+		t.Error("the queued call never reached Workable")
+	}
+	if err := <-runErr; err != nil {
+		t.Errorf("run after a graceful shutdown = %v, want nil", err)
 	}
 }
 

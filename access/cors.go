@@ -2,6 +2,7 @@ package access
 
 import (
 	"net/http"
+	"strconv"
 	"strings"
 
 	"github.com/workablegw/gateway/guard"
@@ -11,23 +12,26 @@ import (
 // frontend of the gateway sends beyond the CORS-safelisted ones.
 const (
 	corsAllowMethods  = "GET, POST, OPTIONS"
-	corsAllowHeaders  = "Authorization, Content-Type, X-Workable-Credential, Idempotency-Key, X-Request-ID"
+	corsAllowHeaders  = "Authorization, Content-Type, Accept, X-Workable-Credential, Idempotency-Key, X-Request-ID, traceparent, tracestate"
 	corsExposeHeaders = "Retry-After, X-Request-ID"
 	// corsMaxAge lets a browser reuse a preflight answer for 10 minutes.
 	corsMaxAge = "600"
 )
 
 // CORS answers browsers' cross-origin requests for the origins in
-// allowedOrigins (exact matches such as "https://dash.example.com";
-// scheme and host compare case-insensitively and a trailing slash is
-// ignored).
+// allowedOrigins: exact matches such as "https://dash.example.com" (scheme
+// and host compare case-insensitively and a trailing slash is ignored), or
+// "scheme://host:*" for every port of a host, such as "http://localhost:*"
+// for frontends in development.
 //
 // A preflight (OPTIONS with Origin and Access-Control-Request-Method) from
 // an allowed origin gets 204 with Access-Control-Allow-Origin,
 // -Allow-Methods (GET, POST, OPTIONS), -Allow-Headers (Authorization,
-// Content-Type, X-Workable-Credential, Idempotency-Key, X-Request-ID) and
-// -Max-Age, and next is not called; from any other origin it gets 403 with
-// no CORS header. Other requests always reach next, with
+// Content-Type, Accept, X-Workable-Credential, Idempotency-Key,
+// X-Request-ID, and W3C trace context's traceparent and tracestate, so that
+// a browser's trace continues through the gateway) and -Max-Age, and next
+// is not called; from any other origin it gets 403 with no CORS header and
+// a message naming CORS_ALLOWED_ORIGINS, the setting that allows it. Other requests always reach next, with
 // Access-Control-Allow-Origin only when their origin is allowed, so a
 // browser withholds the answer from other origins. Every answer varies on
 // Origin.
@@ -39,16 +43,31 @@ const (
 // origin.
 func CORS(allowedOrigins []string, next http.Handler) http.Handler {
 	allowed := make(map[string]bool, len(allowedOrigins))
+	var anyPort []string // "scheme://host" of the scheme://host:* entries
 	allowAll := false
 	for _, o := range allowedOrigins {
 		o = normalizeOrigin(o)
-		switch o {
-		case "":
-		case "*":
+		switch {
+		case o == "":
+		case o == "*":
 			allowAll = true
+		case strings.HasSuffix(o, ":*"):
+			anyPort = append(anyPort, strings.TrimSuffix(o, ":*"))
 		default:
 			allowed[o] = true
 		}
+	}
+	isAllowed := func(origin string) bool {
+		origin = normalizeOrigin(origin)
+		if allowed[origin] {
+			return true
+		}
+		for _, base := range anyPort {
+			if origin == base || (strings.HasPrefix(origin, base+":") && isPort(origin[len(base)+1:])) {
+				return true
+			}
+		}
+		return false
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
@@ -65,7 +84,7 @@ func CORS(allowedOrigins []string, next http.Handler) http.Handler {
 		case origin == "":
 		case allowAll:
 			allowOrigin = "*"
-		case allowed[normalizeOrigin(origin)]:
+		case isAllowed(origin):
 			allowOrigin = origin
 		}
 		if !preflight {
@@ -78,7 +97,7 @@ func CORS(allowedOrigins []string, next http.Handler) http.Handler {
 		}
 		if allowOrigin == "" {
 			guard.WriteError(w, http.StatusForbidden, CodeOriginNotAllowed,
-				"this origin may not call the gateway from a browser")
+				"the origin "+strconv.Quote(origin)+" may not call the gateway from a browser: add it to the gateway's CORS_ALLOWED_ORIGINS setting")
 			return
 		}
 		h.Set("Access-Control-Allow-Origin", allowOrigin)
@@ -94,4 +113,17 @@ func CORS(allowedOrigins []string, next http.Handler) http.Handler {
 // case-insensitive).
 func normalizeOrigin(o string) string {
 	return strings.ToLower(strings.TrimSuffix(strings.TrimSpace(o), "/"))
+}
+
+// isPort reports whether s is a port number: 1 to 5 digits.
+func isPort(s string) bool {
+	if s == "" || len(s) > 5 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
 }

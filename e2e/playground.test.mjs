@@ -14,19 +14,16 @@
 
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile, spawn } from 'node:child_process';
-import { once } from 'node:events';
 import { access, constants, copyFile, mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 
 import { chromium } from 'playwright-core';
 
+import { BUILD_TIMEOUT_MS, START_TIMEOUT_MS, buildGateway, repoRoot, startGateway, stopGateway } from './gateway.mjs';
+
 const here = path.dirname(fileURLToPath(import.meta.url));
-const repoRoot = path.resolve(here, '..');
 const screenshotDir = path.join(here, 'screenshots');
 const screenshotPath = path.join(screenshotDir, 'playground.png');
 const chromiumPath = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
@@ -45,8 +42,6 @@ const CHROMIUM_ARGS = [
   '--disable-sync',
 ];
 
-const BUILD_TIMEOUT_MS = 10 * 60_000;
-const START_TIMEOUT_MS = 60_000;
 const UI_TIMEOUT_MS = 30_000;
 
 let workDir;
@@ -58,17 +53,7 @@ before(async () => {
     throw new Error(`no Chromium at ${chromiumPath}: run "bash e2e/run.sh" (it installs Debian's chromium) or set CHROMIUM_PATH`);
   });
   workDir = await mkdtemp(path.join(tmpdir(), 'gateway-e2e-'));
-  const binary = path.join(workDir, 'gateway');
-  try {
-    await promisify(execFile)('go', ['build', '-o', binary, '.'], {
-      cwd: repoRoot,
-      timeout: BUILD_TIMEOUT_MS,
-      maxBuffer: 16 << 20,
-    });
-  } catch (err) {
-    throw new Error(`go build of the gateway failed:\n${err.stderr || err.message}`);
-  }
-  gateway = await startGateway(binary);
+  gateway = await startGateway(await buildGateway(workDir));
   browser = await chromium.launch({
     executablePath: chromiumPath,
     headless: true,
@@ -168,59 +153,3 @@ test('Playground runs a jobs query in headless Chromium', { timeout: 3 * UI_TIME
     await context.close();
   }
 });
-
-// startGateway runs the gateway binary in demo mode on a free port and waits
-// for the line that tells where Playground is.
-async function startGateway(binary) {
-  const env = { ...process.env, PORT: '0' };
-  // Demo mode, and nothing from the caller's environment that would leave it.
-  for (const name of ['WORKABLE_SUBDOMAIN', 'WORKABLE_API_TOKEN', 'WORKABLE_BASE_URL', 'REDIS_URL']) {
-    delete env[name];
-  }
-  const child = spawn(binary, [], { cwd: repoRoot, env, stdio: ['ignore', 'pipe', 'pipe'] });
-  // A crash of this script must not leave the gateway running.
-  process.on('exit', () => child.kill('SIGKILL'));
-
-  const lines = [];
-  const output = () => lines.slice(-40).join('\n');
-  child.stderr.setEncoding('utf8');
-  createInterface({ input: child.stderr }).on('line', (l) => lines.push(`stderr: ${l}`));
-  const stdout = createInterface({ input: child.stdout });
-
-  const baseURL = await new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      reject(new Error(`the gateway printed no "GraphQL Playground: http://localhost:NNNN/" line within ${START_TIMEOUT_MS / 1000}s:\n${output()}`));
-    }, START_TIMEOUT_MS);
-    stdout.on('line', (l) => {
-      lines.push(`stdout: ${l}`);
-      const m = /GraphQL Playground: (http:\/\/localhost:\d+\/)/.exec(l);
-      if (m) {
-        clearTimeout(timer);
-        resolve(m[1]);
-      }
-    });
-    child.once('error', (err) => {
-      clearTimeout(timer);
-      reject(new Error(`start the gateway: ${err.message}`));
-    });
-    child.once('exit', (code, signal) => {
-      clearTimeout(timer);
-      reject(new Error(`the gateway exited (code ${code}, signal ${signal}) before serving:\n${output()}`));
-    });
-  }).catch(async (err) => {
-    await stopGateway(child);
-    throw err;
-  });
-  return { child, baseURL, output };
-}
-
-// stopGateway asks the gateway to shut down gracefully and kills it if it
-// has not exited within 20 seconds.
-async function stopGateway(child) {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = once(child, 'exit');
-  child.kill('SIGTERM');
-  const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
-  await exited;
-  clearTimeout(timer);
-}

@@ -165,7 +165,7 @@ func (r *Resolver) latestActivity(ctx context.Context, c *workable.Candidate, ki
 		return nil, activityLogError(err)
 	}
 	for i := len(log) - 1; i >= 0; i-- {
-		a := &model.Activity{Activity: *log[i], JobShortcode: c.Job.Shortcode}
+		a := &model.Activity{Activity: *log[i], JobShortcode: c.Job.Shortcode, CandidateID: c.ID}
 		if len(kinds) == 0 {
 			return a, nil
 		}

@@ -21,7 +21,7 @@ type candidateFilters struct {
 // candidatesConnection resolves Query.candidates and Job.candidates: one
 // GET /candidates per page. The list items carry every list field and the
 // job's shortcode and title, so those cost nothing more.
-func (r *Resolver) candidatesConnection(ctx context.Context, kind string, f candidateFilters, first *int, after *string) (*model.CandidateConnection, error) {
+func (r *Resolver) candidatesConnection(ctx context.Context, kind string, f candidateFilters, first *int, after *string, last *int, before *string) (*model.CandidateConnection, error) {
 	key := candidatePageKey{
 		Shortcode: f.shortcode, Stage: f.stage, Email: f.email,
 		CreatedAfter: keyTime(f.createdAfter), UpdatedAfter: keyTime(f.updatedAfter),
@@ -42,7 +42,7 @@ func (r *Resolver) candidatesConnection(ctx context.Context, kind string, f cand
 		filters["createdAfter"] = key.CreatedAfter
 		filters["updatedAfter"] = key.UpdatedAfter
 	}
-	p, err := newPageRequest(ctx, kind, filters, first, after)
+	p, err := newPageRequest(ctx, kind, filters, first, after, last, before)
 	if err != nil {
 		return nil, err
 	}
@@ -50,13 +50,16 @@ func (r *Resolver) candidatesConnection(ctx context.Context, kind string, f cand
 	if p.skip {
 		return conn, nil
 	}
-	key.SinceID, key.Limit = p.afterID, p.limit()
-	pg, err := load(ctx, r.loadersFor(ctx).candidatePages, key)
+	pages := r.loadersFor(ctx).candidatePages
+	items, hasPrev, hasNext, err := connectionPage(ctx, p, func(ctx context.Context, since, until string, limit int) (page[workable.Candidate], error) {
+		k := key
+		k.SinceID, k.MaxID, k.Limit = since, until, limit
+		return load(ctx, pages, k)
+	}, candidateID)
 	if err != nil {
 		return nil, err
 	}
-	items, hasNext := window(p, pg.Items, candidateID, pg.More)
-	cursors, info := edgeCursors(p, items, candidateID, hasNext)
+	cursors, info := edgeCursors(p, items, candidateID, hasPrev, hasNext)
 	conn.PageInfo = info
 	conn.Nodes = make([]workable.Candidate, len(items))
 	conn.Edges = make([]model.CandidateEdge, len(items))
@@ -169,57 +172,70 @@ func detailList[T any](ctx context.Context, r *Resolver, obj *workable.Candidate
 }
 
 // activitiesConnection resolves Candidate.activities: one
-// GET /candidates/{id}/activities per page.
-func (r *Resolver) activitiesConnection(ctx context.Context, c *workable.Candidate, first *int, after *string) (*model.ActivityConnection, error) {
-	p, err := newPageRequest(ctx, kindActivities, map[string]string{"candidate": c.ID}, first, after)
+// GET /candidates/{id}/activities per forward page.
+func (r *Resolver) activitiesConnection(ctx context.Context, c *workable.Candidate, first *int, after *string, last *int, before *string) (*model.ActivityConnection, error) {
+	p, err := newPageRequest(ctx, kindActivities, map[string]string{"candidate": c.ID}, first, after, last, before)
 	if err != nil {
 		return nil, err
 	}
 	if p.skip {
 		return emptyActivities(), nil
 	}
-	pg, err := load(ctx, r.loadersFor(ctx).activityPages, activityPageKey{CandidateID: c.ID, SinceID: p.afterID, Limit: p.limit()})
-	if err != nil {
-		return nil, err
-	}
-	return activityConnection(p, pg, c.Job.Shortcode), nil
+	pages := r.loadersFor(ctx).activityPages
+	return activityConnection(ctx, p, func(ctx context.Context, since, until string, limit int) (page[workable.Activity], error) {
+		return load(ctx, pages, activityPageKey{CandidateID: c.ID, SinceID: since, MaxID: until, Limit: limit})
+	}, c.Job.Shortcode, c.ID)
 }
 
 // jobActivitiesConnection resolves Job.activities: one
-// GET /jobs/{shortcode}/activities per page.
-func (r *Resolver) jobActivitiesConnection(ctx context.Context, shortcode string, first *int, after *string) (*model.ActivityConnection, error) {
-	p, err := newPageRequest(ctx, kindJobActivities, map[string]string{"job": shortcode}, first, after)
+// GET /jobs/{shortcode}/activities per forward page.
+func (r *Resolver) jobActivitiesConnection(ctx context.Context, shortcode string, first *int, after *string, last *int, before *string) (*model.ActivityConnection, error) {
+	p, err := newPageRequest(ctx, kindJobActivities, map[string]string{"job": shortcode}, first, after, last, before)
 	if err != nil {
 		return nil, err
 	}
 	if p.skip {
 		return emptyActivities(), nil
 	}
-	pg, err := load(ctx, r.loadersFor(ctx).jobActivityPages, jobActivityPageKey{Shortcode: shortcode, SinceID: p.afterID, Limit: p.limit()})
-	if err != nil {
-		return nil, err
-	}
-	return activityConnection(p, pg, shortcode), nil
+	pages := r.loadersFor(ctx).jobActivityPages
+	return activityConnection(ctx, p, func(ctx context.Context, since, until string, limit int) (page[workable.Activity], error) {
+		return load(ctx, pages, jobActivityPageKey{Shortcode: shortcode, SinceID: since, MaxID: until, Limit: limit})
+	}, shortcode, "")
 }
 
 func emptyActivities() *model.ActivityConnection {
 	return &model.ActivityConnection{Edges: []model.ActivityEdge{}, Nodes: []model.Activity{}, PageInfo: &model.PageInfo{}}
 }
 
-// activityConnection cuts a fetched activity page down to the connection's
-// page; shortcode is the job whose pipeline the activities' stages belong to.
-func activityConnection(p pageRequest, pg page[workable.Activity], shortcode string) *model.ActivityConnection {
+// activityConnection builds the connection's page of activities from the
+// list fetch reads; shortcode is the job whose pipeline the activities'
+// stages belong to, candidateID the candidate whose list it is ("" for a
+// job's list, whose items name their candidate).
+func activityConnection(ctx context.Context, p pageRequest, fetch listPage[workable.Activity], shortcode, candidateID string) (*model.ActivityConnection, error) {
+	items, hasPrev, hasNext, err := connectionPage(ctx, p, fetch, activityID)
+	if err != nil {
+		return nil, err
+	}
 	conn := emptyActivities()
-	items, hasNext := window(p, pg.Items, activityID, pg.More)
-	cursors, info := edgeCursors(p, items, activityID, hasNext)
+	cursors, info := edgeCursors(p, items, activityID, hasPrev, hasNext)
 	conn.PageInfo = info
 	conn.Nodes = make([]model.Activity, len(items))
 	conn.Edges = make([]model.ActivityEdge, len(items))
 	for i, a := range items {
-		conn.Nodes[i] = model.Activity{Activity: *a, JobShortcode: shortcode}
+		// A copy: the loaded activity may be shared with other requests.
+		conn.Nodes[i] = model.Activity{Activity: *a, JobShortcode: shortcode, CandidateID: activityCandidate(a, candidateID)}
 		conn.Edges[i] = model.ActivityEdge{Cursor: cursors[i], Node: &conn.Nodes[i]}
 	}
-	return conn
+	return conn, nil
+}
+
+// activityCandidate is the candidate an activity is about: the list's, or
+// the one a job activity names ("" for a job's own event).
+func activityCandidate(a *workable.Activity, listCandidate string) string {
+	if listCandidate == "" && a.Candidate != nil {
+		return a.Candidate.ID
+	}
+	return listCandidate
 }
 
 func activityID(a *workable.Activity) string { return a.ID }

@@ -154,8 +154,13 @@ type pageRequest struct {
 	filters map[string]string
 	first   int
 	afterID string // "" for the first page
-	// skip is true when no Workable call is needed (first: 0 without
-	// pageInfo in the selection).
+	// backward is set for last/before: the last items before beforeID
+	// ("" for the end of the list); see backwardPage.
+	backward bool
+	last     int
+	beforeID string
+	// skip is true when no Workable call is needed (first or last 0
+	// without pageInfo in the selection).
 	skip bool
 }
 
@@ -174,9 +179,32 @@ func (p pageRequest) want() int {
 // largest page.
 func (p pageRequest) limit() int { return min(p.want(), workableMaxLimit) }
 
-// newPageRequest validates the paging arguments of a connection field.
-func newPageRequest(ctx context.Context, kind string, filters map[string]string, first *int, after *string) (pageRequest, error) {
+// newPageRequest validates the paging arguments of a connection field:
+// first and after page forwards (the default, 50 items), last and before
+// backwards; the two directions do not mix.
+func newPageRequest(ctx context.Context, kind string, filters map[string]string, first *int, after *string, last *int, before *string) (pageRequest, error) {
 	p := pageRequest{kind: kind, filters: filters, first: defaultFirst}
+	if (first != nil || after != nil) && (last != nil || before != nil) {
+		return pageRequest{}, badInput("page forwards with first and after, or backwards with last and before, not both at once")
+	}
+	if last != nil || before != nil {
+		p.backward, p.first, p.last = true, 0, defaultFirst
+		if last != nil {
+			p.last = *last
+		}
+		if p.last < 0 || p.last > maxFirst {
+			return pageRequest{}, badInput("last must be between 0 and %d, got %d", maxFirst, p.last)
+		}
+		if before != nil {
+			id, err := decodeCursor(*before, kind, filters)
+			if err != nil {
+				return pageRequest{}, err
+			}
+			p.beforeID = id
+		}
+		p.skip = p.last == 0 && !selects(ctx, "pageInfo")
+		return p, nil
+	}
 	if first != nil {
 		p.first = *first
 	}
@@ -212,13 +240,20 @@ func window[T any](p pageRequest, items []T, id func(T) string, more bool) (page
 	return items, more
 }
 
+// followsCursor reports whether a forward page fetched with since_id at
+// the cursor's item (items, before window cuts them) starts with that item:
+// then it still exists, and the page has a previous page.
+func followsCursor[T any](p pageRequest, items []T, id func(T) string) bool {
+	return p.afterID != "" && len(items) > 0 && id(items[0]) == p.afterID
+}
+
 // edgeCursors returns the cursor of each item and the page info.
-func edgeCursors[T any](p pageRequest, items []T, id func(T) string, hasNext bool) ([]string, *model.PageInfo) {
+func edgeCursors[T any](p pageRequest, items []T, id func(T) string, hasPrev, hasNext bool) ([]string, *model.PageInfo) {
 	cursors := make([]string, len(items))
 	for i, it := range items {
 		cursors[i] = encodeCursor(p.kind, p.filters, id(it))
 	}
-	info := &model.PageInfo{HasNextPage: hasNext, HasPreviousPage: false}
+	info := &model.PageInfo{HasNextPage: hasNext, HasPreviousPage: hasPrev}
 	if len(cursors) > 0 {
 		info.StartCursor = &cursors[0]
 		info.EndCursor = &cursors[len(cursors)-1]
@@ -263,12 +298,15 @@ func nodeFields(ctx context.Context) map[string]bool {
 }
 
 // connectionComplexity is the complexity of a connection field: its
-// selection counted once per requested item, so that nested connections
-// (one Workable call per parent item) are expensive.
-func connectionComplexity(child int, first *int) int {
+// selection counted once per requested item (first or last), so that
+// nested connections (one Workable call per parent item) are expensive.
+func connectionComplexity(child int, first, last *int) int {
 	n := defaultFirst
-	if first != nil {
+	switch {
+	case first != nil:
 		n = min(max(*first, 1), maxFirst)
+	case last != nil:
+		n = min(max(*last, 1), maxFirst)
 	}
 	return 1 + n*child
 }

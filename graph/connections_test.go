@@ -57,8 +57,9 @@ func walk(t *testing.T, first int, fetch func(after *string) connPage) []string 
 			}
 			ids = append(ids, e.Node.ID)
 		}
-		if p.PageInfo.HasPreviousPage {
-			t.Errorf("hasPreviousPage = true; the gateway cannot know it")
+		// After a cursor whose item still exists, there is a previous page.
+		if p.PageInfo.HasPreviousPage != (after != nil) {
+			t.Errorf("hasPreviousPage = %v on page %d", p.PageInfo.HasPreviousPage, pages)
 		}
 		if len(p.Edges) > 0 {
 			if p.PageInfo.StartCursor == nil || *p.PageInfo.StartCursor != p.Edges[0].Cursor ||

@@ -23,7 +23,15 @@ const (
 	CodeNotFound            = "NOT_FOUND"
 	CodeResultTooLarge      = "RESULT_TOO_LARGE"
 	CodeInternal            = "INTERNAL"
+	// CodeBackwardPagingLimit: a last/before page that the gateway could
+	// not find within its budget of Workable calls (see backwardPage).
+	CodeBackwardPagingLimit = "BACKWARD_PAGING_LIMIT"
 )
+
+// codedError is an error shown to the caller as is, with its own code.
+type codedError struct{ code, msg string }
+
+func (e *codedError) Error() string { return e.msg }
 
 // inputError is a problem with the arguments of a query; its message is
 // shown to the caller as is.
@@ -47,9 +55,12 @@ func classify(err error) (code, msg string) {
 	var in *inputError
 	var er *workable.ErrorResponse
 	var badID *workable.InvalidIDError
+	var coded *codedError
 	switch {
 	case errors.As(err, &in):
 		return CodeBadUserInput, in.msg
+	case errors.As(err, &coded):
+		return coded.code, coded.msg
 	case errors.As(err, &badID):
 		// Any id or shortcode that fails the one rule (workable.ValidID),
 		// wherever it was checked.
@@ -88,7 +99,7 @@ func errorPresenter(logger *slog.Logger) graphql.ErrorPresenterFunc {
 			return gqlErr
 		}
 		code, msg := classify(err)
-		if code != CodeBadUserInput {
+		if code != CodeBadUserInput && code != CodeBackwardPagingLimit {
 			// The workable package guarantees its error texts carry no token.
 			logger.LogAttrs(ctx, slog.LevelWarn, "graphql error",
 				slog.String("code", code), slog.String("path", gqlErr.Path.String()), slog.Any("err", err))

@@ -104,8 +104,9 @@ type Config struct {
 	// guard.DefaultQueryLimits(). The parser's token limit is set to the
 	// same MaxTokens.
 	QueryLimits guard.QueryLimits
-	// DisableIntrospection turns off __schema and __type (production
-	// setting GATEWAY_INTROSPECTION=false).
+	// DisableIntrospection refuses __schema and __type with code
+	// INTROSPECTION_DISABLED and turns off the "Did you mean …" suggestions
+	// of validation errors (production setting GATEWAY_INTROSPECTION=false).
 	DisableIntrospection bool
 	// Idempotency stores createCandidate results by idempotency key; nil
 	// means an in-process store (idempotency.NewMemoryStore) of this
@@ -208,7 +209,15 @@ func newServer(e *economy, cfg Config) *handler.Server {
 	if cfg.AccessRules != nil {
 		srv.Use(access.FieldGuard(cfg.AccessRules))
 	}
-	if !cfg.DisableIntrospection {
+	// Notes request errors for guard.OverHTTP, which answers them with the
+	// status codes GraphQL over HTTP asks for.
+	srv.Use(guard.RequestErrors())
+	if cfg.DisableIntrospection {
+		srv.Use(introspectionOff{})
+		// "Did you mean …" would reveal the field names introspection
+		// hides.
+		srv.SetDisableSuggestion(true)
+	} else {
 		srv.Use(extension.Introspection{})
 	}
 	var apq graphql.Cache[string] = lru.New[string](100)
@@ -226,25 +235,28 @@ func newServer(e *economy, cfg Config) *handler.Server {
 	return srv
 }
 
-// executableSchema returns the schema over r with the gateway's cost model
-// (see DefaultComplexityLimit): connections count their selection once per
-// requested item.
+// executableSchema returns the public schema (PublicSchema) over r with the
+// gateway's cost model (see DefaultComplexityLimit): connections count
+// their selection once per requested item.
 func executableSchema(r *Resolver) graphql.ExecutableSchema {
-	gc := generated.Config{Resolvers: r}
-	gc.Complexity.Query.Jobs = func(child int, first *int, _ *string, _ *model.JobState, _, _ *time.Time) int {
-		return connectionComplexity(child, first)
+	gc := generated.Config{Resolvers: r, Schema: PublicSchema()}
+	gc.Complexity.Query.Jobs = func(child int, first *int, _ *string, last *int, _ *string, _ *model.JobState, _, _ *time.Time) int {
+		return connectionComplexity(child, first, last)
 	}
-	gc.Complexity.Query.Candidates = func(child int, first *int, _, _, _, _ *string, _, _ *time.Time) int {
-		return connectionComplexity(child, first)
+	gc.Complexity.Query.Candidates = func(child int, first *int, _ *string, last *int, _, _, _, _ *string, _, _ *time.Time) int {
+		return connectionComplexity(child, first, last)
 	}
-	gc.Complexity.Job.Candidates = func(child int, first *int, _, _ *string) int {
-		return connectionComplexity(child, first)
+	gc.Complexity.Job.Candidates = func(child int, first *int, _ *string, last *int, _, _ *string) int {
+		return connectionComplexity(child, first, last)
 	}
-	gc.Complexity.Candidate.Activities = func(child int, first *int, _ *string) int {
-		return connectionComplexity(child, first)
+	gc.Complexity.Candidate.Activities = func(child int, first *int, _ *string, last *int, _ *string) int {
+		return connectionComplexity(child, first, last)
 	}
-	gc.Complexity.Job.Activities = func(child int, first *int, _ *string) int {
-		return connectionComplexity(child, first)
+	gc.Complexity.Query.Nodes = func(child int, ids []string) int {
+		return 1 + len(ids)*child
+	}
+	gc.Complexity.Job.Activities = func(child int, first *int, _ *string, last *int, _ *string) int {
+		return connectionComplexity(child, first, last)
 	}
 	// The latest activity reads the candidate's whole stream: one call per
 	// 100 activities, up to maxActivityLogPages.

@@ -87,7 +87,7 @@ func maxJobNeed(fields map[string]bool) jobFieldNeed {
 // selection asks for description-like fields the list is fetched with
 // include_fields, so they cost no call per job as long as Workable honours
 // it (see listedText).
-func (r *Resolver) jobsConnection(ctx context.Context, first *int, after *string, state *model.JobState, createdAfter, updatedAfter *time.Time) (*model.JobConnection, error) {
+func (r *Resolver) jobsConnection(ctx context.Context, first *int, after *string, last *int, before *string, state *model.JobState, createdAfter, updatedAfter *time.Time) (*model.JobConnection, error) {
 	stateStr := ""
 	if state != nil {
 		stateStr = strings.ToLower(string(*state))
@@ -95,7 +95,7 @@ func (r *Resolver) jobsConnection(ctx context.Context, first *int, after *string
 	key := jobPageKey{State: stateStr, CreatedAfter: keyTime(createdAfter), UpdatedAfter: keyTime(updatedAfter)}
 	p, err := newPageRequest(ctx, kindJobs, map[string]string{
 		"state": key.State, "createdAfter": key.CreatedAfter, "updatedAfter": key.UpdatedAfter,
-	}, first, after)
+	}, first, after, last, before)
 	if err != nil {
 		return nil, err
 	}
@@ -103,18 +103,21 @@ func (r *Resolver) jobsConnection(ctx context.Context, first *int, after *string
 	if p.skip {
 		return conn, nil
 	}
-	key.SinceID, key.Limit = p.afterID, p.limit()
 	key.WithText = maxJobNeed(nodeFields(ctx)) == needText
-	pg, err := load(ctx, r.loadersFor(ctx).jobPages, key)
+	pages := r.loadersFor(ctx).jobPages
+	items, hasPrev, hasNext, err := connectionPage(ctx, p, func(ctx context.Context, since, until string, limit int) (page[workable.Job], error) {
+		k := key
+		k.SinceID, k.MaxID, k.Limit = since, until, limit
+		return load(ctx, pages, k)
+	}, jobID)
 	if err != nil {
 		return nil, err
 	}
 	var text model.JobText
 	if key.WithText {
-		text = listedText(pg.Items)
+		text = listedText(items)
 	}
-	items, hasNext := window(p, pg.Items, jobID, pg.More)
-	cursors, info := edgeCursors(p, items, jobID, hasNext)
+	cursors, info := edgeCursors(p, items, jobID, hasPrev, hasNext)
 	conn.PageInfo = info
 	conn.Nodes = make([]model.Job, len(items))
 	conn.Edges = make([]model.JobEdge, len(items))
@@ -135,8 +138,15 @@ func (r *Resolver) jobByShortcode(ctx context.Context, shortcode string) (*model
 	if err := checkRef("shortcode", shortcode); err != nil {
 		return nil, err
 	}
+	return r.loadJob(ctx, shortcode, collectedNames(ctx))
+}
+
+// loadJob loads the job with shortcode for a selection of Job fields: its
+// list item, its detail, or both (together) as the fields need. It returns
+// nil when Workable has no such job.
+func (r *Resolver) loadJob(ctx context.Context, shortcode string, fields []string) (*model.Job, error) {
 	var wantList, wantDetail bool
-	for _, f := range collectedNames(ctx) {
+	for _, f := range fields {
 		switch jobNeed(f) {
 		case needList:
 			wantList = true

@@ -71,6 +71,7 @@ type jobPageKey struct {
 	CreatedAfter string // RFC 3339, "" when unset
 	UpdatedAfter string
 	SinceID      string
+	MaxID        string // "" for no upper bound (backward paging sets it)
 	Limit        int
 	// WithText adds include_fields=description,full_description,requirements,benefits
 	// (the jobTexts); the page's jobs carry those that Workable returned.
@@ -85,6 +86,7 @@ type candidatePageKey struct {
 	CreatedAfter string // RFC 3339, "" when unset
 	UpdatedAfter string
 	SinceID      string
+	MaxID        string // "" for no upper bound (backward paging sets it)
 	Limit        int
 }
 
@@ -92,6 +94,7 @@ type candidatePageKey struct {
 type activityPageKey struct {
 	CandidateID string
 	SinceID     string
+	MaxID       string // "" for no upper bound (backward paging sets it)
 	Limit       int
 }
 
@@ -99,7 +102,15 @@ type activityPageKey struct {
 type jobActivityPageKey struct {
 	Shortcode string
 	SinceID   string
+	MaxID     string // "" for no upper bound (backward paging sets it)
 	Limit     int
+}
+
+// activityKey identifies one activity. Workable reads activities only
+// through a list: the candidate's (CandidateID set) or, for a job's own
+// events that name no candidate, the job's (Shortcode set).
+type activityKey struct {
+	CandidateID, Shortcode, ID string
 }
 
 // loaders holds the dataloaders of one request. A loader shared across
@@ -134,6 +145,10 @@ type loaders struct {
 	candidatePages   *dataloader.Loader[candidatePageKey, page[workable.Candidate]]
 	activityPages    *dataloader.Loader[activityPageKey, page[workable.Activity]]
 	jobActivityPages *dataloader.Loader[jobActivityPageKey, page[workable.Activity]]
+	// activity loads one activity (Query.node); nil value when Workable no
+	// longer has it. Every activity of a cached page is cached on its own
+	// too, so a listed activity costs nothing more.
+	activity *dataloader.Loader[activityKey, *workable.Activity]
 }
 
 // newLoaders returns a fresh set of loaders for one request, counting its
@@ -182,6 +197,9 @@ func newLoaders(e *economy, rs *reqState) *loaders {
 		kind: cache.KindActivities, id: jobActivityPageKey.canonical,
 		gen: func(jobActivityPageKey) string { return e.listsGenKey() }, fetch: l.fetchJobActivityPage,
 	}))
+	l.activity = newLoader(e.loaderWait, cachedBatch(e, rs, spec[activityKey, *workable.Activity]{
+		kind: cache.KindActivities, id: activityKey.canonical, gen: l.activityGen, fetch: l.fetchActivity,
+	}))
 	return l
 }
 
@@ -197,9 +215,18 @@ func (k jobPageKey) canonical() string {
 	v.Set("ca", k.CreatedAfter)
 	v.Set("ua", k.UpdatedAfter)
 	v.Set("since", k.SinceID)
+	setMax(v, k.MaxID)
 	v.Set("limit", strconv.Itoa(k.Limit))
 	v.Set("text", strconv.FormatBool(k.WithText))
 	return v.Encode()
+}
+
+// setMax adds max_id to a page key's canonical form only when it is set,
+// so that the keys of forward pages stay what they were.
+func setMax(v url.Values, maxID string) {
+	if maxID != "" {
+		v.Set("max", maxID)
+	}
 }
 
 // canonical encodes the key for a cache id (sorted, escaped, stable).
@@ -211,6 +238,7 @@ func (k candidatePageKey) canonical() string {
 	v.Set("ca", k.CreatedAfter)
 	v.Set("ua", k.UpdatedAfter)
 	v.Set("since", k.SinceID)
+	setMax(v, k.MaxID)
 	v.Set("limit", strconv.Itoa(k.Limit))
 	return v.Encode()
 }
@@ -219,6 +247,7 @@ func (k candidatePageKey) canonical() string {
 func (k activityPageKey) canonical() string {
 	v := url.Values{}
 	v.Set("since", k.SinceID)
+	setMax(v, k.MaxID)
 	v.Set("limit", strconv.Itoa(k.Limit))
 	return url.PathEscape(k.CandidateID) + "?" + v.Encode()
 }
@@ -228,8 +257,28 @@ func (k activityPageKey) canonical() string {
 func (k jobActivityPageKey) canonical() string {
 	v := url.Values{}
 	v.Set("since", k.SinceID)
+	setMax(v, k.MaxID)
 	v.Set("limit", strconv.Itoa(k.Limit))
 	return "job:" + url.PathEscape(k.Shortcode) + "?" + v.Encode()
+}
+
+// canonical is the cache id of one activity: "r:" (a candidate's) and
+// "rj:" (a job's own) set it apart from the pages of the same kind.
+func (k activityKey) canonical() string {
+	if k.CandidateID == "" {
+		return "rj:" + url.PathEscape(k.Shortcode) + "/" + url.PathEscape(k.ID)
+	}
+	return "r:" + url.PathEscape(k.CandidateID) + "/" + url.PathEscape(k.ID)
+}
+
+// activityGen is the generation guarding one cached activity: its
+// candidate's, or the candidate lists' for a job's own events (the
+// generation of the job activity pages that list them).
+func (l *loaders) activityGen(k activityKey) string {
+	if k.CandidateID == "" {
+		return l.e.listsGenKey()
+	}
+	return l.e.candidateGenKey(k.CandidateID)
 }
 
 // newLoader returns a loader over batch that collects keys for wait (the
@@ -413,6 +462,7 @@ func (l *loaders) fetchJobPage(ctx context.Context, k jobPageKey, _ string) (pag
 		State:        k.State,
 		Limit:        k.Limit,
 		SinceID:      k.SinceID,
+		MaxID:        k.MaxID,
 		CreatedAfter: parseKeyTime(k.CreatedAfter),
 		UpdatedAfter: parseKeyTime(k.UpdatedAfter),
 	}
@@ -454,6 +504,7 @@ func (l *loaders) fetchCandidatePage(ctx context.Context, k candidatePageKey, ge
 		Email:        k.Email,
 		Limit:        k.Limit,
 		SinceID:      k.SinceID,
+		MaxID:        k.MaxID,
 		CreatedAfter: parseKeyTime(k.CreatedAfter),
 		UpdatedAfter: parseKeyTime(k.UpdatedAfter),
 	})
@@ -488,27 +539,86 @@ func (l *loaders) fetchCandidateListed(ctx context.Context, id, _ string) (*work
 }
 
 // fetchActivityPage runs one GET /candidates/{id}/activities (API.md §6:
-// limit, since_id).
-func (l *loaders) fetchActivityPage(ctx context.Context, k activityPageKey, _ string) (page[workable.Activity], []cache.Item, error) {
+// limit, since_id, max_id). Each activity of the page is cached too, under
+// the same generation, for Query.node.
+func (l *loaders) fetchActivityPage(ctx context.Context, k activityPageKey, gen string) (page[workable.Activity], []cache.Item, error) {
 	acts, resp, err := l.client.Candidates.ListActivities(ctx, k.CandidateID,
-		&workable.ActivityListOptions{Limit: k.Limit, SinceID: k.SinceID})
+		&workable.ActivityListOptions{Limit: k.Limit, SinceID: k.SinceID, MaxID: k.MaxID})
 	if err != nil {
 		return page[workable.Activity]{}, nil, err
 	}
 	pg, err := fillPage(ctx, l.client, acts, resp, k.Limit)
-	return pg, nil, err
+	if err != nil {
+		return page[workable.Activity]{}, nil, err
+	}
+	items, err := l.activityItems(pg.Items, gen, func(a *workable.Activity) activityKey {
+		return activityKey{CandidateID: k.CandidateID, ID: a.ID}
+	})
+	return pg, items, err
 }
 
 // fetchJobActivityPage runs one GET /jobs/{shortcode}/activities (API.md
-// §6: limit, since_id).
-func (l *loaders) fetchJobActivityPage(ctx context.Context, k jobActivityPageKey, _ string) (page[workable.Activity], []cache.Item, error) {
+// §6: limit, since_id, max_id). The job's own events of the page (those
+// naming no candidate) are cached one by one too, for Query.node; an
+// activity about a candidate is found again through that candidate's list.
+func (l *loaders) fetchJobActivityPage(ctx context.Context, k jobActivityPageKey, gen string) (page[workable.Activity], []cache.Item, error) {
 	acts, resp, err := l.client.Jobs.ListActivities(ctx, k.Shortcode,
-		&workable.ActivityListOptions{Limit: k.Limit, SinceID: k.SinceID})
+		&workable.ActivityListOptions{Limit: k.Limit, SinceID: k.SinceID, MaxID: k.MaxID})
 	if err != nil {
 		return page[workable.Activity]{}, nil, err
 	}
 	pg, err := fillPage(ctx, l.client, acts, resp, k.Limit)
-	return pg, nil, err
+	if err != nil {
+		return page[workable.Activity]{}, nil, err
+	}
+	var own []*workable.Activity
+	for _, a := range pg.Items {
+		if a.Candidate == nil || a.Candidate.ID == "" {
+			own = append(own, a)
+		}
+	}
+	items, err := l.activityItems(own, gen, func(a *workable.Activity) activityKey {
+		return activityKey{Shortcode: k.Shortcode, ID: a.ID}
+	})
+	return pg, items, err
+}
+
+// activityItems returns the cache items of activities of a page, each made
+// under the page's generation gen.
+func (l *loaders) activityItems(acts []*workable.Activity, gen string, key func(*workable.Activity) activityKey) ([]cache.Item, error) {
+	if l.e.store == nil {
+		return nil, nil
+	}
+	items := make([]cache.Item, 0, len(acts))
+	for _, a := range acts {
+		it, err := l.e.item(cache.KindActivities, key(a).canonical(), gen, a)
+		if err != nil {
+			return nil, err
+		}
+		items = append(items, it)
+	}
+	return items, nil
+}
+
+// fetchActivity reads one activity: the page of its candidate's (or job's)
+// list that starts and ends at it (since_id and max_id are inclusive,
+// API.md §6). nil when Workable no longer has it.
+func (l *loaders) fetchActivity(ctx context.Context, k activityKey, _ string) (*workable.Activity, []cache.Item, error) {
+	opts := &workable.ActivityListOptions{Limit: 1, SinceID: k.ID, MaxID: k.ID}
+	var acts []*workable.Activity
+	var err error
+	if k.CandidateID != "" {
+		acts, _, err = l.client.Candidates.ListActivities(ctx, k.CandidateID, opts)
+	} else {
+		acts, _, err = l.client.Jobs.ListActivities(ctx, k.Shortcode, opts)
+	}
+	if errors.Is(err, workable.ErrNotFound) {
+		return nil, nil, nil // the candidate or job is gone
+	}
+	if err != nil || len(acts) == 0 || acts[0].ID != k.ID {
+		return nil, nil, err
+	}
+	return acts[0], nil, nil
 }
 
 // fetchActivityLog reads a candidate's whole activity stream: GET

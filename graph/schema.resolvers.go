@@ -53,6 +53,10 @@ func (r *activityResolver) Candidate(ctx context.Context, obj *model.Activity) (
 	return r.activityCandidate(ctx, obj)
 }
 
+func (r *activityResolver) GlobalID(ctx context.Context, obj *model.Activity) (string, error) {
+	return activityGlobalID(obj)
+}
+
 func (r *candidateResolver) Job(ctx context.Context, obj *workable.Candidate) (*model.Job, error) {
 	return r.candidateJob(ctx, obj)
 }
@@ -81,8 +85,8 @@ func (r *candidateResolver) SocialProfiles(ctx context.Context, obj *workable.Ca
 	return detailList(ctx, r.Resolver, obj, func(c *workable.Candidate) []workable.SocialProfile { return c.SocialProfiles })
 }
 
-func (r *candidateResolver) Activities(ctx context.Context, obj *workable.Candidate, first *int, after *string) (*model.ActivityConnection, error) {
-	return r.activitiesConnection(ctx, obj, first, after)
+func (r *candidateResolver) Activities(ctx context.Context, obj *workable.Candidate, first *int, after *string, last *int, before *string) (*model.ActivityConnection, error) {
+	return r.activitiesConnection(ctx, obj, first, after, last, before)
 }
 
 func (r *candidateResolver) Withdrew(ctx context.Context, obj *workable.Candidate) (*bool, error) {
@@ -139,6 +143,10 @@ func (r *candidateResolver) LatestStageMove(ctx context.Context, obj *workable.C
 
 func (r *candidateResolver) LatestActivity(ctx context.Context, obj *workable.Candidate, kinds []model.ActivityKind) (*model.Activity, error) {
 	return r.latestActivity(ctx, obj, kinds)
+}
+
+func (r *candidateResolver) GlobalID(ctx context.Context, obj *workable.Candidate) (string, error) {
+	return candidateGlobalID(obj), nil
 }
 
 func (r *jobResolver) ID(ctx context.Context, obj *model.Job) (string, error) {
@@ -201,8 +209,8 @@ func (r *jobResolver) Description(ctx context.Context, obj *model.Job) (*string,
 	return r.jobText(ctx, obj, model.TextDescription, func(j *workable.Job) *string { return j.Description })
 }
 
-func (r *jobResolver) Candidates(ctx context.Context, obj *model.Job, first *int, after *string, stage *string) (*model.CandidateConnection, error) {
-	return r.candidatesConnection(ctx, kindJobCandidates, candidateFilters{shortcode: obj.Shortcode, stage: deref(stage)}, first, after)
+func (r *jobResolver) Candidates(ctx context.Context, obj *model.Job, first *int, after *string, last *int, before *string, stage *string) (*model.CandidateConnection, error) {
+	return r.candidatesConnection(ctx, kindJobCandidates, candidateFilters{shortcode: obj.Shortcode, stage: deref(stage)}, first, after, last, before)
 }
 
 func (r *jobResolver) UpdatedAt(ctx context.Context, obj *model.Job) (*time.Time, error) {
@@ -285,8 +293,12 @@ func (r *jobResolver) Keywords(ctx context.Context, obj *model.Job) ([]string, e
 	return j.Keywords, nil
 }
 
-func (r *jobResolver) Activities(ctx context.Context, obj *model.Job, first *int, after *string) (*model.ActivityConnection, error) {
-	return r.jobActivitiesConnection(ctx, obj.Shortcode, first, after)
+func (r *jobResolver) Activities(ctx context.Context, obj *model.Job, first *int, after *string, last *int, before *string) (*model.ActivityConnection, error) {
+	return r.jobActivitiesConnection(ctx, obj.Shortcode, first, after, last, before)
+}
+
+func (r *jobResolver) GlobalID(ctx context.Context, obj *model.Job) (string, error) {
+	return jobGlobalID(obj), nil
 }
 
 func (r *jobLocationResolver) Coordinates(ctx context.Context, obj *workable.JobLocation) (*model.Coordinates, error) {
@@ -324,19 +336,19 @@ func (r *mutationResolver) RemoveWorkableCredential(ctx context.Context, nicknam
 	return r.removeWorkableCredential(ctx, nickname)
 }
 
-func (r *queryResolver) Jobs(ctx context.Context, first *int, after *string, state *model.JobState, createdAfter *time.Time, updatedAfter *time.Time) (*model.JobConnection, error) {
-	return r.jobsConnection(ctx, first, after, state, createdAfter, updatedAfter)
+func (r *queryResolver) Jobs(ctx context.Context, first *int, after *string, last *int, before *string, state *model.JobState, createdAfter *time.Time, updatedAfter *time.Time) (*model.JobConnection, error) {
+	return r.jobsConnection(ctx, first, after, last, before, state, createdAfter, updatedAfter)
 }
 
 func (r *queryResolver) Job(ctx context.Context, shortcode string) (*model.Job, error) {
 	return r.jobByShortcode(ctx, shortcode)
 }
 
-func (r *queryResolver) Candidates(ctx context.Context, first *int, after *string, jobShortcode *string, stage *string, email *string, createdAfter *time.Time, updatedAfter *time.Time) (*model.CandidateConnection, error) {
+func (r *queryResolver) Candidates(ctx context.Context, first *int, after *string, last *int, before *string, jobShortcode *string, stage *string, email *string, createdAfter *time.Time, updatedAfter *time.Time) (*model.CandidateConnection, error) {
 	return r.candidatesConnection(ctx, kindCandidates, candidateFilters{
 		shortcode: deref(jobShortcode), stage: deref(stage), email: deref(email),
 		createdAfter: createdAfter, updatedAfter: updatedAfter,
-	}, first, after)
+	}, first, after, last, before)
 }
 
 func (r *queryResolver) Candidate(ctx context.Context, id string) (*workable.Candidate, error) {
@@ -357,6 +369,14 @@ func (r *queryResolver) Account(ctx context.Context) (*workable.Account, error) 
 
 func (r *queryResolver) WorkableCredentials(ctx context.Context) ([]credentials.Credential, error) {
 	return r.workableCredentials(ctx)
+}
+
+func (r *queryResolver) Node(ctx context.Context, id string) (model.Node, error) {
+	return r.node(ctx, id)
+}
+
+func (r *queryResolver) Nodes(ctx context.Context, ids []string) ([]model.Node, error) {
+	return r.nodes(ctx, ids)
 }
 
 func (r *stageResolver) ID(ctx context.Context, obj *workable.Stage) (*string, error) {

@@ -7,6 +7,7 @@ import (
 	"mime"
 	"net/http"
 	"strconv"
+	"strings"
 )
 
 // More extensions.code values of this package.
@@ -18,16 +19,26 @@ const (
 // CheckRequest refuses, before the GraphQL server sees them, requests it
 // could only answer with a vague error: a method other than GET, POST or
 // OPTIONS (405 METHOD_NOT_ALLOWED), a POST whose Content-Type is not
-// application/json (415 UNSUPPORTED_MEDIA_TYPE), and a POST body that is
-// not a JSON object with a string query, a string operationName and object
-// variables and extensions (each optional or null; 400 BAD_REQUEST).
+// application/json (415 UNSUPPORTED_MEDIA_TYPE), a POST body that is not a
+// JSON object with a string query, a string operationName and object
+// variables and extensions (each optional or null; 400 BAD_REQUEST), and a
+// request with no query nor persisted query hash at all (400 BAD_REQUEST,
+// as GraphQL over HTTP asks: it is no GraphQL request).
 //
 // It reads the whole body: put BodyLimit outside it (and RejectBatches,
 // whose answer for a JSON array is the more helpful one).
 func CheckRequest(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.Method {
-		case http.MethodGet, http.MethodOptions:
+		case http.MethodOptions:
+			next.ServeHTTP(w, r)
+			return
+		case http.MethodGet:
+			q := r.URL.Query()
+			if q.Get("query") == "" && !strings.Contains(q.Get("extensions"), "persistedQuery") {
+				WriteError(w, http.StatusBadRequest, CodeBadRequest, noQuery)
+				return
+			}
 			next.ServeHTTP(w, r)
 			return
 		case http.MethodPost:
@@ -62,12 +73,20 @@ func CheckRequest(next http.Handler) http.Handler {
 	})
 }
 
+// noQuery is the answer to a request without a query (nor a persisted
+// query's hash): it is not a GraphQL request at all.
+const noQuery = "the request has no query: send {\"query\": \"…\"} (or a persisted query's hash in extensions.persistedQuery)"
+
 // graphQLBodyProblem describes what is wrong with a POST body, or returns
 // "" when it is a well-formed GraphQL request.
 func graphQLBodyProblem(body []byte) string {
 	var req map[string]json.RawMessage
 	if err := json.Unmarshal(body, &req); err != nil || req == nil {
 		return "the request body is not a JSON object; send {\"query\": \"…\", \"variables\": {…}}"
+	}
+	if q := bytes.TrimSpace(req["query"]); (len(q) == 0 || string(q) == "null" || string(q) == `""`) &&
+		!bytes.Contains(req["extensions"], []byte(`"persistedQuery"`)) {
+		return noQuery
 	}
 	for field, want := range map[string]byte{"query": '"', "operationName": '"', "variables": '{', "extensions": '{'} {
 		v := bytes.TrimSpace(req[field])
@@ -135,28 +154,32 @@ func (c *codeWriter) finish() {
 	if !c.buffering {
 		return
 	}
-	body, ok := withCodes(c.buf.Bytes())
+	body, code, ok := withCodes(c.buf.Bytes())
 	if !ok {
 		WriteError(c.ResponseWriter, c.status, CodeBadRequest, http.StatusText(c.status))
 		return
 	}
+	recordCode(c.ResponseWriter, code)
 	h := c.Header()
-	h.Set("Content-Type", "application/json")
+	if responseMedia(h) != mediaGraphQLResponse {
+		h.Set("Content-Type", mediaJSON)
+	}
 	h.Set("Content-Length", strconv.Itoa(len(body)))
 	c.ResponseWriter.WriteHeader(c.status)
 	_, _ = c.ResponseWriter.Write(body)
 }
 
 // withCodes adds code BAD_REQUEST to every error of a GraphQL response
-// body that has none; ok is false when b is not such a body.
-func withCodes(b []byte) ([]byte, bool) {
+// body that has none and returns the code of its first error; ok is false
+// when b is not such a body.
+func withCodes(b []byte) (out []byte, first string, ok bool) {
 	var resp map[string]json.RawMessage
 	if json.Unmarshal(b, &resp) != nil {
-		return nil, false
+		return nil, "", false
 	}
 	var errs []map[string]any
 	if json.Unmarshal(resp["errors"], &errs) != nil || len(errs) == 0 {
-		return nil, false
+		return nil, "", false
 	}
 	changed := false
 	for _, e := range errs {
@@ -170,14 +193,15 @@ func withCodes(b []byte) ([]byte, bool) {
 			changed = true
 		}
 	}
+	first, _ = errs[0]["extensions"].(map[string]any)["code"].(string)
 	if !changed {
-		return b, true
+		return b, first, true
 	}
 	raw, err := json.Marshal(errs)
 	if err != nil {
-		return nil, false
+		return nil, "", false
 	}
 	resp["errors"] = raw
-	out, err := json.Marshal(resp)
-	return out, err == nil
+	out, err = json.Marshal(resp)
+	return out, first, err == nil
 }

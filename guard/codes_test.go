@@ -18,7 +18,12 @@ func TestCheckRequest(t *testing.T) {
 	}{
 		{"query", "POST", "application/json", `{"query":"{ a }","variables":{"x":1},"operationName":null}`, 200, ""},
 		{"persisted query hash only", "POST", "application/json; charset=utf-8", `{"extensions":{"persistedQuery":{"version":1}}}`, 200, ""},
-		{"GET", "GET", "", "", 200, ""},
+		{"GET", "GET?query=%7B+a+%7D", "", "", 200, ""},
+		{"GET of a persisted query hash", "GET?extensions=%7B%22persistedQuery%22%3A%7B%7D%7D", "", "", 200, ""},
+		{"GET without a query", "GET", "", "", 400, CodeBadRequest},
+		{"no query", "POST", "application/json", `{"variables":{}}`, 400, CodeBadRequest},
+		{"a typo for query", "POST", "application/json", `{"qeury":"{ a }"}`, 400, CodeBadRequest},
+		{"empty query", "POST", "application/json", `{"query":""}`, 400, CodeBadRequest},
 		{"OPTIONS", "OPTIONS", "", "", 200, ""},
 		{"PUT", "PUT", "application/json", `{}`, 405, CodeMethodNotAllowed},
 		{"text/plain", "POST", "text/plain", `{"query":"{ a }"}`, 415, CodeUnsupportedMediaType},
@@ -37,7 +42,12 @@ func TestCheckRequest(t *testing.T) {
 				b, _ := io.ReadAll(r.Body)
 				got = string(b)
 			}))
-			req := httptest.NewRequest(tt.method, "/query", strings.NewReader(tt.body))
+			method, query, _ := strings.Cut(tt.method, "?")
+			target := "/query"
+			if query != "" {
+				target += "?" + query
+			}
+			req := httptest.NewRequest(method, target, strings.NewReader(tt.body))
 			if tt.contentType != "" {
 				req.Header.Set("Content-Type", tt.contentType)
 			}

@@ -35,11 +35,39 @@ type errorEntry struct {
 	Extensions map[string]any `json:"extensions"`
 }
 
+// ErrorCodeRecorder is implemented by a response writer that wants to know
+// the extensions.code of a refusal answered through it (the request
+// logger, for its log line and metrics). WriteError, ErrorCodes and
+// OverHTTP find it through the Unwrap chain of the writers in between.
+type ErrorCodeRecorder interface {
+	// RecordErrorCode notes the code of the request's refusal. More than
+	// one guard may report the same refusal: the first code counts.
+	RecordErrorCode(code string)
+}
+
+// recordCode passes code to the first ErrorCodeRecorder along w's Unwrap
+// chain, if any.
+func recordCode(w http.ResponseWriter, code string) {
+	for w != nil {
+		if r, ok := w.(ErrorCodeRecorder); ok {
+			r.RecordErrorCode(code)
+			return
+		}
+		u, ok := w.(interface{ Unwrap() http.ResponseWriter })
+		if !ok {
+			return
+		}
+		w = u.Unwrap()
+	}
+}
+
 // WriteError answers a request with status and a GraphQL-shaped body,
 // {"errors":[{"message":message,"extensions":{"code":code}}]}, for refusals
-// that happen before the GraphQL handler runs. message is shown to the
-// client as is, so it must never hold a secret.
+// that happen before the GraphQL handler runs, and records code (see
+// ErrorCodeRecorder). message is shown to the client as is, so it must
+// never hold a secret.
 func WriteError(w http.ResponseWriter, status int, code, message string) {
+	recordCode(w, code)
 	b, err := json.Marshal(errorBody{Errors: []errorEntry{{
 		Message:    message,
 		Extensions: map[string]any{"code": code},

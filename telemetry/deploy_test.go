@@ -69,8 +69,8 @@ func TestComposeFile(t *testing.T) {
 	}
 	slices.Sort(env)
 	wantEnv := []string{
-		"CACHE_PREFIX", "CLIENT_RATE_LIMIT", "CORS_ALLOWED_ORIGINS", "CREDENTIALS_KEY",
-		"GATEWAY_API_KEYS", "GATEWAY_ENV", "GATEWAY_INTROSPECTION", "GATEWAY_PLAYGROUND",
+		"CACHE_PREFIX", "CLIENT_RATE_LIMIT", "CORS_ALLOWED_ORIGINS", "CREDENTIALS_KEY", "DRAIN_DELAY",
+		"GATEWAY_API_KEYS", "GATEWAY_ENV", "GATEWAY_INTROSPECTION", "GATEWAY_PLAYGROUND", "HOST",
 		"LOG_FORMAT", "LOG_LEVEL", "OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_SERVICE_NAME",
 		"PORT", "REDIS_URL", "REQUEST_TIMEOUT", "SHUTDOWN_TIMEOUT", "WORKABLE_API_TOKEN", "WORKABLE_BASE_URL", "WORKABLE_SUBDOMAIN",
 	}
@@ -121,7 +121,9 @@ func TestDockerfile(t *testing.T) {
 	text := strings.Join(instructions, "\n")
 	for _, want := range []string{
 		"FROM golang:1.26-bookworm AS build",
-		`CGO_ENABLED=0 go build -trimpath -ldflags="-s -w" -o /out/gateway .`,
+		"ARG VERSION=",
+		`CGO_ENABLED=0 go build -trimpath -ldflags="-s -w -X main.version=${VERSION}" -o /out/gateway .`,
+		"HOST=0.0.0.0",
 		"FROM gcr.io/distroless/static-debian12:nonroot",
 		"COPY --from=build /out/gateway /gateway",
 		"USER nonroot",

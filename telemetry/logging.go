@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -22,7 +23,10 @@ const RequestIDHeader = "X-Request-ID"
 const maxLoggedPathLen = 256
 
 // NewLogger returns the gateway's logger writing to w, configured through
-// getenv:
+// getenv. Every line logged with the context of a request (see
+// RequestLogger) carries its request_id, and the caller's role and key_id
+// once the request is authenticated, so that all the lines of a request can
+// be found together.
 //
 //   - LOG_FORMAT: "json" or "text"; when unset, json if GATEWAY_ENV is
 //     "production", else text.
@@ -58,7 +62,7 @@ func NewLogger(w io.Writer, getenv func(string) string) *slog.Logger {
 	if format == "json" {
 		h = slog.NewJSONHandler(w, opts)
 	}
-	logger := slog.New(h)
+	logger := slog.New(requestHandler{h})
 	for _, p := range problems {
 		logger.Warn("invalid logging setting", "problem", p)
 	}
@@ -69,13 +73,36 @@ func NewLogger(w io.Writer, getenv func(string) string) *slog.Logger {
 // written in its log line. The counters are safe for concurrent use by
 // resolvers and dataloader batches. OperationName is set once, by
 // OperationNameExtension in the request's goroutine, and read by
-// RequestLogger after the handler has returned.
+// RequestLogger after the handler has returned. Role and KeyID are set
+// once, by the authentication middleware, before anything that could log
+// in another goroutine starts.
 type RequestStats struct {
 	OperationName string
+	// Role and KeyID name the caller: its role (reader, writer, admin) and
+	// its API key's id (a short hash, never the key; "addr:<ip>" while the
+	// gateway runs without keys).
+	Role, KeyID   string
 	WorkableCalls atomic.Int64
 	CacheHits     atomic.Int64
 	CacheMisses   atomic.Int64
 	Stale         atomic.Bool
+	// errorCode is the extensions.code of the request's refusal, if it was
+	// refused before any resolver ran.
+	errorCode atomic.Pointer[string]
+}
+
+// SetErrorCode records the code of the request's refusal; the first one
+// counts.
+func (s *RequestStats) SetErrorCode(code string) {
+	s.errorCode.CompareAndSwap(nil, &code)
+}
+
+// ErrorCode returns the code of the request's refusal, or "".
+func (s *RequestStats) ErrorCode() string {
+	if p := s.errorCode.Load(); p != nil {
+		return *p
+	}
+	return ""
 }
 
 type statsKey struct{}
@@ -110,6 +137,27 @@ func RequestIDFrom(ctx context.Context) string {
 	return id
 }
 
+// RequestLogOption configures RequestLogger.
+type RequestLogOption func(*requestLogConfig)
+
+type requestLogConfig struct {
+	slow    time.Duration
+	metrics *Metrics
+}
+
+// WithSlowThreshold makes RequestLogger warn about every /query request
+// that takes longer than d (a "slow query" line with its operation, cost
+// and duration); d <= 0 turns the warning off.
+func WithSlowThreshold(d time.Duration) RequestLogOption {
+	return func(c *requestLogConfig) { c.slow = d }
+}
+
+// WithRefusalMetrics makes RequestLogger count every refused request in
+// m's refusals_total, by code.
+func WithRefusalMetrics(m *Metrics) RequestLogOption {
+	return func(c *requestLogConfig) { c.metrics = m }
+}
+
 // RequestLogger wraps next so that every request gets a request id and
 // RequestStats in its context and one log line when it ends.
 //
@@ -117,10 +165,16 @@ func RequestIDFrom(ctx context.Context) string {
 // [A-Za-z0-9._-], else 32 random hex digits; it is echoed in the response's
 // X-Request-ID. The line (message "request") has request_id, method, path
 // (never the query string), status, duration_ms, operation, workable_calls,
-// cache_hits, cache_misses and stale; it never holds headers, query text,
-// variables or response data. Requests answered 5xx log at level error;
-// successful health probes and metric scrapes at level debug.
-func RequestLogger(logger *slog.Logger, next http.Handler) http.Handler {
+// cache_hits, cache_misses and stale, the caller's role and key_id once
+// authenticated, and error_code when the request was refused before any
+// resolver ran; it never holds headers, query text, variables, response
+// data or an API key. Requests answered 5xx log at level error; successful
+// health probes and metric scrapes at level debug.
+func RequestLogger(logger *slog.Logger, next http.Handler, opts ...RequestLogOption) http.Handler {
+	var cfg requestLogConfig
+	for _, o := range opts {
+		o(&cfg)
+	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		id := r.Header.Get(RequestIDHeader)
@@ -131,9 +185,10 @@ func RequestLogger(logger *slog.Logger, next http.Handler) http.Handler {
 
 		stats := new(RequestStats)
 		ctx := ContextWithStats(context.WithValue(r.Context(), requestIDKey{}, id), stats)
-		sw := &statusWriter{ResponseWriter: w}
+		sw := &statusWriter{ResponseWriter: w, stats: stats}
 		next.ServeHTTP(sw, r.WithContext(ctx))
 
+		elapsed := time.Since(start)
 		status := sw.status
 		if status == 0 {
 			status = http.StatusOK
@@ -151,19 +206,94 @@ func RequestLogger(logger *slog.Logger, next http.Handler) http.Handler {
 		if len(path) > maxLoggedPathLen {
 			path = path[:maxLoggedPathLen] + "…"
 		}
-		logger.LogAttrs(ctx, level, "request",
+		code := stats.ErrorCode()
+		if code != "" && cfg.metrics != nil {
+			cfg.metrics.ObserveRefusal(code)
+		}
+		attrs := []slog.Attr{
 			slog.String("request_id", id),
 			slog.String("method", r.Method),
 			slog.String("path", path),
 			slog.Int("status", status),
-			slog.Float64("duration_ms", float64(time.Since(start).Microseconds())/1000),
+			slog.Float64("duration_ms", float64(elapsed.Microseconds())/1000),
 			slog.String("operation", stats.OperationName),
 			slog.Int64("workable_calls", stats.WorkableCalls.Load()),
 			slog.Int64("cache_hits", stats.CacheHits.Load()),
 			slog.Int64("cache_misses", stats.CacheMisses.Load()),
 			slog.Bool("stale", stats.Stale.Load()),
-		)
+		}
+		attrs = append(attrs, callerAttrs(stats)...)
+		if code != "" {
+			attrs = append(attrs, slog.String("error_code", code))
+		}
+		// The request's own context would add request_id and the caller
+		// again (see requestHandler): these lines carry them already.
+		logger.LogAttrs(r.Context(), level, "request", attrs...)
+		if cfg.slow > 0 && elapsed > cfg.slow && r.URL.Path == "/query" {
+			logger.LogAttrs(r.Context(), slog.LevelWarn, "slow query",
+				slog.String("request_id", id),
+				slog.String("operation", stats.OperationName),
+				slog.Float64("duration_ms", float64(elapsed.Microseconds())/1000),
+				slog.Float64("threshold_ms", float64(cfg.slow.Microseconds())/1000),
+				slog.Int64("workable_calls", stats.WorkableCalls.Load()),
+				slog.Int64("cache_misses", stats.CacheMisses.Load()),
+			)
+		}
 	})
+}
+
+// callerAttrs returns the role and key_id of the caller of a request, when
+// it is known.
+func callerAttrs(s *RequestStats) []slog.Attr {
+	if s.Role == "" && s.KeyID == "" {
+		return nil
+	}
+	return []slog.Attr{slog.String("role", s.Role), slog.String("key_id", s.KeyID)}
+}
+
+// requestHandler adds the request_id (and the caller's role and key_id) of
+// the request in a record's context to every record logged with one.
+type requestHandler struct{ next slog.Handler }
+
+func (h requestHandler) Enabled(ctx context.Context, l slog.Level) bool {
+	return h.next.Enabled(ctx, l)
+}
+
+func (h requestHandler) Handle(ctx context.Context, r slog.Record) error {
+	if id := RequestIDFrom(ctx); id != "" {
+		r = r.Clone()
+		r.AddAttrs(slog.String("request_id", id))
+		if s := statsFromContext(ctx); s != nil {
+			r.AddAttrs(callerAttrs(s)...)
+		}
+	}
+	return h.next.Handle(ctx, r)
+}
+
+func (h requestHandler) WithAttrs(attrs []slog.Attr) slog.Handler {
+	return requestHandler{h.next.WithAttrs(attrs)}
+}
+
+func (h requestHandler) WithGroup(name string) slog.Handler {
+	return requestHandler{h.next.WithGroup(name)}
+}
+
+// RedisLogger returns a logger for go-redis (pass it to redis.SetLogger),
+// so that the client's own lines (a dial failure, a pool problem) come out
+// in the gateway's log format at level warn, instead of as plain text in
+// the middle of a JSON log.
+func RedisLogger(logger *slog.Logger) interface {
+	Printf(ctx context.Context, format string, v ...any)
+} {
+	return redisLogger{logger}
+}
+
+type redisLogger struct{ l *slog.Logger }
+
+// Printf logs one go-redis line.
+func (r redisLogger) Printf(ctx context.Context, format string, v ...any) {
+	msg := strings.TrimPrefix(fmt.Sprintf(format, v...), "redis: ")
+	r.l.LogAttrs(ctx, slog.LevelWarn, "redis client: "+msg, slog.String("component", "go-redis"))
 }
 
 // isProbePath reports whether path is polled by health probes or metric
@@ -199,11 +329,16 @@ func newRequestID() string {
 	return hex.EncodeToString(b[:])
 }
 
-// statusWriter remembers the status code written through it.
+// statusWriter remembers the status code written through it, and the code
+// of a refusal answered through it (guard.ErrorCodeRecorder).
 type statusWriter struct {
 	http.ResponseWriter
 	status int
+	stats  *RequestStats
 }
+
+// RecordErrorCode implements guard.ErrorCodeRecorder.
+func (w *statusWriter) RecordErrorCode(code string) { w.stats.SetErrorCode(code) }
 
 func (w *statusWriter) WriteHeader(code int) {
 	if w.status == 0 {

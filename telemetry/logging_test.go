@@ -8,12 +8,15 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"regexp"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 )
 
 // syncBuffer is a bytes.Buffer safe for the server's and the test's
@@ -301,7 +304,7 @@ func TestMetricsAndLogAfterAKnownQuery(t *testing.T) {
 	// extensions and the logger together, as the server will wire them.
 	buf := &syncBuffer{}
 	logger := NewLogger(buf, func(k string) string { return map[string]string{"GATEWAY_ENV": "production"}[k] })
-	m := NewMetrics(nil)
+	m := NewMetrics(nil, WithOperations("Jobs", "Broken"))
 	ts := toyServer(t, newToySchema(), func(h http.Handler) http.Handler { return RequestLogger(logger, h) },
 		m.GraphQLExtension(), OperationNameExtension())
 	post(t, ts, gqlRequest{Query: `query Jobs { version }`}, nil)
@@ -319,5 +322,92 @@ func TestMetricsAndLogAfterAKnownQuery(t *testing.T) {
 		if got := testCounter(m, op, outcome); got != 1 {
 			t.Errorf("graphql_requests_total{operation=%q,outcome=%q} = %g, want 1", op, outcome, got)
 		}
+	}
+}
+
+// refuse is a handler that answers like a guard refusing a request: it
+// records the refusal's code through the writer chain and answers 401.
+func refuse(code string) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.(interface{ RecordErrorCode(string) }).RecordErrorCode(code)
+		w.WriteHeader(http.StatusUnauthorized)
+	})
+}
+
+// TestRequestLinesCarryTheRequest: a line logged with a request's context
+// carries its request_id and, once authenticated, the caller's role and key
+// id; a refusal's line carries its code, which metrics count; a request
+// over the threshold gets a slow-query warning.
+func TestRequestLinesCarryTheRequest(t *testing.T) {
+	t.Parallel()
+	buf := &syncBuffer{}
+	logger := NewLogger(buf, func(k string) string { return map[string]string{"LOG_FORMAT": "json"}[k] })
+	m := NewMetrics(nil)
+	// The slow request waits for the clock to pass the threshold, measured
+	// with the same clock: no sleep standing in for a duration.
+	const threshold = 20 * time.Millisecond
+	mux := http.NewServeMux()
+	mux.HandleFunc("/query", func(w http.ResponseWriter, r *http.Request) {
+		s := StatsFrom(r.Context())
+		s.Role, s.KeyID = "reader", "1a2b3c4d"
+		logger.InfoContext(r.Context(), "inside the request")
+		if r.URL.Query().Get("slow") == "1" {
+			for start := time.Now(); time.Since(start) <= threshold; {
+				runtime.Gosched()
+			}
+		}
+	})
+	mux.Handle("/refused", refuse("UNAUTHENTICATED"))
+	h := RequestLogger(logger, mux, WithSlowThreshold(threshold), WithRefusalMetrics(m))
+	for _, path := range []string{"/query", "/query?slow=1", "/refused"} {
+		req := httptest.NewRequest(http.MethodPost, path, nil)
+		req.Header.Set(RequestIDHeader, "req-"+strings.NewReplacer("/", "", "?", "-", "=", "").Replace(path))
+		h.ServeHTTP(httptest.NewRecorder(), req)
+	}
+	logger.Info("outside any request")
+
+	type line struct {
+		Msg, RequestID, Role, KeyID, ErrorCode string
+	}
+	var got []line
+	for _, l := range jsonLines(t, buf.String()) {
+		s := func(k string) string { v, _ := l[k].(string); return v }
+		got = append(got, line{s("msg"), s("request_id"), s("role"), s("key_id"), s("error_code")})
+	}
+	want := []line{
+		{"inside the request", "req-query", "reader", "1a2b3c4d", ""},
+		{"request", "req-query", "reader", "1a2b3c4d", ""},
+		{"inside the request", "req-query-slow1", "reader", "1a2b3c4d", ""},
+		{"request", "req-query-slow1", "reader", "1a2b3c4d", ""},
+		{"slow query", "req-query-slow1", "", "", ""},
+		{"request", "req-refused", "", "", "UNAUTHENTICATED"},
+		{"outside any request", "", "", "", ""},
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("log lines (-want +got):\n%s", diff)
+	}
+	if n := testutil.ToFloat64(m.refusals.WithLabelValues("UNAUTHENTICATED")); n != 1 {
+		t.Errorf("refusals_total{code=UNAUTHENTICATED} = %g, want 1", n)
+	}
+	for _, l := range jsonLines(t, buf.String()) {
+		if k, _ := l["key"].(string); k != "" {
+			t.Errorf("a line carries a key: %v", l)
+		}
+	}
+}
+
+// TestRedisLoggerWritesTheGatewayFormat: go-redis's own lines come out as
+// JSON lines of the gateway's log, with the request's id when go-redis has
+// the request's context.
+func TestRedisLoggerWritesTheGatewayFormat(t *testing.T) {
+	t.Parallel()
+	buf := &syncBuffer{}
+	logger := NewLogger(buf, func(k string) string { return map[string]string{"GATEWAY_ENV": "production"}[k] })
+	ctx := context.WithValue(context.Background(), requestIDKey{}, "r-1")
+	RedisLogger(logger).Printf(ctx, "redis: connection pool: failed to dial after %d attempts: %v", 5, "connection refused")
+	lines := jsonLines(t, buf.String())
+	if len(lines) != 1 || lines[0]["level"] != "WARN" || lines[0]["component"] != "go-redis" || lines[0]["request_id"] != "r-1" ||
+		lines[0]["msg"] != "redis client: connection pool: failed to dial after 5 attempts: connection refused" {
+		t.Errorf("go-redis line = %v", lines)
 	}
 }

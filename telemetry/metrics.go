@@ -4,8 +4,8 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"runtime"
 	"strconv"
-	"sync"
 	"time"
 
 	"github.com/99designs/gqlgen/graphql"
@@ -34,9 +34,10 @@ const (
 )
 
 // Metrics holds the gateway's Prometheus series. Every label value is
-// bounded: operation names are checked (see OperationLabel), Workable routes
-// are templates, and credentials are names chosen by the caller, never
-// tokens.
+// bounded by construction: an operation name is a label only when the
+// operator listed it (WithOperations), else it counts as "other"; Workable
+// routes are templates; error codes are the gateway's own constants; and
+// credentials are names chosen by an admin, never tokens.
 type Metrics struct {
 	graphqlRequests  *prometheus.CounterVec
 	graphqlDuration  *prometheus.HistogramVec
@@ -45,17 +46,44 @@ type Metrics struct {
 	cacheLookups     *prometheus.CounterVec
 	rateLimitWait    *prometheus.HistogramVec
 	rateRemaining    *prometheus.GaugeVec
+	rateWaiting      *prometheus.GaugeVec
 	staleAnswers     *prometheus.CounterVec
+	refusals         *prometheus.CounterVec
+	buildInfo        *prometheus.GaugeVec
 
-	// operations holds the operation names already used as labels; past
-	// maxOperationLabels new names are counted as "other", so that clients
-	// sending ever new names cannot grow the series without bound.
-	operationsMu sync.Mutex
-	operations   map[string]struct{}
+	// operations are the operation names that may be labels (see
+	// WithOperations); every other name is "other", so that no client can
+	// add series, whatever names it sends or registers as persisted
+	// queries (automatic persisted queries are open to every client).
+	operations map[string]bool
+	// version and revision label build_info.
+	version, revision string
 }
 
-// maxOperationLabels bounds the distinct operation names in the series.
-const maxOperationLabels = 200
+// MetricsOption configures NewMetrics.
+type MetricsOption func(*Metrics)
+
+// WithOperations lists the operation names that graphql_requests_total and
+// graphql_request_duration_seconds may use as their operation label, such
+// as the operations of the frontends and scripts an operator knows. Any
+// other name counts as "other"; an anonymous operation as "anonymous" and
+// a request whose document did not validate as "invalid". Names that are
+// not GraphQL names (see ValidOperationName) are ignored.
+func WithOperations(names ...string) MetricsOption {
+	return func(m *Metrics) {
+		for _, n := range names {
+			if ValidOperationName(n) {
+				m.operations[n] = true
+			}
+		}
+	}
+}
+
+// WithBuildInfo sets the version and VCS revision that build_info reports
+// (default "unknown").
+func WithBuildInfo(version, revision string) MetricsOption {
+	return func(m *Metrics) { m.version, m.revision = version, revision }
+}
 
 // NewMetrics creates the gateway's series and registers them with reg
 // (nothing is registered when reg is nil). It also registers the Go runtime
@@ -63,9 +91,11 @@ const maxOperationLabels = 200
 // prometheus.DefaultRegisterer does). It panics if the gateway's own series
 // are already registered with reg: use one registry per Metrics (tests
 // create a fresh prometheus.NewRegistry each).
-func NewMetrics(reg prometheus.Registerer) *Metrics {
+func NewMetrics(reg prometheus.Registerer, opts ...MetricsOption) *Metrics {
 	m := &Metrics{
-		operations: make(map[string]struct{}),
+		operations: make(map[string]bool),
+		version:    "unknown",
+		revision:   "unknown",
 		graphqlRequests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: metricsNamespace,
 			Name:      "graphql_requests_total",
@@ -104,17 +134,36 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name:      "ratelimit_remaining",
 			Help:      "Requests left in the current Workable rate window (X-Rate-Limit-Remaining), by credential name.",
 		}, []string{"credential"}),
+		rateWaiting: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Namespace: metricsNamespace,
+			Name:      "ratelimit_waiting",
+			Help:      "Workable calls waiting for rate budget right now, by credential name.",
+		}, []string{"credential"}),
 		staleAnswers: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: metricsNamespace,
 			Name:      "stale_answers_total",
 			Help:      "Answers served from stale cache entries because Workable was unavailable or out of budget, by kind of data.",
 		}, []string{"kind"}),
+		refusals: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: metricsNamespace,
+			Name:      "refusals_total",
+			Help:      "Requests refused before any resolver ran (401, 403, 413, 415, 429, parse and validation errors, query limits, …), by extensions.code.",
+		}, []string{"code"}),
+		buildInfo: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Namespace: metricsNamespace,
+			Name:      "build_info",
+			Help:      "Always 1; its labels say which build of the gateway runs: version, VCS revision and Go version.",
+		}, []string{"version", "revision", "go_version"}),
 	}
+	for _, o := range opts {
+		o(m)
+	}
+	m.buildInfo.WithLabelValues(m.version, m.revision, runtime.Version()).Set(1)
 	if reg == nil {
 		return m
 	}
 	reg.MustRegister(m.graphqlRequests, m.graphqlDuration, m.workableCalls, m.workableDuration,
-		m.cacheLookups, m.rateLimitWait, m.rateRemaining, m.staleAnswers)
+		m.cacheLookups, m.rateLimitWait, m.rateRemaining, m.rateWaiting, m.staleAnswers, m.refusals, m.buildInfo)
 	for _, c := range []prometheus.Collector{
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
@@ -179,24 +228,44 @@ func (m *Metrics) ObserveRequest(operation, outcome string, d time.Duration) {
 	m.graphqlDuration.WithLabelValues(operation).Observe(max(d, 0).Seconds())
 }
 
-// operationLabel returns operation, or "other" once maxOperationLabels
-// distinct names have been seen and operation is not one of them (the fixed
-// labels anonymous, invalid and other do not count).
+// operationLabel returns operation when it is one of the fixed labels
+// (anonymous, invalid, other) or an allowed name (WithOperations), else
+// "other".
 func (m *Metrics) operationLabel(operation string) string {
-	switch operation {
-	case "anonymous", "invalid", "other":
+	switch {
+	case operation == "anonymous", operation == "invalid", operation == "other", m.operations[operation]:
 		return operation
 	}
-	m.operationsMu.Lock()
-	defer m.operationsMu.Unlock()
-	if _, ok := m.operations[operation]; ok {
-		return operation
+	return "other"
+}
+
+// ObserveRefusal counts one request refused before any resolver ran, by
+// its extensions.code. A code that does not look like one of the
+// gateway's (upper-case letters, digits and _, at most 48 characters)
+// counts as OTHER, so the series stay bounded whatever a code holds.
+func (m *Metrics) ObserveRefusal(code string) {
+	if !validCode(code) {
+		code = "OTHER"
 	}
-	if len(m.operations) >= maxOperationLabels {
-		return "other"
+	m.refusals.WithLabelValues(code).Inc()
+}
+
+// validCode reports whether code looks like an extensions.code of the
+// gateway: [A-Z][A-Z0-9_]{0,47}.
+func validCode(code string) bool {
+	if code == "" || len(code) > 48 {
+		return false
 	}
-	m.operations[operation] = struct{}{}
-	return operation
+	for i := 0; i < len(code); i++ {
+		c := code[i]
+		switch {
+		case c >= 'A' && c <= 'Z':
+		case (c >= '0' && c <= '9' || c == '_') && i > 0:
+		default:
+			return false
+		}
+	}
+	return true
 }
 
 // ObserveCache counts n lookups of kind (e.g. "candidate", "job") with
@@ -227,7 +296,8 @@ func (m *Metrics) ObserveStale(kind string) {
 }
 
 // InstrumentLimiter wraps l so that every Wait is observed in
-// ratelimit_wait_seconds{credential} and every usable X-Rate-Limit-Remaining
+// ratelimit_wait_seconds{credential} (and counted in
+// ratelimit_waiting{credential} while it lasts) and every usable X-Rate-Limit-Remaining
 // that the client passes to Observe sets ratelimit_remaining{credential}.
 // Pass the result to workable.WithRateLimiter. credential is a name, never
 // the token.
@@ -247,7 +317,10 @@ type instrumentedLimiter struct {
 // it gives up.
 func (l *instrumentedLimiter) Wait(ctx context.Context, p workable.Priority) error {
 	start := l.now()
+	waiting := l.m.rateWaiting.WithLabelValues(l.credential)
+	waiting.Inc()
 	err := l.next.Wait(ctx, p)
+	waiting.Dec()
 	l.m.ObserveRateLimitWait(l.credential, l.now().Sub(start))
 	return err
 }
@@ -339,11 +412,22 @@ func rawOperationName(ctx context.Context) string {
 // [A-Za-z_][A-Za-z0-9_]{0,63}, "" to "anonymous" and anything else to
 // "other".
 func boundedOperationName(name string) string {
-	if name == "" {
+	switch {
+	case name == "":
 		return "anonymous"
-	}
-	if len(name) > 64 {
+	case ValidOperationName(name):
+		return name
+	default:
 		return "other"
+	}
+}
+
+// ValidOperationName reports whether name is a GraphQL name of at most 64
+// characters ([A-Za-z_][A-Za-z0-9_]{0,63}), the operation names the
+// metrics and spans accept.
+func ValidOperationName(name string) bool {
+	if name == "" || len(name) > 64 {
+		return false
 	}
 	for i := 0; i < len(name); i++ {
 		c := name[i]
@@ -351,8 +435,8 @@ func boundedOperationName(name string) string {
 		case c == '_', c >= 'A' && c <= 'Z', c >= 'a' && c <= 'z':
 		case c >= '0' && c <= '9' && i > 0:
 		default:
-			return "other"
+			return false
 		}
 	}
-	return name
+	return true
 }

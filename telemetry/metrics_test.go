@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -68,10 +69,11 @@ func histogramSums(t *testing.T, g prometheus.Gatherer, name string) map[string]
 func TestGraphQLExtensionCountsOperations(t *testing.T) {
 	t.Parallel()
 	reg := prometheus.NewRegistry()
-	m := NewMetrics(reg)
+	long := "Q" + strings.Repeat("x", 64)
+	m := NewMetrics(reg, WithOperations("Version", "B", "Broken", long, "not a name"))
 	ts := toyServer(t, newToySchema(), nil, m.GraphQLExtension())
 
-	long := "Q" + strings.Repeat("x", 64) // 65 characters: a valid GraphQL name, too long a label
+	long = "Q" + strings.Repeat("x", 64) // 65 characters: a valid GraphQL name, too long a label
 	requests := []struct {
 		name string
 		req  gqlRequest
@@ -86,6 +88,7 @@ func TestGraphQLExtensionCountsOperations(t *testing.T) {
 		{"unknown field", gqlRequest{Query: `query Typo { versio }`}},
 		{"unknown operation name", gqlRequest{Query: `query A { version }`, OperationName: "no such op"}},
 		{"long name", gqlRequest{Query: `query ` + long + ` { version }`}},
+		{"name not in the allow-list", gqlRequest{Query: `query Unlisted { version }`}},
 	}
 	for _, r := range requests {
 		post(t, ts, r.req, nil)
@@ -99,34 +102,57 @@ workable_gateway_graphql_requests_total{operation="Broken",outcome="partial"} 1
 workable_gateway_graphql_requests_total{operation="Version",outcome="ok"} 2
 workable_gateway_graphql_requests_total{operation="anonymous",outcome="ok"} 1
 workable_gateway_graphql_requests_total{operation="invalid",outcome="error"} 3
-workable_gateway_graphql_requests_total{operation="other",outcome="ok"} 1
+workable_gateway_graphql_requests_total{operation="other",outcome="ok"} 2
 `
 	if err := testutil.GatherAndCompare(reg, strings.NewReader(want), "workable_gateway_graphql_requests_total"); err != nil {
 		t.Error(err)
 	}
-	wantCounts := map[string]uint64{"B": 1, "Broken": 1, "Version": 2, "anonymous": 1, "invalid": 3, "other": 1}
+	wantCounts := map[string]uint64{"B": 1, "Broken": 1, "Version": 2, "anonymous": 1, "invalid": 3, "other": 2}
 	if diff := cmp.Diff(wantCounts, histogramCounts(t, reg, "workable_gateway_graphql_request_duration_seconds")); diff != "" {
 		t.Errorf("duration histogram counts (-want +got):\n%s", diff)
 	}
 }
 
-// TestOperationLabelsAreCapped: clients sending ever new operation names
-// (valid or not) cannot grow the series without bound.
-func TestOperationLabelsAreCapped(t *testing.T) {
+// TestOperationLabelsComeOnlyFromTheAllowList: clients sending ever new
+// operation names (valid or not) add no series: only the allowed name and
+// the fixed labels appear.
+func TestOperationLabelsComeOnlyFromTheAllowList(t *testing.T) {
 	t.Parallel()
 	reg := prometheus.NewRegistry()
-	m := NewMetrics(reg)
+	m := NewMetrics(reg, WithOperations("Dashboard"))
 	ts := toyServer(t, newToySchema(), nil, m.GraphQLExtension())
-	for i := range maxOperationLabels + 50 {
+	for i := range 30 {
 		post(t, ts, gqlRequest{Query: fmt.Sprintf("query Op%d { version }", i)}, nil)
 		post(t, ts, gqlRequest{Query: fmt.Sprintf("query Broken%d { version", i)}, nil)
 	}
+	post(t, ts, gqlRequest{Query: "query Dashboard { version }"}, nil)
 	counts := histogramCounts(t, reg, "workable_gateway_graphql_request_duration_seconds")
-	if len(counts) != maxOperationLabels+2 {
-		t.Errorf("%d operation labels, want %d (the cap, plus other and invalid)", len(counts), maxOperationLabels+2)
+	if diff := cmp.Diff(map[string]uint64{"Dashboard": 1, "other": 30, "invalid": 30}, counts); diff != "" {
+		t.Errorf("requests by operation label (-want +got):\n%s", diff)
 	}
-	if counts["other"] != 50 || counts["invalid"] != maxOperationLabels+50 {
-		t.Errorf("other = %d, invalid = %d; want 50 and %d", counts["other"], counts["invalid"], maxOperationLabels+50)
+}
+
+// TestRefusalsAndBuildInfo: refusals are counted by code, codes that are not
+// the gateway's count as OTHER, and build_info carries the build's labels.
+func TestRefusalsAndBuildInfo(t *testing.T) {
+	t.Parallel()
+	reg := prometheus.NewRegistry()
+	m := NewMetrics(reg, WithBuildInfo("v1.2.3", "abc123"))
+	for _, code := range []string{"UNAUTHENTICATED", "UNAUTHENTICATED", "REQUEST_TOO_LARGE", "weird code", strings.Repeat("A", 49)} {
+		m.ObserveRefusal(code)
+	}
+	want := `
+# HELP workable_gateway_refusals_total Requests refused before any resolver ran (401, 403, 413, 415, 429, parse and validation errors, query limits, …), by extensions.code.
+# TYPE workable_gateway_refusals_total counter
+workable_gateway_refusals_total{code="OTHER"} 2
+workable_gateway_refusals_total{code="REQUEST_TOO_LARGE"} 1
+workable_gateway_refusals_total{code="UNAUTHENTICATED"} 2
+# HELP workable_gateway_build_info Always 1; its labels say which build of the gateway runs: version, VCS revision and Go version.
+# TYPE workable_gateway_build_info gauge
+workable_gateway_build_info{go_version="` + runtime.Version() + `",revision="abc123",version="v1.2.3"} 1
+`
+	if err := testutil.GatherAndCompare(reg, strings.NewReader(want), "workable_gateway_refusals_total", "workable_gateway_build_info"); err != nil {
+		t.Error(err)
 	}
 }
 
@@ -277,6 +303,44 @@ func TestInstrumentLimiter(t *testing.T) {
 	}
 	if diff := cmp.Diff(map[string]uint64{"acme": 2}, histogramCounts(t, reg, "workable_gateway_ratelimit_wait_seconds")); diff != "" {
 		t.Errorf("ratelimit_wait_seconds counts (-want +got):\n%s", diff)
+	}
+}
+
+// blockingLimiter is a RateLimiter whose Wait returns when release is
+// closed; entered receives one value per caller that started waiting.
+type blockingLimiter struct {
+	entered chan struct{}
+	release chan struct{}
+}
+
+func (l *blockingLimiter) Wait(ctx context.Context, _ workable.Priority) error {
+	l.entered <- struct{}{}
+	<-l.release
+	return nil
+}
+func (l *blockingLimiter) Observe(workable.Rate) {}
+
+// TestRateLimitWaitingGauge: ratelimit_waiting counts the calls waiting for
+// budget right now.
+func TestRateLimitWaitingGauge(t *testing.T) {
+	t.Parallel()
+	m := NewMetrics(nil)
+	inner := &blockingLimiter{entered: make(chan struct{}), release: make(chan struct{})}
+	lim := m.InstrumentLimiter("acme", inner)
+	done := make(chan struct{})
+	for range 2 {
+		go func() { _ = lim.Wait(context.Background(), workable.PriorityRead); done <- struct{}{} }()
+	}
+	<-inner.entered
+	<-inner.entered
+	if got := testutil.ToFloat64(m.rateWaiting.WithLabelValues("acme")); got != 2 {
+		t.Errorf("ratelimit_waiting while two calls wait = %g, want 2", got)
+	}
+	close(inner.release)
+	<-done
+	<-done
+	if got := testutil.ToFloat64(m.rateWaiting.WithLabelValues("acme")); got != 0 {
+		t.Errorf("ratelimit_waiting once they are through = %g, want 0", got)
 	}
 }
 

@@ -5,6 +5,7 @@ package generated
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"strconv"
@@ -60,6 +61,7 @@ type ComplexityRoot struct {
 		CreatedAt              func(childComplexity int) int
 		DisqualificationReason func(childComplexity int) int
 		FromStage              func(childComplexity int) int
+		GlobalID               func(childComplexity int) int
 		ID                     func(childComplexity int) int
 		Kind                   func(childComplexity int) int
 		Member                 func(childComplexity int) int
@@ -93,7 +95,7 @@ type ComplexityRoot struct {
 	}
 
 	Candidate struct {
-		Activities             func(childComplexity int, first *int, after *string) int
+		Activities             func(childComplexity int, first *int, after *string, last *int, before *string) int
 		Address                func(childComplexity int) int
 		Anonymized             func(childComplexity int) int
 		CommonSource           func(childComplexity int) int
@@ -108,6 +110,7 @@ type ComplexityRoot struct {
 		Email                  func(childComplexity int) int
 		ExperienceEntries      func(childComplexity int) int
 		Firstname              func(childComplexity int) int
+		GlobalID               func(childComplexity int) int
 		Headline               func(childComplexity int) int
 		HiredAt                func(childComplexity int) int
 		ID                     func(childComplexity int) int
@@ -181,10 +184,10 @@ type ComplexityRoot struct {
 	}
 
 	Job struct {
-		Activities          func(childComplexity int, first *int, after *string) int
+		Activities          func(childComplexity int, first *int, after *string, last *int, before *string) int
 		ApplicationURL      func(childComplexity int) int
 		Benefits            func(childComplexity int) int
-		Candidates          func(childComplexity int, first *int, after *string, stage *string) int
+		Candidates          func(childComplexity int, first *int, after *string, last *int, before *string, stage *string) int
 		Code                func(childComplexity int) int
 		Confidential        func(childComplexity int) int
 		CreatedAt           func(childComplexity int) int
@@ -197,6 +200,7 @@ type ComplexityRoot struct {
 		FullDescription     func(childComplexity int) int
 		FullTitle           func(childComplexity int) int
 		Function            func(childComplexity int) int
+		GlobalID            func(childComplexity int) int
 		ID                  func(childComplexity int) int
 		Industry            func(childComplexity int) int
 		Keywords            func(childComplexity int) int
@@ -275,10 +279,12 @@ type ComplexityRoot struct {
 	Query struct {
 		Account             func(childComplexity int) int
 		Candidate           func(childComplexity int, id string) int
-		Candidates          func(childComplexity int, first *int, after *string, jobShortcode *string, stage *string, email *string, createdAfter *time.Time, updatedAfter *time.Time) int
+		Candidates          func(childComplexity int, first *int, after *string, last *int, before *string, jobShortcode *string, stage *string, email *string, createdAfter *time.Time, updatedAfter *time.Time) int
 		Job                 func(childComplexity int, shortcode string) int
-		Jobs                func(childComplexity int, first *int, after *string, state *model.JobState, createdAfter *time.Time, updatedAfter *time.Time) int
+		Jobs                func(childComplexity int, first *int, after *string, last *int, before *string, state *model.JobState, createdAfter *time.Time, updatedAfter *time.Time) int
 		Members             func(childComplexity int, role *string, email *string, name *string, status *string) int
+		Node                func(childComplexity int, id string) int
+		Nodes               func(childComplexity int, ids []string) int
 		Stages              func(childComplexity int) int
 		WorkableCredentials func(childComplexity int) int
 	}
@@ -361,6 +367,7 @@ type ActivityResolver interface {
 
 	DisqualificationReason(ctx context.Context, obj *model.Activity) (*string, error)
 	Candidate(ctx context.Context, obj *model.Activity) (*workable.Candidate, error)
+	GlobalID(ctx context.Context, obj *model.Activity) (string, error)
 }
 type CandidateResolver interface {
 	Job(ctx context.Context, obj *workable.Candidate) (*model.Job, error)
@@ -370,7 +377,7 @@ type CandidateResolver interface {
 	EducationEntries(ctx context.Context, obj *workable.Candidate) ([]workable.EducationEntry, error)
 	ExperienceEntries(ctx context.Context, obj *workable.Candidate) ([]workable.ExperienceEntry, error)
 	SocialProfiles(ctx context.Context, obj *workable.Candidate) ([]workable.SocialProfile, error)
-	Activities(ctx context.Context, obj *workable.Candidate, first *int, after *string) (*model.ActivityConnection, error)
+	Activities(ctx context.Context, obj *workable.Candidate, first *int, after *string, last *int, before *string) (*model.ActivityConnection, error)
 
 	Withdrew(ctx context.Context, obj *workable.Candidate) (*bool, error)
 
@@ -384,6 +391,7 @@ type CandidateResolver interface {
 	ResumeMetadata(ctx context.Context, obj *workable.Candidate) (*workable.ResumeMetadata, error)
 	LatestStageMove(ctx context.Context, obj *workable.Candidate) (*model.Activity, error)
 	LatestActivity(ctx context.Context, obj *workable.Candidate, kinds []model.ActivityKind) (*model.Activity, error)
+	GlobalID(ctx context.Context, obj *workable.Candidate) (string, error)
 }
 type JobResolver interface {
 	ID(ctx context.Context, obj *model.Job) (string, error)
@@ -398,7 +406,7 @@ type JobResolver interface {
 	Location(ctx context.Context, obj *model.Job) (*workable.Location, error)
 	CreatedAt(ctx context.Context, obj *model.Job) (*time.Time, error)
 	Description(ctx context.Context, obj *model.Job) (*string, error)
-	Candidates(ctx context.Context, obj *model.Job, first *int, after *string, stage *string) (*model.CandidateConnection, error)
+	Candidates(ctx context.Context, obj *model.Job, first *int, after *string, last *int, before *string, stage *string) (*model.CandidateConnection, error)
 	UpdatedAt(ctx context.Context, obj *model.Job) (*time.Time, error)
 	Confidential(ctx context.Context, obj *model.Job) (*bool, error)
 	DepartmentHierarchy(ctx context.Context, obj *model.Job) ([]workable.Department, error)
@@ -414,7 +422,8 @@ type JobResolver interface {
 	WorkplaceType(ctx context.Context, obj *model.Job) (*string, error)
 	Salary(ctx context.Context, obj *model.Job) (*workable.Salary, error)
 	Keywords(ctx context.Context, obj *model.Job) ([]string, error)
-	Activities(ctx context.Context, obj *model.Job, first *int, after *string) (*model.ActivityConnection, error)
+	Activities(ctx context.Context, obj *model.Job, first *int, after *string, last *int, before *string) (*model.ActivityConnection, error)
+	GlobalID(ctx context.Context, obj *model.Job) (string, error)
 }
 type JobLocationResolver interface {
 	Coordinates(ctx context.Context, obj *workable.JobLocation) (*model.Coordinates, error)
@@ -430,14 +439,16 @@ type MutationResolver interface {
 	RemoveWorkableCredential(ctx context.Context, nickname string) (*model.RemoveWorkableCredentialPayload, error)
 }
 type QueryResolver interface {
-	Jobs(ctx context.Context, first *int, after *string, state *model.JobState, createdAfter *time.Time, updatedAfter *time.Time) (*model.JobConnection, error)
+	Jobs(ctx context.Context, first *int, after *string, last *int, before *string, state *model.JobState, createdAfter *time.Time, updatedAfter *time.Time) (*model.JobConnection, error)
 	Job(ctx context.Context, shortcode string) (*model.Job, error)
-	Candidates(ctx context.Context, first *int, after *string, jobShortcode *string, stage *string, email *string, createdAfter *time.Time, updatedAfter *time.Time) (*model.CandidateConnection, error)
+	Candidates(ctx context.Context, first *int, after *string, last *int, before *string, jobShortcode *string, stage *string, email *string, createdAfter *time.Time, updatedAfter *time.Time) (*model.CandidateConnection, error)
 	Candidate(ctx context.Context, id string) (*workable.Candidate, error)
 	Stages(ctx context.Context) ([]workable.Stage, error)
 	Members(ctx context.Context, role *string, email *string, name *string, status *string) ([]workable.Member, error)
 	Account(ctx context.Context) (*workable.Account, error)
 	WorkableCredentials(ctx context.Context) ([]credentials.Credential, error)
+	Node(ctx context.Context, id string) (model.Node, error)
+	Nodes(ctx context.Context, ids []string) ([]model.Node, error)
 }
 type StageResolver interface {
 	ID(ctx context.Context, obj *workable.Stage) (*string, error)
@@ -534,6 +545,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Activity.FromStage(childComplexity), true
+	case "Activity.globalId":
+		if e.ComplexityRoot.Activity.GlobalID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Activity.GlobalID(childComplexity), true
 	case "Activity.id":
 		if e.ComplexityRoot.Activity.ID == nil {
 			break
@@ -657,7 +674,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Candidate.Activities(childComplexity, args["first"].(*int), args["after"].(*string)), true
+		return e.ComplexityRoot.Candidate.Activities(childComplexity, args["first"].(*int), args["after"].(*string), args["last"].(*int), args["before"].(*string)), true
 	case "Candidate.address":
 		if e.ComplexityRoot.Candidate.Address == nil {
 			break
@@ -742,6 +759,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Candidate.Firstname(childComplexity), true
+	case "Candidate.globalId":
+		if e.ComplexityRoot.Candidate.GlobalID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Candidate.GlobalID(childComplexity), true
 	case "Candidate.headline":
 		if e.ComplexityRoot.Candidate.Headline == nil {
 			break
@@ -1059,7 +1082,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Job.Activities(childComplexity, args["first"].(*int), args["after"].(*string)), true
+		return e.ComplexityRoot.Job.Activities(childComplexity, args["first"].(*int), args["after"].(*string), args["last"].(*int), args["before"].(*string)), true
 	case "Job.applicationUrl":
 		if e.ComplexityRoot.Job.ApplicationURL == nil {
 			break
@@ -1082,7 +1105,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Job.Candidates(childComplexity, args["first"].(*int), args["after"].(*string), args["stage"].(*string)), true
+		return e.ComplexityRoot.Job.Candidates(childComplexity, args["first"].(*int), args["after"].(*string), args["last"].(*int), args["before"].(*string), args["stage"].(*string)), true
 	case "Job.code":
 		if e.ComplexityRoot.Job.Code == nil {
 			break
@@ -1155,6 +1178,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Job.Function(childComplexity), true
+	case "Job.globalId":
+		if e.ComplexityRoot.Job.GlobalID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Job.GlobalID(childComplexity), true
 	case "Job.id":
 		if e.ComplexityRoot.Job.ID == nil {
 			break
@@ -1532,7 +1561,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Query.Candidates(childComplexity, args["first"].(*int), args["after"].(*string), args["jobShortcode"].(*string), args["stage"].(*string), args["email"].(*string), args["createdAfter"].(*time.Time), args["updatedAfter"].(*time.Time)), true
+		return e.ComplexityRoot.Query.Candidates(childComplexity, args["first"].(*int), args["after"].(*string), args["last"].(*int), args["before"].(*string), args["jobShortcode"].(*string), args["stage"].(*string), args["email"].(*string), args["createdAfter"].(*time.Time), args["updatedAfter"].(*time.Time)), true
 
 	case "Query.job":
 		if e.ComplexityRoot.Query.Job == nil {
@@ -1555,7 +1584,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Query.Jobs(childComplexity, args["first"].(*int), args["after"].(*string), args["state"].(*model.JobState), args["createdAfter"].(*time.Time), args["updatedAfter"].(*time.Time)), true
+		return e.ComplexityRoot.Query.Jobs(childComplexity, args["first"].(*int), args["after"].(*string), args["last"].(*int), args["before"].(*string), args["state"].(*model.JobState), args["createdAfter"].(*time.Time), args["updatedAfter"].(*time.Time)), true
 	case "Query.members":
 		if e.ComplexityRoot.Query.Members == nil {
 			break
@@ -1567,6 +1596,28 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Members(childComplexity, args["role"].(*string), args["email"].(*string), args["name"].(*string), args["status"].(*string)), true
+	case "Query.node":
+		if e.ComplexityRoot.Query.Node == nil {
+			break
+		}
+
+		args, err := ec.field_Query_node_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.Node(childComplexity, args["id"].(string)), true
+	case "Query.nodes":
+		if e.ComplexityRoot.Query.Nodes == nil {
+			break
+		}
+
+		args, err := ec.field_Query_nodes_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.Nodes(childComplexity, args["ids"].([]string)), true
 	case "Query.stages":
 		if e.ComplexityRoot.Query.Stages == nil {
 			break
@@ -1897,18 +1948,18 @@ func newExecutionContext(
 
 var sources = []*ast.Source{
 	{Name: "../../schema.graphqls", Input: `"""
-The GraphQL API of the Workable gateway. Names and types of the issue-3 contract are
-binding; fields marked "(addition)" go beyond it.
+The GraphQL API of the Workable gateway: jobs, candidates and their activity from one
+Workable account, paged Relay-style, and validated candidate mutations. Every id field is
+Workable's own id; globalId (interface Node) is the opaque id of Relay's object
+identification.
 """
 schema {
   query: Query
   mutation: Mutation
 }
 
-"""
-gqlgen: makes an input field omittable so that an absent field and an explicit null
-can be told apart.
-"""
+# For gqlgen's code generation only (an absent input field and an explicit null are told
+# apart); hidden from introspection and from the printed schema.
 directive @goField(
   forceResolver: Boolean
   name: String
@@ -1933,11 +1984,15 @@ enum JobState {
 
 type Query {
   """
-  Jobs in Workable's order (oldest first). first must be 0–100 (default 50).
+  Jobs in Workable's order (oldest first). Page forwards with first (0–100, default 50)
+  and after, or backwards with last (0–100) and before; last without before gives the
+  newest jobs.
   """
   jobs(
-    first: Int = 50
+    first: Int
     after: String
+    last: Int
+    before: String
     state: JobState
     createdAfter: DateTime
     updatedAfter: DateTime
@@ -1951,11 +2006,14 @@ type Query {
 
   """
   Candidates in Workable's order (oldest first). stage is a stage slug (see Query.stages).
-  first must be 0–100 (default 50).
+  Page forwards with first (0–100, default 50) and after, or backwards with last (0–100)
+  and before; last without before gives the newest candidates.
   """
   candidates(
-    first: Int = 50
+    first: Int
     after: String
+    last: Int
+    before: String
     jobShortcode: String
     stage: String
     email: String
@@ -1969,16 +2027,16 @@ type Query {
   """
   candidate(id: ID!): Candidate
 
-  "(addition) The account's hiring pipeline stages, in pipeline order."
+  "The account's hiring pipeline stages, in pipeline order."
   stages: [Stage!]!
 
   """
-  (addition) The account's members (at most the first 500). role is simple, admin or
-  reviewer; status is active (Workable's default), inactive or all.
+  The account's members (at most the first 500). role is simple, admin or reviewer;
+  status is active (Workable's default), inactive or all.
   """
   members(role: String, email: String, name: String, status: String): [Member!]!
 
-  "(addition) The Workable account the gateway serves."
+  "The Workable account the gateway serves."
   account: Account!
 }
 
@@ -1987,7 +2045,13 @@ type Mutation {
   updateCandidate(input: UpdateCandidateInput!): UpdateCandidatePayload!
 }
 
-"Relay page information. hasPreviousPage is false when it cannot be known."
+"""
+Relay page information. Paging forwards, hasPreviousPage is true when the page follows an
+item that still exists; paging backwards, hasNextPage is true when the item before was
+given still exists. hasPreviousPage of a backward page is exact, except that it is true
+when the gateway stopped searching before it could know (the previous page may then be
+empty).
+"""
 type PageInfo {
   hasNextPage: Boolean!
   hasPreviousPage: Boolean!
@@ -2029,8 +2093,9 @@ type ActivityEdge {
 }
 
 """
-A job. The list fields come from Workable's job list; the detail fields (description and
-the "(addition)" detail fields) load GET /jobs/:shortcode when asked for.
+A job. Fields marked "Detail" cost one more Workable call per job when no cached copy
+has them (description, fullDescription, requirements and benefits come with the list
+when it can include them).
 """
 type Job {
   id: ID!
@@ -2046,29 +2111,26 @@ type Job {
   location: Location
   createdAt: DateTime!
   description: String
-  candidates(first: Int = 50, after: String, stage: String): CandidateConnection!
+  "The job's candidates, paged like Query.candidates."
+  candidates(first: Int, after: String, last: Int, before: String, stage: String): CandidateConnection!
 
-  "(addition)"
   updatedAt: DateTime
-  "(addition)"
   confidential: Boolean
-  "(addition) The department and its ancestors, outermost first."
+  "The department and its ancestors, outermost first."
   departmentHierarchy: [Department!]!
-  "(addition, detail) Description + requirements + benefits."
+  "Description + requirements + benefits."
   fullDescription: String
-  "(addition, detail)"
   requirements: String
-  "(addition, detail)"
   benefits: String
-  "(addition, detail) e.g. Full-time."
+  "Detail. e.g. Full-time."
   employmentType: String
-  "(addition, detail)"
+  "Detail."
   industry: String
-  "(addition, detail)"
+  "Detail."
   function: String
-  "(addition, detail) e.g. Associate."
+  "Detail. e.g. Associate."
   experience: String
-  "(addition, detail)"
+  "Detail."
   education: String
   """
   Every location of the job, the first matching location. Hidden locations are places the job
@@ -2086,7 +2148,7 @@ type Job {
   The job's activity stream, oldest first: the job's own events (OPENED) and those of its
   candidates, each naming the candidate it is about.
   """
-  activities(first: Int = 50, after: String): ActivityConnection!
+  activities(first: Int, after: String, last: Int, before: String): ActivityConnection!
 }
 
 "A job's advertised pay range."
@@ -2123,7 +2185,7 @@ type Coordinates {
   longitude: Float!
 }
 
-"(addition) A department of the account."
+"A department of the account."
 type Department {
   id: ID!
   name: String!
@@ -2142,8 +2204,9 @@ type Location {
 }
 
 """
-A candidate. The list fields come with every candidate list; the detail fields load
-GET /candidates/:id only when a query asks for one of them.
+A candidate. The detail fields (summary, coverLetter, tags, educationEntries,
+experienceEntries, socialProfiles, skills, imageUrl, resumeUrl, disqualifiedAt and
+location) cost one more Workable call per candidate when no cached copy has them.
 """
 type Candidate {
   id: ID!
@@ -2169,27 +2232,25 @@ type Candidate {
   educationEntries: [EducationEntry!]!
   experienceEntries: [ExperienceEntry!]!
   socialProfiles: [SocialProfile!]!
-  activities(first: Int = 50, after: String): ActivityConnection!
+  """
+  The candidate's activity, oldest first: forwards with first (0–100, default 50) and
+  after, backwards with last and before.
+  """
+  activities(first: Int, after: String, last: Int, before: String): ActivityConnection!
 
-  "(addition) The kind of the current stage: sourced, applied, shortlisted, assessment, phone-screen, interview, offer or hired."
+  "The kind of the current stage: sourced, applied, shortlisted, assessment, phone-screen, interview, offer or hired."
   stageKind: String
-  "(addition) Where the candidate came from, e.g. twitter.com."
+  "Where the candidate came from, e.g. twitter.com."
   domain: String
-  "(addition) True if the candidate withdrew and was disqualified."
+  "True if the candidate withdrew and was disqualified."
   withdrew: Boolean
-  "(addition)"
   disqualificationReason: String
-  "(addition) The hiring date as Workable returns it."
+  "The hiring date as Workable returns it."
   hiredAt: String
-  "(addition, detail)"
   skills: [String!]!
-  "(addition, detail)"
   imageUrl: String
-  "(addition, detail)"
   resumeUrl: String
-  "(addition, detail)"
   disqualifiedAt: DateTime
-  "(addition, detail)"
   location: Location
 
   """
@@ -2309,7 +2370,7 @@ type Activity {
   createdAt: DateTime!
   "Who did it; null for system events."
   member: Member
-  "(addition) The rating's score, for rating activities."
+  "The rating's score, for rating activities."
   ratingScore: String
 
   "What the activity is (action, typed)."
@@ -2340,11 +2401,11 @@ type ActivityRating {
 type Member {
   id: ID!
   name: String!
-  "(addition) Only in Query.members."
+  "Only in Query.members."
   headline: String
-  "(addition) Only in Query.members."
+  "Only in Query.members."
   email: String
-  "(addition) Only in Query.members."
+  "Only in Query.members."
   role: String
   "Whether the member can still sign in (Query.members only)."
   active: Boolean
@@ -2352,7 +2413,7 @@ type Member {
   roles: [String!]!
 }
 
-"(addition) A hiring pipeline stage."
+"A hiring pipeline stage."
 type Stage {
   "Workable's id of the stage; null when Workable does not give one."
   id: ID
@@ -2362,7 +2423,7 @@ type Stage {
   position: Int!
 }
 
-"(addition) A Workable account."
+"A Workable account."
 type Account {
   id: ID!
   name: String!
@@ -2509,6 +2570,40 @@ extend type Mutation {
   "Removes a credential and drops its cached data (admin role). The default credential cannot be removed."
   removeWorkableCredential(nickname: String!): RemoveWorkableCredentialPayload!
 }
+
+"""
+An object with a global id, for Relay's object identification (nodeInterfaceIdField:
+"globalId"): Query.node and Query.nodes fetch it again from its globalId.
+"""
+interface Node {
+  "An opaque id, unique across types. The id field keeps Workable's own id."
+  globalId: ID!
+}
+
+extend type Query {
+  """
+  The object with this global id (Node.globalId), or null when Workable no longer has it.
+  Costs no Workable call when the object is cached.
+  """
+  node(id: ID!): Node
+  "The objects with these global ids (at most 100), in order; null for each that Workable no longer has."
+  nodes(ids: [ID!]!): [Node]!
+}
+
+extend type Job implements Node {
+  "The job's global id (see Node)."
+  globalId: ID!
+}
+
+extend type Candidate implements Node {
+  "The candidate's global id (see Node)."
+  globalId: ID!
+}
+
+extend type Activity implements Node {
+  "The activity's global id (see Node); it names the candidate too."
+  globalId: ID!
+}
 `, BuiltIn: false},
 }
 var parsedSchema = gqlparser.MustLoadSchema(sources...)
@@ -2565,6 +2660,8 @@ func (ec *executionContext) childFields_Activity(ctx context.Context, field grap
 		return ec.fieldContext_Activity_disqualificationReason(ctx, field)
 	case "candidate":
 		return ec.fieldContext_Activity_candidate(ctx, field)
+	case "globalId":
+		return ec.fieldContext_Activity_globalId(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Activity", field.Name)
 }
@@ -2697,6 +2794,8 @@ func (ec *executionContext) childFields_Candidate(ctx context.Context, field gra
 		return ec.fieldContext_Candidate_latestStageMove(ctx, field)
 	case "latestActivity":
 		return ec.fieldContext_Candidate_latestActivity(ctx, field)
+	case "globalId":
+		return ec.fieldContext_Candidate_globalId(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Candidate", field.Name)
 }
@@ -2851,6 +2950,8 @@ func (ec *executionContext) childFields_Job(ctx context.Context, field graphql.C
 		return ec.fieldContext_Job_keywords(ctx, field)
 	case "activities":
 		return ec.fieldContext_Job_activities(ctx, field)
+	case "globalId":
+		return ec.fieldContext_Job_globalId(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Job", field.Name)
 }
@@ -3218,6 +3319,22 @@ func (ec *executionContext) field_Candidate_activities_args(ctx context.Context,
 		return nil, err
 	}
 	args["after"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "last",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["last"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "before",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["before"] = arg3
 	return args, nil
 }
 
@@ -3254,6 +3371,22 @@ func (ec *executionContext) field_Job_activities_args(ctx context.Context, rawAr
 		return nil, err
 	}
 	args["after"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "last",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["last"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "before",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["before"] = arg3
 	return args, nil
 }
 
@@ -3276,14 +3409,30 @@ func (ec *executionContext) field_Job_candidates_args(ctx context.Context, rawAr
 		return nil, err
 	}
 	args["after"] = arg1
-	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "stage",
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "last",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["last"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "before",
 		func(ctx context.Context, v any) (*string, error) {
 			return ec.unmarshalOString2ᚖstring(ctx, v)
 		})
 	if err != nil {
 		return nil, err
 	}
-	args["stage"] = arg2
+	args["before"] = arg3
+	arg4, err := graphql.ProcessArgField(ctx, rawArgs, "stage",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["stage"] = arg4
 	return args, nil
 }
 
@@ -3418,46 +3567,62 @@ func (ec *executionContext) field_Query_candidates_args(ctx context.Context, raw
 		return nil, err
 	}
 	args["after"] = arg1
-	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "jobShortcode",
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "last",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["last"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "before",
 		func(ctx context.Context, v any) (*string, error) {
 			return ec.unmarshalOString2ᚖstring(ctx, v)
 		})
 	if err != nil {
 		return nil, err
 	}
-	args["jobShortcode"] = arg2
-	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "stage",
+	args["before"] = arg3
+	arg4, err := graphql.ProcessArgField(ctx, rawArgs, "jobShortcode",
 		func(ctx context.Context, v any) (*string, error) {
 			return ec.unmarshalOString2ᚖstring(ctx, v)
 		})
 	if err != nil {
 		return nil, err
 	}
-	args["stage"] = arg3
-	arg4, err := graphql.ProcessArgField(ctx, rawArgs, "email",
+	args["jobShortcode"] = arg4
+	arg5, err := graphql.ProcessArgField(ctx, rawArgs, "stage",
 		func(ctx context.Context, v any) (*string, error) {
 			return ec.unmarshalOString2ᚖstring(ctx, v)
 		})
 	if err != nil {
 		return nil, err
 	}
-	args["email"] = arg4
-	arg5, err := graphql.ProcessArgField(ctx, rawArgs, "createdAfter",
+	args["stage"] = arg5
+	arg6, err := graphql.ProcessArgField(ctx, rawArgs, "email",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["email"] = arg6
+	arg7, err := graphql.ProcessArgField(ctx, rawArgs, "createdAfter",
 		func(ctx context.Context, v any) (*time.Time, error) {
 			return ec.unmarshalODateTime2ᚖtimeᚐTime(ctx, v)
 		})
 	if err != nil {
 		return nil, err
 	}
-	args["createdAfter"] = arg5
-	arg6, err := graphql.ProcessArgField(ctx, rawArgs, "updatedAfter",
+	args["createdAfter"] = arg7
+	arg8, err := graphql.ProcessArgField(ctx, rawArgs, "updatedAfter",
 		func(ctx context.Context, v any) (*time.Time, error) {
 			return ec.unmarshalODateTime2ᚖtimeᚐTime(ctx, v)
 		})
 	if err != nil {
 		return nil, err
 	}
-	args["updatedAfter"] = arg6
+	args["updatedAfter"] = arg8
 	return args, nil
 }
 
@@ -3494,30 +3659,46 @@ func (ec *executionContext) field_Query_jobs_args(ctx context.Context, rawArgs m
 		return nil, err
 	}
 	args["after"] = arg1
-	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "state",
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "last",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["last"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "before",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["before"] = arg3
+	arg4, err := graphql.ProcessArgField(ctx, rawArgs, "state",
 		func(ctx context.Context, v any) (*model.JobState, error) {
 			return ec.unmarshalOJobState2ᚖgithubᚗcomᚋworkablegwᚋgatewayᚋgraphᚋmodelᚐJobState(ctx, v)
 		})
 	if err != nil {
 		return nil, err
 	}
-	args["state"] = arg2
-	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "createdAfter",
+	args["state"] = arg4
+	arg5, err := graphql.ProcessArgField(ctx, rawArgs, "createdAfter",
 		func(ctx context.Context, v any) (*time.Time, error) {
 			return ec.unmarshalODateTime2ᚖtimeᚐTime(ctx, v)
 		})
 	if err != nil {
 		return nil, err
 	}
-	args["createdAfter"] = arg3
-	arg4, err := graphql.ProcessArgField(ctx, rawArgs, "updatedAfter",
+	args["createdAfter"] = arg5
+	arg6, err := graphql.ProcessArgField(ctx, rawArgs, "updatedAfter",
 		func(ctx context.Context, v any) (*time.Time, error) {
 			return ec.unmarshalODateTime2ᚖtimeᚐTime(ctx, v)
 		})
 	if err != nil {
 		return nil, err
 	}
-	args["updatedAfter"] = arg4
+	args["updatedAfter"] = arg6
 	return args, nil
 }
 
@@ -3556,6 +3737,34 @@ func (ec *executionContext) field_Query_members_args(ctx context.Context, rawArg
 		return nil, err
 	}
 	args["status"] = arg3
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_node_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_nodes_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "ids",
+		func(ctx context.Context, v any) ([]string, error) {
+			return ec.unmarshalNID2ᚕstringᚄ(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["ids"] = arg0
 	return args, nil
 }
 
@@ -4145,6 +4354,29 @@ func (ec *executionContext) fieldContext_Activity_candidate(_ context.Context, f
 		},
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _Activity_globalId(ctx context.Context, field graphql.CollectedField, obj *model.Activity) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Activity_globalId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Activity().GlobalID(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Activity_globalId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Activity", field, true, true, "ID")
 }
 
 func (ec *executionContext) _ActivityConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.ActivityConnection) (ret graphql.Marshaler) {
@@ -4960,7 +5192,7 @@ func (ec *executionContext) _Candidate_activities(ctx context.Context, field gra
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Candidate().Activities(ctx, obj, fc.Args["first"].(*int), fc.Args["after"].(*string))
+			return ec.Resolvers.Candidate().Activities(ctx, obj, fc.Args["first"].(*int), fc.Args["after"].(*string), fc.Args["last"].(*int), fc.Args["before"].(*string))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *model.ActivityConnection) graphql.Marshaler {
@@ -5477,6 +5709,29 @@ func (ec *executionContext) fieldContext_Candidate_latestActivity(ctx context.Co
 		return fc, err
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _Candidate_globalId(ctx context.Context, field graphql.CollectedField, obj *workable.Candidate) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Candidate_globalId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Candidate().GlobalID(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Candidate_globalId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Candidate", field, true, true, "ID")
 }
 
 func (ec *executionContext) _CandidateConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.CandidateConnection) (ret graphql.Marshaler) {
@@ -6380,7 +6635,7 @@ func (ec *executionContext) _Job_candidates(ctx context.Context, field graphql.C
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Job().Candidates(ctx, obj, fc.Args["first"].(*int), fc.Args["after"].(*string), fc.Args["stage"].(*string))
+			return ec.Resolvers.Job().Candidates(ctx, obj, fc.Args["first"].(*int), fc.Args["after"].(*string), fc.Args["last"].(*int), fc.Args["before"].(*string), fc.Args["stage"].(*string))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *model.CandidateConnection) graphql.Marshaler {
@@ -6808,7 +7063,7 @@ func (ec *executionContext) _Job_activities(ctx context.Context, field graphql.C
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Job().Activities(ctx, obj, fc.Args["first"].(*int), fc.Args["after"].(*string))
+			return ec.Resolvers.Job().Activities(ctx, obj, fc.Args["first"].(*int), fc.Args["after"].(*string), fc.Args["last"].(*int), fc.Args["before"].(*string))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *model.ActivityConnection) graphql.Marshaler {
@@ -6840,6 +7095,29 @@ func (ec *executionContext) fieldContext_Job_activities(ctx context.Context, fie
 		return fc, err
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _Job_globalId(ctx context.Context, field graphql.CollectedField, obj *model.Job) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Job_globalId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Job().GlobalID(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Job_globalId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Job", field, true, true, "ID")
 }
 
 func (ec *executionContext) _JobConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.JobConnection) (ret graphql.Marshaler) {
@@ -7876,7 +8154,7 @@ func (ec *executionContext) _Query_jobs(ctx context.Context, field graphql.Colle
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Query().Jobs(ctx, fc.Args["first"].(*int), fc.Args["after"].(*string), fc.Args["state"].(*model.JobState), fc.Args["createdAfter"].(*time.Time), fc.Args["updatedAfter"].(*time.Time))
+			return ec.Resolvers.Query().Jobs(ctx, fc.Args["first"].(*int), fc.Args["after"].(*string), fc.Args["last"].(*int), fc.Args["before"].(*string), fc.Args["state"].(*model.JobState), fc.Args["createdAfter"].(*time.Time), fc.Args["updatedAfter"].(*time.Time))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *model.JobConnection) graphql.Marshaler {
@@ -7964,7 +8242,7 @@ func (ec *executionContext) _Query_candidates(ctx context.Context, field graphql
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Query().Candidates(ctx, fc.Args["first"].(*int), fc.Args["after"].(*string), fc.Args["jobShortcode"].(*string), fc.Args["stage"].(*string), fc.Args["email"].(*string), fc.Args["createdAfter"].(*time.Time), fc.Args["updatedAfter"].(*time.Time))
+			return ec.Resolvers.Query().Candidates(ctx, fc.Args["first"].(*int), fc.Args["after"].(*string), fc.Args["last"].(*int), fc.Args["before"].(*string), fc.Args["jobShortcode"].(*string), fc.Args["stage"].(*string), fc.Args["email"].(*string), fc.Args["createdAfter"].(*time.Time), fc.Args["updatedAfter"].(*time.Time))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *model.CandidateConnection) graphql.Marshaler {
@@ -8178,6 +8456,94 @@ func (ec *executionContext) fieldContext_Query_workableCredentials(_ context.Con
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_WorkableCredential(ctx, field)
 		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_node(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_node(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().Node(ctx, fc.Args["id"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.Node) graphql.Marshaler {
+			return ec.marshalONode2githubᚗcomᚋworkablegwᚋgatewayᚋgraphᚋmodelᚐNode(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Query_node(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("FieldContext.Child cannot be called on type INTERFACE")
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_node_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_nodes(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_nodes(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().Nodes(ctx, fc.Args["ids"].([]string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []model.Node) graphql.Marshaler {
+			return ec.marshalNNode2ᚕgithubᚗcomᚋworkablegwᚋgatewayᚋgraphᚋmodelᚐNode(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_nodes(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("FieldContext.Child cannot be called on type INTERFACE")
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_nodes_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
 	}
 	return fc, nil
 }
@@ -10738,6 +11104,40 @@ func UnmarshalUpdateCandidateInput(ctx context.Context, raw any) (model.UpdateCa
 
 // region    ************************** interface.gotpl ***************************
 
+func (ec *executionContext) _Node(ctx context.Context, sel ast.SelectionSet, obj model.Node) graphql.Marshaler {
+	switch obj := (obj).(type) {
+	case nil:
+		return graphql.Null
+	case model.Job:
+		return ec._Job(ctx, sel, &obj)
+	case *model.Job:
+		if obj == nil {
+			return graphql.Null
+		}
+		return ec._Job(ctx, sel, obj)
+	case workable.Candidate:
+		return ec._Candidate(ctx, sel, &obj)
+	case *workable.Candidate:
+		if obj == nil {
+			return graphql.Null
+		}
+		return ec._Candidate(ctx, sel, obj)
+	case model.Activity:
+		return ec._Activity(ctx, sel, &obj)
+	case *model.Activity:
+		if obj == nil {
+			return graphql.Null
+		}
+		return ec._Activity(ctx, sel, obj)
+	default:
+		if typedObj, ok := obj.(graphql.Marshaler); ok {
+			return typedObj
+		} else {
+			panic(fmt.Errorf("unexpected type %T; non-generated variants of Node must implement graphql.Marshaler", obj))
+		}
+	}
+}
+
 // endregion ************************** interface.gotpl ***************************
 
 // region    **************************** object.gotpl ****************************
@@ -10800,7 +11200,7 @@ func (ec *executionContext) _Account(ctx context.Context, sel ast.SelectionSet, 
 	return out
 }
 
-var activityImplementors = []string{"Activity"}
+var activityImplementors = []string{"Activity", "Node"}
 
 func (ec *executionContext) _Activity(ctx context.Context, sel ast.SelectionSet, obj *model.Activity) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, activityImplementors)
@@ -10888,6 +11288,12 @@ func (ec *executionContext) _Activity(ctx context.Context, sel ast.SelectionSet,
 				true, false,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Activity_candidate(ctx, field, obj)
+				})
+		case "globalId":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Activity_globalId(ctx, field, obj)
 				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
@@ -11068,7 +11474,7 @@ func (ec *executionContext) _AddWorkableCredentialPayload(ctx context.Context, s
 	return out
 }
 
-var candidateImplementors = []string{"Candidate"}
+var candidateImplementors = []string{"Candidate", "Node"}
 
 func (ec *executionContext) _Candidate(ctx context.Context, sel ast.SelectionSet, obj *workable.Candidate) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, candidateImplementors)
@@ -11301,6 +11707,12 @@ func (ec *executionContext) _Candidate(ctx context.Context, sel ast.SelectionSet
 				true, false,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Candidate_latestActivity(ctx, field, obj)
+				})
+		case "globalId":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Candidate_globalId(ctx, field, obj)
 				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
@@ -11630,7 +12042,7 @@ func (ec *executionContext) _ExperienceEntry(ctx context.Context, sel ast.Select
 	return out
 }
 
-var jobImplementors = []string{"Job"}
+var jobImplementors = []string{"Job", "Node"}
 
 func (ec *executionContext) _Job(ctx context.Context, sel ast.SelectionSet, obj *model.Job) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, jobImplementors)
@@ -11818,6 +12230,12 @@ func (ec *executionContext) _Job(ctx context.Context, sel ast.SelectionSet, obj 
 				true, true,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Job_activities(ctx, field, obj)
+				})
+		case "globalId":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Job_globalId(ctx, field, obj)
 				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
@@ -12308,6 +12726,18 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				true, true,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_workableCredentials(ctx, field)
+				})
+		case "node":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_node(ctx, field)
+				})
+		case "nodes":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_nodes(ctx, field)
 				})
 		case "__type":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
@@ -13449,6 +13879,35 @@ func (ec *executionContext) marshalNID2string(ctx context.Context, sel ast.Selec
 	return res
 }
 
+func (ec *executionContext) unmarshalNID2ᚕstringᚄ(ctx context.Context, v any) ([]string, error) {
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]string, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNID2string(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalNID2ᚕstringᚄ(ctx context.Context, sel ast.SelectionSet, v []string) graphql.Marshaler {
+	ret := make(graphql.Array, len(v))
+	for i := range v {
+		ret[i] = ec.marshalNID2string(ctx, sel, v[i])
+	}
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
 func (ec *executionContext) unmarshalNInt2int(ctx context.Context, v any) (int, error) {
 	res, err := graphql.UnmarshalInt(v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -13565,6 +14024,16 @@ func (ec *executionContext) marshalNMember2ᚕgithubᚗcomᚋworkablegwᚋgatewa
 			return graphql.Null
 		}
 	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNNode2ᚕgithubᚗcomᚋworkablegwᚋgatewayᚋgraphᚋmodelᚐNode(ctx context.Context, sel ast.SelectionSet, v []model.Node) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalONode2githubᚗcomᚋworkablegwᚋgatewayᚋgraphᚋmodelᚐNode(ctx, sel, v[i])
+	})
 
 	return ret
 }
@@ -14110,6 +14579,13 @@ func (ec *executionContext) marshalOMember2ᚖgithubᚗcomᚋworkablegwᚋgatewa
 		return graphql.Null
 	}
 	return ec._Member(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalONode2githubᚗcomᚋworkablegwᚋgatewayᚋgraphᚋmodelᚐNode(ctx context.Context, sel ast.SelectionSet, v model.Node) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._Node(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalOResumeMetadata2ᚖgithubᚗcomᚋworkablegwᚋgatewayᚋworkableᚐResumeMetadata(ctx context.Context, sel ast.SelectionSet, v *workable.ResumeMetadata) graphql.Marshaler {

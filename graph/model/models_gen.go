@@ -113,7 +113,11 @@ type JobEdge struct {
 type Mutation struct {
 }
 
-// Relay page information. hasPreviousPage is false when it cannot be known.
+// Relay page information. Paging forwards, hasPreviousPage is true when the page follows an
+// item that still exists; paging backwards, hasNextPage is true when the item before was
+// given still exists. hasPreviousPage of a backward page is exact, except that it is true
+// when the gateway stopped searching before it could know (the previous page may then be
+// empty).
 type PageInfo struct {
 	HasNextPage     bool    `json:"hasNextPage"`
 	HasPreviousPage bool    `json:"hasPreviousPage"`

@@ -1,0 +1,195 @@
+package main
+
+import (
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/workablegw/gateway/graph"
+)
+
+// TestBinaryCommands builds the gateway with the version stamped by
+// -ldflags, as the Dockerfile does, and runs its commands as an operator
+// would.
+func TestBinaryCommands(t *testing.T) {
+	t.Parallel()
+	bin := filepath.Join(t.TempDir(), "gateway")
+	build := exec.Command("go", "build", "-ldflags", "-X main.version=v9.9.9-test", "-o", bin, ".")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	run := func(args ...string) (string, error) {
+		cmd := exec.Command(bin, args...)
+		cmd.Env = []string{"PATH=/usr/bin:/bin"}
+		out, err := cmd.Output()
+		return string(out), err
+	}
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"version"}, "workable-graphql-gateway v9.9.9-test ("},
+		{[]string{"--version"}, "v9.9.9-test"},
+		{[]string{"--help"}, "SHUTDOWN_TIMEOUT"},
+		{[]string{"-h"}, "gateway schema"},
+		{[]string{"schema"}, "interface Node {"},
+	} {
+		out, err := run(tc.args...)
+		if err != nil || !strings.Contains(out, tc.want) {
+			t.Errorf("gateway %s = %v, output lacks %q:\n%.500s", strings.Join(tc.args, " "), err, tc.want, out)
+		}
+	}
+	if out, _ := run("schema"); out != graph.SchemaSDL() {
+		t.Error("gateway schema does not print graph.SchemaSDL()")
+	}
+	cmd := exec.Command(bin, "serve")
+	out, err := cmd.CombinedOutput()
+	if err == nil || !strings.Contains(string(out), `unknown command "serve"`) || !strings.Contains(string(out), "--help") {
+		t.Errorf("gateway serve = %v %q, want exit 1 pointing at --help", err, out)
+	}
+	// Production with nothing set refuses to start, naming what is missing.
+	cmd = exec.Command(bin)
+	cmd.Env = []string{"GATEWAY_ENV=production", "PORT=0"}
+	out, err = cmd.CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "WORKABLE_SUBDOMAIN") || !strings.Contains(string(out), "GATEWAY_API_KEYS") {
+		t.Errorf("production without settings = %v %q, want a refusal naming the missing settings", err, out)
+	}
+}
+
+// TestSchemaRouteFollowsIntrospection: GET /schema.graphql serves the SDL
+// while introspection is on; off, it is gone and __schema is refused with
+// INTROSPECTION_DISABLED (status 200 for application/json, no data).
+func TestSchemaRouteFollowsIntrospection(t *testing.T) {
+	t.Parallel()
+	on, stopOn := startRun(t, nil, map[string]string{"PORT": "0"}, `listening on (http://localhost:\d+)/query`)
+	defer stopOn()
+	off, stopOff := startRun(t, nil, map[string]string{"PORT": "0", "GATEWAY_INTROSPECTION": "false"}, `listening on (http://localhost:\d+)/query`)
+	defer stopOff()
+
+	get := func(url string) (int, string) {
+		resp, err := http.Get(url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	if code, body := get(on + "/schema.graphql"); code != http.StatusOK || body != graph.SchemaSDL() {
+		t.Errorf("GET /schema.graphql with introspection on = %d, want 200 with the SDL", code)
+	}
+	if code, _ := get(off + "/schema.graphql"); code != http.StatusNotFound {
+		t.Errorf("GET /schema.graphql with introspection off = %d, want 404", code)
+	}
+	res, _ := postQuery(t, off, `{"query":"{ __schema { types { name } } }"}`, nil)
+	if len(res.Errors) != 1 || res.Errors[0].Extensions.Code != graph.CodeIntrospectionDisabled || res.Data != nil {
+		t.Errorf("__schema with introspection off = %+v, want INTROSPECTION_DISABLED without data", res)
+	}
+}
+
+// TestDemoModeIsLocalOnly: demo mode listens on 127.0.0.1 only (everyone
+// who reaches it is an admin), and browsers on localhost, whatever their
+// port, may call it; other origins learn which setting would allow them.
+func TestDemoModeIsLocalOnly(t *testing.T) {
+	t.Parallel()
+	base, logs, stop := startLoggedRun(t, map[string]string{"PORT": "0", "LOG_FORMAT": "json"})
+	preflight := func(origin string) (*http.Response, string) {
+		req, _ := http.NewRequest(http.MethodOptions, base+"/query", nil)
+		req.Header.Set("Origin", origin)
+		req.Header.Set("Access-Control-Request-Method", "POST")
+		req.Header.Set("Access-Control-Request-Headers", "content-type, traceparent, tracestate")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp, string(b)
+	}
+	resp, _ := preflight("http://localhost:5173")
+	if resp.StatusCode != http.StatusNoContent || resp.Header.Get("Access-Control-Allow-Origin") != "http://localhost:5173" ||
+		!strings.Contains(resp.Header.Get("Access-Control-Allow-Headers"), "traceparent, tracestate") {
+		t.Errorf("preflight from a frontend on localhost = %d %v", resp.StatusCode, resp.Header)
+	}
+	if resp, body := preflight("https://dash.example.com"); resp.StatusCode != http.StatusForbidden || !strings.Contains(body, "CORS_ALLOWED_ORIGINS") {
+		t.Errorf("preflight from another origin = %d %s, want 403 naming CORS_ALLOWED_ORIGINS", resp.StatusCode, body)
+	}
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+	var listening map[string]any
+	for _, l := range jsonLogLines(t, logs.String()) {
+		if l["msg"] == "listening" {
+			listening = l
+		}
+	}
+	if addr, _ := listening["addr"].(string); !strings.HasPrefix(addr, "127.0.0.1:") {
+		t.Errorf("demo mode listens on %q, want 127.0.0.1 only", addr)
+	}
+}
+
+// TestEveryLogLineIsJSONWithRedisDown: with Redis unreachable, go-redis
+// logs its own failures; they come out in the configured format like every
+// other line, the shutdown included. Not parallel: go-redis has one logger
+// per process, which another run() with Redis would take over.
+func TestEveryLogLineIsJSONWithRedisDown(t *testing.T) {
+	closed := httptest.NewServer(http.NotFoundHandler())
+	addr := closed.Listener.Addr().String()
+	closed.Close()
+	base, logs, stop := startLoggedRun(t, map[string]string{"PORT": "0", "LOG_FORMAT": "json", "REDIS_URL": "redis://" + addr + "/0"})
+	if code, _ := httpGet(t, base+"/readyz"); code != http.StatusServiceUnavailable {
+		t.Errorf("/readyz with Redis down = %d", code)
+	}
+	if res, _ := postQuery(t, base, `{"query":"{ jobs(first: 1) { nodes { shortcode } } }"}`, nil); len(res.Errors) > 0 {
+		t.Errorf("query with Redis down: %+v", res.Errors)
+	}
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+	msgs := map[string]bool{}
+	goRedis := false
+	for _, l := range jsonLogLines(t, logs.String()) {
+		msgs[l["msg"].(string)] = true
+		goRedis = goRedis || l["component"] == "go-redis"
+	}
+	if !goRedis {
+		t.Errorf("no go-redis line in the log:\n%s", logs)
+	}
+	for _, m := range []string{"listening", "shutting down: draining, then waiting for requests in flight", "shut down: every request in flight was answered"} {
+		if !msgs[m] {
+			t.Errorf("no %q line in the log", m)
+		}
+	}
+}
+
+// jsonLogLines decodes every line of logs, failing on one that is not JSON.
+func jsonLogLines(t *testing.T, logs string) []map[string]any {
+	t.Helper()
+	var out []map[string]any
+	for _, line := range strings.Split(strings.TrimSpace(logs), "\n") {
+		var m map[string]any
+		if err := json.Unmarshal([]byte(line), &m); err != nil {
+			t.Errorf("log line is not JSON: %q", line)
+			continue
+		}
+		out = append(out, m)
+	}
+	return out
+}
+
+// httpGet returns the status and body of GET url.
+func httpGet(t *testing.T, url string) (int, string) {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
