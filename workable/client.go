@@ -395,9 +395,8 @@ func (c *Client) do(ctx context.Context, k call, into any) (*Response, error) {
 // that the call's answer can come back before ctx's deadline: the limiter
 // sees the deadline moved earlier by callEstimate, so a call that would only
 // be sent when its answer could no longer be used is not sent at all (and
-// does not spend the budget). Running out of that shortened time while
-// queued is a *BudgetError, not a timeout: the budget, not Workable, was
-// too slow.
+// does not spend the budget). Running out of time while queued is a
+// *BudgetError, not a timeout: the budget, not Workable, was too slow.
 func (c *Client) waitForSlot(ctx context.Context, prio Priority) error {
 	dl, ok := ctx.Deadline()
 	if !ok {
@@ -406,7 +405,7 @@ func (c *Client) waitForSlot(ctx context.Context, prio Priority) error {
 	wctx, cancel := context.WithDeadline(ctx, dl.Add(-c.callEstimate()))
 	defer cancel()
 	err := c.limiter.Wait(wctx, prio)
-	if err != nil && ctx.Err() == nil && errors.Is(err, context.DeadlineExceeded) {
+	if err != nil && errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, ErrRateLimited) {
 		return &BudgetError{}
 	}
 	return err
