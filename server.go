@@ -200,7 +200,9 @@ func NewServer(logger *slog.Logger, gcfg graph.Config, rdb redis.UniversalClient
 	return mux
 }
 
-// Workable's budget for account tokens: 10 requests per 10 seconds.
+// Workable's budget for account tokens, 10 requests per 10 seconds: where
+// every credential's limiter starts before it adopts the limit Workable
+// announces (or the one WORKABLE_RATE_LIMIT pins).
 const (
 	workableLimit  = 10
 	workableWindow = 10 * time.Second
