@@ -1570,7 +1570,7 @@ type Query {
     state: JobState
     createdAfter: DateTime
     updatedAfter: DateTime
-  ): JobConnection!
+  ): JobConnection
 
   "The job with this shortcode, or null when Workable has no such job."
   job(shortcode: String!): Job
@@ -1587,22 +1587,22 @@ type Query {
     email: String
     createdAfter: DateTime
     updatedAfter: DateTime
-  ): CandidateConnection!
+  ): CandidateConnection
 
   "The candidate with this id, or null when Workable has no such candidate."
   candidate(id: ID!): Candidate
 
   "(addition) The account's hiring pipeline stages, in pipeline order."
-  stages: [Stage!]!
+  stages: [Stage!]
 
   """
   (addition) The account's members (at most the first 500). role is simple, admin or
   reviewer; status is active (Workable's default), inactive or all.
   """
-  members(role: String, email: String, name: String, status: String): [Member!]!
+  members(role: String, email: String, name: String, status: String): [Member!]
 
   "(addition) The Workable account the gateway serves."
-  account: Account!
+  account: Account
 }
 
 type Mutation {
@@ -1669,14 +1669,14 @@ type Job {
   location: Location
   createdAt: DateTime!
   description: String
-  candidates(first: Int = 50, after: String, stage: String): CandidateConnection!
+  candidates(first: Int = 50, after: String, stage: String): CandidateConnection
 
   "(addition)"
   updatedAt: DateTime
   "(addition)"
   confidential: Boolean
   "(addition) The department and its ancestors, outermost first."
-  departmentHierarchy: [Department!]!
+  departmentHierarchy: [Department!]
   "(addition, detail) Description + requirements + benefits."
   fullDescription: String
   "(addition, detail)"
@@ -1694,7 +1694,7 @@ type Job {
   "(addition, detail)"
   education: String
   "(addition, detail) All locations; the first matches location."
-  locations: [Location!]!
+  locations: [Location!]
 }
 
 "(addition) A department of the account."
@@ -1735,15 +1735,15 @@ type Candidate {
   address: String
   createdAt: DateTime!
   updatedAt: DateTime
-  job: Job!
+  job: Job
   # detail fields, from GET /candidates/:id, fetched only when a query asks for one of them
   summary: String
   coverLetter: String
-  tags: [String!]!
-  educationEntries: [EducationEntry!]!
-  experienceEntries: [ExperienceEntry!]!
-  socialProfiles: [SocialProfile!]!
-  activities(first: Int = 50, after: String): ActivityConnection!
+  tags: [String!]
+  educationEntries: [EducationEntry!]
+  experienceEntries: [ExperienceEntry!]
+  socialProfiles: [SocialProfile!]
+  activities(first: Int = 50, after: String): ActivityConnection
 
   "(addition) The kind of the current stage: sourced, applied, shortlisted, assessment, phone-screen, interview, offer or hired."
   stageKind: String
@@ -1756,7 +1756,7 @@ type Candidate {
   "(addition) The hiring date as Workable returns it."
   hiredAt: String
   "(addition, detail)"
-  skills: [String!]!
+  skills: [String!]
   "(addition, detail)"
   imageUrl: String
   "(addition, detail)"
@@ -3785,10 +3785,10 @@ func (ec *executionContext) _Candidate_job(ctx context.Context, field graphql.Co
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *model.Job) graphql.Marshaler {
-			return ec.marshalNJob2ᚖgithubᚗcomᚋworkablegwᚋgatewayᚋgraphᚋmodelᚐJob(ctx, selections, v)
+			return ec.marshalOJob2ᚖgithubᚗcomᚋworkablegwᚋgatewayᚋgraphᚋmodelᚐJob(ctx, selections, v)
 		},
 		true,
-		true,
+		false,
 	)
 }
 func (ec *executionContext) fieldContext_Candidate_job(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -3863,10 +3863,10 @@ func (ec *executionContext) _Candidate_tags(ctx context.Context, field graphql.C
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
-			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+			return ec.marshalOString2ᚕstringᚄ(ctx, selections, v)
 		},
 		true,
-		true,
+		false,
 	)
 }
 func (ec *executionContext) fieldContext_Candidate_tags(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -3886,10 +3886,10 @@ func (ec *executionContext) _Candidate_educationEntries(ctx context.Context, fie
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v []workable.EducationEntry) graphql.Marshaler {
-			return ec.marshalNEducationEntry2ᚕgithubᚗcomᚋworkablegwᚋgatewayᚋworkableᚐEducationEntryᚄ(ctx, selections, v)
+			return ec.marshalOEducationEntry2ᚕgithubᚗcomᚋworkablegwᚋgatewayᚋworkableᚐEducationEntryᚄ(ctx, selections, v)
 		},
 		true,
-		true,
+		false,
 	)
 }
 func (ec *executionContext) fieldContext_Candidate_educationEntries(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -3918,10 +3918,10 @@ func (ec *executionContext) _Candidate_experienceEntries(ctx context.Context, fi
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v []workable.ExperienceEntry) graphql.Marshaler {
-			return ec.marshalNExperienceEntry2ᚕgithubᚗcomᚋworkablegwᚋgatewayᚋworkableᚐExperienceEntryᚄ(ctx, selections, v)
+			return ec.marshalOExperienceEntry2ᚕgithubᚗcomᚋworkablegwᚋgatewayᚋworkableᚐExperienceEntryᚄ(ctx, selections, v)
 		},
 		true,
-		true,
+		false,
 	)
 }
 func (ec *executionContext) fieldContext_Candidate_experienceEntries(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -3950,10 +3950,10 @@ func (ec *executionContext) _Candidate_socialProfiles(ctx context.Context, field
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v []workable.SocialProfile) graphql.Marshaler {
-			return ec.marshalNSocialProfile2ᚕgithubᚗcomᚋworkablegwᚋgatewayᚋworkableᚐSocialProfileᚄ(ctx, selections, v)
+			return ec.marshalOSocialProfile2ᚕgithubᚗcomᚋworkablegwᚋgatewayᚋworkableᚐSocialProfileᚄ(ctx, selections, v)
 		},
 		true,
-		true,
+		false,
 	)
 }
 func (ec *executionContext) fieldContext_Candidate_socialProfiles(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -3983,10 +3983,10 @@ func (ec *executionContext) _Candidate_activities(ctx context.Context, field gra
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *model.ActivityConnection) graphql.Marshaler {
-			return ec.marshalNActivityConnection2ᚖgithubᚗcomᚋworkablegwᚋgatewayᚋgraphᚋmodelᚐActivityConnection(ctx, selections, v)
+			return ec.marshalOActivityConnection2ᚖgithubᚗcomᚋworkablegwᚋgatewayᚋgraphᚋmodelᚐActivityConnection(ctx, selections, v)
 		},
 		true,
-		true,
+		false,
 	)
 }
 func (ec *executionContext) fieldContext_Candidate_activities(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -4141,10 +4141,10 @@ func (ec *executionContext) _Candidate_skills(ctx context.Context, field graphql
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
-			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+			return ec.marshalOString2ᚕstringᚄ(ctx, selections, v)
 		},
 		true,
-		true,
+		false,
 	)
 }
 func (ec *executionContext) fieldContext_Candidate_skills(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -5111,10 +5111,10 @@ func (ec *executionContext) _Job_candidates(ctx context.Context, field graphql.C
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *model.CandidateConnection) graphql.Marshaler {
-			return ec.marshalNCandidateConnection2ᚖgithubᚗcomᚋworkablegwᚋgatewayᚋgraphᚋmodelᚐCandidateConnection(ctx, selections, v)
+			return ec.marshalOCandidateConnection2ᚖgithubᚗcomᚋworkablegwᚋgatewayᚋgraphᚋmodelᚐCandidateConnection(ctx, selections, v)
 		},
 		true,
-		true,
+		false,
 	)
 }
 func (ec *executionContext) fieldContext_Job_candidates(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -5200,10 +5200,10 @@ func (ec *executionContext) _Job_departmentHierarchy(ctx context.Context, field 
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v []workable.Department) graphql.Marshaler {
-			return ec.marshalNDepartment2ᚕgithubᚗcomᚋworkablegwᚋgatewayᚋworkableᚐDepartmentᚄ(ctx, selections, v)
+			return ec.marshalODepartment2ᚕgithubᚗcomᚋworkablegwᚋgatewayᚋworkableᚐDepartmentᚄ(ctx, selections, v)
 		},
 		true,
-		true,
+		false,
 	)
 }
 func (ec *executionContext) fieldContext_Job_departmentHierarchy(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -5416,10 +5416,10 @@ func (ec *executionContext) _Job_locations(ctx context.Context, field graphql.Co
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v []workable.Location) graphql.Marshaler {
-			return ec.marshalNLocation2ᚕgithubᚗcomᚋworkablegwᚋgatewayᚋworkableᚐLocationᚄ(ctx, selections, v)
+			return ec.marshalOLocation2ᚕgithubᚗcomᚋworkablegwᚋgatewayᚋworkableᚐLocationᚄ(ctx, selections, v)
 		},
 		true,
-		true,
+		false,
 	)
 }
 func (ec *executionContext) fieldContext_Job_locations(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -6234,10 +6234,10 @@ func (ec *executionContext) _Query_jobs(ctx context.Context, field graphql.Colle
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *model.JobConnection) graphql.Marshaler {
-			return ec.marshalNJobConnection2ᚖgithubᚗcomᚋworkablegwᚋgatewayᚋgraphᚋmodelᚐJobConnection(ctx, selections, v)
+			return ec.marshalOJobConnection2ᚖgithubᚗcomᚋworkablegwᚋgatewayᚋgraphᚋmodelᚐJobConnection(ctx, selections, v)
 		},
 		true,
-		true,
+		false,
 	)
 }
 func (ec *executionContext) fieldContext_Query_jobs(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -6322,10 +6322,10 @@ func (ec *executionContext) _Query_candidates(ctx context.Context, field graphql
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *model.CandidateConnection) graphql.Marshaler {
-			return ec.marshalNCandidateConnection2ᚖgithubᚗcomᚋworkablegwᚋgatewayᚋgraphᚋmodelᚐCandidateConnection(ctx, selections, v)
+			return ec.marshalOCandidateConnection2ᚖgithubᚗcomᚋworkablegwᚋgatewayᚋgraphᚋmodelᚐCandidateConnection(ctx, selections, v)
 		},
 		true,
-		true,
+		false,
 	)
 }
 func (ec *executionContext) fieldContext_Query_candidates(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -6409,10 +6409,10 @@ func (ec *executionContext) _Query_stages(ctx context.Context, field graphql.Col
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v []workable.Stage) graphql.Marshaler {
-			return ec.marshalNStage2ᚕgithubᚗcomᚋworkablegwᚋgatewayᚋworkableᚐStageᚄ(ctx, selections, v)
+			return ec.marshalOStage2ᚕgithubᚗcomᚋworkablegwᚋgatewayᚋworkableᚐStageᚄ(ctx, selections, v)
 		},
 		true,
-		true,
+		false,
 	)
 }
 func (ec *executionContext) fieldContext_Query_stages(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -6442,10 +6442,10 @@ func (ec *executionContext) _Query_members(ctx context.Context, field graphql.Co
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v []workable.Member) graphql.Marshaler {
-			return ec.marshalNMember2ᚕgithubᚗcomᚋworkablegwᚋgatewayᚋworkableᚐMemberᚄ(ctx, selections, v)
+			return ec.marshalOMember2ᚕgithubᚗcomᚋworkablegwᚋgatewayᚋworkableᚐMemberᚄ(ctx, selections, v)
 		},
 		true,
-		true,
+		false,
 	)
 }
 func (ec *executionContext) fieldContext_Query_members(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -6485,10 +6485,10 @@ func (ec *executionContext) _Query_account(ctx context.Context, field graphql.Co
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *workable.Account) graphql.Marshaler {
-			return ec.marshalNAccount2ᚖgithubᚗcomᚋworkablegwᚋgatewayᚋworkableᚐAccount(ctx, selections, v)
+			return ec.marshalOAccount2ᚖgithubᚗcomᚋworkablegwᚋgatewayᚋworkableᚐAccount(ctx, selections, v)
 		},
 		true,
-		true,
+		false,
 	)
 }
 func (ec *executionContext) fieldContext_Query_account(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -9237,7 +9237,7 @@ func (ec *executionContext) _Candidate(ctx context.Context, sel ast.SelectionSet
 			}
 		case "job":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, true,
+				true, false,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Candidate_job(ctx, field, obj)
 				})
@@ -9255,31 +9255,31 @@ func (ec *executionContext) _Candidate(ctx context.Context, sel ast.SelectionSet
 				})
 		case "tags":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, true,
+				true, false,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Candidate_tags(ctx, field, obj)
 				})
 		case "educationEntries":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, true,
+				true, false,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Candidate_educationEntries(ctx, field, obj)
 				})
 		case "experienceEntries":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, true,
+				true, false,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Candidate_experienceEntries(ctx, field, obj)
 				})
 		case "socialProfiles":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, true,
+				true, false,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Candidate_socialProfiles(ctx, field, obj)
 				})
 		case "activities":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, true,
+				true, false,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Candidate_activities(ctx, field, obj)
 				})
@@ -9310,7 +9310,7 @@ func (ec *executionContext) _Candidate(ctx context.Context, sel ast.SelectionSet
 			}
 		case "skills":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, true,
+				true, false,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Candidate_skills(ctx, field, obj)
 				})
@@ -9717,7 +9717,7 @@ func (ec *executionContext) _Job(ctx context.Context, sel ast.SelectionSet, obj 
 				})
 		case "candidates":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, true,
+				true, false,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Job_candidates(ctx, field, obj)
 				})
@@ -9735,7 +9735,7 @@ func (ec *executionContext) _Job(ctx context.Context, sel ast.SelectionSet, obj 
 				})
 		case "departmentHierarchy":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, true,
+				true, false,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Job_departmentHierarchy(ctx, field, obj)
 				})
@@ -9789,7 +9789,7 @@ func (ec *executionContext) _Job(ctx context.Context, sel ast.SelectionSet, obj 
 				})
 		case "locations":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, true,
+				true, false,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Job_locations(ctx, field, obj)
 				})
@@ -10157,7 +10157,7 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 			out.Values[i] = graphql.MarshalString("Query")
 		case "jobs":
 			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
-				true, true,
+				true, false,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_jobs(ctx, field)
 				})
@@ -10169,7 +10169,7 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				})
 		case "candidates":
 			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
-				true, true,
+				true, false,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_candidates(ctx, field)
 				})
@@ -10181,19 +10181,19 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				})
 		case "stages":
 			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
-				true, true,
+				true, false,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_stages(ctx, field)
 				})
 		case "members":
 			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
-				true, true,
+				true, false,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_members(ctx, field)
 				})
 		case "account":
 			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
-				true, true,
+				true, false,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_account(ctx, field)
 				})
@@ -10932,14 +10932,6 @@ func (ec *executionContext) ___Type(ctx context.Context, sel ast.SelectionSet, o
 
 // region    ***************************** type.gotpl *****************************
 
-func (ec *executionContext) marshalNAccount2ᚖgithubᚗcomᚋworkablegwᚋgatewayᚋworkableᚐAccount(ctx context.Context, sel ast.SelectionSet, v *workable.Account) graphql.Marshaler {
-	if v == nil {
-		graphql.AddInvalidNullError(ctx, "Account!")
-		return graphql.Null
-	}
-	return ec._Account(ctx, sel, v)
-}
-
 func (ec *executionContext) marshalNActivity2githubᚗcomᚋworkablegwᚋgatewayᚋworkableᚐActivity(ctx context.Context, sel ast.SelectionSet, v workable.Activity) graphql.Marshaler {
 	return ec._Activity(ctx, sel, &v)
 }
@@ -10966,14 +10958,6 @@ func (ec *executionContext) marshalNActivity2ᚖgithubᚗcomᚋworkablegwᚋgate
 		return graphql.Null
 	}
 	return ec._Activity(ctx, sel, v)
-}
-
-func (ec *executionContext) marshalNActivityConnection2ᚖgithubᚗcomᚋworkablegwᚋgatewayᚋgraphᚋmodelᚐActivityConnection(ctx context.Context, sel ast.SelectionSet, v *model.ActivityConnection) graphql.Marshaler {
-	if v == nil {
-		graphql.AddInvalidNullError(ctx, "ActivityConnection!")
-		return graphql.Null
-	}
-	return ec._ActivityConnection(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalNActivityEdge2githubᚗcomᚋworkablegwᚋgatewayᚋgraphᚋmodelᚐActivityEdge(ctx context.Context, sel ast.SelectionSet, v model.ActivityEdge) graphql.Marshaler {
@@ -11051,14 +11035,6 @@ func (ec *executionContext) marshalNCandidate2ᚖgithubᚗcomᚋworkablegwᚋgat
 	return ec._Candidate(ctx, sel, v)
 }
 
-func (ec *executionContext) marshalNCandidateConnection2ᚖgithubᚗcomᚋworkablegwᚋgatewayᚋgraphᚋmodelᚐCandidateConnection(ctx context.Context, sel ast.SelectionSet, v *model.CandidateConnection) graphql.Marshaler {
-	if v == nil {
-		graphql.AddInvalidNullError(ctx, "CandidateConnection!")
-		return graphql.Null
-	}
-	return ec._CandidateConnection(ctx, sel, v)
-}
-
 func (ec *executionContext) marshalNCandidateEdge2githubᚗcomᚋworkablegwᚋgatewayᚋgraphᚋmodelᚐCandidateEdge(ctx context.Context, sel ast.SelectionSet, v model.CandidateEdge) graphql.Marshaler {
 	return ec._CandidateEdge(ctx, sel, &v)
 }
@@ -11128,40 +11104,8 @@ func (ec *executionContext) marshalNDepartment2githubᚗcomᚋworkablegwᚋgatew
 	return ec._Department(ctx, sel, &v)
 }
 
-func (ec *executionContext) marshalNDepartment2ᚕgithubᚗcomᚋworkablegwᚋgatewayᚋworkableᚐDepartmentᚄ(ctx context.Context, sel ast.SelectionSet, v []workable.Department) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
-		fc := graphql.GetFieldContext(ctx)
-		fc.Result = &v[i]
-		return ec.marshalNDepartment2githubᚗcomᚋworkablegwᚋgatewayᚋworkableᚐDepartment(ctx, sel, v[i])
-	})
-
-	for _, e := range ret {
-		if e == graphql.Null {
-			return graphql.Null
-		}
-	}
-
-	return ret
-}
-
 func (ec *executionContext) marshalNEducationEntry2githubᚗcomᚋworkablegwᚋgatewayᚋworkableᚐEducationEntry(ctx context.Context, sel ast.SelectionSet, v workable.EducationEntry) graphql.Marshaler {
 	return ec._EducationEntry(ctx, sel, &v)
-}
-
-func (ec *executionContext) marshalNEducationEntry2ᚕgithubᚗcomᚋworkablegwᚋgatewayᚋworkableᚐEducationEntryᚄ(ctx context.Context, sel ast.SelectionSet, v []workable.EducationEntry) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
-		fc := graphql.GetFieldContext(ctx)
-		fc.Result = &v[i]
-		return ec.marshalNEducationEntry2githubᚗcomᚋworkablegwᚋgatewayᚋworkableᚐEducationEntry(ctx, sel, v[i])
-	})
-
-	for _, e := range ret {
-		if e == graphql.Null {
-			return graphql.Null
-		}
-	}
-
-	return ret
 }
 
 func (ec *executionContext) unmarshalNEducationEntryInput2githubᚗcomᚋworkablegwᚋgatewayᚋgraphᚋmodelᚐEducationEntryInput(ctx context.Context, v any) (model.EducationEntryInput, error) {
@@ -11171,22 +11115,6 @@ func (ec *executionContext) unmarshalNEducationEntryInput2githubᚗcomᚋworkabl
 
 func (ec *executionContext) marshalNExperienceEntry2githubᚗcomᚋworkablegwᚋgatewayᚋworkableᚐExperienceEntry(ctx context.Context, sel ast.SelectionSet, v workable.ExperienceEntry) graphql.Marshaler {
 	return ec._ExperienceEntry(ctx, sel, &v)
-}
-
-func (ec *executionContext) marshalNExperienceEntry2ᚕgithubᚗcomᚋworkablegwᚋgatewayᚋworkableᚐExperienceEntryᚄ(ctx context.Context, sel ast.SelectionSet, v []workable.ExperienceEntry) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
-		fc := graphql.GetFieldContext(ctx)
-		fc.Result = &v[i]
-		return ec.marshalNExperienceEntry2githubᚗcomᚋworkablegwᚋgatewayᚋworkableᚐExperienceEntry(ctx, sel, v[i])
-	})
-
-	for _, e := range ret {
-		if e == graphql.Null {
-			return graphql.Null
-		}
-	}
-
-	return ret
 }
 
 func (ec *executionContext) unmarshalNExperienceEntryInput2githubᚗcomᚋworkablegwᚋgatewayᚋgraphᚋmodelᚐExperienceEntryInput(ctx context.Context, v any) (model.ExperienceEntryInput, error) {
@@ -11264,14 +11192,6 @@ func (ec *executionContext) marshalNJob2ᚖgithubᚗcomᚋworkablegwᚋgateway�
 	return ec._Job(ctx, sel, v)
 }
 
-func (ec *executionContext) marshalNJobConnection2ᚖgithubᚗcomᚋworkablegwᚋgatewayᚋgraphᚋmodelᚐJobConnection(ctx context.Context, sel ast.SelectionSet, v *model.JobConnection) graphql.Marshaler {
-	if v == nil {
-		graphql.AddInvalidNullError(ctx, "JobConnection!")
-		return graphql.Null
-	}
-	return ec._JobConnection(ctx, sel, v)
-}
-
 func (ec *executionContext) marshalNJobEdge2githubᚗcomᚋworkablegwᚋgatewayᚋgraphᚋmodelᚐJobEdge(ctx context.Context, sel ast.SelectionSet, v model.JobEdge) graphql.Marshaler {
 	return ec._JobEdge(ctx, sel, &v)
 }
@@ -11306,40 +11226,8 @@ func (ec *executionContext) marshalNLocation2githubᚗcomᚋworkablegwᚋgateway
 	return ec._Location(ctx, sel, &v)
 }
 
-func (ec *executionContext) marshalNLocation2ᚕgithubᚗcomᚋworkablegwᚋgatewayᚋworkableᚐLocationᚄ(ctx context.Context, sel ast.SelectionSet, v []workable.Location) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
-		fc := graphql.GetFieldContext(ctx)
-		fc.Result = &v[i]
-		return ec.marshalNLocation2githubᚗcomᚋworkablegwᚋgatewayᚋworkableᚐLocation(ctx, sel, v[i])
-	})
-
-	for _, e := range ret {
-		if e == graphql.Null {
-			return graphql.Null
-		}
-	}
-
-	return ret
-}
-
 func (ec *executionContext) marshalNMember2githubᚗcomᚋworkablegwᚋgatewayᚋworkableᚐMember(ctx context.Context, sel ast.SelectionSet, v workable.Member) graphql.Marshaler {
 	return ec._Member(ctx, sel, &v)
-}
-
-func (ec *executionContext) marshalNMember2ᚕgithubᚗcomᚋworkablegwᚋgatewayᚋworkableᚐMemberᚄ(ctx context.Context, sel ast.SelectionSet, v []workable.Member) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
-		fc := graphql.GetFieldContext(ctx)
-		fc.Result = &v[i]
-		return ec.marshalNMember2githubᚗcomᚋworkablegwᚋgatewayᚋworkableᚐMember(ctx, sel, v[i])
-	})
-
-	for _, e := range ret {
-		if e == graphql.Null {
-			return graphql.Null
-		}
-	}
-
-	return ret
 }
 
 func (ec *executionContext) marshalNPageInfo2ᚖgithubᚗcomᚋworkablegwᚋgatewayᚋgraphᚋmodelᚐPageInfo(ctx context.Context, sel ast.SelectionSet, v *model.PageInfo) graphql.Marshaler {
@@ -11362,22 +11250,6 @@ func (ec *executionContext) marshalNSocialProfile2githubᚗcomᚋworkablegwᚋga
 	return ec._SocialProfile(ctx, sel, &v)
 }
 
-func (ec *executionContext) marshalNSocialProfile2ᚕgithubᚗcomᚋworkablegwᚋgatewayᚋworkableᚐSocialProfileᚄ(ctx context.Context, sel ast.SelectionSet, v []workable.SocialProfile) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
-		fc := graphql.GetFieldContext(ctx)
-		fc.Result = &v[i]
-		return ec.marshalNSocialProfile2githubᚗcomᚋworkablegwᚋgatewayᚋworkableᚐSocialProfile(ctx, sel, v[i])
-	})
-
-	for _, e := range ret {
-		if e == graphql.Null {
-			return graphql.Null
-		}
-	}
-
-	return ret
-}
-
 func (ec *executionContext) unmarshalNSocialProfileInput2githubᚗcomᚋworkablegwᚋgatewayᚋgraphᚋmodelᚐSocialProfileInput(ctx context.Context, v any) (model.SocialProfileInput, error) {
 	res, err := ec.unmarshalInputSocialProfileInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -11385,22 +11257,6 @@ func (ec *executionContext) unmarshalNSocialProfileInput2githubᚗcomᚋworkable
 
 func (ec *executionContext) marshalNStage2githubᚗcomᚋworkablegwᚋgatewayᚋworkableᚐStage(ctx context.Context, sel ast.SelectionSet, v workable.Stage) graphql.Marshaler {
 	return ec._Stage(ctx, sel, &v)
-}
-
-func (ec *executionContext) marshalNStage2ᚕgithubᚗcomᚋworkablegwᚋgatewayᚋworkableᚐStageᚄ(ctx context.Context, sel ast.SelectionSet, v []workable.Stage) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
-		fc := graphql.GetFieldContext(ctx)
-		fc.Result = &v[i]
-		return ec.marshalNStage2githubᚗcomᚋworkablegwᚋgatewayᚋworkableᚐStage(ctx, sel, v[i])
-	})
-
-	for _, e := range ret {
-		if e == graphql.Null {
-			return graphql.Null
-		}
-	}
-
-	return ret
 }
 
 func (ec *executionContext) unmarshalNString2string(ctx context.Context, v any) (string, error) {
@@ -11649,6 +11505,20 @@ func (ec *executionContext) marshalN__TypeKind2string(ctx context.Context, sel a
 	return res
 }
 
+func (ec *executionContext) marshalOAccount2ᚖgithubᚗcomᚋworkablegwᚋgatewayᚋworkableᚐAccount(ctx context.Context, sel ast.SelectionSet, v *workable.Account) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._Account(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalOActivityConnection2ᚖgithubᚗcomᚋworkablegwᚋgatewayᚋgraphᚋmodelᚐActivityConnection(ctx context.Context, sel ast.SelectionSet, v *model.ActivityConnection) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._ActivityConnection(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalOBoolean2bool(ctx context.Context, v any) (bool, error) {
 	res, err := graphql.UnmarshalBoolean(v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -11686,6 +11556,13 @@ func (ec *executionContext) marshalOCandidate2ᚖgithubᚗcomᚋworkablegwᚋgat
 	return ec._Candidate(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalOCandidateConnection2ᚖgithubᚗcomᚋworkablegwᚋgatewayᚋgraphᚋmodelᚐCandidateConnection(ctx context.Context, sel ast.SelectionSet, v *model.CandidateConnection) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._CandidateConnection(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalODateTime2ᚖtimeᚐTime(ctx context.Context, v any) (*time.Time, error) {
 	if v == nil {
 		return nil, nil
@@ -11704,6 +11581,44 @@ func (ec *executionContext) marshalODateTime2ᚖtimeᚐTime(ctx context.Context,
 	return res
 }
 
+func (ec *executionContext) marshalODepartment2ᚕgithubᚗcomᚋworkablegwᚋgatewayᚋworkableᚐDepartmentᚄ(ctx context.Context, sel ast.SelectionSet, v []workable.Department) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNDepartment2githubᚗcomᚋworkablegwᚋgatewayᚋworkableᚐDepartment(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalOEducationEntry2ᚕgithubᚗcomᚋworkablegwᚋgatewayᚋworkableᚐEducationEntryᚄ(ctx context.Context, sel ast.SelectionSet, v []workable.EducationEntry) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNEducationEntry2githubᚗcomᚋworkablegwᚋgatewayᚋworkableᚐEducationEntry(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
 func (ec *executionContext) unmarshalOEducationEntryInput2ᚕgithubᚗcomᚋworkablegwᚋgatewayᚋgraphᚋmodelᚐEducationEntryInputᚄ(ctx context.Context, v any) ([]model.EducationEntryInput, error) {
 	if v == nil {
 		return nil, nil
@@ -11719,6 +11634,25 @@ func (ec *executionContext) unmarshalOEducationEntryInput2ᚕgithubᚗcomᚋwork
 		}
 	}
 	return res, nil
+}
+
+func (ec *executionContext) marshalOExperienceEntry2ᚕgithubᚗcomᚋworkablegwᚋgatewayᚋworkableᚐExperienceEntryᚄ(ctx context.Context, sel ast.SelectionSet, v []workable.ExperienceEntry) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNExperienceEntry2githubᚗcomᚋworkablegwᚋgatewayᚋworkableᚐExperienceEntry(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
 }
 
 func (ec *executionContext) unmarshalOExperienceEntryInput2ᚕgithubᚗcomᚋworkablegwᚋgatewayᚋgraphᚋmodelᚐExperienceEntryInputᚄ(ctx context.Context, v any) ([]model.ExperienceEntryInput, error) {
@@ -11763,6 +11697,13 @@ func (ec *executionContext) marshalOJob2ᚖgithubᚗcomᚋworkablegwᚋgateway�
 	return ec._Job(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalOJobConnection2ᚖgithubᚗcomᚋworkablegwᚋgatewayᚋgraphᚋmodelᚐJobConnection(ctx context.Context, sel ast.SelectionSet, v *model.JobConnection) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._JobConnection(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalOJobState2ᚖgithubᚗcomᚋworkablegwᚋgatewayᚋgraphᚋmodelᚐJobState(ctx context.Context, v any) (*model.JobState, error) {
 	if v == nil {
 		return nil, nil
@@ -11779,6 +11720,25 @@ func (ec *executionContext) marshalOJobState2ᚖgithubᚗcomᚋworkablegwᚋgate
 	return v
 }
 
+func (ec *executionContext) marshalOLocation2ᚕgithubᚗcomᚋworkablegwᚋgatewayᚋworkableᚐLocationᚄ(ctx context.Context, sel ast.SelectionSet, v []workable.Location) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNLocation2githubᚗcomᚋworkablegwᚋgatewayᚋworkableᚐLocation(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
 func (ec *executionContext) marshalOLocation2ᚖgithubᚗcomᚋworkablegwᚋgatewayᚋworkableᚐLocation(ctx context.Context, sel ast.SelectionSet, v *workable.Location) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
@@ -11786,11 +11746,49 @@ func (ec *executionContext) marshalOLocation2ᚖgithubᚗcomᚋworkablegwᚋgate
 	return ec._Location(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalOMember2ᚕgithubᚗcomᚋworkablegwᚋgatewayᚋworkableᚐMemberᚄ(ctx context.Context, sel ast.SelectionSet, v []workable.Member) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNMember2githubᚗcomᚋworkablegwᚋgatewayᚋworkableᚐMember(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
 func (ec *executionContext) marshalOMember2ᚖgithubᚗcomᚋworkablegwᚋgatewayᚋworkableᚐMember(ctx context.Context, sel ast.SelectionSet, v *workable.Member) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
 	}
 	return ec._Member(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalOSocialProfile2ᚕgithubᚗcomᚋworkablegwᚋgatewayᚋworkableᚐSocialProfileᚄ(ctx context.Context, sel ast.SelectionSet, v []workable.SocialProfile) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNSocialProfile2githubᚗcomᚋworkablegwᚋgatewayᚋworkableᚐSocialProfile(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
 }
 
 func (ec *executionContext) unmarshalOSocialProfileInput2ᚕgithubᚗcomᚋworkablegwᚋgatewayᚋgraphᚋmodelᚐSocialProfileInputᚄ(ctx context.Context, v any) ([]model.SocialProfileInput, error) {
@@ -11808,6 +11806,25 @@ func (ec *executionContext) unmarshalOSocialProfileInput2ᚕgithubᚗcomᚋworka
 		}
 	}
 	return res, nil
+}
+
+func (ec *executionContext) marshalOStage2ᚕgithubᚗcomᚋworkablegwᚋgatewayᚋworkableᚐStageᚄ(ctx context.Context, sel ast.SelectionSet, v []workable.Stage) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNStage2githubᚗcomᚋworkablegwᚋgatewayᚋworkableᚐStage(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
 }
 
 func (ec *executionContext) unmarshalOString2ᚕstringᚄ(ctx context.Context, v any) ([]string, error) {
