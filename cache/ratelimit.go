@@ -302,6 +302,7 @@ func (r *RedisLimiter) Wait(ctx context.Context, p workable.Priority) error {
 		return r.fallback.Wait(ctx, p)
 	}
 	w, err := r.queue.join(ctx, p)
+	workable.NotifyQueued(ctx)
 	if err != nil {
 		return err
 	}
@@ -496,7 +497,9 @@ func (r *RedisLimiter) adopt(n int) {
 }
 
 // Budget reports the shared budget (one Redis call, no Workable call); the
-// queue length and delayed calls are this process's. While Redis is
+// queue length and delayed calls (those Redis refused at least once: a
+// caller waiting only for its turn to ask is not delayed by the budget) are
+// this process's. While Redis is
 // unreachable it reports the fallback's budget when the fallback can.
 func (r *RedisLimiter) Budget(ctx context.Context) (workable.Budget, error) {
 	if !r.breaker.allow() {
@@ -571,7 +574,7 @@ type queued struct {
 	seq      uint64
 	deadline time.Time // zero: none
 	late     error     // set, and the caller removed, when its slot cannot come in time
-	counted  bool      // counted in nDelayed
+	counted  bool      // counted in nDelayed (refused by Redis at least once)
 	wake     chan struct{}
 }
 
@@ -623,9 +626,6 @@ func (lq *localQueue) join(ctx context.Context, p workable.Priority) (*queued, e
 		}
 	}
 	lq.waiters = slices.Insert(lq.waiters, pos, w)
-	if pos > 0 {
-		lq.count(w)
-	}
 	if lq.onJoin != nil {
 		lq.onJoin()
 	}
@@ -747,8 +747,10 @@ func newLocalLimiter(limit int, window time.Duration, now func() time.Time, fixe
 	return &localLimiter{limit: limit, window: window, now: now, fixed: fixed}
 }
 
-// Wait admits one request, waiting for a slot like RedisLimiter.Wait.
+// Wait admits one request, waiting for a slot like RedisLimiter.Wait. As
+// it ignores ranks, a caller has its place as soon as it asks.
 func (l *localLimiter) Wait(ctx context.Context, _ workable.Priority) error {
+	workable.NotifyQueued(ctx)
 	for {
 		if err := ctx.Err(); err != nil {
 			return err

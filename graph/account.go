@@ -18,6 +18,7 @@ const (
 func (r *Resolver) stages(ctx context.Context) ([]workable.Stage, error) {
 	stateFrom(ctx).noResponseCache() // not cached by record, so not invalidated
 	stages, _, err := r.clientFor(ctx).Accounts.ListStages(ctx)
+	noteCall(ctx, "stages", err)
 	if err != nil {
 		return nil, fmt.Errorf("list stages: %w", err)
 	}
@@ -43,6 +44,7 @@ func (r *Resolver) members(ctx context.Context, role, email, name, status *strin
 	seen := make(map[string]bool)
 	for range maxMemberPages {
 		members, resp, err := r.clientFor(ctx).Accounts.ListMembers(ctx, opts)
+		noteCall(ctx, "members:"+opts.SinceID, err)
 		if err != nil {
 			return nil, fmt.Errorf("list members: %w", err)
 		}
@@ -65,6 +67,7 @@ func (r *Resolver) members(ctx context.Context, role, email, name, status *strin
 func (r *Resolver) account(ctx context.Context) (*workable.Account, error) {
 	stateFrom(ctx).noResponseCache()
 	a, _, err := r.clientFor(ctx).Accounts.Get(ctx)
+	noteCall(ctx, "account", err)
 	if err != nil {
 		return nil, fmt.Errorf("get account: %w", err)
 	}

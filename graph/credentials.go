@@ -92,6 +92,7 @@ func (c *credentialEconomies) forNickname(ctx context.Context, nickname string) 
 	ecfg := c.cfg
 	ecfg.Workable, ecfg.Namespace = client, ns
 	e := newEconomy(ecfg)
+	e.nickname = cred.Nickname
 	c.byNickname[cred.Nickname] = e
 	return e, nil
 }

@@ -206,6 +206,7 @@ func snakeToCamel(s string) string {
 // that already carry a code as they are. past is the verb in the message
 // ("created", "updated").
 func (r *Resolver) writeFailed(ctx context.Context, op, past string, err error) error {
+	noteCall(ctx, op+" "+graphql.GetPath(ctx).String(), err)
 	if errors.Is(err, workable.ErrOutcomeUnknown) {
 		r.logger.LogAttrs(ctx, slog.LevelWarn, "candidate write outcome unknown",
 			slog.String("op", op), slog.Any("err", err))

@@ -40,6 +40,27 @@ func RankFrom(ctx context.Context) Rank {
 	return r
 }
 
+type onQueuedKey struct{}
+
+// WithOnQueued returns a copy of ctx whose Workable calls run f once they
+// have their place among the callers of the rate limiter: sent at once,
+// queued, or refused. A caller that starts several calls one after another
+// can wait for it before starting the next, so that the limiter sees them
+// in that order even when it has free slots (which it gives in arrival
+// order). f may be called more than once (a retried call queues again).
+func WithOnQueued(ctx context.Context, f func()) context.Context {
+	return context.WithValue(ctx, onQueuedKey{}, f)
+}
+
+// NotifyQueued runs the function of WithOnQueued, if ctx has one. Rate
+// limiters call it once a caller has its place; it must not be called with
+// a lock held that f could need.
+func NotifyQueued(ctx context.Context) {
+	if f, ok := ctx.Value(onQueuedKey{}).(func()); ok {
+		f()
+	}
+}
+
 // Budget is a rate limiter's view of the token's budget, for showing a
 // user how fast Workable can be read right now. No Workable call is made to
 // build it.

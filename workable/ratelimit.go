@@ -193,7 +193,7 @@ func (l *WindowLimiter) Window() time.Duration { return l.window }
 // *BudgetError (matching ErrRateLimited) when the earliest slot this caller
 // can get, given the callers queued ahead of it, is after ctx's deadline,
 // and returns ctx.Err() if ctx ends while it waits. The caller's rank is
-// RankFrom(ctx).
+// RankFrom(ctx); NotifyQueued(ctx) is called once it has its place.
 func (l *WindowLimiter) Wait(ctx context.Context, p Priority) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -215,11 +215,13 @@ func (l *WindowLimiter) Wait(ctx context.Context, p Priority) error {
 	at := l.slot(now, pos)
 	if w.misses(at) {
 		l.mu.Unlock()
+		NotifyQueued(ctx)
 		return budgetError(now, at)
 	}
 	if pos == 0 && !at.After(now) {
 		l.record(now)
 		l.mu.Unlock()
+		NotifyQueued(ctx)
 		return nil
 	}
 
@@ -230,6 +232,9 @@ func (l *WindowLimiter) Wait(ctx context.Context, p Priority) error {
 	}
 	// Callers behind the new one now get later slots.
 	l.dropLate(now, pos+1)
+	l.mu.Unlock()
+	NotifyQueued(ctx)
+	l.mu.Lock()
 	var stop func() bool
 	defer func() {
 		if stop != nil {

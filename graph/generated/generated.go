@@ -233,6 +233,7 @@ type ComplexityRoot struct {
 		Jobs                func(childComplexity int, first *int, after *string, state *model.JobState, createdAfter *time.Time, updatedAfter *time.Time) int
 		Members             func(childComplexity int, role *string, email *string, name *string, status *string) int
 		Stages              func(childComplexity int) int
+		WorkableBudget      func(childComplexity int) int
 		WorkableCredentials func(childComplexity int) int
 	}
 
@@ -272,6 +273,16 @@ type ComplexityRoot struct {
 		Code    func(childComplexity int) int
 		Field   func(childComplexity int) int
 		Message func(childComplexity int) int
+	}
+
+	WorkableBudget struct {
+		Credential    func(childComplexity int) int
+		Limit         func(childComplexity int) int
+		NextSlotAt    func(childComplexity int) int
+		Queued        func(childComplexity int) int
+		Remaining     func(childComplexity int) int
+		ResetsAt      func(childComplexity int) int
+		WindowSeconds func(childComplexity int) int
 	}
 
 	WorkableCredential struct {
@@ -352,6 +363,7 @@ type QueryResolver interface {
 	Stages(ctx context.Context) ([]workable.Stage, error)
 	Members(ctx context.Context, role *string, email *string, name *string, status *string) ([]workable.Member, error)
 	Account(ctx context.Context) (*workable.Account, error)
+	WorkableBudget(ctx context.Context) (*model.WorkableBudget, error)
 	WorkableCredentials(ctx context.Context) ([]credentials.Credential, error)
 }
 
@@ -1257,6 +1269,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Stages(childComplexity), true
+	case "Query.workableBudget":
+		if e.ComplexityRoot.Query.WorkableBudget == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Query.WorkableBudget(childComplexity), true
 	case "Query.workableCredentials":
 		if e.ComplexityRoot.Query.WorkableCredentials == nil {
 			break
@@ -1389,6 +1407,49 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.UserError.Message(childComplexity), true
+
+	case "WorkableBudget.credential":
+		if e.ComplexityRoot.WorkableBudget.Credential == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WorkableBudget.Credential(childComplexity), true
+	case "WorkableBudget.limit":
+		if e.ComplexityRoot.WorkableBudget.Limit == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WorkableBudget.Limit(childComplexity), true
+	case "WorkableBudget.nextSlotAt":
+		if e.ComplexityRoot.WorkableBudget.NextSlotAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WorkableBudget.NextSlotAt(childComplexity), true
+	case "WorkableBudget.queued":
+		if e.ComplexityRoot.WorkableBudget.Queued == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WorkableBudget.Queued(childComplexity), true
+	case "WorkableBudget.remaining":
+		if e.ComplexityRoot.WorkableBudget.Remaining == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WorkableBudget.Remaining(childComplexity), true
+	case "WorkableBudget.resetsAt":
+		if e.ComplexityRoot.WorkableBudget.ResetsAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WorkableBudget.ResetsAt(childComplexity), true
+	case "WorkableBudget.windowSeconds":
+		if e.ComplexityRoot.WorkableBudget.WindowSeconds == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WorkableBudget.WindowSeconds(childComplexity), true
 
 	case "WorkableCredential.createdAt":
 		if e.ComplexityRoot.WorkableCredential.CreatedAt == nil {
@@ -1603,6 +1664,34 @@ type Query {
 
   "(addition) The Workable account the gateway serves."
   account: Account
+
+  """
+  (addition) The Workable rate budget of the request's credential (see X-Workable-Credential),
+  as the gateway's rate limiter sees it. Answered without calling Workable, so a frontend can
+  show "loading at Workable's pace" while a large page fills in.
+  """
+  workableBudget: WorkableBudget!
+}
+
+"(addition) A credential's Workable rate budget."
+type WorkableBudget {
+  "The credential's nickname (default: the one from WORKABLE_SUBDOMAIN and WORKABLE_API_TOKEN)."
+  credential: String!
+  """
+  Requests allowed per window: the X-Rate-Limit-Limit Workable announces for the token (10 for
+  account tokens, 50 for OAuth and partner tokens), or WORKABLE_RATE_LIMIT when set.
+  """
+  limit: Int!
+  "The length of the window in seconds (Workable's is 10)."
+  windowSeconds: Int!
+  "Requests that could be sent now without waiting."
+  remaining: Int!
+  "When the budget next grows; null when nothing counts against it (the whole limit is free)."
+  resetsAt: DateTime
+  "When a Workable call asked for now would be sent, after the calls already waiting."
+  nextSlotAt: DateTime!
+  "Workable calls waiting for the budget in this gateway process."
+  queued: Int!
 }
 
 type Mutation {
@@ -2403,6 +2492,26 @@ func (ec *executionContext) childFields_UserError(ctx context.Context, field gra
 		return ec.fieldContext_UserError_code(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type UserError", field.Name)
+}
+
+func (ec *executionContext) childFields_WorkableBudget(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "credential":
+		return ec.fieldContext_WorkableBudget_credential(ctx, field)
+	case "limit":
+		return ec.fieldContext_WorkableBudget_limit(ctx, field)
+	case "windowSeconds":
+		return ec.fieldContext_WorkableBudget_windowSeconds(ctx, field)
+	case "remaining":
+		return ec.fieldContext_WorkableBudget_remaining(ctx, field)
+	case "resetsAt":
+		return ec.fieldContext_WorkableBudget_resetsAt(ctx, field)
+	case "nextSlotAt":
+		return ec.fieldContext_WorkableBudget_nextSlotAt(ctx, field)
+	case "queued":
+		return ec.fieldContext_WorkableBudget_queued(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type WorkableBudget", field.Name)
 }
 
 func (ec *executionContext) childFields_WorkableCredential(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -6504,6 +6613,38 @@ func (ec *executionContext) fieldContext_Query_account(_ context.Context, field 
 	return fc, nil
 }
 
+func (ec *executionContext) _Query_workableBudget(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_workableBudget(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Query().WorkableBudget(ctx)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.WorkableBudget) graphql.Marshaler {
+			return ec.marshalNWorkableBudget2ᚖgithubᚗcomᚋworkablegwᚋgatewayᚋgraphᚋmodelᚐWorkableBudget(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_workableBudget(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_WorkableBudget(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Query_workableCredentials(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -7106,6 +7247,167 @@ func (ec *executionContext) _UserError_code(ctx context.Context, field graphql.C
 }
 func (ec *executionContext) fieldContext_UserError_code(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("UserError", field, false, false, "String")
+}
+
+func (ec *executionContext) _WorkableBudget_credential(ctx context.Context, field graphql.CollectedField, obj *model.WorkableBudget) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WorkableBudget_credential(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Credential, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_WorkableBudget_credential(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("WorkableBudget", field, false, false, "String")
+}
+
+func (ec *executionContext) _WorkableBudget_limit(ctx context.Context, field graphql.CollectedField, obj *model.WorkableBudget) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WorkableBudget_limit(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Limit, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_WorkableBudget_limit(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("WorkableBudget", field, false, false, "Int")
+}
+
+func (ec *executionContext) _WorkableBudget_windowSeconds(ctx context.Context, field graphql.CollectedField, obj *model.WorkableBudget) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WorkableBudget_windowSeconds(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.WindowSeconds, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_WorkableBudget_windowSeconds(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("WorkableBudget", field, false, false, "Int")
+}
+
+func (ec *executionContext) _WorkableBudget_remaining(ctx context.Context, field graphql.CollectedField, obj *model.WorkableBudget) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WorkableBudget_remaining(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Remaining, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_WorkableBudget_remaining(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("WorkableBudget", field, false, false, "Int")
+}
+
+func (ec *executionContext) _WorkableBudget_resetsAt(ctx context.Context, field graphql.CollectedField, obj *model.WorkableBudget) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WorkableBudget_resetsAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ResetsAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalODateTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_WorkableBudget_resetsAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("WorkableBudget", field, false, false, "DateTime")
+}
+
+func (ec *executionContext) _WorkableBudget_nextSlotAt(ctx context.Context, field graphql.CollectedField, obj *model.WorkableBudget) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WorkableBudget_nextSlotAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.NextSlotAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNDateTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_WorkableBudget_nextSlotAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("WorkableBudget", field, false, false, "DateTime")
+}
+
+func (ec *executionContext) _WorkableBudget_queued(ctx context.Context, field graphql.CollectedField, obj *model.WorkableBudget) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WorkableBudget_queued(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Queued, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_WorkableBudget_queued(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("WorkableBudget", field, false, false, "Int")
 }
 
 func (ec *executionContext) _WorkableCredential_nickname(ctx context.Context, field graphql.CollectedField, obj *credentials.Credential) (ret graphql.Marshaler) {
@@ -10197,6 +10499,12 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_account(ctx, field)
 				})
+		case "workableBudget":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_workableBudget(ctx, field)
+				})
 		case "workableCredentials":
 			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
 				true, true,
@@ -10482,6 +10790,69 @@ func (ec *executionContext) _UserError(ctx context.Context, sel ast.SelectionSet
 			}
 		case "code":
 			out.Values[i] = ec._UserError_code(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var workableBudgetImplementors = []string{"WorkableBudget"}
+
+func (ec *executionContext) _WorkableBudget(ctx context.Context, sel ast.SelectionSet, obj *model.WorkableBudget) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, workableBudgetImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("WorkableBudget")
+		case "credential":
+			out.Values[i] = ec._WorkableBudget_credential(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "limit":
+			out.Values[i] = ec._WorkableBudget_limit(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "windowSeconds":
+			out.Values[i] = ec._WorkableBudget_windowSeconds(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "remaining":
+			out.Values[i] = ec._WorkableBudget_remaining(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "resetsAt":
+			out.Values[i] = ec._WorkableBudget_resetsAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "nextSlotAt":
+			out.Values[i] = ec._WorkableBudget_nextSlotAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "queued":
+			out.Values[i] = ec._WorkableBudget_queued(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -11341,6 +11712,14 @@ func (ec *executionContext) marshalNUserError2ᚕgithubᚗcomᚋworkablegwᚋgat
 	}
 
 	return ret
+}
+
+func (ec *executionContext) marshalNWorkableBudget2ᚖgithubᚗcomᚋworkablegwᚋgatewayᚋgraphᚋmodelᚐWorkableBudget(ctx context.Context, sel ast.SelectionSet, v *model.WorkableBudget) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "WorkableBudget!")
+		return graphql.Null
+	}
+	return ec._WorkableBudget(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalNWorkableCredential2githubᚗcomᚋworkablegwᚋgatewayᚋcredentialsᚐCredential(ctx context.Context, sel ast.SelectionSet, v credentials.Credential) graphql.Marshaler {
