@@ -16,6 +16,7 @@ const (
 
 // stages resolves Query.stages: one GET /stages.
 func (r *Resolver) stages(ctx context.Context) ([]workable.Stage, error) {
+	ctx = requestContext(ctx)
 	stateFrom(ctx).noResponseCache() // not cached by record, so not invalidated
 	stages, _, err := r.clientFor(ctx).Accounts.ListStages(ctx)
 	noteCall(ctx, "stages", err)
@@ -32,6 +33,7 @@ func (r *Resolver) stages(ctx context.Context) ([]workable.Stage, error) {
 // members resolves Query.members: GET /members pages, following Workable's
 // since_id paging (at most maxMemberPages pages).
 func (r *Resolver) members(ctx context.Context, role, email, name, status *string) ([]workable.Member, error) {
+	ctx = requestContext(ctx)
 	stateFrom(ctx).noResponseCache()
 	opts := &workable.MemberListOptions{
 		Limit:  memberPageLimit,
@@ -65,6 +67,7 @@ func (r *Resolver) members(ctx context.Context, role, email, name, status *strin
 
 // account resolves Query.account: GET /accounts/{subdomain}.
 func (r *Resolver) account(ctx context.Context) (*workable.Account, error) {
+	ctx = requestContext(ctx)
 	stateFrom(ctx).noResponseCache()
 	a, _, err := r.clientFor(ctx).Accounts.Get(ctx)
 	noteCall(ctx, "account", err)

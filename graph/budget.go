@@ -137,6 +137,7 @@ func (rs *reqState) retryAfter(ctx context.Context, errs []*gqlerror.Error) int 
 // workableBudget resolves Query.workableBudget from the rate limiter of the
 // request's credential: no Workable call.
 func (r *Resolver) workableBudget(ctx context.Context) (*model.WorkableBudget, error) {
+	ctx = requestContext(ctx)
 	stateFrom(ctx).noResponseCache() // it changes with every call
 	e := r.econFor(ctx)
 	if e.client == nil {

@@ -198,7 +198,6 @@ func newServer(e *economy, cfg Config) *handler.Server {
 	}
 	srv := handler.New(executableSchema(r))
 	addTransports(srv)
-	srv.AroundFields(boundResolvers)
 	srv.SetQueryCache(lru.New[*ast.QueryDocument](1000))
 	// The parser stops at the same token limit, so that it holds even
 	// without the extension.

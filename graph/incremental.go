@@ -38,9 +38,9 @@ import (
 // on that channel without watching the context: a part completed just as
 // the deadline passes could be dropped and the response never end. So
 // gqlgen runs on a context that is never cancelled (detachExecution) while
-// every resolver gets the request's deadline and cancellation back
-// (boundResolvers): resolvers stop at the deadline, their parts complete
-// with errors, and the response always ends.
+// the waits of resolvers (Workable, the budget, stores) get the request's
+// deadline and cancellation back (requestContext): they stop at the
+// deadline, their parts complete with errors, and the response always ends.
 
 // multipartDeliveryInterval is how long gqlgen's multipart transport
 // gathers deferred parts that complete together into one HTTP part.
@@ -208,7 +208,7 @@ func withoutDirective(list ast.DirectiveList, name string) ast.DirectiveList {
 type boundKey struct{}
 
 // detachExecution runs next (the gqlgen server) on a context that is never
-// cancelled, keeping the request's context for boundResolvers (see the file
+// cancelled, keeping the request's context for requestContext (see the file
 // comment).
 func detachExecution(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -217,17 +217,20 @@ func detachExecution(next http.Handler) http.Handler {
 	})
 }
 
-// boundResolvers is field middleware that gives each resolver the deadline
-// and cancellation of the request, which detachExecution took away from
-// gqlgen's own context. Fields without a resolver do no I/O and are left
-// alone.
-func boundResolvers(ctx context.Context, next graphql.Resolver) (any, error) {
-	if req, ok := ctx.Value(boundKey{}).(context.Context); ok {
-		if fc := graphql.GetFieldContext(ctx); fc != nil && fc.IsResolver {
-			ctx = boundCtx{Context: ctx, req: req}
-		}
+// requestContext returns ctx with the request's deadline and cancellation,
+// which detachExecution took away from gqlgen's own context. Every resolver
+// helper that may wait (for the rate budget, Workable or a store) starts
+// with it; the context gqlgen hands to resolvers stays uncancelled, because
+// gqlgen gives a resolver's context to the fields under it, deferred parts
+// included.
+func requestContext(ctx context.Context) context.Context {
+	if _, bound := ctx.(boundCtx); bound {
+		return ctx
 	}
-	return next(ctx)
+	if req, ok := ctx.Value(boundKey{}).(context.Context); ok {
+		return boundCtx{Context: ctx, req: req}
+	}
+	return ctx
 }
 
 // boundCtx has the values of its Context and the deadline and cancellation

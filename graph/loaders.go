@@ -289,6 +289,7 @@ func (r *Resolver) clientFor(ctx context.Context) *workable.Client {
 // limit, upstream trouble) is cleared from the loader's cache here instead:
 // a later read in the same request tries again.
 func load[K comparable, V any](ctx context.Context, l *loader[K, V], key K) (V, error) {
+	ctx = requestContext(ctx)
 	l.noteRank(key, rankOf(ctx))
 	p, err := l.Load(ctx, key)()
 	var v V
