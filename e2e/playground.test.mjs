@@ -2,7 +2,8 @@
 // build the gateway, start it in demo mode (the built-in Workable simulator),
 // open Playground in headless Debian Chromium driven by playwright-core, type a
 // jobs query, run it, and check that the jobs from the response show up in the
-// result pane. It also checks that the page works offline: every request the
+// result pane; then run a query with @defer and check that the deferred field
+// shows up once its part arrives. It also checks that the page works offline: every request the
 // page makes goes to the gateway (anything else is aborted and fails the
 // test), and the browser reports no Content-Security-Policy violation or
 // script error.
@@ -14,19 +15,16 @@
 
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile, spawn } from 'node:child_process';
-import { once } from 'node:events';
 import { access, constants, copyFile, mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 
 import { chromium } from 'playwright-core';
 
+import { BUILD_TIMEOUT_MS, START_TIMEOUT_MS, buildGateway, repoRoot, startGateway, stopGateway } from './gateway.mjs';
+
 const here = path.dirname(fileURLToPath(import.meta.url));
-const repoRoot = path.resolve(here, '..');
 const screenshotDir = path.join(here, 'screenshots');
 const screenshotPath = path.join(screenshotDir, 'playground.png');
 const chromiumPath = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
@@ -45,8 +43,6 @@ const CHROMIUM_ARGS = [
   '--disable-sync',
 ];
 
-const BUILD_TIMEOUT_MS = 10 * 60_000;
-const START_TIMEOUT_MS = 60_000;
 const UI_TIMEOUT_MS = 30_000;
 
 let workDir;
@@ -58,16 +54,7 @@ before(async () => {
     throw new Error(`no Chromium at ${chromiumPath}: run "bash e2e/run.sh" (it installs Debian's chromium) or set CHROMIUM_PATH`);
   });
   workDir = await mkdtemp(path.join(tmpdir(), 'gateway-e2e-'));
-  const binary = path.join(workDir, 'gateway');
-  try {
-    await promisify(execFile)('go', ['build', '-o', binary, '.'], {
-      cwd: repoRoot,
-      timeout: BUILD_TIMEOUT_MS,
-      maxBuffer: 16 << 20,
-    });
-  } catch (err) {
-    throw new Error(`go build of the gateway failed:\n${err.stderr || err.message}`);
-  }
+  const binary = await buildGateway(workDir);
   gateway = await startGateway(binary);
   browser = await chromium.launch({
     executablePath: chromiumPath,
@@ -85,44 +72,10 @@ after(async () => {
 
 test('Playground runs a jobs query in headless Chromium', { timeout: 3 * UI_TIMEOUT_MS }, async () => {
   const base = new URL(gateway.baseURL);
-  const context = await browser.newContext({ viewport: { width: 1440, height: 900 } });
-  const page = await context.newPage();
-  page.setDefaultTimeout(UI_TIMEOUT_MS);
-
-  const problems = [];
-  // Offline: the page may only talk to the gateway. Anything else is aborted
-  // here, so the test would also fail on a machine that has internet access.
-  await context.route('**/*', (route) => {
-    const url = new URL(route.request().url());
-    if (url.protocol === 'data:' || url.origin === base.origin) return route.continue();
-    problems.push(`request outside the gateway: ${url.href}`);
-    return route.abort('blockedbyclient');
-  });
-  page.on('pageerror', (err) => problems.push(`script error: ${err.message}`));
-  page.on('console', (msg) => {
-    if (msg.type() === 'error') problems.push(`console error: ${msg.text()}`);
-  });
-  page.on('response', (resp) => {
-    if (resp.status() >= 400) problems.push(`HTTP ${resp.status()} for ${resp.url()}`);
-  });
+  const { context, page, problems } = await openPlayground(base);
 
   try {
-    const resp = await page.goto(base.href, { waitUntil: 'load' });
-    assert.equal(resp.status(), 200, `GET ${base.href}`);
-    const csp = resp.headers()['content-security-policy'] ?? '';
-    assert.match(csp, /script-src 'self'(;|$)/, `the page's Content-Security-Policy is ${JSON.stringify(csp)}`);
-
-    // Type the query into GraphiQL's editor (CodeMirror) as a person would:
-    // select all, then insert the text (insertText, unlike key presses, does
-    // not trigger the editor's bracket auto-closing).
-    const editor = page.locator('.graphiql-query-editor .CodeMirror');
-    await editor.waitFor({ state: 'visible' });
-    await editor.click();
-    await page.keyboard.press('Control+A');
-    await page.keyboard.press('Delete');
-    await page.keyboard.insertText(QUERY);
-    const typed = await editor.evaluate((el) => el.CodeMirror.getValue());
-    assert.equal(typed, QUERY, 'the query editor holds the typed query');
+    await typeQuery(page, QUERY);
 
     const answered = page.waitForResponse((r) =>
       r.url() === new URL('/query', base).href &&
@@ -159,68 +112,111 @@ test('Playground runs a jobs query in headless Chromium', { timeout: 3 * UI_TIME
 
     assert.deepEqual(problems, [], 'the page loaded cleanly from the gateway alone');
   } catch (err) {
-    await mkdir(screenshotDir, { recursive: true });
-    const failure = path.join(screenshotDir, 'failure.png');
-    await page.screenshot({ path: failure }).catch(() => {});
-    throw new Error(`${err.message}\n(screenshot of the page: ${failure}; problems seen: ${JSON.stringify(problems)};` +
-      ` gateway output:\n${gateway.output()})`, { cause: err });
+    throw await failed(page, err, problems);
   } finally {
     await context.close();
   }
 });
 
-// startGateway runs the gateway binary in demo mode on a free port and waits
-// for the line that tells where Playground is.
-async function startGateway(binary) {
-  const env = { ...process.env, PORT: '0' };
-  // Demo mode, and nothing from the caller's environment that would leave it.
-  for (const name of ['WORKABLE_SUBDOMAIN', 'WORKABLE_API_TOKEN', 'WORKABLE_BASE_URL', 'REDIS_URL']) {
-    delete env[name];
+// DEFERRED is a query whose job description is delivered in a later part
+// (@defer): GraphiQL's fetcher accepts multipart/mixed, and the gateway
+// answers a query using @defer in parts.
+const DEFERRED = '{ job(shortcode: "GROOV005") { title ... @defer { description } } }';
+
+test('Playground shows the deferred part of a @defer query', { timeout: 3 * UI_TIMEOUT_MS }, async () => {
+  const base = new URL(gateway.baseURL);
+  // What the deferred field holds, asked without @defer.
+  const plain = await (await fetch(new URL('/query', base), {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ query: '{ job(shortcode: "GROOV005") { title description } }' }),
+  })).json();
+  const { title, description } = plain.data?.job ?? {};
+  assert.ok(title && description, `the job has no title or description: ${JSON.stringify(plain)}`);
+  // A stretch of plain words, as the result pane shows it inside a JSON string.
+  const words = description.replace(/<[^>]*>/g, ' ').trim().slice(0, 40);
+
+  const { context, page, problems } = await openPlayground(base);
+  try {
+    await typeQuery(page, DEFERRED);
+    const answered = page.waitForResponse((r) =>
+      r.url() === new URL('/query', base).href &&
+      r.request().method() === 'POST' &&
+      (r.request().postData() ?? '').includes('@defer'));
+    await page.getByRole('button', { name: /execute query/i }).click();
+    const resp = await answered;
+    assert.match(resp.headers()['content-type'] ?? '', /^multipart\/mixed/, 'the deferred query is answered in parts');
+    try {
+      await page.waitForFunction(([t, w]) => {
+        const pane = document.querySelector('.graphiql-response');
+        return pane !== null && pane.textContent.includes(t) && pane.textContent.includes(w);
+      }, [title, words]);
+    } catch (err) {
+      const shown = await page.locator('.graphiql-response').textContent().catch(() => '(no result pane)');
+      throw new Error(`the result pane never showed the deferred description ${JSON.stringify(words)}; it shows:\n${shown}`, { cause: err });
+    }
+    const shown = await page.locator('.graphiql-response').textContent();
+    assert.ok(!shown.includes('"description": null'), `the result pane still shows the deferred field as null:\n${shown}`);
+    assert.ok(!shown.includes('hasNext'), `the result pane shows the raw parts instead of the merged result:\n${shown}`);
+    assert.deepEqual(problems, [], 'the page ran the deferred query cleanly');
+  } catch (err) {
+    throw await failed(page, err, problems);
+  } finally {
+    await context.close();
   }
-  const child = spawn(binary, [], { cwd: repoRoot, env, stdio: ['ignore', 'pipe', 'pipe'] });
-  // A crash of this script must not leave the gateway running.
-  process.on('exit', () => child.kill('SIGKILL'));
+});
 
-  const lines = [];
-  const output = () => lines.slice(-40).join('\n');
-  child.stderr.setEncoding('utf8');
-  createInterface({ input: child.stderr }).on('line', (l) => lines.push(`stderr: ${l}`));
-  const stdout = createInterface({ input: child.stdout });
+// openPlayground opens Playground in a fresh browser context that may talk
+// to the gateway only, and collects the problems the page meets.
+async function openPlayground(base) {
+  const context = await browser.newContext({ viewport: { width: 1440, height: 900 } });
+  const page = await context.newPage();
+  page.setDefaultTimeout(UI_TIMEOUT_MS);
 
-  const baseURL = await new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      reject(new Error(`the gateway printed no "GraphQL Playground: http://localhost:NNNN/" line within ${START_TIMEOUT_MS / 1000}s:\n${output()}`));
-    }, START_TIMEOUT_MS);
-    stdout.on('line', (l) => {
-      lines.push(`stdout: ${l}`);
-      const m = /GraphQL Playground: (http:\/\/localhost:\d+\/)/.exec(l);
-      if (m) {
-        clearTimeout(timer);
-        resolve(m[1]);
-      }
-    });
-    child.once('error', (err) => {
-      clearTimeout(timer);
-      reject(new Error(`start the gateway: ${err.message}`));
-    });
-    child.once('exit', (code, signal) => {
-      clearTimeout(timer);
-      reject(new Error(`the gateway exited (code ${code}, signal ${signal}) before serving:\n${output()}`));
-    });
-  }).catch(async (err) => {
-    await stopGateway(child);
-    throw err;
+  const problems = [];
+  // Offline: the page may only talk to the gateway. Anything else is aborted
+  // here, so the test would also fail on a machine that has internet access.
+  await context.route('**/*', (route) => {
+    const url = new URL(route.request().url());
+    if (url.protocol === 'data:' || url.origin === base.origin) return route.continue();
+    problems.push(`request outside the gateway: ${url.href}`);
+    return route.abort('blockedbyclient');
   });
-  return { child, baseURL, output };
+  page.on('pageerror', (err) => problems.push(`script error: ${err.message}`));
+  page.on('console', (msg) => {
+    if (msg.type() === 'error') problems.push(`console error: ${msg.text()}`);
+  });
+  page.on('response', (resp) => {
+    if (resp.status() >= 400) problems.push(`HTTP ${resp.status()} for ${resp.url()}`);
+  });
+
+  const resp = await page.goto(base.href, { waitUntil: 'load' });
+  assert.equal(resp.status(), 200, `GET ${base.href}`);
+  const csp = resp.headers()['content-security-policy'] ?? '';
+  assert.match(csp, /script-src 'self'(;|$)/, `the page's Content-Security-Policy is ${JSON.stringify(csp)}`);
+  return { context, page, problems };
 }
 
-// stopGateway asks the gateway to shut down gracefully and kills it if it
-// has not exited within 20 seconds.
-async function stopGateway(child) {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = once(child, 'exit');
-  child.kill('SIGTERM');
-  const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
-  await exited;
-  clearTimeout(timer);
+// typeQuery types q into GraphiQL's editor (CodeMirror) as a person would:
+// select all, then insert the text (insertText, unlike key presses, does not
+// trigger the editor's bracket auto-closing).
+async function typeQuery(page, q) {
+  const editor = page.locator('.graphiql-query-editor .CodeMirror');
+  await editor.waitFor({ state: 'visible' });
+  await editor.click();
+  await page.keyboard.press('Control+A');
+  await page.keyboard.press('Delete');
+  await page.keyboard.insertText(q);
+  const typed = await editor.evaluate((el) => el.CodeMirror.getValue());
+  assert.equal(typed, q, 'the query editor holds the typed query');
+}
+
+// failed saves a screenshot of the page and returns err with it, the
+// problems seen and the gateway's output.
+async function failed(page, err, problems) {
+  await mkdir(screenshotDir, { recursive: true });
+  const failure = path.join(screenshotDir, 'failure.png');
+  await page.screenshot({ path: failure }).catch(() => {});
+  return new Error(`${err.message}\n(screenshot of the page: ${failure}; problems seen: ${JSON.stringify(problems)};` +
+    ` gateway output:\n${gateway.output()})`, { cause: err });
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
@@ -14,6 +15,7 @@ import (
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 	"github.com/vektah/gqlparser/v2/lexer"
+	"github.com/vektah/gqlparser/v2/parser"
 )
 
 // Incremental delivery (@defer). A query's @defer fragments are delivered
@@ -21,7 +23,7 @@ import (
 //
 //   - over HTTP multipart (Accept: multipart/mixed, gqlgen's MultipartMixed
 //     transport: the incremental-delivery format Apollo Client, urql, Relay
-//     and GraphiQL speak) when the query uses @defer;
+//     and GraphiQL speak) when the query uses @defer, with POST or GET;
 //   - over Server-Sent Events (Accept: text/event-stream, gqlgen's SSE
 //     transport, the GraphQL over SSE protocol): one "next" event per part;
 //   - to every other client (plain JSON over POST or GET) in one complete
@@ -50,14 +52,15 @@ const multipartDeliveryInterval = 10 * time.Millisecond
 // are tried.
 func addTransports(srv interface{ AddTransport(graphql.Transport) }) {
 	srv.AddTransport(transport.Options{})
-	srv.AddTransport(complete{transport.GET{}})
 	srv.AddTransport(deferredMultipart{transport.MultipartMixed{DeliveryTimeout: multipartDeliveryInterval}})
 	srv.AddTransport(transport.SSE{})
+	srv.AddTransport(complete{transport.GET{}})
 	srv.AddTransport(complete{transport.POST{}})
 }
 
 // deferredMultipart is gqlgen's multipart/mixed transport, used for the
-// requests that accept multipart/mixed and whose query uses @defer. Other
+// requests that accept multipart/mixed and whose query uses @defer, sent
+// with POST or, for a query operation, with GET (urql's default). Other
 // queries keep the plain JSON answer even when the client would accept
 // multipart (GraphiQL and Apollo Client accept it on every request), which
 // the incremental-delivery RFC allows and every such client expects.
@@ -65,7 +68,72 @@ type deferredMultipart struct{ transport.MultipartMixed }
 
 // Supports implements graphql.Transport.
 func (t deferredMultipart) Supports(r *http.Request) bool {
+	if r.Method == http.MethodGet {
+		return strings.Contains(r.Header.Get("Accept"), "multipart/mixed") && getQueryDefers(r)
+	}
 	return t.MultipartMixed.Supports(r) && bodyQueryDefers(r)
+}
+
+// Do implements graphql.Transport. gqlgen's transport reads the request
+// from a JSON body, so a GET's parameters are handed to it as one.
+func (t deferredMultipart) Do(w http.ResponseWriter, r *http.Request, exec graphql.GraphExecutor) {
+	if r.Method == http.MethodGet {
+		body, err := getParamsJSON(r)
+		if err != nil {
+			// Supports checked the parameters; this cannot happen.
+			transport.SendErrorf(w, http.StatusBadRequest, "%s", err)
+			return
+		}
+		post := r.Clone(r.Context())
+		post.Method = http.MethodPost
+		post.Body = io.NopCloser(bytes.NewReader(body))
+		post.ContentLength = int64(len(body))
+		post.Header.Set("Content-Type", "application/json")
+		r = post
+	}
+	t.MultipartMixed.Do(w, r, exec)
+}
+
+// getParamsJSON returns the GraphQL parameters of a GET as the JSON body of
+// a POST.
+func getParamsJSON(r *http.Request) ([]byte, error) {
+	q := r.URL.Query()
+	params := map[string]any{"query": q.Get("query")}
+	if name := q.Get("operationName"); name != "" {
+		params["operationName"] = name
+	}
+	for _, k := range []string{"variables", "extensions"} {
+		if v := q.Get(k); v != "" {
+			var obj map[string]any
+			if err := json.Unmarshal([]byte(v), &obj); err != nil {
+				return nil, fmt.Errorf("the %s parameter is not a JSON object", k)
+			}
+			params[k] = obj
+		}
+	}
+	return json.Marshal(params)
+}
+
+// getQueryDefers reports whether a GET asks for a query operation (GET
+// never runs mutations) whose document uses @defer, with parameters that
+// can be handed on as a JSON body.
+func getQueryDefers(r *http.Request) bool {
+	q := r.URL.Query()
+	if !usesDefer(q.Get("query")) {
+		return false
+	}
+	if _, err := getParamsJSON(r); err != nil {
+		return false
+	}
+	doc, err := parser.ParseQuery(&ast.Source{Input: q.Get("query")})
+	if err != nil {
+		return false // gqlgen's GET transport reports it
+	}
+	op := doc.Operations.ForName(q.Get("operationName"))
+	if op == nil && q.Get("operationName") == "" && len(doc.Operations) == 1 {
+		op = doc.Operations[0]
+	}
+	return op != nil && op.Operation == ast.Query
 }
 
 // bodyQueryDefers reports whether the query text of r's JSON body uses
@@ -113,10 +181,13 @@ func usesDefer(query string) bool {
 // answeredInParts reports whether r is answered as a stream of parts: over
 // Server-Sent Events, or over multipart/mixed for a query using @defer.
 func answeredInParts(r *http.Request) bool {
+	accept := r.Header.Get("Accept")
+	if r.Method == http.MethodGet {
+		return strings.Contains(accept, "multipart/mixed") && getQueryDefers(r)
+	}
 	if r.Method != http.MethodPost {
 		return false
 	}
-	accept := r.Header.Get("Accept")
 	return strings.Contains(accept, "text/event-stream") ||
 		(strings.Contains(accept, "multipart/mixed") && bodyQueryDefers(r))
 }

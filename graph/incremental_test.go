@@ -9,6 +9,7 @@ import (
 	"mime"
 	"mime/multipart"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -267,6 +268,46 @@ func TestDeferWithoutIncrementalDelivery(t *testing.T) {
 	resp := env.postAccept("application/json, multipart/mixed", `{ job(shortcode: "GROOV005") { title } }`)
 	if ct := resp.Header.Get("Content-Type"); !strings.Contains(ct, "json") {
 		t.Errorf("a query without @defer answered %q", ct)
+	}
+}
+
+// TestDeferOverGET: a query sent with GET (urql's default) is delivered in
+// parts too when the client accepts multipart/mixed; a mutation never runs
+// over GET, @defer or not.
+func TestDeferOverGET(t *testing.T) {
+	t.Parallel()
+	env := newTestEnv(t)
+	get := func(q string, extra url.Values) *http.Response {
+		t.Helper()
+		v := url.Values{"query": {q}}
+		for k, vs := range extra {
+			v[k] = vs
+		}
+		req, err := http.NewRequest(http.MethodGet, env.srv.URL+"/query?"+v.Encode(), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Accept", "application/json, multipart/mixed")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { resp.Body.Close() })
+		return resp
+	}
+	resp := get(`query J($sc: String!) { job(shortcode: $sc) { title ... @defer { description } } }`,
+		url.Values{"variables": {`{"sc":"GROOV005"}`}, "operationName": {"J"}})
+	payloads := multipartPayloads(t, resp)
+	if len(payloads) != 2 || !strings.Contains(string(payloads[0].Data), `"description":null`) ||
+		len(payloads[1].Incremental) != 1 || !strings.Contains(string(payloads[1].Incremental[0].Data), `"description":"`) {
+		t.Errorf("GET with @defer: %d payloads %+v", len(payloads), payloads)
+	}
+	resp = get(`mutation { updateCandidate(input: {id: "ce55afe", headline: "x"}) { candidate { id ... @defer { name } } } }`, nil)
+	if resp.StatusCode != http.StatusNotAcceptable {
+		t.Errorf("a mutation over GET answered %d, want 406", resp.StatusCode)
+	}
+	if n := env.sim.RequestCount("PATCH /candidates/{id}"); n != 0 {
+		t.Errorf("a mutation sent with GET reached Workable %d times", n)
 	}
 }
 
