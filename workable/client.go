@@ -397,7 +397,11 @@ func (c *Client) do(ctx context.Context, k call, into any) (*Response, error) {
 // be sent when its answer could no longer be used is not sent at all (and
 // does not spend the budget). Running out of time while queued is a
 // *BudgetError, not a timeout: the budget, not Workable, was too slow.
+//
+// A limiter that does not tell its callers when they have their place in
+// its queue (NotifyQueued) is taken to have placed them once Wait returns.
 func (c *Client) waitForSlot(ctx context.Context, prio Priority) error {
+	defer NotifyQueued(ctx)
 	dl, ok := ctx.Deadline()
 	if !ok {
 		return c.limiter.Wait(ctx, prio)
