@@ -354,13 +354,17 @@ func (r *RedisLimiter) Wait(ctx context.Context, p workable.Priority) error {
 		// nor before the log lets them: fail those whose deadlines come
 		// first.
 		r.queue.project(res.picture(local, r.window+r.margin))
-		if deadline, ok := ctx.Deadline(); ok && deadline.Sub(local) < res.wait {
+		if w.misses(local.Add(res.wait)) {
+			r.queue.lateAt(w)
 			return &workable.BudgetError{NextSlot: local.Add(res.wait), Wait: res.wait}
 		}
 		t := time.NewTimer(res.wait)
 		select {
 		case <-ctx.Done():
 			t.Stop()
+			if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+				r.queue.lateAt(w)
+			}
 			return ctx.Err()
 		case <-t.C:
 		}
@@ -563,6 +567,10 @@ type localQueue struct {
 	picture *logPicture
 	now     func() time.Time
 
+	// order refuses the callers of a page ranked after one that could not
+	// be served in time (see workable.PageOrder).
+	order workable.PageOrder
+
 	// onJoin is a test hook, called with lq.mu held when a caller queues.
 	onJoin func()
 }
@@ -573,9 +581,24 @@ type queued struct {
 	rank     workable.Rank
 	seq      uint64
 	deadline time.Time // zero: none
-	late     error     // set, and the caller removed, when its slot cannot come in time
-	counted  bool      // counted in nDelayed (refused by Redis at least once)
-	wake     chan struct{}
+	// reserve is the time the call needs before the deadline (see
+	// workable.WithCallReserve), read when a slot is judged; nil for none.
+	reserve func() time.Duration
+	late    error // set, and the caller removed, when its slot cannot come in time
+	counted bool  // counted in nDelayed (refused by Redis at least once)
+	wake    chan struct{}
+}
+
+// misses reports whether a slot at t leaves too little time before q's
+// deadline.
+func (q *queued) misses(t time.Time) bool {
+	if q.deadline.IsZero() {
+		return false
+	}
+	if q.reserve != nil {
+		t = t.Add(q.reserve())
+	}
+	return t.After(q.deadline)
 }
 
 func (q *queued) before(o *queued) bool {
@@ -605,11 +628,19 @@ func (lq *localQueue) join(ctx context.Context, p workable.Priority) (*queued, e
 	w := &queued{prio: p, rank: workable.RankFrom(ctx), wake: make(chan struct{}, 1)}
 	if dl, ok := ctx.Deadline(); ok {
 		w.deadline = dl
+		w.reserve = func() time.Duration {
+			sd, _ := workable.SlotDeadline(ctx)
+			return dl.Sub(sd)
+		}
 	}
 	lq.mu.Lock()
 	defer lq.mu.Unlock()
 	w.seq = lq.seq
 	lq.seq++
+	now := lq.now()
+	if lq.order.Behind(w.rank, now) {
+		return nil, &workable.BudgetError{}
+	}
 	pos, _ := slices.BinarySearchFunc(lq.waiters, w, func(a, b *queued) int {
 		if a.before(b) {
 			return -1
@@ -618,10 +649,11 @@ func (lq *localQueue) join(ctx context.Context, p workable.Priority) (*queued, e
 	})
 	if pos > 0 && lq.picture != nil && !w.deadline.IsZero() {
 		pic := *lq.picture
-		if now := lq.now(); now.After(pic.notBefore) {
+		if now.After(pic.notBefore) {
 			pic.notBefore = now
 		}
-		if at := workable.SlotAfter(pic.sends, pic.limit, pic.span, pic.notBefore, pos); at.After(w.deadline) {
+		if at := workable.SlotAfter(pic.sends, pic.limit, pic.span, pic.notBefore, pos); w.misses(at) {
+			lq.markLate(w, now)
 			return nil, &workable.BudgetError{NextSlot: at, Wait: time.Until(at)}
 		}
 	}
@@ -630,6 +662,31 @@ func (lq *localQueue) join(ctx context.Context, p workable.Priority) (*queued, e
 		lq.onJoin()
 	}
 	return w, nil
+}
+
+// lateAt records that w could not be served in time (see
+// workable.PageOrder) and fails the callers of its page queued behind it.
+func (lq *localQueue) lateAt(w *queued) {
+	lq.mu.Lock()
+	defer lq.mu.Unlock()
+	lq.markLate(w, lq.now())
+}
+
+// markLate is lateAt with lq.mu held.
+func (lq *localQueue) markLate(w *queued, now time.Time) {
+	lq.order.Late(w.rank, w.deadline, now)
+	kept := 0
+	for _, q := range lq.waiters {
+		if q != w && lq.order.Behind(q.rank, now) {
+			q.late = &workable.BudgetError{}
+			signal(q.wake)
+			continue
+		}
+		lq.waiters[kept] = q
+		kept++
+	}
+	clear(lq.waiters[kept:])
+	lq.waiters = lq.waiters[:kept]
 }
 
 // count counts w once in the delayed calls. lq.mu must be held.
@@ -674,13 +731,17 @@ func (lq *localQueue) awaitTurn(ctx context.Context, w *queued) error {
 		select {
 		case <-w.wake:
 		case <-ctx.Done():
+			if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+				lq.lateAt(w)
+			}
 			return ctx.Err()
 		}
 	}
 }
 
 // project fails the callers behind the head whose earliest possible slot,
-// by the picture of the log, comes after their deadlines. The picture is a
+// by the picture of the log, comes after their deadlines (and the callers
+// of their pages ranked after them, see workable.PageOrder). The picture is a
 // lower bound (other replicas may take slots too), so no caller that could
 // have been served in time is failed.
 func (lq *localQueue) project(p logPicture) {
@@ -690,11 +751,16 @@ func (lq *localQueue) project(p logPicture) {
 	if len(lq.waiters) < 2 {
 		return
 	}
+	now := lq.now()
 	kept := 1
 	for _, w := range lq.waiters[1:] {
 		// The head takes the first slot; w comes after the kept ones.
 		at := workable.SlotAfter(p.sends, p.limit, p.span, p.notBefore, kept)
-		if !w.deadline.IsZero() && at.After(w.deadline) {
+		late := w.misses(at)
+		if late {
+			lq.order.Late(w.rank, w.deadline, now)
+		}
+		if late || lq.order.Behind(w.rank, now) {
 			w.late = &workable.BudgetError{NextSlot: at, Wait: time.Until(at)}
 			signal(w.wake)
 			continue

@@ -40,6 +40,86 @@ func RankFrom(ctx context.Context) Rank {
 	return r
 }
 
+type reserveKey struct{}
+
+// WithCallReserve returns a copy of ctx asking rate limiters to give its
+// calls only a slot that leaves reserve() before ctx's deadline: the time
+// the call is expected to take, read each time a slot is decided (so a
+// caller queued early and one queued late are judged alike). The Client
+// sets it from its moving average of call durations.
+func WithCallReserve(ctx context.Context, reserve func() time.Duration) context.Context {
+	return context.WithValue(ctx, reserveKey{}, reserve)
+}
+
+// SlotDeadline returns the latest time a slot may have for a call under
+// ctx: ctx's deadline less the call reserve (see WithCallReserve); ok is
+// false when ctx has no deadline.
+func SlotDeadline(ctx context.Context) (t time.Time, ok bool) {
+	dl, ok := ctx.Deadline()
+	if !ok {
+		return time.Time{}, false
+	}
+	if f, has := ctx.Value(reserveKey{}).(func() time.Duration); has {
+		dl = dl.Add(-f())
+	}
+	return dl, true
+}
+
+// PageOrder keeps the callers of one page served as a prefix: once a caller
+// could not be given a slot before its deadline, the callers of the same
+// group (the first element of their ranks: one request, for the gateway)
+// ranked after it are refused too, even if a slot frees up for them later
+// (a faster call, a call that failed): their items would otherwise
+// complete while an earlier item of the page stays empty. Callers ranked
+// before it still go. The zero PageOrder is ready to use; it is not safe
+// for concurrent use (limiters hold their lock).
+type PageOrder struct {
+	marks map[int64]pageMark
+}
+
+type pageMark struct {
+	rank  Rank
+	until time.Time
+}
+
+// Late records that the caller at rank r could not be served; the mark is
+// kept until its deadline, after which no caller of its group can be
+// served anyway. An unranked caller marks nothing.
+func (o *PageOrder) Late(r Rank, until time.Time, now time.Time) {
+	if len(r) == 0 {
+		return
+	}
+	for g, m := range o.marks {
+		if !now.Before(m.until) {
+			delete(o.marks, g)
+		}
+	}
+	if o.marks == nil {
+		o.marks = make(map[int64]pageMark)
+	}
+	if m, ok := o.marks[r[0]]; ok && m.rank.Compare(r) <= 0 {
+		if until.After(m.until) {
+			m.until = until
+			o.marks[r[0]] = m
+		}
+		return
+	}
+	if until.IsZero() {
+		until = now.Add(time.Minute)
+	}
+	o.marks[r[0]] = pageMark{rank: r, until: until}
+}
+
+// Behind reports whether a caller at rank r comes after a caller of its
+// group that could not be served.
+func (o *PageOrder) Behind(r Rank, now time.Time) bool {
+	if len(r) == 0 {
+		return false
+	}
+	m, ok := o.marks[r[0]]
+	return ok && now.Before(m.until) && r.Compare(m.rank) > 0
+}
+
 type onQueuedKey struct{}
 
 // WithOnQueued returns a copy of ctx whose Workable calls run f once they

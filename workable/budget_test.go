@@ -256,28 +256,28 @@ func TestWindowLimiterBudget(t *testing.T) {
 	}
 }
 
-// deadlineLimiter is a limiter that records the deadline each Wait was given
-// and waits for it to pass.
-type deadlineLimiter struct {
+// reserveLimiter is a limiter that records the latest slot time each Wait
+// was allowed (SlotDeadline) and waits for the context to end.
+type reserveLimiter struct {
 	got chan time.Time
 }
 
-func (d deadlineLimiter) Wait(ctx context.Context, _ Priority) error {
-	dl, _ := ctx.Deadline()
+func (d reserveLimiter) Wait(ctx context.Context, _ Priority) error {
+	dl, _ := SlotDeadline(ctx)
 	d.got <- dl
 	<-ctx.Done()
 	return ctx.Err()
 }
 
-func (deadlineLimiter) Observe(Rate) {}
+func (reserveLimiter) Observe(Rate) {}
 
 // TestClientKeepsTimeForTheCall: the limiter is asked for a slot that
 // leaves the expected duration of the call (the moving average of answered
-// attempts) before the request's deadline, and running out of that time
-// while queued is a BudgetError (RATE_LIMITED), not a timeout.
+// attempts) before the request's deadline, and running out of time while
+// queued is a BudgetError (RATE_LIMITED), not a timeout.
 func TestClientKeepsTimeForTheCall(t *testing.T) {
 	t.Parallel()
-	lim := deadlineLimiter{got: make(chan time.Time, 1)}
+	lim := reserveLimiter{got: make(chan time.Time, 1)}
 	srv := httptest.NewServer(http.NotFoundHandler())
 	t.Cleanup(srv.Close)
 	c, err := NewClient("groove-tech", testToken, WithBaseURL(srv.URL+"/spi/v3/"), WithRateLimiter(lim))
@@ -295,10 +295,86 @@ func TestClientKeepsTimeForTheCall(t *testing.T) {
 	defer cancel()
 	_, _, err = c.Jobs.Get(ctx, "GROOV001")
 	if got := <-lim.got; !got.Equal(deadline.Add(-3 * time.Second)) {
-		t.Errorf("the limiter was given the deadline %s before the request's, want 3s", deadline.Sub(got))
+		t.Errorf("the limiter was allowed slots until %s before the request's deadline, want 3s", deadline.Sub(got))
 	}
 	var be *BudgetError
-	if !errors.As(err, &be) || !errors.Is(err, ErrRateLimited) || ctx.Err() != nil {
-		t.Errorf("Get = %v (ctx %v), want a BudgetError before the request's deadline", err, ctx.Err())
+	if !errors.As(err, &be) || !errors.Is(err, ErrRateLimited) {
+		t.Errorf("Get = %v, want a BudgetError", err)
+	}
+}
+
+// TestWindowLimiterKeepsReserve: a slot is refused when the call's reserve,
+// read when the slot is decided, would end after the deadline.
+func TestWindowLimiterKeepsReserve(t *testing.T) {
+	t.Parallel()
+	start := fakeStart()
+	clk := newFakeClock(start)
+	l := NewWindowLimiter(1, 10*time.Second, WithClock(clk), WithMargin(0))
+	if err := l.Wait(context.Background(), PriorityRead); err != nil {
+		t.Fatal(err)
+	}
+	reserve := 3 * time.Second
+	ctx, cancel := context.WithDeadline(context.Background(), start.Add(12*time.Second))
+	defer cancel()
+	ctx = WithCallReserve(ctx, func() time.Duration { return reserve })
+	// The slot at +10 s leaves 2 s, less than the 3 s reserve.
+	if err := l.Wait(ctx, PriorityRead); !errors.Is(err, ErrRateLimited) {
+		t.Errorf("Wait with a 3 s reserve = %v, want ErrRateLimited", err)
+	}
+	reserve = time.Second
+	done := make(chan error, 1)
+	go func() { done <- l.Wait(ctx, PriorityRead) }()
+	clk.waitTimers(1)
+	clk.advanceToNext()
+	if err := <-done; err != nil {
+		t.Errorf("Wait with a 1 s reserve = %v, want the slot at +10s", err)
+	}
+}
+
+// TestWindowLimiterServesPagesAsPrefixes: once a caller of a page cannot be
+// served in time, the callers of that page ranked after it are refused too,
+// even when a slot would now fit them (here: the expected call time went
+// down); earlier-ranked callers and other pages are not affected.
+func TestWindowLimiterServesPagesAsPrefixes(t *testing.T) {
+	t.Parallel()
+	start := fakeStart()
+	clk := newFakeClock(start)
+	l := NewWindowLimiter(2, 10*time.Second, WithClock(clk), WithMargin(0))
+	for range 2 {
+		if err := l.Wait(context.Background(), PriorityRead); err != nil {
+			t.Fatal(err)
+		}
+	}
+	reserve := 8 * time.Second
+	page := func(group, item int64) context.Context {
+		ctx, cancel := context.WithDeadline(context.Background(), start.Add(15*time.Second))
+		t.Cleanup(cancel)
+		return WithRank(WithCallReserve(ctx, func() time.Duration { return reserve }), Rank{group, item})
+	}
+	// The next slots are at +10 s; with 8 s to keep for the call, item 3
+	// cannot make its +15 s deadline.
+	if err := l.Wait(page(1, 3), PriorityRead); !errors.Is(err, ErrRateLimited) {
+		t.Fatalf("item 3 = %v, want ErrRateLimited", err)
+	}
+	// Calls get faster: item 5 would fit now, but item 3 is missing.
+	reserve = time.Second
+	if err := l.Wait(page(1, 5), PriorityRead); !errors.Is(err, ErrRateLimited) {
+		t.Errorf("item 5 after item 3 was refused = %v, want ErrRateLimited", err)
+	}
+	// Item 2 of the page, and item 9 of another page, take the two slots.
+	for _, c := range []struct{ group, item int64 }{{1, 2}, {2, 9}} {
+		done := make(chan error, 1)
+		go func() { done <- l.Wait(page(c.group, c.item), PriorityRead) }()
+		for waiting := true; waiting; {
+			select {
+			case err := <-done:
+				if err != nil {
+					t.Errorf("page %d item %d = %v, want a slot", c.group, c.item, err)
+				}
+				waiting = false
+			case <-clk.added:
+				clk.advanceToNext()
+			}
+		}
 	}
 }

@@ -393,22 +393,16 @@ func (c *Client) do(ctx context.Context, k call, into any) (*Response, error) {
 
 // waitForSlot waits for the rate limiter, asking for a slot early enough
 // that the call's answer can come back before ctx's deadline: the limiter
-// sees the deadline moved earlier by callEstimate, so a call that would only
-// be sent when its answer could no longer be used is not sent at all (and
-// does not spend the budget). Running out of time while queued is a
+// keeps callEstimate in reserve (WithCallReserve), so a call that would
+// only be sent when its answer could no longer be used is not sent at all
+// (and does not spend the budget). Running out of time while queued is a
 // *BudgetError, not a timeout: the budget, not Workable, was too slow.
 //
 // A limiter that does not tell its callers when they have their place in
 // its queue (NotifyQueued) is taken to have placed them once Wait returns.
 func (c *Client) waitForSlot(ctx context.Context, prio Priority) error {
 	defer NotifyQueued(ctx)
-	dl, ok := ctx.Deadline()
-	if !ok {
-		return c.limiter.Wait(ctx, prio)
-	}
-	wctx, cancel := context.WithDeadline(ctx, dl.Add(-c.callEstimate()))
-	defer cancel()
-	err := c.limiter.Wait(wctx, prio)
+	err := c.limiter.Wait(WithCallReserve(ctx, c.callEstimate), prio)
 	if err != nil && errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, ErrRateLimited) {
 		return &BudgetError{}
 	}

@@ -97,9 +97,11 @@ func WithFixedLimit() LimiterOption {
 //
 // Queued callers are served by priority (writes first), then by Rank (see
 // WithRank), then in arrival order. A caller whose slot, given the callers
-// ahead of it, would come after its context's deadline fails at once with a
-// *BudgetError, also when a caller ranked before it joins the queue later
-// and pushes its slot past the deadline.
+// ahead of it, would come after its context's deadline (less its call
+// reserve, see WithCallReserve) fails at once with a *BudgetError, also
+// when a caller ranked before it joins the queue later and pushes its slot
+// past the deadline; and so do the callers of its page ranked after it (see
+// PageOrder), so that a page is served as a prefix of whole items.
 //
 // Besides the limit, only Remaining == 0 in observed headers changes its
 // state (it then blocks until Reset plus the margin). A positive Remaining
@@ -119,6 +121,7 @@ type WindowLimiter struct {
 	queue        []*waiter // in service order: the head first
 	seq          uint64
 	delayed      uint64
+	order        PageOrder
 
 	// Test hooks, called with l.mu held when set: onEnqueue each time a
 	// caller joins the queue, onGrant with the time of each send.
@@ -131,6 +134,9 @@ type waiter struct {
 	rank     Rank
 	seq      uint64
 	deadline time.Time // zero: none
+	// reserve is the time the call needs before the deadline (see
+	// WithCallReserve), read when a slot is decided; nil for none.
+	reserve func() time.Duration
 	// late is set, and the waiter removed from the queue, when its slot
 	// falls after its deadline.
 	late *BudgetError
@@ -148,9 +154,16 @@ func (w *waiter) before(o *waiter) bool {
 	return w.seq < o.seq
 }
 
-// misses reports whether a slot at t comes after w's deadline.
+// misses reports whether a slot at t leaves too little time before w's
+// deadline.
 func (w *waiter) misses(t time.Time) bool {
-	return !w.deadline.IsZero() && t.After(w.deadline)
+	if w.deadline.IsZero() {
+		return false
+	}
+	if w.reserve != nil {
+		t = t.Add(w.reserve())
+	}
+	return t.After(w.deadline)
 }
 
 // NewWindowLimiter returns a limiter allowing limit requests per window (plus
@@ -201,6 +214,7 @@ func (l *WindowLimiter) Wait(ctx context.Context, p Priority) error {
 	w := &waiter{prio: p, rank: RankFrom(ctx), wake: make(chan struct{}, 1)}
 	if dl, ok := ctx.Deadline(); ok {
 		w.deadline = dl
+		w.reserve, _ = ctx.Value(reserveKey{}).(func() time.Duration)
 	}
 	l.mu.Lock()
 	w.seq = l.seq
@@ -213,7 +227,8 @@ func (l *WindowLimiter) Wait(ctx context.Context, p Priority) error {
 		return 1
 	})
 	at := l.slot(now, pos)
-	if w.misses(at) {
+	if w.misses(at) || l.order.Behind(w.rank, now) {
+		l.lateAt(w, now)
 		l.mu.Unlock()
 		NotifyQueued(ctx)
 		return budgetError(now, at)
@@ -259,6 +274,7 @@ func (l *WindowLimiter) Wait(ctx context.Context, p Priority) error {
 			}
 			if w.misses(at) {
 				l.remove(w)
+				l.lateAt(w, now)
 				l.notifyHead()
 				l.mu.Unlock()
 				return budgetError(now, at)
@@ -344,14 +360,28 @@ func (l *WindowLimiter) slot(now time.Time, ahead int) time.Time {
 	return SlotAfter(l.sends, l.limit, l.window+l.margin, notBefore, ahead)
 }
 
+// lateAt records that w (no longer queued) could not be served in time, so
+// that the callers of its page ranked after it are not served either (see
+// PageOrder), and fails those already queued. l.mu must be held.
+func (l *WindowLimiter) lateAt(w *waiter, now time.Time) {
+	l.order.Late(w.rank, w.deadline, now)
+	l.dropLate(now, 0)
+}
+
 // dropLate fails the queued callers from position from on whose slots now
-// fall after their deadlines, and wakes them. l.mu must be held.
+// fall after their deadlines, or that come after a caller of their page
+// that could not be served, and wakes them. l.mu must be held.
 func (l *WindowLimiter) dropLate(now time.Time, from int) {
 	head := l.head()
 	kept := 0
 	for i, w := range l.queue {
 		if i >= from {
-			if at := l.slot(now, kept); w.misses(at) {
+			at := l.slot(now, kept)
+			late := w.misses(at)
+			if late {
+				l.order.Late(w.rank, w.deadline, now)
+			}
+			if late || l.order.Behind(w.rank, now) {
 				w.late = budgetError(now, at)
 				signal(w.wake)
 				continue
