@@ -2,7 +2,9 @@ package main
 
 import (
 	"encoding/json"
+	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
@@ -104,5 +106,53 @@ func TestRateBudgetIsPerCredential(t *testing.T) {
 				t.Errorf("the simulator got %d candidate calls, want at most %d: refused requests must not reach Workable", n, served+1)
 			}
 		})
+	}
+}
+
+// TestIncrementalDeliveryThroughTheGateway runs @defer through the whole
+// binary (API keys, request guards, error codes, the request log): over
+// multipart/mixed and SSE the list comes first and the deferred detail
+// follows; a client that takes neither gets the whole answer in one JSON
+// response; workableBudget answers without a Workable call.
+func TestIncrementalDeliveryThroughTheGateway(t *testing.T) {
+	t.Parallel()
+	g := startGateway(t, map[string]string{"RESPONSE_CACHE": "false"})
+	const q = `{ job(shortcode: "GROOV005") { title ... @defer { description } } }`
+	for _, tc := range []struct {
+		accept, contentType string
+		wantParts           []string // substrings of each part, in order
+	}{
+		{"multipart/mixed;deferSpec=20220824, application/json", "multipart/mixed",
+			[]string{`"description":null`, `"incremental":[{"data":{"description":"\u003cp\u003e`}},
+		{"text/event-stream", "text/event-stream",
+			[]string{`"description":null`, `{"data":{"description":"\u003cp\u003e`}},
+		{"application/json", "application/json", []string{`"description":"\u003cp\u003e`}},
+	} {
+		t.Run(tc.contentType, func(t *testing.T) {
+			r := g.send(http.MethodPost, "/query",
+				hdr("Authorization", "Bearer "+readerKey, "Content-Type", "application/json", "Accept", tc.accept), gqlBody(q))
+			if r.Status != http.StatusOK || !strings.HasPrefix(r.Header.Get("Content-Type"), tc.contentType) {
+				t.Fatalf("status %d, Content-Type %q: %s", r.Status, r.Header.Get("Content-Type"), r.Raw)
+			}
+			rest := r.Raw
+			for _, part := range tc.wantParts {
+				i := strings.Index(rest, part)
+				if i < 0 {
+					t.Fatalf("the answer lacks %s after what came before: %s", part, r.Raw)
+				}
+				rest = rest[i+len(part):]
+			}
+			if tc.contentType == "application/json" && strings.Contains(r.Raw, "hasNext") {
+				t.Errorf("the JSON answer announces more parts: %s", r.Raw)
+			}
+		})
+	}
+	before := g.sim.TotalRequests()
+	r := g.gql(readerKey, `{ workableBudget { credential limit remaining queued } }`, nil)
+	if len(r.Errors) > 0 || !strings.Contains(r.Raw, `"credential":"default","limit":10`) {
+		t.Errorf("workableBudget = %s", r.Raw)
+	}
+	if n := g.sim.TotalRequests() - before; n != 0 {
+		t.Errorf("workableBudget made %d Workable calls", n)
 	}
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/workablegw/gateway/credentials"
 	"github.com/workablegw/gateway/guard"
 	"github.com/workablegw/gateway/telemetry"
+	"github.com/workablegw/gateway/workable"
 )
 
 // config is the gateway's configuration, read from the environment. Every
@@ -26,6 +27,7 @@ type config struct {
 	WorkableSubdomain string        // WORKABLE_SUBDOMAIN
 	WorkableToken     string        // WORKABLE_API_TOKEN
 	WorkableBaseURL   string        // WORKABLE_BASE_URL (optional override)
+	WorkableRateLimit int           // WORKABLE_RATE_LIMIT, requests per 10 s pinned for every credential; 0: adopt X-Rate-Limit-Limit
 	RedisURL          string        // REDIS_URL (optional)
 	DrainDelay        time.Duration // DRAIN_DELAY, default 0 (production: 5s)
 	ShutdownTimeout   time.Duration // SHUTDOWN_TIMEOUT, default REQUEST_TIMEOUT + shutdownMargin
@@ -141,6 +143,7 @@ func loadConfig(getenv func(string) string) (config, error) {
 	}
 	problems = append(problems, shutdownProblems(env, getenv, &cfg)...)
 	problems = append(problems, observabilityProblems(env, &cfg)...)
+	intSetting(getenv, "WORKABLE_RATE_LIMIT", 1, workable.MaxAdoptedLimit, &cfg.WorkableRateLimit, &problems)
 	problems = append(problems, workableProblems(cfg)...)
 	if cfg.RedisURL != "" && !strings.Contains(cfg.RedisURL, "://") && !strings.Contains(cfg.RedisURL, ":") {
 		problems = append(problems, fmt.Errorf("REDIS_URL must look like redis://host:6379/0"))

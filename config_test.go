@@ -225,6 +225,25 @@ func TestLoadConfig(t *testing.T) {
 			}(),
 		},
 		{
+			name: "a pinned Workable rate limit",
+			env:  map[string]string{"WORKABLE_RATE_LIMIT": "50"},
+			want: func() config {
+				c := defaults()
+				c.WorkableRateLimit = 50
+				return c
+			}(),
+		},
+		{
+			name:    "bad Workable rate limits",
+			env:     map[string]string{"WORKABLE_RATE_LIMIT": "0"},
+			wantErr: []string{"WORKABLE_RATE_LIMIT must be a whole number from 1 to 1000"},
+		},
+		{
+			name:    "a Workable rate limit that is not a number",
+			env:     map[string]string{"WORKABLE_RATE_LIMIT": "50/10s"},
+			wantErr: []string{"WORKABLE_RATE_LIMIT", `"50/10s"`},
+		},
+		{
 			name:    "bad cache TTLs",
 			env:     map[string]string{"CACHE_TTL_JOB": "soon", "CACHE_STALE_TTL": "-1h"},
 			wantErr: []string{"CACHE_TTL_JOB", "CACHE_STALE_TTL"},

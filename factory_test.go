@@ -6,9 +6,13 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/redis/go-redis/v9"
 
 	"github.com/workablegw/gateway/cache"
 	"github.com/workablegw/gateway/cache/cachetest"
@@ -87,5 +91,69 @@ func TestClientFactorySharesTheBudgetInRedis(t *testing.T) {
 	}
 	if _, _, err := other.Accounts.Get(ctx); err != nil {
 		t.Errorf("another token's first call: %v", err)
+	}
+}
+
+// TestClientFactoryLimit: the limiter of a credential starts at Workable's
+// lowest budget, adopts the X-Rate-Limit-Limit of the token's responses (up
+// to 50, back down to 10), and with WORKABLE_RATE_LIMIT keeps that limit
+// whatever the headers say; in process and in Redis alike.
+func TestClientFactoryLimit(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name   string
+		redis  bool
+		pinned int
+		want   []int // the limit before any call, then after each announcement
+	}{
+		{"in process", false, 0, []int{10, 50, 10}},
+		{"redis", true, 0, []int{10, 50, 10}},
+		{"in process, WORKABLE_RATE_LIMIT=25", false, 25, []int{25, 25, 25}},
+		{"redis, WORKABLE_RATE_LIMIT=25", true, 25, []int{25, 25, 25}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			var announce atomic.Int32
+			upstream := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("X-Rate-Limit-Limit", strconv.Itoa(int(announce.Load())))
+				w.Header().Set("X-Rate-Limit-Remaining", "5")
+				w.Header().Set("X-Rate-Limit-Reset", strconv.FormatInt(time.Now().Add(10*time.Second).Unix(), 10))
+				w.Header().Set("Content-Type", "application/json")
+				_, _ = w.Write([]byte(`{"name":"Acme","subdomain":"acme"}`))
+			}))
+			t.Cleanup(upstream.Close)
+			cfg := config{WorkableCallTimeout: 5 * time.Second, WorkableRateLimit: tc.pinned}
+			var rdb redis.UniversalClient
+			if tc.redis {
+				srv := cachetest.NewServer(t)
+				rdb, cfg.CachePrefix = srv.Client, srv.Prefix
+			}
+			obs := newObservabilityWith(slog.New(slog.DiscardHandler), nil)
+			c, err := newClientFactory(cfg, obs, rdb, upstream.URL+"/spi/v3/")(
+				credentials.Credential{Nickname: "default", Subdomain: "acme", Token: "wk-token-limit-0123456789abcdef"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx := t.Context()
+			var got []int
+			b, err := c.Budget(ctx)
+			if err != nil {
+				t.Fatalf("Budget: %v", err)
+			}
+			got = append(got, b.Limit)
+			for _, n := range []int32{50, 10} {
+				announce.Store(n)
+				if _, _, err := c.Accounts.Get(ctx); err != nil {
+					t.Fatal(err)
+				}
+				if b, err = c.Budget(ctx); err != nil {
+					t.Fatalf("Budget: %v", err)
+				}
+				got = append(got, b.Limit)
+			}
+			if diff := cmp.Diff(tc.want, got); diff != "" {
+				t.Errorf("limits (-want +got):\n%s", diff)
+			}
+		})
 	}
 }

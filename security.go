@@ -147,14 +147,27 @@ func newRegistry(cfg config, rdb redis.UniversalClient, def *credentials.Credent
 // namespace when REDIS_URL is set, shared by every replica; else in
 // process), the observability options, the per-call timeout, and
 // WORKABLE_BASE_URL (or the simulator's) as the base of every credential.
+//
+// The budget starts at Workable's lowest documented one (10 per 10 s) and
+// follows the X-Rate-Limit-Limit Workable announces for the token (50 for
+// OAuth and partner tokens); WORKABLE_RATE_LIMIT pins it instead.
 func newClientFactory(cfg config, obs *observability, rdb redis.UniversalClient, baseURL string) func(credentials.Credential) (*workable.Client, error) {
+	limit := workableLimit
+	var windowOpts []workable.LimiterOption
+	var redisOpts []cache.LimiterOption
+	if cfg.WorkableRateLimit > 0 {
+		limit = cfg.WorkableRateLimit
+		windowOpts = append(windowOpts, workable.WithFixedLimit())
+		redisOpts = append(redisOpts, cache.WithFixedLimit())
+	}
 	return func(c credentials.Credential) (*workable.Client, error) {
 		// Used alone without Redis, and by the Redis limiter while Redis is
 		// unreachable (each replica then counts on its own).
-		var limiter workable.RateLimiter = workable.NewWindowLimiter(workableLimit, workableWindow)
+		var limiter workable.RateLimiter = workable.NewWindowLimiter(limit, workableWindow, windowOpts...)
 		if rdb != nil {
 			ns := cfg.CachePrefix + cache.Namespace(c.Subdomain, c.Token)
-			limiter = cache.NewRedisLimiter(rdb, ns+"rate", workableLimit, workableWindow, cache.WithFallback(limiter))
+			limiter = cache.NewRedisLimiter(rdb, ns+"rate", limit, workableWindow,
+				append([]cache.LimiterOption{cache.WithFallback(limiter)}, redisOpts...)...)
 		}
 		opts := append(obs.workableOptions(c.Nickname, limiter),
 			workable.WithRequestHook(graph.CountWorkableCalls),

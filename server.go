@@ -260,7 +260,9 @@ func schemaHandler() http.Handler {
 	})
 }
 
-// Workable's budget for account tokens: 10 requests per 10 seconds.
+// Workable's budget for account tokens, 10 requests per 10 seconds: where
+// every credential's limiter starts before it adopts the limit Workable
+// announces (or the one WORKABLE_RATE_LIMIT pins).
 const (
 	workableLimit  = 10
 	workableWindow = 10 * time.Second

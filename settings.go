@@ -61,6 +61,7 @@ func settingsTable() []setting {
 		{name: "WORKABLE_SUBDOMAIN", help: "The account's subdomain, as in https://{subdomain}.workable.com; unset (with WORKABLE_API_TOKEN) is demo mode."},
 		{name: "WORKABLE_API_TOKEN", help: "An account API token; never logged or returned."},
 		{name: "WORKABLE_BASE_URL", shown: "https://{subdomain}.workable.com/spi/v3/", help: "Workable base URL of every credential (a proxy, or the simulator)."},
+		{name: "WORKABLE_RATE_LIMIT", shown: "the X-Rate-Limit-Limit Workable announces", help: "Requests per 10 s pinned for every credential (1 to 1000); unset, each credential starts at 10 and adopts the limit Workable announces for its token."},
 		{name: "REDIS_URL", help: "Redis for the cache, the shared rate budget, credentials, idempotency keys and persisted queries (redis://, rediss://, redis+sentinel://, redis+cluster://); unset keeps everything in process."},
 		{name: "REQUEST_TIMEOUT", def: guard.DefaultDeadline.String(), help: "Deadline of each /query request, waits for Workable's rate budget included."},
 		{name: "QUERY_TIMEOUT", help: "Older name of REQUEST_TIMEOUT; REQUEST_TIMEOUT wins."},

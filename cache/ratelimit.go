@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -27,6 +28,9 @@ const (
 
 // admitScript is the sliding-window log. Atomically, with Redis server time
 // (so that the gateways' clocks do not matter) it:
+//   - takes the limit: the one Workable announced for the token (kept in
+//     the limit key by Observe, so that every replica uses the same), else
+//     the limiter's own (ARGV[1]); a fixed limiter always uses its own;
 //   - refuses while the "blocked until" key (set by Observe) lies ahead;
 //   - drops log entries older than the window and counts the rest;
 //   - refuses a read while a write is waiting (writers go first when the
@@ -38,28 +42,39 @@ const (
 // (score = server ms after which it no longer counts), so that a crashed
 // process cannot hold reads back for long; its admission removes it.
 //
-// KEYS: log, writers, blocked. ARGV: limit, window ms, write (0|1), member,
-// writer expiry ms, read poll ms. Returns {admitted 0|1, wait ms, server ms}.
+// KEYS: log, writers, blocked, limit. ARGV: limit, window ms, write (0|1),
+// member, writer expiry ms, read poll ms, fixed (0|1). Returns {admitted
+// 0|1, wait ms, server ms, limit, blocked until ms, then the server ms of
+// the most recent limit entries of the log, oldest first}: the picture the
+// process uses to tell its queued callers whether their slots can come
+// before their deadlines.
 var admitScript = redis.NewScript(`
 redis.replicate_commands()
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local limit = tonumber(ARGV[1])
+if ARGV[7] ~= '1' then
+  local adopted = tonumber(redis.call('GET', KEYS[4]) or '')
+  if adopted and adopted > 0 then limit = adopted end
+end
 local window = tonumber(ARGV[2])
 local write = ARGV[3] == '1'
 local member = ARGV[4]
 local wttl = tonumber(ARGV[5])
 local poll = tonumber(ARGV[6])
+local blocked = tonumber(redis.call('GET', KEYS[3]) or '0') or 0
 
 local function refuse(wait)
   if write then
     redis.call('ZADD', KEYS[2], now + wttl, member)
     redis.call('PEXPIRE', KEYS[2], wttl)
   end
-  return {0, wait, now}
+  local out = {0, wait, now, limit, blocked}
+  local log = redis.call('ZRANGE', KEYS[1], -limit, -1, 'WITHSCORES')
+  for i = 2, #log, 2 do out[#out + 1] = tonumber(log[i]) end
+  return out
 end
 
-local blocked = tonumber(redis.call('GET', KEYS[3]) or '0') or 0
 if blocked > now then
   return refuse(blocked - now)
 end
@@ -68,7 +83,7 @@ redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
 local count = redis.call('ZCARD', KEYS[1])
 local wait = 0
 if count >= limit then
-  local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
+  local oldest = redis.call('ZRANGE', KEYS[1], count - limit, count - limit, 'WITHSCORES')
   wait = tonumber(oldest[2]) + window - now
   if wait < 1 then wait = 1 end
 end
@@ -77,7 +92,7 @@ if not write then
   redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now)
   if redis.call('ZCARD', KEYS[2]) > 0 then
     if wait == 0 then wait = poll end
-    return {0, wait, now}
+    return refuse(wait)
   end
 end
 
@@ -89,7 +104,26 @@ redis.call('PEXPIRE', KEYS[1], window)
 if write then
   redis.call('ZREM', KEYS[2], member)
 end
-return {1, 0, now}
+return {1, 0, now, limit, blocked}
+`)
+
+// budgetScript reads the budget without changing it. KEYS: log, blocked,
+// limit. ARGV: limit, window ms, fixed (0|1). Returns {server ms, limit,
+// blocked until ms, then the server ms of every entry within the window,
+// oldest first}.
+var budgetScript = redis.NewScript(`
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local limit = tonumber(ARGV[1])
+if ARGV[3] ~= '1' then
+  local adopted = tonumber(redis.call('GET', KEYS[3]) or '')
+  if adopted and adopted > 0 then limit = adopted end
+end
+local blocked = tonumber(redis.call('GET', KEYS[2]) or '0') or 0
+local out = {now, limit, blocked}
+local log = redis.call('ZRANGEBYSCORE', KEYS[1], '(' .. (now - tonumber(ARGV[2])), '+inf', 'WITHSCORES')
+for i = 2, #log, 2 do out[#out + 1] = tonumber(log[i]) end
+return out
 `)
 
 // blockScript makes the limiter refuse everything for ARGV[1] ms from now
@@ -106,21 +140,39 @@ end
 return 0
 `)
 
+// adoptedLimitTTL is how long an adopted limit is kept in Redis after the
+// last response that confirmed it; adoptedLimitRefresh is how often a
+// process that keeps seeing the same limit writes it again.
+const (
+	adoptedLimitTTL     = 24 * time.Hour
+	adoptedLimitRefresh = time.Hour
+)
+
 // RedisLimiter is a workable.RateLimiter whose state lives in Redis, so that
 // several gateway processes sharing one Workable token together stay inside
 // its budget. It keeps a sliding-window log of admissions in a sorted set,
 // updated atomically by a Lua script that reads the Redis server's clock.
 //
+// The limit starts at the limiter's own and follows the X-Rate-Limit-Limit
+// Workable announces for the token (unless WithFixedLimit): the adopted
+// limit is kept in Redis, so every replica uses the one any of them saw.
+//
 // When the budget is tight, writes go before reads: a write that has to wait
-// registers itself, and reads are refused while one is registered. When Redis
-// is unreachable (or slow), the limiter uses its local fallback instead, for
-// a cool-down, then tries Redis again.
+// registers itself, and reads are refused while one is registered. Within a
+// process, callers queue locally in the order of workable.WindowLimiter
+// (priority, then workable.RankFrom, then arrival) and only the first of
+// them asks Redis, so the process's share of the budget goes to its callers
+// in that order; a queued caller whose slot cannot come before its deadline
+// fails at once. When Redis is unreachable (or slow), the limiter uses its
+// local fallback instead, for a cool-down, then tries Redis again.
 type RedisLimiter struct {
 	client     redis.UniversalClient
 	logKey     string
 	writersKey string
 	blockedKey string
+	limitKey   string
 	limit      int
+	fixed      bool
 	window     time.Duration
 	margin     time.Duration
 	timeout    time.Duration
@@ -128,9 +180,15 @@ type RedisLimiter struct {
 	fallback   workable.RateLimiter
 	now        func() time.Time
 	breaker    *breaker
+	queue      localQueue
 
 	id  string
 	seq atomic.Uint64
+
+	// adoptMu guards what this process last wrote to the limit key.
+	adoptMu   sync.Mutex
+	adopted   int
+	adoptedAt time.Time
 
 	// onAdmit and onRefuse are test hooks, called with the Redis server time
 	// (ms) of each decision made in Redis.
@@ -138,7 +196,10 @@ type RedisLimiter struct {
 	onRefuse func(serverMs int64, p workable.Priority, wait time.Duration)
 }
 
-var _ workable.RateLimiter = (*RedisLimiter)(nil)
+var (
+	_ workable.RateLimiter    = (*RedisLimiter)(nil)
+	_ workable.BudgetReporter = (*RedisLimiter)(nil)
+)
 
 // LimiterOption configures a RedisLimiter.
 type LimiterOption func(*RedisLimiter)
@@ -178,12 +239,20 @@ func WithLimiterClock(now func() time.Time) LimiterOption {
 	}
 }
 
+// WithFixedLimit pins the limiter to its own limit: the X-Rate-Limit-Limit
+// of responses is neither adopted nor written to Redis, and a limit adopted
+// by other replicas is ignored (WORKABLE_RATE_LIMIT).
+func WithFixedLimit() LimiterOption {
+	return func(r *RedisLimiter) { r.fixed = true }
+}
+
 // NewRedisLimiter returns a limiter admitting at most limit requests per
-// window (plus the safety margin) for everyone using key on the same Redis.
-// key names the shared budget, e.g. Namespace(subdomain, token)+"rate"; the
-// limiter's keys are built from it with one hash tag, so that they live in
-// one cluster slot. A limit below 1 counts as 1; a non-positive window as
-// 10 s, Workable's interval.
+// window (plus the safety margin) for everyone using key on the same Redis,
+// until Workable announces another limit (see RedisLimiter). key names the
+// shared budget, e.g. Namespace(subdomain, token)+"rate"; the limiter's keys
+// are built from it with one hash tag, so that they live in one cluster
+// slot. A limit below 1 counts as 1; a non-positive window as 10 s,
+// Workable's interval.
 func NewRedisLimiter(client redis.UniversalClient, key string, limit int, window time.Duration, opts ...LimiterOption) *RedisLimiter {
 	limit = max(limit, 1)
 	if window <= 0 {
@@ -197,6 +266,7 @@ func NewRedisLimiter(client redis.UniversalClient, key string, limit int, window
 		logKey:     tag + ":log",
 		writersKey: tag + ":writers",
 		blockedKey: tag + ":blocked",
+		limitKey:   tag + ":limit",
 		limit:      limit,
 		window:     window,
 		margin:     min(DefaultSafetyMargin, window/10),
@@ -209,9 +279,10 @@ func NewRedisLimiter(client redis.UniversalClient, key string, limit int, window
 	for _, o := range opts {
 		o(r)
 	}
+	r.queue.now = r.now
 	if r.fallback == nil {
 		// The fallback waits in real time, whatever clock the breaker reads.
-		r.fallback = newLocalLimiter(limit, window+r.margin, time.Now)
+		r.fallback = newLocalLimiter(limit, window+r.margin, time.Now, r.fixed)
 	}
 	return r
 }
@@ -220,12 +291,22 @@ func NewRedisLimiter(client redis.UniversalClient, key string, limit int, window
 func (r *RedisLimiter) Healthy() bool { return r.breaker.healthy() }
 
 // Wait blocks until one request of priority p may be sent. It returns an
-// error wrapping workable.ErrRateLimited at once when the wait would outlast
-// ctx's deadline, and ctx.Err() when ctx ends first.
+// error wrapping workable.ErrRateLimited (a *workable.BudgetError) at once
+// when the wait would outlast ctx's deadline, and ctx.Err() when ctx ends
+// first.
 func (r *RedisLimiter) Wait(ctx context.Context, p workable.Priority) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
+	if !r.breaker.allow() {
+		return r.fallback.Wait(ctx, p)
+	}
+	w, err := r.queue.join(ctx, p)
+	workable.NotifyQueued(ctx)
+	if err != nil {
+		return err
+	}
+	defer r.queue.leave(w)
 	write := p >= workable.PriorityWrite
 	member := r.id + ":" + strconv.FormatUint(r.seq.Add(1), 36)
 	registered := false
@@ -234,45 +315,88 @@ func (r *RedisLimiter) Wait(ctx context.Context, p workable.Priority) error {
 			r.unregister(ctx, member)
 		}
 	}()
+	// Leaving the queue first lets the callers behind go to the fallback
+	// too, rather than wait for this one's fallback slot.
+	toFallback := func() error {
+		r.queue.leave(w)
+		return r.fallback.Wait(ctx, p)
+	}
 	for {
-		if !r.breaker.allow() {
-			return r.fallback.Wait(ctx, p)
+		if err := r.queue.awaitTurn(ctx, w); err != nil {
+			return err
 		}
-		admitted, wait, serverMs, err := r.admit(ctx, member, write)
+		if !r.breaker.allow() {
+			return toFallback()
+		}
+		res, err := r.admit(ctx, member, write)
 		if err != nil {
 			if ctx.Err() != nil {
 				return ctx.Err()
 			}
 			r.breaker.failure()
-			return r.fallback.Wait(ctx, p)
+			return toFallback()
 		}
 		r.breaker.success()
-		if admitted {
+		if res.admitted {
 			registered = false // the script removed it
 			if r.onAdmit != nil {
-				r.onAdmit(serverMs, p)
+				r.onAdmit(res.serverMs, p)
 			}
 			return nil
 		}
 		registered = registered || write
 		if r.onRefuse != nil {
-			r.onRefuse(serverMs, p, wait)
+			r.onRefuse(res.serverMs, p, res.wait)
 		}
-		if deadline, ok := ctx.Deadline(); ok && time.Until(deadline) < wait {
-			return fmt.Errorf("wait %v for the rate budget: %w", wait, workable.ErrRateLimited)
+		local := r.now()
+		r.queue.delayed(w)
+		// Callers queued behind this one cannot go before this one's slot
+		// nor before the log lets them: fail those whose deadlines come
+		// first.
+		r.queue.project(res.picture(local, r.window+r.margin))
+		if w.misses(local.Add(res.wait)) {
+			r.queue.lateAt(w)
+			return &workable.BudgetError{NextSlot: local.Add(res.wait), Wait: res.wait}
 		}
-		t := time.NewTimer(wait)
+		t := time.NewTimer(res.wait)
 		select {
 		case <-ctx.Done():
 			t.Stop()
+			if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+				r.queue.lateAt(w)
+			}
 			return ctx.Err()
 		case <-t.C:
 		}
 	}
 }
 
+// admitResult is one answer of the admission script.
+type admitResult struct {
+	admitted  bool
+	wait      time.Duration
+	serverMs  int64
+	limit     int
+	blockedMs int64
+	logMs     []int64 // the most recent limit entries, oldest first
+}
+
+// picture turns the script's view of the log into local time (local is the
+// local time the answer was read at), for projecting slots.
+func (a admitResult) picture(local time.Time, span time.Duration) logPicture {
+	toLocal := func(ms int64) time.Time { return local.Add(time.Duration(ms-a.serverMs) * time.Millisecond) }
+	p := logPicture{limit: a.limit, span: span, notBefore: local.Add(a.wait)}
+	if a.blockedMs > a.serverMs {
+		p.notBefore = toLocal(a.blockedMs)
+	}
+	for _, ms := range a.logMs {
+		p.sends = append(p.sends, toLocal(ms))
+	}
+	return p
+}
+
 // admit runs the admission script once.
-func (r *RedisLimiter) admit(ctx context.Context, member string, write bool) (admitted bool, wait time.Duration, serverMs int64, err error) {
+func (r *RedisLimiter) admit(ctx context.Context, member string, write bool) (admitResult, error) {
 	ctx, cancel := context.WithTimeout(ctx, r.timeout)
 	defer cancel()
 	w := "0"
@@ -285,16 +409,30 @@ func (r *RedisLimiter) admit(ctx context.Context, member string, write bool) (ad
 	// process hold reads back for long.
 	writerTTL := 2 * windowMs
 	res, err := admitScript.Run(ctx, r.client,
-		[]string{r.logKey, r.writersKey, r.blockedKey},
-		r.limit, windowMs, w, member, writerTTL, max(r.poll.Milliseconds(), 1),
+		[]string{r.logKey, r.writersKey, r.blockedKey, r.limitKey},
+		r.limit, windowMs, w, member, writerTTL, max(r.poll.Milliseconds(), 1), r.fixedArg(),
 	).Int64Slice()
 	if err != nil {
-		return false, 0, 0, fmt.Errorf("rate limiter admit: %w", err)
+		return admitResult{}, fmt.Errorf("rate limiter admit: %w", err)
 	}
-	if len(res) != 3 {
-		return false, 0, 0, errors.New("rate limiter admit: unexpected reply")
+	if len(res) < 5 {
+		return admitResult{}, errors.New("rate limiter admit: unexpected reply")
 	}
-	return res[0] == 1, time.Duration(res[1]) * time.Millisecond, res[2], nil
+	return admitResult{
+		admitted:  res[0] == 1,
+		wait:      time.Duration(res[1]) * time.Millisecond,
+		serverMs:  res[2],
+		limit:     int(res[3]),
+		blockedMs: res[4],
+		logMs:     res[5:],
+	}, nil
+}
+
+func (r *RedisLimiter) fixedArg() string {
+	if r.fixed {
+		return "1"
+	}
+	return "0"
 }
 
 // unregister removes a write that gave up from the writers set, so that it
@@ -307,15 +445,20 @@ func (r *RedisLimiter) unregister(ctx context.Context, member string) {
 	}
 }
 
-// Observe keeps the limiter in step with Workable's X-Rate-Limit-* headers:
-// when Remaining is 0 every process is held back until Reset plus the safety
-// margin (at most two windows from now, in case clocks disagree). A Rate
-// without a Reset (headers absent) says nothing about the budget and is
-// ignored, as is a positive Remaining: responses arrive out of order, so it
-// is no reliable bound, while the shared log already bounds the traffic. The
-// rate is also passed to the fallback limiter.
+// Observe keeps the limiter in step with Workable's X-Rate-Limit-* headers.
+// A limit (X-Rate-Limit-Limit) is adopted by every replica: it is written
+// to Redis when it differs from what this process last wrote there (or an
+// hour has passed). When Remaining is 0 every process is held back until
+// Reset plus the safety margin (at most two windows from now, in case clocks
+// disagree). A Rate without a Reset (headers absent) says nothing about the
+// remaining budget, nor does a positive Remaining: responses arrive out of
+// order, so it is no reliable bound, while the shared log already bounds
+// the traffic. The rate is also passed to the fallback limiter.
 func (r *RedisLimiter) Observe(rt workable.Rate) {
 	r.fallback.Observe(rt)
+	if !r.fixed && rt.Limit > 0 {
+		r.adopt(min(rt.Limit, workable.MaxAdoptedLimit))
+	}
 	if rt.Reset.IsZero() || rt.Remaining > 0 {
 		return
 	}
@@ -333,24 +476,347 @@ func (r *RedisLimiter) Observe(rt workable.Rate) {
 	r.breaker.success()
 }
 
+// adopt writes an announced limit to Redis for every replica, unless this
+// process wrote the same recently.
+func (r *RedisLimiter) adopt(n int) {
+	now := r.now()
+	r.adoptMu.Lock()
+	fresh := n == r.adopted && now.Sub(r.adoptedAt) < adoptedLimitRefresh
+	r.adoptMu.Unlock()
+	if fresh || !r.breaker.allow() {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), r.timeout)
+	defer cancel()
+	if err := r.client.Set(ctx, r.limitKey, n, adoptedLimitTTL).Err(); err != nil {
+		r.breaker.failure()
+		return
+	}
+	r.breaker.success()
+	r.adoptMu.Lock()
+	r.adopted, r.adoptedAt = n, now
+	r.adoptMu.Unlock()
+	// Callers queued for the old limit may go now, or be too late now.
+	r.queue.wakeHead()
+}
+
+// Budget reports the shared budget (one Redis call, no Workable call); the
+// queue length and delayed calls (those Redis refused at least once: a
+// caller waiting only for its turn to ask is not delayed by the budget) are
+// this process's. While Redis is
+// unreachable it reports the fallback's budget when the fallback can.
+func (r *RedisLimiter) Budget(ctx context.Context) (workable.Budget, error) {
+	if !r.breaker.allow() {
+		return r.fallbackBudget(ctx)
+	}
+	rctx, cancel := context.WithTimeout(ctx, r.timeout)
+	defer cancel()
+	span := r.window + r.margin
+	res, err := budgetScript.Run(rctx, r.client, []string{r.logKey, r.blockedKey, r.limitKey},
+		r.limit, span.Milliseconds(), r.fixedArg()).Int64Slice()
+	if err != nil || len(res) < 3 {
+		if ctx.Err() == nil {
+			r.breaker.failure()
+		}
+		if err == nil {
+			err = errors.New("unexpected reply")
+		}
+		return workable.Budget{}, fmt.Errorf("rate limiter budget: %w", err)
+	}
+	r.breaker.success()
+	local := r.now()
+	serverMs, blockedMs := res[0], res[2]
+	toLocal := func(ms int64) time.Time { return local.Add(time.Duration(ms-serverMs) * time.Millisecond) }
+	b := workable.Budget{Limit: int(res[1]), Window: r.window}
+	b.Queued, b.Delayed = r.queue.stats()
+	sends := make([]time.Time, 0, len(res)-3)
+	for _, ms := range res[3:] {
+		sends = append(sends, toLocal(ms))
+	}
+	b.Remaining = max(b.Limit-len(sends), 0)
+	if len(sends) > 0 {
+		b.ResetsAt = sends[0].Add(span)
+	}
+	notBefore := local
+	if blockedMs > serverMs {
+		b.Remaining = 0
+		b.ResetsAt = toLocal(blockedMs)
+		notBefore = b.ResetsAt
+	}
+	b.NextSlot = workable.SlotAfter(sends, b.Limit, span, notBefore, b.Queued)
+	return b, nil
+}
+
+func (r *RedisLimiter) fallbackBudget(ctx context.Context) (workable.Budget, error) {
+	if br, ok := r.fallback.(workable.BudgetReporter); ok {
+		return br.Budget(ctx)
+	}
+	return workable.Budget{}, errors.New("rate limiter budget: Redis is unreachable and the fallback does not report its budget")
+}
+
+// localQueue orders the callers of one process that wait for the shared
+// budget: the first of them (by priority, rank, arrival) asks Redis, the
+// others wait their turn.
+type localQueue struct {
+	mu       sync.Mutex
+	waiters  []*queued // in service order: the head first
+	seq      uint64
+	nDelayed uint64
+	// picture is what the last refusal told of the log (nil before one),
+	// for telling a newcomer at once that it cannot be served in time.
+	picture *logPicture
+	now     func() time.Time
+
+	// order refuses the callers of a page ranked after one that could not
+	// be served in time (see workable.PageOrder).
+	order workable.PageOrder
+
+	// onJoin is a test hook, called with lq.mu held when a caller queues.
+	onJoin func()
+}
+
+// queued is one caller in a localQueue.
+type queued struct {
+	prio     workable.Priority
+	rank     workable.Rank
+	seq      uint64
+	deadline time.Time // zero: none
+	// reserve is the time the call needs before the deadline (see
+	// workable.WithCallReserve), read when a slot is judged; nil for none.
+	reserve func() time.Duration
+	late    error // set, and the caller removed, when its slot cannot come in time
+	counted bool  // counted in nDelayed (refused by Redis at least once)
+	wake    chan struct{}
+}
+
+// misses reports whether a slot at t leaves too little time before q's
+// deadline.
+func (q *queued) misses(t time.Time) bool {
+	if q.deadline.IsZero() {
+		return false
+	}
+	if q.reserve != nil {
+		t = t.Add(q.reserve())
+	}
+	return t.After(q.deadline)
+}
+
+func (q *queued) before(o *queued) bool {
+	if q.prio != o.prio {
+		return q.prio > o.prio
+	}
+	if c := q.rank.Compare(o.rank); c != 0 {
+		return c < 0
+	}
+	return q.seq < o.seq
+}
+
+// logPicture is what the last refusal told about the shared log, in local
+// time: the most recent sends (at most limit), and the earliest any caller
+// may go (the refused caller's slot, or the end of a block).
+type logPicture struct {
+	sends     []time.Time
+	limit     int
+	span      time.Duration
+	notBefore time.Time
+}
+
+// join adds a caller of priority p (rank and deadline from ctx). A caller
+// that has to queue behind others, and that the last picture of the log
+// already shows cannot be served before its deadline, fails at once.
+func (lq *localQueue) join(ctx context.Context, p workable.Priority) (*queued, error) {
+	w := &queued{prio: p, rank: workable.RankFrom(ctx), wake: make(chan struct{}, 1)}
+	if dl, ok := ctx.Deadline(); ok {
+		w.deadline = dl
+		w.reserve = func() time.Duration {
+			sd, _ := workable.SlotDeadline(ctx)
+			return dl.Sub(sd)
+		}
+	}
+	lq.mu.Lock()
+	defer lq.mu.Unlock()
+	w.seq = lq.seq
+	lq.seq++
+	now := lq.now()
+	if lq.order.Behind(w.rank, now) {
+		return nil, &workable.BudgetError{}
+	}
+	pos, _ := slices.BinarySearchFunc(lq.waiters, w, func(a, b *queued) int {
+		if a.before(b) {
+			return -1
+		}
+		return 1
+	})
+	if pos > 0 && lq.picture != nil && !w.deadline.IsZero() {
+		pic := *lq.picture
+		if now.After(pic.notBefore) {
+			pic.notBefore = now
+		}
+		if at := workable.SlotAfter(pic.sends, pic.limit, pic.span, pic.notBefore, pos); w.misses(at) {
+			lq.markLate(w, now)
+			return nil, &workable.BudgetError{NextSlot: at, Wait: time.Until(at)}
+		}
+	}
+	lq.waiters = slices.Insert(lq.waiters, pos, w)
+	if lq.onJoin != nil {
+		lq.onJoin()
+	}
+	return w, nil
+}
+
+// lateAt records that w could not be served in time (see
+// workable.PageOrder) and fails the callers of its page queued behind it.
+func (lq *localQueue) lateAt(w *queued) {
+	lq.mu.Lock()
+	defer lq.mu.Unlock()
+	lq.markLate(w, lq.now())
+}
+
+// markLate is lateAt with lq.mu held.
+func (lq *localQueue) markLate(w *queued, now time.Time) {
+	lq.order.Late(w.rank, w.deadline, now)
+	kept := 0
+	for _, q := range lq.waiters {
+		if q != w && lq.order.Behind(q.rank, now) {
+			q.late = &workable.BudgetError{}
+			signal(q.wake)
+			continue
+		}
+		lq.waiters[kept] = q
+		kept++
+	}
+	clear(lq.waiters[kept:])
+	lq.waiters = lq.waiters[:kept]
+}
+
+// count counts w once in the delayed calls. lq.mu must be held.
+func (lq *localQueue) count(w *queued) {
+	if !w.counted {
+		w.counted = true
+		lq.nDelayed++
+	}
+}
+
+// delayed counts w as delayed (it was refused).
+func (lq *localQueue) delayed(w *queued) {
+	lq.mu.Lock()
+	defer lq.mu.Unlock()
+	lq.count(w)
+}
+
+// leave removes w (admitted, failed or gone) and lets the next caller ask.
+func (lq *localQueue) leave(w *queued) {
+	lq.mu.Lock()
+	defer lq.mu.Unlock()
+	wasHead := len(lq.waiters) > 0 && lq.waiters[0] == w
+	lq.waiters = slices.DeleteFunc(lq.waiters, func(x *queued) bool { return x == w })
+	if wasHead && len(lq.waiters) > 0 {
+		signal(lq.waiters[0].wake)
+	}
+}
+
+// awaitTurn blocks until w is the first caller, and fails when w was found
+// late or ctx ends.
+func (lq *localQueue) awaitTurn(ctx context.Context, w *queued) error {
+	for {
+		lq.mu.Lock()
+		late, head := w.late, len(lq.waiters) > 0 && lq.waiters[0] == w
+		lq.mu.Unlock()
+		if late != nil {
+			return late
+		}
+		if head {
+			return nil
+		}
+		select {
+		case <-w.wake:
+		case <-ctx.Done():
+			if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+				lq.lateAt(w)
+			}
+			return ctx.Err()
+		}
+	}
+}
+
+// project fails the callers behind the head whose earliest possible slot,
+// by the picture of the log, comes after their deadlines (and the callers
+// of their pages ranked after them, see workable.PageOrder). The picture is a
+// lower bound (other replicas may take slots too), so no caller that could
+// have been served in time is failed.
+func (lq *localQueue) project(p logPicture) {
+	lq.mu.Lock()
+	defer lq.mu.Unlock()
+	lq.picture = &p
+	if len(lq.waiters) < 2 {
+		return
+	}
+	now := lq.now()
+	kept := 1
+	for _, w := range lq.waiters[1:] {
+		// The head takes the first slot; w comes after the kept ones.
+		at := workable.SlotAfter(p.sends, p.limit, p.span, p.notBefore, kept)
+		late := w.misses(at)
+		if late {
+			lq.order.Late(w.rank, w.deadline, now)
+		}
+		if late || lq.order.Behind(w.rank, now) {
+			w.late = &workable.BudgetError{NextSlot: at, Wait: time.Until(at)}
+			signal(w.wake)
+			continue
+		}
+		lq.waiters[kept] = w
+		kept++
+	}
+	clear(lq.waiters[kept:])
+	lq.waiters = lq.waiters[:kept]
+}
+
+// wakeHead makes the first caller ask Redis again.
+func (lq *localQueue) wakeHead() {
+	lq.mu.Lock()
+	defer lq.mu.Unlock()
+	if len(lq.waiters) > 0 {
+		signal(lq.waiters[0].wake)
+	}
+}
+
+// stats returns the queue length and the calls delayed so far.
+func (lq *localQueue) stats() (queued int, delayed uint64) {
+	lq.mu.Lock()
+	defer lq.mu.Unlock()
+	return len(lq.waiters), lq.nDelayed
+}
+
+func signal(ch chan struct{}) {
+	select {
+	case ch <- struct{}{}:
+	default:
+	}
+}
+
 // localLimiter is the default fallback: an in-process sliding-window log of
-// the last limit admissions. It ignores priorities.
+// the admissions of the last window. It ignores priorities and ranks, and
+// adopts announced limits like RedisLimiter unless fixed.
 type localLimiter struct {
-	limit  int
 	window time.Duration
 	now    func() time.Time
+	fixed  bool
 
 	mu           sync.Mutex
+	limit        int
 	times        []time.Time // admissions within the window, oldest first
 	blockedUntil time.Time
 }
 
-func newLocalLimiter(limit int, window time.Duration, now func() time.Time) *localLimiter {
-	return &localLimiter{limit: limit, window: window, now: now}
+func newLocalLimiter(limit int, window time.Duration, now func() time.Time, fixed bool) *localLimiter {
+	return &localLimiter{limit: limit, window: window, now: now, fixed: fixed}
 }
 
-// Wait admits one request, waiting for a slot like RedisLimiter.Wait.
+// Wait admits one request, waiting for a slot like RedisLimiter.Wait. As
+// it ignores ranks, a caller has its place as soon as it asks.
 func (l *localLimiter) Wait(ctx context.Context, _ workable.Priority) error {
+	workable.NotifyQueued(ctx)
 	for {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -385,21 +851,24 @@ func (l *localLimiter) tryAdmit() time.Duration {
 		i++
 	}
 	l.times = l.times[i:]
-	if len(l.times) >= l.limit {
-		return max(l.times[0].Add(l.window).Sub(now), time.Millisecond)
+	if n := len(l.times); n >= l.limit {
+		return max(l.times[n-l.limit].Add(l.window).Sub(now), time.Millisecond)
 	}
 	l.times = append(l.times, now)
 	return 0
 }
 
-// Observe holds admissions back until Reset when Remaining is 0, with the
-// same rules as RedisLimiter.Observe.
+// Observe adopts the announced limit and holds admissions back until Reset
+// when Remaining is 0, with the same rules as RedisLimiter.Observe.
 func (l *localLimiter) Observe(rt workable.Rate) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if !l.fixed && rt.Limit > 0 {
+		l.limit = min(rt.Limit, workable.MaxAdoptedLimit)
+	}
 	if rt.Reset.IsZero() || rt.Remaining > 0 {
 		return
 	}
-	l.mu.Lock()
-	defer l.mu.Unlock()
 	until := minTime(rt.Reset, l.now().Add(2*l.window))
 	if until.After(l.blockedUntil) {
 		l.blockedUntil = until

@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/workablegw/gateway/cache/cachetest"
 	"github.com/workablegw/gateway/workable"
 )
@@ -90,8 +92,8 @@ func TestRedisLimiterSharedBudget(t *testing.T) {
 	}
 }
 
-// TestRedisLimiterWritesFirst fills the budget, queues reads, then a write:
-// the write must get the next slot. The limit is 1 so that the next slot is
+// TestRedisLimiterWritesFirst fills the budget, queues reads in other
+// processes, then a write: the write must get the next slot. The limit is 1 so that the next slot is
 // the only one for a whole window, which makes the order in which the hooks
 // record admissions the order in which Redis made them.
 func TestRedisLimiterWritesFirst(t *testing.T) {
@@ -111,20 +113,30 @@ func TestRedisLimiterWritesFirst(t *testing.T) {
 		events []event
 	)
 	refused := make(chan workable.Priority, 100)
-	l := NewRedisLimiter(srv.Client, srv.Prefix+"rate", limit, window,
-		WithSafetyMargin(0), WithLimiterTimeout(5*time.Second),
-		withAdmitHook(func(_ int64, p workable.Priority) {
-			mu.Lock()
-			defer mu.Unlock()
-			events = append(events, event{admitted: true, p: p})
-		}),
-		withRefuseHook(func(_ int64, p workable.Priority, _ time.Duration) {
-			mu.Lock()
-			events = append(events, event{admitted: false, p: p})
-			mu.Unlock()
-			refused <- p
-		}),
-	)
+	newLimiter := func(c redis.UniversalClient) *RedisLimiter {
+		return NewRedisLimiter(c, srv.Prefix+"rate", limit, window,
+			WithSafetyMargin(0), WithLimiterTimeout(5*time.Second),
+			withAdmitHook(func(_ int64, p workable.Priority) {
+				mu.Lock()
+				defer mu.Unlock()
+				events = append(events, event{admitted: true, p: p})
+			}),
+			withRefuseHook(func(_ int64, p workable.Priority, _ time.Duration) {
+				mu.Lock()
+				events = append(events, event{admitted: false, p: p})
+				mu.Unlock()
+				refused <- p
+			}),
+		)
+	}
+	l := newLimiter(srv.Client)
+	// Each reader plays another process (within one process only the
+	// first queued caller asks Redis), so that the readers and the write
+	// meet in Redis.
+	readerLimiters := make([]*RedisLimiter, readers)
+	for i := range readerLimiters {
+		readerLimiters[i] = newLimiter(srv.NewClient(t))
+	}
 
 	ctx := t.Context()
 	for range limit {
@@ -136,8 +148,8 @@ func TestRedisLimiterWritesFirst(t *testing.T) {
 	readCtx, stopReads := context.WithCancel(ctx)
 	defer stopReads()
 	readErrs := make(chan error, readers)
-	for range readers {
-		go func() { readErrs <- l.Wait(readCtx, workable.PriorityRead) }()
+	for _, rl := range readerLimiters {
+		go func() { readErrs <- rl.Wait(readCtx, workable.PriorityRead) }()
 	}
 	for range readers {
 		if p := <-refused; p != workable.PriorityRead {
@@ -369,4 +381,123 @@ func TestRedisLimiterDefaultFallbackIsBounded(t *testing.T) {
 			t.Errorf("Wait after an exhausted Rate = %v, want ErrRateLimited", err)
 		}
 	})
+}
+
+// TestRedisLimiterAdoptsAnnouncedLimit: a limit one replica sees in
+// X-Rate-Limit-Limit is used by every replica sharing the budget, up and
+// down; a fixed limiter keeps its own.
+func TestRedisLimiterAdoptsAnnouncedLimit(t *testing.T) {
+	srv := cachetest.NewServer(t)
+	key := srv.Prefix + "rate"
+	opts := []LimiterOption{WithSafetyMargin(0), WithLimiterTimeout(5 * time.Second)}
+	a := NewRedisLimiter(srv.Client, key, 10, 10*time.Second, opts...)
+	var refused int
+	b := NewRedisLimiter(srv.NewClient(t), key, 10, 10*time.Second,
+		append(opts, withRefuseHook(func(int64, workable.Priority, time.Duration) { refused++ }))...)
+	ctx := t.Context()
+
+	// Replica a learns the token's budget is 50 (an OAuth token).
+	a.Observe(workable.Rate{Limit: 50, Remaining: 49, Reset: time.Now().Add(10 * time.Second)})
+	for i := range 50 {
+		if err := b.Wait(ctx, workable.PriorityRead); err != nil {
+			t.Fatalf("replica b, Wait %d under the adopted 50: %v", i, err)
+		}
+	}
+	if refused != 0 {
+		t.Errorf("replica b was refused %d times within the adopted limit", refused)
+	}
+	short, cancel := context.WithTimeout(ctx, time.Second)
+	defer cancel()
+	if err := b.Wait(short, workable.PriorityRead); !errors.Is(err, workable.ErrRateLimited) {
+		t.Errorf("the 51st Wait = %v, want ErrRateLimited", err)
+	}
+	bb, err := b.Budget(ctx)
+	if err != nil || bb.Limit != 50 || bb.Remaining != 0 || bb.ResetsAt.IsZero() {
+		t.Errorf("budget after 50 sends = %+v, %v; want limit 50, none remaining, a reset time", bb, err)
+	}
+
+	// Workable lowers it to 10: with 50 in the window nothing goes, on
+	// either replica, and a fixed limiter keeps its own 10 all along.
+	b.Observe(workable.Rate{Limit: 10, Remaining: 3, Reset: time.Now().Add(10 * time.Second)})
+	fixed := NewRedisLimiter(srv.NewClient(t), key, 60, 10*time.Second, append(opts, WithFixedLimit())...)
+	fixed.Observe(workable.Rate{Limit: 10, Remaining: 3, Reset: time.Now().Add(10 * time.Second)})
+	for name, l := range map[string]*RedisLimiter{"a": a, "b": b} {
+		short, cancel := context.WithTimeout(ctx, time.Second)
+		if err := l.Wait(short, workable.PriorityRead); !errors.Is(err, workable.ErrRateLimited) {
+			t.Errorf("replica %s after the limit went down: Wait = %v, want ErrRateLimited", name, err)
+		}
+		cancel()
+	}
+	if err := fixed.Wait(ctx, workable.PriorityRead); err != nil {
+		t.Errorf("a limiter fixed at 60 with 50 sends in the window: %v", err)
+	}
+	if fb, err := fixed.Budget(ctx); err != nil || fb.Limit != 60 || fb.Remaining != 9 {
+		t.Errorf("fixed budget = %+v, %v; want limit 60, 9 remaining", fb, err)
+	}
+}
+
+// TestRedisLimiterServesByRank: within one process, callers of one priority
+// get the shared budget by rank, whatever their arrival order.
+func TestRedisLimiterServesByRank(t *testing.T) {
+	srv := cachetest.NewServer(t)
+	l := NewRedisLimiter(srv.Client, srv.Prefix+"rate", 1, 300*time.Millisecond,
+		WithSafetyMargin(0), WithLimiterTimeout(5*time.Second))
+	joined := make(chan struct{}, 8)
+	l.queue.onJoin = func() { joined <- struct{}{} }
+	ctx := t.Context()
+	if err := l.Wait(ctx, workable.PriorityRead); err != nil {
+		t.Fatal(err)
+	}
+	<-joined
+	ranks := []workable.Rank{{4, 3}, {4, 1}, {4, 2}}
+	done := make(chan int64, len(ranks))
+	for _, r := range ranks {
+		go func() {
+			if err := l.Wait(workable.WithRank(ctx, r), workable.PriorityRead); err != nil {
+				t.Error(err)
+			}
+			done <- r[1]
+		}()
+		<-joined
+	}
+	var order []int64
+	for range ranks {
+		order = append(order, <-done)
+	}
+	if want := []int64{1, 2, 3}; !slices.Equal(order, want) {
+		t.Errorf("served in rank order %v, want %v", order, want)
+	}
+}
+
+// TestRedisLimiterFailsQueuedCallersPastDeadline: a caller that joins the
+// local queue behind another, when the log shows its slot cannot come
+// before its deadline, fails at once with a BudgetError.
+func TestRedisLimiterFailsQueuedCallersPastDeadline(t *testing.T) {
+	srv := cachetest.NewServer(t)
+	refused := make(chan struct{}, 8)
+	l := NewRedisLimiter(srv.Client, srv.Prefix+"rate", 1, 10*time.Second,
+		WithSafetyMargin(0), WithLimiterTimeout(5*time.Second),
+		withRefuseHook(func(int64, workable.Priority, time.Duration) { refused <- struct{}{} }))
+	ctx := t.Context()
+	if err := l.Wait(ctx, workable.PriorityRead); err != nil {
+		t.Fatal(err)
+	}
+	headCtx, stopHead := context.WithCancel(ctx)
+	head := make(chan error, 1)
+	go func() { head <- l.Wait(workable.WithRank(headCtx, workable.Rank{1}), workable.PriorityRead) }()
+	<-refused // the head waits for the slot ~10 s away
+
+	// Behind it, this one's slot is ~20 s away: past its 15 s deadline.
+	late, cancel := context.WithTimeout(workable.WithRank(ctx, workable.Rank{2}), 15*time.Second)
+	defer cancel()
+	var be *workable.BudgetError
+	if err := l.Wait(late, workable.PriorityRead); !errors.As(err, &be) || late.Err() != nil {
+		t.Errorf("queued caller = %v (ctx %v), want a BudgetError at once", err, late.Err())
+	} else if d := time.Until(be.NextSlot); d < 15*time.Second {
+		t.Errorf("its slot was said to be %s away, want about 20s", d)
+	}
+	stopHead()
+	if err := <-head; !errors.Is(err, context.Canceled) {
+		t.Errorf("head = %v, want context.Canceled", err)
+	}
 }

@@ -2,7 +2,8 @@
 // build the gateway, start it in demo mode (the built-in Workable simulator),
 // open Playground in headless Debian Chromium driven by playwright-core, type a
 // jobs query, run it, and check that the jobs from the response show up in the
-// result pane. It also checks that the page works offline: every request the
+// result pane; then run a query with @defer and check that the deferred field
+// shows up once its part arrives. It also checks that the page works offline: every request the
 // page makes goes to the gateway (anything else is aborted and fails the
 // test), and the browser reports no Content-Security-Policy violation or
 // script error.
@@ -70,44 +71,10 @@ after(async () => {
 
 test('Playground runs a jobs query in headless Chromium', { timeout: 3 * UI_TIMEOUT_MS }, async () => {
   const base = new URL(gateway.baseURL);
-  const context = await browser.newContext({ viewport: { width: 1440, height: 900 } });
-  const page = await context.newPage();
-  page.setDefaultTimeout(UI_TIMEOUT_MS);
-
-  const problems = [];
-  // Offline: the page may only talk to the gateway. Anything else is aborted
-  // here, so the test would also fail on a machine that has internet access.
-  await context.route('**/*', (route) => {
-    const url = new URL(route.request().url());
-    if (url.protocol === 'data:' || url.origin === base.origin) return route.continue();
-    problems.push(`request outside the gateway: ${url.href}`);
-    return route.abort('blockedbyclient');
-  });
-  page.on('pageerror', (err) => problems.push(`script error: ${err.message}`));
-  page.on('console', (msg) => {
-    if (msg.type() === 'error') problems.push(`console error: ${msg.text()}`);
-  });
-  page.on('response', (resp) => {
-    if (resp.status() >= 400) problems.push(`HTTP ${resp.status()} for ${resp.url()}`);
-  });
+  const { context, page, problems } = await openPlayground(base);
 
   try {
-    const resp = await page.goto(base.href, { waitUntil: 'load' });
-    assert.equal(resp.status(), 200, `GET ${base.href}`);
-    const csp = resp.headers()['content-security-policy'] ?? '';
-    assert.match(csp, /script-src 'self'(;|$)/, `the page's Content-Security-Policy is ${JSON.stringify(csp)}`);
-
-    // Type the query into GraphiQL's editor (CodeMirror) as a person would:
-    // select all, then insert the text (insertText, unlike key presses, does
-    // not trigger the editor's bracket auto-closing).
-    const editor = page.locator('.graphiql-query-editor .CodeMirror');
-    await editor.waitFor({ state: 'visible' });
-    await editor.click();
-    await page.keyboard.press('Control+A');
-    await page.keyboard.press('Delete');
-    await page.keyboard.insertText(QUERY);
-    const typed = await editor.evaluate((el) => el.CodeMirror.getValue());
-    assert.equal(typed, QUERY, 'the query editor holds the typed query');
+    await typeQuery(page, QUERY);
 
     const answered = page.waitForResponse((r) =>
       r.url() === new URL('/query', base).href &&
@@ -144,12 +111,111 @@ test('Playground runs a jobs query in headless Chromium', { timeout: 3 * UI_TIME
 
     assert.deepEqual(problems, [], 'the page loaded cleanly from the gateway alone');
   } catch (err) {
-    await mkdir(screenshotDir, { recursive: true });
-    const failure = path.join(screenshotDir, 'failure.png');
-    await page.screenshot({ path: failure }).catch(() => {});
-    throw new Error(`${err.message}\n(screenshot of the page: ${failure}; problems seen: ${JSON.stringify(problems)};` +
-      ` gateway output:\n${gateway.output()})`, { cause: err });
+    throw await failed(page, err, problems);
   } finally {
     await context.close();
   }
 });
+
+// DEFERRED is a query whose job description is delivered in a later part
+// (@defer): GraphiQL's fetcher accepts multipart/mixed, and the gateway
+// answers a query using @defer in parts.
+const DEFERRED = '{ job(shortcode: "GROOV005") { title ... @defer { description } } }';
+
+test('Playground shows the deferred part of a @defer query', { timeout: 3 * UI_TIMEOUT_MS }, async () => {
+  const base = new URL(gateway.baseURL);
+  // What the deferred field holds, asked without @defer.
+  const plain = await (await fetch(new URL('/query', base), {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ query: '{ job(shortcode: "GROOV005") { title description } }' }),
+  })).json();
+  const { title, description } = plain.data?.job ?? {};
+  assert.ok(title && description, `the job has no title or description: ${JSON.stringify(plain)}`);
+  // A stretch of plain words, as the result pane shows it inside a JSON string.
+  const words = description.replace(/<[^>]*>/g, ' ').trim().slice(0, 40);
+
+  const { context, page, problems } = await openPlayground(base);
+  try {
+    await typeQuery(page, DEFERRED);
+    const answered = page.waitForResponse((r) =>
+      r.url() === new URL('/query', base).href &&
+      r.request().method() === 'POST' &&
+      (r.request().postData() ?? '').includes('@defer'));
+    await page.getByRole('button', { name: /execute query/i }).click();
+    const resp = await answered;
+    assert.match(resp.headers()['content-type'] ?? '', /^multipart\/mixed/, 'the deferred query is answered in parts');
+    try {
+      await page.waitForFunction(([t, w]) => {
+        const pane = document.querySelector('.graphiql-response');
+        return pane !== null && pane.textContent.includes(t) && pane.textContent.includes(w);
+      }, [title, words]);
+    } catch (err) {
+      const shown = await page.locator('.graphiql-response').textContent().catch(() => '(no result pane)');
+      throw new Error(`the result pane never showed the deferred description ${JSON.stringify(words)}; it shows:\n${shown}`, { cause: err });
+    }
+    const shown = await page.locator('.graphiql-response').textContent();
+    assert.ok(!shown.includes('"description": null'), `the result pane still shows the deferred field as null:\n${shown}`);
+    assert.ok(!shown.includes('hasNext'), `the result pane shows the raw parts instead of the merged result:\n${shown}`);
+    assert.deepEqual(problems, [], 'the page ran the deferred query cleanly');
+  } catch (err) {
+    throw await failed(page, err, problems);
+  } finally {
+    await context.close();
+  }
+});
+
+// openPlayground opens Playground in a fresh browser context that may talk
+// to the gateway only, and collects the problems the page meets.
+async function openPlayground(base) {
+  const context = await browser.newContext({ viewport: { width: 1440, height: 900 } });
+  const page = await context.newPage();
+  page.setDefaultTimeout(UI_TIMEOUT_MS);
+
+  const problems = [];
+  // Offline: the page may only talk to the gateway. Anything else is aborted
+  // here, so the test would also fail on a machine that has internet access.
+  await context.route('**/*', (route) => {
+    const url = new URL(route.request().url());
+    if (url.protocol === 'data:' || url.origin === base.origin) return route.continue();
+    problems.push(`request outside the gateway: ${url.href}`);
+    return route.abort('blockedbyclient');
+  });
+  page.on('pageerror', (err) => problems.push(`script error: ${err.message}`));
+  page.on('console', (msg) => {
+    if (msg.type() === 'error') problems.push(`console error: ${msg.text()}`);
+  });
+  page.on('response', (resp) => {
+    if (resp.status() >= 400) problems.push(`HTTP ${resp.status()} for ${resp.url()}`);
+  });
+
+  const resp = await page.goto(base.href, { waitUntil: 'load' });
+  assert.equal(resp.status(), 200, `GET ${base.href}`);
+  const csp = resp.headers()['content-security-policy'] ?? '';
+  assert.match(csp, /script-src 'self'(;|$)/, `the page's Content-Security-Policy is ${JSON.stringify(csp)}`);
+  return { context, page, problems };
+}
+
+// typeQuery types q into GraphiQL's editor (CodeMirror) as a person would:
+// select all, then insert the text (insertText, unlike key presses, does not
+// trigger the editor's bracket auto-closing).
+async function typeQuery(page, q) {
+  const editor = page.locator('.graphiql-query-editor .CodeMirror');
+  await editor.waitFor({ state: 'visible' });
+  await editor.click();
+  await page.keyboard.press('Control+A');
+  await page.keyboard.press('Delete');
+  await page.keyboard.insertText(q);
+  const typed = await editor.evaluate((el) => el.CodeMirror.getValue());
+  assert.equal(typed, q, 'the query editor holds the typed query');
+}
+
+// failed saves a screenshot of the page and returns err with it, the
+// problems seen and the gateway's output.
+async function failed(page, err, problems) {
+  await mkdir(screenshotDir, { recursive: true });
+  const failure = path.join(screenshotDir, 'failure.png');
+  await page.screenshot({ path: failure }).catch(() => {});
+  return new Error(`${err.message}\n(screenshot of the page: ${failure}; problems seen: ${JSON.stringify(problems)};` +
+    ` gateway output:\n${gateway.output()})`, { cause: err });
+}

@@ -34,6 +34,7 @@ func (r *Resolver) stages(ctx context.Context) ([]workable.Stage, error) {
 // given (at most maxMemberPages pages; more is an error rather than a
 // silently cut list).
 func (r *Resolver) members(ctx context.Context, role, email, name, status *string) ([]workable.Member, error) {
+	ctx = requestContext(ctx)
 	stateFrom(ctx).noResponseCache()
 	c := r.clientFor(ctx)
 	opts := &workable.MemberListOptions{
@@ -49,6 +50,7 @@ func (r *Resolver) members(ctx context.Context, role, email, name, status *strin
 		return c.Accounts.ListMembers(ctx, opts)
 	}, maxMemberPages) {
 		if err != nil {
+			noteCall(ctx, "members", err)
 			return nil, fmt.Errorf("list members: %w", err)
 		}
 		// Never list a member twice, whatever the pages overlap.
@@ -57,13 +59,16 @@ func (r *Resolver) members(ctx context.Context, role, email, name, status *strin
 			out = append(out, *m)
 		}
 	}
+	noteCall(ctx, "members", nil)
 	return out, nil
 }
 
 // account resolves Query.account: GET /accounts/{subdomain}.
 func (r *Resolver) account(ctx context.Context) (*workable.Account, error) {
+	ctx = requestContext(ctx)
 	stateFrom(ctx).noResponseCache()
 	a, _, err := r.clientFor(ctx).Accounts.Get(ctx)
+	noteCall(ctx, "account", err)
 	if err != nil {
 		return nil, fmt.Errorf("get account: %w", err)
 	}

@@ -221,8 +221,11 @@ func TestSharedFetchPanicIsAnError(t *testing.T) {
 		})
 		res := batch(context.Background(), []string{"a", "b"})
 		for i, r := range res {
-			if r == nil || !errors.Is(r.Error, errFetchPanicked) {
-				t.Errorf("result %d = %+v, want errFetchPanicked", i, r)
+			if r == nil || r.Error != nil {
+				t.Fatalf("result %d = %+v, want a pending value", i, r)
+			}
+			if _, err := r.Data.wait(); !errors.Is(err, errFetchPanicked) {
+				t.Errorf("result %d = %v, want errFetchPanicked", i, err)
 			}
 		}
 	})

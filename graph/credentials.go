@@ -92,6 +92,7 @@ func (c *credentialEconomies) forNickname(ctx context.Context, nickname string) 
 	ecfg := c.cfg
 	ecfg.Workable, ecfg.Namespace = client, ns
 	e := newEconomy(ecfg)
+	e.nickname = cred.Nickname
 	c.byNickname[cred.Nickname] = e
 	return e, nil
 }
@@ -238,6 +239,7 @@ func (r *Resolver) requireAdmin(ctx context.Context) error {
 // (by nickname) and reported in an error with code CREDENTIAL_UNREADABLE
 // next to the data, so that one broken record does not hide the others.
 func (r *Resolver) workableCredentials(ctx context.Context) ([]credentials.Credential, error) {
+	ctx = requestContext(ctx)
 	stateFrom(ctx).noResponseCache()
 	if err := r.requireAdmin(ctx); err != nil {
 		return nil, err
@@ -276,6 +278,7 @@ func quoted(ss []string) []string {
 // ALREADY_EXISTS, and a store without CREDENTIALS_KEY userError
 // ENCRYPTION_KEY_MISSING with the message saying how to set it.
 func (r *Resolver) addWorkableCredential(ctx context.Context, in model.AddWorkableCredentialInput) (*model.AddWorkableCredentialPayload, error) {
+	ctx = requestContext(ctx)
 	if err := r.requireAdmin(ctx); err != nil {
 		return nil, err
 	}
@@ -317,6 +320,7 @@ func (r *Resolver) addWorkableCredential(ctx context.Context, in model.AddWorkab
 
 // testWorkableCredential implements Mutation.testWorkableCredential.
 func (r *Resolver) testWorkableCredential(ctx context.Context, nickname string) (*model.TestWorkableCredentialPayload, error) {
+	ctx = requestContext(ctx)
 	if err := r.requireAdmin(ctx); err != nil {
 		return nil, err
 	}
@@ -357,6 +361,7 @@ func (r *Resolver) testWorkableCredential(ctx context.Context, nickname string) 
 // An empty nickname is userError NOT_FOUND like any other unknown one (the
 // registry would read it as the default credential).
 func (r *Resolver) removeWorkableCredential(ctx context.Context, nickname string) (*model.RemoveWorkableCredentialPayload, error) {
+	ctx = requestContext(ctx)
 	if err := r.requireAdmin(ctx); err != nil {
 		return nil, err
 	}

@@ -79,7 +79,7 @@ func newCredEnv(t *testing.T, store credentials.Store) *credEnv {
 					}
 					return workable.NewClient(cr.Subdomain, cr.Token,
 						workable.WithBaseURL(base),
-						workable.WithRateLimiter(workable.NewWindowLimiter(100000, time.Second)),
+						workable.WithRateLimiter(workable.NewWindowLimiter(100000, time.Second, workable.WithFixedLimit())),
 						workable.WithRetry(1, time.Millisecond, 2*time.Millisecond),
 						workable.WithRequestHook(CountWorkableCalls))
 				}, credentials.WithTestTimeout(5*time.Second))

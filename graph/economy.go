@@ -22,7 +22,6 @@ import (
 	"github.com/graph-gophers/dataloader/v7"
 	"github.com/vektah/gqlparser/v2/ast"
 	"go.opentelemetry.io/otel/trace"
-	"golang.org/x/sync/singleflight"
 
 	"github.com/workablegw/gateway/cache"
 	"github.com/workablegw/gateway/telemetry"
@@ -64,13 +63,21 @@ const (
 // request of one handler (one Workable credential).
 type economy struct {
 	client *workable.Client
-	store  cache.Store // nil: no cache
-	ns     string
-	ttls   cache.TTLs
-	now    func() time.Time
-	logger *slog.Logger
-	// flight coalesces concurrent identical fetches across requests.
-	flight singleflight.Group
+	// nickname is the name of the credential whose client this is
+	// ("default" for the credential of the environment).
+	nickname string
+	// requests numbers the requests in arrival order: the first element of
+	// the rank of their Workable calls (see rankOf).
+	requests atomic.Int64
+	store    cache.Store // nil: no cache
+	ns       string
+	ttls     cache.TTLs
+	now      func() time.Time
+	logger   *slog.Logger
+	// flights coalesces concurrent identical fetches across requests (see
+	// shared).
+	flightMu sync.Mutex
+	flights  map[string]*flight
 	// responses enables the whole-response cache (responsecache.go).
 	responses bool
 	// obs and tp observe the cache layer (telemetry.go); nil for none.
@@ -92,6 +99,9 @@ type reqState struct {
 	idempotencyKey  string
 	idempotencyKeys int
 
+	// ordinal is the request's place in arrival order (economy.requests).
+	ordinal int64
+
 	calls, hits, misses, stale atomic.Int64
 	// stats is the request's log line counters (telemetry.RequestStats),
 	// fed with the same counts as extensions.cost; nil outside a request.
@@ -112,6 +122,9 @@ type reqState struct {
 	// operation is the query's operation label (telemetry.OperationLabel),
 	// kept with a cached response for its metrics and log line.
 	operation string
+	// needed names the Workable calls the request could not make (see
+	// noteServed), for extensions.workableCallsNeeded.
+	needed map[string]struct{}
 }
 
 // staleRef names one stale answer served, for extensions.staleData.
@@ -234,6 +247,10 @@ type spec[K comparable, V any] struct {
 	// coalescing and stale fallback themselves: a derived miss is neither
 	// stored nor coalesced here.
 	derived bool
+	// rank returns the rank k was asked for at (see rankOf); nil ranks
+	// nothing. The misses of a batch are fetched in rank order, each at its
+	// own rank in the rate limiter's queue.
+	rank func(K) workable.Rank
 }
 
 // lookup is one key of a batch.
@@ -243,13 +260,17 @@ type lookup struct {
 
 // cachedBatch returns the batch function of a loader of sp: cache GetMany
 // (entries and their generation tokens in one round trip), then one shared
-// fetch per miss, at most maxParallelFetches at a time, falling back to an
-// expired copy when the fetch fails transiently.
-func cachedBatch[K comparable, V any](e *economy, rs *reqState, sp spec[K, V]) dataloader.BatchFunc[K, V] {
-	return func(ctx context.Context, keys []K) []*dataloader.Result[V] {
+// fetch per miss, at most maxParallelFetches at a time and in rank order,
+// falling back to an expired copy when the fetch fails transiently.
+//
+// The batch answers at once, with one pending value per key: a hit is
+// resolved already, a miss when its own fetch ends. So a field waits for
+// its own key only, and with @defer the part of the first item of a page
+// is sent as soon as its calls are made, not when the last item's are.
+func cachedBatch[K comparable, V any](e *economy, rs *reqState, sp spec[K, V]) dataloader.BatchFunc[K, *pending[V]] {
+	return func(ctx context.Context, keys []K) []*dataloader.Result[*pending[V]] {
 		ctx, span := e.startSpan(ctx, "dataloader "+string(sp.kind),
 			cacheKindKey.String(string(sp.kind)), batchSizeKey.Int(len(keys)), derivedKey.Bool(sp.derived))
-		defer span.End()
 		lks := make([]lookup, len(keys))
 		want := make([]string, 0, 2*len(keys))
 		for i, k := range keys {
@@ -269,7 +290,7 @@ func cachedBatch[K comparable, V any](e *economy, rs *reqState, sp spec[K, V]) d
 		}
 
 		now := e.now()
-		results := make([]*dataloader.Result[V], len(keys))
+		results := make([]*dataloader.Result[*pending[V]], len(keys))
 		stale := make([]*V, len(keys))
 		var missIdx []int
 		for i := range keys {
@@ -283,7 +304,7 @@ func cachedBatch[K comparable, V any](e *economy, rs *reqState, sp spec[K, V]) d
 						continue
 					}
 					if ent.IsFresh(now) {
-						results[i] = &dataloader.Result[V]{Data: v}
+						results[i] = &dataloader.Result[*pending[V]]{Data: resolved(v, nil)}
 						rs.dep(lks[i].genKey, lks[i].gen, ent.FreshUntil)
 						continue
 					}
@@ -297,29 +318,67 @@ func cachedBatch[K comparable, V any](e *economy, rs *reqState, sp spec[K, V]) d
 			misses = len(missIdx)
 		}
 		e.countLookups(rs, sp.kind, len(keys)-len(missIdx), misses)
-		fetched := fetchEach(ctx, missIdx, func(ctx context.Context, i int) (V, error) {
-			return fetchOne(ctx, e, sp, keys[i], lks[i])
-		})
-		for j, i := range missIdx {
-			res := fetched[j]
+		if len(missIdx) == 0 {
+			span.End()
+			return results
+		}
+		for _, i := range missIdx {
+			results[i] = &dataloader.Result[*pending[V]]{Data: newPending[V]()}
+		}
+		var ranks []workable.Rank
+		if sp.rank != nil {
+			ranks = make([]workable.Rank, len(keys))
+			for _, i := range missIdx {
+				ranks[i] = sp.rank(keys[i])
+			}
+			slices.SortStableFunc(missIdx, func(a, b int) int { return ranks[a].Compare(ranks[b]) })
+		}
+		done := startEach(len(missIdx), func(j int, placed func()) {
+			i := missIdx[j]
+			if sp.derived {
+				// Reads other loaders, which order their own calls.
+				placed()
+			}
+			v, err := func() (v V, err error) {
+				// A panic here would end the process (it is not the
+				// resolver's goroutine, which gqlgen recovers): make it
+				// this key's error.
+				defer func() {
+					if p := recover(); p != nil {
+						err = fmt.Errorf("%w: %v", errFetchPanicked, p)
+					}
+				}()
+				fctx := workable.WithOnQueued(ctx, placed)
+				if ranks != nil {
+					fctx = workable.WithRank(fctx, ranks[i])
+				}
+				return fetchOne(fctx, e, sp, keys[i], lks[i])
+			}()
 			switch {
-			case res.Error == nil:
+			case err == nil:
 				if !sp.derived {
 					rs.dep(lks[i].genKey, lks[i].gen, now.Add(e.minFresh(sp.kind)))
 				}
-			case stale[i] != nil && staleWorthy(res.Error):
+			case stale[i] != nil && staleWorthy(err):
 				// Never the entry's id (a list's holds the query's
 				// filters, personal data), nor the error (whose text
 				// names the request): its reference and the error's
 				// class only.
 				ref := e.staleID(sp.kind, sp.id(keys[i]))
 				e.logger.LogAttrs(ctx, slog.LevelWarn, "serving a stale copy: Workable did not answer",
-					slog.String("kind", string(sp.kind)), slog.String("ref", ref), slog.String("reason", staleReason(res.Error)))
-				res = &dataloader.Result[V]{Data: *stale[i]}
+					slog.String("kind", string(sp.kind)), slog.String("ref", ref), slog.String("reason", staleReason(err)))
+				v, err = *stale[i], nil
 				e.servedStale(rs, sp.kind, ref)
 			}
-			results[i] = res
-		}
+			if !sp.derived {
+				rs.noteServed(lks[i].key, err)
+			}
+			results[i].Data.resolve(v, err)
+		})
+		go func() {
+			<-done
+			span.End()
+		}()
 		return results
 	}
 }
@@ -373,35 +432,66 @@ var errFetchPanicked = errors.New("shared fetch failed unexpectedly")
 // detached from the cancellation of the caller that started it
 // (context.WithoutCancel), bounded by that caller's deadline, so that one
 // client disconnecting does not fail the others; each caller still stops
-// waiting when its own context ends.
+// waiting when its own context ends. A caller that joins a fetch already
+// running takes no place in the rate limiter's queue: it is told so at once
+// (workable.NotifyQueued), so that the calls started after it need not
+// wait for that fetch.
 //
 // A panic in fn is recovered, logged with its stack and returned to every
-// caller as errFetchPanicked: fn runs in singleflight's own goroutine, where
-// DoChan would re-panic it out of reach of any handler's recovery and crash
-// the process.
+// caller as errFetchPanicked: fn runs in a goroutine of its own, where a
+// panic would be out of reach of any handler's recovery and crash the
+// process.
 func (e *economy) shared(ctx context.Context, key string, fn func(context.Context) (any, error)) (any, error) {
-	ch := e.flight.DoChan(key, func() (v any, err error) {
-		defer func() {
-			if p := recover(); p != nil {
-				e.logger.LogAttrs(ctx, slog.LevelError, "shared Workable fetch panicked",
-					slog.String("panic", fmt.Sprint(p)), slog.String("stack", string(debug.Stack())))
-				v, err = nil, errFetchPanicked
-			}
-		}()
-		fctx := context.WithoutCancel(ctx)
-		if dl, ok := ctx.Deadline(); ok {
-			var cancel context.CancelFunc
-			fctx, cancel = context.WithDeadline(fctx, dl)
-			defer cancel()
+	e.flightMu.Lock()
+	f, joined := e.flights[key]
+	if !joined {
+		f = &flight{done: make(chan struct{})}
+		if e.flights == nil {
+			e.flights = make(map[string]*flight)
 		}
-		return fn(fctx)
-	})
+		e.flights[key] = f
+		go e.run(ctx, key, f, fn)
+	}
+	e.flightMu.Unlock()
+	if joined {
+		workable.NotifyQueued(ctx)
+	}
 	select {
-	case r := <-ch:
-		return r.Val, r.Err
+	case <-f.done:
+		return f.val, f.err
 	case <-ctx.Done():
 		return nil, ctx.Err()
 	}
+}
+
+// flight is one fetch of shared, with its outcome once done is closed.
+type flight struct {
+	done chan struct{}
+	val  any
+	err  error
+}
+
+// run runs the fetch of f (see shared) and forgets it when it ends, so that
+// a later caller starts a new one.
+func (e *economy) run(ctx context.Context, key string, f *flight, fn func(context.Context) (any, error)) {
+	defer func() {
+		if p := recover(); p != nil {
+			e.logger.LogAttrs(ctx, slog.LevelError, "shared Workable fetch panicked",
+				slog.String("panic", fmt.Sprint(p)), slog.String("stack", string(debug.Stack())))
+			f.val, f.err = nil, errFetchPanicked
+		}
+		e.flightMu.Lock()
+		delete(e.flights, key)
+		e.flightMu.Unlock()
+		close(f.done)
+	}()
+	fctx := context.WithoutCancel(ctx)
+	if dl, ok := ctx.Deadline(); ok {
+		var cancel context.CancelFunc
+		fctx, cancel = context.WithDeadline(fctx, dl)
+		defer cancel()
+	}
+	f.val, f.err = fn(fctx)
 }
 
 // staleWorthy reports whether a failed fetch may be answered with a stale
@@ -609,7 +699,7 @@ func (e *economy) middleware(next http.Handler) http.Handler {
 
 // serve runs one request with e as its economy.
 func (e *economy) serve(w http.ResponseWriter, r *http.Request, next http.Handler) {
-	rs := &reqState{econ: e, stats: telemetry.StatsFrom(r.Context())}
+	rs := &reqState{econ: e, stats: telemetry.StatsFrom(r.Context()), ordinal: e.requests.Add(1)}
 	if vals := r.Header.Values("Idempotency-Key"); len(vals) > 0 {
 		rs.idempotencyKey, rs.idempotencyKeys = vals[0], len(vals)
 	}
@@ -625,7 +715,9 @@ func (e *economy) serve(w http.ResponseWriter, r *http.Request, next http.Handle
 // costExtension adds extensions.cost to every executed operation's
 // response: {workableCalls, cacheHits, cacheMisses, stale}, counted for this
 // GraphQL request only; and, when stale copies were served,
-// extensions.stale = true with extensions.staleData naming them.
+// extensions.stale = true with extensions.staleData naming them. Each
+// RATE_LIMITED error gets its retry hints (addRetryHints). With @defer,
+// every part carries the cost so far.
 type costExtension struct{}
 
 var (
@@ -658,6 +750,7 @@ func (costExtension) InterceptResponse(ctx context.Context, next graphql.Respons
 		resp.Extensions = make(map[string]any, 3)
 	}
 	resp.Extensions["cost"] = rs.cost()
+	rs.addRetryHints(ctx, resp)
 	if rs.stale.Load() > 0 {
 		rs.mu.Lock()
 		refs := slices.Clone(rs.staleRefs)

@@ -58,7 +58,7 @@ func BenchmarkWarm(b *testing.B) {
 		for _, responses := range []bool{false, true} {
 			client, err := workable.NewClient(simulator.DemoSubdomain, simulator.DemoToken,
 				workable.WithBaseURL(simSrv.URL+"/spi/v3/"),
-				workable.WithRateLimiter(workable.NewWindowLimiter(1_000_000, time.Second)),
+				workable.WithRateLimiter(workable.NewWindowLimiter(1_000_000, time.Second, workable.WithFixedLimit())),
 				workable.WithRequestHook(CountWorkableCalls))
 			if err != nil {
 				b.Fatal(err)
@@ -143,7 +143,7 @@ func BenchmarkLoaderWait(b *testing.B) {
 				b.Run(name, func(b *testing.B) {
 					client, err := workable.NewClient(simulator.DemoSubdomain, simulator.DemoToken,
 						workable.WithBaseURL(simSrv.URL+"/spi/v3/"),
-						workable.WithRateLimiter(workable.NewWindowLimiter(1_000_000, time.Second)),
+						workable.WithRateLimiter(workable.NewWindowLimiter(1_000_000, time.Second, workable.WithFixedLimit())),
 						workable.WithRequestHook(CountWorkableCalls))
 					if err != nil {
 						b.Fatal(err)

@@ -270,7 +270,7 @@ func TestThirtyDistinctColdQueriesStayInBudget(t *testing.T) {
 	for _, b := range backends() {
 		t.Run(b.name, func(t *testing.T) {
 			t.Parallel() // each subtest has its own simulator and budget
-			limiter := workable.NewWindowLimiter(clientBudget, simWindow, workable.WithMargin(0))
+			limiter := workable.NewWindowLimiter(clientBudget, simWindow, workable.WithMargin(0), workable.WithFixedLimit())
 			env, _ := econEnv(t, b, withClientOptions(workable.WithRateLimiter(limiter)))
 			env.sim.SetRateLimit(simBudget, simWindow)
 			cands := env.sim.Candidates()[:30]
@@ -309,7 +309,7 @@ func TestTwoGatewaysShareOneBudget(t *testing.T) {
 			budget := srv.Prefix + cache.Namespace(simulator.DemoSubdomain, simulator.DemoToken) + "rate"
 			gateway := func(rdb redis.UniversalClient) *testEnv {
 				limiter := cache.NewRedisLimiter(rdb, budget, clientBudget, simWindow,
-					cache.WithSafetyMargin(0), cache.WithLimiterTimeout(5*time.Second))
+					cache.WithSafetyMargin(0), cache.WithLimiterTimeout(5*time.Second), cache.WithFixedLimit())
 				env, _ := econEnv(t, b, withSim(sim), withClientOptions(workable.WithRateLimiter(limiter)))
 				return env
 			}
@@ -433,7 +433,7 @@ func TestRedisStoppedMidRun(t *testing.T) {
 	// timeouts do not slow the run down.
 	store := cache.NewRedis(rdb, cache.WithClock(clock.Now), cache.WithTimeout(5*time.Second), cache.WithCoolDown(time.Second))
 	ns := srv.Prefix + cache.Namespace(simulator.DemoSubdomain, simulator.DemoToken)
-	limiter := cache.NewRedisLimiter(rdb, ns+"rate", 1000, time.Second, cache.WithLimiterTimeout(5*time.Second))
+	limiter := cache.NewRedisLimiter(rdb, ns+"rate", 1000, time.Second, cache.WithLimiterTimeout(5*time.Second), cache.WithFixedLimit())
 	env := newTestEnv(t, withCache(store, ns), withClock(clock.Now), withClientOptions(workable.WithRateLimiter(limiter)))
 
 	cands := env.sim.Candidates()

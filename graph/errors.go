@@ -70,7 +70,8 @@ func classify(err error) (code, msg string) {
 	case errors.Is(err, workable.ErrUnauthorized):
 		return CodeWorkableAuthFailed, "Workable rejected the gateway's API token"
 	case errors.Is(err, workable.ErrRateLimited):
-		return CodeRateLimited, "Workable's rate limit cannot serve this request before its deadline; retry later"
+		return CodeRateLimited, "Workable's rate budget cannot serve this before the request's deadline; " +
+			"retry in extensions.retryAfter seconds (what was fetched is cached)"
 	case errors.Is(err, workable.ErrUnavailable),
 		errors.Is(err, context.DeadlineExceeded),
 		errors.Is(err, context.Canceled):

@@ -110,7 +110,7 @@ func TestRateLimited(t *testing.T) {
 			withClientOptions(workable.WithRateLimitRetries(3))}},
 		// The gateway's own limiter has no slot before the deadline.
 		{"budget exhausted", []envOption{withRequestTimeout(5 * time.Second),
-			withClientOptions(workable.WithRateLimiter(workable.NewWindowLimiter(1, time.Hour)))}},
+			withClientOptions(workable.WithRateLimiter(workable.NewWindowLimiter(1, time.Hour, workable.WithFixedLimit())))}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

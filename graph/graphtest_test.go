@@ -130,7 +130,7 @@ func newTestEnv(t *testing.T, opts ...envOption) *testEnv {
 	clientOpts := append([]workable.Option{
 		workable.WithBaseURL(simSrv.URL + "/spi/v3/"),
 		// Generous: the tests count calls, they do not test the budget.
-		workable.WithRateLimiter(workable.NewWindowLimiter(100000, time.Second)),
+		workable.WithRateLimiter(workable.NewWindowLimiter(100000, time.Second, workable.WithFixedLimit())),
 		workable.WithRetry(2, time.Millisecond, 2*time.Millisecond),
 		workable.WithRequestHook(CountWorkableCalls),
 	}, cfg.clientOpts...)

@@ -10,7 +10,6 @@ import (
 	"github.com/99designs/gqlgen/graphql/handler"
 	"github.com/99designs/gqlgen/graphql/handler/extension"
 	"github.com/99designs/gqlgen/graphql/handler/lru"
-	"github.com/99designs/gqlgen/graphql/handler/transport"
 	"github.com/vektah/gqlparser/v2/ast"
 	"go.opentelemetry.io/otel/trace"
 
@@ -131,8 +130,10 @@ type Config struct {
 }
 
 // NewHandler returns the /query endpoint: GraphQL over GET and POST (and
-// OPTIONS), with per-request dataloaders over the cache, coalescing of
-// identical fetches across requests, and extensions.cost in every response.
+// OPTIONS), @defer over multipart/mixed and Server-Sent Events (see
+// incremental.go), with per-request dataloaders over the cache, coalescing
+// of identical fetches across requests, and extensions.cost in every
+// response.
 // For extensions.cost to count Workable calls, the client must have been
 // built with workable.WithRequestHook(CountWorkableCalls). It panics if
 // Cache is set without a Namespace.
@@ -143,10 +144,10 @@ func NewHandler(cfg Config) http.Handler {
 		base := cfg
 		base.Workable, base.Cache, base.Namespace = nil, nil, ""
 		e := newEconomy(base)
-		return newCredentialEconomies(cfg, e.logger).middleware(newServer(e, cfg))
+		return newCredentialEconomies(cfg, e.logger).middleware(detachExecution(newServer(e, cfg)))
 	}
 	e := newEconomy(cfg)
-	return e.middleware(newServer(e, cfg))
+	return e.middleware(detachExecution(newServer(e, cfg)))
 }
 
 // newEconomy builds the process-wide part of the upstream economy.
@@ -156,6 +157,7 @@ func newEconomy(cfg Config) *economy {
 	}
 	e := &economy{
 		client:    cfg.Workable,
+		nickname:  credentials.DefaultNickname,
 		store:     traceStore(cfg.Cache, cfg.TracerProvider),
 		ns:        cfg.Namespace,
 		ttls:      cfg.TTLs,
@@ -196,9 +198,7 @@ func newServer(e *economy, cfg Config) *handler.Server {
 		r.idem = idempotency.NewMemoryStore()
 	}
 	srv := handler.New(executableSchema(r))
-	srv.AddTransport(transport.Options{})
-	srv.AddTransport(transport.GET{})
-	srv.AddTransport(transport.POST{})
+	addTransports(srv)
 	srv.SetQueryCache(lru.New[*ast.QueryDocument](1000))
 	// The parser stops at the same token limit, so that it holds even
 	// without the extension.

@@ -126,9 +126,7 @@ func (r *Resolver) createCandidateOnce(ctx context.Context, key string, req crea
 	// A replay: this request's loaders serve the stored candidate; the
 	// cache already saw the write when it happened.
 	l := r.loadersFor(ctx)
-	l.candidate.Clear(ctx, out.Candidate.ID)
-	l.candidate.Prime(ctx, out.Candidate.ID, out.Candidate)
-	l.candidateBasic.Clear(ctx, out.Candidate.ID)
-	l.candidateBasic.Prime(ctx, out.Candidate.ID, out.Candidate)
+	l.candidate.prime(ctx, out.Candidate.ID, out.Candidate)
+	l.candidateBasic.prime(ctx, out.Candidate.ID, out.Candidate)
 	return &model.CreateCandidatePayload{Candidate: out.Candidate, UserErrors: []model.UserError{}}, nil
 }

@@ -42,9 +42,13 @@ import (
 const DefaultLoaderWait = 2 * time.Millisecond
 
 const (
-	// maxParallelFetches bounds the Workable calls one batch runs at once
-	// (the client's rate limiter queues them anyway).
-	maxParallelFetches = 8
+	// maxParallelFetches bounds the fetches one batch runs at once. They
+	// start in rank order and all wait for the rate budget together, so
+	// that the limiter can serve the items of a page in list order: were
+	// fewer queued than a window's worth of slots, a later item could take
+	// a slot while an earlier one had not yet joined the queue. 100 is
+	// Workable's largest page, so a page's items always queue together.
+	maxParallelFetches = 100
 	// jobIndexLimit is the page size of the jobs list used to resolve many
 	// job references with one call.
 	jobIndexLimit = 100
@@ -122,33 +126,108 @@ type loaders struct {
 	e      *economy
 
 	// candidate loads GET /candidates/{id} (detail); nil value for a 404.
-	candidate *dataloader.Loader[string, *workable.Candidate]
+	candidate *loader[string, *workable.Candidate]
 	// candidateBasic loads a candidate's list fields: from a cached list
 	// page's copy when there is one, else through candidate.
-	candidateBasic *dataloader.Loader[string, *workable.Candidate]
+	candidateBasic *loader[string, *workable.Candidate]
 	// jobDetail loads GET /jobs/{shortcode}; nil value for a 404.
-	jobDetail *dataloader.Loader[string, *workable.Job]
+	jobDetail *loader[string, *workable.Job]
 	// job loads a job's list fields by shortcode; nil value when Workable
 	// has no such job. See jobFromIndex for the strategy.
-	job *dataloader.Loader[string, *workable.Job]
+	job *loader[string, *workable.Job]
 	// candidateListed loads a candidate's list item (the only shape with
 	// resume_metadata, API.md §10): a cached list page's copy, else
 	// GET /candidates?since_id={id}&limit=1; nil value when there is none.
-	candidateListed *dataloader.Loader[string, *workable.Candidate]
+	candidateListed *loader[string, *workable.Candidate]
 	// stages loads a pipeline: the account's (key "") or a job's (key its
 	// shortcode); nil value for a job Workable does not have.
-	stages *dataloader.Loader[string, []*workable.Stage]
+	stages *loader[string, []*workable.Stage]
 	// activityLog loads a candidate's whole activity stream, oldest first.
-	activityLog *dataloader.Loader[string, []*workable.Activity]
+	activityLog *loader[string, []*workable.Activity]
 
-	jobPages         *dataloader.Loader[jobPageKey, page[workable.Job]]
-	candidatePages   *dataloader.Loader[candidatePageKey, page[workable.Candidate]]
-	activityPages    *dataloader.Loader[activityPageKey, page[workable.Activity]]
-	jobActivityPages *dataloader.Loader[jobActivityPageKey, page[workable.Activity]]
+	jobPages         *loader[jobPageKey, page[workable.Job]]
+	candidatePages   *loader[candidatePageKey, page[workable.Candidate]]
+	activityPages    *loader[activityPageKey, page[workable.Activity]]
+	jobActivityPages *loader[jobActivityPageKey, page[workable.Activity]]
 	// activity loads one activity (Query.node); nil value when Workable no
 	// longer has it. Every activity of a cached page is cached on its own
 	// too, so a listed activity costs nothing more.
-	activity *dataloader.Loader[activityKey, *workable.Activity]
+	activity *loader[activityKey, *workable.Activity]
+}
+
+// loader is a dataloader that remembers, per key, the rank of the field
+// that asked for it (see rankOf): dataloader v7 calls a batch function with
+// the context of one Load, so the rank of each key has to travel beside it
+// for the batch to queue each key's Workable call at its own rank.
+type loader[K comparable, V any] struct {
+	*dataloader.Loader[K, *pending[V]]
+
+	mu    sync.Mutex
+	ranks map[K]workable.Rank
+}
+
+// prime makes key read as v for the rest of the request.
+func (l *loader[K, V]) prime(ctx context.Context, key K, v V) {
+	l.Clear(ctx, key)
+	l.Prime(ctx, key, resolved(v, nil))
+}
+
+// pending is the value of one key of a batch, set once its fetch ends (see
+// cachedBatch).
+type pending[V any] struct {
+	done chan struct{}
+	v    V
+	err  error
+}
+
+func newPending[V any]() *pending[V] { return &pending[V]{done: make(chan struct{})} }
+
+// resolved returns a pending value that is already set.
+func resolved[V any](v V, err error) *pending[V] {
+	p := newPending[V]()
+	p.resolve(v, err)
+	return p
+}
+
+// resolve sets the value; it is called once.
+func (p *pending[V]) resolve(v V, err error) {
+	p.v, p.err = v, err
+	close(p.done)
+}
+
+// wait returns the value once it is set. It does not give up when the
+// request's context ends: the fetch ends then too (every fetch of a request
+// runs under the request's deadline), and its outcome may still be a stale
+// copy worth answering with.
+func (p *pending[V]) wait() (V, error) {
+	<-p.done
+	return p.v, p.err
+}
+
+// noteRank records that key was asked for at rank r; a key asked for by
+// several fields keeps the best rank.
+func (l *loader[K, V]) noteRank(key K, r workable.Rank) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if old, ok := l.ranks[key]; !ok || r.Compare(old) < 0 {
+		l.ranks[key] = r
+	}
+}
+
+// rank returns the rank key was asked for at (nil when unknown).
+func (l *loader[K, V]) rank(key K) workable.Rank {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.ranks[key]
+}
+
+// newCachedLoader returns a loader over cachedBatch(sp) whose batches rank
+// their keys' Workable calls.
+func newCachedLoader[K comparable, V any](e *economy, rs *reqState, sp spec[K, V]) *loader[K, V] {
+	l := &loader[K, V]{ranks: make(map[K]workable.Rank)}
+	sp.rank = l.rank
+	l.Loader = dataloader.NewBatchedLoader(cachedBatch(e, rs, sp), dataloader.WithWait[K, *pending[V]](e.loaderWait))
+	return l
 }
 
 // newLoaders returns a fresh set of loaders for one request, counting its
@@ -156,50 +235,50 @@ type loaders struct {
 func newLoaders(e *economy, rs *reqState) *loaders {
 	l := &loaders{client: e.client, e: e}
 	listsGen := func(string) string { return e.listsGenKey() }
-	l.candidate = newLoader(e.loaderWait, cachedBatch(e, rs, spec[string, *workable.Candidate]{
+	l.candidate = newCachedLoader(e, rs, spec[string, *workable.Candidate]{
 		kind: cache.KindCandidate, id: detailID, gen: e.candidateGenKey, fetch: l.fetchCandidate,
-	}))
-	l.candidateBasic = newLoader(e.loaderWait, cachedBatch(e, rs, spec[string, *workable.Candidate]{
+	})
+	l.candidateBasic = newCachedLoader(e, rs, spec[string, *workable.Candidate]{
 		kind: cache.KindCandidate, id: listedID, gen: listsGen, fetch: l.basicFromDetail, derived: true,
-	}))
-	l.jobDetail = newLoader(e.loaderWait, cachedBatch(e, rs, spec[string, *workable.Job]{
+	})
+	l.jobDetail = newCachedLoader(e, rs, spec[string, *workable.Job]{
 		kind: cache.KindJob, id: detailID, fetch: l.fetchJobDetail,
-	}))
-	l.job = newLoader(e.loaderWait, cachedBatch(e, rs, spec[string, *workable.Job]{
+	})
+	l.job = newCachedLoader(e, rs, spec[string, *workable.Job]{
 		kind: cache.KindJob, id: listedID, fetch: l.jobFromIndex, derived: true,
-	}))
-	l.jobPages = newLoader(e.loaderWait, cachedBatch(e, rs, spec[jobPageKey, page[workable.Job]]{
+	})
+	l.jobPages = newCachedLoader(e, rs, spec[jobPageKey, page[workable.Job]]{
 		kind: cache.KindJobList, id: jobPageKey.canonical, fetch: l.fetchJobPage,
-	}))
-	l.candidatePages = newLoader(e.loaderWait, cachedBatch(e, rs, spec[candidatePageKey, page[workable.Candidate]]{
+	})
+	l.candidatePages = newCachedLoader(e, rs, spec[candidatePageKey, page[workable.Candidate]]{
 		kind: cache.KindCandidateList, id: candidatePageKey.canonical,
 		gen: func(candidatePageKey) string { return e.listsGenKey() }, fetch: l.fetchCandidatePage,
-	}))
-	l.activityPages = newLoader(e.loaderWait, cachedBatch(e, rs, spec[activityPageKey, page[workable.Activity]]{
+	})
+	l.activityPages = newCachedLoader(e, rs, spec[activityPageKey, page[workable.Activity]]{
 		kind: cache.KindActivities, id: activityPageKey.canonical,
 		gen: func(k activityPageKey) string { return e.candidateGenKey(k.CandidateID) }, fetch: l.fetchActivityPage,
-	}))
-	l.candidateListed = newLoader(e.loaderWait, cachedBatch(e, rs, spec[string, *workable.Candidate]{
+	})
+	l.candidateListed = newCachedLoader(e, rs, spec[string, *workable.Candidate]{
 		kind: cache.KindCandidate, id: listedID, gen: listsGen, fetch: l.fetchCandidateListed,
-	}))
+	})
 	// A pipeline is job configuration: cached like jobs, without generation
 	// (no write of the gateway changes it).
-	l.stages = newLoader(e.loaderWait, cachedBatch(e, rs, spec[string, []*workable.Stage]{
+	l.stages = newCachedLoader(e, rs, spec[string, []*workable.Stage]{
 		kind: cache.KindJob, id: func(k string) string { return "stages:" + k }, fetch: l.fetchStages,
-	}))
-	l.activityLog = newLoader(e.loaderWait, cachedBatch(e, rs, spec[string, []*workable.Activity]{
+	})
+	l.activityLog = newCachedLoader(e, rs, spec[string, []*workable.Activity]{
 		kind: cache.KindActivities, id: func(id string) string { return "log:" + id },
 		gen: e.candidateGenKey, fetch: l.fetchActivityLog,
-	}))
+	})
 	// A job's activities change with any of its candidates: the candidate
 	// lists generation, which every candidate write replaces, guards them.
-	l.jobActivityPages = newLoader(e.loaderWait, cachedBatch(e, rs, spec[jobActivityPageKey, page[workable.Activity]]{
+	l.jobActivityPages = newCachedLoader(e, rs, spec[jobActivityPageKey, page[workable.Activity]]{
 		kind: cache.KindActivities, id: jobActivityPageKey.canonical,
 		gen: func(jobActivityPageKey) string { return e.listsGenKey() }, fetch: l.fetchJobActivityPage,
-	}))
-	l.activity = newLoader(e.loaderWait, cachedBatch(e, rs, spec[activityKey, *workable.Activity]{
+	})
+	l.activity = newCachedLoader(e, rs, spec[activityKey, *workable.Activity]{
 		kind: cache.KindActivities, id: activityKey.canonical, gen: l.activityGen, fetch: l.fetchActivity,
-	}))
+	})
 	return l
 }
 
@@ -281,12 +360,6 @@ func (l *loaders) activityGen(k activityKey) string {
 	return l.e.candidateGenKey(k.CandidateID)
 }
 
-// newLoader returns a loader over batch that collects keys for wait (the
-// economy's loaderWait).
-func newLoader[K comparable, V any](wait time.Duration, batch dataloader.BatchFunc[K, V]) *dataloader.Loader[K, V] {
-	return dataloader.NewBatchedLoader(batch, dataloader.WithWait[K, V](wait))
-}
-
 // loadersFor returns the request's loaders. Outside a request (a resolver
 // called directly) it returns fresh loaders that dedupe nothing across calls
 // but still work.
@@ -312,24 +385,27 @@ func (r *Resolver) clientFor(ctx context.Context) *workable.Client {
 	return r.econFor(ctx).client
 }
 
-// load reads one key. dataloader v7.1.0 has no NewSkipCacheError, so a
-// transient failure (rate limit, upstream trouble) is cleared from the
-// loader's cache here instead: a later read in the same request tries again.
-func load[K comparable, V any](ctx context.Context, l *dataloader.Loader[K, V], key K) (V, error) {
-	v, err := l.Load(ctx, key)()
-	if err != nil && transient(err) {
-		l.Clear(ctx, key)
-	}
-	return v, err
+// load reads one key, at the rank of the field asking (see rankOf).
+// dataloader v7.1.0 has no NewSkipCacheError, so a transient failure (rate
+// limit, upstream trouble) is cleared from the loader's cache here instead:
+// a later read in the same request tries again.
+func load[K comparable, V any](ctx context.Context, l *loader[K, V], key K) (V, error) {
+	return loadAsync(ctx, l, key)()
 }
 
 // loadAsync starts reading one key and returns a function that waits for
 // it, so that reads through different loaders run together; like load, it
 // clears a transient failure from the loader's cache.
-func loadAsync[K comparable, V any](ctx context.Context, l *dataloader.Loader[K, V], key K) func() (V, error) {
+func loadAsync[K comparable, V any](ctx context.Context, l *loader[K, V], key K) func() (V, error) {
+	ctx = requestContext(ctx)
+	l.noteRank(key, rankOf(ctx))
 	thunk := l.Load(ctx, key)
 	return func() (V, error) {
-		v, err := thunk()
+		p, err := thunk()
+		var v V
+		if err == nil {
+			v, err = p.wait()
+		}
 		if err != nil && transient(err) {
 			l.Clear(ctx, key)
 		}
@@ -352,36 +428,56 @@ func (r *Resolver) primeCandidate(ctx context.Context, c *workable.Candidate) {
 		return
 	}
 	l := r.loadersFor(ctx)
-	l.candidate.Clear(ctx, c.ID)
-	l.candidate.Prime(ctx, c.ID, c)
-	l.candidateBasic.Clear(ctx, c.ID)
-	l.candidateBasic.Prime(ctx, c.ID, c)
+	l.candidate.prime(ctx, c.ID, c)
+	l.candidateBasic.prime(ctx, c.ID, c)
 	l.candidateListed.Clear(ctx, c.ID)
 	r.econFor(ctx).candidateWritten(ctx, c)
 }
 
-// fetchEach runs fetch for every key, at most maxParallelFetches at a time,
-// and returns the results in key order.
+// startEach runs run(0, …), …, run(n-1, …), each in a goroutine of its
+// own, at most maxParallelFetches at a time, and in order: run(j+1) starts
+// once run(j) has called its placed function (or returned). A run that
+// makes a Workable call passes placed on with workable.WithOnQueued, so
+// that the calls join the rate limiter's queue in this order, even while
+// it has free slots, which it gives in arrival order. It returns at once;
+// the channel is closed when every run has returned. run must not panic.
+func startEach(n int, run func(j int, placed func())) <-chan struct{} {
+	done := make(chan struct{})
+	go func() {
+		var wg sync.WaitGroup
+		sem := make(chan struct{}, maxParallelFetches)
+		for j := range n {
+			sem <- struct{}{}
+			ready := make(chan struct{})
+			var once sync.Once
+			placed := func() { once.Do(func() { close(ready) }) }
+			wg.Go(func() {
+				defer func() { <-sem }()
+				defer placed()
+				run(j, placed)
+			})
+			<-ready
+		}
+		wg.Wait()
+		close(done)
+	}()
+	return done
+}
+
+// fetchEach runs fetch for every key like startEach and returns the results
+// in key order once all are done; a panic in fetch becomes that key's error.
 func fetchEach[K comparable, V any](ctx context.Context, keys []K, fetch func(context.Context, K) (V, error)) []*dataloader.Result[V] {
 	results := make([]*dataloader.Result[V], len(keys))
-	sem := make(chan struct{}, maxParallelFetches)
-	var wg sync.WaitGroup
-	for i, k := range keys {
-		wg.Go(func() {
-			sem <- struct{}{}
-			defer func() { <-sem }()
-			// A panic here would end the process (it is not the resolver's
-			// goroutine, which gqlgen recovers): make it this key's error.
-			defer func() {
-				if p := recover(); p != nil {
-					results[i] = &dataloader.Result[V]{Error: fmt.Errorf("%w: %v", errFetchPanicked, p)}
-				}
-			}()
-			v, err := fetch(ctx, k)
-			results[i] = &dataloader.Result[V]{Data: v, Error: err}
-		})
-	}
-	wg.Wait()
+	<-startEach(len(keys), func(j int, placed func()) {
+		ctx := workable.WithOnQueued(ctx, placed)
+		defer func() {
+			if p := recover(); p != nil {
+				results[j] = &dataloader.Result[V]{Error: fmt.Errorf("%w: %v", errFetchPanicked, p)}
+			}
+		}()
+		v, err := fetch(ctx, keys[j])
+		results[j] = &dataloader.Result[V]{Data: v, Error: err}
+	})
 	return results
 }
 

@@ -37,6 +37,7 @@ import (
 // candidate is Workable's answer, which carries the detail fields, so reading
 // them back costs no further call.
 func (r *Resolver) createCandidate(ctx context.Context, input model.CreateCandidateInput) (*model.CreateCandidatePayload, error) {
+	ctx = requestContext(ctx)
 	req, userErrs := validateCreateCandidateInput(input)
 	if len(userErrs) > 0 {
 		return &model.CreateCandidatePayload{UserErrors: userErrs}, nil
@@ -72,6 +73,7 @@ func (r *Resolver) createCandidateNow(ctx context.Context, req createRequest) (*
 // validateUpdateCandidateInput for null, [] and an input with only the id).
 // The payload's candidate is Workable's answer, detail fields included.
 func (r *Resolver) updateCandidate(ctx context.Context, input model.UpdateCandidateInput) (*model.UpdateCandidatePayload, error) {
+	ctx = requestContext(ctx)
 	id, patch, userErrs := validateUpdateCandidateInput(input)
 	if len(userErrs) > 0 {
 		return &model.UpdateCandidatePayload{UserErrors: userErrs}, nil
@@ -206,6 +208,7 @@ func snakeToCamel(s string) string {
 // that already carry a code as they are. past is the verb in the message
 // ("created", "updated").
 func (r *Resolver) writeFailed(ctx context.Context, op, past string, err error) error {
+	noteCall(ctx, op+" "+graphql.GetPath(ctx).String(), err)
 	if errors.Is(err, workable.ErrOutcomeUnknown) {
 		r.logger.LogAttrs(ctx, slog.LevelWarn, "candidate write outcome unknown",
 			slog.String("op", op), slog.Any("err", err))

@@ -126,6 +126,7 @@ func decodeResponse(b []byte) (r storedResponse, ok bool) {
 func (e *economy) serveWithResponseCache(w http.ResponseWriter, r *http.Request, rs *reqState, next http.Handler) {
 	key, ok := e.responseKey(r)
 	if !ok {
+		rs.loaders = newLoaders(e, rs)
 		next.ServeHTTP(w, r)
 		return
 	}
@@ -146,10 +147,14 @@ func (e *economy) serveWithResponseCache(w http.ResponseWriter, r *http.Request,
 }
 
 // responseKey returns the cache key of r, restoring its body; ok is false
-// for requests that are not looked up (other methods, large bodies). The key
+// for requests that are not looked up (other methods, large bodies, clients
+// that accept a streamed answer). The key
 // includes the role of r's caller (access.PrincipalFrom), see the file
 // comment.
 func (e *economy) responseKey(r *http.Request) (string, bool) {
+	if answeredInParts(r) {
+		return "", false // not one body to store
+	}
 	var body []byte
 	switch r.Method {
 	case http.MethodGet:

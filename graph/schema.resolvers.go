@@ -367,6 +367,10 @@ func (r *queryResolver) Account(ctx context.Context) (*workable.Account, error) 
 	return r.account(ctx)
 }
 
+func (r *queryResolver) WorkableBudget(ctx context.Context) (*model.WorkableBudget, error) {
+	return r.workableBudget(ctx)
+}
+
 func (r *queryResolver) WorkableCredentials(ctx context.Context) ([]credentials.Credential, error) {
 	return r.workableCredentials(ctx)
 }

@@ -149,6 +149,22 @@ func (c *codeWriter) Write(b []byte) (int, error) {
 // Unwrap lets http.ResponseController reach the underlying writer.
 func (c *codeWriter) Unwrap() http.ResponseWriter { return c.ResponseWriter }
 
+// Flush passes flushes on for answers streamed in parts (@defer over
+// multipart/mixed, Server-Sent Events), which gqlgen's transports only
+// send through a writer that is an http.Flusher. An error answer being
+// buffered is not flushed.
+func (c *codeWriter) Flush() {
+	if c.buffering {
+		return
+	}
+	if c.status == 0 {
+		c.WriteHeader(http.StatusOK)
+	}
+	if f, ok := c.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
+}
+
 // finish writes a buffered error answer with codes added.
 func (c *codeWriter) finish() {
 	if !c.buffering {

@@ -152,6 +152,8 @@ wait_up() { # url pid log
   die "$1 did not come up"
 }
 
+# The simulator enforces no budget; the gateways pin theirs (WORKABLE_RATE_LIMIT) so that
+# warming is not held to the 10 per 10 s the simulator announces.
 "$tmp/gateway" simulator -addr "127.0.0.1:$SIM_PORT" -rate-limit 0 >"$tmp/simulator.log" 2>&1 &
 pids+=($!)
 wait_up "http://127.0.0.1:$SIM_PORT/spi/v3/jobs" $! "$tmp/simulator.log"
@@ -165,7 +167,7 @@ SIM_BASE=http://127.0.0.1:$SIM_PORT/spi/v3
 
 declare -A pid url
 start_gateway() { # system response-cache
-  PORT=${port[$1]} WORKABLE_SUBDOMAIN=$SUBDOMAIN WORKABLE_API_TOKEN=$TOKEN WORKABLE_BASE_URL=$SIM_BASE/ \
+  PORT=${port[$1]} WORKABLE_SUBDOMAIN=$SUBDOMAIN WORKABLE_API_TOKEN=$TOKEN WORKABLE_BASE_URL=$SIM_BASE/ WORKABLE_RATE_LIMIT=1000 \
     RESPONSE_CACHE=$2 CACHE_PREFIX="peerbench:$$:$1:" CACHE_TTL_SCALE=100 REQUEST_TIMEOUT=120s \
     "$tmp/gateway" >"$tmp/$1.log" 2>&1 &
   pids+=($!)

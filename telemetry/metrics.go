@@ -334,6 +334,15 @@ func (l *instrumentedLimiter) Observe(r workable.Rate) {
 	}
 }
 
+// Budget passes on the wrapped limiter's budget, so that an instrumented
+// limiter still answers workableBudget.
+func (l *instrumentedLimiter) Budget(ctx context.Context) (workable.Budget, error) {
+	if br, ok := l.next.(workable.BudgetReporter); ok {
+		return br.Budget(ctx)
+	}
+	return workable.Budget{}, workable.ErrNoBudget
+}
+
 // metricsExtension is the gqlgen side of Metrics.
 type metricsExtension struct{ m *Metrics }
 

@@ -358,7 +358,7 @@ func TestMetricsWithWorkableClient(t *testing.T) {
 	wc, err := workable.NewClient(simulator.DemoSubdomain, simulator.DemoToken,
 		workable.WithBaseURL(srv.URL+"/spi/v3/"),
 		workable.WithRequestHook(m.WorkableHook("default")),
-		workable.WithRateLimiter(m.InstrumentLimiter("default", workable.NewWindowLimiter(100, time.Hour))),
+		workable.WithRateLimiter(m.InstrumentLimiter("default", workable.NewWindowLimiter(100, time.Hour, workable.WithFixedLimit()))),
 	)
 	if err != nil {
 		t.Fatal(err)

@@ -3,8 +3,10 @@
 //
 // A Client groups the endpoints in services (Jobs, Candidates, Accounts).
 // Every request passes through a RateLimiter that keeps the token inside
-// Workable's budget (10 requests per 10 seconds for account tokens); 429s
-// are waited out and retried, transient failures of reads are retried with
+// Workable's budget (the X-Rate-Limit-Limit Workable announces for the
+// token: 10 requests per 10 seconds for account tokens, 50 for OAuth and
+// partner tokens), and is not sent when its answer could not come back
+// before the context's deadline; 429s are waited out and retried, transient failures of reads are retried with
 // jittered backoff, and writes whose outcome is unknown are never retried.
 package workable
 
@@ -21,6 +23,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 )
 
@@ -78,6 +81,9 @@ type Client struct {
 	maxDelay            time.Duration
 	maxRateLimitRetries int
 	hooks               []func(context.Context, RequestEvent)
+	// callTime is the moving average of how long an attempt that got an
+	// answer took (nanoseconds, 0 until the first answer); see callEstimate.
+	callTime atomic.Int64
 
 	// now and sleep are the client's clock; tests replace them.
 	now   func() time.Time
@@ -152,8 +158,8 @@ func WithUserAgent(ua string) Option {
 }
 
 // WithRateLimiter sets the limiter every attempt passes through (default
-// NewWindowLimiter(10, 10*time.Second)). Share one limiter between clients
-// that use the same token.
+// NewWindowLimiter(10, 10*time.Second), which then adopts the limit Workable
+// announces). Share one limiter between clients that use the same token.
 func WithRateLimiter(l RateLimiter) Option {
 	return func(c *Client) error {
 		if l == nil {
@@ -344,7 +350,7 @@ func (c *Client) do(ctx context.Context, k call, into any) (*Response, error) {
 	}
 	var transient, limited int
 	for attempt := 1; ; attempt++ {
-		if err := c.limiter.Wait(ctx, prio); err != nil {
+		if err := c.waitForSlot(ctx, prio); err != nil {
 			return nil, fmt.Errorf("workable: %s: wait for rate limiter: %w", k.route, err)
 		}
 		resp, err := c.attempt(ctx, k, attempt, into)
@@ -385,10 +391,61 @@ func (c *Client) do(ctx context.Context, k call, into any) (*Response, error) {
 	}
 }
 
-// fitsDeadline reports whether waiting d still leaves time before ctx's deadline.
+// waitForSlot waits for the rate limiter, asking for a slot early enough
+// that the call's answer can come back before ctx's deadline: the limiter
+// keeps callEstimate in reserve (WithCallReserve), so a call that would
+// only be sent when its answer could no longer be used is not sent at all
+// (and does not spend the budget). Running out of time while queued is a
+// *BudgetError, not a timeout: the budget, not Workable, was too slow.
+//
+// A limiter that does not tell its callers when they have their place in
+// its queue (NotifyQueued) is taken to have placed them once Wait returns.
+func (c *Client) waitForSlot(ctx context.Context, prio Priority) error {
+	defer NotifyQueued(ctx)
+	err := c.limiter.Wait(WithCallReserve(ctx, c.callEstimate), prio)
+	if err != nil && errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, ErrRateLimited) {
+		return &BudgetError{}
+	}
+	return err
+}
+
+// callEstimate is how long a call is expected to take: the moving average
+// of the attempts that got an answer, 0 before the first one (so that a
+// client that has never reached Workable is not held back by a guess).
+func (c *Client) callEstimate() time.Duration {
+	return time.Duration(c.callTime.Load())
+}
+
+// observeCallTime adds the duration of an attempt that got an answer to the
+// moving average (weight 1/4: a few slow answers move it, one does not).
+func (c *Client) observeCallTime(d time.Duration) {
+	for {
+		old := c.callTime.Load()
+		next := int64(d)
+		if old > 0 {
+			next = old + (int64(d)-old)/4
+		}
+		if c.callTime.CompareAndSwap(old, next) {
+			return
+		}
+	}
+}
+
+// Budget reports the token's rate budget as the client's limiter sees it,
+// without calling Workable. It fails with ErrNoBudget when the limiter
+// cannot report it (it does not implement BudgetReporter).
+func (c *Client) Budget(ctx context.Context) (Budget, error) {
+	if br, ok := c.limiter.(BudgetReporter); ok {
+		return br.Budget(ctx)
+	}
+	return Budget{}, ErrNoBudget
+}
+
+// fitsDeadline reports whether waiting d, then making the call, still ends
+// before ctx's deadline.
 func (c *Client) fitsDeadline(ctx context.Context, d time.Duration) bool {
 	dl, ok := ctx.Deadline()
-	return !ok || c.now().Add(d).Before(dl)
+	return !ok || c.now().Add(d+c.callEstimate()).Before(dl)
 }
 
 // backoff returns the wait before retry n (1-based): exponential from
@@ -422,6 +479,7 @@ func (c *Client) attempt(ctx context.Context, k call, n int, into any) (*Respons
 	}
 	if resp != nil {
 		ev.Status = resp.StatusCode
+		c.observeCallTime(ev.Duration)
 	}
 	for _, h := range c.hooks {
 		h(ctx, ev)

@@ -285,3 +285,11 @@ func (c *fakeClock) advanceToNext() bool {
 	}
 	return true
 }
+
+// Advance moves time forward by d without firing timers (tests that use it
+// have none armed).
+func (c *fakeClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+}

@@ -2,7 +2,6 @@ package workable
 
 import (
 	"context"
-	"fmt"
 	"slices"
 	"sync"
 	"time"
@@ -76,27 +75,53 @@ func WithMargin(d time.Duration) LimiterOption {
 	}
 }
 
+// WithFixedLimit pins the limiter to the limit it was made with: the
+// X-Rate-Limit-Limit of responses is ignored. For operators who know their
+// token's budget better than its headers (WORKABLE_RATE_LIMIT), and for
+// tests that give a limiter a budget other than the server announces.
+func WithFixedLimit() LimiterOption {
+	return func(l *WindowLimiter) { l.fixed = true }
+}
+
 // WindowLimiter is a sliding-window-log rate limiter: it allows at most limit
 // sends in any interval of length window+margin. It is safe for concurrent
-// use. Queued callers are served by priority (writes first), then in arrival
-// order.
+// use.
 //
-// Only Remaining == 0 in observed headers changes its state (it then blocks
-// until Reset plus the margin). A positive Remaining is deliberately ignored:
-// responses arrive out of order and requests still in flight are not yet
-// counted in it, so it is not a reliable bound, while the limiter's own log
-// already bounds this process's traffic.
+// The limit starts at the one it was made with and then follows the
+// X-Rate-Limit-Limit that Workable announces for the token (10 for account
+// tokens, 50 for OAuth and partner tokens, API.md §7), up or down, unless
+// it was made WithFixedLimit. Whatever the limit, no more sends than it
+// allows are made within one span: the log keeps every send of the last
+// span, so lowering the limit holds callers back until enough sends have
+// left it.
+//
+// Queued callers are served by priority (writes first), then by Rank (see
+// WithRank), then in arrival order. A caller whose slot, given the callers
+// ahead of it, would come after its context's deadline (less its call
+// reserve, see WithCallReserve) fails at once with a *BudgetError, also
+// when a caller ranked before it joins the queue later and pushes its slot
+// past the deadline; and so do the callers of its page ranked after it (see
+// PageOrder), so that a page is served as a prefix of whole items.
+//
+// Besides the limit, only Remaining == 0 in observed headers changes its
+// state (it then blocks until Reset plus the margin). A positive Remaining
+// is deliberately ignored: responses arrive out of order and requests still
+// in flight are not yet counted in it, so it is not a reliable bound, while
+// the limiter's own log already bounds this process's traffic.
 type WindowLimiter struct {
-	limit  int
 	window time.Duration
 	margin time.Duration
 	clock  Clock
+	fixed  bool
 
 	mu           sync.Mutex
-	sends        []time.Time // the most recent sends, oldest first, at most limit of them
+	limit        int
+	sends        []time.Time // the sends of the last span, oldest first
 	blockedUntil time.Time
-	queue        []*waiter
+	queue        []*waiter // in service order: the head first
 	seq          uint64
+	delayed      uint64
+	order        PageOrder
 
 	// Test hooks, called with l.mu held when set: onEnqueue each time a
 	// caller joins the queue, onGrant with the time of each send.
@@ -105,13 +130,45 @@ type WindowLimiter struct {
 }
 
 type waiter struct {
-	prio Priority
-	seq  uint64
+	prio     Priority
+	rank     Rank
+	seq      uint64
+	deadline time.Time // zero: none
+	// reserve is the time the call needs before the deadline (see
+	// WithCallReserve), read when a slot is decided; nil for none.
+	reserve func() time.Duration
+	// late is set, and the waiter removed from the queue, when its slot
+	// falls after its deadline.
+	late *BudgetError
 	wake chan struct{}
 }
 
+// before reports whether w is served before o.
+func (w *waiter) before(o *waiter) bool {
+	if w.prio != o.prio {
+		return w.prio > o.prio
+	}
+	if c := w.rank.Compare(o.rank); c != 0 {
+		return c < 0
+	}
+	return w.seq < o.seq
+}
+
+// misses reports whether a slot at t leaves too little time before w's
+// deadline.
+func (w *waiter) misses(t time.Time) bool {
+	if w.deadline.IsZero() {
+		return false
+	}
+	if w.reserve != nil {
+		t = t.Add(w.reserve())
+	}
+	return t.After(w.deadline)
+}
+
 // NewWindowLimiter returns a limiter allowing limit requests per window (plus
-// the margin, see WithMargin). A limit below 1 is treated as 1 and a negative
+// the margin, see WithMargin), adopting the limit Workable announces unless
+// WithFixedLimit is given. A limit below 1 is treated as 1 and a negative
 // window as 0.
 func NewWindowLimiter(limit int, window time.Duration, opts ...LimiterOption) *WindowLimiter {
 	limit = max(limit, 1)
@@ -135,45 +192,64 @@ func defaultMargin(window time.Duration) time.Duration {
 	return max(window/20, 50*time.Millisecond)
 }
 
-// Limit returns the number of requests allowed per window.
-func (l *WindowLimiter) Limit() int { return l.limit }
+// Limit returns the number of requests allowed per window now.
+func (l *WindowLimiter) Limit() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.limit
+}
 
 // Window returns the nominal window, without the margin.
 func (l *WindowLimiter) Window() time.Duration { return l.window }
 
-// Wait blocks until one request may be sent. It fails at once with an error
-// wrapping ErrRateLimited when the earliest slot this caller can get (given
-// the callers queued ahead of it) is after ctx's deadline, and returns
-// ctx.Err() if ctx ends while it waits.
+// Wait blocks until one request may be sent. It fails at once with a
+// *BudgetError (matching ErrRateLimited) when the earliest slot this caller
+// can get, given the callers queued ahead of it, is after ctx's deadline,
+// and returns ctx.Err() if ctx ends while it waits. The caller's rank is
+// RankFrom(ctx); NotifyQueued(ctx) is called once it has its place.
 func (l *WindowLimiter) Wait(ctx context.Context, p Priority) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
+	w := &waiter{prio: p, rank: RankFrom(ctx), wake: make(chan struct{}, 1)}
+	if dl, ok := ctx.Deadline(); ok {
+		w.deadline = dl
+		w.reserve, _ = ctx.Value(reserveKey{}).(func() time.Duration)
+	}
 	l.mu.Lock()
+	w.seq = l.seq
+	l.seq++
 	now := l.clock.Now()
-	ahead := 0
-	for _, w := range l.queue {
-		if w.prio >= p {
-			ahead++
+	pos, _ := slices.BinarySearchFunc(l.queue, w, func(q, w *waiter) int {
+		if q.before(w) {
+			return -1
 		}
-	}
-	at := l.earliest(now, ahead)
-	if err := pastDeadline(ctx, now, at); err != nil {
+		return 1
+	})
+	at := l.slot(now, pos)
+	if w.misses(at) || l.order.Behind(w.rank, now) {
+		l.lateAt(w, now)
 		l.mu.Unlock()
-		return err
+		NotifyQueued(ctx)
+		return budgetError(now, at)
 	}
-	if ahead == 0 && !at.After(now) {
+	if pos == 0 && !at.After(now) {
 		l.record(now)
 		l.mu.Unlock()
+		NotifyQueued(ctx)
 		return nil
 	}
 
-	w := &waiter{prio: p, seq: l.seq, wake: make(chan struct{}, 1)}
-	l.seq++
-	l.queue = append(l.queue, w)
+	l.delayed++
+	l.queue = slices.Insert(l.queue, pos, w)
 	if l.onEnqueue != nil {
 		l.onEnqueue()
 	}
+	// Callers behind the new one now get later slots.
+	l.dropLate(now, pos+1)
+	l.mu.Unlock()
+	NotifyQueued(ctx)
+	l.mu.Lock()
 	var stop func() bool
 	defer func() {
 		if stop != nil {
@@ -182,9 +258,13 @@ func (l *WindowLimiter) Wait(ctx context.Context, p Priority) error {
 	}()
 	for {
 		// l.mu is held here.
+		if w.late != nil {
+			l.mu.Unlock()
+			return w.late
+		}
 		if l.head() == w {
 			now := l.clock.Now()
-			at := l.earliest(now, 0)
+			at := l.slot(now, 0)
 			if !at.After(now) {
 				l.remove(w)
 				l.record(now)
@@ -192,11 +272,12 @@ func (l *WindowLimiter) Wait(ctx context.Context, p Priority) error {
 				l.mu.Unlock()
 				return nil
 			}
-			if err := pastDeadline(ctx, now, at); err != nil {
+			if w.misses(at) {
 				l.remove(w)
+				l.lateAt(w, now)
 				l.notifyHead()
 				l.mu.Unlock()
-				return err
+				return budgetError(now, at)
 			}
 			if stop != nil {
 				stop()
@@ -208,8 +289,10 @@ func (l *WindowLimiter) Wait(ctx context.Context, p Priority) error {
 		case <-w.wake:
 		case <-ctx.Done():
 			l.mu.Lock()
-			l.remove(w)
-			l.notifyHead()
+			if w.late == nil {
+				l.remove(w)
+				l.notifyHead()
+			}
 			l.mu.Unlock()
 			return ctx.Err()
 		}
@@ -217,74 +300,136 @@ func (l *WindowLimiter) Wait(ctx context.Context, p Priority) error {
 	}
 }
 
-// Observe blocks the limiter until r.Reset (plus the margin) when r reports
-// no remaining requests. Rates without a Reset time are ignored.
+// Observe adopts r.Limit as the limit (unless the limiter is fixed), and
+// blocks the limiter until r.Reset (plus the margin) when r reports no
+// remaining requests. A Rate without a Reset time does not block.
 func (l *WindowLimiter) Observe(r Rate) {
-	if r.Reset.IsZero() || r.Remaining > 0 {
-		return
-	}
-	until := r.Reset.Add(l.margin)
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if until.After(l.blockedUntil) {
-		l.blockedUntil = until
+	changed := false
+	if !l.fixed && r.Limit > 0 {
+		if n := min(r.Limit, MaxAdoptedLimit); n != l.limit {
+			l.limit = n
+			changed = true
+		}
+	}
+	if !r.Reset.IsZero() && r.Remaining <= 0 {
+		if until := r.Reset.Add(l.margin); until.After(l.blockedUntil) {
+			l.blockedUntil = until
+			changed = true
+		}
+	}
+	if changed {
+		// Slots may have moved either way: waiters re-check theirs.
+		l.dropLate(l.clock.Now(), 0)
 		l.notifyHead()
 	}
 }
 
-func pastDeadline(ctx context.Context, now, at time.Time) error {
-	if dl, ok := ctx.Deadline(); ok && at.After(dl) {
-		return fmt.Errorf("%w: next slot in %s is after the context deadline",
-			ErrRateLimited, at.Sub(now).Round(time.Millisecond))
+// Budget reports the limiter's state; it never fails.
+func (l *WindowLimiter) Budget(context.Context) (Budget, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	now := l.clock.Now()
+	span := l.window + l.margin
+	b := Budget{Limit: l.limit, Window: l.window, Queued: len(l.queue), Delayed: l.delayed}
+	counted := l.sends[l.firstInSpan(now):]
+	b.Remaining = max(l.limit-len(counted), 0)
+	if len(counted) > 0 {
+		b.ResetsAt = counted[0].Add(span)
 	}
-	return nil
+	if now.Before(l.blockedUntil) {
+		b.Remaining = 0
+		b.ResetsAt = l.blockedUntil
+	}
+	b.NextSlot = l.slot(now, len(l.queue))
+	return b, nil
 }
 
-// earliest returns when a send could happen if ahead other sends were
-// granted first (each as early as possible). l.mu must be held.
-func (l *WindowLimiter) earliest(now time.Time, ahead int) time.Time {
-	span := l.window + l.margin
-	sends := l.sends
-	if ahead > 0 {
-		sends = slices.Clone(l.sends)
+func budgetError(now, at time.Time) *BudgetError {
+	return &BudgetError{NextSlot: at, Wait: at.Sub(now)}
+}
+
+// slot returns when a send could happen if ahead other sends were granted
+// first (each as early as possible). l.mu must be held.
+func (l *WindowLimiter) slot(now time.Time, ahead int) time.Time {
+	notBefore := now
+	if l.blockedUntil.After(notBefore) {
+		notBefore = l.blockedUntil
 	}
-	t := now
-	for i := 0; ; i++ {
-		if t.Before(l.blockedUntil) {
-			t = l.blockedUntil
-		}
-		if n := len(sends); n >= l.limit {
-			if free := sends[n-l.limit].Add(span); t.Before(free) {
-				t = free
+	return SlotAfter(l.sends, l.limit, l.window+l.margin, notBefore, ahead)
+}
+
+// lateAt records that w (no longer queued) could not be served in time, so
+// that the callers of its page ranked after it are not served either (see
+// PageOrder), and fails those already queued. l.mu must be held.
+func (l *WindowLimiter) lateAt(w *waiter, now time.Time) {
+	l.order.Late(w.rank, w.deadline, now)
+	l.dropLate(now, 0)
+}
+
+// dropLate fails the queued callers from position from on whose slots now
+// fall after their deadlines, or that come after a caller of their page
+// that could not be served, and wakes them. l.mu must be held.
+func (l *WindowLimiter) dropLate(now time.Time, from int) {
+	head := l.head()
+	kept := 0
+	for i, w := range l.queue {
+		if i >= from {
+			at := l.slot(now, kept)
+			late := w.misses(at)
+			if late {
+				l.order.Late(w.rank, w.deadline, now)
+			}
+			if late || l.order.Behind(w.rank, now) {
+				w.late = budgetError(now, at)
+				signal(w.wake)
+				continue
 			}
 		}
-		if i == ahead {
-			return t
-		}
-		sends = append(sends, t)
+		l.queue[kept] = w
+		kept++
+	}
+	clear(l.queue[kept:])
+	l.queue = l.queue[:kept]
+	if h := l.head(); h != head && h != nil {
+		signal(h.wake)
 	}
 }
 
-// record logs a send at t. l.mu must be held.
+// firstInSpan returns the index of the first send within the span ending
+// at now. l.mu must be held.
+func (l *WindowLimiter) firstInSpan(now time.Time) int {
+	cutoff := now.Add(-(l.window + l.margin))
+	i := 0
+	for i < len(l.sends) && !l.sends[i].After(cutoff) {
+		i++
+	}
+	return i
+}
+
+// record logs a send at t, forgetting sends that have left the span (and,
+// at most, keeping MaxAdoptedLimit). l.mu must be held.
 func (l *WindowLimiter) record(t time.Time) {
 	if l.onGrant != nil {
 		l.onGrant(t)
 	}
 	l.sends = append(l.sends, t)
-	if n := len(l.sends); n > l.limit {
-		l.sends = slices.Clone(l.sends[n-l.limit:])
+	drop := l.firstInSpan(t)
+	if n := len(l.sends) - MaxAdoptedLimit; n > drop {
+		drop = n
+	}
+	if drop > 0 {
+		l.sends = slices.Clone(l.sends[drop:])
 	}
 }
 
 // head returns the waiter that gets the next slot. l.mu must be held.
 func (l *WindowLimiter) head() *waiter {
-	var h *waiter
-	for _, w := range l.queue {
-		if h == nil || w.prio > h.prio || (w.prio == h.prio && w.seq < h.seq) {
-			h = w
-		}
+	if len(l.queue) == 0 {
+		return nil
 	}
-	return h
+	return l.queue[0]
 }
 
 func (l *WindowLimiter) remove(w *waiter) {

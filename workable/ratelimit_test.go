@@ -308,7 +308,8 @@ func TestWindowLimiterObserveWakesQueue(t *testing.T) {
 // loaded 2-core machine under -race a request can reach the server more than
 // the default 50 ms margin after the limiter let it go, and a limiter at the
 // server's exact budget would then meet a 429. So the limiter gets clearly
-// less than the server's budget (8 against 10, with a 300 ms margin); the
+// less than the server's budget (8 against 10, with a 300 ms margin, pinned
+// so that it does not adopt the announced 10); the
 // test still checks that the limiter's own accounting never lets a window
 // overflow.
 func TestClientStaysUnderFixedWindowBudget(t *testing.T) {
@@ -360,7 +361,7 @@ func TestClientStaysUnderFixedWindowBudget(t *testing.T) {
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
 	c, err := NewClient("groove-tech", testToken, WithBaseURL(srv.URL+"/spi/v3/"),
-		WithRateLimiter(NewWindowLimiter(clientLimit, time.Second, WithMargin(clientMargin))))
+		WithRateLimiter(NewWindowLimiter(clientLimit, time.Second, WithMargin(clientMargin), WithFixedLimit())))
 	if err != nil {
 		t.Fatal(err)
 	}

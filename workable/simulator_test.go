@@ -37,7 +37,8 @@ func newSimClient(t *testing.T, limit int, window time.Duration, limiter workabl
 // can reach the server well over the default 50 ms margin after the limiter
 // let it go, and with the limiter at the server's exact budget that is a
 // 429. So the limiter gets clearly less than the server allows (8 against
-// 10, with a 300 ms margin): a 429 now needs a delay of several hundred
+// 10, with a 300 ms margin, pinned so that it does not adopt the 10 the
+// server announces): a 429 now needs a delay of several hundred
 // milliseconds, not a few tens. Production keeps Workable's real budget
 // and window, where the default margin is 500 ms against 10 s.
 func TestSimulatorConcurrentCallersNo429(t *testing.T) {
@@ -48,7 +49,7 @@ func TestSimulatorConcurrentCallersNo429(t *testing.T) {
 		clientMargin = 300 * time.Millisecond
 	)
 	c, sim := newSimClient(t, serverLimit, time.Second,
-		workable.NewWindowLimiter(clientLimit, time.Second, workable.WithMargin(clientMargin)))
+		workable.NewWindowLimiter(clientLimit, time.Second, workable.WithMargin(clientMargin), workable.WithFixedLimit()))
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 

@@ -286,6 +286,7 @@ type ComplexityRoot struct {
 		Node                func(childComplexity int, id string) int
 		Nodes               func(childComplexity int, ids []string) int
 		Stages              func(childComplexity int) int
+		WorkableBudget      func(childComplexity int) int
 		WorkableCredentials func(childComplexity int) int
 	}
 
@@ -339,6 +340,16 @@ type ComplexityRoot struct {
 		Code    func(childComplexity int) int
 		Field   func(childComplexity int) int
 		Message func(childComplexity int) int
+	}
+
+	WorkableBudget struct {
+		Credential    func(childComplexity int) int
+		Limit         func(childComplexity int) int
+		NextSlotAt    func(childComplexity int) int
+		Queued        func(childComplexity int) int
+		Remaining     func(childComplexity int) int
+		ResetsAt      func(childComplexity int) int
+		WindowSeconds func(childComplexity int) int
 	}
 
 	WorkableCredential struct {
@@ -446,6 +457,7 @@ type QueryResolver interface {
 	Stages(ctx context.Context) ([]workable.Stage, error)
 	Members(ctx context.Context, role *string, email *string, name *string, status *string) ([]workable.Member, error)
 	Account(ctx context.Context) (*workable.Account, error)
+	WorkableBudget(ctx context.Context) (*model.WorkableBudget, error)
 	WorkableCredentials(ctx context.Context) ([]credentials.Credential, error)
 	Node(ctx context.Context, id string) (model.Node, error)
 	Nodes(ctx context.Context, ids []string) ([]model.Node, error)
@@ -1624,6 +1636,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Stages(childComplexity), true
+	case "Query.workableBudget":
+		if e.ComplexityRoot.Query.WorkableBudget == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Query.WorkableBudget(childComplexity), true
 	case "Query.workableCredentials":
 		if e.ComplexityRoot.Query.WorkableCredentials == nil {
 			break
@@ -1806,6 +1824,49 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.UserError.Message(childComplexity), true
+
+	case "WorkableBudget.credential":
+		if e.ComplexityRoot.WorkableBudget.Credential == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WorkableBudget.Credential(childComplexity), true
+	case "WorkableBudget.limit":
+		if e.ComplexityRoot.WorkableBudget.Limit == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WorkableBudget.Limit(childComplexity), true
+	case "WorkableBudget.nextSlotAt":
+		if e.ComplexityRoot.WorkableBudget.NextSlotAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WorkableBudget.NextSlotAt(childComplexity), true
+	case "WorkableBudget.queued":
+		if e.ComplexityRoot.WorkableBudget.Queued == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WorkableBudget.Queued(childComplexity), true
+	case "WorkableBudget.remaining":
+		if e.ComplexityRoot.WorkableBudget.Remaining == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WorkableBudget.Remaining(childComplexity), true
+	case "WorkableBudget.resetsAt":
+		if e.ComplexityRoot.WorkableBudget.ResetsAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WorkableBudget.ResetsAt(childComplexity), true
+	case "WorkableBudget.windowSeconds":
+		if e.ComplexityRoot.WorkableBudget.WindowSeconds == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WorkableBudget.WindowSeconds(childComplexity), true
 
 	case "WorkableCredential.createdAt":
 		if e.ComplexityRoot.WorkableCredential.CreatedAt == nil {
@@ -1996,7 +2057,7 @@ type Query {
     state: JobState
     createdAfter: DateTime
     updatedAfter: DateTime
-  ): JobConnection!
+  ): JobConnection
 
   """
   The job with this shortcode, or null when Workable has no such job. A shortcode is 1–64
@@ -2019,7 +2080,7 @@ type Query {
     email: String
     createdAfter: DateTime
     updatedAfter: DateTime
-  ): CandidateConnection!
+  ): CandidateConnection
 
   """
   The candidate with this id, or null when Workable has no such candidate. An id is 1–64
@@ -2028,16 +2089,44 @@ type Query {
   candidate(id: ID!): Candidate
 
   "The account's hiring pipeline stages, in pipeline order."
-  stages: [Stage!]!
+  stages: [Stage!]
 
   """
   The account's members (at most the first 500). role is simple, admin or reviewer;
   status is active (Workable's default), inactive or all.
   """
-  members(role: String, email: String, name: String, status: String): [Member!]!
+  members(role: String, email: String, name: String, status: String): [Member!]
 
   "The Workable account the gateway serves."
-  account: Account!
+  account: Account
+
+  """
+  The Workable rate budget of the request's credential (see X-Workable-Credential), as the
+  gateway's rate limiter sees it. Answered without calling Workable, so a frontend can show
+  "loading at Workable's pace" while a large page fills in.
+  """
+  workableBudget: WorkableBudget!
+}
+
+"A credential's Workable rate budget."
+type WorkableBudget {
+  "The credential's nickname (default: the one from WORKABLE_SUBDOMAIN and WORKABLE_API_TOKEN)."
+  credential: String!
+  """
+  Requests allowed per window: the X-Rate-Limit-Limit Workable announces for the token (10 for
+  account tokens, 50 for OAuth and partner tokens), or WORKABLE_RATE_LIMIT when set.
+  """
+  limit: Int!
+  "The length of the window in seconds (Workable's is 10)."
+  windowSeconds: Int!
+  "Requests that could be sent now without waiting."
+  remaining: Int!
+  "When the budget next grows; null when nothing counts against it (the whole limit is free)."
+  resetsAt: DateTime
+  "When a Workable call asked for now would be sent, after the calls already waiting."
+  nextSlotAt: DateTime!
+  "Workable calls waiting for the budget in this gateway process."
+  queued: Int!
 }
 
 type Mutation {
@@ -2112,7 +2201,7 @@ type Job {
   createdAt: DateTime!
   description: String
   "The job's candidates, paged like Query.candidates."
-  candidates(first: Int, after: String, last: Int, before: String, stage: String): CandidateConnection!
+  candidates(first: Int, after: String, last: Int, before: String, stage: String): CandidateConnection
 
   updatedAt: DateTime
   confidential: Boolean
@@ -2148,7 +2237,7 @@ type Job {
   The job's activity stream, oldest first: the job's own events (OPENED) and those of its
   candidates, each naming the candidate it is about.
   """
-  activities(first: Int, after: String, last: Int, before: String): ActivityConnection!
+  activities(first: Int, after: String, last: Int, before: String): ActivityConnection
 }
 
 "A job's advertised pay range."
@@ -2224,19 +2313,19 @@ type Candidate {
   address: String
   createdAt: DateTime!
   updatedAt: DateTime
-  job: Job!
+  job: Job
   # detail fields, from GET /candidates/:id, fetched only when a query asks for one of them
   summary: String
   coverLetter: String
-  tags: [String!]!
-  educationEntries: [EducationEntry!]!
-  experienceEntries: [ExperienceEntry!]!
-  socialProfiles: [SocialProfile!]!
+  tags: [String!]
+  educationEntries: [EducationEntry!]
+  experienceEntries: [ExperienceEntry!]
+  socialProfiles: [SocialProfile!]
   """
   The candidate's activity, oldest first: forwards with first (0–100, default 50) and
   after, backwards with last and before.
   """
-  activities(first: Int, after: String, last: Int, before: String): ActivityConnection!
+  activities(first: Int, after: String, last: Int, before: String): ActivityConnection
 
   "The kind of the current stage: sourced, applied, shortlisted, assessment, phone-screen, interview, offer or hired."
   stageKind: String
@@ -2247,7 +2336,7 @@ type Candidate {
   disqualificationReason: String
   "The hiring date as Workable returns it."
   hiredAt: String
-  skills: [String!]!
+  skills: [String!]
   imageUrl: String
   resumeUrl: String
   disqualifiedAt: DateTime
@@ -3160,6 +3249,26 @@ func (ec *executionContext) childFields_UserError(ctx context.Context, field gra
 		return ec.fieldContext_UserError_code(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type UserError", field.Name)
+}
+
+func (ec *executionContext) childFields_WorkableBudget(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "credential":
+		return ec.fieldContext_WorkableBudget_credential(ctx, field)
+	case "limit":
+		return ec.fieldContext_WorkableBudget_limit(ctx, field)
+	case "windowSeconds":
+		return ec.fieldContext_WorkableBudget_windowSeconds(ctx, field)
+	case "remaining":
+		return ec.fieldContext_WorkableBudget_remaining(ctx, field)
+	case "resetsAt":
+		return ec.fieldContext_WorkableBudget_resetsAt(ctx, field)
+	case "nextSlotAt":
+		return ec.fieldContext_WorkableBudget_nextSlotAt(ctx, field)
+	case "queued":
+		return ec.fieldContext_WorkableBudget_queued(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type WorkableBudget", field.Name)
 }
 
 func (ec *executionContext) childFields_WorkableCredential(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -4998,10 +5107,10 @@ func (ec *executionContext) _Candidate_job(ctx context.Context, field graphql.Co
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *model.Job) graphql.Marshaler {
-			return ec.marshalNJob2ᚖgithubᚗcomᚋworkablegwᚋgatewayᚋgraphᚋmodelᚐJob(ctx, selections, v)
+			return ec.marshalOJob2ᚖgithubᚗcomᚋworkablegwᚋgatewayᚋgraphᚋmodelᚐJob(ctx, selections, v)
 		},
 		true,
-		true,
+		false,
 	)
 }
 func (ec *executionContext) fieldContext_Candidate_job(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -5076,10 +5185,10 @@ func (ec *executionContext) _Candidate_tags(ctx context.Context, field graphql.C
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
-			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+			return ec.marshalOString2ᚕstringᚄ(ctx, selections, v)
 		},
 		true,
-		true,
+		false,
 	)
 }
 func (ec *executionContext) fieldContext_Candidate_tags(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -5099,10 +5208,10 @@ func (ec *executionContext) _Candidate_educationEntries(ctx context.Context, fie
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v []workable.EducationEntry) graphql.Marshaler {
-			return ec.marshalNEducationEntry2ᚕgithubᚗcomᚋworkablegwᚋgatewayᚋworkableᚐEducationEntryᚄ(ctx, selections, v)
+			return ec.marshalOEducationEntry2ᚕgithubᚗcomᚋworkablegwᚋgatewayᚋworkableᚐEducationEntryᚄ(ctx, selections, v)
 		},
 		true,
-		true,
+		false,
 	)
 }
 func (ec *executionContext) fieldContext_Candidate_educationEntries(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -5131,10 +5240,10 @@ func (ec *executionContext) _Candidate_experienceEntries(ctx context.Context, fi
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v []workable.ExperienceEntry) graphql.Marshaler {
-			return ec.marshalNExperienceEntry2ᚕgithubᚗcomᚋworkablegwᚋgatewayᚋworkableᚐExperienceEntryᚄ(ctx, selections, v)
+			return ec.marshalOExperienceEntry2ᚕgithubᚗcomᚋworkablegwᚋgatewayᚋworkableᚐExperienceEntryᚄ(ctx, selections, v)
 		},
 		true,
-		true,
+		false,
 	)
 }
 func (ec *executionContext) fieldContext_Candidate_experienceEntries(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -5163,10 +5272,10 @@ func (ec *executionContext) _Candidate_socialProfiles(ctx context.Context, field
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v []workable.SocialProfile) graphql.Marshaler {
-			return ec.marshalNSocialProfile2ᚕgithubᚗcomᚋworkablegwᚋgatewayᚋworkableᚐSocialProfileᚄ(ctx, selections, v)
+			return ec.marshalOSocialProfile2ᚕgithubᚗcomᚋworkablegwᚋgatewayᚋworkableᚐSocialProfileᚄ(ctx, selections, v)
 		},
 		true,
-		true,
+		false,
 	)
 }
 func (ec *executionContext) fieldContext_Candidate_socialProfiles(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -5196,10 +5305,10 @@ func (ec *executionContext) _Candidate_activities(ctx context.Context, field gra
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *model.ActivityConnection) graphql.Marshaler {
-			return ec.marshalNActivityConnection2ᚖgithubᚗcomᚋworkablegwᚋgatewayᚋgraphᚋmodelᚐActivityConnection(ctx, selections, v)
+			return ec.marshalOActivityConnection2ᚖgithubᚗcomᚋworkablegwᚋgatewayᚋgraphᚋmodelᚐActivityConnection(ctx, selections, v)
 		},
 		true,
-		true,
+		false,
 	)
 }
 func (ec *executionContext) fieldContext_Candidate_activities(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -5354,10 +5463,10 @@ func (ec *executionContext) _Candidate_skills(ctx context.Context, field graphql
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
-			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+			return ec.marshalOString2ᚕstringᚄ(ctx, selections, v)
 		},
 		true,
-		true,
+		false,
 	)
 }
 func (ec *executionContext) fieldContext_Candidate_skills(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -6639,10 +6748,10 @@ func (ec *executionContext) _Job_candidates(ctx context.Context, field graphql.C
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *model.CandidateConnection) graphql.Marshaler {
-			return ec.marshalNCandidateConnection2ᚖgithubᚗcomᚋworkablegwᚋgatewayᚋgraphᚋmodelᚐCandidateConnection(ctx, selections, v)
+			return ec.marshalOCandidateConnection2ᚖgithubᚗcomᚋworkablegwᚋgatewayᚋgraphᚋmodelᚐCandidateConnection(ctx, selections, v)
 		},
 		true,
-		true,
+		false,
 	)
 }
 func (ec *executionContext) fieldContext_Job_candidates(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -7067,10 +7176,10 @@ func (ec *executionContext) _Job_activities(ctx context.Context, field graphql.C
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *model.ActivityConnection) graphql.Marshaler {
-			return ec.marshalNActivityConnection2ᚖgithubᚗcomᚋworkablegwᚋgatewayᚋgraphᚋmodelᚐActivityConnection(ctx, selections, v)
+			return ec.marshalOActivityConnection2ᚖgithubᚗcomᚋworkablegwᚋgatewayᚋgraphᚋmodelᚐActivityConnection(ctx, selections, v)
 		},
 		true,
-		true,
+		false,
 	)
 }
 func (ec *executionContext) fieldContext_Job_activities(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -8158,10 +8267,10 @@ func (ec *executionContext) _Query_jobs(ctx context.Context, field graphql.Colle
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *model.JobConnection) graphql.Marshaler {
-			return ec.marshalNJobConnection2ᚖgithubᚗcomᚋworkablegwᚋgatewayᚋgraphᚋmodelᚐJobConnection(ctx, selections, v)
+			return ec.marshalOJobConnection2ᚖgithubᚗcomᚋworkablegwᚋgatewayᚋgraphᚋmodelᚐJobConnection(ctx, selections, v)
 		},
 		true,
-		true,
+		false,
 	)
 }
 func (ec *executionContext) fieldContext_Query_jobs(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -8246,10 +8355,10 @@ func (ec *executionContext) _Query_candidates(ctx context.Context, field graphql
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *model.CandidateConnection) graphql.Marshaler {
-			return ec.marshalNCandidateConnection2ᚖgithubᚗcomᚋworkablegwᚋgatewayᚋgraphᚋmodelᚐCandidateConnection(ctx, selections, v)
+			return ec.marshalOCandidateConnection2ᚖgithubᚗcomᚋworkablegwᚋgatewayᚋgraphᚋmodelᚐCandidateConnection(ctx, selections, v)
 		},
 		true,
-		true,
+		false,
 	)
 }
 func (ec *executionContext) fieldContext_Query_candidates(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -8333,10 +8442,10 @@ func (ec *executionContext) _Query_stages(ctx context.Context, field graphql.Col
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v []workable.Stage) graphql.Marshaler {
-			return ec.marshalNStage2ᚕgithubᚗcomᚋworkablegwᚋgatewayᚋworkableᚐStageᚄ(ctx, selections, v)
+			return ec.marshalOStage2ᚕgithubᚗcomᚋworkablegwᚋgatewayᚋworkableᚐStageᚄ(ctx, selections, v)
 		},
 		true,
-		true,
+		false,
 	)
 }
 func (ec *executionContext) fieldContext_Query_stages(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -8366,10 +8475,10 @@ func (ec *executionContext) _Query_members(ctx context.Context, field graphql.Co
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v []workable.Member) graphql.Marshaler {
-			return ec.marshalNMember2ᚕgithubᚗcomᚋworkablegwᚋgatewayᚋworkableᚐMemberᚄ(ctx, selections, v)
+			return ec.marshalOMember2ᚕgithubᚗcomᚋworkablegwᚋgatewayᚋworkableᚐMemberᚄ(ctx, selections, v)
 		},
 		true,
-		true,
+		false,
 	)
 }
 func (ec *executionContext) fieldContext_Query_members(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -8409,10 +8518,10 @@ func (ec *executionContext) _Query_account(ctx context.Context, field graphql.Co
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *workable.Account) graphql.Marshaler {
-			return ec.marshalNAccount2ᚖgithubᚗcomᚋworkablegwᚋgatewayᚋworkableᚐAccount(ctx, selections, v)
+			return ec.marshalOAccount2ᚖgithubᚗcomᚋworkablegwᚋgatewayᚋworkableᚐAccount(ctx, selections, v)
 		},
 		true,
-		true,
+		false,
 	)
 }
 func (ec *executionContext) fieldContext_Query_account(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -8423,6 +8532,38 @@ func (ec *executionContext) fieldContext_Query_account(_ context.Context, field 
 		IsResolver: true,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_Account(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_workableBudget(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_workableBudget(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Query().WorkableBudget(ctx)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.WorkableBudget) graphql.Marshaler {
+			return ec.marshalNWorkableBudget2ᚖgithubᚗcomᚋworkablegwᚋgatewayᚋgraphᚋmodelᚐWorkableBudget(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_workableBudget(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_WorkableBudget(ctx, field)
 		},
 	}
 	return fc, nil
@@ -9302,6 +9443,167 @@ func (ec *executionContext) _UserError_code(ctx context.Context, field graphql.C
 }
 func (ec *executionContext) fieldContext_UserError_code(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("UserError", field, false, false, "String")
+}
+
+func (ec *executionContext) _WorkableBudget_credential(ctx context.Context, field graphql.CollectedField, obj *model.WorkableBudget) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WorkableBudget_credential(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Credential, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_WorkableBudget_credential(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("WorkableBudget", field, false, false, "String")
+}
+
+func (ec *executionContext) _WorkableBudget_limit(ctx context.Context, field graphql.CollectedField, obj *model.WorkableBudget) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WorkableBudget_limit(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Limit, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_WorkableBudget_limit(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("WorkableBudget", field, false, false, "Int")
+}
+
+func (ec *executionContext) _WorkableBudget_windowSeconds(ctx context.Context, field graphql.CollectedField, obj *model.WorkableBudget) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WorkableBudget_windowSeconds(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.WindowSeconds, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_WorkableBudget_windowSeconds(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("WorkableBudget", field, false, false, "Int")
+}
+
+func (ec *executionContext) _WorkableBudget_remaining(ctx context.Context, field graphql.CollectedField, obj *model.WorkableBudget) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WorkableBudget_remaining(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Remaining, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_WorkableBudget_remaining(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("WorkableBudget", field, false, false, "Int")
+}
+
+func (ec *executionContext) _WorkableBudget_resetsAt(ctx context.Context, field graphql.CollectedField, obj *model.WorkableBudget) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WorkableBudget_resetsAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ResetsAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalODateTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_WorkableBudget_resetsAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("WorkableBudget", field, false, false, "DateTime")
+}
+
+func (ec *executionContext) _WorkableBudget_nextSlotAt(ctx context.Context, field graphql.CollectedField, obj *model.WorkableBudget) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WorkableBudget_nextSlotAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.NextSlotAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNDateTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_WorkableBudget_nextSlotAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("WorkableBudget", field, false, false, "DateTime")
+}
+
+func (ec *executionContext) _WorkableBudget_queued(ctx context.Context, field graphql.CollectedField, obj *model.WorkableBudget) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WorkableBudget_queued(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Queued, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_WorkableBudget_queued(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("WorkableBudget", field, false, false, "Int")
 }
 
 func (ec *executionContext) _WorkableCredential_nickname(ctx context.Context, field graphql.CollectedField, obj *credentials.Credential) (ret graphql.Marshaler) {
@@ -11557,7 +11859,7 @@ func (ec *executionContext) _Candidate(ctx context.Context, sel ast.SelectionSet
 			}
 		case "job":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, true,
+				true, false,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Candidate_job(ctx, field, obj)
 				})
@@ -11575,31 +11877,31 @@ func (ec *executionContext) _Candidate(ctx context.Context, sel ast.SelectionSet
 				})
 		case "tags":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, true,
+				true, false,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Candidate_tags(ctx, field, obj)
 				})
 		case "educationEntries":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, true,
+				true, false,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Candidate_educationEntries(ctx, field, obj)
 				})
 		case "experienceEntries":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, true,
+				true, false,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Candidate_experienceEntries(ctx, field, obj)
 				})
 		case "socialProfiles":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, true,
+				true, false,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Candidate_socialProfiles(ctx, field, obj)
 				})
 		case "activities":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, true,
+				true, false,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Candidate_activities(ctx, field, obj)
 				})
@@ -11631,7 +11933,7 @@ func (ec *executionContext) _Candidate(ctx context.Context, sel ast.SelectionSet
 			}
 		case "skills":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, true,
+				true, false,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Candidate_skills(ctx, field, obj)
 				})
@@ -12131,7 +12433,7 @@ func (ec *executionContext) _Job(ctx context.Context, sel ast.SelectionSet, obj 
 				})
 		case "candidates":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, true,
+				true, false,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Job_candidates(ctx, field, obj)
 				})
@@ -12227,7 +12529,7 @@ func (ec *executionContext) _Job(ctx context.Context, sel ast.SelectionSet, obj 
 				})
 		case "activities":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, true,
+				true, false,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Job_activities(ctx, field, obj)
 				})
@@ -12681,7 +12983,7 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 			out.Values[i] = graphql.MarshalString("Query")
 		case "jobs":
 			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
-				true, true,
+				true, false,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_jobs(ctx, field)
 				})
@@ -12693,7 +12995,7 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				})
 		case "candidates":
 			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
-				true, true,
+				true, false,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_candidates(ctx, field)
 				})
@@ -12705,21 +13007,27 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				})
 		case "stages":
 			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
-				true, true,
+				true, false,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_stages(ctx, field)
 				})
 		case "members":
 			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
-				true, true,
+				true, false,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_members(ctx, field)
 				})
 		case "account":
 			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
-				true, true,
+				true, false,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_account(ctx, field)
+				})
+		case "workableBudget":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_workableBudget(ctx, field)
 				})
 		case "workableCredentials":
 			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
@@ -13115,6 +13423,69 @@ func (ec *executionContext) _UserError(ctx context.Context, sel ast.SelectionSet
 			}
 		case "code":
 			out.Values[i] = ec._UserError_code(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var workableBudgetImplementors = []string{"WorkableBudget"}
+
+func (ec *executionContext) _WorkableBudget(ctx context.Context, sel ast.SelectionSet, obj *model.WorkableBudget) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, workableBudgetImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("WorkableBudget")
+		case "credential":
+			out.Values[i] = ec._WorkableBudget_credential(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "limit":
+			out.Values[i] = ec._WorkableBudget_limit(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "windowSeconds":
+			out.Values[i] = ec._WorkableBudget_windowSeconds(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "remaining":
+			out.Values[i] = ec._WorkableBudget_remaining(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "resetsAt":
+			out.Values[i] = ec._WorkableBudget_resetsAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "nextSlotAt":
+			out.Values[i] = ec._WorkableBudget_nextSlotAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "queued":
+			out.Values[i] = ec._WorkableBudget_queued(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -13565,14 +13936,6 @@ func (ec *executionContext) ___Type(ctx context.Context, sel ast.SelectionSet, o
 
 // region    ***************************** type.gotpl *****************************
 
-func (ec *executionContext) marshalNAccount2ᚖgithubᚗcomᚋworkablegwᚋgatewayᚋworkableᚐAccount(ctx context.Context, sel ast.SelectionSet, v *workable.Account) graphql.Marshaler {
-	if v == nil {
-		graphql.AddInvalidNullError(ctx, "Account!")
-		return graphql.Null
-	}
-	return ec._Account(ctx, sel, v)
-}
-
 func (ec *executionContext) marshalNActivity2githubᚗcomᚋworkablegwᚋgatewayᚋgraphᚋmodelᚐActivity(ctx context.Context, sel ast.SelectionSet, v model.Activity) graphql.Marshaler {
 	return ec._Activity(ctx, sel, &v)
 }
@@ -13599,14 +13962,6 @@ func (ec *executionContext) marshalNActivity2ᚖgithubᚗcomᚋworkablegwᚋgate
 		return graphql.Null
 	}
 	return ec._Activity(ctx, sel, v)
-}
-
-func (ec *executionContext) marshalNActivityConnection2ᚖgithubᚗcomᚋworkablegwᚋgatewayᚋgraphᚋmodelᚐActivityConnection(ctx context.Context, sel ast.SelectionSet, v *model.ActivityConnection) graphql.Marshaler {
-	if v == nil {
-		graphql.AddInvalidNullError(ctx, "ActivityConnection!")
-		return graphql.Null
-	}
-	return ec._ActivityConnection(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalNActivityEdge2githubᚗcomᚋworkablegwᚋgatewayᚋgraphᚋmodelᚐActivityEdge(ctx context.Context, sel ast.SelectionSet, v model.ActivityEdge) graphql.Marshaler {
@@ -13692,14 +14047,6 @@ func (ec *executionContext) marshalNCandidate2ᚖgithubᚗcomᚋworkablegwᚋgat
 		return graphql.Null
 	}
 	return ec._Candidate(ctx, sel, v)
-}
-
-func (ec *executionContext) marshalNCandidateConnection2ᚖgithubᚗcomᚋworkablegwᚋgatewayᚋgraphᚋmodelᚐCandidateConnection(ctx context.Context, sel ast.SelectionSet, v *model.CandidateConnection) graphql.Marshaler {
-	if v == nil {
-		graphql.AddInvalidNullError(ctx, "CandidateConnection!")
-		return graphql.Null
-	}
-	return ec._CandidateConnection(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalNCandidateEdge2githubᚗcomᚋworkablegwᚋgatewayᚋgraphᚋmodelᚐCandidateEdge(ctx context.Context, sel ast.SelectionSet, v model.CandidateEdge) graphql.Marshaler {
@@ -13791,22 +14138,6 @@ func (ec *executionContext) marshalNEducationEntry2githubᚗcomᚋworkablegwᚋg
 	return ec._EducationEntry(ctx, sel, &v)
 }
 
-func (ec *executionContext) marshalNEducationEntry2ᚕgithubᚗcomᚋworkablegwᚋgatewayᚋworkableᚐEducationEntryᚄ(ctx context.Context, sel ast.SelectionSet, v []workable.EducationEntry) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
-		fc := graphql.GetFieldContext(ctx)
-		fc.Result = &v[i]
-		return ec.marshalNEducationEntry2githubᚗcomᚋworkablegwᚋgatewayᚋworkableᚐEducationEntry(ctx, sel, v[i])
-	})
-
-	for _, e := range ret {
-		if e == graphql.Null {
-			return graphql.Null
-		}
-	}
-
-	return ret
-}
-
 func (ec *executionContext) unmarshalNEducationEntryInput2githubᚗcomᚋworkablegwᚋgatewayᚋgraphᚋmodelᚐEducationEntryInput(ctx context.Context, v any) (model.EducationEntryInput, error) {
 	res, err := ec.unmarshalInputEducationEntryInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -13814,22 +14145,6 @@ func (ec *executionContext) unmarshalNEducationEntryInput2githubᚗcomᚋworkabl
 
 func (ec *executionContext) marshalNExperienceEntry2githubᚗcomᚋworkablegwᚋgatewayᚋworkableᚐExperienceEntry(ctx context.Context, sel ast.SelectionSet, v workable.ExperienceEntry) graphql.Marshaler {
 	return ec._ExperienceEntry(ctx, sel, &v)
-}
-
-func (ec *executionContext) marshalNExperienceEntry2ᚕgithubᚗcomᚋworkablegwᚋgatewayᚋworkableᚐExperienceEntryᚄ(ctx context.Context, sel ast.SelectionSet, v []workable.ExperienceEntry) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
-		fc := graphql.GetFieldContext(ctx)
-		fc.Result = &v[i]
-		return ec.marshalNExperienceEntry2githubᚗcomᚋworkablegwᚋgatewayᚋworkableᚐExperienceEntry(ctx, sel, v[i])
-	})
-
-	for _, e := range ret {
-		if e == graphql.Null {
-			return graphql.Null
-		}
-	}
-
-	return ret
 }
 
 func (ec *executionContext) unmarshalNExperienceEntryInput2githubᚗcomᚋworkablegwᚋgatewayᚋgraphᚋmodelᚐExperienceEntryInput(ctx context.Context, v any) (model.ExperienceEntryInput, error) {
@@ -13950,14 +14265,6 @@ func (ec *executionContext) marshalNJob2ᚖgithubᚗcomᚋworkablegwᚋgateway�
 	return ec._Job(ctx, sel, v)
 }
 
-func (ec *executionContext) marshalNJobConnection2ᚖgithubᚗcomᚋworkablegwᚋgatewayᚋgraphᚋmodelᚐJobConnection(ctx context.Context, sel ast.SelectionSet, v *model.JobConnection) graphql.Marshaler {
-	if v == nil {
-		graphql.AddInvalidNullError(ctx, "JobConnection!")
-		return graphql.Null
-	}
-	return ec._JobConnection(ctx, sel, v)
-}
-
 func (ec *executionContext) marshalNJobEdge2githubᚗcomᚋworkablegwᚋgatewayᚋgraphᚋmodelᚐJobEdge(ctx context.Context, sel ast.SelectionSet, v model.JobEdge) graphql.Marshaler {
 	return ec._JobEdge(ctx, sel, &v)
 }
@@ -14012,22 +14319,6 @@ func (ec *executionContext) marshalNMember2githubᚗcomᚋworkablegwᚋgateway�
 	return ec._Member(ctx, sel, &v)
 }
 
-func (ec *executionContext) marshalNMember2ᚕgithubᚗcomᚋworkablegwᚋgatewayᚋworkableᚐMemberᚄ(ctx context.Context, sel ast.SelectionSet, v []workable.Member) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
-		fc := graphql.GetFieldContext(ctx)
-		fc.Result = &v[i]
-		return ec.marshalNMember2githubᚗcomᚋworkablegwᚋgatewayᚋworkableᚐMember(ctx, sel, v[i])
-	})
-
-	for _, e := range ret {
-		if e == graphql.Null {
-			return graphql.Null
-		}
-	}
-
-	return ret
-}
-
 func (ec *executionContext) marshalNNode2ᚕgithubᚗcomᚋworkablegwᚋgatewayᚋgraphᚋmodelᚐNode(ctx context.Context, sel ast.SelectionSet, v []model.Node) graphql.Marshaler {
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
@@ -14058,22 +14349,6 @@ func (ec *executionContext) marshalNSocialProfile2githubᚗcomᚋworkablegwᚋga
 	return ec._SocialProfile(ctx, sel, &v)
 }
 
-func (ec *executionContext) marshalNSocialProfile2ᚕgithubᚗcomᚋworkablegwᚋgatewayᚋworkableᚐSocialProfileᚄ(ctx context.Context, sel ast.SelectionSet, v []workable.SocialProfile) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
-		fc := graphql.GetFieldContext(ctx)
-		fc.Result = &v[i]
-		return ec.marshalNSocialProfile2githubᚗcomᚋworkablegwᚋgatewayᚋworkableᚐSocialProfile(ctx, sel, v[i])
-	})
-
-	for _, e := range ret {
-		if e == graphql.Null {
-			return graphql.Null
-		}
-	}
-
-	return ret
-}
-
 func (ec *executionContext) unmarshalNSocialProfileInput2githubᚗcomᚋworkablegwᚋgatewayᚋgraphᚋmodelᚐSocialProfileInput(ctx context.Context, v any) (model.SocialProfileInput, error) {
 	res, err := ec.unmarshalInputSocialProfileInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -14081,22 +14356,6 @@ func (ec *executionContext) unmarshalNSocialProfileInput2githubᚗcomᚋworkable
 
 func (ec *executionContext) marshalNStage2githubᚗcomᚋworkablegwᚋgatewayᚋworkableᚐStage(ctx context.Context, sel ast.SelectionSet, v workable.Stage) graphql.Marshaler {
 	return ec._Stage(ctx, sel, &v)
-}
-
-func (ec *executionContext) marshalNStage2ᚕgithubᚗcomᚋworkablegwᚋgatewayᚋworkableᚐStageᚄ(ctx context.Context, sel ast.SelectionSet, v []workable.Stage) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
-		fc := graphql.GetFieldContext(ctx)
-		fc.Result = &v[i]
-		return ec.marshalNStage2githubᚗcomᚋworkablegwᚋgatewayᚋworkableᚐStage(ctx, sel, v[i])
-	})
-
-	for _, e := range ret {
-		if e == graphql.Null {
-			return graphql.Null
-		}
-	}
-
-	return ret
 }
 
 func (ec *executionContext) unmarshalNString2string(ctx context.Context, v any) (string, error) {
@@ -14181,6 +14440,14 @@ func (ec *executionContext) marshalNUserError2ᚕgithubᚗcomᚋworkablegwᚋgat
 	}
 
 	return ret
+}
+
+func (ec *executionContext) marshalNWorkableBudget2ᚖgithubᚗcomᚋworkablegwᚋgatewayᚋgraphᚋmodelᚐWorkableBudget(ctx context.Context, sel ast.SelectionSet, v *model.WorkableBudget) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "WorkableBudget!")
+		return graphql.Null
+	}
+	return ec._WorkableBudget(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalNWorkableCredential2githubᚗcomᚋworkablegwᚋgatewayᚋcredentialsᚐCredential(ctx context.Context, sel ast.SelectionSet, v credentials.Credential) graphql.Marshaler {
@@ -14345,11 +14612,25 @@ func (ec *executionContext) marshalN__TypeKind2string(ctx context.Context, sel a
 	return res
 }
 
+func (ec *executionContext) marshalOAccount2ᚖgithubᚗcomᚋworkablegwᚋgatewayᚋworkableᚐAccount(ctx context.Context, sel ast.SelectionSet, v *workable.Account) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._Account(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalOActivity2ᚖgithubᚗcomᚋworkablegwᚋgatewayᚋgraphᚋmodelᚐActivity(ctx context.Context, sel ast.SelectionSet, v *model.Activity) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
 	}
 	return ec._Activity(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalOActivityConnection2ᚖgithubᚗcomᚋworkablegwᚋgatewayᚋgraphᚋmodelᚐActivityConnection(ctx context.Context, sel ast.SelectionSet, v *model.ActivityConnection) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._ActivityConnection(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalOActivityKind2ᚕgithubᚗcomᚋworkablegwᚋgatewayᚋgraphᚋmodelᚐActivityKindᚄ(ctx context.Context, v any) ([]model.ActivityKind, error) {
@@ -14432,6 +14713,13 @@ func (ec *executionContext) marshalOCandidate2ᚖgithubᚗcomᚋworkablegwᚋgat
 	return ec._Candidate(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalOCandidateConnection2ᚖgithubᚗcomᚋworkablegwᚋgatewayᚋgraphᚋmodelᚐCandidateConnection(ctx context.Context, sel ast.SelectionSet, v *model.CandidateConnection) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._CandidateConnection(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalOCoordinates2ᚖgithubᚗcomᚋworkablegwᚋgatewayᚋgraphᚋmodelᚐCoordinates(ctx context.Context, sel ast.SelectionSet, v *model.Coordinates) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
@@ -14457,6 +14745,25 @@ func (ec *executionContext) marshalODateTime2ᚖtimeᚐTime(ctx context.Context,
 	return res
 }
 
+func (ec *executionContext) marshalOEducationEntry2ᚕgithubᚗcomᚋworkablegwᚋgatewayᚋworkableᚐEducationEntryᚄ(ctx context.Context, sel ast.SelectionSet, v []workable.EducationEntry) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNEducationEntry2githubᚗcomᚋworkablegwᚋgatewayᚋworkableᚐEducationEntry(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
 func (ec *executionContext) unmarshalOEducationEntryInput2ᚕgithubᚗcomᚋworkablegwᚋgatewayᚋgraphᚋmodelᚐEducationEntryInputᚄ(ctx context.Context, v any) ([]model.EducationEntryInput, error) {
 	if v == nil {
 		return nil, nil
@@ -14472,6 +14779,25 @@ func (ec *executionContext) unmarshalOEducationEntryInput2ᚕgithubᚗcomᚋwork
 		}
 	}
 	return res, nil
+}
+
+func (ec *executionContext) marshalOExperienceEntry2ᚕgithubᚗcomᚋworkablegwᚋgatewayᚋworkableᚐExperienceEntryᚄ(ctx context.Context, sel ast.SelectionSet, v []workable.ExperienceEntry) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNExperienceEntry2githubᚗcomᚋworkablegwᚋgatewayᚋworkableᚐExperienceEntry(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
 }
 
 func (ec *executionContext) unmarshalOExperienceEntryInput2ᚕgithubᚗcomᚋworkablegwᚋgatewayᚋgraphᚋmodelᚐExperienceEntryInputᚄ(ctx context.Context, v any) ([]model.ExperienceEntryInput, error) {
@@ -14551,6 +14877,13 @@ func (ec *executionContext) marshalOJob2ᚖgithubᚗcomᚋworkablegwᚋgateway�
 	return ec._Job(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalOJobConnection2ᚖgithubᚗcomᚋworkablegwᚋgatewayᚋgraphᚋmodelᚐJobConnection(ctx context.Context, sel ast.SelectionSet, v *model.JobConnection) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._JobConnection(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalOJobState2ᚖgithubᚗcomᚋworkablegwᚋgatewayᚋgraphᚋmodelᚐJobState(ctx context.Context, v any) (*model.JobState, error) {
 	if v == nil {
 		return nil, nil
@@ -14572,6 +14905,25 @@ func (ec *executionContext) marshalOLocation2ᚖgithubᚗcomᚋworkablegwᚋgate
 		return graphql.Null
 	}
 	return ec._Location(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalOMember2ᚕgithubᚗcomᚋworkablegwᚋgatewayᚋworkableᚐMemberᚄ(ctx context.Context, sel ast.SelectionSet, v []workable.Member) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNMember2githubᚗcomᚋworkablegwᚋgatewayᚋworkableᚐMember(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
 }
 
 func (ec *executionContext) marshalOMember2ᚖgithubᚗcomᚋworkablegwᚋgatewayᚋworkableᚐMember(ctx context.Context, sel ast.SelectionSet, v *workable.Member) graphql.Marshaler {
@@ -14602,6 +14954,25 @@ func (ec *executionContext) marshalOSalary2ᚖgithubᚗcomᚋworkablegwᚋgatewa
 	return ec._Salary(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalOSocialProfile2ᚕgithubᚗcomᚋworkablegwᚋgatewayᚋworkableᚐSocialProfileᚄ(ctx context.Context, sel ast.SelectionSet, v []workable.SocialProfile) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNSocialProfile2githubᚗcomᚋworkablegwᚋgatewayᚋworkableᚐSocialProfile(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
 func (ec *executionContext) unmarshalOSocialProfileInput2ᚕgithubᚗcomᚋworkablegwᚋgatewayᚋgraphᚋmodelᚐSocialProfileInputᚄ(ctx context.Context, v any) ([]model.SocialProfileInput, error) {
 	if v == nil {
 		return nil, nil
@@ -14617,6 +14988,25 @@ func (ec *executionContext) unmarshalOSocialProfileInput2ᚕgithubᚗcomᚋworka
 		}
 	}
 	return res, nil
+}
+
+func (ec *executionContext) marshalOStage2ᚕgithubᚗcomᚋworkablegwᚋgatewayᚋworkableᚐStageᚄ(ctx context.Context, sel ast.SelectionSet, v []workable.Stage) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNStage2githubᚗcomᚋworkablegwᚋgatewayᚋworkableᚐStage(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
 }
 
 func (ec *executionContext) marshalOStage2ᚖgithubᚗcomᚋworkablegwᚋgatewayᚋworkableᚐStage(ctx context.Context, sel ast.SelectionSet, v *workable.Stage) graphql.Marshaler {

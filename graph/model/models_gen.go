@@ -176,6 +176,25 @@ type UserError struct {
 	Code    string   `json:"code"`
 }
 
+// A credential's Workable rate budget.
+type WorkableBudget struct {
+	// The credential's nickname (default: the one from WORKABLE_SUBDOMAIN and WORKABLE_API_TOKEN).
+	Credential string `json:"credential"`
+	// Requests allowed per window: the X-Rate-Limit-Limit Workable announces for the token (10 for
+	// account tokens, 50 for OAuth and partner tokens), or WORKABLE_RATE_LIMIT when set.
+	Limit int `json:"limit"`
+	// The length of the window in seconds (Workable's is 10).
+	WindowSeconds int `json:"windowSeconds"`
+	// Requests that could be sent now without waiting.
+	Remaining int `json:"remaining"`
+	// When the budget next grows; null when nothing counts against it (the whole limit is free).
+	ResetsAt *time.Time `json:"resetsAt,omitempty"`
+	// When a Workable call asked for now would be sent, after the calls already waiting.
+	NextSlotAt time.Time `json:"nextSlotAt"`
+	// Workable calls waiting for the budget in this gateway process.
+	Queued int `json:"queued"`
+}
+
 // What an activity is, from Workable's action: a stage move's action is the slug of the stage
 // entered, so the raw action alone does not say it is a move.
 type ActivityKind string
