@@ -140,6 +140,11 @@ type loaders struct {
 	stages *dataloader.Loader[string, []*workable.Stage]
 	// activityLog loads a candidate's whole activity stream, oldest first.
 	activityLog *dataloader.Loader[string, []*workable.Activity]
+	// reasons loads the account's disqualification reasons (key "");
+	// jobMembers a job's collaborators (key its shortcode; nil value for a
+	// job Workable does not have). See actionforms.go.
+	reasons    *dataloader.Loader[string, []*workable.DisqualificationReason]
+	jobMembers *dataloader.Loader[string, []*workable.Member]
 
 	jobPages         *dataloader.Loader[jobPageKey, page[workable.Job]]
 	candidatePages   *dataloader.Loader[candidatePageKey, page[workable.Candidate]]
@@ -190,6 +195,14 @@ func newLoaders(e *economy, rs *reqState) *loaders {
 	l.activityLog = newLoader(e.loaderWait, cachedBatch(e, rs, spec[string, []*workable.Activity]{
 		kind: cache.KindActivities, id: func(id string) string { return "log:" + id },
 		gen: e.candidateGenKey, fetch: l.fetchActivityLog,
+	}))
+	// Disqualification reasons and a job's members are account and job
+	// configuration, cached like the pipeline.
+	l.reasons = newLoader(e.loaderWait, cachedBatch(e, rs, spec[string, []*workable.DisqualificationReason]{
+		kind: cache.KindJob, id: func(string) string { return "dqreasons" }, fetch: l.fetchReasons,
+	}))
+	l.jobMembers = newLoader(e.loaderWait, cachedBatch(e, rs, spec[string, []*workable.Member]{
+		kind: cache.KindJob, id: func(k string) string { return "members:" + k }, fetch: l.fetchJobMembers,
 	}))
 	// A job's activities change with any of its candidates: the candidate
 	// lists generation, which every candidate write replaces, guards them.
