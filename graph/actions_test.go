@@ -68,10 +68,13 @@ type candView struct {
 		ToStage   struct{ Slug string }
 	}
 	LatestActivity *struct {
-		ID, Kind               string
-		Body                   *string
-		Member                 *struct{ ID string }
-		Rating                 *struct{ Scale string; Grade int }
+		ID, Kind string
+		Body     *string
+		Member   *struct{ ID string }
+		Rating   *struct {
+			Scale string
+			Grade int
+		}
 		DisqualificationReason *string
 		FromStage, ToStage     *struct{ Slug string }
 	}
