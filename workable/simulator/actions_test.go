@@ -15,7 +15,7 @@ import (
 // (API.md §10), the activity each appends, and their validation.
 
 const (
-	actor    = "13e0eb0e" // Eduardo Vallente, an active admin
+	actor    = DemoMemberID // Eduardo Vallente, an active admin
 	inactive = "6a0f4d21" // Martin Kessler, no longer active
 )
 
@@ -379,4 +379,18 @@ func TestListJobMembers(t *testing.T) {
 	if r := ts.call(t, http.MethodGet, "/spi/v3/jobs/NOPE/members", DemoToken, nil); r.status != http.StatusNotFound {
 		t.Errorf("unknown job = %d", r.status)
 	}
+}
+
+// TestDemoMemberIsTheFirstAdmin: DemoMemberID is the first active admin.
+func TestDemoMemberIsTheFirstAdmin(t *testing.T) {
+	t.Parallel()
+	for _, m := range New(WithCandidates(0)).Members() {
+		if m.Role != nil && *m.Role == "admin" && m.Active != nil && *m.Active {
+			if m.ID != DemoMemberID {
+				t.Errorf("the first admin is %s, DemoMemberID %s", m.ID, DemoMemberID)
+			}
+			return
+		}
+	}
+	t.Error("the simulator has no active admin")
 }

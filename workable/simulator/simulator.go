@@ -50,6 +50,10 @@ const DemoSubdomain = "groove-tech"
 // DemoToken is the bearer token the simulator accepts by default.
 const DemoToken = "demo-token"
 
+// DemoMemberID is the id of the account's first admin (Eduardo Vallente),
+// an active member: the acting member of the hiring actions in demo mode.
+const DemoMemberID = "13e0eb0e"
+
 // Defaults of the seeded data.
 const (
 	defaultSeed       = 20150708
