@@ -16,7 +16,7 @@ import (
 
 const (
 	actor    = DemoMemberID // Eduardo Vallente, an active admin
-	inactive = "6a0f4d21" // Martin Kessler, no longer active
+	inactive = "6a0f4d21"   // Martin Kessler, no longer active
 )
 
 // pickCandidate returns a candidate of the simulator matching keep.
