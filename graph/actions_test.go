@@ -997,3 +997,16 @@ func TestTwoActionsInOneRequest(t *testing.T) {
 		})
 	}
 }
+
+// TestVisibilityRolesAreWorkables: the VisibilityRole enum is exactly the
+// list of roles the reference gives, in its order.
+func TestVisibilityRolesAreWorkables(t *testing.T) {
+	t.Parallel()
+	var got []string
+	for _, r := range model.AllVisibilityRole {
+		got = append(got, strings.ToLower(string(r)))
+	}
+	if diff := cmp.Diff(workable.VisibilityRoles(), got); diff != "" {
+		t.Errorf("VisibilityRole (-reference +enum):\n%s", diff)
+	}
+}
