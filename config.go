@@ -28,6 +28,7 @@ type config struct {
 	WorkableToken     string        // WORKABLE_API_TOKEN
 	WorkableBaseURL   string        // WORKABLE_BASE_URL (optional override)
 	WorkableRateLimit int           // WORKABLE_RATE_LIMIT, requests per 10 s pinned for every credential; 0: adopt X-Rate-Limit-Limit
+	WorkableMemberID  string        // WORKABLE_MEMBER_ID, the default acting member (demo mode: the simulator's first admin)
 	RedisURL          string        // REDIS_URL (optional)
 	DrainDelay        time.Duration // DRAIN_DELAY, default 0 (production: 5s)
 	ShutdownTimeout   time.Duration // SHUTDOWN_TIMEOUT, default REQUEST_TIMEOUT + shutdownMargin
@@ -90,6 +91,7 @@ func loadConfig(getenv func(string) string) (config, error) {
 		WorkableSubdomain: strings.TrimSpace(env("WORKABLE_SUBDOMAIN")),
 		WorkableToken:     strings.TrimSpace(env("WORKABLE_API_TOKEN")),
 		WorkableBaseURL:   strings.TrimSpace(env("WORKABLE_BASE_URL")),
+		WorkableMemberID:  strings.TrimSpace(env("WORKABLE_MEMBER_ID")),
 		RedisURL:          strings.TrimSpace(env("REDIS_URL")),
 		CachePrefix:       strings.TrimSpace(env("CACHE_PREFIX")),
 		CacheTTLs:         cache.DefaultTTLs(),
@@ -278,6 +280,10 @@ func workableProblems(cfg config) []error {
 			// err never contains the token; neither may this message.
 			problems = append(problems, fmt.Errorf("WORKABLE_API_TOKEN must be the API token exactly as Workable shows it: %w", err))
 		}
+	}
+	if err := credentials.ValidateMemberID(cfg.WorkableMemberID); err != nil {
+		problems = append(problems, fmt.Errorf("WORKABLE_MEMBER_ID must be the id of a member of the account (see the members query), "+
+			"1 to %d ASCII letters, digits, hyphens or underscores, got %q", workable.MaxIDLen, cfg.WorkableMemberID))
 	}
 	if cfg.WorkableBaseURL != "" {
 		const example = "https://acme.workable.com/spi/v3/"

@@ -11,6 +11,7 @@ import (
 	"github.com/workablegw/gateway/cache"
 	"github.com/workablegw/gateway/graph"
 	"github.com/workablegw/gateway/guard"
+	"github.com/workablegw/gateway/workable/simulator"
 )
 
 // testCredentialsKey is CREDENTIALS_KEY for tests: the bytes 0..31 in base64.
@@ -32,14 +33,15 @@ func defaults() config {
 		ResponseCache: true, RequestTimeout: 30 * time.Second,
 		Introspection: true, Playground: true, MaxBodyBytes: 1 << 20, WorkableCallTimeout: 10 * time.Second,
 		ComplexityLimit: graph.DefaultComplexityLimit, QueryLimits: guard.DefaultQueryLimits(),
-		CORSAllowedOrigins: []string{"http://localhost:*", "http://127.0.0.1:*"}, SlowQueryThreshold: 5 * time.Second}
+		CORSAllowedOrigins: []string{"http://localhost:*", "http://127.0.0.1:*"}, SlowQueryThreshold: 5 * time.Second,
+		WorkableMemberID: simulator.DemoMemberID}
 }
 
 // accountDefaults is the configuration with only a Workable account set
 // (subdomain acme, token tok): every interface, no browser origin.
 func accountDefaults() config {
 	c := defaults()
-	c.Host, c.CORSAllowedOrigins = "", nil
+	c.Host, c.CORSAllowedOrigins, c.WorkableMemberID = "", nil, ""
 	c.WorkableSubdomain, c.WorkableToken = "acme", "tok"
 	return c
 }
@@ -262,6 +264,20 @@ func TestLoadConfig(t *testing.T) {
 			name:    "subdomain without token",
 			env:     map[string]string{"WORKABLE_SUBDOMAIN": "acme"},
 			wantErr: []string{"WORKABLE_API_TOKEN is not"},
+		},
+		{
+			name: "an acting member",
+			env:  map[string]string{"WORKABLE_SUBDOMAIN": "acme", "WORKABLE_API_TOKEN": "tok", "WORKABLE_MEMBER_ID": " 3247e8c7 "},
+			want: func() config {
+				c := accountDefaults()
+				c.WorkableMemberID = "3247e8c7"
+				return c
+			}(),
+		},
+		{
+			name:    "an acting member that is not an id",
+			env:     map[string]string{"WORKABLE_SUBDOMAIN": "acme", "WORKABLE_API_TOKEN": "tok", "WORKABLE_MEMBER_ID": "Eduardo Vallente"},
+			wantErr: []string{"WORKABLE_MEMBER_ID", `"Eduardo Vallente"`},
 		},
 		{
 			name:    "every problem at once",

@@ -125,7 +125,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	// Credentials: the default one (from the environment, or the
 	// simulator's in demo mode) and those added through the API, each with
 	// its own client, rate budget and cache namespace.
-	registry, err := newRegistry(cfg, rdb, &credentials.Credential{Subdomain: subdomain, Token: token},
+	registry, err := newRegistry(cfg, rdb, &credentials.Credential{Subdomain: subdomain, Token: token, MemberID: cfg.WorkableMemberID},
 		newClientFactory(cfg, obs, rdb, baseURL))
 	if err != nil {
 		return err

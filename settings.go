@@ -11,6 +11,7 @@ import (
 	"github.com/workablegw/gateway/cache"
 	"github.com/workablegw/gateway/graph"
 	"github.com/workablegw/gateway/guard"
+	"github.com/workablegw/gateway/workable/simulator"
 )
 
 // setting is one environment variable of the gateway.
@@ -60,6 +61,7 @@ func settingsTable() []setting {
 		{name: "PORT", def: "8080", help: "HTTP port (0 picks a free one)."},
 		{name: "WORKABLE_SUBDOMAIN", help: "The account's subdomain, as in https://{subdomain}.workable.com; unset (with WORKABLE_API_TOKEN) is demo mode."},
 		{name: "WORKABLE_API_TOKEN", help: "An account API token; never logged or returned."},
+		{name: "WORKABLE_MEMBER_ID", demo: simulator.DemoMemberID, help: "The default acting member of the hiring actions (an id of the members query) for the default credential; an action without memberId is refused when unset (demo mode: the simulator's first admin)."},
 		{name: "WORKABLE_BASE_URL", shown: "https://{subdomain}.workable.com/spi/v3/", help: "Workable base URL of every credential (a proxy, or the simulator)."},
 		{name: "WORKABLE_RATE_LIMIT", shown: "the X-Rate-Limit-Limit Workable announces", help: "Requests per 10 s pinned for every credential (1 to 1000); unset, each credential starts at 10 and adopts the limit Workable announces for its token."},
 		{name: "REDIS_URL", help: "Redis for the cache, the shared rate budget, credentials, idempotency keys and persisted queries (redis://, rediss://, redis+sentinel://, redis+cluster://); unset keeps everything in process."},

@@ -11,8 +11,8 @@ import (
 	"github.com/vektah/gqlparser/v2/gqlerror"
 )
 
-// DefaultRules returns the roles of the issue-5 schema: candidate mutations
-// need a writer, credential management an admin. Fields without a rule get
+// DefaultRules returns the roles of the schema: candidate mutations (the
+// hiring actions included) need a writer, credential management an admin. Fields without a rule get
 // FieldGuard's defaults (Query.* reader, Mutation.* writer). The schema
 // must define every field named here (see FieldGuard).
 func DefaultRules() map[string]Role {
@@ -20,6 +20,14 @@ func DefaultRules() map[string]Role {
 		"Query.workableCredentials":         RoleAdmin,
 		"Mutation.createCandidate":          RoleWriter,
 		"Mutation.updateCandidate":          RoleWriter,
+		"Mutation.moveCandidate":            RoleWriter,
+		"Mutation.disqualifyCandidate":      RoleWriter,
+		"Mutation.revertDisqualification":   RoleWriter,
+		"Mutation.commentOnCandidate":       RoleWriter,
+		"Mutation.rateCandidate":            RoleWriter,
+		"Mutation.setCandidateTags":         RoleWriter,
+		"Mutation.copyCandidate":            RoleWriter,
+		"Mutation.relocateCandidate":        RoleWriter,
 		"Mutation.addWorkableCredential":    RoleAdmin,
 		"Mutation.testWorkableCredential":   RoleAdmin,
 		"Mutation.removeWorkableCredential": RoleAdmin,

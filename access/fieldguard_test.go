@@ -18,7 +18,7 @@ import (
 	"github.com/vektah/gqlparser/v2/ast"
 )
 
-// guardSchema has the issue-5 fields FieldGuard's DefaultRules name, plus
+// guardSchema has the fields FieldGuard's DefaultRules name, plus
 // a nested field with a rule of its own.
 const guardSchema = `
 type Query {
@@ -29,6 +29,14 @@ type Query {
 type Mutation {
   createCandidate(name: String!): Candidate!
   updateCandidate(id: ID!): Candidate!
+  moveCandidate(id: ID!): Candidate!
+  disqualifyCandidate(id: ID!): Candidate!
+  revertDisqualification(id: ID!): Candidate!
+  commentOnCandidate(id: ID!): Candidate!
+  rateCandidate(id: ID!): Candidate!
+  setCandidateTags(id: ID!): Candidate!
+  copyCandidate(id: ID!): Candidate!
+  relocateCandidate(id: ID!): Candidate!
   addWorkableCredential(nickname: String!): Credential!
   testWorkableCredential(nickname: String!): Credential!
   removeWorkableCredential(nickname: String!): Boolean!

@@ -21,6 +21,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/workablegw/gateway/workable"
 )
 
 // DefaultNickname is the nickname of the default credential, the one built
@@ -118,6 +120,11 @@ type Credential struct {
 	LastTestMessage *string
 	// IsDefault marks the default credential (from the environment).
 	IsDefault bool
+	// MemberID is the acting member of the hiring actions made with this
+	// credential when a request names none (Workable's actions need a
+	// member_id, an id of GET /members); "" for none. It is an id, not a
+	// secret, and is shown.
+	MemberID string
 }
 
 // tokenHintMin is the shortest token whose last four characters TokenHint
@@ -167,6 +174,7 @@ func (c Credential) LogValue() slog.Value {
 		slog.String("subdomain", c.Subdomain),
 		slog.String("token_hint", c.TokenHint()),
 		slog.Bool("is_default", c.IsDefault),
+		slog.String("member_id", c.MemberID),
 	)
 }
 
@@ -180,6 +188,7 @@ type publicJSON struct {
 	LastTestOK      *bool      `json:"lastTestOk,omitempty"`
 	LastTestMessage *string    `json:"lastTestMessage,omitempty"`
 	IsDefault       bool       `json:"isDefault"`
+	MemberID        string     `json:"memberId,omitempty"`
 }
 
 // MarshalJSON encodes c without its token (with its TokenHint instead).
@@ -193,6 +202,7 @@ func (c Credential) MarshalJSON() ([]byte, error) {
 		LastTestOK:      c.LastTestOK,
 		LastTestMessage: c.LastTestMessage,
 		IsDefault:       c.IsDefault,
+		MemberID:        c.MemberID,
 	})
 }
 
@@ -273,6 +283,16 @@ func ValidateToken(s string) error {
 		if r <= ' ' || r == 0x7f || (r >= 0x80 && r <= 0x9f) {
 			return fmt.Errorf("%w: the API token contains spaces or control characters", ErrInvalid)
 		}
+	}
+	return nil
+}
+
+// ValidateMemberID checks an acting member's id: "" (none), or an id by
+// Workable's one rule for identifiers (workable.ValidID). The error
+// matches ErrInvalid and does not repeat s.
+func ValidateMemberID(s string) error {
+	if s != "" && !workable.ValidID(s) {
+		return fmt.Errorf("%w: a member id must be 1 to %d ASCII letters, digits, hyphens or underscores", ErrInvalid, workable.MaxIDLen)
 	}
 	return nil
 }

@@ -60,6 +60,7 @@ type record struct {
 	LastTestedAt    *time.Time `json:"lt,omitempty"`
 	LastTestOK      *bool      `json:"lo,omitempty"`
 	LastTestMessage *string    `json:"lm,omitempty"`
+	MemberID        string     `json:"m,omitempty"`
 }
 
 // NewRedisStore returns a store on rdb (a single node, Sentinel or Cluster
@@ -233,6 +234,7 @@ func (s *RedisStore) seal(c Credential) (string, error) {
 		LastTestedAt:    c.LastTestedAt,
 		LastTestOK:      c.LastTestOK,
 		LastTestMessage: c.LastTestMessage,
+		MemberID:        c.MemberID,
 	})
 	if err != nil {
 		// Not wrapped: the JSON error could quote a value.
@@ -272,6 +274,7 @@ func (s *RedisStore) open(nickname, sealed string) (Credential, error) {
 		LastTestedAt:    r.LastTestedAt,
 		LastTestOK:      r.LastTestOK,
 		LastTestMessage: r.LastTestMessage,
+		MemberID:        r.MemberID,
 	}, nil
 }
 

@@ -200,6 +200,10 @@ func (r *Registry) Add(ctx context.Context, c Credential) (Credential, error) {
 	if err := ValidateToken(c.Token); err != nil {
 		return Credential{}, fmt.Errorf("add credential %q: %w", c.Nickname, err)
 	}
+	c.MemberID = strings.TrimSpace(c.MemberID)
+	if err := ValidateMemberID(c.MemberID); err != nil {
+		return Credential{}, fmt.Errorf("add credential %q: %w", c.Nickname, err)
+	}
 	if c.Nickname == DefaultNickname {
 		if r.HasDefault() {
 			return Credential{}, fmt.Errorf("add credential %q: %w", c.Nickname, ErrAlreadyExists)

@@ -146,6 +146,12 @@ func TestRegistryAdd(t *testing.T) {
 			in:   cred("acme", "acme-co", secretToken),
 			want: cred("acme", "acme-co", secretToken),
 		},
+		{
+			name: "with an acting member",
+			in:   Credential{Nickname: "acme", Subdomain: "acme-co", Token: secretToken, MemberID: " 13e0eb0e "},
+			want: Credential{Nickname: "acme", Subdomain: "acme-co", Token: secretToken, CreatedAt: fixedNow, MemberID: "13e0eb0e"},
+		},
+		{name: "bad member id", in: Credential{Nickname: "acme", Subdomain: "acme", Token: secretToken, MemberID: "13e0/eb0e"}, wantErr: ErrInvalid},
 		{name: "bad nickname", in: Credential{Nickname: "a b", Subdomain: "acme", Token: secretToken}, wantErr: ErrInvalid},
 		{name: "long nickname", in: Credential{Nickname: strings.Repeat("a", 65), Subdomain: "acme", Token: secretToken}, wantErr: ErrInvalid},
 		{name: "bad subdomain", in: Credential{Nickname: "acme", Subdomain: "acme.evil.com", Token: secretToken}, wantErr: ErrInvalid},

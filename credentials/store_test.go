@@ -73,6 +73,18 @@ func TestStores(t *testing.T) {
 				t.Errorf("Get (-want +got):\n%s", diff)
 			}
 		}},
+		{"keeps the acting member", func(t *testing.T, s Store) {
+			want := cred("acme", "acme-co", secretToken)
+			want.MemberID = "13e0eb0e"
+			mustAdd(t, s, want)
+			got, err := s.Get(ctx, "acme")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Errorf("Get (-want +got):\n%s", diff)
+			}
+		}},
 		{"add existing nickname", func(t *testing.T, s Store) {
 			mustAdd(t, s, cred("acme", "acme-co", "token-1-xxxxxxxx"))
 			err := s.Add(ctx, cred("acme", "other-co", "token-2-xxxxxxxx"))

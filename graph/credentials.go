@@ -17,6 +17,7 @@ import (
 	"github.com/workablegw/gateway/credentials"
 	"github.com/workablegw/gateway/graph/model"
 	"github.com/workablegw/gateway/guard"
+	"github.com/workablegw/gateway/workable"
 )
 
 // Per-request Workable credentials (issue 5). With Config.Credentials, each
@@ -76,25 +77,25 @@ func (c *credentialEconomies) namespace(cred credentials.Credential) string {
 }
 
 // forNickname returns the economy of the credential with nickname ("" for
-// the default), building it on first use. An unknown nickname gives an
+// the default), building it on first use, and the credential. An unknown nickname gives an
 // error matching credentials.ErrNotFound.
-func (c *credentialEconomies) forNickname(ctx context.Context, nickname string) (*economy, error) {
+func (c *credentialEconomies) forNickname(ctx context.Context, nickname string) (*economy, credentials.Credential, error) {
 	client, cred, err := c.reg.Client(ctx, nickname)
 	if err != nil {
-		return nil, err
+		return nil, credentials.Credential{}, err
 	}
 	ns := c.namespace(cred)
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if e, ok := c.byNickname[cred.Nickname]; ok && e.client == client && e.ns == ns {
-		return e, nil
+		return e, cred, nil
 	}
 	ecfg := c.cfg
 	ecfg.Workable, ecfg.Namespace = client, ns
 	e := newEconomy(ecfg)
 	e.nickname = cred.Nickname
 	c.byNickname[cred.Nickname] = e
-	return e, nil
+	return e, cred, nil
 }
 
 // removed forgets a removed credential's economy and drops its cache
@@ -170,10 +171,12 @@ func (c *credentialEconomies) middleware(next http.Handler) http.Handler {
 				"send at most one "+CredentialHeader+" header")
 			return
 		}
-		e, err := c.forNickname(r.Context(), nickname)
+		e, cred, err := c.forNickname(r.Context(), nickname)
 		switch {
 		case err == nil:
-			e.serve(w, r, next)
+			// The credential's default acting member, for the hiring
+			// actions whose input names none.
+			e.serve(w, r.WithContext(withActingMember(r.Context(), cred.MemberID)), next)
 		case errors.Is(err, credentials.ErrNotFound):
 			guard.WriteError(w, http.StatusBadRequest, CodeUnknownCredential, unknownCredentialMessage(nickname))
 		case errors.Is(err, credentials.ErrWrongKey):
@@ -292,10 +295,17 @@ func (r *Resolver) addWorkableCredential(ctx context.Context, in model.AddWorkab
 	if err := credentials.ValidateToken(trimToken(in.APIToken)); err != nil {
 		userErrs = append(userErrs, credentialUserError("apiToken", err))
 	}
+	if in.MemberID != nil {
+		if err := credentials.ValidateMemberID(strings.TrimSpace(*in.MemberID)); err != nil || strings.TrimSpace(*in.MemberID) == "" {
+			userErrs = append(userErrs, model.UserError{Field: inputAt("memberId"), Code: UserErrorInvalid,
+				Message: fmt.Sprintf("must be a member id (see members): 1 to %d ASCII letters, digits, hyphens or underscores", workable.MaxIDLen)})
+		}
+	}
 	if len(userErrs) > 0 {
 		return &model.AddWorkableCredentialPayload{UserErrors: userErrs}, nil
 	}
-	c, err := r.creds.Add(ctx, credentials.Credential{Nickname: in.Nickname, Subdomain: in.Subdomain, Token: in.APIToken})
+	c, err := r.creds.Add(ctx, credentials.Credential{Nickname: in.Nickname, Subdomain: in.Subdomain, Token: in.APIToken,
+		MemberID: deref(in.MemberID)})
 	switch {
 	case err == nil:
 		return &model.AddWorkableCredentialPayload{Credential: &c, UserErrors: []model.UserError{}}, nil

@@ -54,6 +54,13 @@ type credEnv struct {
 // AccessRules and a shared in-process cache with the response cache on.
 func newCredEnv(t *testing.T, store credentials.Store) *credEnv {
 	t.Helper()
+	return newCredEnvWithMember(t, store, "")
+}
+
+// newCredEnvWithMember is newCredEnv whose default credential has the
+// default acting member memberID (WORKABLE_MEMBER_ID).
+func newCredEnvWithMember(t *testing.T, store credentials.Store, memberID string) *credEnv {
+	t.Helper()
 	simB := simulator.New(simulator.WithSubdomain(betaSubdomain), simulator.WithSeed(99),
 		simulator.WithToken(betaToken), simulator.WithCandidates(30))
 	srvB := httptest.NewServer(simB.Handler())
@@ -71,7 +78,7 @@ func newCredEnv(t *testing.T, store credentials.Store) *credEnv {
 		withHandler(func(c Config) http.Handler {
 			baseA := c.Workable.BaseURL().String()
 			ce.registry = credentials.NewRegistry(store,
-				&credentials.Credential{Subdomain: simulator.DemoSubdomain, Token: simulator.DemoToken},
+				&credentials.Credential{Subdomain: simulator.DemoSubdomain, Token: simulator.DemoToken, MemberID: memberID},
 				func(cr credentials.Credential) (*workable.Client, error) {
 					base := baseA
 					if cr.Subdomain == betaSubdomain {

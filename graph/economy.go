@@ -689,6 +689,30 @@ func (e *economy) candidateMaybeWritten(ctx context.Context, id string) {
 	}
 }
 
+// candidatesChanged invalidates what a write changed when Workable's answer
+// does not carry the candidate (the hiring actions: move, comment, …), or
+// when its outcome is unknown: the candidate lists generation (list pages
+// show a candidate's stage, state and updated_at, and it also guards the
+// job activity pages, where a new activity appears) and the generation of
+// each of ids (its detail and its activities). Nothing is stored: the next
+// reader fetches the new state.
+func (e *economy) candidatesChanged(ctx context.Context, ids ...string) {
+	if e.store == nil {
+		return
+	}
+	ctx = context.WithoutCancel(ctx)
+	items := []cache.Item{genItem(e.listsGenKey(), newGeneration())}
+	for _, id := range ids {
+		if id != "" {
+			items = append(items, genItem(e.candidateGenKey(id), newGeneration()))
+		}
+	}
+	if err := e.store.SetMany(ctx, items); err != nil {
+		e.logger.LogAttrs(ctx, slog.LevelWarn, "cache invalidation after a candidate action failed; cached data may show the old state until it expires",
+			slog.Any("err", err))
+	}
+}
+
 // middleware gives each request its state (dataloaders, cost counters) and,
 // with the response cache on, answers repeated queries from it.
 func (e *economy) middleware(next http.Handler) http.Handler {

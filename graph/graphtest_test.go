@@ -60,7 +60,12 @@ type envConfig struct {
 	// simWrap wraps the simulator's handler (a proxy that alters what
 	// Workable answers).
 	simWrap func(http.Handler) http.Handler
+	// memberID is Config.MemberID, the default acting member.
+	memberID string
 }
+
+// withMemberID sets the gateway's default acting member (Config.MemberID).
+func withMemberID(id string) envOption { return func(c *envConfig) { c.memberID = id } }
 
 // withSim serves an existing simulator instead of a new one (two gateways
 // in front of one Workable account).
@@ -147,6 +152,7 @@ func newTestEnv(t *testing.T, opts ...envOption) *testEnv {
 		Namespace:       cfg.namespace,
 		ResponseCache:   cfg.responseCache,
 		Now:             cfg.now,
+		MemberID:        cfg.memberID,
 	}
 	var h http.Handler
 	if cfg.wrap != nil {

@@ -114,6 +114,11 @@ type Config struct {
 	// IdempotencyTTL is how long a createCandidate result is replayed; 0
 	// means idempotency.DefaultTTL (24 h).
 	IdempotencyTTL time.Duration
+	// MemberID is the default acting member of the hiring actions made
+	// with Workable (an id of GET /members), used when an action's input
+	// has no memberId; "" for none. With Credentials, each credential's
+	// own MemberID is used instead.
+	MemberID string
 
 	// Extensions are added to the gqlgen server after the handler's own
 	// (metrics, tracing, the log line's operation name: see telemetry).
@@ -193,6 +198,7 @@ func newServer(e *economy, cfg Config) *handler.Server {
 		checkRoles: cfg.AccessRules != nil,
 		idem:       cfg.Idempotency,
 		idemTTL:    cmp.Or(cfg.IdempotencyTTL, idempotency.DefaultTTL),
+		memberID:   cfg.MemberID,
 	}
 	if r.idem == nil {
 		r.idem = idempotency.NewMemoryStore()

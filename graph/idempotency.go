@@ -36,6 +36,14 @@ type storedCreate struct {
 // idempotencyKeyOf returns the request's idempotency key ("" when it has
 // none), or the userErrors of a malformed one.
 func idempotencyKeyOf(ctx context.Context, in model.CreateCandidateInput) (string, []model.UserError) {
+	return requestIdempotencyKey(ctx, in.IdempotencyKey)
+}
+
+// requestIdempotencyKey returns the idempotency key of a mutation whose
+// input field idempotencyKey is field: the field or the request's
+// Idempotency-Key header, which must agree when both are given ("" when
+// neither is), or the userErrors of a malformed key.
+func requestIdempotencyKey(ctx context.Context, field *string) (string, []model.UserError) {
 	at := inputAt("idempotencyKey")
 	var header string
 	if rs := stateFrom(ctx); rs != nil {
@@ -46,14 +54,14 @@ func idempotencyKeyOf(ctx context.Context, in model.CreateCandidateInput) (strin
 		header = rs.idempotencyKey
 	}
 	key := header
-	if in.IdempotencyKey != nil {
-		if header != "" && *in.IdempotencyKey != header {
+	if field != nil {
+		if header != "" && *field != header {
 			return "", []model.UserError{{Field: at, Code: UserErrorInvalid,
 				Message: "the idempotencyKey field and the Idempotency-Key header differ; send one of them"}}
 		}
-		key = *in.IdempotencyKey
+		key = *field
 	}
-	if key == "" && in.IdempotencyKey == nil {
+	if key == "" && field == nil {
 		return "", nil
 	}
 	if err := idempotency.ValidateKey(key); err != nil {

@@ -144,6 +144,11 @@ type loaders struct {
 	stages *loader[string, []*workable.Stage]
 	// activityLog loads a candidate's whole activity stream, oldest first.
 	activityLog *loader[string, []*workable.Activity]
+	// reasons loads the account's disqualification reasons (key "");
+	// jobMembers a job's collaborators (key its shortcode; nil value for a
+	// job Workable does not have). See actionforms.go.
+	reasons    *loader[string, []*workable.DisqualificationReason]
+	jobMembers *loader[string, []*workable.Member]
 
 	jobPages         *loader[jobPageKey, page[workable.Job]]
 	candidatePages   *loader[candidatePageKey, page[workable.Candidate]]
@@ -269,6 +274,14 @@ func newLoaders(e *economy, rs *reqState) *loaders {
 	l.activityLog = newCachedLoader(e, rs, spec[string, []*workable.Activity]{
 		kind: cache.KindActivities, id: func(id string) string { return "log:" + id },
 		gen: e.candidateGenKey, fetch: l.fetchActivityLog,
+	})
+	// Disqualification reasons and a job's members are account and job
+	// configuration, cached like the pipeline.
+	l.reasons = newCachedLoader(e, rs, spec[string, []*workable.DisqualificationReason]{
+		kind: cache.KindJob, id: func(string) string { return "dqreasons" }, fetch: l.fetchReasons,
+	})
+	l.jobMembers = newCachedLoader(e, rs, spec[string, []*workable.Member]{
+		kind: cache.KindJob, id: func(k string) string { return "members:" + k }, fetch: l.fetchJobMembers,
 	})
 	// A job's activities change with any of its candidates: the candidate
 	// lists generation, which every candidate write replaces, guards them.

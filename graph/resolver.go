@@ -25,4 +25,8 @@ type Resolver struct {
 	// idem runs createCandidate at most once per idempotency key.
 	idem    idempotency.Store
 	idemTTL time.Duration
+	// memberID is the default acting member of the hiring actions
+	// (Config.MemberID); with Config.Credentials each request carries its
+	// credential's instead (defaultActingMember).
+	memberID string
 }

@@ -149,6 +149,10 @@ func (r *candidateResolver) GlobalID(ctx context.Context, obj *workable.Candidat
 	return candidateGlobalID(obj), nil
 }
 
+func (r *disqualificationReasonResolver) ID(ctx context.Context, obj *workable.DisqualificationReason) (string, error) {
+	return string(obj.ID), nil
+}
+
 func (r *jobResolver) ID(ctx context.Context, obj *model.Job) (string, error) {
 	j, err := r.jobRequired(ctx, obj)
 	if err != nil {
@@ -301,6 +305,14 @@ func (r *jobResolver) GlobalID(ctx context.Context, obj *model.Job) (string, err
 	return jobGlobalID(obj), nil
 }
 
+func (r *jobResolver) Stages(ctx context.Context, obj *model.Job) ([]workable.Stage, error) {
+	return r.jobStages(ctx, obj)
+}
+
+func (r *jobResolver) Members(ctx context.Context, obj *model.Job) ([]workable.Member, error) {
+	return r.jobMembers(ctx, obj)
+}
+
 func (r *jobLocationResolver) Coordinates(ctx context.Context, obj *workable.JobLocation) (*model.Coordinates, error) {
 	lat, lng, ok := obj.Coordinates()
 	if !ok {
@@ -334,6 +346,38 @@ func (r *mutationResolver) TestWorkableCredential(ctx context.Context, nickname 
 
 func (r *mutationResolver) RemoveWorkableCredential(ctx context.Context, nickname string) (*model.RemoveWorkableCredentialPayload, error) {
 	return r.removeWorkableCredential(ctx, nickname)
+}
+
+func (r *mutationResolver) MoveCandidate(ctx context.Context, input model.MoveCandidateInput) (*model.MoveCandidatePayload, error) {
+	return r.moveCandidate(ctx, input)
+}
+
+func (r *mutationResolver) DisqualifyCandidate(ctx context.Context, input model.DisqualifyCandidateInput) (*model.DisqualifyCandidatePayload, error) {
+	return r.disqualifyCandidate(ctx, input)
+}
+
+func (r *mutationResolver) RevertDisqualification(ctx context.Context, input model.RevertDisqualificationInput) (*model.RevertDisqualificationPayload, error) {
+	return r.revertDisqualification(ctx, input)
+}
+
+func (r *mutationResolver) CommentOnCandidate(ctx context.Context, input model.CommentOnCandidateInput) (*model.CommentOnCandidatePayload, error) {
+	return r.commentOnCandidate(ctx, input)
+}
+
+func (r *mutationResolver) RateCandidate(ctx context.Context, input model.RateCandidateInput) (*model.RateCandidatePayload, error) {
+	return r.rateCandidate(ctx, input)
+}
+
+func (r *mutationResolver) SetCandidateTags(ctx context.Context, input model.SetCandidateTagsInput) (*model.SetCandidateTagsPayload, error) {
+	return r.setCandidateTags(ctx, input)
+}
+
+func (r *mutationResolver) CopyCandidate(ctx context.Context, input model.TransferCandidateInput) (*model.CopyCandidatePayload, error) {
+	return r.copyCandidate(ctx, input)
+}
+
+func (r *mutationResolver) RelocateCandidate(ctx context.Context, input model.TransferCandidateInput) (*model.RelocateCandidatePayload, error) {
+	return r.relocateCandidate(ctx, input)
 }
 
 func (r *queryResolver) Jobs(ctx context.Context, first *int, after *string, last *int, before *string, state *model.JobState, createdAfter *time.Time, updatedAfter *time.Time) (*model.JobConnection, error) {
@@ -383,13 +427,25 @@ func (r *queryResolver) Nodes(ctx context.Context, ids []string) ([]model.Node, 
 	return r.nodes(ctx, ids)
 }
 
+func (r *queryResolver) DisqualificationReasons(ctx context.Context) ([]workable.DisqualificationReason, error) {
+	return r.disqualificationReasons(ctx)
+}
+
 func (r *stageResolver) ID(ctx context.Context, obj *workable.Stage) (*string, error) {
 	return stageID(obj), nil
+}
+
+func (r *workableCredentialResolver) MemberID(ctx context.Context, obj *credentials.Credential) (*string, error) {
+	return optionalID(obj.MemberID), nil
 }
 
 func (r *Resolver) Activity() generated.ActivityResolver { return &activityResolver{r} }
 
 func (r *Resolver) Candidate() generated.CandidateResolver { return &candidateResolver{r} }
+
+func (r *Resolver) DisqualificationReason() generated.DisqualificationReasonResolver {
+	return &disqualificationReasonResolver{r}
+}
 
 func (r *Resolver) Job() generated.JobResolver { return &jobResolver{r} }
 
@@ -403,13 +459,19 @@ func (r *Resolver) Query() generated.QueryResolver { return &queryResolver{r} }
 
 func (r *Resolver) Stage() generated.StageResolver { return &stageResolver{r} }
 
+func (r *Resolver) WorkableCredential() generated.WorkableCredentialResolver {
+	return &workableCredentialResolver{r}
+}
+
 type (
-	activityResolver    struct{ *Resolver }
-	candidateResolver   struct{ *Resolver }
-	jobResolver         struct{ *Resolver }
-	jobLocationResolver struct{ *Resolver }
-	memberResolver      struct{ *Resolver }
-	mutationResolver    struct{ *Resolver }
-	queryResolver       struct{ *Resolver }
-	stageResolver       struct{ *Resolver }
+	activityResolver               struct{ *Resolver }
+	candidateResolver              struct{ *Resolver }
+	disqualificationReasonResolver struct{ *Resolver }
+	jobResolver                    struct{ *Resolver }
+	jobLocationResolver            struct{ *Resolver }
+	memberResolver                 struct{ *Resolver }
+	mutationResolver               struct{ *Resolver }
+	queryResolver                  struct{ *Resolver }
+	stageResolver                  struct{ *Resolver }
+	workableCredentialResolver     struct{ *Resolver }
 )

@@ -108,6 +108,23 @@ func (s *JobsService) ListStages(ctx context.Context, shortcode string) ([]*Stag
 	return stages, resp, nil
 }
 
+// ListMembers lists the members who collaborate on a job, each with its
+// collaboration_role (API.md §9, GET /jobs/:shortcode/members; §10). The
+// reference shows neither the envelope nor paging of this list, so a bare
+// array and a {"members": […]} page are both read, and a page's
+// paging.next is followed like the other lists (see Walk).
+func (s *JobsService) ListMembers(ctx context.Context, shortcode string) ([]*Member, *Response, error) {
+	if err := pathParam("shortcode", shortcode); err != nil {
+		return nil, nil, fmt.Errorf("list job members: %w", err)
+	}
+	members, resp, err := listOrArray[*Member](ctx, s.client, "GET /jobs/{shortcode}/members",
+		s.client.endpoint("jobs", shortcode, "members"), "members")
+	if err != nil {
+		return nil, resp, fmt.Errorf("list members of job %s: %w", shortcode, err)
+	}
+	return members, resp, nil
+}
+
 func setString(q url.Values, key, v string) {
 	if v != "" {
 		q.Set(key, v)

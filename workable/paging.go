@@ -97,6 +97,41 @@ func array[T any](ctx context.Context, c *Client, route string, u *url.URL, key 
 	return items, resp, nil
 }
 
+// listOrArray fetches a list whose shape the reference does not settle: a
+// bare JSON array, or an object holding the array under key with an
+// optional paging.next (which the Response then carries, for NextPage and
+// Walk).
+func listOrArray[T any](ctx context.Context, c *Client, route string, u *url.URL, key string) ([]T, *Response, error) {
+	k, err := newCall(http.MethodGet, route, u, nil)
+	if err != nil {
+		return nil, nil, err
+	}
+	var raw json.RawMessage
+	resp, err := c.do(ctx, k, &raw)
+	if err != nil {
+		return nil, resp, err
+	}
+	body := bytes.TrimSpace(raw)
+	if len(body) > 0 && body[0] == '{' {
+		p := &page[T]{key: key}
+		if err := json.Unmarshal(body, p); err != nil {
+			return nil, resp, &requestError{route: route, msg: "decode response body: " + redact(err.Error(), c.token), err: err, unavailable: true}
+		}
+		resp.pageKey, resp.pageRoute, resp.NextURL = key, route, p.next
+		if p.next != "" {
+			if nu, err := url.Parse(p.next); err == nil {
+				resp.NextSinceID = nu.Query().Get("since_id")
+			}
+		}
+		return p.items, resp, nil
+	}
+	var items []T
+	if err := json.Unmarshal(body, &items); err != nil {
+		return nil, resp, &requestError{route: route, msg: "decode response body: " + redact(err.Error(), c.token), err: err, unavailable: true}
+	}
+	return items, resp, nil
+}
+
 // nextPage fetches prev.NextURL verbatim (it carries the original filters),
 // provided it is on the base URL's scheme and host: the token must never be
 // sent to another host.

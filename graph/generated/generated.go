@@ -33,12 +33,14 @@ type Config = graphql.Config[ResolverRoot, DirectiveRoot, ComplexityRoot]
 type ResolverRoot interface {
 	Activity() ActivityResolver
 	Candidate() CandidateResolver
+	DisqualificationReason() DisqualificationReasonResolver
 	Job() JobResolver
 	JobLocation() JobLocationResolver
 	Member() MemberResolver
 	Mutation() MutationResolver
 	Query() QueryResolver
 	Stage() StageResolver
+	WorkableCredential() WorkableCredentialResolver
 }
 
 type DirectiveRoot struct {
@@ -150,9 +152,20 @@ type ComplexityRoot struct {
 		Node   func(childComplexity int) int
 	}
 
+	CommentOnCandidatePayload struct {
+		Candidate  func(childComplexity int) int
+		CommentID  func(childComplexity int) int
+		UserErrors func(childComplexity int) int
+	}
+
 	Coordinates struct {
 		Latitude  func(childComplexity int) int
 		Longitude func(childComplexity int) int
+	}
+
+	CopyCandidatePayload struct {
+		Candidate  func(childComplexity int) int
+		UserErrors func(childComplexity int) int
 	}
 
 	CreateCandidatePayload struct {
@@ -163,6 +176,18 @@ type ComplexityRoot struct {
 	Department struct {
 		ID   func(childComplexity int) int
 		Name func(childComplexity int) int
+	}
+
+	DisqualificationReason struct {
+		CandidateWithdrew func(childComplexity int) int
+		Description       func(childComplexity int) int
+		ID                func(childComplexity int) int
+		Position          func(childComplexity int) int
+	}
+
+	DisqualifyCandidatePayload struct {
+		Candidate  func(childComplexity int) int
+		UserErrors func(childComplexity int) int
 	}
 
 	EducationEntry struct {
@@ -206,10 +231,12 @@ type ComplexityRoot struct {
 		Keywords            func(childComplexity int) int
 		Location            func(childComplexity int) int
 		Locations           func(childComplexity int, includeHidden *bool) int
+		Members             func(childComplexity int) int
 		Requirements        func(childComplexity int) int
 		Salary              func(childComplexity int) int
 		Shortcode           func(childComplexity int) int
 		Shortlink           func(childComplexity int) int
+		Stages              func(childComplexity int) int
 		State               func(childComplexity int) int
 		Title               func(childComplexity int) int
 		URL                 func(childComplexity int) int
@@ -252,19 +279,33 @@ type ComplexityRoot struct {
 	}
 
 	Member struct {
-		Active   func(childComplexity int) int
-		Email    func(childComplexity int) int
-		Headline func(childComplexity int) int
-		ID       func(childComplexity int) int
-		Name     func(childComplexity int) int
-		Role     func(childComplexity int) int
-		Roles    func(childComplexity int) int
+		Active            func(childComplexity int) int
+		CollaborationRole func(childComplexity int) int
+		Email             func(childComplexity int) int
+		Headline          func(childComplexity int) int
+		ID                func(childComplexity int) int
+		Name              func(childComplexity int) int
+		Role              func(childComplexity int) int
+		Roles             func(childComplexity int) int
+	}
+
+	MoveCandidatePayload struct {
+		Candidate  func(childComplexity int) int
+		UserErrors func(childComplexity int) int
 	}
 
 	Mutation struct {
 		AddWorkableCredential    func(childComplexity int, input model.AddWorkableCredentialInput) int
+		CommentOnCandidate       func(childComplexity int, input model.CommentOnCandidateInput) int
+		CopyCandidate            func(childComplexity int, input model.TransferCandidateInput) int
 		CreateCandidate          func(childComplexity int, input model.CreateCandidateInput) int
+		DisqualifyCandidate      func(childComplexity int, input model.DisqualifyCandidateInput) int
+		MoveCandidate            func(childComplexity int, input model.MoveCandidateInput) int
+		RateCandidate            func(childComplexity int, input model.RateCandidateInput) int
+		RelocateCandidate        func(childComplexity int, input model.TransferCandidateInput) int
 		RemoveWorkableCredential func(childComplexity int, nickname string) int
+		RevertDisqualification   func(childComplexity int, input model.RevertDisqualificationInput) int
+		SetCandidateTags         func(childComplexity int, input model.SetCandidateTagsInput) int
 		TestWorkableCredential   func(childComplexity int, nickname string) int
 		UpdateCandidate          func(childComplexity int, input model.UpdateCandidateInput) int
 	}
@@ -277,17 +318,28 @@ type ComplexityRoot struct {
 	}
 
 	Query struct {
-		Account             func(childComplexity int) int
-		Candidate           func(childComplexity int, id string) int
-		Candidates          func(childComplexity int, first *int, after *string, last *int, before *string, jobShortcode *string, stage *string, email *string, createdAfter *time.Time, updatedAfter *time.Time) int
-		Job                 func(childComplexity int, shortcode string) int
-		Jobs                func(childComplexity int, first *int, after *string, last *int, before *string, state *model.JobState, createdAfter *time.Time, updatedAfter *time.Time) int
-		Members             func(childComplexity int, role *string, email *string, name *string, status *string) int
-		Node                func(childComplexity int, id string) int
-		Nodes               func(childComplexity int, ids []string) int
-		Stages              func(childComplexity int) int
-		WorkableBudget      func(childComplexity int) int
-		WorkableCredentials func(childComplexity int) int
+		Account                 func(childComplexity int) int
+		Candidate               func(childComplexity int, id string) int
+		Candidates              func(childComplexity int, first *int, after *string, last *int, before *string, jobShortcode *string, stage *string, email *string, createdAfter *time.Time, updatedAfter *time.Time) int
+		DisqualificationReasons func(childComplexity int) int
+		Job                     func(childComplexity int, shortcode string) int
+		Jobs                    func(childComplexity int, first *int, after *string, last *int, before *string, state *model.JobState, createdAfter *time.Time, updatedAfter *time.Time) int
+		Members                 func(childComplexity int, role *string, email *string, name *string, status *string) int
+		Node                    func(childComplexity int, id string) int
+		Nodes                   func(childComplexity int, ids []string) int
+		Stages                  func(childComplexity int) int
+		WorkableBudget          func(childComplexity int) int
+		WorkableCredentials     func(childComplexity int) int
+	}
+
+	RateCandidatePayload struct {
+		Candidate  func(childComplexity int) int
+		UserErrors func(childComplexity int) int
+	}
+
+	RelocateCandidatePayload struct {
+		Candidate  func(childComplexity int) int
+		UserErrors func(childComplexity int) int
 	}
 
 	RemoveWorkableCredentialPayload struct {
@@ -302,10 +354,20 @@ type ComplexityRoot struct {
 		UpdatedAt func(childComplexity int) int
 	}
 
+	RevertDisqualificationPayload struct {
+		Candidate  func(childComplexity int) int
+		UserErrors func(childComplexity int) int
+	}
+
 	Salary struct {
 		Currency func(childComplexity int) int
 		From     func(childComplexity int) int
 		To       func(childComplexity int) int
+	}
+
+	SetCandidateTagsPayload struct {
+		Candidate  func(childComplexity int) int
+		UserErrors func(childComplexity int) int
 	}
 
 	SocialProfile struct {
@@ -358,6 +420,7 @@ type ComplexityRoot struct {
 		LastTestMessage func(childComplexity int) int
 		LastTestOK      func(childComplexity int) int
 		LastTestedAt    func(childComplexity int) int
+		MemberID        func(childComplexity int) int
 		Nickname        func(childComplexity int) int
 		Subdomain       func(childComplexity int) int
 		TokenHint       func(childComplexity int) int
@@ -404,6 +467,9 @@ type CandidateResolver interface {
 	LatestActivity(ctx context.Context, obj *workable.Candidate, kinds []model.ActivityKind) (*model.Activity, error)
 	GlobalID(ctx context.Context, obj *workable.Candidate) (string, error)
 }
+type DisqualificationReasonResolver interface {
+	ID(ctx context.Context, obj *workable.DisqualificationReason) (string, error)
+}
 type JobResolver interface {
 	ID(ctx context.Context, obj *model.Job) (string, error)
 
@@ -435,6 +501,8 @@ type JobResolver interface {
 	Keywords(ctx context.Context, obj *model.Job) ([]string, error)
 	Activities(ctx context.Context, obj *model.Job, first *int, after *string, last *int, before *string) (*model.ActivityConnection, error)
 	GlobalID(ctx context.Context, obj *model.Job) (string, error)
+	Stages(ctx context.Context, obj *model.Job) ([]workable.Stage, error)
+	Members(ctx context.Context, obj *model.Job) ([]workable.Member, error)
 }
 type JobLocationResolver interface {
 	Coordinates(ctx context.Context, obj *workable.JobLocation) (*model.Coordinates, error)
@@ -448,6 +516,14 @@ type MutationResolver interface {
 	AddWorkableCredential(ctx context.Context, input model.AddWorkableCredentialInput) (*model.AddWorkableCredentialPayload, error)
 	TestWorkableCredential(ctx context.Context, nickname string) (*model.TestWorkableCredentialPayload, error)
 	RemoveWorkableCredential(ctx context.Context, nickname string) (*model.RemoveWorkableCredentialPayload, error)
+	MoveCandidate(ctx context.Context, input model.MoveCandidateInput) (*model.MoveCandidatePayload, error)
+	DisqualifyCandidate(ctx context.Context, input model.DisqualifyCandidateInput) (*model.DisqualifyCandidatePayload, error)
+	RevertDisqualification(ctx context.Context, input model.RevertDisqualificationInput) (*model.RevertDisqualificationPayload, error)
+	CommentOnCandidate(ctx context.Context, input model.CommentOnCandidateInput) (*model.CommentOnCandidatePayload, error)
+	RateCandidate(ctx context.Context, input model.RateCandidateInput) (*model.RateCandidatePayload, error)
+	SetCandidateTags(ctx context.Context, input model.SetCandidateTagsInput) (*model.SetCandidateTagsPayload, error)
+	CopyCandidate(ctx context.Context, input model.TransferCandidateInput) (*model.CopyCandidatePayload, error)
+	RelocateCandidate(ctx context.Context, input model.TransferCandidateInput) (*model.RelocateCandidatePayload, error)
 }
 type QueryResolver interface {
 	Jobs(ctx context.Context, first *int, after *string, last *int, before *string, state *model.JobState, createdAfter *time.Time, updatedAfter *time.Time) (*model.JobConnection, error)
@@ -461,9 +537,13 @@ type QueryResolver interface {
 	WorkableCredentials(ctx context.Context) ([]credentials.Credential, error)
 	Node(ctx context.Context, id string) (model.Node, error)
 	Nodes(ctx context.Context, ids []string) ([]model.Node, error)
+	DisqualificationReasons(ctx context.Context) ([]workable.DisqualificationReason, error)
 }
 type StageResolver interface {
 	ID(ctx context.Context, obj *workable.Stage) (*string, error)
+}
+type WorkableCredentialResolver interface {
+	MemberID(ctx context.Context, obj *credentials.Credential) (*string, error)
 }
 
 // endregion ************************** generated!.gotpl **************************
@@ -971,6 +1051,25 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.CandidateEdge.Node(childComplexity), true
 
+	case "CommentOnCandidatePayload.candidate":
+		if e.ComplexityRoot.CommentOnCandidatePayload.Candidate == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CommentOnCandidatePayload.Candidate(childComplexity), true
+	case "CommentOnCandidatePayload.commentId":
+		if e.ComplexityRoot.CommentOnCandidatePayload.CommentID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CommentOnCandidatePayload.CommentID(childComplexity), true
+	case "CommentOnCandidatePayload.userErrors":
+		if e.ComplexityRoot.CommentOnCandidatePayload.UserErrors == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CommentOnCandidatePayload.UserErrors(childComplexity), true
+
 	case "Coordinates.latitude":
 		if e.ComplexityRoot.Coordinates.Latitude == nil {
 			break
@@ -983,6 +1082,19 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Coordinates.Longitude(childComplexity), true
+
+	case "CopyCandidatePayload.candidate":
+		if e.ComplexityRoot.CopyCandidatePayload.Candidate == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CopyCandidatePayload.Candidate(childComplexity), true
+	case "CopyCandidatePayload.userErrors":
+		if e.ComplexityRoot.CopyCandidatePayload.UserErrors == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CopyCandidatePayload.UserErrors(childComplexity), true
 
 	case "CreateCandidatePayload.candidate":
 		if e.ComplexityRoot.CreateCandidatePayload.Candidate == nil {
@@ -1009,6 +1121,44 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Department.Name(childComplexity), true
+
+	case "DisqualificationReason.candidateWithdrew":
+		if e.ComplexityRoot.DisqualificationReason.CandidateWithdrew == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DisqualificationReason.CandidateWithdrew(childComplexity), true
+	case "DisqualificationReason.description":
+		if e.ComplexityRoot.DisqualificationReason.Description == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DisqualificationReason.Description(childComplexity), true
+	case "DisqualificationReason.id":
+		if e.ComplexityRoot.DisqualificationReason.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DisqualificationReason.ID(childComplexity), true
+	case "DisqualificationReason.position":
+		if e.ComplexityRoot.DisqualificationReason.Position == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DisqualificationReason.Position(childComplexity), true
+
+	case "DisqualifyCandidatePayload.candidate":
+		if e.ComplexityRoot.DisqualifyCandidatePayload.Candidate == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DisqualifyCandidatePayload.Candidate(childComplexity), true
+	case "DisqualifyCandidatePayload.userErrors":
+		if e.ComplexityRoot.DisqualifyCandidatePayload.UserErrors == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DisqualifyCandidatePayload.UserErrors(childComplexity), true
 
 	case "EducationEntry.degree":
 		if e.ComplexityRoot.EducationEntry.Degree == nil {
@@ -1231,6 +1381,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Job.Locations(childComplexity, args["includeHidden"].(*bool)), true
+	case "Job.members":
+		if e.ComplexityRoot.Job.Members == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Job.Members(childComplexity), true
 	case "Job.requirements":
 		if e.ComplexityRoot.Job.Requirements == nil {
 			break
@@ -1255,6 +1411,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Job.Shortlink(childComplexity), true
+	case "Job.stages":
+		if e.ComplexityRoot.Job.Stages == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Job.Stages(childComplexity), true
 	case "Job.state":
 		if e.ComplexityRoot.Job.State == nil {
 			break
@@ -1428,6 +1590,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Member.Active(childComplexity), true
+	case "Member.collaborationRole":
+		if e.ComplexityRoot.Member.CollaborationRole == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Member.CollaborationRole(childComplexity), true
 	case "Member.email":
 		if e.ComplexityRoot.Member.Email == nil {
 			break
@@ -1465,6 +1633,19 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Member.Roles(childComplexity), true
 
+	case "MoveCandidatePayload.candidate":
+		if e.ComplexityRoot.MoveCandidatePayload.Candidate == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MoveCandidatePayload.Candidate(childComplexity), true
+	case "MoveCandidatePayload.userErrors":
+		if e.ComplexityRoot.MoveCandidatePayload.UserErrors == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MoveCandidatePayload.UserErrors(childComplexity), true
+
 	case "Mutation.addWorkableCredential":
 		if e.ComplexityRoot.Mutation.AddWorkableCredential == nil {
 			break
@@ -1476,6 +1657,28 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.AddWorkableCredential(childComplexity, args["input"].(model.AddWorkableCredentialInput)), true
+	case "Mutation.commentOnCandidate":
+		if e.ComplexityRoot.Mutation.CommentOnCandidate == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_commentOnCandidate_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.CommentOnCandidate(childComplexity, args["input"].(model.CommentOnCandidateInput)), true
+	case "Mutation.copyCandidate":
+		if e.ComplexityRoot.Mutation.CopyCandidate == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_copyCandidate_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.CopyCandidate(childComplexity, args["input"].(model.TransferCandidateInput)), true
 	case "Mutation.createCandidate":
 		if e.ComplexityRoot.Mutation.CreateCandidate == nil {
 			break
@@ -1487,6 +1690,50 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.CreateCandidate(childComplexity, args["input"].(model.CreateCandidateInput)), true
+	case "Mutation.disqualifyCandidate":
+		if e.ComplexityRoot.Mutation.DisqualifyCandidate == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_disqualifyCandidate_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.DisqualifyCandidate(childComplexity, args["input"].(model.DisqualifyCandidateInput)), true
+	case "Mutation.moveCandidate":
+		if e.ComplexityRoot.Mutation.MoveCandidate == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_moveCandidate_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.MoveCandidate(childComplexity, args["input"].(model.MoveCandidateInput)), true
+	case "Mutation.rateCandidate":
+		if e.ComplexityRoot.Mutation.RateCandidate == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_rateCandidate_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.RateCandidate(childComplexity, args["input"].(model.RateCandidateInput)), true
+	case "Mutation.relocateCandidate":
+		if e.ComplexityRoot.Mutation.RelocateCandidate == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_relocateCandidate_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.RelocateCandidate(childComplexity, args["input"].(model.TransferCandidateInput)), true
 	case "Mutation.removeWorkableCredential":
 		if e.ComplexityRoot.Mutation.RemoveWorkableCredential == nil {
 			break
@@ -1498,6 +1745,28 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.RemoveWorkableCredential(childComplexity, args["nickname"].(string)), true
+	case "Mutation.revertDisqualification":
+		if e.ComplexityRoot.Mutation.RevertDisqualification == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_revertDisqualification_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.RevertDisqualification(childComplexity, args["input"].(model.RevertDisqualificationInput)), true
+	case "Mutation.setCandidateTags":
+		if e.ComplexityRoot.Mutation.SetCandidateTags == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_setCandidateTags_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.SetCandidateTags(childComplexity, args["input"].(model.SetCandidateTagsInput)), true
 	case "Mutation.testWorkableCredential":
 		if e.ComplexityRoot.Mutation.TestWorkableCredential == nil {
 			break
@@ -1574,6 +1843,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Candidates(childComplexity, args["first"].(*int), args["after"].(*string), args["last"].(*int), args["before"].(*string), args["jobShortcode"].(*string), args["stage"].(*string), args["email"].(*string), args["createdAfter"].(*time.Time), args["updatedAfter"].(*time.Time)), true
+	case "Query.disqualificationReasons":
+		if e.ComplexityRoot.Query.DisqualificationReasons == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Query.DisqualificationReasons(childComplexity), true
 
 	case "Query.job":
 		if e.ComplexityRoot.Query.Job == nil {
@@ -1649,6 +1924,32 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Query.WorkableCredentials(childComplexity), true
 
+	case "RateCandidatePayload.candidate":
+		if e.ComplexityRoot.RateCandidatePayload.Candidate == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RateCandidatePayload.Candidate(childComplexity), true
+	case "RateCandidatePayload.userErrors":
+		if e.ComplexityRoot.RateCandidatePayload.UserErrors == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RateCandidatePayload.UserErrors(childComplexity), true
+
+	case "RelocateCandidatePayload.candidate":
+		if e.ComplexityRoot.RelocateCandidatePayload.Candidate == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RelocateCandidatePayload.Candidate(childComplexity), true
+	case "RelocateCandidatePayload.userErrors":
+		if e.ComplexityRoot.RelocateCandidatePayload.UserErrors == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RelocateCandidatePayload.UserErrors(childComplexity), true
+
 	case "RemoveWorkableCredentialPayload.removed":
 		if e.ComplexityRoot.RemoveWorkableCredentialPayload.Removed == nil {
 			break
@@ -1687,6 +1988,19 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.ResumeMetadata.UpdatedAt(childComplexity), true
 
+	case "RevertDisqualificationPayload.candidate":
+		if e.ComplexityRoot.RevertDisqualificationPayload.Candidate == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RevertDisqualificationPayload.Candidate(childComplexity), true
+	case "RevertDisqualificationPayload.userErrors":
+		if e.ComplexityRoot.RevertDisqualificationPayload.UserErrors == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RevertDisqualificationPayload.UserErrors(childComplexity), true
+
 	case "Salary.currency":
 		if e.ComplexityRoot.Salary.Currency == nil {
 			break
@@ -1705,6 +2019,19 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Salary.To(childComplexity), true
+
+	case "SetCandidateTagsPayload.candidate":
+		if e.ComplexityRoot.SetCandidateTagsPayload.Candidate == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SetCandidateTagsPayload.Candidate(childComplexity), true
+	case "SetCandidateTagsPayload.userErrors":
+		if e.ComplexityRoot.SetCandidateTagsPayload.UserErrors == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SetCandidateTagsPayload.UserErrors(childComplexity), true
 
 	case "SocialProfile.name":
 		if e.ComplexityRoot.SocialProfile.Name == nil {
@@ -1898,6 +2225,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.WorkableCredential.LastTestedAt(childComplexity), true
+	case "WorkableCredential.memberId":
+		if e.ComplexityRoot.WorkableCredential.MemberID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WorkableCredential.MemberID(childComplexity), true
 	case "WorkableCredential.nickname":
 		if e.ComplexityRoot.WorkableCredential.Nickname == nil {
 			break
@@ -1927,10 +2260,17 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 	inputUnmarshalers := func() *graphql.InputUnmarshalerIndex {
 		return graphql.NewInputUnmarshalerIndex(
 			graphql.NewInputUnmarshaler("AddWorkableCredentialInput", ec.unmarshalInputAddWorkableCredentialInput),
+			graphql.NewInputUnmarshaler("CommentOnCandidateInput", ec.unmarshalInputCommentOnCandidateInput),
 			graphql.NewInputUnmarshaler("CreateCandidateInput", ec.unmarshalInputCreateCandidateInput),
+			graphql.NewInputUnmarshaler("DisqualifyCandidateInput", ec.unmarshalInputDisqualifyCandidateInput),
 			graphql.NewInputUnmarshaler("EducationEntryInput", ec.unmarshalInputEducationEntryInput),
 			graphql.NewInputUnmarshaler("ExperienceEntryInput", ec.unmarshalInputExperienceEntryInput),
+			graphql.NewInputUnmarshaler("MoveCandidateInput", ec.unmarshalInputMoveCandidateInput),
+			graphql.NewInputUnmarshaler("RateCandidateInput", ec.unmarshalInputRateCandidateInput),
+			graphql.NewInputUnmarshaler("RevertDisqualificationInput", ec.unmarshalInputRevertDisqualificationInput),
+			graphql.NewInputUnmarshaler("SetCandidateTagsInput", ec.unmarshalInputSetCandidateTagsInput),
 			graphql.NewInputUnmarshaler("SocialProfileInput", ec.unmarshalInputSocialProfileInput),
+			graphql.NewInputUnmarshaler("TransferCandidateInput", ec.unmarshalInputTransferCandidateInput),
 			graphql.NewInputUnmarshaler("UpdateCandidateInput", ec.unmarshalInputUpdateCandidateInput),
 		)
 	}
@@ -2500,6 +2840,11 @@ type Member {
   active: Boolean
   "The member's roles and permission sets, e.g. ats.admin (Query.members only)."
   roles: [String!]!
+  """
+  The member's role on the job (Job.members only): admin, recruiting_admin, hiring_manager,
+  simple, reviewer or recruiter.
+  """
+  collaborationRole: String
 }
 
 "A hiring pipeline stage."
@@ -2619,6 +2964,11 @@ type WorkableCredential {
   lastTestMessage: String
   "The credential from WORKABLE_SUBDOMAIN/WORKABLE_API_TOKEN (nickname default); it cannot be removed here."
   isDefault: Boolean!
+  """
+  The acting member of the hiring actions made with this credential when their input has no
+  memberId (WORKABLE_MEMBER_ID for the default credential); null for none.
+  """
+  memberId: ID
 }
 
 input AddWorkableCredentialInput {
@@ -2626,6 +2976,11 @@ input AddWorkableCredentialInput {
   nickname: String!
   subdomain: String!
   apiToken: String!
+  """
+  The acting member of the hiring actions made with this credential when their input has no
+  memberId: an id of Query.members (1–64 letters, digits, - and _).
+  """
+  memberId: ID
 }
 
 type AddWorkableCredentialPayload {
@@ -2692,6 +3047,216 @@ extend type Candidate implements Node {
 extend type Activity implements Node {
   "The activity's global id (see Node); it names the candidate too."
   globalId: ID!
+}
+
+"""
+A reason a candidate can be disqualified for: what disqualifyCandidate's reasonId takes.
+"""
+type DisqualificationReason {
+  id: ID!
+  description: String!
+  "True for the reasons that say the candidate withdrew."
+  candidateWithdrew: Boolean!
+  "The reason's place in the account's list."
+  position: Int
+}
+
+extend type Query {
+  """
+  The account's disqualification reasons, the ids disqualifyCandidate's reasonId takes. Cached
+  like jobs: no Workable call when cached.
+  """
+  disqualificationReasons: [DisqualificationReason!]!
+}
+
+extend type Job {
+  """
+  The job's pipeline, in order: the slugs that moveCandidate's toStage (and copyCandidate's and
+  relocateCandidate's, for this job) take. Cached like jobs: no Workable call when cached.
+  """
+  stages: [Stage!]!
+  """
+  The members who collaborate on the job, each with its collaborationRole: the ids an action's
+  memberId takes (at most 500). Cached like jobs: no Workable call when cached.
+  """
+  members: [Member!]!
+}
+
+"The roles a comment can be shown to; admins see every comment."
+enum VisibilityRole {
+  ADMIN
+  RECRUITING_ADMIN
+  HIRING_MANAGER
+  SIMPLE
+  REVIEWER
+  RECRUITER
+}
+
+"A rating scale, and the grades it takes."
+enum RatingScale {
+  "Grades 0 (negative), 1 (positive) and 2 (definitely)."
+  THUMBS
+  "Grades 0 to 4."
+  STARS
+  "Grades 0 to 9."
+  NUMBERS
+}
+
+"""
+Moves a candidate to another stage of its job. memberId is the acting member (an id of
+Job.members or Query.members); without it, the credential's default acting member acts.
+"""
+input MoveCandidateInput {
+  id: ID!
+  "The slug of a stage of the job's pipeline (see Job.stages), e.g. phone-screen; not its name."
+  toStage: String!
+  memberId: ID
+  """
+  Makes the action safe to retry: a repeat with the same key (here or in the Idempotency-Key
+  header) within 24 hours answers the first result without calling Workable again. 1–255
+  printable ASCII characters, no spaces.
+  """
+  idempotencyKey: String
+}
+
+input DisqualifyCandidateInput {
+  id: ID!
+  memberId: ID
+  "An id of Query.disqualificationReasons; none leaves the reason empty."
+  reasonId: ID
+  "A note on the disqualification, at most 256 characters."
+  note: String
+  "True when the candidate withdrew."
+  withdrew: Boolean
+  "See MoveCandidateInput.idempotencyKey."
+  idempotencyKey: String
+}
+
+input RevertDisqualificationInput {
+  id: ID!
+  memberId: ID
+  "See MoveCandidateInput.idempotencyKey."
+  idempotencyKey: String
+}
+
+input CommentOnCandidateInput {
+  id: ID!
+  memberId: ID
+  "The comment, 1–10,000 characters; line breaks are kept."
+  body: String!
+  """
+  The roles who may see the comment (admins always do); absent for Workable's default. An empty
+  list is INVALID: give [ADMIN] for admins only.
+  """
+  visibleTo: [VisibilityRole!]
+  "See MoveCandidateInput.idempotencyKey. Without a key, a retried comment is posted twice."
+  idempotencyKey: String
+}
+
+input RateCandidateInput {
+  id: ID!
+  memberId: ID
+  scale: RatingScale!
+  "0–2 on THUMBS, 0–4 on STARS, 0–9 on NUMBERS."
+  grade: Int!
+  "An optional comment on the rating, at most 10,000 characters."
+  comment: String
+  "See MoveCandidateInput.idempotencyKey. Without a key, a retried rating is given twice."
+  idempotencyKey: String
+}
+
+"Replaces the candidate's tags: [] clears them. Repeating it has the same effect, so it takes no idempotency key."
+input SetCandidateTagsInput {
+  id: ID!
+  "At most 50 tags of at most 100 characters each."
+  tags: [String!]!
+}
+
+"Copies (copyCandidate) or moves (relocateCandidate) a candidate to another job."
+input TransferCandidateInput {
+  id: ID!
+  memberId: ID
+  "The shortcode of the job to copy or move the candidate to."
+  toJob: String!
+  "The slug of the stage of that job the candidate lands in (see Job.stages), e.g. applied."
+  toStage: String!
+  """
+  See MoveCandidateInput.idempotencyKey. Without a key, a retried copy makes a second copy, and a
+  retried relocation fails (the original is gone) although the first one moved the candidate.
+  """
+  idempotencyKey: String
+}
+
+type MoveCandidatePayload {
+  "The candidate, read again after the move."
+  candidate: Candidate
+  userErrors: [UserError!]!
+}
+
+type DisqualifyCandidatePayload {
+  candidate: Candidate
+  userErrors: [UserError!]!
+}
+
+type RevertDisqualificationPayload {
+  candidate: Candidate
+  userErrors: [UserError!]!
+}
+
+type CommentOnCandidatePayload {
+  candidate: Candidate
+  "Workable's id of the comment, when its answer gives one."
+  commentId: ID
+  userErrors: [UserError!]!
+}
+
+type RateCandidatePayload {
+  candidate: Candidate
+  userErrors: [UserError!]!
+}
+
+type SetCandidateTagsPayload {
+  candidate: Candidate
+  userErrors: [UserError!]!
+}
+
+type CopyCandidatePayload {
+  "The new candidate, in the target job; the original stays."
+  candidate: Candidate
+  userErrors: [UserError!]!
+}
+
+type RelocateCandidatePayload {
+  "The candidate in the target job: Workable gives it a new id and deletes the original."
+  candidate: Candidate
+  userErrors: [UserError!]!
+}
+
+# The hiring actions (writer role). Each validates its whole input first and answers every
+# problem as a userError without calling Workable; a valid input costs one Workable write, never
+# retried by the gateway, then one read of the candidate it answers (Workable's answer to an
+# action does not carry the candidate). Every action but setCandidateTags takes an idempotency key.
+extend type Mutation {
+  """
+  Moves a candidate to another stage of its job. Like every hiring action, it validates its
+  whole input first (every problem is a userError, and nothing reaches Workable), then makes one
+  Workable write, never retried by the gateway, and reads the candidate again for the payload.
+  """
+  moveCandidate(input: MoveCandidateInput!): MoveCandidatePayload!
+  "Disqualifies a candidate."
+  disqualifyCandidate(input: DisqualifyCandidateInput!): DisqualifyCandidatePayload!
+  "Takes a candidate's disqualification back."
+  revertDisqualification(input: RevertDisqualificationInput!): RevertDisqualificationPayload!
+  "Comments on a candidate."
+  commentOnCandidate(input: CommentOnCandidateInput!): CommentOnCandidatePayload!
+  "Rates a candidate."
+  rateCandidate(input: RateCandidateInput!): RateCandidatePayload!
+  "Replaces a candidate's tags."
+  setCandidateTags(input: SetCandidateTagsInput!): SetCandidateTagsPayload!
+  "Copies a candidate to another job; the payload's candidate is the copy."
+  copyCandidate(input: TransferCandidateInput!): CopyCandidatePayload!
+  "Moves a candidate to another job; the payload's candidate is the relocated one (a new id)."
+  relocateCandidate(input: TransferCandidateInput!): RelocateCandidatePayload!
 }
 `, BuiltIn: false},
 }
@@ -2911,6 +3476,18 @@ func (ec *executionContext) childFields_CandidateEdge(ctx context.Context, field
 	return nil, fmt.Errorf("no field named %q was found under type CandidateEdge", field.Name)
 }
 
+func (ec *executionContext) childFields_CommentOnCandidatePayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "candidate":
+		return ec.fieldContext_CommentOnCandidatePayload_candidate(ctx, field)
+	case "commentId":
+		return ec.fieldContext_CommentOnCandidatePayload_commentId(ctx, field)
+	case "userErrors":
+		return ec.fieldContext_CommentOnCandidatePayload_userErrors(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type CommentOnCandidatePayload", field.Name)
+}
+
 func (ec *executionContext) childFields_Coordinates(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "latitude":
@@ -2919,6 +3496,16 @@ func (ec *executionContext) childFields_Coordinates(ctx context.Context, field g
 		return ec.fieldContext_Coordinates_longitude(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Coordinates", field.Name)
+}
+
+func (ec *executionContext) childFields_CopyCandidatePayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "candidate":
+		return ec.fieldContext_CopyCandidatePayload_candidate(ctx, field)
+	case "userErrors":
+		return ec.fieldContext_CopyCandidatePayload_userErrors(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type CopyCandidatePayload", field.Name)
 }
 
 func (ec *executionContext) childFields_CreateCandidatePayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -2939,6 +3526,30 @@ func (ec *executionContext) childFields_Department(ctx context.Context, field gr
 		return ec.fieldContext_Department_name(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Department", field.Name)
+}
+
+func (ec *executionContext) childFields_DisqualificationReason(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_DisqualificationReason_id(ctx, field)
+	case "description":
+		return ec.fieldContext_DisqualificationReason_description(ctx, field)
+	case "candidateWithdrew":
+		return ec.fieldContext_DisqualificationReason_candidateWithdrew(ctx, field)
+	case "position":
+		return ec.fieldContext_DisqualificationReason_position(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type DisqualificationReason", field.Name)
+}
+
+func (ec *executionContext) childFields_DisqualifyCandidatePayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "candidate":
+		return ec.fieldContext_DisqualifyCandidatePayload_candidate(ctx, field)
+	case "userErrors":
+		return ec.fieldContext_DisqualifyCandidatePayload_userErrors(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type DisqualifyCandidatePayload", field.Name)
 }
 
 func (ec *executionContext) childFields_EducationEntry(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -3041,6 +3652,10 @@ func (ec *executionContext) childFields_Job(ctx context.Context, field graphql.C
 		return ec.fieldContext_Job_activities(ctx, field)
 	case "globalId":
 		return ec.fieldContext_Job_globalId(ctx, field)
+	case "stages":
+		return ec.fieldContext_Job_stages(ctx, field)
+	case "members":
+		return ec.fieldContext_Job_members(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Job", field.Name)
 }
@@ -3129,8 +3744,20 @@ func (ec *executionContext) childFields_Member(ctx context.Context, field graphq
 		return ec.fieldContext_Member_active(ctx, field)
 	case "roles":
 		return ec.fieldContext_Member_roles(ctx, field)
+	case "collaborationRole":
+		return ec.fieldContext_Member_collaborationRole(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Member", field.Name)
+}
+
+func (ec *executionContext) childFields_MoveCandidatePayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "candidate":
+		return ec.fieldContext_MoveCandidatePayload_candidate(ctx, field)
+	case "userErrors":
+		return ec.fieldContext_MoveCandidatePayload_userErrors(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type MoveCandidatePayload", field.Name)
 }
 
 func (ec *executionContext) childFields_PageInfo(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -3145,6 +3772,26 @@ func (ec *executionContext) childFields_PageInfo(ctx context.Context, field grap
 		return ec.fieldContext_PageInfo_endCursor(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type PageInfo", field.Name)
+}
+
+func (ec *executionContext) childFields_RateCandidatePayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "candidate":
+		return ec.fieldContext_RateCandidatePayload_candidate(ctx, field)
+	case "userErrors":
+		return ec.fieldContext_RateCandidatePayload_userErrors(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type RateCandidatePayload", field.Name)
+}
+
+func (ec *executionContext) childFields_RelocateCandidatePayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "candidate":
+		return ec.fieldContext_RelocateCandidatePayload_candidate(ctx, field)
+	case "userErrors":
+		return ec.fieldContext_RelocateCandidatePayload_userErrors(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type RelocateCandidatePayload", field.Name)
 }
 
 func (ec *executionContext) childFields_RemoveWorkableCredentialPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -3171,6 +3818,16 @@ func (ec *executionContext) childFields_ResumeMetadata(ctx context.Context, fiel
 	return nil, fmt.Errorf("no field named %q was found under type ResumeMetadata", field.Name)
 }
 
+func (ec *executionContext) childFields_RevertDisqualificationPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "candidate":
+		return ec.fieldContext_RevertDisqualificationPayload_candidate(ctx, field)
+	case "userErrors":
+		return ec.fieldContext_RevertDisqualificationPayload_userErrors(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type RevertDisqualificationPayload", field.Name)
+}
+
 func (ec *executionContext) childFields_Salary(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "from":
@@ -3181,6 +3838,16 @@ func (ec *executionContext) childFields_Salary(ctx context.Context, field graphq
 		return ec.fieldContext_Salary_currency(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Salary", field.Name)
+}
+
+func (ec *executionContext) childFields_SetCandidateTagsPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "candidate":
+		return ec.fieldContext_SetCandidateTagsPayload_candidate(ctx, field)
+	case "userErrors":
+		return ec.fieldContext_SetCandidateTagsPayload_userErrors(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type SetCandidateTagsPayload", field.Name)
 }
 
 func (ec *executionContext) childFields_SocialProfile(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -3289,6 +3956,8 @@ func (ec *executionContext) childFields_WorkableCredential(ctx context.Context, 
 		return ec.fieldContext_WorkableCredential_lastTestMessage(ctx, field)
 	case "isDefault":
 		return ec.fieldContext_WorkableCredential_isDefault(ctx, field)
+	case "memberId":
+		return ec.fieldContext_WorkableCredential_memberId(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type WorkableCredential", field.Name)
 }
@@ -3573,12 +4242,96 @@ func (ec *executionContext) field_Mutation_addWorkableCredential_args(ctx contex
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_commentOnCandidate_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.CommentOnCandidateInput, error) {
+			return ec.unmarshalNCommentOnCandidateInput2githubᚗcomᚋworkablegwᚋgatewayᚋgraphᚋmodelᚐCommentOnCandidateInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_copyCandidate_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.TransferCandidateInput, error) {
+			return ec.unmarshalNTransferCandidateInput2githubᚗcomᚋworkablegwᚋgatewayᚋgraphᚋmodelᚐTransferCandidateInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_createCandidate_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (model.CreateCandidateInput, error) {
 			return ec.unmarshalNCreateCandidateInput2githubᚗcomᚋworkablegwᚋgatewayᚋgraphᚋmodelᚐCreateCandidateInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_disqualifyCandidate_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.DisqualifyCandidateInput, error) {
+			return ec.unmarshalNDisqualifyCandidateInput2githubᚗcomᚋworkablegwᚋgatewayᚋgraphᚋmodelᚐDisqualifyCandidateInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_moveCandidate_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.MoveCandidateInput, error) {
+			return ec.unmarshalNMoveCandidateInput2githubᚗcomᚋworkablegwᚋgatewayᚋgraphᚋmodelᚐMoveCandidateInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_rateCandidate_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.RateCandidateInput, error) {
+			return ec.unmarshalNRateCandidateInput2githubᚗcomᚋworkablegwᚋgatewayᚋgraphᚋmodelᚐRateCandidateInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_relocateCandidate_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.TransferCandidateInput, error) {
+			return ec.unmarshalNTransferCandidateInput2githubᚗcomᚋworkablegwᚋgatewayᚋgraphᚋmodelᚐTransferCandidateInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -3598,6 +4351,34 @@ func (ec *executionContext) field_Mutation_removeWorkableCredential_args(ctx con
 		return nil, err
 	}
 	args["nickname"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_revertDisqualification_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.RevertDisqualificationInput, error) {
+			return ec.unmarshalNRevertDisqualificationInput2githubᚗcomᚋworkablegwᚋgatewayᚋgraphᚋmodelᚐRevertDisqualificationInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_setCandidateTags_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.SetCandidateTagsInput, error) {
+			return ec.unmarshalNSetCandidateTagsInput2githubᚗcomᚋworkablegwᚋgatewayᚋgraphᚋmodelᚐSetCandidateTagsInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
 	return args, nil
 }
 
@@ -5994,6 +6775,93 @@ func (ec *executionContext) fieldContext_CandidateEdge_node(_ context.Context, f
 	return fc, nil
 }
 
+func (ec *executionContext) _CommentOnCandidatePayload_candidate(ctx context.Context, field graphql.CollectedField, obj *model.CommentOnCandidatePayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CommentOnCandidatePayload_candidate(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Candidate, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *workable.Candidate) graphql.Marshaler {
+			return ec.marshalOCandidate2ᚖgithubᚗcomᚋworkablegwᚋgatewayᚋworkableᚐCandidate(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_CommentOnCandidatePayload_candidate(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CommentOnCandidatePayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Candidate(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _CommentOnCandidatePayload_commentId(ctx context.Context, field graphql.CollectedField, obj *model.CommentOnCandidatePayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CommentOnCandidatePayload_commentId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CommentID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOID2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_CommentOnCandidatePayload_commentId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CommentOnCandidatePayload", field, false, false, "ID")
+}
+
+func (ec *executionContext) _CommentOnCandidatePayload_userErrors(ctx context.Context, field graphql.CollectedField, obj *model.CommentOnCandidatePayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CommentOnCandidatePayload_userErrors(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UserErrors, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []model.UserError) graphql.Marshaler {
+			return ec.marshalNUserError2ᚕgithubᚗcomᚋworkablegwᚋgatewayᚋgraphᚋmodelᚐUserErrorᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CommentOnCandidatePayload_userErrors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CommentOnCandidatePayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_UserError(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Coordinates_latitude(ctx context.Context, field graphql.CollectedField, obj *model.Coordinates) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -6038,6 +6906,70 @@ func (ec *executionContext) _Coordinates_longitude(ctx context.Context, field gr
 }
 func (ec *executionContext) fieldContext_Coordinates_longitude(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Coordinates", field, false, false, "Float")
+}
+
+func (ec *executionContext) _CopyCandidatePayload_candidate(ctx context.Context, field graphql.CollectedField, obj *model.CopyCandidatePayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CopyCandidatePayload_candidate(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Candidate, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *workable.Candidate) graphql.Marshaler {
+			return ec.marshalOCandidate2ᚖgithubᚗcomᚋworkablegwᚋgatewayᚋworkableᚐCandidate(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_CopyCandidatePayload_candidate(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CopyCandidatePayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Candidate(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _CopyCandidatePayload_userErrors(ctx context.Context, field graphql.CollectedField, obj *model.CopyCandidatePayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CopyCandidatePayload_userErrors(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UserErrors, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []model.UserError) graphql.Marshaler {
+			return ec.marshalNUserError2ᚕgithubᚗcomᚋworkablegwᚋgatewayᚋgraphᚋmodelᚐUserErrorᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CopyCandidatePayload_userErrors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CopyCandidatePayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_UserError(ctx, field)
+		},
+	}
+	return fc, nil
 }
 
 func (ec *executionContext) _CreateCandidatePayload_candidate(ctx context.Context, field graphql.CollectedField, obj *model.CreateCandidatePayload) (ret graphql.Marshaler) {
@@ -6148,6 +7080,162 @@ func (ec *executionContext) _Department_name(ctx context.Context, field graphql.
 }
 func (ec *executionContext) fieldContext_Department_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Department", field, false, false, "String")
+}
+
+func (ec *executionContext) _DisqualificationReason_id(ctx context.Context, field graphql.CollectedField, obj *workable.DisqualificationReason) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DisqualificationReason_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.DisqualificationReason().ID(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_DisqualificationReason_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("DisqualificationReason", field, true, true, "ID")
+}
+
+func (ec *executionContext) _DisqualificationReason_description(ctx context.Context, field graphql.CollectedField, obj *workable.DisqualificationReason) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DisqualificationReason_description(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Description, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_DisqualificationReason_description(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("DisqualificationReason", field, false, false, "String")
+}
+
+func (ec *executionContext) _DisqualificationReason_candidateWithdrew(ctx context.Context, field graphql.CollectedField, obj *workable.DisqualificationReason) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DisqualificationReason_candidateWithdrew(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CandidateWithdrew, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_DisqualificationReason_candidateWithdrew(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("DisqualificationReason", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _DisqualificationReason_position(ctx context.Context, field graphql.CollectedField, obj *workable.DisqualificationReason) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DisqualificationReason_position(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Position, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *int) graphql.Marshaler {
+			return ec.marshalOInt2ᚖint(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_DisqualificationReason_position(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("DisqualificationReason", field, false, false, "Int")
+}
+
+func (ec *executionContext) _DisqualifyCandidatePayload_candidate(ctx context.Context, field graphql.CollectedField, obj *model.DisqualifyCandidatePayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DisqualifyCandidatePayload_candidate(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Candidate, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *workable.Candidate) graphql.Marshaler {
+			return ec.marshalOCandidate2ᚖgithubᚗcomᚋworkablegwᚋgatewayᚋworkableᚐCandidate(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_DisqualifyCandidatePayload_candidate(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "DisqualifyCandidatePayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Candidate(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _DisqualifyCandidatePayload_userErrors(ctx context.Context, field graphql.CollectedField, obj *model.DisqualifyCandidatePayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DisqualifyCandidatePayload_userErrors(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UserErrors, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []model.UserError) graphql.Marshaler {
+			return ec.marshalNUserError2ᚕgithubᚗcomᚋworkablegwᚋgatewayᚋgraphᚋmodelᚐUserErrorᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_DisqualifyCandidatePayload_userErrors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "DisqualifyCandidatePayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_UserError(ctx, field)
+		},
+	}
+	return fc, nil
 }
 
 func (ec *executionContext) _EducationEntry_school(ctx context.Context, field graphql.CollectedField, obj *workable.EducationEntry) (ret graphql.Marshaler) {
@@ -7229,6 +8317,70 @@ func (ec *executionContext) fieldContext_Job_globalId(_ context.Context, field g
 	return graphql.NewScalarFieldContext("Job", field, true, true, "ID")
 }
 
+func (ec *executionContext) _Job_stages(ctx context.Context, field graphql.CollectedField, obj *model.Job) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Job_stages(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Job().Stages(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []workable.Stage) graphql.Marshaler {
+			return ec.marshalNStage2ᚕgithubᚗcomᚋworkablegwᚋgatewayᚋworkableᚐStageᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Job_stages(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Job",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Stage(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Job_members(ctx context.Context, field graphql.CollectedField, obj *model.Job) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Job_members(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Job().Members(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []workable.Member) graphql.Marshaler {
+			return ec.marshalNMember2ᚕgithubᚗcomᚋworkablegwᚋgatewayᚋworkableᚐMemberᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Job_members(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Job",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Member(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _JobConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.JobConnection) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -7941,6 +9093,93 @@ func (ec *executionContext) fieldContext_Member_roles(_ context.Context, field g
 	return graphql.NewScalarFieldContext("Member", field, true, true, "String")
 }
 
+func (ec *executionContext) _Member_collaborationRole(ctx context.Context, field graphql.CollectedField, obj *workable.Member) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Member_collaborationRole(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CollaborationRole, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Member_collaborationRole(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Member", field, false, false, "String")
+}
+
+func (ec *executionContext) _MoveCandidatePayload_candidate(ctx context.Context, field graphql.CollectedField, obj *model.MoveCandidatePayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MoveCandidatePayload_candidate(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Candidate, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *workable.Candidate) graphql.Marshaler {
+			return ec.marshalOCandidate2ᚖgithubᚗcomᚋworkablegwᚋgatewayᚋworkableᚐCandidate(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_MoveCandidatePayload_candidate(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "MoveCandidatePayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Candidate(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _MoveCandidatePayload_userErrors(ctx context.Context, field graphql.CollectedField, obj *model.MoveCandidatePayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MoveCandidatePayload_userErrors(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UserErrors, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []model.UserError) graphql.Marshaler {
+			return ec.marshalNUserError2ᚕgithubᚗcomᚋworkablegwᚋgatewayᚋgraphᚋmodelᚐUserErrorᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MoveCandidatePayload_userErrors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "MoveCandidatePayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_UserError(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Mutation_createCandidate(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -8155,6 +9394,358 @@ func (ec *executionContext) fieldContext_Mutation_removeWorkableCredential(ctx c
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Mutation_removeWorkableCredential_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_moveCandidate(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_moveCandidate(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().MoveCandidate(ctx, fc.Args["input"].(model.MoveCandidateInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.MoveCandidatePayload) graphql.Marshaler {
+			return ec.marshalNMoveCandidatePayload2ᚖgithubᚗcomᚋworkablegwᚋgatewayᚋgraphᚋmodelᚐMoveCandidatePayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_moveCandidate(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_MoveCandidatePayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_moveCandidate_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_disqualifyCandidate(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_disqualifyCandidate(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().DisqualifyCandidate(ctx, fc.Args["input"].(model.DisqualifyCandidateInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.DisqualifyCandidatePayload) graphql.Marshaler {
+			return ec.marshalNDisqualifyCandidatePayload2ᚖgithubᚗcomᚋworkablegwᚋgatewayᚋgraphᚋmodelᚐDisqualifyCandidatePayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_disqualifyCandidate(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_DisqualifyCandidatePayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_disqualifyCandidate_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_revertDisqualification(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_revertDisqualification(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().RevertDisqualification(ctx, fc.Args["input"].(model.RevertDisqualificationInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.RevertDisqualificationPayload) graphql.Marshaler {
+			return ec.marshalNRevertDisqualificationPayload2ᚖgithubᚗcomᚋworkablegwᚋgatewayᚋgraphᚋmodelᚐRevertDisqualificationPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_revertDisqualification(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_RevertDisqualificationPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_revertDisqualification_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_commentOnCandidate(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_commentOnCandidate(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().CommentOnCandidate(ctx, fc.Args["input"].(model.CommentOnCandidateInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.CommentOnCandidatePayload) graphql.Marshaler {
+			return ec.marshalNCommentOnCandidatePayload2ᚖgithubᚗcomᚋworkablegwᚋgatewayᚋgraphᚋmodelᚐCommentOnCandidatePayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_commentOnCandidate(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CommentOnCandidatePayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_commentOnCandidate_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_rateCandidate(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_rateCandidate(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().RateCandidate(ctx, fc.Args["input"].(model.RateCandidateInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.RateCandidatePayload) graphql.Marshaler {
+			return ec.marshalNRateCandidatePayload2ᚖgithubᚗcomᚋworkablegwᚋgatewayᚋgraphᚋmodelᚐRateCandidatePayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_rateCandidate(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_RateCandidatePayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_rateCandidate_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_setCandidateTags(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_setCandidateTags(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().SetCandidateTags(ctx, fc.Args["input"].(model.SetCandidateTagsInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.SetCandidateTagsPayload) graphql.Marshaler {
+			return ec.marshalNSetCandidateTagsPayload2ᚖgithubᚗcomᚋworkablegwᚋgatewayᚋgraphᚋmodelᚐSetCandidateTagsPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_setCandidateTags(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SetCandidateTagsPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_setCandidateTags_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_copyCandidate(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_copyCandidate(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().CopyCandidate(ctx, fc.Args["input"].(model.TransferCandidateInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.CopyCandidatePayload) graphql.Marshaler {
+			return ec.marshalNCopyCandidatePayload2ᚖgithubᚗcomᚋworkablegwᚋgatewayᚋgraphᚋmodelᚐCopyCandidatePayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_copyCandidate(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CopyCandidatePayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_copyCandidate_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_relocateCandidate(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_relocateCandidate(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().RelocateCandidate(ctx, fc.Args["input"].(model.TransferCandidateInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.RelocateCandidatePayload) graphql.Marshaler {
+			return ec.marshalNRelocateCandidatePayload2ᚖgithubᚗcomᚋworkablegwᚋgatewayᚋgraphᚋmodelᚐRelocateCandidatePayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_relocateCandidate(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_RelocateCandidatePayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_relocateCandidate_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -8689,6 +10280,38 @@ func (ec *executionContext) fieldContext_Query_nodes(ctx context.Context, field 
 	return fc, nil
 }
 
+func (ec *executionContext) _Query_disqualificationReasons(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_disqualificationReasons(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Query().DisqualificationReasons(ctx)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []workable.DisqualificationReason) graphql.Marshaler {
+			return ec.marshalNDisqualificationReason2ᚕgithubᚗcomᚋworkablegwᚋgatewayᚋworkableᚐDisqualificationReasonᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_disqualificationReasons(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_DisqualificationReason(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Query___type(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -8760,6 +10383,134 @@ func (ec *executionContext) fieldContext_Query___schema(_ context.Context, field
 		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields___Schema(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _RateCandidatePayload_candidate(ctx context.Context, field graphql.CollectedField, obj *model.RateCandidatePayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RateCandidatePayload_candidate(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Candidate, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *workable.Candidate) graphql.Marshaler {
+			return ec.marshalOCandidate2ᚖgithubᚗcomᚋworkablegwᚋgatewayᚋworkableᚐCandidate(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_RateCandidatePayload_candidate(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "RateCandidatePayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Candidate(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _RateCandidatePayload_userErrors(ctx context.Context, field graphql.CollectedField, obj *model.RateCandidatePayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RateCandidatePayload_userErrors(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UserErrors, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []model.UserError) graphql.Marshaler {
+			return ec.marshalNUserError2ᚕgithubᚗcomᚋworkablegwᚋgatewayᚋgraphᚋmodelᚐUserErrorᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RateCandidatePayload_userErrors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "RateCandidatePayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_UserError(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _RelocateCandidatePayload_candidate(ctx context.Context, field graphql.CollectedField, obj *model.RelocateCandidatePayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RelocateCandidatePayload_candidate(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Candidate, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *workable.Candidate) graphql.Marshaler {
+			return ec.marshalOCandidate2ᚖgithubᚗcomᚋworkablegwᚋgatewayᚋworkableᚐCandidate(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_RelocateCandidatePayload_candidate(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "RelocateCandidatePayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Candidate(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _RelocateCandidatePayload_userErrors(ctx context.Context, field graphql.CollectedField, obj *model.RelocateCandidatePayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RelocateCandidatePayload_userErrors(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UserErrors, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []model.UserError) graphql.Marshaler {
+			return ec.marshalNUserError2ᚕgithubᚗcomᚋworkablegwᚋgatewayᚋgraphᚋmodelᚐUserErrorᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RelocateCandidatePayload_userErrors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "RelocateCandidatePayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_UserError(ctx, field)
 		},
 	}
 	return fc, nil
@@ -8912,6 +10663,70 @@ func (ec *executionContext) fieldContext_ResumeMetadata_updatedAt(_ context.Cont
 	return graphql.NewScalarFieldContext("ResumeMetadata", field, false, false, "DateTime")
 }
 
+func (ec *executionContext) _RevertDisqualificationPayload_candidate(ctx context.Context, field graphql.CollectedField, obj *model.RevertDisqualificationPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RevertDisqualificationPayload_candidate(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Candidate, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *workable.Candidate) graphql.Marshaler {
+			return ec.marshalOCandidate2ᚖgithubᚗcomᚋworkablegwᚋgatewayᚋworkableᚐCandidate(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_RevertDisqualificationPayload_candidate(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "RevertDisqualificationPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Candidate(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _RevertDisqualificationPayload_userErrors(ctx context.Context, field graphql.CollectedField, obj *model.RevertDisqualificationPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RevertDisqualificationPayload_userErrors(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UserErrors, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []model.UserError) graphql.Marshaler {
+			return ec.marshalNUserError2ᚕgithubᚗcomᚋworkablegwᚋgatewayᚋgraphᚋmodelᚐUserErrorᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RevertDisqualificationPayload_userErrors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "RevertDisqualificationPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_UserError(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Salary_from(ctx context.Context, field graphql.CollectedField, obj *workable.Salary) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -8979,6 +10794,70 @@ func (ec *executionContext) _Salary_currency(ctx context.Context, field graphql.
 }
 func (ec *executionContext) fieldContext_Salary_currency(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Salary", field, false, false, "String")
+}
+
+func (ec *executionContext) _SetCandidateTagsPayload_candidate(ctx context.Context, field graphql.CollectedField, obj *model.SetCandidateTagsPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SetCandidateTagsPayload_candidate(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Candidate, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *workable.Candidate) graphql.Marshaler {
+			return ec.marshalOCandidate2ᚖgithubᚗcomᚋworkablegwᚋgatewayᚋworkableᚐCandidate(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_SetCandidateTagsPayload_candidate(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "SetCandidateTagsPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Candidate(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _SetCandidateTagsPayload_userErrors(ctx context.Context, field graphql.CollectedField, obj *model.SetCandidateTagsPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SetCandidateTagsPayload_userErrors(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UserErrors, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []model.UserError) graphql.Marshaler {
+			return ec.marshalNUserError2ᚕgithubᚗcomᚋworkablegwᚋgatewayᚋgraphᚋmodelᚐUserErrorᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SetCandidateTagsPayload_userErrors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "SetCandidateTagsPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_UserError(ctx, field)
+		},
+	}
+	return fc, nil
 }
 
 func (ec *executionContext) _SocialProfile_type(ctx context.Context, field graphql.CollectedField, obj *workable.SocialProfile) (ret graphql.Marshaler) {
@@ -9788,6 +11667,29 @@ func (ec *executionContext) _WorkableCredential_isDefault(ctx context.Context, f
 }
 func (ec *executionContext) fieldContext_WorkableCredential_isDefault(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("WorkableCredential", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _WorkableCredential_memberId(ctx context.Context, field graphql.CollectedField, obj *credentials.Credential) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WorkableCredential_memberId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.WorkableCredential().MemberID(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOID2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_WorkableCredential_memberId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("WorkableCredential", field, true, true, "ID")
 }
 
 func (ec *executionContext) ___Directive_name(ctx context.Context, field graphql.CollectedField, obj *introspection.Directive) (ret graphql.Marshaler) {
@@ -10874,7 +12776,7 @@ func (ec *executionContext) unmarshalInputAddWorkableCredentialInput(ctx context
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"nickname", "subdomain", "apiToken"}
+	fieldsInOrder := [...]string{"nickname", "subdomain", "apiToken", "memberId"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -10902,6 +12804,13 @@ func (ec *executionContext) unmarshalInputAddWorkableCredentialInput(ctx context
 				return it, err
 			}
 			it.APIToken = data
+		case "memberId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("memberId"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.MemberID = data
 		}
 	}
 	return it, nil
@@ -10916,6 +12825,76 @@ func (ec *executionContext) unmarshalInputAddWorkableCredentialInput(ctx context
 func UnmarshalAddWorkableCredentialInput(ctx context.Context, raw any) (model.AddWorkableCredentialInput, error) {
 	var out model.AddWorkableCredentialInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "AddWorkableCredentialInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputCommentOnCandidateInput(ctx context.Context, obj any) (model.CommentOnCandidateInput, error) {
+	var it model.CommentOnCandidateInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"id", "memberId", "body", "visibleTo", "idempotencyKey"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "id":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("id"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ID = data
+		case "memberId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("memberId"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.MemberID = data
+		case "body":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("body"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Body = data
+		case "visibleTo":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("visibleTo"))
+			data, err := ec.unmarshalOVisibilityRole2ᚕgithubᚗcomᚋworkablegwᚋgatewayᚋgraphᚋmodelᚐVisibilityRoleᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.VisibleTo = data
+		case "idempotencyKey":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idempotencyKey"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IdempotencyKey = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalCommentOnCandidateInput unmarshals raw into the CommentOnCandidateInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalCommentOnCandidateInput(ctx context.Context, raw any) (model.CommentOnCandidateInput, error) {
+	var out model.CommentOnCandidateInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "CommentOnCandidateInput", raw, &out)
 	return out, err
 }
 
@@ -11056,6 +13035,83 @@ func (ec *executionContext) unmarshalInputCreateCandidateInput(ctx context.Conte
 func UnmarshalCreateCandidateInput(ctx context.Context, raw any) (model.CreateCandidateInput, error) {
 	var out model.CreateCandidateInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "CreateCandidateInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputDisqualifyCandidateInput(ctx context.Context, obj any) (model.DisqualifyCandidateInput, error) {
+	var it model.DisqualifyCandidateInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"id", "memberId", "reasonId", "note", "withdrew", "idempotencyKey"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "id":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("id"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ID = data
+		case "memberId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("memberId"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.MemberID = data
+		case "reasonId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("reasonId"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ReasonID = data
+		case "note":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("note"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Note = data
+		case "withdrew":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("withdrew"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Withdrew = data
+		case "idempotencyKey":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idempotencyKey"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IdempotencyKey = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalDisqualifyCandidateInput unmarshals raw into the DisqualifyCandidateInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalDisqualifyCandidateInput(ctx context.Context, raw any) (model.DisqualifyCandidateInput, error) {
+	var out model.DisqualifyCandidateInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "DisqualifyCandidateInput", raw, &out)
 	return out, err
 }
 
@@ -11213,6 +13269,251 @@ func UnmarshalExperienceEntryInput(ctx context.Context, raw any) (model.Experien
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputMoveCandidateInput(ctx context.Context, obj any) (model.MoveCandidateInput, error) {
+	var it model.MoveCandidateInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"id", "toStage", "memberId", "idempotencyKey"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "id":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("id"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ID = data
+		case "toStage":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("toStage"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ToStage = data
+		case "memberId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("memberId"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.MemberID = data
+		case "idempotencyKey":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idempotencyKey"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IdempotencyKey = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalMoveCandidateInput unmarshals raw into the MoveCandidateInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalMoveCandidateInput(ctx context.Context, raw any) (model.MoveCandidateInput, error) {
+	var out model.MoveCandidateInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "MoveCandidateInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputRateCandidateInput(ctx context.Context, obj any) (model.RateCandidateInput, error) {
+	var it model.RateCandidateInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"id", "memberId", "scale", "grade", "comment", "idempotencyKey"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "id":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("id"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ID = data
+		case "memberId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("memberId"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.MemberID = data
+		case "scale":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("scale"))
+			data, err := ec.unmarshalNRatingScale2githubᚗcomᚋworkablegwᚋgatewayᚋgraphᚋmodelᚐRatingScale(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Scale = data
+		case "grade":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("grade"))
+			data, err := ec.unmarshalNInt2int(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Grade = data
+		case "comment":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("comment"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Comment = data
+		case "idempotencyKey":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idempotencyKey"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IdempotencyKey = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalRateCandidateInput unmarshals raw into the RateCandidateInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalRateCandidateInput(ctx context.Context, raw any) (model.RateCandidateInput, error) {
+	var out model.RateCandidateInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "RateCandidateInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputRevertDisqualificationInput(ctx context.Context, obj any) (model.RevertDisqualificationInput, error) {
+	var it model.RevertDisqualificationInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"id", "memberId", "idempotencyKey"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "id":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("id"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ID = data
+		case "memberId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("memberId"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.MemberID = data
+		case "idempotencyKey":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idempotencyKey"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IdempotencyKey = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalRevertDisqualificationInput unmarshals raw into the RevertDisqualificationInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalRevertDisqualificationInput(ctx context.Context, raw any) (model.RevertDisqualificationInput, error) {
+	var out model.RevertDisqualificationInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "RevertDisqualificationInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputSetCandidateTagsInput(ctx context.Context, obj any) (model.SetCandidateTagsInput, error) {
+	var it model.SetCandidateTagsInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"id", "tags"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "id":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("id"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ID = data
+		case "tags":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("tags"))
+			data, err := ec.unmarshalNString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Tags = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalSetCandidateTagsInput unmarshals raw into the SetCandidateTagsInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalSetCandidateTagsInput(ctx context.Context, raw any) (model.SetCandidateTagsInput, error) {
+	var out model.SetCandidateTagsInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "SetCandidateTagsInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputSocialProfileInput(ctx context.Context, obj any) (model.SocialProfileInput, error) {
 	var it model.SocialProfileInput
 	if obj == nil {
@@ -11273,6 +13574,76 @@ func (ec *executionContext) unmarshalInputSocialProfileInput(ctx context.Context
 func UnmarshalSocialProfileInput(ctx context.Context, raw any) (model.SocialProfileInput, error) {
 	var out model.SocialProfileInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "SocialProfileInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputTransferCandidateInput(ctx context.Context, obj any) (model.TransferCandidateInput, error) {
+	var it model.TransferCandidateInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"id", "memberId", "toJob", "toStage", "idempotencyKey"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "id":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("id"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ID = data
+		case "memberId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("memberId"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.MemberID = data
+		case "toJob":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("toJob"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ToJob = data
+		case "toStage":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("toStage"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ToStage = data
+		case "idempotencyKey":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idempotencyKey"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IdempotencyKey = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalTransferCandidateInput unmarshals raw into the TransferCandidateInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalTransferCandidateInput(ctx context.Context, raw any) (model.TransferCandidateInput, error) {
+	var out model.TransferCandidateInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "TransferCandidateInput", raw, &out)
 	return out, err
 }
 
@@ -12114,6 +14485,49 @@ func (ec *executionContext) _CandidateEdge(ctx context.Context, sel ast.Selectio
 	return out
 }
 
+var commentOnCandidatePayloadImplementors = []string{"CommentOnCandidatePayload"}
+
+func (ec *executionContext) _CommentOnCandidatePayload(ctx context.Context, sel ast.SelectionSet, obj *model.CommentOnCandidatePayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, commentOnCandidatePayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("CommentOnCandidatePayload")
+		case "candidate":
+			out.Values[i] = ec._CommentOnCandidatePayload_candidate(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "commentId":
+			out.Values[i] = ec._CommentOnCandidatePayload_commentId(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "userErrors":
+			out.Values[i] = ec._CommentOnCandidatePayload_userErrors(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var coordinatesImplementors = []string{"Coordinates"}
 
 func (ec *executionContext) _Coordinates(ctx context.Context, sel ast.SelectionSet, obj *model.Coordinates) graphql.Marshaler {
@@ -12132,6 +14546,44 @@ func (ec *executionContext) _Coordinates(ctx context.Context, sel ast.SelectionS
 			}
 		case "longitude":
 			out.Values[i] = ec._Coordinates_longitude(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var copyCandidatePayloadImplementors = []string{"CopyCandidatePayload"}
+
+func (ec *executionContext) _CopyCandidatePayload(ctx context.Context, sel ast.SelectionSet, obj *model.CopyCandidatePayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, copyCandidatePayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("CopyCandidatePayload")
+		case "candidate":
+			out.Values[i] = ec._CopyCandidatePayload_candidate(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "userErrors":
+			out.Values[i] = ec._CopyCandidatePayload_userErrors(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -12208,6 +14660,93 @@ func (ec *executionContext) _Department(ctx context.Context, sel ast.SelectionSe
 			}
 		case "name":
 			out.Values[i] = ec._Department_name(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var disqualificationReasonImplementors = []string{"DisqualificationReason"}
+
+func (ec *executionContext) _DisqualificationReason(ctx context.Context, sel ast.SelectionSet, obj *workable.DisqualificationReason) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, disqualificationReasonImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("DisqualificationReason")
+		case "id":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._DisqualificationReason_id(ctx, field, obj)
+				})
+		case "description":
+			out.Values[i] = ec._DisqualificationReason_description(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "candidateWithdrew":
+			out.Values[i] = ec._DisqualificationReason_candidateWithdrew(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "position":
+			out.Values[i] = ec._DisqualificationReason_position(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var disqualifyCandidatePayloadImplementors = []string{"DisqualifyCandidatePayload"}
+
+func (ec *executionContext) _DisqualifyCandidatePayload(ctx context.Context, sel ast.SelectionSet, obj *model.DisqualifyCandidatePayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, disqualifyCandidatePayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("DisqualifyCandidatePayload")
+		case "candidate":
+			out.Values[i] = ec._DisqualifyCandidatePayload_candidate(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "userErrors":
+			out.Values[i] = ec._DisqualifyCandidatePayload_userErrors(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -12539,6 +15078,18 @@ func (ec *executionContext) _Job(ctx context.Context, sel ast.SelectionSet, obj 
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Job_globalId(ctx, field, obj)
 				})
+		case "stages":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Job_stages(ctx, field, obj)
+				})
+		case "members":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Job_members(ctx, field, obj)
+				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -12826,6 +15377,49 @@ func (ec *executionContext) _Member(ctx context.Context, sel ast.SelectionSet, o
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Member_roles(ctx, field, obj)
 				})
+		case "collaborationRole":
+			out.Values[i] = ec._Member_collaborationRole(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var moveCandidatePayloadImplementors = []string{"MoveCandidatePayload"}
+
+func (ec *executionContext) _MoveCandidatePayload(ctx context.Context, sel ast.SelectionSet, obj *model.MoveCandidatePayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, moveCandidatePayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("MoveCandidatePayload")
+		case "candidate":
+			out.Values[i] = ec._MoveCandidatePayload_candidate(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "userErrors":
+			out.Values[i] = ec._MoveCandidatePayload_userErrors(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -12893,6 +15487,62 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 		case "removeWorkableCredential":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_removeWorkableCredential(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "moveCandidate":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_moveCandidate(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "disqualifyCandidate":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_disqualifyCandidate(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "revertDisqualification":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_revertDisqualification(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "commentOnCandidate":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_commentOnCandidate(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "rateCandidate":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_rateCandidate(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "setCandidateTags":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_setCandidateTags(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "copyCandidate":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_copyCandidate(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "relocateCandidate":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_relocateCandidate(ctx, field)
 			})
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
@@ -13047,6 +15697,12 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_nodes(ctx, field)
 				})
+		case "disqualificationReasons":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_disqualificationReasons(ctx, field)
+				})
 		case "__type":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Query___type(ctx, field)
@@ -13060,6 +15716,82 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 			})
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var rateCandidatePayloadImplementors = []string{"RateCandidatePayload"}
+
+func (ec *executionContext) _RateCandidatePayload(ctx context.Context, sel ast.SelectionSet, obj *model.RateCandidatePayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, rateCandidatePayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("RateCandidatePayload")
+		case "candidate":
+			out.Values[i] = ec._RateCandidatePayload_candidate(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "userErrors":
+			out.Values[i] = ec._RateCandidatePayload_userErrors(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var relocateCandidatePayloadImplementors = []string{"RelocateCandidatePayload"}
+
+func (ec *executionContext) _RelocateCandidatePayload(ctx context.Context, sel ast.SelectionSet, obj *model.RelocateCandidatePayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, relocateCandidatePayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("RelocateCandidatePayload")
+		case "candidate":
+			out.Values[i] = ec._RelocateCandidatePayload_candidate(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "userErrors":
+			out.Values[i] = ec._RelocateCandidatePayload_userErrors(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
 			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
@@ -13164,6 +15896,44 @@ func (ec *executionContext) _ResumeMetadata(ctx context.Context, sel ast.Selecti
 	return out
 }
 
+var revertDisqualificationPayloadImplementors = []string{"RevertDisqualificationPayload"}
+
+func (ec *executionContext) _RevertDisqualificationPayload(ctx context.Context, sel ast.SelectionSet, obj *model.RevertDisqualificationPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, revertDisqualificationPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("RevertDisqualificationPayload")
+		case "candidate":
+			out.Values[i] = ec._RevertDisqualificationPayload_candidate(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "userErrors":
+			out.Values[i] = ec._RevertDisqualificationPayload_userErrors(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var salaryImplementors = []string{"Salary"}
 
 func (ec *executionContext) _Salary(ctx context.Context, sel ast.SelectionSet, obj *workable.Salary) graphql.Marshaler {
@@ -13188,6 +15958,44 @@ func (ec *executionContext) _Salary(ctx context.Context, sel ast.SelectionSet, o
 		case "currency":
 			out.Values[i] = ec._Salary_currency(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var setCandidateTagsPayloadImplementors = []string{"SetCandidateTagsPayload"}
+
+func (ec *executionContext) _SetCandidateTagsPayload(ctx context.Context, sel ast.SelectionSet, obj *model.SetCandidateTagsPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, setCandidateTagsPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("SetCandidateTagsPayload")
+		case "candidate":
+			out.Values[i] = ec._SetCandidateTagsPayload_candidate(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "userErrors":
+			out.Values[i] = ec._SetCandidateTagsPayload_userErrors(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
 		default:
@@ -13520,43 +16328,49 @@ func (ec *executionContext) _WorkableCredential(ctx context.Context, sel ast.Sel
 		case "nickname":
 			out.Values[i] = ec._WorkableCredential_nickname(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "subdomain":
 			out.Values[i] = ec._WorkableCredential_subdomain(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "tokenHint":
 			out.Values[i] = ec._WorkableCredential_tokenHint(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "createdAt":
 			out.Values[i] = ec._WorkableCredential_createdAt(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "lastTestedAt":
 			out.Values[i] = ec._WorkableCredential_lastTestedAt(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "lastTestOk":
 			out.Values[i] = ec._WorkableCredential_lastTestOk(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "lastTestMessage":
 			out.Values[i] = ec._WorkableCredential_lastTestMessage(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "isDefault":
 			out.Values[i] = ec._WorkableCredential_isDefault(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "memberId":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._WorkableCredential_memberId(ctx, field, obj)
+				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -14069,6 +16883,27 @@ func (ec *executionContext) marshalNCandidateEdge2ᚕgithubᚗcomᚋworkablegw�
 	return ret
 }
 
+func (ec *executionContext) unmarshalNCommentOnCandidateInput2githubᚗcomᚋworkablegwᚋgatewayᚋgraphᚋmodelᚐCommentOnCandidateInput(ctx context.Context, v any) (model.CommentOnCandidateInput, error) {
+	res, err := ec.unmarshalInputCommentOnCandidateInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNCommentOnCandidatePayload2ᚖgithubᚗcomᚋworkablegwᚋgatewayᚋgraphᚋmodelᚐCommentOnCandidatePayload(ctx context.Context, sel ast.SelectionSet, v *model.CommentOnCandidatePayload) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "CommentOnCandidatePayload!")
+		return graphql.Null
+	}
+	return ec._CommentOnCandidatePayload(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNCopyCandidatePayload2ᚖgithubᚗcomᚋworkablegwᚋgatewayᚋgraphᚋmodelᚐCopyCandidatePayload(ctx context.Context, sel ast.SelectionSet, v *model.CopyCandidatePayload) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "CopyCandidatePayload!")
+		return graphql.Null
+	}
+	return ec._CopyCandidatePayload(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalNCreateCandidateInput2githubᚗcomᚋworkablegwᚋgatewayᚋgraphᚋmodelᚐCreateCandidateInput(ctx context.Context, v any) (model.CreateCandidateInput, error) {
 	res, err := ec.unmarshalInputCreateCandidateInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -14132,6 +16967,39 @@ func (ec *executionContext) marshalNDepartment2ᚕgithubᚗcomᚋworkablegwᚋga
 	}
 
 	return ret
+}
+
+func (ec *executionContext) marshalNDisqualificationReason2githubᚗcomᚋworkablegwᚋgatewayᚋworkableᚐDisqualificationReason(ctx context.Context, sel ast.SelectionSet, v workable.DisqualificationReason) graphql.Marshaler {
+	return ec._DisqualificationReason(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNDisqualificationReason2ᚕgithubᚗcomᚋworkablegwᚋgatewayᚋworkableᚐDisqualificationReasonᚄ(ctx context.Context, sel ast.SelectionSet, v []workable.DisqualificationReason) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNDisqualificationReason2githubᚗcomᚋworkablegwᚋgatewayᚋworkableᚐDisqualificationReason(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) unmarshalNDisqualifyCandidateInput2githubᚗcomᚋworkablegwᚋgatewayᚋgraphᚋmodelᚐDisqualifyCandidateInput(ctx context.Context, v any) (model.DisqualifyCandidateInput, error) {
+	res, err := ec.unmarshalInputDisqualifyCandidateInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNDisqualifyCandidatePayload2ᚖgithubᚗcomᚋworkablegwᚋgatewayᚋgraphᚋmodelᚐDisqualifyCandidatePayload(ctx context.Context, sel ast.SelectionSet, v *model.DisqualifyCandidatePayload) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "DisqualifyCandidatePayload!")
+		return graphql.Null
+	}
+	return ec._DisqualifyCandidatePayload(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalNEducationEntry2githubᚗcomᚋworkablegwᚋgatewayᚋworkableᚐEducationEntry(ctx context.Context, sel ast.SelectionSet, v workable.EducationEntry) graphql.Marshaler {
@@ -14319,6 +17187,35 @@ func (ec *executionContext) marshalNMember2githubᚗcomᚋworkablegwᚋgateway�
 	return ec._Member(ctx, sel, &v)
 }
 
+func (ec *executionContext) marshalNMember2ᚕgithubᚗcomᚋworkablegwᚋgatewayᚋworkableᚐMemberᚄ(ctx context.Context, sel ast.SelectionSet, v []workable.Member) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNMember2githubᚗcomᚋworkablegwᚋgatewayᚋworkableᚐMember(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) unmarshalNMoveCandidateInput2githubᚗcomᚋworkablegwᚋgatewayᚋgraphᚋmodelᚐMoveCandidateInput(ctx context.Context, v any) (model.MoveCandidateInput, error) {
+	res, err := ec.unmarshalInputMoveCandidateInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNMoveCandidatePayload2ᚖgithubᚗcomᚋworkablegwᚋgatewayᚋgraphᚋmodelᚐMoveCandidatePayload(ctx context.Context, sel ast.SelectionSet, v *model.MoveCandidatePayload) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "MoveCandidatePayload!")
+		return graphql.Null
+	}
+	return ec._MoveCandidatePayload(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalNNode2ᚕgithubᚗcomᚋworkablegwᚋgatewayᚋgraphᚋmodelᚐNode(ctx context.Context, sel ast.SelectionSet, v []model.Node) graphql.Marshaler {
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
@@ -14337,12 +17234,69 @@ func (ec *executionContext) marshalNPageInfo2ᚖgithubᚗcomᚋworkablegwᚋgate
 	return ec._PageInfo(ctx, sel, v)
 }
 
+func (ec *executionContext) unmarshalNRateCandidateInput2githubᚗcomᚋworkablegwᚋgatewayᚋgraphᚋmodelᚐRateCandidateInput(ctx context.Context, v any) (model.RateCandidateInput, error) {
+	res, err := ec.unmarshalInputRateCandidateInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNRateCandidatePayload2ᚖgithubᚗcomᚋworkablegwᚋgatewayᚋgraphᚋmodelᚐRateCandidatePayload(ctx context.Context, sel ast.SelectionSet, v *model.RateCandidatePayload) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "RateCandidatePayload!")
+		return graphql.Null
+	}
+	return ec._RateCandidatePayload(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNRatingScale2githubᚗcomᚋworkablegwᚋgatewayᚋgraphᚋmodelᚐRatingScale(ctx context.Context, v any) (model.RatingScale, error) {
+	var res model.RatingScale
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNRatingScale2githubᚗcomᚋworkablegwᚋgatewayᚋgraphᚋmodelᚐRatingScale(ctx context.Context, sel ast.SelectionSet, v model.RatingScale) graphql.Marshaler {
+	return v
+}
+
+func (ec *executionContext) marshalNRelocateCandidatePayload2ᚖgithubᚗcomᚋworkablegwᚋgatewayᚋgraphᚋmodelᚐRelocateCandidatePayload(ctx context.Context, sel ast.SelectionSet, v *model.RelocateCandidatePayload) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "RelocateCandidatePayload!")
+		return graphql.Null
+	}
+	return ec._RelocateCandidatePayload(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalNRemoveWorkableCredentialPayload2ᚖgithubᚗcomᚋworkablegwᚋgatewayᚋgraphᚋmodelᚐRemoveWorkableCredentialPayload(ctx context.Context, sel ast.SelectionSet, v *model.RemoveWorkableCredentialPayload) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "RemoveWorkableCredentialPayload!")
 		return graphql.Null
 	}
 	return ec._RemoveWorkableCredentialPayload(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNRevertDisqualificationInput2githubᚗcomᚋworkablegwᚋgatewayᚋgraphᚋmodelᚐRevertDisqualificationInput(ctx context.Context, v any) (model.RevertDisqualificationInput, error) {
+	res, err := ec.unmarshalInputRevertDisqualificationInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNRevertDisqualificationPayload2ᚖgithubᚗcomᚋworkablegwᚋgatewayᚋgraphᚋmodelᚐRevertDisqualificationPayload(ctx context.Context, sel ast.SelectionSet, v *model.RevertDisqualificationPayload) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "RevertDisqualificationPayload!")
+		return graphql.Null
+	}
+	return ec._RevertDisqualificationPayload(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNSetCandidateTagsInput2githubᚗcomᚋworkablegwᚋgatewayᚋgraphᚋmodelᚐSetCandidateTagsInput(ctx context.Context, v any) (model.SetCandidateTagsInput, error) {
+	res, err := ec.unmarshalInputSetCandidateTagsInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNSetCandidateTagsPayload2ᚖgithubᚗcomᚋworkablegwᚋgatewayᚋgraphᚋmodelᚐSetCandidateTagsPayload(ctx context.Context, sel ast.SelectionSet, v *model.SetCandidateTagsPayload) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "SetCandidateTagsPayload!")
+		return graphql.Null
+	}
+	return ec._SetCandidateTagsPayload(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalNSocialProfile2githubᚗcomᚋworkablegwᚋgatewayᚋworkableᚐSocialProfile(ctx context.Context, sel ast.SelectionSet, v workable.SocialProfile) graphql.Marshaler {
@@ -14356,6 +17310,22 @@ func (ec *executionContext) unmarshalNSocialProfileInput2githubᚗcomᚋworkable
 
 func (ec *executionContext) marshalNStage2githubᚗcomᚋworkablegwᚋgatewayᚋworkableᚐStage(ctx context.Context, sel ast.SelectionSet, v workable.Stage) graphql.Marshaler {
 	return ec._Stage(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNStage2ᚕgithubᚗcomᚋworkablegwᚋgatewayᚋworkableᚐStageᚄ(ctx context.Context, sel ast.SelectionSet, v []workable.Stage) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNStage2githubᚗcomᚋworkablegwᚋgatewayᚋworkableᚐStage(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
 }
 
 func (ec *executionContext) unmarshalNString2string(ctx context.Context, v any) (string, error) {
@@ -14409,6 +17379,11 @@ func (ec *executionContext) marshalNTestWorkableCredentialPayload2ᚖgithubᚗco
 	return ec._TestWorkableCredentialPayload(ctx, sel, v)
 }
 
+func (ec *executionContext) unmarshalNTransferCandidateInput2githubᚗcomᚋworkablegwᚋgatewayᚋgraphᚋmodelᚐTransferCandidateInput(ctx context.Context, v any) (model.TransferCandidateInput, error) {
+	res, err := ec.unmarshalInputTransferCandidateInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) unmarshalNUpdateCandidateInput2githubᚗcomᚋworkablegwᚋgatewayᚋgraphᚋmodelᚐUpdateCandidateInput(ctx context.Context, v any) (model.UpdateCandidateInput, error) {
 	res, err := ec.unmarshalInputUpdateCandidateInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -14440,6 +17415,16 @@ func (ec *executionContext) marshalNUserError2ᚕgithubᚗcomᚋworkablegwᚋgat
 	}
 
 	return ret
+}
+
+func (ec *executionContext) unmarshalNVisibilityRole2githubᚗcomᚋworkablegwᚋgatewayᚋgraphᚋmodelᚐVisibilityRole(ctx context.Context, v any) (model.VisibilityRole, error) {
+	var res model.VisibilityRole
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNVisibilityRole2githubᚗcomᚋworkablegwᚋgatewayᚋgraphᚋmodelᚐVisibilityRole(ctx context.Context, sel ast.SelectionSet, v model.VisibilityRole) graphql.Marshaler {
+	return v
 }
 
 func (ec *executionContext) marshalNWorkableBudget2ᚖgithubᚗcomᚋworkablegwᚋgatewayᚋgraphᚋmodelᚐWorkableBudget(ctx context.Context, sel ast.SelectionSet, v *model.WorkableBudget) graphql.Marshaler {
@@ -15079,6 +18064,42 @@ func (ec *executionContext) marshalOString2ᚖstring(ctx context.Context, sel as
 	_ = ctx
 	res := graphql.MarshalString(*v)
 	return res
+}
+
+func (ec *executionContext) unmarshalOVisibilityRole2ᚕgithubᚗcomᚋworkablegwᚋgatewayᚋgraphᚋmodelᚐVisibilityRoleᚄ(ctx context.Context, v any) ([]model.VisibilityRole, error) {
+	if v == nil {
+		return nil, nil
+	}
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]model.VisibilityRole, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNVisibilityRole2githubᚗcomᚋworkablegwᚋgatewayᚋgraphᚋmodelᚐVisibilityRole(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalOVisibilityRole2ᚕgithubᚗcomᚋworkablegwᚋgatewayᚋgraphᚋmodelᚐVisibilityRoleᚄ(ctx context.Context, sel ast.SelectionSet, v []model.VisibilityRole) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNVisibilityRole2githubᚗcomᚋworkablegwᚋgatewayᚋgraphᚋmodelᚐVisibilityRole(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
 }
 
 func (ec *executionContext) marshalOWorkableCredential2ᚖgithubᚗcomᚋworkablegwᚋgatewayᚋcredentialsᚐCredential(ctx context.Context, sel ast.SelectionSet, v *credentials.Credential) graphql.Marshaler {

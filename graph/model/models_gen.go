@@ -30,6 +30,9 @@ type AddWorkableCredentialInput struct {
 	Nickname  string `json:"nickname"`
 	Subdomain string `json:"subdomain"`
 	APIToken  string `json:"apiToken"`
+	// The acting member of the hiring actions made with this credential when their input has no
+	// memberId: an id of Query.members (1–64 letters, digits, - and _).
+	MemberID *string `json:"memberId,omitempty"`
 }
 
 type AddWorkableCredentialPayload struct {
@@ -48,10 +51,35 @@ type CandidateEdge struct {
 	Node   *workable.Candidate `json:"node"`
 }
 
+type CommentOnCandidateInput struct {
+	ID       string  `json:"id"`
+	MemberID *string `json:"memberId,omitempty"`
+	// The comment, 1–10,000 characters; line breaks are kept.
+	Body string `json:"body"`
+	// The roles who may see the comment (admins always do); absent for Workable's default. An empty
+	// list is INVALID: give [ADMIN] for admins only.
+	VisibleTo []VisibilityRole `json:"visibleTo,omitempty"`
+	// See MoveCandidateInput.idempotencyKey. Without a key, a retried comment is posted twice.
+	IdempotencyKey *string `json:"idempotencyKey,omitempty"`
+}
+
+type CommentOnCandidatePayload struct {
+	Candidate *workable.Candidate `json:"candidate,omitempty"`
+	// Workable's id of the comment, when its answer gives one.
+	CommentID  *string     `json:"commentId,omitempty"`
+	UserErrors []UserError `json:"userErrors"`
+}
+
 // A point on Earth in decimal degrees (WGS 84).
 type Coordinates struct {
 	Latitude  float64 `json:"latitude"`
 	Longitude float64 `json:"longitude"`
+}
+
+type CopyCandidatePayload struct {
+	// The new candidate, in the target job; the original stays.
+	Candidate  *workable.Candidate `json:"candidate,omitempty"`
+	UserErrors []UserError         `json:"userErrors"`
 }
 
 type CreateCandidateInput struct {
@@ -77,6 +105,24 @@ type CreateCandidateInput struct {
 }
 
 type CreateCandidatePayload struct {
+	Candidate  *workable.Candidate `json:"candidate,omitempty"`
+	UserErrors []UserError         `json:"userErrors"`
+}
+
+type DisqualifyCandidateInput struct {
+	ID       string  `json:"id"`
+	MemberID *string `json:"memberId,omitempty"`
+	// An id of Query.disqualificationReasons; none leaves the reason empty.
+	ReasonID *string `json:"reasonId,omitempty"`
+	// A note on the disqualification, at most 256 characters.
+	Note *string `json:"note,omitempty"`
+	// True when the candidate withdrew.
+	Withdrew *bool `json:"withdrew,omitempty"`
+	// See MoveCandidateInput.idempotencyKey.
+	IdempotencyKey *string `json:"idempotencyKey,omitempty"`
+}
+
+type DisqualifyCandidatePayload struct {
 	Candidate  *workable.Candidate `json:"candidate,omitempty"`
 	UserErrors []UserError         `json:"userErrors"`
 }
@@ -110,6 +156,25 @@ type JobEdge struct {
 	Node   *Job   `json:"node"`
 }
 
+// Moves a candidate to another stage of its job. memberId is the acting member (an id of
+// Job.members or Query.members); without it, the credential's default acting member acts.
+type MoveCandidateInput struct {
+	ID string `json:"id"`
+	// The slug of a stage of the job's pipeline (see Job.stages), e.g. phone-screen; not its name.
+	ToStage  string  `json:"toStage"`
+	MemberID *string `json:"memberId,omitempty"`
+	// Makes the action safe to retry: a repeat with the same key (here or in the Idempotency-Key
+	// header) within 24 hours answers the first result without calling Workable again. 1–255
+	// printable ASCII characters, no spaces.
+	IdempotencyKey *string `json:"idempotencyKey,omitempty"`
+}
+
+type MoveCandidatePayload struct {
+	// The candidate, read again after the move.
+	Candidate  *workable.Candidate `json:"candidate,omitempty"`
+	UserErrors []UserError         `json:"userErrors"`
+}
+
 type Mutation struct {
 }
 
@@ -128,9 +193,56 @@ type PageInfo struct {
 type Query struct {
 }
 
+type RateCandidateInput struct {
+	ID       string      `json:"id"`
+	MemberID *string     `json:"memberId,omitempty"`
+	Scale    RatingScale `json:"scale"`
+	// 0–2 on THUMBS, 0–4 on STARS, 0–9 on NUMBERS.
+	Grade int `json:"grade"`
+	// An optional comment on the rating, at most 10,000 characters.
+	Comment *string `json:"comment,omitempty"`
+	// See MoveCandidateInput.idempotencyKey. Without a key, a retried rating is given twice.
+	IdempotencyKey *string `json:"idempotencyKey,omitempty"`
+}
+
+type RateCandidatePayload struct {
+	Candidate  *workable.Candidate `json:"candidate,omitempty"`
+	UserErrors []UserError         `json:"userErrors"`
+}
+
+type RelocateCandidatePayload struct {
+	// The candidate in the target job: Workable gives it a new id and deletes the original.
+	Candidate  *workable.Candidate `json:"candidate,omitempty"`
+	UserErrors []UserError         `json:"userErrors"`
+}
+
 type RemoveWorkableCredentialPayload struct {
 	Removed    bool        `json:"removed"`
 	UserErrors []UserError `json:"userErrors"`
+}
+
+type RevertDisqualificationInput struct {
+	ID       string  `json:"id"`
+	MemberID *string `json:"memberId,omitempty"`
+	// See MoveCandidateInput.idempotencyKey.
+	IdempotencyKey *string `json:"idempotencyKey,omitempty"`
+}
+
+type RevertDisqualificationPayload struct {
+	Candidate  *workable.Candidate `json:"candidate,omitempty"`
+	UserErrors []UserError         `json:"userErrors"`
+}
+
+// Replaces the candidate's tags: [] clears them. Repeating it has the same effect, so it takes no idempotency key.
+type SetCandidateTagsInput struct {
+	ID string `json:"id"`
+	// At most 50 tags of at most 100 characters each.
+	Tags []string `json:"tags"`
+}
+
+type SetCandidateTagsPayload struct {
+	Candidate  *workable.Candidate `json:"candidate,omitempty"`
+	UserErrors []UserError         `json:"userErrors"`
 }
 
 type SocialProfileInput struct {
@@ -146,6 +258,19 @@ type TestWorkableCredentialPayload struct {
 	Message     *string                 `json:"message,omitempty"`
 	TestedAt    time.Time               `json:"testedAt"`
 	Credential  *credentials.Credential `json:"credential,omitempty"`
+}
+
+// Copies (copyCandidate) or moves (relocateCandidate) a candidate to another job.
+type TransferCandidateInput struct {
+	ID       string  `json:"id"`
+	MemberID *string `json:"memberId,omitempty"`
+	// The shortcode of the job to copy or move the candidate to.
+	ToJob string `json:"toJob"`
+	// The slug of the stage of that job the candidate lands in (see Job.stages), e.g. applied.
+	ToStage string `json:"toStage"`
+	// See MoveCandidateInput.idempotencyKey. Without a key, a retried copy makes a second copy, and a
+	// retried relocation fails (the original is gone) although the first one moved the candidate.
+	IdempotencyKey *string `json:"idempotencyKey,omitempty"`
 }
 
 // Only the fields present are sent to Workable; an explicit null clears an optional field.
@@ -353,6 +478,131 @@ func (e *JobState) UnmarshalJSON(b []byte) error {
 }
 
 func (e JobState) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+// A rating scale, and the grades it takes.
+type RatingScale string
+
+const (
+	// Grades 0 (negative), 1 (positive) and 2 (definitely).
+	RatingScaleThumbs RatingScale = "THUMBS"
+	// Grades 0 to 4.
+	RatingScaleStars RatingScale = "STARS"
+	// Grades 0 to 9.
+	RatingScaleNumbers RatingScale = "NUMBERS"
+)
+
+var AllRatingScale = []RatingScale{
+	RatingScaleThumbs,
+	RatingScaleStars,
+	RatingScaleNumbers,
+}
+
+func (e RatingScale) IsValid() bool {
+	switch e {
+	case RatingScaleThumbs, RatingScaleStars, RatingScaleNumbers:
+		return true
+	}
+	return false
+}
+
+func (e RatingScale) String() string {
+	return string(e)
+}
+
+func (e *RatingScale) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = RatingScale(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid RatingScale", str)
+	}
+	return nil
+}
+
+func (e RatingScale) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *RatingScale) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e RatingScale) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+// The roles a comment can be shown to; admins see every comment.
+type VisibilityRole string
+
+const (
+	VisibilityRoleAdmin           VisibilityRole = "ADMIN"
+	VisibilityRoleRecruitingAdmin VisibilityRole = "RECRUITING_ADMIN"
+	VisibilityRoleHiringManager   VisibilityRole = "HIRING_MANAGER"
+	VisibilityRoleSimple          VisibilityRole = "SIMPLE"
+	VisibilityRoleReviewer        VisibilityRole = "REVIEWER"
+	VisibilityRoleRecruiter       VisibilityRole = "RECRUITER"
+)
+
+var AllVisibilityRole = []VisibilityRole{
+	VisibilityRoleAdmin,
+	VisibilityRoleRecruitingAdmin,
+	VisibilityRoleHiringManager,
+	VisibilityRoleSimple,
+	VisibilityRoleReviewer,
+	VisibilityRoleRecruiter,
+}
+
+func (e VisibilityRole) IsValid() bool {
+	switch e {
+	case VisibilityRoleAdmin, VisibilityRoleRecruitingAdmin, VisibilityRoleHiringManager, VisibilityRoleSimple, VisibilityRoleReviewer, VisibilityRoleRecruiter:
+		return true
+	}
+	return false
+}
+
+func (e VisibilityRole) String() string {
+	return string(e)
+}
+
+func (e *VisibilityRole) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = VisibilityRole(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid VisibilityRole", str)
+	}
+	return nil
+}
+
+func (e VisibilityRole) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *VisibilityRole) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e VisibilityRole) MarshalJSON() ([]byte, error) {
 	var buf bytes.Buffer
 	e.MarshalGQL(&buf)
 	return buf.Bytes(), nil

@@ -152,12 +152,18 @@ type disqualificationReasonJSON struct {
 //
 // simulator guess: ids are hex like every other id.
 func (s *Simulator) listDisqualificationReasons(w http.ResponseWriter, _ *http.Request, _ map[string]string) {
+	writeJSON(w, http.StatusOK, disqualificationReasonRecs())
+}
+
+// disqualificationReasonRecs are the account's disqualification reasons,
+// in position order.
+func disqualificationReasonRecs() []disqualificationReasonJSON {
 	out := []disqualificationReasonJSON{}
 	for i, r := range disqualificationReasons() {
 		out = append(out, disqualificationReasonJSON{ID: hexID(0x7f21a0 + uint64(i)), Description: r,
 			CandidateWithdrew: r == withdrewReason, Position: i + 1})
 	}
-	writeJSON(w, http.StatusOK, out)
+	return out
 }
 
 // listMembers serves GET /members (API.md §9, §10): limit, since_id, max_id,

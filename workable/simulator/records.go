@@ -468,6 +468,8 @@ type candidateRec struct {
 	social         []socialRec
 	tags           []string
 	activities     []*activityRec
+	// originating is the id of the candidate this one was copied from.
+	originating *string
 }
 
 type accountRefJSON struct {
@@ -616,6 +618,8 @@ func (s *Simulator) candidateDetailJSON(c *candidateRec) candidateDetailJSON {
 		SocialProfiles:     append([]socialRec{}, c.social...),
 		Tags:               append([]string{}, c.tags...),
 		Location:           loc,
+
+		OriginatingCandidateID: c.originating,
 	}
 }
 
@@ -660,7 +664,7 @@ type activityRec struct {
 	targetStage *stageRec // moves only
 	member      *memberRec
 	body        *string
-	rating      string // negative | positive | definitely
+	rating      *ratingJSON // rating activities only
 	visibility  []string
 	createdAt   time.Time
 }
@@ -687,9 +691,23 @@ func stageRef(st *stageRec) *stageRefJSON {
 	return &stageRefJSON{ID: st.id, Identifier: st.identifier, Name: st.name, Slug: st.slug}
 }
 
-// ratingGrades are the thumbs grades of the rating scores (API.md §9:
-// thumbs 0–2, negative/positive/definite).
-var ratingGrades = map[string]int{"negative": 0, "positive": 1, "definitely": 2}
+// thumbsScores are the scores of the thumbs scale, indexed by grade
+// (API.md §9: thumbs 0–2, negative/positive/definite; §10 shows
+// {score: "positive", scale: "thumbs", grade: 1}).
+func thumbsScores() []string { return []string{"negative", "positive", "definitely"} }
+
+// newRating is the rating of a grade on a scale. A thumbs grade is scored
+// by name, as a live account does.
+//
+// simulator guess: the reference shows scores for thumbs only; a stars or
+// numbers rating is scored with its grade as text.
+func newRating(scale string, grade int) *ratingJSON {
+	score := strconv.Itoa(grade)
+	if scale == "thumbs" && grade >= 0 && grade < len(thumbsScores()) {
+		score = thumbsScores()[grade]
+	}
+	return &ratingJSON{Score: score, Scale: scale, Grade: grade}
+}
 
 // toJSON renders a as one of a candidate's activities.
 func (a *activityRec) toJSON() activityJSON {
@@ -705,8 +723,9 @@ func (a *activityRec) toJSON() activityJSON {
 	if a.member != nil {
 		out.Member = &memberRefJSON{ID: hexID(a.member.id), Name: a.member.name, Type: "Member"}
 	}
-	if a.rating != "" {
-		out.Rating = &ratingJSON{Score: a.rating, Scale: "thumbs", Grade: ratingGrades[a.rating]}
+	if a.rating != nil {
+		r := *a.rating
+		out.Rating = &r
 	}
 	return out
 }

@@ -549,7 +549,7 @@ func (s *Simulator) seedActivities(rng, extra *rand.Rand, c *candidateRec, comme
 			a.action, a.body = "comment", strPtr(pick(rng, comments))
 		} else {
 			a.action, a.body = "rating", strPtr("Good, I guess")
-			a.rating = pick(rng, []string{"negative", "positive", "definitely"})
+			a.rating = newRating("thumbs", rng.IntN(len(thumbsScores())))
 		}
 		// Comments and ratings sit between the other activities.
 		pos := 1 + rng.IntN(len(acts))

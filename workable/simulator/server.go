@@ -52,6 +52,15 @@ func routes() []route {
 		mk(http.MethodGet, "members", ScopeReadJobs, (*Simulator).listMembers),
 		mk(http.MethodGet, "accounts", ScopeReadJobs, (*Simulator).listAccounts),
 		mk(http.MethodGet, "accounts/{subdomain}", ScopeReadJobs, (*Simulator).getAccount),
+		mk(http.MethodGet, "jobs/{shortcode}/members", ScopeReadJobs, (*Simulator).listJobMembers),
+		mk(http.MethodPost, "candidates/{id}/move", ScopeWriteCandidates, (*Simulator).moveCandidate),
+		mk(http.MethodPost, "candidates/{id}/disqualify", ScopeWriteCandidates, (*Simulator).disqualifyCandidate),
+		mk(http.MethodPost, "candidates/{id}/revert", ScopeWriteCandidates, (*Simulator).revertDisqualification),
+		mk(http.MethodPost, "candidates/{id}/comments", ScopeWriteCandidates, (*Simulator).commentOnCandidate),
+		mk(http.MethodPost, "candidates/{id}/ratings", ScopeWriteCandidates, (*Simulator).rateCandidate),
+		mk(http.MethodPut, "candidates/{id}/tags", ScopeWriteCandidates, (*Simulator).setCandidateTags),
+		mk(http.MethodPost, "candidates/{id}/copy", ScopeWriteCandidates, (*Simulator).copyCandidate),
+		mk(http.MethodPost, "candidates/{id}/relocate", ScopeWriteCandidates, (*Simulator).relocateCandidate),
 	}
 }
 
@@ -170,6 +179,11 @@ func (s *Simulator) serve(rts []route, w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	r.Body = io.NopCloser(bytes.NewReader(body))
+	if matched.method != http.MethodGet {
+		s.mu.Lock()
+		s.bodies[matched.key] = append(s.bodies[matched.key], body)
+		s.mu.Unlock()
+	}
 
 	if faulty {
 		if fault.Delay > 0 {

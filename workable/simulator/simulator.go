@@ -25,6 +25,11 @@
 //	GET /stages                        GET /members
 //	GET /departments                   GET /disqualification_reasons
 //	GET /accounts                      GET /accounts/{subdomain}
+//	GET /jobs/{shortcode}/members      POST /candidates/{id}/move
+//	POST /candidates/{id}/disqualify   POST /candidates/{id}/revert
+//	POST /candidates/{id}/comments     POST /candidates/{id}/ratings
+//	PUT /candidates/{id}/tags          POST /candidates/{id}/copy
+//	POST /candidates/{id}/relocate
 //
 // A request is handled in this order: route match (unknown path 404, known
 // path with another method 405, neither counted), count, authentication
@@ -44,6 +49,10 @@ const DemoSubdomain = "groove-tech"
 
 // DemoToken is the bearer token the simulator accepts by default.
 const DemoToken = "demo-token"
+
+// DemoMemberID is the id of the account's first admin (Eduardo Vallente),
+// an active member: the acting member of the hiring actions in demo mode.
+const DemoMemberID = "13e0eb0e"
 
 // Defaults of the seeded data.
 const (
@@ -108,6 +117,7 @@ type Simulator struct {
 
 	// Counters and faults.
 	counts  map[string]int
+	bodies  map[string][][]byte // bodies of the write requests, by route
 	total   int
 	tooMany int
 	faults  map[string]*Fault
@@ -135,6 +145,7 @@ func New(opts ...Option) *Simulator {
 		tokens:      make(map[string]map[string]bool),
 		windows:     make(map[string]*rateWindow),
 		counts:      make(map[string]int),
+		bodies:      make(map[string][][]byte),
 		faults:      make(map[string]*Fault),
 	}
 	for _, opt := range opts {
@@ -261,6 +272,19 @@ func (s *Simulator) RequestCounts() map[string]int {
 	return m
 }
 
+// RequestBodies returns the bodies of the write requests (every method but
+// GET) to route that got past authentication and the rate limit, oldest
+// first, as they were sent: tests assert the exact body a client sent.
+func (s *Simulator) RequestBodies(route string) [][]byte {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([][]byte, 0, len(s.bodies[route]))
+	for _, b := range s.bodies[route] {
+		out = append(out, append([]byte(nil), b...))
+	}
+	return out
+}
+
 // TotalRequests returns how many requests reached any route.
 func (s *Simulator) TotalRequests() int {
 	s.mu.Lock()
@@ -276,11 +300,13 @@ func (s *Simulator) TooManyRequests() int {
 	return s.tooMany
 }
 
-// ResetCounts sets every request counter, and the 429 counter, back to zero.
+// ResetCounts sets every request counter, and the 429 counter, back to
+// zero, and forgets the recorded request bodies (RequestBodies).
 func (s *Simulator) ResetCounts() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.counts = make(map[string]int)
+	s.bodies = make(map[string][][]byte)
 	s.total = 0
 	s.tooMany = 0
 }
