@@ -67,6 +67,8 @@ type Client struct {
 	Candidates *CandidatesService
 	// Accounts is the account, stages and members endpoints.
 	Accounts *AccountsService
+	// Subscriptions is the webhook subscription endpoints.
+	Subscriptions *SubscriptionsService
 
 	httpClient          *http.Client
 	baseURL             *url.URL
@@ -102,6 +104,9 @@ type CandidatesService service
 
 // AccountsService is the account, stages and members endpoints (API.md §9).
 type AccountsService service
+
+// SubscriptionsService is the webhook subscription endpoints (API.md §9).
+type SubscriptionsService service
 
 // Option configures a Client.
 type Option func(*Client) error
@@ -276,6 +281,7 @@ func NewClient(subdomain, token string, opts ...Option) (*Client, error) {
 	c.Jobs = &JobsService{client: c}
 	c.Candidates = &CandidatesService{client: c}
 	c.Accounts = &AccountsService{client: c}
+	c.Subscriptions = &SubscriptionsService{client: c}
 	return c, nil
 }
 

@@ -14,6 +14,9 @@ import (
 var (
 	// ErrNotFound is a 404.
 	ErrNotFound = errors.New("workable: not found")
+	// ErrConflict is a 409: a webhook subscription to a target URL that is
+	// already subscribed (API.md §8, §9).
+	ErrConflict = errors.New("workable: conflict")
 	// ErrUnauthorized is a 401 or a 403 (bad, expired or scope-less token).
 	ErrUnauthorized = errors.New("workable: unauthorized")
 	// ErrRateLimited is a 429 that retries could not get past, or a rate
@@ -89,6 +92,8 @@ func (e *ErrorResponse) Is(target error) bool {
 	switch target {
 	case ErrNotFound:
 		return e.StatusCode == http.StatusNotFound
+	case ErrConflict:
+		return e.StatusCode == http.StatusConflict
 	case ErrUnauthorized:
 		return e.StatusCode == http.StatusUnauthorized || e.StatusCode == http.StatusForbidden
 	case ErrRateLimited:

@@ -61,6 +61,10 @@ func routes() []route {
 		mk(http.MethodPut, "candidates/{id}/tags", ScopeWriteCandidates, (*Simulator).setCandidateTags),
 		mk(http.MethodPost, "candidates/{id}/copy", ScopeWriteCandidates, (*Simulator).copyCandidate),
 		mk(http.MethodPost, "candidates/{id}/relocate", ScopeWriteCandidates, (*Simulator).relocateCandidate),
+		// API.md §1: the subscriptions take r_candidates (or r_employees).
+		mk(http.MethodPost, "subscriptions", ScopeReadCandidates, (*Simulator).createSubscription),
+		mk(http.MethodGet, "subscriptions", ScopeReadCandidates, (*Simulator).listSubscriptions),
+		mk(http.MethodDelete, "subscriptions/{id}", ScopeReadCandidates, (*Simulator).deleteSubscription),
 	}
 }
 

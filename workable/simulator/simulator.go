@@ -29,7 +29,8 @@
 //	POST /candidates/{id}/disqualify   POST /candidates/{id}/revert
 //	POST /candidates/{id}/comments     POST /candidates/{id}/ratings
 //	PUT /candidates/{id}/tags          POST /candidates/{id}/copy
-//	POST /candidates/{id}/relocate
+//	POST /candidates/{id}/relocate     POST /subscriptions
+//	GET /subscriptions                 DELETE /subscriptions/{id}
 //
 // A request is handled in this order: route match (unknown path 404, known
 // path with another method 405, neither counted), count, authentication
@@ -38,6 +39,7 @@
 package simulator
 
 import (
+	"net/http"
 	"sync"
 	"time"
 
@@ -131,6 +133,13 @@ type Simulator struct {
 	nextCandID uint64
 	nextActID  uint64
 	nextEntID  uint64
+
+	// Webhooks (webhooks.go).
+	webhookClient *http.Client
+	subscriptions []*subscriptionRec
+	nextSubID     int64
+	events        map[string]*eventRec
+	nextEventID   uint64
 }
 
 // New returns a simulator holding seeded, deterministic data: an account,
