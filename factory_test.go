@@ -15,8 +15,8 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/workablegw/gateway/cache"
-	"github.com/workablegw/gateway/cache/cachetest"
 	"github.com/workablegw/gateway/credentials"
+	"github.com/workablegw/gateway/redisconn/redistest"
 	"github.com/workablegw/gateway/workable"
 )
 
@@ -33,7 +33,7 @@ import (
 // spends the budget in far less.
 func TestClientFactorySharesTheBudgetInRedis(t *testing.T) {
 	t.Parallel()
-	srv := cachetest.NewServer(t)
+	srv := redistest.NewServer(t)
 
 	// Workable: every call answers an account; no rate headers, so that
 	// only the gateway's own limiter decides.
@@ -66,7 +66,7 @@ func TestClientFactorySharesTheBudgetInRedis(t *testing.T) {
 		}
 	}
 	// The budget lives in Redis, under the prefix and the credential's
-	// namespace (see cache.NewRedisLimiter for the key layout).
+	// namespace (see ratebudget.NewLimiter for the key layout).
 	logKey := "{" + srv.Prefix + cache.Namespace(cred.Subdomain, cred.Token) + "rate}:log"
 	if n, err := srv.Client.ZCard(ctx, logKey).Result(); err != nil || n != int64(workableLimit) {
 		t.Errorf("ZCARD %s = %d, %v; want %d", logKey, n, err, workableLimit)
@@ -125,7 +125,7 @@ func TestClientFactoryLimit(t *testing.T) {
 			cfg := config{WorkableCallTimeout: 5 * time.Second, WorkableRateLimit: tc.pinned}
 			var rdb redis.UniversalClient
 			if tc.redis {
-				srv := cachetest.NewServer(t)
+				srv := redistest.NewServer(t)
 				rdb, cfg.CachePrefix = srv.Client, srv.Prefix
 			}
 			obs := newObservabilityWith(slog.New(slog.DiscardHandler), nil)

@@ -31,7 +31,7 @@ import (
 	tracepb "go.opentelemetry.io/proto/otlp/trace/v1"
 	"google.golang.org/protobuf/proto"
 
-	"github.com/workablegw/gateway/cache/cachetest"
+	"github.com/workablegw/gateway/redisconn/redistest"
 	"github.com/workablegw/gateway/workable/simulator"
 )
 
@@ -323,9 +323,9 @@ func TestMetricsAndLogLinesAfterAKnownQuery(t *testing.T) {
 // redisForRun returns a redis:// URL for run() (REDIS_URL when set, else an
 // embedded miniredis) and the test's server, whose keys under its prefix
 // are removed when the test ends.
-func redisForRun(t *testing.T) (string, *cachetest.Server) {
+func redisForRun(t *testing.T) (string, *redistest.Server) {
 	t.Helper()
-	srv := cachetest.NewServer(t)
+	srv := redistest.NewServer(t)
 	if u := os.Getenv("REDIS_URL"); u != "" {
 		return u, srv
 	}

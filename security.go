@@ -15,6 +15,7 @@ import (
 	"github.com/workablegw/gateway/credentials"
 	"github.com/workablegw/gateway/graph"
 	"github.com/workablegw/gateway/guard"
+	"github.com/workablegw/gateway/ratebudget"
 	"github.com/workablegw/gateway/telemetry"
 	"github.com/workablegw/gateway/workable"
 )
@@ -154,11 +155,11 @@ func newRegistry(cfg config, rdb redis.UniversalClient, def *credentials.Credent
 func newClientFactory(cfg config, obs *observability, rdb redis.UniversalClient, baseURL string) func(credentials.Credential) (*workable.Client, error) {
 	limit := workableLimit
 	var windowOpts []workable.LimiterOption
-	var redisOpts []cache.LimiterOption
+	var redisOpts []ratebudget.Option
 	if cfg.WorkableRateLimit > 0 {
 		limit = cfg.WorkableRateLimit
 		windowOpts = append(windowOpts, workable.WithFixedLimit())
-		redisOpts = append(redisOpts, cache.WithFixedLimit())
+		redisOpts = append(redisOpts, ratebudget.WithFixedLimit())
 	}
 	return func(c credentials.Credential) (*workable.Client, error) {
 		// Used alone without Redis, and by the Redis limiter while Redis is
@@ -166,8 +167,8 @@ func newClientFactory(cfg config, obs *observability, rdb redis.UniversalClient,
 		var limiter workable.RateLimiter = workable.NewWindowLimiter(limit, workableWindow, windowOpts...)
 		if rdb != nil {
 			ns := cfg.CachePrefix + cache.Namespace(c.Subdomain, c.Token)
-			limiter = cache.NewRedisLimiter(rdb, ns+"rate", limit, workableWindow,
-				append([]cache.LimiterOption{cache.WithFallback(limiter)}, redisOpts...)...)
+			limiter = ratebudget.NewLimiter(rdb, ns+"rate", limit, workableWindow,
+				append([]ratebudget.Option{ratebudget.WithFallback(limiter)}, redisOpts...)...)
 		}
 		opts := append(obs.workableOptions(c.Nickname, limiter),
 			workable.WithRequestHook(graph.CountWorkableCalls),

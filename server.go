@@ -30,6 +30,7 @@ import (
 	"github.com/workablegw/gateway/graph"
 	"github.com/workablegw/gateway/idempotency"
 	"github.com/workablegw/gateway/playground"
+	"github.com/workablegw/gateway/redisconn"
 	"github.com/workablegw/gateway/telemetry"
 	"github.com/workablegw/gateway/workable/simulator"
 )
@@ -109,7 +110,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		// say): route its lines through the gateway's logger, so that they
 		// are in the configured format. Its logger is process-wide.
 		redis.SetLogger(telemetry.RedisLogger(logger))
-		rdb, err = cache.NewUniversalClient(cfg.RedisURL)
+		rdb, err = redisconn.NewClient(cfg.RedisURL)
 		if err != nil {
 			return fmt.Errorf("REDIS_URL: %w", err)
 		}

@@ -16,7 +16,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/workablegw/gateway/cache/cachetest"
+	"github.com/workablegw/gateway/redisconn/redistest"
 	"github.com/workablegw/gateway/workable/simulator"
 )
 
@@ -543,7 +543,7 @@ func TestRunCachesInRedis(t *testing.T) {
 // are removed when the test ends.
 func redisURL(t *testing.T) (url, prefix string) {
 	t.Helper()
-	srv := cachetest.NewServer(t)
+	srv := redistest.NewServer(t)
 	if u := os.Getenv("REDIS_URL"); u != "" {
 		return u, srv.Prefix
 	}

@@ -2,24 +2,23 @@ package cache
 
 import (
 	"context"
-	"crypto/tls"
 	"errors"
 	"fmt"
-	"net"
-	"net/url"
-	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/workablegw/gateway/redisconn"
 )
 
 // Defaults of RedisStore.
 const (
 	DefaultRedisTimeout = 100 * time.Millisecond
 	DefaultScanTimeout  = time.Second
-	DefaultCoolDown     = time.Second
+	// DefaultCoolDown is how long Redis is kept out of the path after a
+	// failure.
+	DefaultCoolDown = redisconn.DefaultCoolDown
 )
 
 // scanBatch is the SCAN COUNT hint and the size of one UNLINK pipeline.
@@ -39,7 +38,8 @@ type RedisStore struct {
 	timeout     time.Duration
 	scanTimeout time.Duration
 	now         func() time.Time
-	breaker     *breaker
+	coolDown    time.Duration
+	breaker     *redisconn.Breaker
 }
 
 var _ Store = (*RedisStore)(nil)
@@ -61,7 +61,7 @@ func WithScanTimeout(d time.Duration) RedisOption {
 // WithCoolDown sets how long Redis is skipped after a failure (default
 // DefaultCoolDown).
 func WithCoolDown(d time.Duration) RedisOption {
-	return func(s *RedisStore) { s.breaker.coolDown = d }
+	return func(s *RedisStore) { s.coolDown = d }
 }
 
 // WithClock makes the store read the time from now, for FreshUntil and for
@@ -70,7 +70,6 @@ func WithCoolDown(d time.Duration) RedisOption {
 func WithClock(now func() time.Time) RedisOption {
 	return func(s *RedisStore) {
 		s.now = now
-		s.breaker.now = now
 	}
 }
 
@@ -82,17 +81,18 @@ func NewRedis(client redis.UniversalClient, opts ...RedisOption) *RedisStore {
 		timeout:     DefaultRedisTimeout,
 		scanTimeout: DefaultScanTimeout,
 		now:         time.Now,
-		breaker:     newBreaker(time.Now, DefaultCoolDown),
+		coolDown:    DefaultCoolDown,
 	}
 	for _, o := range opts {
 		o(s)
 	}
+	s.breaker = redisconn.NewBreaker(s.now, s.coolDown)
 	return s
 }
 
 // Healthy reports whether the last call to Redis succeeded. It turns false on
 // a failure and true again on the next success (after the cool-down).
-func (s *RedisStore) Healthy() bool { return s.breaker.healthy() }
+func (s *RedisStore) Healthy() bool { return s.breaker.Healthy() }
 
 // GetMany reads keys with pipelined GETs (not MGET, which a cluster refuses
 // across slots). Misses are absent from the map. On a failure it returns the
@@ -236,10 +236,10 @@ func (s *RedisStore) Ping(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, s.timeout)
 	defer cancel()
 	if err := s.client.Ping(ctx).Err(); err != nil {
-		s.breaker.failure()
+		s.breaker.Failure()
 		return fmt.Errorf("cache ping: %w", err)
 	}
-	s.breaker.success()
+	s.breaker.Success()
 	return nil
 }
 
@@ -247,7 +247,7 @@ func (s *RedisStore) Ping(ctx context.Context) error {
 // outcome back to the breaker. A caller that gives up (its own ctx ends)
 // says nothing about Redis and does not trip the breaker.
 func (s *RedisStore) call(ctx context.Context, timeout time.Duration, op string, fn func(context.Context) error) error {
-	if !s.breaker.allow() {
+	if !s.breaker.Allow() {
 		return fmt.Errorf("%s: %w", op, ErrUnavailable)
 	}
 	cctx, cancel := context.WithTimeout(ctx, timeout)
@@ -255,12 +255,12 @@ func (s *RedisStore) call(ctx context.Context, timeout time.Duration, op string,
 	err := fn(cctx)
 	switch {
 	case err == nil:
-		s.breaker.success()
+		s.breaker.Success()
 		return nil
 	case ctx.Err() != nil:
 		return fmt.Errorf("%s: %w", op, err)
 	default:
-		s.breaker.failure()
+		s.breaker.Failure()
 		return fmt.Errorf("%s: %w", op, err)
 	}
 }
@@ -327,207 +327,4 @@ func escapeGlob(s string) string {
 		b.WriteRune(r)
 	}
 	return b.String()
-}
-
-// breaker is a tiny circuit breaker: after a failure it stays open for
-// coolDown, then lets calls through again; the first success closes it.
-type breaker struct {
-	now      func() time.Time
-	coolDown time.Duration
-
-	mu        sync.Mutex
-	openUntil time.Time
-	ok        bool
-}
-
-func newBreaker(now func() time.Time, coolDown time.Duration) *breaker {
-	return &breaker{now: now, coolDown: coolDown, ok: true}
-}
-
-// allow reports whether a call may go to Redis now.
-func (b *breaker) allow() bool {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.openUntil.IsZero() || !b.now().Before(b.openUntil)
-}
-
-func (b *breaker) success() {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	b.openUntil = time.Time{}
-	b.ok = true
-}
-
-func (b *breaker) failure() {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	b.openUntil = b.now().Add(b.coolDown)
-	b.ok = false
-}
-
-func (b *breaker) healthy() bool {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.ok
-}
-
-// NewUniversalClient builds a go-redis client from a REDIS_URL-style setting.
-// The accepted forms are:
-//
-//	redis://[[user]:password@]host[:port][/db][?option=value…]  single node (redis.ParseURL; rediss:// for TLS)
-//	host:port                                                    single node, no auth
-//	host1:port1,host2:port2[,…]                                  Cluster, no auth
-//	redis+cluster://[[user]:password@]host1:port1,host2:port2    Cluster (rediss+cluster:// for TLS)
-//	redis+sentinel://[[user]:password@]host1:port1,host2:port2/mastername[/db][?sentinel_password=…]
-//	                                                             Sentinel (rediss+sentinel:// for TLS)
-//
-// For Sentinel the user and password in the URL authenticate to the master
-// and its replicas; sentinel_username and sentinel_password, when the
-// sentinels themselves require auth, go in the query. A missing port means
-// 6379 (26379 for sentinels). The client has ContextTimeoutEnabled set so
-// that the short per-call timeouts of RedisStore interrupt a slow server.
-// Errors never repeat the URL, which may hold a password.
-func NewUniversalClient(redisURL string) (redis.UniversalClient, error) {
-	s := strings.TrimSpace(redisURL)
-	if s == "" {
-		return nil, errors.New("redis url: empty")
-	}
-	scheme, rest, hasScheme := strings.Cut(s, "://")
-	if !hasScheme {
-		addrs, err := parseAddrs(s, "6379")
-		if err != nil {
-			return nil, fmt.Errorf("redis url: %w", err)
-		}
-		return redis.NewUniversalClient(&redis.UniversalOptions{
-			Addrs:                 addrs,
-			IsClusterMode:         len(addrs) > 1,
-			ContextTimeoutEnabled: true,
-		}), nil
-	}
-	switch scheme {
-	case "redis", "rediss":
-		opt, err := redis.ParseURL(s)
-		if err != nil {
-			var ue *url.Error
-			if errors.As(err, &ue) {
-				err = ue.Err // url.Error repeats the URL, password included
-			}
-			return nil, fmt.Errorf("redis url: %w", err)
-		}
-		opt.ContextTimeoutEnabled = true
-		return redis.NewClient(opt), nil
-	case "redis+cluster", "rediss+cluster", "redis+sentinel", "rediss+sentinel":
-		opt, err := parseMultiHostURL(scheme, rest)
-		if err != nil {
-			return nil, fmt.Errorf("redis url: %w", err)
-		}
-		return redis.NewUniversalClient(opt), nil
-	default:
-		return nil, fmt.Errorf("redis url: unsupported scheme %q", scheme)
-	}
-}
-
-// parseMultiHostURL parses the part after "scheme://" of a cluster or
-// sentinel URL, which url.Parse refuses because of its several hosts.
-func parseMultiHostURL(scheme, rest string) (*redis.UniversalOptions, error) {
-	sentinel := strings.HasSuffix(scheme, "+sentinel")
-	opt := &redis.UniversalOptions{ContextTimeoutEnabled: true}
-
-	rest, rawQuery, _ := strings.Cut(rest, "?")
-	if at := strings.LastIndex(rest, "@"); at >= 0 {
-		user, pass, _ := strings.Cut(rest[:at], ":")
-		var err error
-		if opt.Username, err = url.PathUnescape(user); err != nil {
-			return nil, errors.New("invalid escape in user name")
-		}
-		if opt.Password, err = url.PathUnescape(pass); err != nil {
-			return nil, errors.New("invalid escape in password")
-		}
-		rest = rest[at+1:]
-	}
-	hosts, path, _ := strings.Cut(rest, "/")
-	defPort := "6379"
-	if sentinel {
-		defPort = "26379"
-	}
-	addrs, err := parseAddrs(hosts, defPort)
-	if err != nil {
-		return nil, err
-	}
-	opt.Addrs = addrs
-	if strings.HasPrefix(scheme, "rediss") {
-		host, _, _ := net.SplitHostPort(addrs[0])
-		opt.TLSConfig = &tls.Config{ServerName: host, MinVersion: tls.VersionTLS12}
-	}
-
-	query, err := url.ParseQuery(rawQuery)
-	if err != nil {
-		return nil, errors.New("invalid query")
-	}
-	parts := strings.FieldsFunc(path, func(r rune) bool { return r == '/' })
-	if !sentinel {
-		if len(parts) > 0 {
-			return nil, errors.New("a cluster URL takes no path (clusters have no databases)")
-		}
-		if len(query) > 0 {
-			return nil, errors.New("a cluster URL takes no query options")
-		}
-		opt.IsClusterMode = true
-		return opt, nil
-	}
-
-	switch len(parts) {
-	case 1:
-	case 2:
-		db, err := strconv.Atoi(parts[1])
-		if err != nil || db < 0 {
-			return nil, fmt.Errorf("invalid database number %q", parts[1])
-		}
-		opt.DB = db
-	default:
-		return nil, errors.New("a sentinel URL needs the path /mastername[/db]")
-	}
-	opt.MasterName = parts[0]
-	for k, v := range query {
-		switch k {
-		case "sentinel_username":
-			opt.SentinelUsername = v[len(v)-1]
-		case "sentinel_password":
-			opt.SentinelPassword = v[len(v)-1]
-		default:
-			return nil, fmt.Errorf("unknown sentinel URL option %q", k)
-		}
-	}
-	return opt, nil
-}
-
-// parseAddrs splits a comma-separated list of host[:port], adding defPort
-// where the port is missing.
-func parseAddrs(list, defPort string) ([]string, error) {
-	var addrs []string
-	for a := range strings.SplitSeq(list, ",") {
-		a = strings.TrimSpace(a)
-		if a == "" {
-			continue
-		}
-		host, port, err := net.SplitHostPort(a)
-		if err != nil {
-			host, port = strings.Trim(a, "[]"), defPort
-		}
-		if strings.ContainsAny(a, "@/?") {
-			// Do not echo it: it may hold a misplaced password.
-			return nil, errors.New("invalid address: unexpected '@', '/' or '?'")
-		}
-		if host == "" {
-			return nil, fmt.Errorf("invalid address %q", a)
-		}
-		if _, err := strconv.ParseUint(port, 10, 16); err != nil {
-			return nil, fmt.Errorf("invalid port in address %q", a)
-		}
-		addrs = append(addrs, net.JoinHostPort(host, port))
-	}
-	if len(addrs) == 0 {
-		return nil, errors.New("no address")
-	}
-	return addrs, nil
 }

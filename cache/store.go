@@ -17,9 +17,8 @@
 // Keys are built with [Namespace] and [Key] so that two Workable accounts (or
 // two tokens) never share an entry and a token never appears in Redis.
 //
-// The package also provides [RedisLimiter], a rate limiter whose state lives
-// in Redis so that several gateway processes sharing one Workable token stay
-// inside its budget together.
+// The Redis connection itself comes from package redisconn, and the rate
+// budget that replicas share through Redis from package ratebudget.
 package cache
 
 import (
@@ -27,6 +26,8 @@ import (
 	"encoding/binary"
 	"errors"
 	"time"
+
+	"github.com/workablegw/gateway/redisconn"
 )
 
 // Entry is a cached value as read back from a Store.
@@ -88,8 +89,8 @@ type Store interface {
 
 // ErrUnavailable is returned (wrapped) by RedisStore while its circuit
 // breaker keeps Redis out of the path after a failure. Callers treat it as a
-// miss, like any other cache error.
-var ErrUnavailable = errors.New("cache: redis unavailable")
+// miss, like any other cache error. It is redisconn.ErrUnavailable.
+var ErrUnavailable = redisconn.ErrUnavailable
 
 // errCorrupt is returned when a stored value is too short to hold the header.
 var errCorrupt = errors.New("cache: corrupt entry")

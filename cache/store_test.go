@@ -13,7 +13,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 
-	"github.com/workablegw/gateway/cache/cachetest"
+	"github.com/workablegw/gateway/redisconn/redistest"
 )
 
 // fakeClock is a manually advanced clock, safe for concurrent use.
@@ -46,7 +46,7 @@ type backend struct {
 	clock  *fakeClock
 	prefix string
 	// redis is the server behind a RedisStore, nil for the memory store.
-	redis *cachetest.Server
+	redis *redistest.Server
 }
 
 // canExpire reports whether advance also makes physical TTLs elapse (not on
@@ -66,14 +66,14 @@ func (b backend) advance(d time.Duration) {
 func backends(t *testing.T) []backend {
 	t.Helper()
 	memClock := newFakeClock()
-	srv := cachetest.NewServer(t)
+	srv := redistest.NewServer(t)
 	redisClock := newFakeClock()
 	return []backend{
 		{
 			name:   "memory",
 			store:  NewMemory(1<<20, WithMemoryClock(memClock.Now)),
 			clock:  memClock,
-			prefix: cachetest.Prefix(t),
+			prefix: redistest.Prefix(t),
 		},
 		{
 			name:   "redis",
@@ -432,13 +432,13 @@ func sortedKeys(m map[string]Entry) []string {
 // dataloader batch of candidates.
 func BenchmarkGetMany(b *testing.B) {
 	const n, size = 50, 512
-	srv := cachetest.NewServer(b)
+	srv := redistest.NewServer(b)
 	stores := []struct {
 		name   string
 		store  Store
 		prefix string
 	}{
-		{"memory", NewMemory(64 << 20), cachetest.Prefix(b)},
+		{"memory", NewMemory(64 << 20), redistest.Prefix(b)},
 		{"redis", NewRedis(srv.Client, WithTimeout(time.Second)), srv.Prefix},
 	}
 	for _, s := range stores {

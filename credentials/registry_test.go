@@ -14,7 +14,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
-	"github.com/workablegw/gateway/cache/cachetest"
+	"github.com/workablegw/gateway/redisconn/redistest"
 	"github.com/workablegw/gateway/workable"
 	"github.com/workablegw/gateway/workable/simulator"
 )
@@ -197,7 +197,7 @@ func TestRegistryAdd(t *testing.T) {
 
 func TestRegistryAddWithoutEncryptionKey(t *testing.T) {
 	t.Parallel()
-	rdb, prefix := cachetest.Redis(t)
+	rdb, prefix := redistest.Redis(t)
 	s, err := NewRedisStore(rdb, prefix, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -291,7 +291,7 @@ func TestRegistryClientCaching(t *testing.T) {
 func TestRegistrySeesRemovalByAnotherReplica(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	rdb, prefix := cachetest.Redis(t)
+	rdb, prefix := redistest.Redis(t)
 	key := newKey(t)
 	newReplica := func() (*Registry, *clientCounter) {
 		s, err := NewRedisStore(rdb, prefix, key)
@@ -328,7 +328,7 @@ func TestRegistrySeesRemovalByAnotherReplica(t *testing.T) {
 func TestRegistryRemoveUndecryptable(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	rdb, prefix := cachetest.Redis(t)
+	rdb, prefix := redistest.Redis(t)
 	old, err := NewRedisStore(rdb, prefix, newKey(t))
 	if err != nil {
 		t.Fatal(err)
@@ -601,7 +601,7 @@ func TestRegistryTestCallerCancelled(t *testing.T) {
 func TestRegistryErrorsNeverContainToken(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	rdb, prefix := cachetest.Redis(t)
+	rdb, prefix := redistest.Redis(t)
 	right, err := NewRedisStore(rdb, prefix, newKey(t))
 	if err != nil {
 		t.Fatal(err)
@@ -647,7 +647,7 @@ func TestRegistryErrorsNeverContainToken(t *testing.T) {
 func TestRegistryListSkipsUnreadable(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	rdb, prefix := cachetest.Redis(t)
+	rdb, prefix := redistest.Redis(t)
 	old, err := NewRedisStore(rdb, prefix, newKey(t))
 	if err != nil {
 		t.Fatal(err)

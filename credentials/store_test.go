@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
-	"github.com/workablegw/gateway/cache/cachetest"
+	"github.com/workablegw/gateway/redisconn/redistest"
 )
 
 func newKey(t *testing.T) []byte {
@@ -34,7 +34,7 @@ func storeFactories() []struct {
 	}{
 		{"memory", func(*testing.T) Store { return NewMemoryStore() }},
 		{"redis", func(t *testing.T) Store {
-			rdb, prefix := cachetest.Redis(t)
+			rdb, prefix := redistest.Redis(t)
 			s, err := NewRedisStore(rdb, prefix, newKey(t))
 			if err != nil {
 				t.Fatal(err)
@@ -246,7 +246,7 @@ func mustAdd(t *testing.T, s Store, c Credential) {
 func TestRedisStoreEncryptsAtRest(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	rdb, prefix := cachetest.Redis(t)
+	rdb, prefix := redistest.Redis(t)
 	s, err := NewRedisStore(rdb, prefix, newKey(t))
 	if err != nil {
 		t.Fatal(err)
@@ -296,7 +296,7 @@ func TestRedisStoreEncryptsAtRest(t *testing.T) {
 func TestRedisStoreWrongKey(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	rdb, prefix := cachetest.Redis(t)
+	rdb, prefix := redistest.Redis(t)
 	right, err := NewRedisStore(rdb, prefix, newKey(t))
 	if err != nil {
 		t.Fatal(err)
@@ -331,7 +331,7 @@ func TestRedisStoreWrongKey(t *testing.T) {
 func TestRedisStoreRecordIsBoundToNickname(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	rdb, prefix := cachetest.Redis(t)
+	rdb, prefix := redistest.Redis(t)
 	key := newKey(t)
 	s, err := NewRedisStore(rdb, prefix, key)
 	if err != nil {
@@ -372,7 +372,7 @@ func TestRedisStoreRecordIsBoundToNickname(t *testing.T) {
 func TestRedisStoreWithoutKey(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	rdb, prefix := cachetest.Redis(t)
+	rdb, prefix := redistest.Redis(t)
 	keyed, err := NewRedisStore(rdb, prefix, newKey(t))
 	if err != nil {
 		t.Fatal(err)
@@ -403,7 +403,7 @@ func TestRedisStoreWithoutKey(t *testing.T) {
 
 func TestNewRedisStoreRejectsBadKey(t *testing.T) {
 	t.Parallel()
-	rdb, prefix := cachetest.Redis(t)
+	rdb, prefix := redistest.Redis(t)
 	for _, n := range []int{0, 16, 31, 33} {
 		if _, err := NewRedisStore(rdb, prefix, make([]byte, n)); !errors.Is(err, ErrInvalid) {
 			t.Errorf("NewRedisStore with a %d-byte key = %v, want ErrInvalid", n, err)
@@ -420,7 +420,7 @@ func TestNewRedisStoreRejectsBadKey(t *testing.T) {
 func TestRedisStoreListSkipsUnreadable(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	rdb, prefix := cachetest.Redis(t)
+	rdb, prefix := redistest.Redis(t)
 	old, err := NewRedisStore(rdb, prefix, newKey(t))
 	if err != nil {
 		t.Fatal(err)

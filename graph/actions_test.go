@@ -12,9 +12,9 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/workablegw/gateway/access"
-	"github.com/workablegw/gateway/cache/cachetest"
 	"github.com/workablegw/gateway/graph/model"
 	"github.com/workablegw/gateway/idempotency"
+	"github.com/workablegw/gateway/redisconn/redistest"
 	"github.com/workablegw/gateway/workable"
 	"github.com/workablegw/gateway/workable/simulator"
 )
@@ -527,7 +527,7 @@ func TestActionIdempotentRetry(t *testing.T) {
 	}{
 		{"memory", func(*testing.T) envOption { return func(*envConfig) {} }},
 		{"redis", func(t *testing.T) envOption {
-			srv := cachetest.NewServer(t)
+			srv := redistest.NewServer(t)
 			store := idempotency.NewRedisStore(srv.Client, srv.Prefix+"idem:")
 			return withHandler(func(c Config) http.Handler { c.Idempotency = store; return NewHandler(c) })
 		}},

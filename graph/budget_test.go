@@ -11,7 +11,8 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/workablegw/gateway/cache"
-	"github.com/workablegw/gateway/cache/cachetest"
+	"github.com/workablegw/gateway/ratebudget"
+	"github.com/workablegw/gateway/redisconn/redistest"
 	"github.com/workablegw/gateway/workable"
 	"github.com/workablegw/gateway/workable/simulator"
 )
@@ -39,10 +40,10 @@ func budgetLimiters() []budgetLimiter {
 			return workable.NewWindowLimiter(limit, window, workable.WithMargin(margin)), cache.NewMemory(0), ns
 		}},
 		{"redis", func(t *testing.T, limit int, window, margin time.Duration) (workable.RateLimiter, cache.Store, string) {
-			srv := cachetest.NewServer(t)
+			srv := redistest.NewServer(t)
 			fallback := workable.NewWindowLimiter(limit, window, workable.WithMargin(margin))
-			l := cache.NewRedisLimiter(srv.Client, srv.Prefix+ns+"rate", limit, window,
-				cache.WithSafetyMargin(margin), cache.WithLimiterTimeout(5*time.Second), cache.WithFallback(fallback))
+			l := ratebudget.NewLimiter(srv.Client, srv.Prefix+ns+"rate", limit, window,
+				ratebudget.WithSafetyMargin(margin), ratebudget.WithTimeout(5*time.Second), ratebudget.WithFallback(fallback))
 			return l, cache.NewRedis(srv.Client, cache.WithTimeout(5*time.Second)), srv.Prefix + ns
 		}},
 	}

@@ -15,9 +15,9 @@ import (
 
 	"github.com/workablegw/gateway/access"
 	"github.com/workablegw/gateway/cache"
-	"github.com/workablegw/gateway/cache/cachetest"
 	"github.com/workablegw/gateway/credentials"
 	"github.com/workablegw/gateway/graph/model"
+	"github.com/workablegw/gateway/redisconn/redistest"
 	"github.com/workablegw/gateway/workable"
 	"github.com/workablegw/gateway/workable/simulator"
 )
@@ -397,7 +397,7 @@ func TestCredentialAPI(t *testing.T) {
 // default credential still serves.
 func TestCredentialsWithoutEncryptionKey(t *testing.T) {
 	t.Parallel()
-	rdb, prefix := cachetest.Redis(t)
+	rdb, prefix := redistest.Redis(t)
 	store, err := credentials.NewRedisStore(rdb, prefix, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -528,7 +528,7 @@ func TestCredentialEmptyNickname(t *testing.T) {
 func TestUndecryptableCredential(t *testing.T) {
 	t.Parallel()
 	ctx := t.Context()
-	rdb, prefix := cachetest.Redis(t)
+	rdb, prefix := redistest.Redis(t)
 	oldStore, err := credentials.NewRedisStore(rdb, prefix, newCredentialsKey(t))
 	if err != nil {
 		t.Fatal(err)

@@ -16,7 +16,7 @@ import (
 	"go.opentelemetry.io/otel/trace/noop"
 
 	"github.com/workablegw/gateway/cache"
-	"github.com/workablegw/gateway/cache/cachetest"
+	"github.com/workablegw/gateway/redisconn/redistest"
 	"github.com/workablegw/gateway/workable"
 	"github.com/workablegw/gateway/workable/simulator"
 )
@@ -50,7 +50,7 @@ func BenchmarkWarm(b *testing.B) {
 			return cache.NewMemory(0), cache.Namespace(simulator.DemoSubdomain, simulator.DemoToken)
 		}},
 		{"redis", func() (cache.Store, string) {
-			srv := cachetest.NewServer(b)
+			srv := redistest.NewServer(b)
 			return cache.NewRedis(srv.Client, cache.WithTimeout(5*time.Second)), srv.Prefix + cache.Namespace(simulator.DemoSubdomain, simulator.DemoToken)
 		}},
 	}
@@ -128,7 +128,7 @@ func BenchmarkLoaderWait(b *testing.B) {
 	}{
 		{"memory", func(*testing.B) (cache.Store, string) { return cache.NewMemory(0), ns }},
 		{"redis", func(b *testing.B) (cache.Store, string) {
-			srv := cachetest.NewServer(b)
+			srv := redistest.NewServer(b)
 			return cache.NewRedis(srv.Client, cache.WithTimeout(5*time.Second)), srv.Prefix + ns
 		}},
 	}

@@ -15,7 +15,8 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/workablegw/gateway/cache"
-	"github.com/workablegw/gateway/cache/cachetest"
+	"github.com/workablegw/gateway/ratebudget"
+	"github.com/workablegw/gateway/redisconn/redistest"
 	"github.com/workablegw/gateway/workable"
 	"github.com/workablegw/gateway/workable/simulator"
 )
@@ -58,7 +59,7 @@ func backends() []backend {
 			return cache.NewMemory(0, cache.WithMemoryClock(now)), ns
 		}},
 		{"redis", func(t *testing.T, now func() time.Time) (cache.Store, string) {
-			srv := cachetest.NewServer(t)
+			srv := redistest.NewServer(t)
 			// A generous timeout: these tests count calls and must not see
 			// the breaker trip on a busy CI machine.
 			return cache.NewRedis(srv.Client, cache.WithClock(now), cache.WithTimeout(5*time.Second)), srv.Prefix + ns
@@ -303,13 +304,13 @@ func TestTwoGatewaysShareOneBudget(t *testing.T) {
 	for _, b := range backends() {
 		t.Run(b.name, func(t *testing.T) {
 			t.Parallel() // each subtest has its own simulator and Redis budget
-			srv := cachetest.NewServer(t)
+			srv := redistest.NewServer(t)
 			sim := simulator.New()
 			sim.SetRateLimit(simBudget, simWindow)
 			budget := srv.Prefix + cache.Namespace(simulator.DemoSubdomain, simulator.DemoToken) + "rate"
 			gateway := func(rdb redis.UniversalClient) *testEnv {
-				limiter := cache.NewRedisLimiter(rdb, budget, clientBudget, simWindow,
-					cache.WithSafetyMargin(0), cache.WithLimiterTimeout(5*time.Second), cache.WithFixedLimit())
+				limiter := ratebudget.NewLimiter(rdb, budget, clientBudget, simWindow,
+					ratebudget.WithSafetyMargin(0), ratebudget.WithTimeout(5*time.Second), ratebudget.WithFixedLimit())
 				env, _ := econEnv(t, b, withSim(sim), withClientOptions(workable.WithRateLimiter(limiter)))
 				return env
 			}
@@ -404,7 +405,7 @@ func (p *tcpProxy) restore() {
 }
 
 // redisAddr returns the address of the test's Redis server.
-func redisAddr(t *testing.T, srv *cachetest.Server) string {
+func redisAddr(t *testing.T, srv *redistest.Server) string {
 	t.Helper()
 	if srv.Mini != nil {
 		return srv.Mini.Addr()
@@ -421,7 +422,7 @@ func redisAddr(t *testing.T, srv *cachetest.Server) string {
 // is back, the cache is used again without a restart.
 func TestRedisStoppedMidRun(t *testing.T) {
 	t.Parallel()
-	srv := cachetest.NewServer(t)
+	srv := redistest.NewServer(t)
 	proxy := startProxy(t, redisAddr(t, srv))
 	rdb := redis.NewClient(&redis.Options{Addr: proxy.Addr(), ContextTimeoutEnabled: true, MaxRetries: -1})
 	t.Cleanup(func() { rdb.Close() })
@@ -433,7 +434,7 @@ func TestRedisStoppedMidRun(t *testing.T) {
 	// timeouts do not slow the run down.
 	store := cache.NewRedis(rdb, cache.WithClock(clock.Now), cache.WithTimeout(5*time.Second), cache.WithCoolDown(time.Second))
 	ns := srv.Prefix + cache.Namespace(simulator.DemoSubdomain, simulator.DemoToken)
-	limiter := cache.NewRedisLimiter(rdb, ns+"rate", 1000, time.Second, cache.WithLimiterTimeout(5*time.Second), cache.WithFixedLimit())
+	limiter := ratebudget.NewLimiter(rdb, ns+"rate", 1000, time.Second, ratebudget.WithTimeout(5*time.Second), ratebudget.WithFixedLimit())
 	env := newTestEnv(t, withCache(store, ns), withClock(clock.Now), withClientOptions(workable.WithRateLimiter(limiter)))
 
 	cands := env.sim.Candidates()

@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
-	"github.com/workablegw/gateway/cache/cachetest"
+	"github.com/workablegw/gateway/redisconn/redistest"
 )
 
 const testTTL = time.Hour
@@ -25,7 +25,7 @@ type harness struct {
 	advance func(d time.Duration)
 	// redis is the Redis store, nil for the memory store.
 	redis *RedisStore
-	srv   *cachetest.Server
+	srv   *redistest.Server
 }
 
 type callerKey struct{}
@@ -76,9 +76,9 @@ func newMemoryHarness(t *testing.T, opts ...MemoryOption) *harness {
 // needClock it always uses miniredis, whose clock can be moved.
 func newRedisHarness(t *testing.T, needClock bool, opts ...RedisOption) *harness {
 	t.Helper()
-	srv := cachetest.NewServer(t)
+	srv := redistest.NewServer(t)
 	if needClock {
-		srv = cachetest.Mini(t)
+		srv = redistest.Mini(t)
 	}
 	s := NewRedisStore(srv.Client, srv.Prefix, append([]RedisOption{WithPolling(time.Millisecond, 5*time.Millisecond)}, opts...)...)
 	h := &harness{store: s, waits: make(chan string, 256), redis: s, srv: srv}
@@ -518,7 +518,7 @@ func TestRedisStoreLostLockIsNotOverwritten(t *testing.T) {
 func TestRedisStoreKeysAreHashedAndPrefixed(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	srv := cachetest.NewServer(t)
+	srv := redistest.NewServer(t)
 	a := NewRedisStore(srv.Client, srv.Prefix+"a:")
 	b := NewRedisStore(srv.Client, srv.Prefix+"b:")
 	key := ScopedKey("wgw:v1:ns:", "api-key-id", "client-key-visible")

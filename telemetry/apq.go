@@ -27,7 +27,7 @@ const (
 // it); each use renews the entry's ttl (DefaultAPQTTL when ttl <= 0).
 //
 // Each call is bounded by a short timeout (the client must be made with
-// ContextTimeoutEnabled, as cache.NewUniversalClient does, for Redis to
+// ContextTimeoutEnabled, as redisconn.NewClient does, for Redis to
 // honour it). Every failure is a miss, silently: the protocol recovers by
 // itself (the client resends the text) and the readiness probe reports an
 // unreachable Redis. Hashes that are not 64 lower-case hex digits and queries over

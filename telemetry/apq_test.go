@@ -11,7 +11,7 @@ import (
 	"github.com/99designs/gqlgen/graphql/handler/extension"
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/workablegw/gateway/cache/cachetest"
+	"github.com/workablegw/gateway/redisconn/redistest"
 )
 
 func sha256Hex(s string) string {
@@ -25,7 +25,7 @@ func sha256Hex(s string) string {
 // replica sharing the Redis.
 func TestAPQRoundTripOnRedis(t *testing.T) {
 	t.Parallel()
-	srv := cachetest.NewServer(t)
+	srv := redistest.NewServer(t)
 	apq := extension.AutomaticPersistedQuery{Cache: NewAPQCache(srv.Client, srv.Prefix+"apq:", time.Hour)}
 	replicaA := toyServer(t, newToySchema(), nil, apq)
 	replicaB := toyServer(t, newToySchema(),
@@ -80,7 +80,7 @@ func TestAPQRoundTripOnRedis(t *testing.T) {
 
 func TestAPQCacheLimits(t *testing.T) {
 	t.Parallel()
-	srv := cachetest.NewServer(t)
+	srv := redistest.NewServer(t)
 	c := NewAPQCache(srv.Client, srv.Prefix, 0) // default TTL
 	ctx := context.Background()
 
@@ -125,7 +125,7 @@ func TestAPQCacheLimits(t *testing.T) {
 
 func TestAPQCacheRedisDown(t *testing.T) {
 	t.Parallel()
-	srv := cachetest.Mini(t) // stopped below, so always the embedded one
+	srv := redistest.Mini(t) // stopped below, so always the embedded one
 	c := NewAPQCache(srv.Client, srv.Prefix, time.Hour)
 	ctx := context.Background()
 	q := "{ version }"

@@ -1,4 +1,4 @@
-package cache
+package ratebudget
 
 import (
 	"context"
@@ -14,16 +14,17 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/workablegw/gateway/redisconn"
 	"github.com/workablegw/gateway/workable"
 )
 
-// Defaults of RedisLimiter.
+// Defaults of Limiter.
 const (
 	// DefaultSafetyMargin is added to the window so that requests admitted at
 	// the edges of two windows do not reach Workable within one of its own.
 	DefaultSafetyMargin = 250 * time.Millisecond
-	// DefaultLimiterTimeout bounds each call to Redis made by the limiter.
-	DefaultLimiterTimeout = 100 * time.Millisecond
+	// DefaultTimeout bounds each call to Redis made by the limiter.
+	DefaultTimeout = 100 * time.Millisecond
 )
 
 // admitScript is the sliding-window log. Atomically, with Redis server time
@@ -148,7 +149,7 @@ const (
 	adoptedLimitRefresh = time.Hour
 )
 
-// RedisLimiter is a workable.RateLimiter whose state lives in Redis, so that
+// Limiter is a workable.RateLimiter whose state lives in Redis, so that
 // several gateway processes sharing one Workable token together stay inside
 // its budget. It keeps a sliding-window log of admissions in a sorted set,
 // updated atomically by a Lua script that reads the Redis server's clock.
@@ -165,7 +166,7 @@ const (
 // in that order; a queued caller whose slot cannot come before its deadline
 // fails at once. When Redis is unreachable (or slow), the limiter uses its
 // local fallback instead, for a cool-down, then tries Redis again.
-type RedisLimiter struct {
+type Limiter struct {
 	client     redis.UniversalClient
 	logKey     string
 	writersKey string
@@ -179,7 +180,8 @@ type RedisLimiter struct {
 	poll       time.Duration
 	fallback   workable.RateLimiter
 	now        func() time.Time
-	breaker    *breaker
+	coolDown   time.Duration
+	breaker    *redisconn.Breaker
 	queue      localQueue
 
 	id  string
@@ -197,63 +199,62 @@ type RedisLimiter struct {
 }
 
 var (
-	_ workable.RateLimiter    = (*RedisLimiter)(nil)
-	_ workable.BudgetReporter = (*RedisLimiter)(nil)
+	_ workable.RateLimiter    = (*Limiter)(nil)
+	_ workable.BudgetReporter = (*Limiter)(nil)
 )
 
-// LimiterOption configures a RedisLimiter.
-type LimiterOption func(*RedisLimiter)
+// Option configures a Limiter.
+type Option func(*Limiter)
 
 // WithFallback sets the limiter used while Redis is unreachable. Each
 // process then counts on its own, so give it a share of the budget if many
 // replicas run. Without this option the limiter falls back to an in-process
 // sliding window of the same limit and window (which ignores priorities).
-func WithFallback(l workable.RateLimiter) LimiterOption {
-	return func(r *RedisLimiter) { r.fallback = l }
+func WithFallback(l workable.RateLimiter) Option {
+	return func(r *Limiter) { r.fallback = l }
 }
 
 // WithSafetyMargin sets how much is added to the window (default
 // DefaultSafetyMargin, capped at a tenth of the window).
-func WithSafetyMargin(d time.Duration) LimiterOption {
-	return func(r *RedisLimiter) { r.margin = max(d, 0) }
+func WithSafetyMargin(d time.Duration) Option {
+	return func(r *Limiter) { r.margin = max(d, 0) }
 }
 
-// WithLimiterTimeout bounds each call to Redis (default DefaultLimiterTimeout).
-func WithLimiterTimeout(d time.Duration) LimiterOption {
-	return func(r *RedisLimiter) { r.timeout = d }
+// WithTimeout bounds each call to Redis (default DefaultTimeout).
+func WithTimeout(d time.Duration) Option {
+	return func(r *Limiter) { r.timeout = d }
 }
 
-// WithLimiterCoolDown sets how long the fallback is used after Redis fails
-// before Redis is tried again (default DefaultCoolDown).
-func WithLimiterCoolDown(d time.Duration) LimiterOption {
-	return func(r *RedisLimiter) { r.breaker.coolDown = d }
+// WithCoolDown sets how long the fallback is used after Redis fails
+// before Redis is tried again (default redisconn.DefaultCoolDown).
+func WithCoolDown(d time.Duration) Option {
+	return func(r *Limiter) { r.coolDown = d }
 }
 
-// WithLimiterClock makes the limiter read the time from now for its circuit
+// WithClock makes the limiter read the time from now for its circuit
 // breaker and for turning a Rate's Reset into a duration. Admission itself
 // always uses the Redis server's clock.
-func WithLimiterClock(now func() time.Time) LimiterOption {
-	return func(r *RedisLimiter) {
+func WithClock(now func() time.Time) Option {
+	return func(r *Limiter) {
 		r.now = now
-		r.breaker.now = now
 	}
 }
 
 // WithFixedLimit pins the limiter to its own limit: the X-Rate-Limit-Limit
 // of responses is neither adopted nor written to Redis, and a limit adopted
 // by other replicas is ignored (WORKABLE_RATE_LIMIT).
-func WithFixedLimit() LimiterOption {
-	return func(r *RedisLimiter) { r.fixed = true }
+func WithFixedLimit() Option {
+	return func(r *Limiter) { r.fixed = true }
 }
 
-// NewRedisLimiter returns a limiter admitting at most limit requests per
+// NewLimiter returns a limiter admitting at most limit requests per
 // window (plus the safety margin) for everyone using key on the same Redis,
-// until Workable announces another limit (see RedisLimiter). key names the
+// until Workable announces another limit (see Limiter). key names the
 // shared budget, e.g. Namespace(subdomain, token)+"rate"; the limiter's keys
 // are built from it with one hash tag, so that they live in one cluster
 // slot. A limit below 1 counts as 1; a non-positive window as 10 s,
 // Workable's interval.
-func NewRedisLimiter(client redis.UniversalClient, key string, limit int, window time.Duration, opts ...LimiterOption) *RedisLimiter {
+func NewLimiter(client redis.UniversalClient, key string, limit int, window time.Duration, opts ...Option) *Limiter {
 	limit = max(limit, 1)
 	if window <= 0 {
 		window = 10 * time.Second
@@ -261,7 +262,7 @@ func NewRedisLimiter(client redis.UniversalClient, key string, limit int, window
 	tag := "{" + key + "}"
 	var id [8]byte
 	_, _ = rand.Read(id[:]) // never fails (crypto/rand)
-	r := &RedisLimiter{
+	r := &Limiter{
 		client:     client,
 		logKey:     tag + ":log",
 		writersKey: tag + ":writers",
@@ -270,35 +271,40 @@ func NewRedisLimiter(client redis.UniversalClient, key string, limit int, window
 		limit:      limit,
 		window:     window,
 		margin:     min(DefaultSafetyMargin, window/10),
-		timeout:    DefaultLimiterTimeout,
+		timeout:    DefaultTimeout,
 		poll:       max(window/time.Duration(limit)/10, 5*time.Millisecond),
 		now:        time.Now,
-		breaker:    newBreaker(time.Now, DefaultCoolDown),
+		coolDown:   redisconn.DefaultCoolDown,
 		id:         hex.EncodeToString(id[:]),
 	}
 	for _, o := range opts {
 		o(r)
 	}
+	r.breaker = redisconn.NewBreaker(r.now, r.coolDown)
 	r.queue.now = r.now
 	if r.fallback == nil {
 		// The fallback waits in real time, whatever clock the breaker reads.
-		r.fallback = newLocalLimiter(limit, window+r.margin, time.Now, r.fixed)
+		var fo []workable.LimiterOption
+		if r.fixed {
+			fo = append(fo, workable.WithFixedLimit())
+		}
+		r.fallback = workable.NewWindowLimiter(limit, window, append(fo, workable.WithMargin(r.margin))...)
 	}
 	return r
 }
 
 // Healthy reports whether the last call to Redis succeeded.
-func (r *RedisLimiter) Healthy() bool { return r.breaker.healthy() }
+func (r *Limiter) Healthy() bool { return r.breaker.Healthy() }
 
 // Wait blocks until one request of priority p may be sent. It returns an
 // error wrapping workable.ErrRateLimited (a *workable.BudgetError) at once
 // when the wait would outlast ctx's deadline, and ctx.Err() when ctx ends
 // first.
-func (r *RedisLimiter) Wait(ctx context.Context, p workable.Priority) error {
+func (r *Limiter) Wait(ctx context.Context, p workable.Priority) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	if !r.breaker.allow() {
+	if !r.breaker.Allow() {
 		return r.fallback.Wait(ctx, p)
 	}
 	w, err := r.queue.join(ctx, p)
@@ -325,7 +331,7 @@ func (r *RedisLimiter) Wait(ctx context.Context, p workable.Priority) error {
 		if err := r.queue.awaitTurn(ctx, w); err != nil {
 			return err
 		}
-		if !r.breaker.allow() {
+		if !r.breaker.Allow() {
 			return toFallback()
 		}
 		res, err := r.admit(ctx, member, write)
@@ -333,10 +339,10 @@ func (r *RedisLimiter) Wait(ctx context.Context, p workable.Priority) error {
 			if ctx.Err() != nil {
 				return ctx.Err()
 			}
-			r.breaker.failure()
+			r.breaker.Failure()
 			return toFallback()
 		}
-		r.breaker.success()
+		r.breaker.Success()
 		if res.admitted {
 			registered = false // the script removed it
 			if r.onAdmit != nil {
@@ -396,7 +402,7 @@ func (a admitResult) picture(local time.Time, span time.Duration) logPicture {
 }
 
 // admit runs the admission script once.
-func (r *RedisLimiter) admit(ctx context.Context, member string, write bool) (admitResult, error) {
+func (r *Limiter) admit(ctx context.Context, member string, write bool) (admitResult, error) {
 	ctx, cancel := context.WithTimeout(ctx, r.timeout)
 	defer cancel()
 	w := "0"
@@ -428,7 +434,7 @@ func (r *RedisLimiter) admit(ctx context.Context, member string, write bool) (ad
 	}, nil
 }
 
-func (r *RedisLimiter) fixedArg() string {
+func (r *Limiter) fixedArg() string {
 	if r.fixed {
 		return "1"
 	}
@@ -437,11 +443,11 @@ func (r *RedisLimiter) fixedArg() string {
 
 // unregister removes a write that gave up from the writers set, so that it
 // does not hold reads back.
-func (r *RedisLimiter) unregister(ctx context.Context, member string) {
+func (r *Limiter) unregister(ctx context.Context, member string) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), r.timeout)
 	defer cancel()
 	if err := r.client.ZRem(ctx, r.writersKey, member).Err(); err != nil {
-		r.breaker.failure()
+		r.breaker.Failure()
 	}
 }
 
@@ -454,7 +460,7 @@ func (r *RedisLimiter) unregister(ctx context.Context, member string) {
 // remaining budget, nor does a positive Remaining: responses arrive out of
 // order, so it is no reliable bound, while the shared log already bounds
 // the traffic. The rate is also passed to the fallback limiter.
-func (r *RedisLimiter) Observe(rt workable.Rate) {
+func (r *Limiter) Observe(rt workable.Rate) {
 	r.fallback.Observe(rt)
 	if !r.fixed && rt.Limit > 0 {
 		r.adopt(min(rt.Limit, workable.MaxAdoptedLimit))
@@ -463,36 +469,36 @@ func (r *RedisLimiter) Observe(rt workable.Rate) {
 		return
 	}
 	d := min(rt.Reset.Sub(r.now())+r.margin, 2*r.window)
-	if d <= 0 || !r.breaker.allow() {
+	if d <= 0 || !r.breaker.Allow() {
 		return
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), r.timeout)
 	defer cancel()
 	ms := max(d.Milliseconds(), 1)
 	if err := blockScript.Run(ctx, r.client, []string{r.blockedKey}, ms).Err(); err != nil {
-		r.breaker.failure()
+		r.breaker.Failure()
 		return
 	}
-	r.breaker.success()
+	r.breaker.Success()
 }
 
 // adopt writes an announced limit to Redis for every replica, unless this
 // process wrote the same recently.
-func (r *RedisLimiter) adopt(n int) {
+func (r *Limiter) adopt(n int) {
 	now := r.now()
 	r.adoptMu.Lock()
 	fresh := n == r.adopted && now.Sub(r.adoptedAt) < adoptedLimitRefresh
 	r.adoptMu.Unlock()
-	if fresh || !r.breaker.allow() {
+	if fresh || !r.breaker.Allow() {
 		return
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), r.timeout)
 	defer cancel()
 	if err := r.client.Set(ctx, r.limitKey, n, adoptedLimitTTL).Err(); err != nil {
-		r.breaker.failure()
+		r.breaker.Failure()
 		return
 	}
-	r.breaker.success()
+	r.breaker.Success()
 	r.adoptMu.Lock()
 	r.adopted, r.adoptedAt = n, now
 	r.adoptMu.Unlock()
@@ -505,8 +511,8 @@ func (r *RedisLimiter) adopt(n int) {
 // caller waiting only for its turn to ask is not delayed by the budget) are
 // this process's. While Redis is
 // unreachable it reports the fallback's budget when the fallback can.
-func (r *RedisLimiter) Budget(ctx context.Context) (workable.Budget, error) {
-	if !r.breaker.allow() {
+func (r *Limiter) Budget(ctx context.Context) (workable.Budget, error) {
+	if !r.breaker.Allow() {
 		return r.fallbackBudget(ctx)
 	}
 	rctx, cancel := context.WithTimeout(ctx, r.timeout)
@@ -516,14 +522,14 @@ func (r *RedisLimiter) Budget(ctx context.Context) (workable.Budget, error) {
 		r.limit, span.Milliseconds(), r.fixedArg()).Int64Slice()
 	if err != nil || len(res) < 3 {
 		if ctx.Err() == nil {
-			r.breaker.failure()
+			r.breaker.Failure()
 		}
 		if err == nil {
 			err = errors.New("unexpected reply")
 		}
 		return workable.Budget{}, fmt.Errorf("rate limiter budget: %w", err)
 	}
-	r.breaker.success()
+	r.breaker.Success()
 	local := r.now()
 	serverMs, blockedMs := res[0], res[2]
 	toLocal := func(ms int64) time.Time { return local.Add(time.Duration(ms-serverMs) * time.Millisecond) }
@@ -547,7 +553,7 @@ func (r *RedisLimiter) Budget(ctx context.Context) (workable.Budget, error) {
 	return b, nil
 }
 
-func (r *RedisLimiter) fallbackBudget(ctx context.Context) (workable.Budget, error) {
+func (r *Limiter) fallbackBudget(ctx context.Context) (workable.Budget, error) {
 	if br, ok := r.fallback.(workable.BudgetReporter); ok {
 		return br.Budget(ctx)
 	}
@@ -793,91 +799,4 @@ func signal(ch chan struct{}) {
 	case ch <- struct{}{}:
 	default:
 	}
-}
-
-// localLimiter is the default fallback: an in-process sliding-window log of
-// the admissions of the last window. It ignores priorities and ranks, and
-// adopts announced limits like RedisLimiter unless fixed.
-type localLimiter struct {
-	window time.Duration
-	now    func() time.Time
-	fixed  bool
-
-	mu           sync.Mutex
-	limit        int
-	times        []time.Time // admissions within the window, oldest first
-	blockedUntil time.Time
-}
-
-func newLocalLimiter(limit int, window time.Duration, now func() time.Time, fixed bool) *localLimiter {
-	return &localLimiter{limit: limit, window: window, now: now, fixed: fixed}
-}
-
-// Wait admits one request, waiting for a slot like RedisLimiter.Wait. As
-// it ignores ranks, a caller has its place as soon as it asks.
-func (l *localLimiter) Wait(ctx context.Context, _ workable.Priority) error {
-	workable.NotifyQueued(ctx)
-	for {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		wait := l.tryAdmit()
-		if wait == 0 {
-			return nil
-		}
-		if deadline, ok := ctx.Deadline(); ok && time.Until(deadline) < wait {
-			return fmt.Errorf("wait %v for the local rate budget: %w", wait, workable.ErrRateLimited)
-		}
-		t := time.NewTimer(wait)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return ctx.Err()
-		case <-t.C:
-		}
-	}
-}
-
-// tryAdmit admits and returns 0, or returns how long to wait.
-func (l *localLimiter) tryAdmit() time.Duration {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	now := l.now()
-	if now.Before(l.blockedUntil) {
-		return l.blockedUntil.Sub(now)
-	}
-	i := 0
-	for i < len(l.times) && !now.Before(l.times[i].Add(l.window)) {
-		i++
-	}
-	l.times = l.times[i:]
-	if n := len(l.times); n >= l.limit {
-		return max(l.times[n-l.limit].Add(l.window).Sub(now), time.Millisecond)
-	}
-	l.times = append(l.times, now)
-	return 0
-}
-
-// Observe adopts the announced limit and holds admissions back until Reset
-// when Remaining is 0, with the same rules as RedisLimiter.Observe.
-func (l *localLimiter) Observe(rt workable.Rate) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if !l.fixed && rt.Limit > 0 {
-		l.limit = min(rt.Limit, workable.MaxAdoptedLimit)
-	}
-	if rt.Reset.IsZero() || rt.Remaining > 0 {
-		return
-	}
-	until := minTime(rt.Reset, l.now().Add(2*l.window))
-	if until.After(l.blockedUntil) {
-		l.blockedUntil = until
-	}
-}
-
-func minTime(a, b time.Time) time.Time {
-	if a.Before(b) {
-		return a
-	}
-	return b
 }

@@ -1,4 +1,4 @@
-package cache
+package ratebudget
 
 import (
 	"context"
@@ -10,7 +10,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
-	"github.com/workablegw/gateway/cache/cachetest"
+	"github.com/workablegw/gateway/redisconn/redistest"
 	"github.com/workablegw/gateway/workable"
 )
 
@@ -32,12 +32,12 @@ func (a *admissions) sorted() []int64 {
 	return slices.Sorted(slices.Values(a.times))
 }
 
-func withAdmitHook(f func(serverMs int64, p workable.Priority)) LimiterOption {
-	return func(r *RedisLimiter) { r.onAdmit = f }
+func withAdmitHook(f func(serverMs int64, p workable.Priority)) Option {
+	return func(r *Limiter) { r.onAdmit = f }
 }
 
-func withRefuseHook(f func(serverMs int64, p workable.Priority, wait time.Duration)) LimiterOption {
-	return func(r *RedisLimiter) { r.onRefuse = f }
+func withRefuseHook(f func(serverMs int64, p workable.Priority, wait time.Duration)) Option {
+	return func(r *Limiter) { r.onRefuse = f }
 }
 
 // TestRedisLimiterSharedBudget plays two gateway processes (two limiters,
@@ -49,13 +49,13 @@ func TestRedisLimiterSharedBudget(t *testing.T) {
 		window  = 300 * time.Millisecond
 		callers = 12
 	)
-	srv := cachetest.NewServer(t)
+	srv := redistest.NewServer(t)
 	key := srv.Prefix + "rate"
 	var adm admissions
-	opts := []LimiterOption{WithSafetyMargin(0), WithLimiterTimeout(5 * time.Second), withAdmitHook(adm.record)}
-	limiters := []*RedisLimiter{
-		NewRedisLimiter(srv.Client, key, limit, window, opts...),
-		NewRedisLimiter(srv.NewClient(t), key, limit, window, opts...),
+	opts := []Option{WithSafetyMargin(0), WithTimeout(5 * time.Second), withAdmitHook(adm.record)}
+	limiters := []*Limiter{
+		NewLimiter(srv.Client, key, limit, window, opts...),
+		NewLimiter(srv.NewClient(t), key, limit, window, opts...),
 	}
 
 	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
@@ -86,7 +86,7 @@ func TestRedisLimiterSharedBudget(t *testing.T) {
 		}
 	}
 	for _, l := range limiters {
-		if l.fallback.(*localLimiter).times != nil {
+		if b, _ := l.fallback.(*workable.WindowLimiter).Budget(ctx); b.Remaining != b.Limit {
 			t.Error("the fallback was used with Redis up")
 		}
 	}
@@ -102,7 +102,7 @@ func TestRedisLimiterWritesFirst(t *testing.T) {
 		window  = time.Second
 		readers = 3
 	)
-	srv := cachetest.NewServer(t)
+	srv := redistest.NewServer(t)
 
 	type event struct {
 		admitted bool
@@ -113,9 +113,9 @@ func TestRedisLimiterWritesFirst(t *testing.T) {
 		events []event
 	)
 	refused := make(chan workable.Priority, 100)
-	newLimiter := func(c redis.UniversalClient) *RedisLimiter {
-		return NewRedisLimiter(c, srv.Prefix+"rate", limit, window,
-			WithSafetyMargin(0), WithLimiterTimeout(5*time.Second),
+	newLimiter := func(c redis.UniversalClient) *Limiter {
+		return NewLimiter(c, srv.Prefix+"rate", limit, window,
+			WithSafetyMargin(0), WithTimeout(5*time.Second),
 			withAdmitHook(func(_ int64, p workable.Priority) {
 				mu.Lock()
 				defer mu.Unlock()
@@ -133,7 +133,7 @@ func TestRedisLimiterWritesFirst(t *testing.T) {
 	// Each reader plays another process (within one process only the
 	// first queued caller asks Redis), so that the readers and the write
 	// meet in Redis.
-	readerLimiters := make([]*RedisLimiter, readers)
+	readerLimiters := make([]*Limiter, readers)
 	for i := range readerLimiters {
 		readerLimiters[i] = newLimiter(srv.NewClient(t))
 	}
@@ -194,8 +194,8 @@ func TestRedisLimiterFailsFastPastDeadline(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			srv := cachetest.NewServer(t)
-			l := NewRedisLimiter(srv.Client, srv.Prefix+"rate", 1, 10*time.Second, WithLimiterTimeout(5*time.Second))
+			srv := redistest.NewServer(t)
+			l := NewLimiter(srv.Client, srv.Prefix+"rate", 1, 10*time.Second, WithTimeout(5*time.Second))
 			if err := l.Wait(t.Context(), tt.p); err != nil {
 				t.Fatalf("first Wait: %v", err)
 			}
@@ -221,8 +221,8 @@ func TestRedisLimiterFailsFastPastDeadline(t *testing.T) {
 }
 
 func TestRedisLimiterContextEnds(t *testing.T) {
-	srv := cachetest.NewServer(t)
-	l := NewRedisLimiter(srv.Client, srv.Prefix+"rate", 1, 10*time.Second, WithLimiterTimeout(5*time.Second))
+	srv := redistest.NewServer(t)
+	l := NewLimiter(srv.Client, srv.Prefix+"rate", 1, 10*time.Second, WithTimeout(5*time.Second))
 	ctx, cancel := context.WithCancel(t.Context())
 	cancel()
 	if err := l.Wait(ctx, workable.PriorityRead); !errors.Is(err, context.Canceled) {
@@ -233,8 +233,8 @@ func TestRedisLimiterContextEnds(t *testing.T) {
 		t.Fatalf("Wait: %v", err)
 	}
 	ctx, cancel = context.WithCancel(t.Context())
-	refusedLimiter := NewRedisLimiter(srv.Client, srv.Prefix+"rate", 1, 10*time.Second,
-		WithLimiterTimeout(5*time.Second),
+	refusedLimiter := NewLimiter(srv.Client, srv.Prefix+"rate", 1, 10*time.Second,
+		WithTimeout(5*time.Second),
 		withRefuseHook(func(int64, workable.Priority, time.Duration) { cancel() }))
 	if err := refusedLimiter.Wait(ctx, workable.PriorityRead); !errors.Is(err, context.Canceled) {
 		t.Errorf("Wait canceled while waiting = %v, want context.Canceled", err)
@@ -260,12 +260,12 @@ func TestRedisLimiterObserve(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			srv := cachetest.NewServer(t)
+			srv := redistest.NewServer(t)
 			key := srv.Prefix + "rate"
-			opts := []LimiterOption{WithLimiterTimeout(5 * time.Second), WithSafetyMargin(0)}
+			opts := []Option{WithTimeout(5 * time.Second), WithSafetyMargin(0)}
 			// Another process observes the headers; this one must honour them.
-			NewRedisLimiter(srv.NewClient(t), key, 10, 10*time.Second, opts...).Observe(tt.rate(time.Now()))
-			l := NewRedisLimiter(srv.Client, key, 10, 10*time.Second, opts...)
+			NewLimiter(srv.NewClient(t), key, 10, 10*time.Second, opts...).Observe(tt.rate(time.Now()))
+			l := NewLimiter(srv.Client, key, 10, 10*time.Second, opts...)
 
 			ctx, cancel := context.WithTimeout(t.Context(), 2*time.Second)
 			defer cancel()
@@ -307,13 +307,13 @@ func (c *countingLimiter) count() int {
 }
 
 func TestRedisLimiterFallback(t *testing.T) {
-	srv := cachetest.Mini(t)
+	srv := redistest.Mini(t)
 	clock := newFakeClock()
 	fallback := &countingLimiter{}
 	var adm admissions
-	l := NewRedisLimiter(srv.Client, srv.Prefix+"rate", 10, 10*time.Second,
-		WithFallback(fallback), WithLimiterClock(clock.Now), WithLimiterCoolDown(time.Second),
-		WithLimiterTimeout(200*time.Millisecond), withAdmitHook(adm.record))
+	l := NewLimiter(srv.Client, srv.Prefix+"rate", 10, 10*time.Second,
+		WithFallback(fallback), WithClock(clock.Now), WithCoolDown(time.Second),
+		WithTimeout(200*time.Millisecond), withAdmitHook(adm.record))
 	ctx := t.Context()
 
 	if err := l.Wait(ctx, workable.PriorityRead); err != nil {
@@ -358,8 +358,8 @@ func TestRedisLimiterFallback(t *testing.T) {
 // TestRedisLimiterDefaultFallbackIsBounded checks that without WithFallback
 // a dead Redis does not mean unbounded admissions.
 func TestRedisLimiterDefaultFallbackIsBounded(t *testing.T) {
-	l := NewRedisLimiter(newTestClient(t, closedAddr(t)), "rate", 2, 10*time.Second,
-		WithLimiterTimeout(20*time.Millisecond))
+	l := NewLimiter(redistest.Dial(t, redistest.ClosedAddr(t)), "rate", 2, 10*time.Second,
+		WithTimeout(20*time.Millisecond))
 	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
 	defer cancel()
 	for i := range 2 {
@@ -372,8 +372,8 @@ func TestRedisLimiterDefaultFallbackIsBounded(t *testing.T) {
 	}
 
 	t.Run("observe", func(t *testing.T) {
-		l := NewRedisLimiter(newTestClient(t, closedAddr(t)), "rate", 2, 10*time.Second,
-			WithLimiterTimeout(20*time.Millisecond))
+		l := NewLimiter(redistest.Dial(t, redistest.ClosedAddr(t)), "rate", 2, 10*time.Second,
+			WithTimeout(20*time.Millisecond))
 		l.Observe(workable.Rate{Limit: 2, Remaining: 0, Reset: time.Now().Add(5 * time.Second)})
 		ctx, cancel := context.WithTimeout(t.Context(), time.Second)
 		defer cancel()
@@ -387,12 +387,12 @@ func TestRedisLimiterDefaultFallbackIsBounded(t *testing.T) {
 // X-Rate-Limit-Limit is used by every replica sharing the budget, up and
 // down; a fixed limiter keeps its own.
 func TestRedisLimiterAdoptsAnnouncedLimit(t *testing.T) {
-	srv := cachetest.NewServer(t)
+	srv := redistest.NewServer(t)
 	key := srv.Prefix + "rate"
-	opts := []LimiterOption{WithSafetyMargin(0), WithLimiterTimeout(5 * time.Second)}
-	a := NewRedisLimiter(srv.Client, key, 10, 10*time.Second, opts...)
+	opts := []Option{WithSafetyMargin(0), WithTimeout(5 * time.Second)}
+	a := NewLimiter(srv.Client, key, 10, 10*time.Second, opts...)
 	var refused int
-	b := NewRedisLimiter(srv.NewClient(t), key, 10, 10*time.Second,
+	b := NewLimiter(srv.NewClient(t), key, 10, 10*time.Second,
 		append(opts, withRefuseHook(func(int64, workable.Priority, time.Duration) { refused++ }))...)
 	ctx := t.Context()
 
@@ -419,9 +419,9 @@ func TestRedisLimiterAdoptsAnnouncedLimit(t *testing.T) {
 	// Workable lowers it to 10: with 50 in the window nothing goes, on
 	// either replica, and a fixed limiter keeps its own 10 all along.
 	b.Observe(workable.Rate{Limit: 10, Remaining: 3, Reset: time.Now().Add(10 * time.Second)})
-	fixed := NewRedisLimiter(srv.NewClient(t), key, 60, 10*time.Second, append(opts, WithFixedLimit())...)
+	fixed := NewLimiter(srv.NewClient(t), key, 60, 10*time.Second, append(opts, WithFixedLimit())...)
 	fixed.Observe(workable.Rate{Limit: 10, Remaining: 3, Reset: time.Now().Add(10 * time.Second)})
-	for name, l := range map[string]*RedisLimiter{"a": a, "b": b} {
+	for name, l := range map[string]*Limiter{"a": a, "b": b} {
 		short, cancel := context.WithTimeout(ctx, time.Second)
 		if err := l.Wait(short, workable.PriorityRead); !errors.Is(err, workable.ErrRateLimited) {
 			t.Errorf("replica %s after the limit went down: Wait = %v, want ErrRateLimited", name, err)
@@ -439,9 +439,9 @@ func TestRedisLimiterAdoptsAnnouncedLimit(t *testing.T) {
 // TestRedisLimiterServesByRank: within one process, callers of one priority
 // get the shared budget by rank, whatever their arrival order.
 func TestRedisLimiterServesByRank(t *testing.T) {
-	srv := cachetest.NewServer(t)
-	l := NewRedisLimiter(srv.Client, srv.Prefix+"rate", 1, 300*time.Millisecond,
-		WithSafetyMargin(0), WithLimiterTimeout(5*time.Second))
+	srv := redistest.NewServer(t)
+	l := NewLimiter(srv.Client, srv.Prefix+"rate", 1, 300*time.Millisecond,
+		WithSafetyMargin(0), WithTimeout(5*time.Second))
 	joined := make(chan struct{}, 8)
 	l.queue.onJoin = func() { joined <- struct{}{} }
 	ctx := t.Context()
@@ -473,10 +473,10 @@ func TestRedisLimiterServesByRank(t *testing.T) {
 // local queue behind another, when the log shows its slot cannot come
 // before its deadline, fails at once with a BudgetError.
 func TestRedisLimiterFailsQueuedCallersPastDeadline(t *testing.T) {
-	srv := cachetest.NewServer(t)
+	srv := redistest.NewServer(t)
 	refused := make(chan struct{}, 8)
-	l := NewRedisLimiter(srv.Client, srv.Prefix+"rate", 1, 10*time.Second,
-		WithSafetyMargin(0), WithLimiterTimeout(5*time.Second),
+	l := NewLimiter(srv.Client, srv.Prefix+"rate", 1, 10*time.Second,
+		WithSafetyMargin(0), WithTimeout(5*time.Second),
 		withRefuseHook(func(int64, workable.Priority, time.Duration) { refused <- struct{}{} }))
 	ctx := t.Context()
 	if err := l.Wait(ctx, workable.PriorityRead); err != nil {

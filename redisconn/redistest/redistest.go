@@ -1,4 +1,4 @@
-// Package cachetest gives tests a Redis to work against: the server named by
+// Package redistest gives tests a Redis to work against: the server named by
 // the REDIS_URL environment variable when it is set (CI sets
 // redis://127.0.0.1:6379), else an embedded miniredis. It never skips.
 //
@@ -6,7 +6,7 @@
 // shared with other tests and other packages running in parallel, so tests
 // never FLUSHALL or FLUSHDB. Keys under the prefix are removed when the test
 // ends.
-package cachetest
+package redistest
 
 import (
 	"context"
@@ -77,7 +77,7 @@ func external(t testing.TB, rawURL string) *Server {
 	t.Helper()
 	opt, err := redis.ParseURL(rawURL)
 	if err != nil {
-		t.Fatalf("cachetest: REDIS_URL is set but not a redis:// URL: %v", err)
+		t.Fatalf("redistest: REDIS_URL is set but not a redis:// URL: %v", err)
 	}
 	opt.ContextTimeoutEnabled = true
 	c := redis.NewClient(opt)
@@ -86,14 +86,14 @@ func external(t testing.TB, rawURL string) *Server {
 	defer cancel()
 	if err := c.Ping(ctx).Err(); err != nil {
 		_ = c.Close()
-		t.Fatalf("cachetest: REDIS_URL is set but the server does not answer: %v", err)
+		t.Fatalf("redistest: REDIS_URL is set but the server does not answer: %v", err)
 	}
 	s := &Server{Client: c, Prefix: Prefix(t), opts: &optCopy}
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		if err := deletePrefix(ctx, c, s.Prefix); err != nil {
-			t.Logf("cachetest: cleaning up %q: %v", s.Prefix, err)
+			t.Logf("redistest: cleaning up %q: %v", s.Prefix, err)
 		}
 		_ = c.Close()
 	})
@@ -107,7 +107,7 @@ func Prefix(t testing.TB) string {
 	t.Helper()
 	var b [4]byte
 	if _, err := rand.Read(b[:]); err != nil {
-		t.Fatalf("cachetest: random prefix: %v", err)
+		t.Fatalf("redistest: random prefix: %v", err)
 	}
 	name := strings.Map(func(r rune) rune {
 		switch {

@@ -1,0 +1,73 @@
+package redisconn
+
+import (
+	"errors"
+	"sync"
+	"time"
+)
+
+// ErrUnavailable is returned (wrapped) by the users of a Breaker while it
+// keeps Redis out of the path after a failure, and by anything that could not
+// reach Redis at all: a store outage, which a caller may retry once Redis
+// answers again.
+var ErrUnavailable = errors.New("redis unavailable")
+
+// DefaultCoolDown is how long a Breaker keeps Redis out of the path after a
+// failure.
+const DefaultCoolDown = time.Second
+
+// Breaker is a tiny circuit breaker in front of Redis: after a failure it
+// stays open for a cool-down, then lets calls through again; the first
+// success closes it. It is safe for concurrent use.
+type Breaker struct {
+	now      func() time.Time
+	coolDown time.Duration
+
+	mu        sync.Mutex
+	openUntil time.Time
+	ok        bool
+}
+
+// NewBreaker returns a closed breaker that reads the time from now (nil:
+// time.Now) and stays open for coolDown after each failure (<= 0:
+// DefaultCoolDown).
+func NewBreaker(now func() time.Time, coolDown time.Duration) *Breaker {
+	if now == nil {
+		now = time.Now
+	}
+	if coolDown <= 0 {
+		coolDown = DefaultCoolDown
+	}
+	return &Breaker{now: now, coolDown: coolDown, ok: true}
+}
+
+// Allow reports whether a call may go to Redis now.
+func (b *Breaker) Allow() bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.openUntil.IsZero() || !b.now().Before(b.openUntil)
+}
+
+// Success records a call that Redis answered, and closes the breaker.
+func (b *Breaker) Success() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.openUntil = time.Time{}
+	b.ok = true
+}
+
+// Failure records a call that Redis did not answer (in time), and opens the
+// breaker for the cool-down.
+func (b *Breaker) Failure() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.openUntil = b.now().Add(b.coolDown)
+	b.ok = false
+}
+
+// Healthy reports whether the last call to Redis succeeded.
+func (b *Breaker) Healthy() bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.ok
+}
