@@ -167,6 +167,7 @@ func TestParseWebhookEvent(t *testing.T) {
 	bad := map[string]string{
 		"not JSON":              `{"id":`,
 		"no id":                 `{"event_type":"candidate_moved","data":{"id":"108d1748"}}`,
+		"a huge id":             `{"id":"` + strings.Repeat("a", MaxEventIDLen+1) + `","event_type":"candidate_moved","data":{"id":"108d1748"}}`,
 		"no event type":         `{"id":"e1","data":{"id":"108d1748"}}`,
 		"no candidate":          `{"id":"e1","event_type":"candidate_created"}`,
 		"a path as candidate":   `{"id":"e1","event_type":"candidate_moved","data":{"id":"../jobs"}}`,

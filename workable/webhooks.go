@@ -58,6 +58,10 @@ type WebhookEvent struct {
 	Data *Candidate `json:"data"`
 }
 
+// MaxEventIDLen bounds a webhook event's id. Workable's ids are short; a
+// longer one is refused rather than remembered.
+const MaxEventIDLen = 128
+
 // ErrMalformedEvent is matched by every error of ParseWebhookEvent.
 var ErrMalformedEvent = errors.New("workable: malformed webhook event")
 
@@ -72,6 +76,8 @@ func ParseWebhookEvent(body []byte) (*WebhookEvent, error) {
 	switch {
 	case e.ID == "":
 		return nil, fmt.Errorf("%w: no id", ErrMalformedEvent)
+	case len(e.ID) > MaxEventIDLen:
+		return nil, fmt.Errorf("%w: id longer than %d bytes", ErrMalformedEvent, MaxEventIDLen)
 	case e.EventType == "":
 		return nil, fmt.Errorf("%w: no event_type", ErrMalformedEvent)
 	}
