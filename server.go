@@ -27,6 +27,7 @@ import (
 	"github.com/workablegw/gateway/access"
 	"github.com/workablegw/gateway/cache"
 	"github.com/workablegw/gateway/credentials"
+	"github.com/workablegw/gateway/events"
 	"github.com/workablegw/gateway/graph"
 	"github.com/workablegw/gateway/idempotency"
 	"github.com/workablegw/gateway/playground"
@@ -143,6 +144,14 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		idem = idempotency.NewRedisStore(rdb, cfg.CachePrefix+"wgw:idem:")
 	}
 
+	// Candidate events (webhooks, the refresher and the gateway's own
+	// hiring actions publish; subscriptions listen): through Redis pub/sub
+	// with REDIS_URL, so that every replica's subscribers receive every
+	// replica's events, else in process. gcfg.Events is the one bus of the
+	// gateway: whatever publishes events takes it from there.
+	bus := newEventBus(rdb, cfg.CachePrefix+"wgw:", logger)
+	defer bus.Close()
+
 	gcfg := graph.Config{
 		Logger:               logger,
 		Cache:                store,
@@ -155,6 +164,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		QueryLimits:          cfg.QueryLimits,
 		DisableIntrospection: !cfg.Introspection,
 		Idempotency:          idem,
+		Events:               bus,
 	}
 	obs.configureGraph(&gcfg, rdb, cfg.CachePrefix+"wgw:")
 	sec := newSecurity(cfg, logger)
@@ -176,6 +186,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		IdleTimeout: 2 * time.Minute,
 		ErrorLog:    slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}
+	// Subscriptions last until their client leaves: once shutdown begins,
+	// end them (their streams complete), so that they do not hold the
+	// shutdown until SHUTDOWN_TIMEOUT.
+	srv.RegisterOnShutdown(func() { bus.Close() })
 	base := publicBase(cfg.Host, ln.Addr().(*net.TCPAddr).Port)
 	ver, _ := buildInfo()
 	logger.Info("listening", "addr", ln.Addr().String(), "version", ver, "production", cfg.Production)
@@ -189,6 +203,23 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	return serveUntilDone(ctx, srv, ln, shutdownPlan{
 		drain: cfg.DrainDelay, timeout: cfg.ShutdownTimeout, draining: draining, logger: logger,
 	})
+}
+
+// eventBus is a bus of candidate events that the gateway closes when it
+// stops.
+type eventBus interface {
+	events.Bus
+	Close() error
+}
+
+// newEventBus returns the gateway's bus of candidate events: Redis pub/sub
+// under prefix (CACHE_PREFIX + "wgw:") when rdb is set, shared by every
+// replica using the same Redis and prefix; else in process.
+func newEventBus(rdb redis.UniversalClient, prefix string, logger *slog.Logger) eventBus {
+	if rdb != nil {
+		return events.NewRedis(rdb, prefix, logger)
+	}
+	return events.NewLocal()
 }
 
 // publicBase is the base URL to print for a gateway listening on host and

@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/workablegw/gateway/events"
 	"github.com/workablegw/gateway/redisconn/redistest"
 	"github.com/workablegw/gateway/workable/simulator"
 )
@@ -579,5 +580,26 @@ func TestReadinessReportsRedis(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), "GROOV") || strings.Contains(string(body), `"errors"`) {
 		t.Errorf("query with Redis down = %d %s, want the jobs", resp.StatusCode, body)
+	}
+}
+
+// TestNewEventBus: with Redis the events go through Redis pub/sub under the
+// gateway's key prefix (so replicas share them), else they stay in process.
+func TestNewEventBus(t *testing.T) {
+	t.Parallel()
+	local := newEventBus(nil, "wgw:", nil)
+	defer local.Close()
+	if _, ok := local.(*events.Local); !ok {
+		t.Errorf("without Redis: %T, want *events.Local", local)
+	}
+	rs := redistest.NewServer(t)
+	bus := newEventBus(rs.Client, rs.Prefix+"wgw:", nil)
+	defer bus.Close()
+	rb, ok := bus.(*events.Redis)
+	if !ok {
+		t.Fatalf("with Redis: %T, want *events.Redis", bus)
+	}
+	if got, want := rb.Channel("acme"), rs.Prefix+"wgw:events:v1:acme"; got != want {
+		t.Errorf("channel = %q, want %q", got, want)
 	}
 }

@@ -1,10 +1,16 @@
 // Package events carries candidate events (a candidate created or moved) from where the gateway
 // learns of them (Workable's webhooks, the background refresher, the gateway's own hiring actions)
 // to where they are wanted (GraphQL subscriptions), across every replica of the deployment.
+//
+// Two buses implement Bus: Local, within one process (a gateway without Redis), and Redis, which
+// fans every event out to the subscribers of every replica through Redis pub/sub. Delivery is at
+// most once and best effort, like the webhooks it carries: an event published while Redis is
+// unreachable, or while a subscriber is disconnected, is not replayed.
 package events
 
 import (
 	"context"
+	"errors"
 	"time"
 )
 
@@ -38,15 +44,17 @@ type Event struct {
 	Source string `json:"source"`
 }
 
-// Publisher sends an event to every subscriber on every replica.
+// Publisher sends an event to every subscriber on every replica. It never waits for a
+// subscriber: one that does not keep up is dropped (see ErrLagged).
 type Publisher interface {
 	Publish(ctx context.Context, e Event) error
 }
 
-// Subscriber receives the events of one credential until ctx ends or the returned cancel is
-// called. The channel is closed when the subscription ends.
+// Subscriber receives the events of one credential. The subscription ends when ctx ends, when
+// it is closed, when the bus closes, or when the subscriber falls behind; its channel is then
+// closed and Err says why.
 type Subscriber interface {
-	Subscribe(ctx context.Context, credential string) (<-chan Event, func(), error)
+	Subscribe(ctx context.Context, credential string) (*Subscription, error)
 }
 
 // Bus is both.
@@ -54,3 +62,14 @@ type Bus interface {
 	Publisher
 	Subscriber
 }
+
+// Why a subscription ended, as Subscription.Err reports it.
+var (
+	// ErrLagged: the subscriber did not take its events as fast as they came, and its buffer
+	// filled up. It is dropped rather than let it hold up the publishers or the other
+	// subscribers; it has missed events and should subscribe again (and re-read the state it
+	// shows).
+	ErrLagged = errors.New("events: the subscriber fell behind and missed events")
+	// ErrClosed: the bus was closed (the gateway is shutting down).
+	ErrClosed = errors.New("events: the bus is closed")
+)

@@ -16,6 +16,7 @@ import (
 	"github.com/workablegw/gateway/access"
 	"github.com/workablegw/gateway/cache"
 	"github.com/workablegw/gateway/credentials"
+	"github.com/workablegw/gateway/events"
 	"github.com/workablegw/gateway/graph/generated"
 	"github.com/workablegw/gateway/graph/model"
 	"github.com/workablegw/gateway/guard"
@@ -120,6 +121,11 @@ type Config struct {
 	// own MemberID is used instead.
 	MemberID string
 
+	// Events is the bus of candidate events: the gateway's own hiring
+	// actions and createCandidate publish on it, and subscriptions listen
+	// to it. Nil means an in-process bus of this handler (events.NewLocal).
+	Events events.Bus
+
 	// Extensions are added to the gqlgen server after the handler's own
 	// (metrics, tracing, the log line's operation name: see telemetry).
 	Extensions []graphql.HandlerExtension
@@ -202,6 +208,10 @@ func newServer(e *economy, cfg Config) *handler.Server {
 	}
 	if r.idem == nil {
 		r.idem = idempotency.NewMemoryStore()
+	}
+	r.events = cfg.Events
+	if r.events == nil {
+		r.events = events.NewLocal()
 	}
 	srv := handler.New(executableSchema(r))
 	addTransports(srv)

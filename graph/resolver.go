@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/workablegw/gateway/credentials"
+	"github.com/workablegw/gateway/events"
 	"github.com/workablegw/gateway/idempotency"
 )
 
@@ -29,4 +30,7 @@ type Resolver struct {
 	// (Config.MemberID); with Config.Credentials each request carries its
 	// credential's instead (defaultActingMember).
 	memberID string
+	// events carries candidate events: actions publish, subscriptions
+	// listen (Config.Events).
+	events events.Bus
 }
