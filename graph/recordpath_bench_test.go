@@ -1,0 +1,135 @@
+package graph
+
+import (
+	"bytes"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"runtime"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/workablegw/gateway/cache"
+	"github.com/workablegw/gateway/redisconn/redistest"
+	"github.com/workablegw/gateway/workable"
+	"github.com/workablegw/gateway/workable/simulator"
+)
+
+// The peer benchmark's two list queries (scripts/peerbench.sh, q1 and q3):
+// a page of 50 candidates with their job's shortcode and title, and the same
+// page with the job's state and location instead of its title.
+const (
+	qRecordQ1 = `{ candidates(first: 50) { nodes { id name job { shortcode title } } } }`
+	qRecordQ3 = `{ candidates(first: 50) { nodes { id name job { shortcode state location { city } } } } }`
+)
+
+// BenchmarkRecordPath measures the warm record path (the response cache
+// off, every record cached) of q1 and q3 through the whole handler (no
+// network), on the in-process cache and on Redis (REDIS_URL, else
+// miniredis):
+//
+//   - serial: one query at a time, so ns/op is a query's latency (what a
+//     single connection sees);
+//   - parallel: 50 queries in flight, so ns/op is the inverse of the
+//     throughput on this machine's cores.
+//
+// Besides B/op and allocs/op it reports cpu-µs/op, the CPU time (user and
+// system, all threads, the GC included) the process spent per query. Run it
+// with
+//
+//	go test -run '^$' -bench BenchmarkRecordPath -benchmem ./graph/
+func BenchmarkRecordPath(b *testing.B) {
+	sim := simulator.New()
+	simSrv := httptest.NewServer(sim.Handler())
+	b.Cleanup(simSrv.Close)
+	ns := cache.Namespace(simulator.DemoSubdomain, simulator.DemoToken)
+	stores := []struct {
+		name string
+		open func(b *testing.B) (cache.Store, string)
+	}{
+		{"memory", func(*testing.B) (cache.Store, string) { return cache.NewMemory(0), ns }},
+		{"redis", func(b *testing.B) (cache.Store, string) {
+			srv := redistest.NewServer(b)
+			return cache.NewRedis(srv.Client, cache.WithTimeout(5*time.Second)), srv.Prefix + ns
+		}},
+	}
+	queries := []struct{ name, query string }{{"q1", qRecordQ1}, {"q3", qRecordQ3}}
+	for _, st := range stores {
+		client, err := workable.NewClient(simulator.DemoSubdomain, simulator.DemoToken,
+			workable.WithBaseURL(simSrv.URL+"/spi/v3/"),
+			workable.WithRateLimiter(workable.NewWindowLimiter(1_000_000, time.Second, workable.WithFixedLimit())),
+			workable.WithRequestHook(CountWorkableCalls))
+		if err != nil {
+			b.Fatal(err)
+		}
+		store, prefix := st.open(b)
+		h := NewHandler(Config{Workable: client, Cache: store, Namespace: prefix})
+		for _, q := range queries {
+			body, err := json.Marshal(map[string]any{"query": q.query})
+			if err != nil {
+				b.Fatal(err)
+			}
+			serve := func() *httptest.ResponseRecorder {
+				req := httptest.NewRequest(http.MethodPost, "/query", bytes.NewReader(body))
+				req.Header.Set("Content-Type", "application/json")
+				rec := httptest.NewRecorder()
+				h.ServeHTTP(rec, req)
+				return rec
+			}
+			if rec := serve(); rec.Code != http.StatusOK || strings.Contains(rec.Body.String(), `"errors"`) {
+				b.Fatalf("warm-up: %d %s", rec.Code, rec.Body)
+			}
+			b.Run(st.name+"/serial/"+q.name, func(b *testing.B) {
+				calls := sim.TotalRequests()
+				b.ReportAllocs()
+				cpu := startCPU(b)
+				for b.Loop() {
+					serve()
+				}
+				cpu.report(b)
+				if n := sim.TotalRequests() - calls; n != 0 {
+					b.Errorf("the warm path made %d Workable calls", n)
+				}
+			})
+			b.Run(st.name+"/parallel/"+q.name, func(b *testing.B) {
+				calls := sim.TotalRequests()
+				b.ReportAllocs()
+				b.SetParallelism(max(1, 50/runtime.GOMAXPROCS(0)))
+				cpu := startCPU(b)
+				b.RunParallel(func(pb *testing.PB) {
+					for pb.Next() {
+						if rec := serve(); rec.Code != http.StatusOK {
+							b.Errorf("status %d: %s", rec.Code, rec.Body)
+						}
+					}
+				})
+				cpu.report(b)
+				if n := sim.TotalRequests() - calls; n != 0 {
+					b.Errorf("the warm path made %d Workable calls", n)
+				}
+			})
+		}
+	}
+}
+
+// cpuClock is the process's CPU time at the start of a measurement.
+type cpuClock struct{ start time.Duration }
+
+// startCPU reads the process's CPU time (user and system, all threads).
+func startCPU(b *testing.B) cpuClock { return cpuClock{start: processCPU(b)} }
+
+// report adds cpu-µs/op: the CPU time since startCPU divided by b.N.
+func (c cpuClock) report(b *testing.B) {
+	b.ReportMetric(float64((processCPU(b)-c.start).Microseconds())/float64(b.N), "cpu-µs/op")
+}
+
+// processCPU returns the CPU time the process has used so far.
+func processCPU(b *testing.B) time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		b.Fatalf("getrusage: %v", err)
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
