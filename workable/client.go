@@ -350,14 +350,14 @@ func newCall(method, route string, u *url.URL, body any) (call, error) {
 // failures. On 2xx the body is decoded into into (unless into is nil). The
 // Response is returned whenever one was received, with or without an error.
 func (c *Client) do(ctx context.Context, k call, into any) (*Response, error) {
-	prio := PriorityRead
-	if isWrite(k.method) {
-		prio = PriorityWrite
-	}
+	prio, onSlot := priorityOf(ctx, k.method)
 	var transient, limited int
 	for attempt := 1; ; attempt++ {
 		if err := c.waitForSlot(ctx, prio); err != nil {
 			return nil, fmt.Errorf("workable: %s: wait for rate limiter: %w", k.route, err)
+		}
+		if onSlot != nil {
+			onSlot()
 		}
 		resp, err := c.attempt(ctx, k, attempt, into)
 		if err == nil {
@@ -368,7 +368,7 @@ func (c *Client) do(ctx context.Context, k call, into any) (*Response, error) {
 		var re *requestError
 		switch {
 		case errors.As(err, &er) && er.StatusCode == http.StatusTooManyRequests:
-			if limited >= c.maxRateLimitRetries || !c.fitsDeadline(ctx, er.RetryAfter) {
+			if prio == PriorityBackground || limited >= c.maxRateLimitRetries || !c.fitsDeadline(ctx, er.RetryAfter) {
 				return resp, err
 			}
 			limited++
@@ -378,8 +378,8 @@ func (c *Client) do(ctx context.Context, k call, into any) (*Response, error) {
 			if serr := c.sleep(ctx, er.RetryAfter); serr != nil {
 				return resp, fmt.Errorf("%w; gave up waiting: %w", err, serr)
 			}
-		case (errors.As(err, &er) && er.StatusCode >= 500 && prio == PriorityRead) ||
-			(errors.As(err, &re) && re.retry):
+		case prio != PriorityBackground && ((errors.As(err, &er) && er.StatusCode >= 500 && !isWrite(k.method)) ||
+			(errors.As(err, &re) && re.retry)):
 			if transient >= c.maxAttempts-1 {
 				return resp, err
 			}
