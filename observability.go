@@ -18,6 +18,7 @@ import (
 
 	"github.com/workablegw/gateway/graph"
 	"github.com/workablegw/gateway/telemetry"
+	"github.com/workablegw/gateway/upstream"
 	"github.com/workablegw/gateway/workable"
 )
 
@@ -102,7 +103,7 @@ func (o *observability) close() error {
 // by route and status, the limiter instrumented for rate-limit waits and
 // the remaining budget, and, with tracing on, an HTTP client making a span
 // per call. Pass them to workable.NewClient with the other options,
-// including workable.WithRequestHook(graph.CountWorkableCalls), which is not
+// including workable.WithRequestHook(upstream.CountWorkableCalls), which is not
 // among them (it feeds extensions.cost and the log line).
 func (o *observability) workableOptions(credential string, limiter workable.RateLimiter) []workable.Option {
 	opts := []workable.Option{
@@ -135,16 +136,21 @@ func sameOriginRedirects(req *http.Request, via []*http.Request) error {
 	return nil
 }
 
-// configureGraph sets the observability fields of the GraphQL handler's
-// configuration: the metrics, tracing and log extensions, the cache
-// observer, the tracer, and, when rdb is set, automatic persisted queries
-// stored in Redis under keyPrefix+"apq:" (shared by every replica).
-func (o *observability) configureGraph(cfg *graph.Config, rdb redis.UniversalClient, keyPrefix string) {
-	cfg.Extensions = append(cfg.Extensions, o.extensions()...)
+// configureUpstream sets the observability fields of the economies'
+// configuration: the cache observer and the tracer.
+func (o *observability) configureUpstream(cfg *upstream.Config) {
 	cfg.Observer = o.metrics
 	if o.tracer != nil {
 		cfg.TracerProvider = o.tracer
 	}
+}
+
+// configureGraph sets the observability fields of the GraphQL handler's
+// configuration: the metrics, tracing and log extensions and, when rdb is
+// set, automatic persisted queries stored in Redis under keyPrefix+"apq:"
+// (shared by every replica).
+func (o *observability) configureGraph(cfg *graph.Config, rdb redis.UniversalClient, keyPrefix string) {
+	cfg.Extensions = append(cfg.Extensions, o.extensions()...)
 	if rdb != nil {
 		cfg.APQCache = telemetry.NewAPQCache(rdb, keyPrefix+"apq:", apqTTL)
 	}

@@ -13,10 +13,10 @@ import (
 	"github.com/workablegw/gateway/access"
 	"github.com/workablegw/gateway/cache"
 	"github.com/workablegw/gateway/credentials"
-	"github.com/workablegw/gateway/graph"
 	"github.com/workablegw/gateway/guard"
 	"github.com/workablegw/gateway/ratebudget"
 	"github.com/workablegw/gateway/telemetry"
+	"github.com/workablegw/gateway/upstream"
 	"github.com/workablegw/gateway/workable"
 )
 
@@ -129,9 +129,9 @@ func principalID(r *http.Request) string {
 // or the simulator's in demo mode) as the default, in front of the
 // credentials added through the API, kept in Redis encrypted with
 // CREDENTIALS_KEY (without the key adding is refused) or, without Redis, in
-// memory.
+// memory. Each credential's economy is built with newClient and ucfg.
 func newRegistry(cfg config, rdb redis.UniversalClient, def *credentials.Credential,
-	newClient func(credentials.Credential) (*workable.Client, error)) (*credentials.Registry, error) {
+	newClient func(credentials.Credential) (*workable.Client, error), ucfg upstream.Config) (*credentials.Registry, error) {
 	var store credentials.Store = credentials.NewMemoryStore()
 	if rdb != nil {
 		rs, err := credentials.NewRedisStore(rdb, cfg.CachePrefix+"wgw:", cfg.CredentialsKey)
@@ -140,7 +140,7 @@ func newRegistry(cfg config, rdb redis.UniversalClient, def *credentials.Credent
 		}
 		store = rs
 	}
-	return credentials.NewRegistry(store, def, newClient), nil
+	return credentials.NewRegistry(store, def, newClient, credentials.WithUpstream(ucfg)), nil
 }
 
 // newClientFactory returns how the Registry builds the Workable client of a
@@ -171,7 +171,7 @@ func newClientFactory(cfg config, obs *observability, rdb redis.UniversalClient,
 				append([]ratebudget.Option{ratebudget.WithFallback(limiter)}, redisOpts...)...)
 		}
 		opts := append(obs.workableOptions(c.Nickname, limiter),
-			workable.WithRequestHook(graph.CountWorkableCalls),
+			workable.WithRequestHook(upstream.CountWorkableCalls),
 			workable.WithRequestTimeout(cfg.WorkableCallTimeout))
 		if baseURL != "" {
 			opts = append(opts, workable.WithBaseURL(baseURL))

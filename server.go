@@ -33,6 +33,7 @@ import (
 	"github.com/workablegw/gateway/playground"
 	"github.com/workablegw/gateway/redisconn"
 	"github.com/workablegw/gateway/telemetry"
+	"github.com/workablegw/gateway/upstream"
 	"github.com/workablegw/gateway/workable/simulator"
 )
 
@@ -127,8 +128,16 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	// Credentials: the default one (from the environment, or the
 	// simulator's in demo mode) and those added through the API, each with
 	// its own client, rate budget and cache namespace.
+	ucfg := upstream.Config{
+		Cache:           store,
+		NamespacePrefix: cfg.CachePrefix,
+		TTLs:            cfg.ttls(),
+		ResponseCache:   cfg.ResponseCache,
+		Logger:          logger,
+	}
+	obs.configureUpstream(&ucfg)
 	registry, err := newRegistry(cfg, rdb, &credentials.Credential{Subdomain: subdomain, Token: token, MemberID: cfg.WorkableMemberID},
-		newClientFactory(cfg, obs, rdb, baseURL))
+		newClientFactory(cfg, obs, rdb, baseURL), ucfg)
 	if err != nil {
 		return err
 	}
@@ -154,11 +163,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 
 	gcfg := graph.Config{
 		Logger:               logger,
-		Cache:                store,
-		TTLs:                 cfg.ttls(),
-		ResponseCache:        cfg.ResponseCache,
 		Credentials:          registry,
-		NamespacePrefix:      cfg.CachePrefix,
 		AccessRules:          access.DefaultRules(),
 		ComplexityLimit:      cfg.ComplexityLimit,
 		QueryLimits:          cfg.QueryLimits,

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/http"
 	"slices"
@@ -11,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/workablegw/gateway/upstream"
 	"github.com/workablegw/gateway/workable"
 )
 
@@ -45,12 +47,14 @@ type TestResult struct {
 
 // Registry is the gateway's set of credentials: the default credential
 // (from the environment; never stored, cannot be removed) in front of a
-// Store. It validates input, keeps one workable.Client per credential (so
-// each credential has its own rate limiter) and tests credentials.
+// Store. It validates input, keeps one upstream.Economy per credential (its
+// workable.Client, so its own rate limiter, its cache namespace and its
+// coalescing of fetches) and tests credentials.
 // It is safe for concurrent use.
 type Registry struct {
 	store       Store
 	newClient   func(Credential) (*workable.Client, error)
+	upstream    upstream.Config
 	now         func() time.Time
 	testTimeout time.Duration
 
@@ -60,9 +64,10 @@ type Registry struct {
 	onRemove []func(context.Context, Credential)
 }
 
-// cachedClient is a client and the credential fields it was built from.
+// cachedClient is a credential's economy and the credential fields it was
+// built from.
 type cachedClient struct {
-	client           *workable.Client
+	econ             *upstream.Economy
 	subdomain, token string
 	createdAt        time.Time
 	// cred is the credential the client was built for, answered when the
@@ -77,6 +82,13 @@ type RegistryOption func(*Registry)
 // for CreatedAt and TestedAt.
 func WithClock(now func() time.Time) RegistryOption {
 	return func(r *Registry) { r.now = now }
+}
+
+// WithUpstream sets what the economy of every credential shares: the
+// cache, its TTLs and namespace prefix, the response cache, the observers
+// (default: no cache).
+func WithUpstream(cfg upstream.Config) RegistryOption {
+	return func(r *Registry) { r.upstream = cfg }
 }
 
 // WithTestTimeout bounds each Test (default DefaultTestTimeout).
@@ -221,8 +233,8 @@ func (r *Registry) Add(ctx context.Context, c Credential) (Credential, error) {
 	return c, nil
 }
 
-// Remove deletes the credential with nickname, drops its client and calls
-// the OnRemove hooks with it. The default credential cannot be removed
+// Remove deletes the credential with nickname, drops its economy and its
+// cache entries (see dropCache) and calls the OnRemove hooks with it. The default credential cannot be removed
 // (ErrDefaultImmutable); an unknown nickname is ErrNotFound. A record that
 // can no longer be decrypted (ErrWrongKey) is removed too, without hooks.
 func (r *Registry) Remove(ctx context.Context, nickname string) error {
@@ -245,11 +257,73 @@ func (r *Registry) Remove(ctx context.Context, nickname string) error {
 	hooks := slices.Clone(r.onRemove)
 	r.mu.Unlock()
 	if readable {
+		r.dropCache(ctx, c)
 		for _, h := range hooks {
 			h(ctx, c)
 		}
 	}
 	return nil
+}
+
+// dropCache drops a removed credential's cache entries (records, lists,
+// responses: every key under its namespace), so that nothing it cached can
+// be served again, even if the same token is added later.
+//
+// The namespace is that of the subdomain and token, so another credential
+// (the default included) with the same subdomain and token shares it: the
+// entries are then kept, since they are that credential's too. If the
+// other credentials cannot be listed, the entries are dropped anyway
+// (another credential then only misses its cache once).
+//
+// The rate budget is not dropped (the Redis limiter's keys, which start
+// with "{", are outside the namespace): Workable keeps counting the token's
+// requests in its window whatever the gateway forgets, and the keys expire
+// with the window.
+func (r *Registry) dropCache(ctx context.Context, c Credential) {
+	store := r.upstream.Cache
+	if store == nil {
+		return
+	}
+	ctx = context.WithoutCancel(ctx)
+	ns := r.upstream.Namespace(c.Subdomain, c.Token)
+	logger := r.logger()
+	if other, ok := r.sharesNamespace(ctx, c.Nickname, ns); ok {
+		logger.LogAttrs(ctx, slog.LevelInfo, "kept the cache entries of a removed credential: another credential has the same subdomain and token",
+			slog.String("credential", c.Nickname), slog.String("shared_with", other))
+		return
+	}
+	if err := store.DeletePrefix(ctx, ns); err != nil {
+		logger.LogAttrs(ctx, slog.LevelWarn, "could not drop the cache entries of a removed credential; they expire with their TTLs",
+			slog.String("credential", c.Nickname), slog.Any("err", err))
+	}
+}
+
+// sharesNamespace returns the nickname of a credential other than nickname
+// whose cache namespace is ns, if there is one. Records that cannot be
+// decrypted are ignored (they cannot be used); when the credentials cannot
+// be listed at all it reports none.
+func (r *Registry) sharesNamespace(ctx context.Context, nickname, ns string) (string, bool) {
+	list, err := r.List(ctx)
+	if err != nil && !errors.Is(err, ErrWrongKey) {
+		r.logger().LogAttrs(ctx, slog.LevelWarn, "could not list the credentials to see whether a removed credential's cache is shared",
+			slog.String("credential", nickname), slog.Any("err", err))
+		return "", false
+	}
+	for _, other := range list {
+		if other.Nickname != nickname && r.upstream.Namespace(other.Subdomain, other.Token) == ns {
+			return other.Nickname, true
+		}
+	}
+	return "", false
+}
+
+// logger returns the logger of the economies (upstream.Config.Logger), or
+// one that discards.
+func (r *Registry) logger() *slog.Logger {
+	if r.upstream.Logger != nil {
+		return r.upstream.Logger
+	}
+	return slog.New(slog.DiscardHandler)
 }
 
 // OnRemove registers h, called after a credential is removed through this
@@ -267,16 +341,27 @@ func (r *Registry) OnRemove(h func(ctx context.Context, c Credential)) {
 	r.onRemove = append(r.onRemove, h)
 }
 
-// Client returns the client and the credential with nickname ("" or
+// Client returns the Workable client and the credential with nickname (see
+// Economy).
+func (r *Registry) Client(ctx context.Context, nickname string) (*workable.Client, Credential, error) {
+	e, c, err := r.Economy(ctx, nickname)
+	if err != nil {
+		return nil, Credential{}, err
+	}
+	return e.Client(), c, nil
+}
+
+// Economy returns the economy and the credential with nickname ("" or
 // "default": the default credential); ErrNotFound when there is none.
 //
-// Clients are built once per credential and reused, so all requests made
-// with one credential share one rate limiter. Stored credentials are read
+// Economies are built once per credential and reused, so all requests made
+// with one credential share one rate limiter, one cache namespace and one
+// coalescing of fetches. Stored credentials are read
 // from the store on every call (one Redis read for a RedisStore), so that a
 // credential removed or replaced by another replica stops being used at once;
 // when the store cannot be read (Redis down), a credential this process has
 // already used keeps its client.
-func (r *Registry) Client(ctx context.Context, nickname string) (*workable.Client, Credential, error) {
+func (r *Registry) Economy(ctx context.Context, nickname string) (*upstream.Economy, Credential, error) {
 	c, err := r.Get(ctx, nickname)
 	if err != nil {
 		r.mu.Lock()
@@ -290,7 +375,7 @@ func (r *Registry) Client(ctx context.Context, nickname string) (*workable.Clien
 			// Redis does not stop its queries. A removal made meanwhile by
 			// another replica takes effect once the store answers again.
 			if cc, ok := r.clients[nickname]; ok {
-				return cc.client, cc.cred, nil
+				return cc.econ, cc.cred, nil
 			}
 		}
 		return nil, Credential{}, err
@@ -299,20 +384,21 @@ func (r *Registry) Client(ctx context.Context, nickname string) (*workable.Clien
 	defer r.mu.Unlock()
 	if cc, ok := r.clients[c.Nickname]; ok &&
 		cc.subdomain == c.Subdomain && cc.token == c.Token && cc.createdAt.Equal(c.CreatedAt) {
-		return cc.client, c, nil
+		return cc.econ, c, nil
 	}
 	client, err := r.newClient(c)
 	if err != nil {
 		return nil, Credential{}, fmt.Errorf("create client for %w", credErr(c.Nickname, err))
 	}
+	econ := upstream.New(r.upstream, c.Nickname, r.upstream.Namespace(c.Subdomain, c.Token), client)
 	r.clients[c.Nickname] = &cachedClient{
-		client:    client,
+		econ:      econ,
 		subdomain: c.Subdomain,
 		token:     c.Token,
 		createdAt: c.CreatedAt,
 		cred:      c,
 	}
-	return client, c, nil
+	return econ, c, nil
 }
 
 // Test calls Workable's account endpoint (GET /accounts/{subdomain}) with

@@ -15,6 +15,7 @@ import (
 	"github.com/workablegw/gateway/access"
 	"github.com/workablegw/gateway/graph/model"
 	"github.com/workablegw/gateway/idempotency"
+	"github.com/workablegw/gateway/upstream"
 	"github.com/workablegw/gateway/workable"
 )
 
@@ -34,7 +35,7 @@ import (
 //  4. makes one Workable write, never retried: 404 is userError NOT_FOUND
 //     on id, 422 one userError per Workable message on the input field it
 //     names, an unknown outcome (5xx, timeout) UPSTREAM_UNAVAILABLE;
-//  5. invalidates what the write made stale (economy.candidatesChanged:
+//  5. invalidates what the write made stale (upstream.Economy.CandidatesChanged:
 //     the candidate lists, which also guard job activity pages, and the
 //     detail and activities of the candidate acted on and of the one a
 //     copy or relocation made), whole responses with them, also when the
@@ -52,23 +53,13 @@ const UserErrorMemberRequired = "MEMBER_REQUIRED"
 // documents no limit; this is the gateway's bound for long texts.
 const maxCommentLen = maxLongTextLen
 
-// actingMemberKey carries the request's credential's default acting member.
-type actingMemberKey struct{}
-
-// withActingMember records the default acting member of the request's
-// credential ("" for none).
-func withActingMember(ctx context.Context, memberID string) context.Context {
-	return context.WithValue(ctx, actingMemberKey{}, memberID)
-}
-
 // defaultActingMember is the acting member of an action whose input names
-// none: the request's credential's (Config.Credentials), else the
-// handler's (Config.MemberID).
+// none: the request's credential's ("" for none).
 func (r *Resolver) defaultActingMember(ctx context.Context) string {
-	if id, ok := ctx.Value(actingMemberKey{}).(string); ok {
-		return id
+	if rq := requestFrom(ctx); rq != nil {
+		return rq.memberID
 	}
-	return r.memberID
+	return ""
 }
 
 // candidateAction is a validated hiring action, ready for Workable.
@@ -159,7 +150,7 @@ func (r *Resolver) runAction(ctx context.Context, a candidateAction, keyField *s
 // sendActionOnce runs a valid action at most once per idempotency key (see
 // idempotency.go). done reports that the payload is decided (userErrors or
 // err) without reading a candidate.
-func (r *Resolver) sendActionOnce(ctx context.Context, e *economy, a candidateAction, key string) (out actionOutcome, userErrs []model.UserError, done bool, err error) {
+func (r *Resolver) sendActionOnce(ctx context.Context, e *upstream.Economy, a candidateAction, key string) (out actionOutcome, userErrs []model.UserError, done bool, err error) {
 	// Without API keys every client is anonymous (""), so that a script
 	// retrying from another address still finds its key.
 	who := ""
@@ -175,7 +166,7 @@ func (r *Resolver) sendActionOnce(ctx context.Context, e *economy, a candidateAc
 	}
 	// The mutation's name scopes the key: one Idempotency-Key header may
 	// cover actions of different kinds in one request.
-	scoped := idempotency.ScopedKey(e.ns, who, a.op+"\x00"+key)
+	scoped := idempotency.ScopedKey(e.Namespace(), who, a.op+"\x00"+key)
 	result, replayed, err := r.idem.Do(ctx, scoped, idempotency.Fingerprint(input), r.idemTTL,
 		func(ctx context.Context) ([]byte, error) {
 			o, err := r.sendAction(ctx, e, a)
@@ -212,8 +203,8 @@ func (r *Resolver) sendActionOnce(ctx context.Context, e *economy, a candidateAc
 // sendAction makes the Workable write of a valid action and invalidates
 // what it made stale. Workable's 404 and 422 come back as the outcome's
 // userErrors; any other failure as the error.
-func (r *Resolver) sendAction(ctx context.Context, e *economy, a candidateAction) (actionOutcome, error) {
-	out, err := a.send(ctx, e.client)
+func (r *Resolver) sendAction(ctx context.Context, e *upstream.Economy, a candidateAction) (actionOutcome, error) {
+	out, err := a.send(ctx, e.Client())
 	switch {
 	case err == nil:
 		r.candidatesChanged(ctx, e, a.id, out.CandidateID)
@@ -232,10 +223,10 @@ func (r *Resolver) sendAction(ctx context.Context, e *economy, a candidateAction
 }
 
 // candidatesChanged invalidates the cache after an action on the
-// candidates ids (see economy.candidatesChanged) and forgets the copies
+// candidates ids (see upstream.Economy.CandidatesChanged) and forgets the copies
 // this request's loaders hold, so that the payload reads the new state.
-func (r *Resolver) candidatesChanged(ctx context.Context, e *economy, ids ...string) {
-	e.candidatesChanged(ctx, ids...)
+func (r *Resolver) candidatesChanged(ctx context.Context, e *upstream.Economy, ids ...string) {
+	e.CandidatesChanged(ctx, ids...)
 	l := r.loadersFor(ctx)
 	for _, id := range ids {
 		if id == "" {

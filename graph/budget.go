@@ -11,6 +11,7 @@ import (
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
 	"github.com/workablegw/gateway/graph/model"
+	"github.com/workablegw/gateway/upstream"
 	"github.com/workablegw/gateway/workable"
 )
 
@@ -39,9 +40,7 @@ func rankOf(ctx context.Context) workable.Rank {
 		return r
 	}
 	rank := workable.Rank{0}
-	if rs := stateFrom(ctx); rs != nil {
-		rank[0] = rs.ordinal
-	}
+	rank[0] = upstream.RequestFrom(ctx).Ordinal()
 	if fc := graphql.GetFieldContext(ctx); fc != nil {
 		for _, el := range fc.Path() {
 			if i, ok := el.(ast.PathIndex); ok {
@@ -52,44 +51,15 @@ func rankOf(ctx context.Context) workable.Rank {
 	return rank
 }
 
-// noteServed records whether the Workable call identified by key was made
-// for the request: one that failed transiently (rate budget, timeout, 5xx)
-// is still needed, and a retry of the request has to make it; a success or
-// a permanent failure (404, 401) is not.
-func (rs *reqState) noteServed(key string, err error) {
-	if rs == nil {
-		return
-	}
-	rs.mu.Lock()
-	defer rs.mu.Unlock()
-	if err != nil && transient(err) && !errors.Is(err, context.Canceled) {
-		if rs.needed == nil {
-			rs.needed = make(map[string]struct{})
-		}
-		rs.needed[key] = struct{}{}
-		return
-	}
-	delete(rs.needed, key)
-}
-
 // noteCall records the outcome of a Workable call made outside the loaders
 // (stages, members, the account, writes); key names it within the request.
 func noteCall(ctx context.Context, key string, err error) {
-	stateFrom(ctx).noteServed("call:"+key, err)
-}
-
-// neededCalls is how many Workable calls the request could not make. Calls
-// under a field that could not be resolved (the activities of a candidate
-// whose list failed) are not known, so this is a lower bound.
-func (rs *reqState) neededCalls() int {
-	rs.mu.Lock()
-	defer rs.mu.Unlock()
-	return len(rs.needed)
+	upstream.RequestFrom(ctx).NoteServed("call:"+key, err)
 }
 
 // addRetryHints gives every RATE_LIMITED error of resp
 // extensions.retryAfter and extensions.workableCallsNeeded.
-func (rs *reqState) addRetryHints(ctx context.Context, resp *graphql.Response) {
+func addRetryHints(ctx context.Context, rs *upstream.Request, resp *graphql.Response) {
 	var limited []*gqlerror.Error
 	for _, e := range resp.Errors {
 		if code, _ := e.Extensions["code"].(string); code == CodeRateLimited {
@@ -99,25 +69,24 @@ func (rs *reqState) addRetryHints(ctx context.Context, resp *graphql.Response) {
 	if len(limited) == 0 {
 		return
 	}
-	retryAfter := rs.retryAfter(ctx, limited)
-	needed := max(rs.neededCalls(), 1) // a RATE_LIMITED error stands for a call at least
+	retryAfter := retryAfter(ctx, rs.Economy().Client(), limited)
+	needed := max(rs.NeededCalls(), 1) // a RATE_LIMITED error stands for a call at least
 	for _, e := range limited {
 		e.Extensions["retryAfter"] = retryAfter
 		e.Extensions["workableCallsNeeded"] = needed
 	}
 }
 
-// retryAfter is how many seconds from now the request's credential has a
-// free slot: the limiter's next slot (after the calls already waiting), or,
-// when the limiter cannot tell, the latest slot or Retry-After its errors
-// carry. At least 1, so that a client never retries in a tight loop.
-func (rs *reqState) retryAfter(ctx context.Context, errs []*gqlerror.Error) int {
+// retryAfter is how many seconds from now the request's credential (whose
+// client is client) has a free slot: the limiter's next slot (after the
+// calls already waiting), or, when the limiter cannot tell, the latest slot
+// or Retry-After its errors carry. At least 1, so that a client never
+// retries in a tight loop.
+func retryAfter(ctx context.Context, client *workable.Client, errs []*gqlerror.Error) int {
 	now := time.Now()
 	var at time.Time
-	if rs.econ != nil && rs.econ.client != nil {
-		if b, err := rs.econ.client.Budget(ctx); err == nil {
-			at = b.NextSlot
-		}
+	if b, err := client.Budget(ctx); err == nil {
+		at = b.NextSlot
 	}
 	if at.IsZero() {
 		for _, e := range errs {
@@ -138,17 +107,14 @@ func (rs *reqState) retryAfter(ctx context.Context, errs []*gqlerror.Error) int 
 // request's credential: no Workable call.
 func (r *Resolver) workableBudget(ctx context.Context) (*model.WorkableBudget, error) {
 	ctx = requestContext(ctx)
-	stateFrom(ctx).noResponseCache() // it changes with every call
+	upstream.RequestFrom(ctx).NoResponseCache() // it changes with every call
 	e := r.econFor(ctx)
-	if e.client == nil {
-		return nil, errors.New("workable budget: no Workable client")
-	}
-	b, err := e.client.Budget(ctx)
+	b, err := e.Client().Budget(ctx)
 	if err != nil {
 		return nil, err
 	}
 	out := &model.WorkableBudget{
-		Credential:    e.nickname,
+		Credential:    e.Nickname(),
 		Limit:         b.Limit,
 		WindowSeconds: int(math.Ceil(b.Window.Seconds())),
 		Remaining:     b.Remaining,

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/workablegw/gateway/cache"
+	"github.com/workablegw/gateway/upstream"
 	"github.com/workablegw/gateway/workable"
 	"github.com/workablegw/gateway/workable/simulator"
 )
@@ -52,12 +53,11 @@ func BenchmarkColdPage(b *testing.B) {
 					client, err := workable.NewClient(simulator.DemoSubdomain, simulator.DemoToken,
 						workable.WithBaseURL(simSrv.URL+"/spi/v3/"),
 						workable.WithRateLimiter(workable.NewWindowLimiter(10, window, workable.WithMargin(window/10))),
-						workable.WithRequestHook(CountWorkableCalls))
+						workable.WithRequestHook(upstream.CountWorkableCalls))
 					if err != nil {
 						b.Fatal(err)
 					}
-					srv := httptest.NewServer(NewHandler(Config{Workable: client, Cache: cache.NewMemory(0),
-						Namespace: cache.Namespace(simulator.DemoSubdomain, simulator.DemoToken)}))
+					srv := httptest.NewServer(NewHandler(Config{Credentials: oneCredential(client, upstream.Config{Cache: cache.NewMemory(0)})}))
 					req, err := http.NewRequest(http.MethodPost, srv.URL+"/query", bytes.NewReader(body))
 					if err != nil {
 						b.Fatal(err)

@@ -1,14 +1,10 @@
 package graph
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
-	"sync"
 	"testing"
 	"time"
-
-	"github.com/google/go-cmp/cmp"
 
 	"github.com/workablegw/gateway/cache"
 	"github.com/workablegw/gateway/ratebudget"
@@ -29,7 +25,7 @@ const qPage = `{ candidates(first: 20) { nodes { id name tags activities(first: 
 type budgetLimiter struct {
 	name string
 	// open returns a limiter starting at limit per window (plus margin), and
-	// the cache store the gateway uses with it.
+	// the cache store the gateway uses with it and its namespace prefix.
 	open func(t *testing.T, limit int, window, margin time.Duration) (workable.RateLimiter, cache.Store, string)
 }
 
@@ -37,14 +33,14 @@ func budgetLimiters() []budgetLimiter {
 	ns := cache.Namespace(simulator.DemoSubdomain, simulator.DemoToken)
 	return []budgetLimiter{
 		{"in process", func(t *testing.T, limit int, window, margin time.Duration) (workable.RateLimiter, cache.Store, string) {
-			return workable.NewWindowLimiter(limit, window, workable.WithMargin(margin)), cache.NewMemory(0), ns
+			return workable.NewWindowLimiter(limit, window, workable.WithMargin(margin)), cache.NewMemory(0), ""
 		}},
 		{"redis", func(t *testing.T, limit int, window, margin time.Duration) (workable.RateLimiter, cache.Store, string) {
 			srv := redistest.NewServer(t)
 			fallback := workable.NewWindowLimiter(limit, window, workable.WithMargin(margin))
 			l := ratebudget.NewLimiter(srv.Client, srv.Prefix+ns+"rate", limit, window,
 				ratebudget.WithSafetyMargin(margin), ratebudget.WithTimeout(5*time.Second), ratebudget.WithFallback(fallback))
-			return l, cache.NewRedis(srv.Client, cache.WithTimeout(5*time.Second)), srv.Prefix + ns
+			return l, cache.NewRedis(srv.Client, cache.WithTimeout(5*time.Second)), srv.Prefix
 		}},
 	}
 }
@@ -71,9 +67,9 @@ func TestColdPageAtFiftyPerWindow(t *testing.T) {
 	for _, bl := range budgetLimiters() {
 		t.Run(bl.name, func(t *testing.T) {
 			t.Parallel()
-			limiter, store, ns := bl.open(t, 10, 10*time.Second, 500*time.Millisecond)
+			limiter, store, prefix := bl.open(t, 10, 10*time.Second, 500*time.Millisecond)
 			env := newTestEnv(t, withSimOptions(simulator.WithRateLimit(50, 10*time.Second)),
-				withCache(store, ns), withClientOptions(workable.WithRateLimiter(limiter)))
+				withCache(store, prefix), withClientOptions(workable.WithRateLimiter(limiter)))
 			resp := env.query(qPage, nil)
 			if len(resp.Errors) > 0 {
 				t.Fatalf("the page answered errors: %s", resp.Raw)
@@ -130,9 +126,9 @@ func TestPartialPageWithinTheBudget(t *testing.T) {
 	for _, bl := range budgetLimiters() {
 		t.Run(bl.name, func(t *testing.T) {
 			t.Parallel()
-			limiter, store, ns := bl.open(t, 10, time.Second, time.Second)
+			limiter, store, prefix := bl.open(t, 10, time.Second, time.Second)
 			env := newTestEnv(t, withSimOptions(simulator.WithRateLimit(10, time.Second)),
-				withCache(store, ns), withClientOptions(workable.WithRateLimiter(limiter)),
+				withCache(store, prefix), withClientOptions(workable.WithRateLimiter(limiter)),
 				withRequestTimeout(5*time.Second))
 
 			totalCalls, prevServed := 0, 0
@@ -238,9 +234,9 @@ func TestWorkableBudgetCostsNoCall(t *testing.T) {
 	for _, bl := range budgetLimiters() {
 		t.Run(bl.name, func(t *testing.T) {
 			t.Parallel()
-			limiter, store, ns := bl.open(t, 10, 10*time.Second, 500*time.Millisecond)
+			limiter, store, prefix := bl.open(t, 10, 10*time.Second, 500*time.Millisecond)
 			env := newTestEnv(t, withSimOptions(simulator.WithRateLimit(50, 10*time.Second)),
-				withCache(store, ns), withClientOptions(workable.WithRateLimiter(limiter)))
+				withCache(store, prefix), withClientOptions(workable.WithRateLimiter(limiter)))
 			const q = `{ workableBudget { credential limit windowSeconds remaining resetsAt nextSlotAt queued } }`
 			type budget struct {
 				Credential    string
@@ -319,54 +315,5 @@ func TestRetryHintsOnEveryRateLimitedError(t *testing.T) {
 	}
 	if n := env.sim.TotalRequests(); n != 1 {
 		t.Errorf("Workable saw %d calls, want 1", n)
-	}
-}
-
-// arrivals is a rate limiter with every slot free that records the rank of
-// each caller in arrival order.
-type arrivals struct {
-	mu    sync.Mutex
-	ranks []workable.Rank
-}
-
-func (a *arrivals) Wait(ctx context.Context, _ workable.Priority) error {
-	a.mu.Lock()
-	a.ranks = append(a.ranks, workable.RankFrom(ctx))
-	a.mu.Unlock()
-	workable.NotifyQueued(ctx)
-	return nil
-}
-
-func (a *arrivals) Observe(workable.Rate) {}
-
-// TestBatchCallsArriveInRankOrder: the misses of a batch reach the rate
-// limiter in rank order, whatever order their keys came in, even when the
-// limiter has free slots (which it gives in arrival order) and the fetches
-// run concurrently.
-func TestBatchCallsArriveInRankOrder(t *testing.T) {
-	t.Parallel()
-	lim := &arrivals{}
-	e := newEconomy(Config{})
-	keys := []string{"k7", "k3", "k9", "k0", "k5", "k1", "k8", "k2", "k6", "k4"}
-	rankOfKey := func(k string) workable.Rank { return workable.Rank{1, int64(k[1] - '0')} }
-	batch := cachedBatch(e, &reqState{}, spec[string, string]{
-		kind: cache.KindCandidate,
-		id:   detailID,
-		rank: rankOfKey,
-		fetch: func(ctx context.Context, k, _ string) (string, []cache.Item, error) {
-			return k, nil, lim.Wait(ctx, workable.PriorityRead)
-		},
-	})
-	for i, r := range batch(t.Context(), keys) {
-		if v, err := r.Data.wait(); err != nil || v != keys[i] {
-			t.Fatalf("key %s = %q, %v", keys[i], v, err)
-		}
-	}
-	want := make([]workable.Rank, 10)
-	for i := range want {
-		want[i] = workable.Rank{1, int64(i)}
-	}
-	if diff := cmp.Diff(want, lim.ranks); diff != "" {
-		t.Errorf("arrival ranks (-want +got):\n%s", diff)
 	}
 }

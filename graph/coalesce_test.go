@@ -7,9 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -19,6 +17,7 @@ import (
 	"github.com/workablegw/gateway/access"
 	"github.com/workablegw/gateway/cache"
 	"github.com/workablegw/gateway/telemetry"
+	"github.com/workablegw/gateway/upstream"
 )
 
 // Tests of the process-wide part of the upstream economy around one shared
@@ -111,8 +110,7 @@ func TestSharedFetchSurvivesItsCallerHangingUp(t *testing.T) {
 			}
 			obs := &missSignal{kind: cache.KindCandidate, misses: make(chan struct{}, 2)}
 			firstDone := make(chan struct{})
-			env, _ := econEnv(t, b, withSimProxy(hold), withHandler(func(c Config) http.Handler {
-				c.Observer = obs
+			env, _ := econEnv(t, b, withSimProxy(hold), withObserver(obs), withHandler(func(c Config) http.Handler {
 				h := NewHandler(c)
 				return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 					if r.Header.Get(callerHeader) == "first" {
@@ -181,80 +179,13 @@ func TestSharedFetchSurvivesItsCallerHangingUp(t *testing.T) {
 	}
 }
 
-// TestSharedFetchPanicIsAnError: a panic inside a shared fetch (which runs
-// in singleflight's own goroutine, out of reach of gqlgen's recovery) is
-// logged and returned as an error that shows the client nothing of it.
-func TestSharedFetchPanicIsAnError(t *testing.T) {
+// TestSharedFetchPanicIsInternal: the error of a fetch that panicked
+// (upstream.ErrFetchPanicked) shows the client nothing of the panic.
+func TestSharedFetchPanicIsInternal(t *testing.T) {
 	t.Parallel()
-	logs := &syncBuffer{}
-	e := newEconomy(Config{Logger: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))})
-
-	t.Run("shared", func(t *testing.T) {
-		v, err := e.shared(context.Background(), "k", func(context.Context) (any, error) {
-			panic("fetch exploded: internal detail")
-		})
-		if v != nil || !errors.Is(err, errFetchPanicked) {
-			t.Fatalf("shared = %v, %v; want nil, errFetchPanicked", v, err)
-		}
-		code, msg := classify(err)
-		if code != CodeInternal || strings.Contains(msg, "internal detail") {
-			t.Errorf("client sees %s %q", code, msg)
-		}
-		if !logs.contains("shared Workable fetch panicked") || !logs.contains("internal detail") {
-			t.Errorf("panic not logged:\n%s", logs.String())
-		}
-		// The key is free again: the next fetch runs.
-		v, err = e.shared(context.Background(), "k", func(context.Context) (any, error) { return 42, nil })
-		if err != nil || v != 42 {
-			t.Errorf("after a panic: shared = %v, %v; want 42, nil", v, err)
-		}
-	})
-
-	t.Run("batch", func(t *testing.T) {
-		rs := &reqState{}
-		batch := cachedBatch(e, rs, spec[string, string]{
-			kind: cache.KindCandidate,
-			id:   detailID,
-			fetch: func(context.Context, string, string) (string, []cache.Item, error) {
-				panic("fetch exploded")
-			},
-		})
-		res := batch(context.Background(), []string{"a", "b"})
-		for i, r := range res {
-			if r == nil || r.Error != nil {
-				t.Fatalf("result %d = %+v, want a pending value", i, r)
-			}
-			if _, err := r.Data.wait(); !errors.Is(err, errFetchPanicked) {
-				t.Errorf("result %d = %v, want errFetchPanicked", i, err)
-			}
-		}
-	})
-}
-
-// TestResponseKeyHasTheRole: the response cache key of one request differs
-// by the caller's role, and only by the role, not by who the caller is.
-func TestResponseKeyHasTheRole(t *testing.T) {
-	t.Parallel()
-	e := &economy{ns: "ns:"}
-	key := func(p access.Principal) string {
-		t.Helper()
-		r := httptest.NewRequest(http.MethodPost, "/query", strings.NewReader(`{"query":"{ jobs { nodes { id } } }"}`))
-		r.Header.Set("Content-Type", "application/json")
-		r = r.WithContext(access.WithPrincipal(r.Context(), p))
-		k, ok := e.responseKey(r)
-		if !ok {
-			t.Fatal("request not looked up")
-		}
-		return k
-	}
-	reader := key(access.Principal{ID: "a", Role: access.RoleReader})
-	if other := key(access.Principal{ID: "b", Role: access.RoleReader}); other != reader {
-		t.Errorf("two readers get two keys: %q, %q", reader, other)
-	}
-	for _, role := range []access.Role{access.RoleNone, access.RoleWriter, access.RoleAdmin} {
-		if k := key(access.Principal{ID: "a", Role: role}); k == reader {
-			t.Errorf("role %s shares the reader's key %q", role, k)
-		}
+	code, msg := classify(fmt.Errorf("load candidate: %w: fetch exploded: internal detail", upstream.ErrFetchPanicked))
+	if code != CodeInternal || strings.Contains(msg, "internal detail") {
+		t.Errorf("client sees %s %q", code, msg)
 	}
 }
 

@@ -7,25 +7,23 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
-	"sync"
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
 	"github.com/workablegw/gateway/access"
-	"github.com/workablegw/gateway/cache"
 	"github.com/workablegw/gateway/credentials"
 	"github.com/workablegw/gateway/graph/model"
 	"github.com/workablegw/gateway/guard"
+	"github.com/workablegw/gateway/upstream"
 	"github.com/workablegw/gateway/workable"
 )
 
-// Per-request Workable credentials (issue 5). With Config.Credentials, each
-// request names its credential in the header X-Workable-Credential (the
-// default credential when absent). The request then runs on that
-// credential's economy: its client (and so its rate budget), its cache
-// namespace and its coalescing of fetches, so that one credential's cached
-// data is never served to another.
+// Per-request Workable credentials. Each request names its credential in
+// the header X-Workable-Credential (the default credential when absent).
+// The request then runs on that credential's economy: its client (and so
+// its rate budget), its cache namespace and its coalescing of fetches, so
+// that one credential's cached data is never served to another.
 
 // CredentialHeader is the request header that picks the Workable credential.
 const CredentialHeader = "X-Workable-Credential"
@@ -47,118 +45,14 @@ const (
 	CodeCredentialUnreadable = "CREDENTIAL_UNREADABLE"
 )
 
-// credentialEconomies keeps one economy per credential nickname.
-type credentialEconomies struct {
-	cfg    Config
-	reg    *credentials.Registry
-	logger *slog.Logger
-
-	mu         sync.Mutex
-	byNickname map[string]*economy
-}
-
-// newCredentialEconomies returns the per-credential economies of cfg and
-// registers the removal hook that forgets a removed credential's economy
-// and drops its cache entries.
-func newCredentialEconomies(cfg Config, logger *slog.Logger) *credentialEconomies {
-	c := &credentialEconomies{
-		cfg:        cfg,
-		reg:        cfg.Credentials,
-		logger:     logger,
-		byNickname: make(map[string]*economy),
-	}
-	c.reg.OnRemove(c.removed)
-	return c
-}
-
-// namespace returns the cache namespace of a credential.
-func (c *credentialEconomies) namespace(cred credentials.Credential) string {
-	return c.cfg.NamespacePrefix + cache.Namespace(cred.Subdomain, cred.Token)
-}
-
-// forNickname returns the economy of the credential with nickname ("" for
-// the default), building it on first use, and the credential. An unknown nickname gives an
-// error matching credentials.ErrNotFound.
-func (c *credentialEconomies) forNickname(ctx context.Context, nickname string) (*economy, credentials.Credential, error) {
-	client, cred, err := c.reg.Client(ctx, nickname)
-	if err != nil {
-		return nil, credentials.Credential{}, err
-	}
-	ns := c.namespace(cred)
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if e, ok := c.byNickname[cred.Nickname]; ok && e.client == client && e.ns == ns {
-		return e, cred, nil
-	}
-	ecfg := c.cfg
-	ecfg.Workable, ecfg.Namespace = client, ns
-	e := newEconomy(ecfg)
-	e.nickname = cred.Nickname
-	c.byNickname[cred.Nickname] = e
-	return e, cred, nil
-}
-
-// removed forgets a removed credential's economy and drops its cache
-// entries (records, lists, responses: every key under its namespace), so
-// that nothing it cached can be served again, even if the same token is
-// added later.
-//
-// The namespace is that of the subdomain and token, so another credential
-// (the default included) with the same subdomain and token shares it: the
-// entries are then kept, since they are that credential's too. If the
-// other credentials cannot be listed, the entries are dropped anyway
-// (another credential then only misses its cache once).
-//
-// The rate budget is not dropped (the Redis limiter's keys, which start
-// with "{", are outside the namespace): Workable keeps counting the token's
-// requests in its window whatever the gateway forgets, and the keys expire
-// with the window.
-func (c *credentialEconomies) removed(ctx context.Context, cred credentials.Credential) {
-	c.mu.Lock()
-	delete(c.byNickname, cred.Nickname)
-	c.mu.Unlock()
-	if c.cfg.Cache == nil {
-		return
-	}
-	ctx = context.WithoutCancel(ctx)
-	ns := c.namespace(cred)
-	if other, ok := c.sharesNamespace(ctx, cred.Nickname, ns); ok {
-		c.logger.LogAttrs(ctx, slog.LevelInfo, "kept the cache entries of a removed credential: another credential has the same subdomain and token",
-			slog.String("credential", cred.Nickname), slog.String("shared_with", other))
-		return
-	}
-	if err := c.cfg.Cache.DeletePrefix(ctx, ns); err != nil {
-		c.logger.LogAttrs(ctx, slog.LevelWarn, "could not drop the cache entries of a removed credential; they expire with their TTLs",
-			slog.String("credential", cred.Nickname), slog.Any("err", err))
-	}
-}
-
-// sharesNamespace returns the nickname of a credential other than nickname
-// whose cache namespace is ns, if there is one. Records that cannot be
-// decrypted are ignored (they cannot be used); when the credentials cannot
-// be listed at all it reports none.
-func (c *credentialEconomies) sharesNamespace(ctx context.Context, nickname, ns string) (string, bool) {
-	list, err := c.reg.List(ctx)
-	if err != nil && !errors.Is(err, credentials.ErrWrongKey) {
-		c.logger.LogAttrs(ctx, slog.LevelWarn, "could not list the credentials to see whether a removed credential's cache is shared",
-			slog.String("credential", nickname), slog.Any("err", err))
-		return "", false
-	}
-	for _, other := range list {
-		if other.Nickname != nickname && c.namespace(other) == ns {
-			return other.Nickname, true
-		}
-	}
-	return "", false
-}
-
-// middleware resolves each request's credential and runs it on that
-// credential's economy. An unknown credential is answered with HTTP 400 and
-// code UNKNOWN_CREDENTIAL (a GraphQL-shaped error, like the other refusals
-// made before the GraphQL handler): the request is refused as a whole
-// because none of its fields could be answered, and nothing reaches
-// Workable.
-func (c *credentialEconomies) middleware(next http.Handler) http.Handler {
+// credentialMiddleware resolves each request's credential and runs it on
+// that credential's economy (upstream.Economy.Serve), with the GraphQL
+// state of the request (newRequest) set up for next. An unknown credential
+// is answered with HTTP 400 and code UNKNOWN_CREDENTIAL (a GraphQL-shaped
+// error, like the other refusals made before the GraphQL handler): the
+// request is refused as a whole because none of its fields could be
+// answered, and nothing reaches Workable.
+func credentialMiddleware(reg *credentials.Registry, logger *slog.Logger, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		vals := r.Header.Values(CredentialHeader)
 		nickname := ""
@@ -171,19 +65,17 @@ func (c *credentialEconomies) middleware(next http.Handler) http.Handler {
 				"send at most one "+CredentialHeader+" header")
 			return
 		}
-		e, cred, err := c.forNickname(r.Context(), nickname)
+		e, cred, err := reg.Economy(r.Context(), nickname)
 		switch {
 		case err == nil:
-			// The credential's default acting member, for the hiring
-			// actions whose input names none.
-			e.serve(w, r.WithContext(withActingMember(r.Context(), cred.MemberID)), next)
+			e.Serve(w, r, withRequest(cred, next), answeredInParts)
 		case errors.Is(err, credentials.ErrNotFound):
 			guard.WriteError(w, http.StatusBadRequest, CodeUnknownCredential, unknownCredentialMessage(nickname))
 		case errors.Is(err, credentials.ErrWrongKey):
-			c.logger.LogAttrs(r.Context(), slog.LevelError, "cannot decrypt the request's Workable credential", slog.Any("err", err))
+			logger.LogAttrs(r.Context(), slog.LevelError, "cannot decrypt the request's Workable credential", slog.Any("err", err))
 			guard.WriteError(w, http.StatusInternalServerError, CodeCredentialUnreadable, unreadableCredentialMessage(nickname))
 		default:
-			c.logger.LogAttrs(r.Context(), slog.LevelError, "cannot resolve the request's Workable credential", slog.Any("err", err))
+			logger.LogAttrs(r.Context(), slog.LevelError, "cannot resolve the request's Workable credential", slog.Any("err", err))
 			guard.WriteError(w, http.StatusServiceUnavailable, CodeCredentialStoreUnavailable,
 				"the gateway cannot read its Workable credentials right now; retry later")
 		}
@@ -243,7 +135,7 @@ func (r *Resolver) requireAdmin(ctx context.Context) error {
 // next to the data, so that one broken record does not hide the others.
 func (r *Resolver) workableCredentials(ctx context.Context) ([]credentials.Credential, error) {
 	ctx = requestContext(ctx)
-	stateFrom(ctx).noResponseCache()
+	upstream.RequestFrom(ctx).NoResponseCache()
 	if err := r.requireAdmin(ctx); err != nil {
 		return nil, err
 	}

@@ -18,7 +18,6 @@ import (
 	"github.com/workablegw/gateway/credentials"
 	"github.com/workablegw/gateway/graph/model"
 	"github.com/workablegw/gateway/redisconn/redistest"
-	"github.com/workablegw/gateway/workable"
 	"github.com/workablegw/gateway/workable/simulator"
 )
 
@@ -74,27 +73,13 @@ func newCredEnvWithMember(t *testing.T, store credentials.Store, memberID string
 	}
 	ce := &credEnv{simB: simB}
 	ce.testEnv = newTestEnv(t, withSimOptions(simulator.WithCandidates(30)),
-		withCache(cache.NewMemory(16<<20), "unused:"), withResponseCache(),
+		withCache(cache.NewMemory(16<<20), "test:"), withResponseCache(), withMemberID(memberID),
+		withCredentialStore(store), withAccount(betaSubdomain, srvB.URL+"/spi/v3/"),
 		withHandler(func(c Config) http.Handler {
-			baseA := c.Workable.BaseURL().String()
-			ce.registry = credentials.NewRegistry(store,
-				&credentials.Credential{Subdomain: simulator.DemoSubdomain, Token: simulator.DemoToken, MemberID: memberID},
-				func(cr credentials.Credential) (*workable.Client, error) {
-					base := baseA
-					if cr.Subdomain == betaSubdomain {
-						base = srvB.URL + "/spi/v3/"
-					}
-					return workable.NewClient(cr.Subdomain, cr.Token,
-						workable.WithBaseURL(base),
-						workable.WithRateLimiter(workable.NewWindowLimiter(100000, time.Second, workable.WithFixedLimit())),
-						workable.WithRetry(1, time.Millisecond, 2*time.Millisecond),
-						workable.WithRequestHook(CountWorkableCalls))
-				}, credentials.WithTestTimeout(5*time.Second))
-			c.Credentials = ce.registry
-			c.NamespacePrefix = "test:"
 			c.AccessRules = access.DefaultRules()
 			return access.Middleware(keys, NewHandler(c))
 		}))
+	ce.registry = ce.testEnv.registry
 	return ce
 }
 

@@ -17,6 +17,7 @@ import (
 
 	"github.com/workablegw/gateway/cache"
 	"github.com/workablegw/gateway/redisconn/redistest"
+	"github.com/workablegw/gateway/upstream"
 	"github.com/workablegw/gateway/workable"
 	"github.com/workablegw/gateway/workable/simulator"
 )
@@ -47,11 +48,11 @@ func BenchmarkWarm(b *testing.B) {
 		open func() (cache.Store, string)
 	}{
 		{"memory", func() (cache.Store, string) {
-			return cache.NewMemory(0), cache.Namespace(simulator.DemoSubdomain, simulator.DemoToken)
+			return cache.NewMemory(0), ""
 		}},
 		{"redis", func() (cache.Store, string) {
 			srv := redistest.NewServer(b)
-			return cache.NewRedis(srv.Client, cache.WithTimeout(5*time.Second)), srv.Prefix + cache.Namespace(simulator.DemoSubdomain, simulator.DemoToken)
+			return cache.NewRedis(srv.Client, cache.WithTimeout(5*time.Second)), srv.Prefix
 		}},
 	}
 	for _, st := range stores {
@@ -59,12 +60,13 @@ func BenchmarkWarm(b *testing.B) {
 			client, err := workable.NewClient(simulator.DemoSubdomain, simulator.DemoToken,
 				workable.WithBaseURL(simSrv.URL+"/spi/v3/"),
 				workable.WithRateLimiter(workable.NewWindowLimiter(1_000_000, time.Second, workable.WithFixedLimit())),
-				workable.WithRequestHook(CountWorkableCalls))
+				workable.WithRequestHook(upstream.CountWorkableCalls))
 			if err != nil {
 				b.Fatal(err)
 			}
-			store, ns := st.open()
-			h := NewHandler(Config{Workable: client, Cache: store, Namespace: ns, ResponseCache: responses})
+			store, prefix := st.open()
+			h := NewHandler(Config{Credentials: oneCredential(client,
+				upstream.Config{Cache: store, NamespacePrefix: prefix, ResponseCache: responses})})
 			mode := "records"
 			if responses {
 				mode = "responses"
@@ -121,15 +123,14 @@ func BenchmarkLoaderWait(b *testing.B) {
 		{"list_job_state_location", qListJobState},
 	}
 	waits := []time.Duration{100 * time.Microsecond, 500 * time.Microsecond, time.Millisecond, 2 * time.Millisecond, 16 * time.Millisecond}
-	ns := cache.Namespace(simulator.DemoSubdomain, simulator.DemoToken)
 	stores := []struct {
 		name string
 		open func(b *testing.B) (cache.Store, string)
 	}{
-		{"memory", func(*testing.B) (cache.Store, string) { return cache.NewMemory(0), ns }},
+		{"memory", func(*testing.B) (cache.Store, string) { return cache.NewMemory(0), "" }},
 		{"redis", func(b *testing.B) (cache.Store, string) {
 			srv := redistest.NewServer(b)
-			return cache.NewRedis(srv.Client, cache.WithTimeout(5*time.Second)), srv.Prefix + ns
+			return cache.NewRedis(srv.Client, cache.WithTimeout(5*time.Second)), srv.Prefix
 		}},
 	}
 	for _, st := range stores {
@@ -144,13 +145,14 @@ func BenchmarkLoaderWait(b *testing.B) {
 					client, err := workable.NewClient(simulator.DemoSubdomain, simulator.DemoToken,
 						workable.WithBaseURL(simSrv.URL+"/spi/v3/"),
 						workable.WithRateLimiter(workable.NewWindowLimiter(1_000_000, time.Second, workable.WithFixedLimit())),
-						workable.WithRequestHook(CountWorkableCalls))
+						workable.WithRequestHook(upstream.CountWorkableCalls))
 					if err != nil {
 						b.Fatal(err)
 					}
-					store, ns := st.open(b)
+					store, prefix := st.open(b)
 					batches := &batchRecorder{}
-					h := NewHandler(Config{Workable: client, Cache: store, Namespace: ns, LoaderWait: wait, TracerProvider: batches})
+					h := NewHandler(Config{Credentials: oneCredential(client,
+						upstream.Config{Cache: store, NamespacePrefix: prefix, LoaderWait: wait, TracerProvider: batches})})
 					serve := func() *httptest.ResponseRecorder {
 						req := httptest.NewRequest(http.MethodPost, "/query", bytes.NewReader(body))
 						req.Header.Set("Content-Type", "application/json")
@@ -184,29 +186,8 @@ func BenchmarkLoaderWait(b *testing.B) {
 // measures it instead (batches/op), and DefaultLoaderWait's comment records
 // the figures.
 
-func TestConfigLoaderWait(t *testing.T) {
-	t.Parallel()
-	tests := []struct {
-		name string
-		in   time.Duration
-		want time.Duration
-	}{
-		{"zero means the default", 0, DefaultLoaderWait},
-		{"negative means the default", -time.Millisecond, DefaultLoaderWait},
-		{"set", 5 * time.Millisecond, 5 * time.Millisecond},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			if got := newEconomy(Config{LoaderWait: tt.in}).loaderWait; got != tt.want {
-				t.Errorf("loaderWait = %v, want %v", got, tt.want)
-			}
-		})
-	}
-}
-
 // batchRecorder is a TracerProvider that records the dataloader batches:
-// cachedBatch starts one span, "dataloader <kind>", per call of a batch
+// upstream.Batch starts one span, "dataloader <kind>", per call of a batch
 // function, with the batch's kind, size and whether it is derived. Every
 // span it returns is a no-op one.
 type batchRecorder struct {
@@ -244,12 +225,12 @@ func (t batchTracer) Start(ctx context.Context, name string, opts ...trace.SpanS
 		rec := batchRecord{}
 		cfg := trace.NewSpanStartConfig(opts...)
 		for _, kv := range cfg.Attributes() {
-			switch kv.Key {
-			case cacheKindKey:
+			switch string(kv.Key) {
+			case "cache.kind":
 				rec.kind = kv.Value.AsString()
-			case batchSizeKey:
+			case "dataloader.batch_size":
 				rec.size = int(kv.Value.AsInt64())
-			case derivedKey:
+			case "dataloader.derived":
 				rec.derived = kv.Value.AsBool()
 			}
 		}

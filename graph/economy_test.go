@@ -17,6 +17,7 @@ import (
 	"github.com/workablegw/gateway/cache"
 	"github.com/workablegw/gateway/ratebudget"
 	"github.com/workablegw/gateway/redisconn/redistest"
+	"github.com/workablegw/gateway/upstream"
 	"github.com/workablegw/gateway/workable"
 	"github.com/workablegw/gateway/workable/simulator"
 )
@@ -48,21 +49,20 @@ func (c *testClock) Advance(d time.Duration) {
 // backend is a cache backend the economy tests run on.
 type backend struct {
 	name string
-	// open returns a fresh store and namespace of its own for t.
+	// open returns a fresh store and namespace prefix of its own for t.
 	open func(t *testing.T, now func() time.Time) (cache.Store, string)
 }
 
 func backends() []backend {
-	ns := cache.Namespace(simulator.DemoSubdomain, simulator.DemoToken)
 	return []backend{
 		{"memory", func(t *testing.T, now func() time.Time) (cache.Store, string) {
-			return cache.NewMemory(0, cache.WithMemoryClock(now)), ns
+			return cache.NewMemory(0, cache.WithMemoryClock(now)), ""
 		}},
 		{"redis", func(t *testing.T, now func() time.Time) (cache.Store, string) {
 			srv := redistest.NewServer(t)
 			// A generous timeout: these tests count calls and must not see
 			// the breaker trip on a busy CI machine.
-			return cache.NewRedis(srv.Client, cache.WithClock(now), cache.WithTimeout(5*time.Second)), srv.Prefix + ns
+			return cache.NewRedis(srv.Client, cache.WithClock(now), cache.WithTimeout(5*time.Second)), srv.Prefix
 		}},
 	}
 }
@@ -71,16 +71,16 @@ func backends() []backend {
 func econEnv(t *testing.T, b backend, opts ...envOption) (*testEnv, *testClock) {
 	t.Helper()
 	clock := newTestClock()
-	store, ns := b.open(t, clock.Now)
-	return newTestEnv(t, append([]envOption{withCache(store, ns), withClock(clock.Now)}, opts...)...), clock
+	store, prefix := b.open(t, clock.Now)
+	return newTestEnv(t, append([]envOption{withCache(store, prefix), withClock(clock.Now)}, opts...)...), clock
 }
 
 // extensions is the decoded extensions of a response.
 type extensions struct {
-	Cost          cost       `json:"cost"`
-	Stale         bool       `json:"stale"`
-	StaleData     []staleRef `json:"staleData"`
-	ResponseCache bool       `json:"responseCache"`
+	Cost          upstream.Cost       `json:"cost"`
+	Stale         bool                `json:"stale"`
+	StaleData     []upstream.StaleRef `json:"staleData"`
+	ResponseCache bool                `json:"responseCache"`
 }
 
 func extensionsOf(t *testing.T, r gqlResponse) extensions {
@@ -435,7 +435,7 @@ func TestRedisStoppedMidRun(t *testing.T) {
 	store := cache.NewRedis(rdb, cache.WithClock(clock.Now), cache.WithTimeout(5*time.Second), cache.WithCoolDown(time.Second))
 	ns := srv.Prefix + cache.Namespace(simulator.DemoSubdomain, simulator.DemoToken)
 	limiter := ratebudget.NewLimiter(rdb, ns+"rate", 1000, time.Second, ratebudget.WithTimeout(5*time.Second), ratebudget.WithFixedLimit())
-	env := newTestEnv(t, withCache(store, ns), withClock(clock.Now), withClientOptions(workable.WithRateLimiter(limiter)))
+	env := newTestEnv(t, withCache(store, srv.Prefix), withClock(clock.Now), withClientOptions(workable.WithRateLimiter(limiter)))
 
 	cands := env.sim.Candidates()
 	run := func(phase string, from, to int) []gqlResponse {
@@ -647,8 +647,8 @@ func TestStaleRatherThanFailed(t *testing.T) {
 					t.Errorf("stale answer differs (-fresh +stale):\n%s", diff)
 				}
 				ext := extensionsOf(t, resp)
-				want := extensions{Cost: cost{WorkableCalls: ext.Cost.WorkableCalls, CacheMisses: 1, Stale: 1}, Stale: true,
-					StaleData: []staleRef{{Kind: string(cache.KindCandidate), ID: newEconomy(env.hcfg).staleID(cache.KindCandidate, detailID(c.ID))}}}
+				want := extensions{Cost: upstream.Cost{WorkableCalls: ext.Cost.WorkableCalls, CacheMisses: 1, Stale: 1}, Stale: true,
+					StaleData: []upstream.StaleRef{{Kind: string(cache.KindCandidate), ID: env.econ.StaleID(cache.KindCandidate, upstream.DetailID(c.ID))}}}
 				if diff := cmp.Diff(want, ext); diff != "" {
 					t.Errorf("extensions mismatch (-want +got):\n%s", diff)
 				}
@@ -673,10 +673,10 @@ func TestCostExtension(t *testing.T) {
 			const q = `{ candidates(first: 5) { nodes { summary } } }`
 			steps := []struct {
 				name string
-				want cost
+				want upstream.Cost
 			}{
-				{"cold: a page and five details", cost{WorkableCalls: 6, CacheMisses: 6}},
-				{"warm", cost{CacheHits: 6}},
+				{"cold: a page and five details", upstream.Cost{WorkableCalls: 6, CacheMisses: 6}},
+				{"warm", upstream.Cost{CacheHits: 6}},
 			}
 			for _, s := range steps {
 				resp := env.query(q, nil)
@@ -687,7 +687,7 @@ func TestCostExtension(t *testing.T) {
 			// Without a cache every response still tells its calls.
 			plain := newTestEnv(t)
 			resp := plain.query(q, nil)
-			if diff := cmp.Diff(cost{WorkableCalls: 6}, extensionsOf(t, resp).Cost); diff != "" {
+			if diff := cmp.Diff(upstream.Cost{WorkableCalls: 6}, extensionsOf(t, resp).Cost); diff != "" {
 				t.Errorf("no cache: cost mismatch (-want +got):\n%s", diff)
 			}
 		})
@@ -724,7 +724,7 @@ func TestResponseCache(t *testing.T) {
 			if diff := cmp.Diff(string(first.Data), string(second.Data)); diff != "" {
 				t.Errorf("cached response differs (-first +second):\n%s", diff)
 			}
-			if c := extensionsOf(t, second).Cost; c != (cost{CacheHits: 1}) {
+			if c := extensionsOf(t, second).Cost; c != (upstream.Cost{CacheHits: 1}) {
 				t.Errorf("cost of a response cache hit = %+v", c)
 			}
 			mustHit("list, cold", qListJobs, nil, false)

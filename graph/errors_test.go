@@ -131,15 +131,14 @@ func TestRateLimited(t *testing.T) {
 func TestInternalOnPanic(t *testing.T) {
 	t.Parallel()
 	env := newTestEnv(t, withHandler(func(cfg Config) http.Handler {
-		e := newEconomy(cfg)
-		srv := newServer(e, cfg)
+		srv := newServer(cfg)
 		srv.AroundFields(func(ctx context.Context, next graphql.Resolver) (any, error) {
 			if fc := graphql.GetFieldContext(ctx); fc != nil && fc.Field.Name == "account" {
 				panic("boom: secret internals")
 			}
 			return next(ctx)
 		})
-		return e.middleware(srv)
+		return credentialMiddleware(cfg.Credentials, cfg.Logger, srv)
 	}))
 	resp := env.query(`{ account { name } stages { slug } }`, nil)
 	e := resp.requireCode(t, CodeInternal)

@@ -25,7 +25,9 @@ import (
 	"time"
 
 	"github.com/workablegw/gateway/cache"
+	"github.com/workablegw/gateway/credentials"
 	"github.com/workablegw/gateway/idempotency"
+	"github.com/workablegw/gateway/upstream"
 	"github.com/workablegw/gateway/workable"
 	"github.com/workablegw/gateway/workable/simulator"
 )
@@ -35,12 +37,17 @@ type vars = map[string]any
 
 // testEnv is one gateway in front of one simulator.
 type testEnv struct {
-	t      *testing.T
-	sim    *simulator.Simulator
+	t   *testing.T
+	sim *simulator.Simulator
+	// client and econ are the default credential's.
 	client *workable.Client
-	srv    *httptest.Server
-	logs   *syncBuffer
-	hcfg   Config
+	econ   *upstream.Economy
+	// registry holds the gateway's credentials: the default one, and any a
+	// test adds.
+	registry *credentials.Registry
+	srv      *httptest.Server
+	logs     *syncBuffer
+	hcfg     Config
 }
 
 // envConfig collects the options of newTestEnv.
@@ -51,29 +58,56 @@ type envConfig struct {
 	timeout    time.Duration
 	complexity int
 	wrap       func(Config) http.Handler
-	// The upstream economy (see Config).
+	// The upstream economy (see upstream.Config).
 	store         cache.Store
-	namespace     string
+	prefix        string
 	responseCache bool
 	now           func() time.Time
-	sim           *simulator.Simulator
+	observer      upstream.Observer
+	// credStore keeps the credentials added through the API (nil: in
+	// memory); accounts maps other subdomains to their Workable base URL.
+	credStore credentials.Store
+	accounts  map[string]string
+	sim       *simulator.Simulator
 	// simWrap wraps the simulator's handler (a proxy that alters what
 	// Workable answers).
 	simWrap func(http.Handler) http.Handler
-	// memberID is Config.MemberID, the default acting member.
+	// memberID is the default credential's default acting member.
 	memberID string
 }
 
-// withMemberID sets the gateway's default acting member (Config.MemberID).
+// withMemberID sets the default credential's default acting member
+// (WORKABLE_MEMBER_ID).
 func withMemberID(id string) envOption { return func(c *envConfig) { c.memberID = id } }
 
 // withSim serves an existing simulator instead of a new one (two gateways
 // in front of one Workable account).
 func withSim(sim *simulator.Simulator) envOption { return func(c *envConfig) { c.sim = sim } }
 
-// withCache makes the gateway cache in store under namespace.
-func withCache(store cache.Store, namespace string) envOption {
-	return func(c *envConfig) { c.store, c.namespace = store, namespace }
+// withCache makes the gateway cache in store, each credential under
+// prefix + cache.Namespace(subdomain, token).
+func withCache(store cache.Store, prefix string) envOption {
+	return func(c *envConfig) { c.store, c.prefix = store, prefix }
+}
+
+// withObserver makes obs observe the cache layer.
+func withObserver(obs upstream.Observer) envOption { return func(c *envConfig) { c.observer = obs } }
+
+// withCredentialStore keeps the credentials added through the API in
+// store.
+func withCredentialStore(store credentials.Store) envOption {
+	return func(c *envConfig) { c.credStore = store }
+}
+
+// withAccount makes the credentials with subdomain read Workable at
+// baseURL (another simulator).
+func withAccount(subdomain, baseURL string) envOption {
+	return func(c *envConfig) {
+		if c.accounts == nil {
+			c.accounts = make(map[string]string)
+		}
+		c.accounts[subdomain] = baseURL
+	}
 }
 
 // withResponseCache switches the whole-response cache on.
@@ -132,27 +166,44 @@ func newTestEnv(t *testing.T, opts ...envOption) *testEnv {
 	simSrv := httptest.NewServer(simHandler)
 	t.Cleanup(simSrv.Close)
 
-	clientOpts := append([]workable.Option{
-		workable.WithBaseURL(simSrv.URL + "/spi/v3/"),
-		// Generous: the tests count calls, they do not test the budget.
-		workable.WithRateLimiter(workable.NewWindowLimiter(100000, time.Second, workable.WithFixedLimit())),
-		workable.WithRetry(2, time.Millisecond, 2*time.Millisecond),
-		workable.WithRequestHook(CountWorkableCalls),
-	}, cfg.clientOpts...)
-	client, err := workable.NewClient(simulator.DemoSubdomain, cfg.token, clientOpts...)
-	if err != nil {
-		t.Fatalf("new client: %v", err)
+	newClient := func(cr credentials.Credential) (*workable.Client, error) {
+		base := simSrv.URL + "/spi/v3/"
+		if b, ok := cfg.accounts[cr.Subdomain]; ok {
+			base = b
+		}
+		return workable.NewClient(cr.Subdomain, cr.Token, append([]workable.Option{
+			workable.WithBaseURL(base),
+			// Generous: the tests count calls, they do not test the budget.
+			workable.WithRateLimiter(workable.NewWindowLimiter(100000, time.Second, workable.WithFixedLimit())),
+			workable.WithRetry(2, time.Millisecond, 2*time.Millisecond),
+			workable.WithRequestHook(upstream.CountWorkableCalls),
+		}, cfg.clientOpts...)...)
 	}
 	logs := &syncBuffer{}
+	logger := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	credStore := cfg.credStore
+	if credStore == nil {
+		credStore = credentials.NewMemoryStore()
+	}
+	// One handler mode: the default credential, like the environment's.
+	registry := credentials.NewRegistry(credStore,
+		&credentials.Credential{Subdomain: simulator.DemoSubdomain, Token: cfg.token, MemberID: cfg.memberID},
+		newClient, credentials.WithTestTimeout(5*time.Second), credentials.WithUpstream(upstream.Config{
+			Cache:           cfg.store,
+			NamespacePrefix: cfg.prefix,
+			ResponseCache:   cfg.responseCache,
+			Now:             cfg.now,
+			Logger:          logger,
+			Observer:        cfg.observer,
+		}))
+	econ, _, err := registry.Economy(t.Context(), credentials.DefaultNickname)
+	if err != nil {
+		t.Fatalf("the default credential's economy: %v", err)
+	}
 	hcfg := Config{
-		Workable:        client,
+		Credentials:     registry,
 		ComplexityLimit: cfg.complexity,
-		Logger:          slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
-		Cache:           cfg.store,
-		Namespace:       cfg.namespace,
-		ResponseCache:   cfg.responseCache,
-		Now:             cfg.now,
-		MemberID:        cfg.memberID,
+		Logger:          logger,
 	}
 	var h http.Handler
 	if cfg.wrap != nil {
@@ -170,17 +221,24 @@ func newTestEnv(t *testing.T, opts ...envOption) *testEnv {
 	}
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
-	return &testEnv{t: t, sim: sim, client: client, srv: srv, logs: logs, hcfg: hcfg}
+	return &testEnv{t: t, sim: sim, client: econ.Client(), econ: econ, registry: registry, srv: srv, logs: logs, hcfg: hcfg}
 }
 
-// resolver returns a resolver over the env's client and the context of one
-// request (its loaders and cost), for calling resolver methods directly.
+// resolver returns a resolver over the env's default credential and the
+// context of one request (its loaders and cost), for calling resolver
+// methods directly.
 func (e *testEnv) resolver() (*Resolver, context.Context) {
-	econ := newEconomy(e.hcfg)
-	rs := &reqState{}
-	rs.loaders = newLoaders(econ, rs)
-	return &Resolver{logger: econ.logger, econ: econ, idem: idempotency.NewMemoryStore(), idemTTL: idempotency.DefaultTTL},
-		context.WithValue(context.Background(), reqStateKey{}, rs)
+	ctx := newRequest(e.econ.NewRequest(context.Background()), "")
+	return &Resolver{logger: e.hcfg.Logger, creds: e.registry, idem: idempotency.NewMemoryStore(), idemTTL: idempotency.DefaultTTL}, ctx
+}
+
+// oneCredential returns a registry whose only credential, the default, reads
+// Workable with client (for handlers built without newTestEnv).
+func oneCredential(client *workable.Client, ucfg upstream.Config) *credentials.Registry {
+	return credentials.NewRegistry(credentials.NewMemoryStore(),
+		&credentials.Credential{Subdomain: simulator.DemoSubdomain, Token: simulator.DemoToken},
+		func(credentials.Credential) (*workable.Client, error) { return client, nil },
+		credentials.WithUpstream(ucfg))
 }
 
 // gqlResponse is a decoded GraphQL response.

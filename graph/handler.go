@@ -11,17 +11,14 @@ import (
 	"github.com/99designs/gqlgen/graphql/handler/extension"
 	"github.com/99designs/gqlgen/graphql/handler/lru"
 	"github.com/vektah/gqlparser/v2/ast"
-	"go.opentelemetry.io/otel/trace"
 
 	"github.com/workablegw/gateway/access"
-	"github.com/workablegw/gateway/cache"
 	"github.com/workablegw/gateway/credentials"
 	"github.com/workablegw/gateway/events"
 	"github.com/workablegw/gateway/graph/generated"
 	"github.com/workablegw/gateway/graph/model"
 	"github.com/workablegw/gateway/guard"
 	"github.com/workablegw/gateway/idempotency"
-	"github.com/workablegw/gateway/workable"
 )
 
 // DefaultComplexityLimit is the complexity limit when Config leaves it 0.
@@ -45,53 +42,20 @@ const DefaultComplexityLimit = 30000
 
 // Config holds what the GraphQL handler needs.
 type Config struct {
-	// Workable is the client every resolver reads through.
-	Workable *workable.Client
+	// Credentials is where every request finds its Workable credential:
+	// the one named by the header X-Workable-Credential (the default
+	// credential when absent), whose economy (client, rate budget, cache
+	// namespace, coalescing; see upstream.Economy) the request reads
+	// Workable with. An unknown nickname is answered with HTTP 400 and
+	// code UNKNOWN_CREDENTIAL before any resolver runs. It also backs the
+	// credential fields of the schema (workableCredentials,
+	// addWorkableCredential, …). Required.
+	Credentials *credentials.Registry
 	// ComplexityLimit bounds an operation's complexity; 0 means
 	// DefaultComplexityLimit.
 	ComplexityLimit int
 	// Logger receives resolver panics and upstream failures; nil discards.
 	Logger *slog.Logger
-
-	// Cache stores Workable answers (see the cache package); nil caches
-	// nothing, but concurrent identical fetches are still made once.
-	Cache cache.Store
-	// Namespace starts every cache key: cache.Namespace(subdomain, token)
-	// of the Workable client's credential, so that two accounts or tokens
-	// sharing a Redis never see each other's data. Required with Cache.
-	Namespace string
-	// TTLs sets how long each kind of data stays fresh, then stale but
-	// servable when Workable fails; the zero value means cache.DefaultTTLs().
-	TTLs cache.TTLs
-	// ResponseCache also caches whole responses of queries (keyed by the
-	// request's bytes and the namespace), invalidated per record by the same
-	// generations as the data. It needs Cache.
-	ResponseCache bool
-	// Now is the clock that decides freshness; nil means time.Now. Tests
-	// share a fake one with the cache store.
-	Now func() time.Time
-	// LoaderWait is how long a per-request dataloader collects keys before
-	// it makes its batch (one cache multi-get, then Workable for the
-	// misses); 0 or less means DefaultLoaderWait. Longer catches more of a
-	// page in one batch on a slow or busy host, shorter adds less latency
-	// to each level of a query.
-	LoaderWait time.Duration
-
-	// Credentials, when set, makes every request pick its Workable
-	// credential with the header X-Workable-Credential (the default
-	// credential when absent): its client, cache namespace
-	// (NamespacePrefix + cache.Namespace(subdomain, token)), rate budget
-	// (the client's limiter) and coalescing are the credential's own.
-	// Workable and Namespace are then ignored. An unknown nickname is
-	// answered with HTTP 400 and code UNKNOWN_CREDENTIAL before any
-	// resolver runs. Removing a credential through it drops the
-	// credential's cache entries, unless another credential has the same
-	// subdomain and token (and so the same namespace). It also backs the credential fields of
-	// the schema (workableCredentials, addWorkableCredential, …).
-	Credentials *credentials.Registry
-	// NamespacePrefix is put before the namespace of every credential of
-	// Credentials (CACHE_PREFIX).
-	NamespacePrefix string
 	// AccessRules, when non-nil, switches access control on: the
 	// operation's fields are checked against the caller's role
 	// (access.PrincipalFrom, set by access.Middleware) with
@@ -115,11 +79,6 @@ type Config struct {
 	// IdempotencyTTL is how long a createCandidate result is replayed; 0
 	// means idempotency.DefaultTTL (24 h).
 	IdempotencyTTL time.Duration
-	// MemberID is the default acting member of the hiring actions made
-	// with Workable (an id of GET /members), used when an action's input
-	// has no memberId; "" for none. With Credentials, each credential's
-	// own MemberID is used instead.
-	MemberID string
 
 	// Events is the bus of candidate events: the gateway's own hiring
 	// actions and createCandidate publish on it, and subscriptions listen
@@ -132,79 +91,33 @@ type Config struct {
 	// APQCache stores automatic persisted queries (telemetry.NewAPQCache on
 	// Redis, shared by every replica); nil means an in-process LRU of 100.
 	APQCache graphql.Cache[string]
-	// Observer receives cache hits, misses and stale answers for metrics
-	// (a *telemetry.Metrics); nil observes nothing.
-	Observer Observer
-	// TracerProvider, when set, gets a span per dataloader batch and per
-	// cache call; nil makes none.
-	TracerProvider trace.TracerProvider
 }
 
 // NewHandler returns the /query endpoint: GraphQL over GET and POST (and
 // OPTIONS), @defer over multipart/mixed and Server-Sent Events (see
-// incremental.go), with per-request dataloaders over the cache, coalescing
-// of identical fetches across requests, and extensions.cost in every
-// response.
-// For extensions.cost to count Workable calls, the client must have been
-// built with workable.WithRequestHook(CountWorkableCalls). It panics if
-// Cache is set without a Namespace.
+// incremental.go), with per-request dataloaders over the request
+// credential's economy (the cache, coalescing of identical fetches across
+// requests), and extensions.cost in every response. It panics without
+// Config.Credentials.
 func NewHandler(cfg Config) http.Handler {
-	if cfg.Credentials != nil {
-		// Each request runs on its credential's economy; this one only
-		// backs resolvers called outside a request.
-		base := cfg
-		base.Workable, base.Cache, base.Namespace = nil, nil, ""
-		e := newEconomy(base)
-		return newCredentialEconomies(cfg, e.logger).middleware(detachExecution(newServer(e, cfg)))
+	if cfg.Credentials == nil {
+		panic("graph: Config.Credentials is required")
 	}
-	e := newEconomy(cfg)
-	return e.middleware(detachExecution(newServer(e, cfg)))
-}
-
-// newEconomy builds the process-wide part of the upstream economy.
-func newEconomy(cfg Config) *economy {
-	if cfg.Cache != nil && cfg.Namespace == "" {
-		panic("graph: Config.Cache needs a Namespace (cache.Namespace(subdomain, token))")
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	e := &economy{
-		client:    cfg.Workable,
-		nickname:  credentials.DefaultNickname,
-		store:     traceStore(cfg.Cache, cfg.TracerProvider),
-		ns:        cfg.Namespace,
-		ttls:      cfg.TTLs,
-		now:       cfg.Now,
-		logger:    cfg.Logger,
-		responses: cfg.ResponseCache && cfg.Cache != nil,
-		obs:       cfg.Observer,
-		tp:        cfg.TracerProvider,
-	}
-	e.loaderWait = cfg.LoaderWait
-	if e.loaderWait <= 0 {
-		e.loaderWait = DefaultLoaderWait
-	}
-	if e.ttls == (cache.TTLs{}) {
-		e.ttls = cache.DefaultTTLs()
-	}
-	if e.now == nil {
-		e.now = time.Now
-	}
-	if e.logger == nil {
-		e.logger = slog.New(slog.DiscardHandler)
-	}
-	return e
+	return credentialMiddleware(cfg.Credentials, cfg.Logger, detachExecution(newServer(cfg)))
 }
 
 // newServer builds the gqlgen server without the request middleware.
-func newServer(e *economy, cfg Config) *handler.Server {
-	logger := e.logger
+func newServer(cfg Config) *handler.Server {
+	logger := cfg.Logger
 	r := &Resolver{
 		logger:     logger,
-		econ:       e,
 		creds:      cfg.Credentials,
 		checkRoles: cfg.AccessRules != nil,
 		idem:       cfg.Idempotency,
 		idemTTL:    cmp.Or(cfg.IdempotencyTTL, idempotency.DefaultTTL),
-		memberID:   cfg.MemberID,
 	}
 	if r.idem == nil {
 		r.idem = idempotency.NewMemoryStore()

@@ -46,7 +46,7 @@ func idempotencyKeyOf(ctx context.Context, in model.CreateCandidateInput) (strin
 func requestIdempotencyKey(ctx context.Context, field *string) (string, []model.UserError) {
 	at := inputAt("idempotencyKey")
 	var header string
-	if rs := stateFrom(ctx); rs != nil {
+	if rs := requestFrom(ctx); rs != nil {
 		if rs.idempotencyKeys > 1 {
 			return "", []model.UserError{{Field: at, Code: UserErrorInvalid,
 				Message: "send at most one Idempotency-Key header"}}
@@ -86,8 +86,8 @@ func (r *Resolver) createCandidateOnce(ctx context.Context, key string, req crea
 		return nil, fmt.Errorf("create candidate: fingerprint the input: %w", err)
 	}
 	var created *workable.Candidate
-	client := e.client
-	result, replayed, err := r.idem.Do(ctx, idempotency.ScopedKey(e.ns, who, key), idempotency.Fingerprint(input), r.idemTTL,
+	client := e.Client()
+	result, replayed, err := r.idem.Do(ctx, idempotency.ScopedKey(e.Namespace(), who, key), idempotency.Fingerprint(input), r.idemTTL,
 		func(ctx context.Context) ([]byte, error) {
 			c, _, err := client.Candidates.Create(ctx, req.Shortcode, req.Candidate, req.Options)
 			if err != nil {
@@ -116,7 +116,7 @@ func (r *Resolver) createCandidateOnce(ctx context.Context, key string, req crea
 		}
 	case err != nil:
 		if errors.Is(err, workable.ErrOutcomeUnknown) {
-			e.candidateMaybeWritten(ctx, "")
+			e.CandidateMaybeWritten(ctx, "")
 		}
 		return nil, r.writeFailed(ctx, "create candidate", "created", err)
 	}

@@ -3,7 +3,6 @@ package graph
 import (
 	"context"
 	"errors"
-	"fmt"
 	"net/url"
 	"strconv"
 	"sync"
@@ -12,6 +11,7 @@ import (
 	"github.com/graph-gophers/dataloader/v7"
 
 	"github.com/workablegw/gateway/cache"
+	"github.com/workablegw/gateway/upstream"
 	"github.com/workablegw/gateway/workable"
 )
 
@@ -21,34 +21,7 @@ import (
 // and returning values in key order; the cache layer slots in there
 // (batch → cache GetMany → Workable for the misses → cache SetMany).
 
-// DefaultLoaderWait is how long a loader collects keys before calling its
-// batch function when Config.LoaderWait is 0. gqlgen starts the resolvers of
-// a list's items together, and the wait must outlast the spread of their
-// Load calls, or a page's keys split into several batches (each one more
-// cache round trip; the Workable calls stay the same, as the loaders'
-// per-request cache and the coalescing dedupe them). Every level of a query
-// pays the wait once.
-//
-// Measured with BenchmarkLoaderWait (2 cores, warm record cache, response
-// cache off, in-process cache and miniredis): the two two-level
-// queries take 6.0–7.6 ms at 2 ms, 0.17–0.21 of their 34.5–36 ms at
-// dataloader's 16 ms default, with 3.01–3.03 batches per 20-candidate
-// detail query (3 is one per level). 1 ms takes 0.11–0.15 (sub-millisecond
-// timers fire late, so 500 µs gains little more) with 3.02–3.07 batches;
-// 100 µs 0.08–0.11 with 4.75. Under -race, of 30 cold detail queries 25–30
-// split at 100 µs, 2–5 at 500 µs, none at 1 ms or 2 ms; as 2 ms still
-// splits now and then on a loaded 2-core machine, it is kept rather than
-// shortened. TestDefaultLoaderWaitBatchesAColdPage guards it.
-const DefaultLoaderWait = 2 * time.Millisecond
-
 const (
-	// maxParallelFetches bounds the fetches one batch runs at once. They
-	// start in rank order and all wait for the rate budget together, so
-	// that the limiter can serve the items of a page in list order: were
-	// fewer queued than a window's worth of slots, a later item could take
-	// a slot while an earlier one had not yet joined the queue. 100 is
-	// Workable's largest page, so a page's items always queue together.
-	maxParallelFetches = 100
 	// jobIndexLimit is the page size of the jobs list used to resolve many
 	// job references with one call.
 	jobIndexLimit = 100
@@ -119,11 +92,11 @@ type activityKey struct {
 
 // loaders holds the dataloaders of one request. A loader shared across
 // requests would leak one caller's data into another's response; the cache
-// and the coalescing of fetches across requests live in the economy, below
-// the loaders, and are keyed by credential.
+// and the coalescing of fetches across requests live in the credential's
+// economy (upstream.Economy), below the loaders.
 type loaders struct {
 	client *workable.Client
-	e      *economy
+	e      *upstream.Economy
 
 	// candidate loads GET /candidates/{id} (detail); nil value for a 404.
 	candidate *loader[string, *workable.Candidate]
@@ -165,7 +138,7 @@ type loaders struct {
 // the context of one Load, so the rank of each key has to travel beside it
 // for the batch to queue each key's Workable call at its own rank.
 type loader[K comparable, V any] struct {
-	*dataloader.Loader[K, *pending[V]]
+	*dataloader.Loader[K, *upstream.Pending[V]]
 
 	mu    sync.Mutex
 	ranks map[K]workable.Rank
@@ -174,39 +147,7 @@ type loader[K comparable, V any] struct {
 // prime makes key read as v for the rest of the request.
 func (l *loader[K, V]) prime(ctx context.Context, key K, v V) {
 	l.Clear(ctx, key)
-	l.Prime(ctx, key, resolved(v, nil))
-}
-
-// pending is the value of one key of a batch, set once its fetch ends (see
-// cachedBatch).
-type pending[V any] struct {
-	done chan struct{}
-	v    V
-	err  error
-}
-
-func newPending[V any]() *pending[V] { return &pending[V]{done: make(chan struct{})} }
-
-// resolved returns a pending value that is already set.
-func resolved[V any](v V, err error) *pending[V] {
-	p := newPending[V]()
-	p.resolve(v, err)
-	return p
-}
-
-// resolve sets the value; it is called once.
-func (p *pending[V]) resolve(v V, err error) {
-	p.v, p.err = v, err
-	close(p.done)
-}
-
-// wait returns the value once it is set. It does not give up when the
-// request's context ends: the fetch ends then too (every fetch of a request
-// runs under the request's deadline), and its outcome may still be a stale
-// copy worth answering with.
-func (p *pending[V]) wait() (V, error) {
-	<-p.done
-	return p.v, p.err
+	l.Prime(ctx, key, upstream.Resolved(v, nil))
 }
 
 // noteRank records that key was asked for at rank r; a key asked for by
@@ -226,79 +167,74 @@ func (l *loader[K, V]) rank(key K) workable.Rank {
 	return l.ranks[key]
 }
 
-// newCachedLoader returns a loader over cachedBatch(sp) whose batches rank
-// their keys' Workable calls.
-func newCachedLoader[K comparable, V any](e *economy, rs *reqState, sp spec[K, V]) *loader[K, V] {
+// newCachedLoader returns a loader over upstream.Batch(sp) whose batches
+// rank their keys' Workable calls.
+func newCachedLoader[K comparable, V any](e *upstream.Economy, rs *upstream.Request, sp upstream.Spec[K, V]) *loader[K, V] {
 	l := &loader[K, V]{ranks: make(map[K]workable.Rank)}
-	sp.rank = l.rank
-	l.Loader = dataloader.NewBatchedLoader(cachedBatch(e, rs, sp), dataloader.WithWait[K, *pending[V]](e.loaderWait))
+	sp.Rank = l.rank
+	l.Loader = dataloader.NewBatchedLoader(upstream.Batch(e, rs, sp), dataloader.WithWait[K, *upstream.Pending[V]](e.LoaderWait()))
 	return l
 }
 
 // newLoaders returns a fresh set of loaders for one request, counting its
 // cost in rs.
-func newLoaders(e *economy, rs *reqState) *loaders {
-	l := &loaders{client: e.client, e: e}
-	listsGen := func(string) string { return e.listsGenKey() }
-	l.candidate = newCachedLoader(e, rs, spec[string, *workable.Candidate]{
-		kind: cache.KindCandidate, id: detailID, gen: e.candidateGenKey, fetch: l.fetchCandidate,
+func newLoaders(e *upstream.Economy, rs *upstream.Request) *loaders {
+	l := &loaders{client: e.Client(), e: e}
+	listsGen := func(string) string { return e.ListsGenKey() }
+	l.candidate = newCachedLoader(e, rs, upstream.Spec[string, *workable.Candidate]{
+		Kind: cache.KindCandidate, ID: upstream.DetailID, Gen: e.CandidateGenKey, Fetch: l.fetchCandidate,
 	})
-	l.candidateBasic = newCachedLoader(e, rs, spec[string, *workable.Candidate]{
-		kind: cache.KindCandidate, id: listedID, gen: listsGen, fetch: l.basicFromDetail, derived: true,
+	l.candidateBasic = newCachedLoader(e, rs, upstream.Spec[string, *workable.Candidate]{
+		Kind: cache.KindCandidate, ID: upstream.ListedID, Gen: listsGen, Fetch: l.basicFromDetail, Derived: true,
 	})
-	l.jobDetail = newCachedLoader(e, rs, spec[string, *workable.Job]{
-		kind: cache.KindJob, id: detailID, fetch: l.fetchJobDetail,
+	l.jobDetail = newCachedLoader(e, rs, upstream.Spec[string, *workable.Job]{
+		Kind: cache.KindJob, ID: upstream.DetailID, Fetch: l.fetchJobDetail,
 	})
-	l.job = newCachedLoader(e, rs, spec[string, *workable.Job]{
-		kind: cache.KindJob, id: listedID, fetch: l.jobFromIndex, derived: true,
+	l.job = newCachedLoader(e, rs, upstream.Spec[string, *workable.Job]{
+		Kind: cache.KindJob, ID: upstream.ListedID, Fetch: l.jobFromIndex, Derived: true,
 	})
-	l.jobPages = newCachedLoader(e, rs, spec[jobPageKey, page[workable.Job]]{
-		kind: cache.KindJobList, id: jobPageKey.canonical, fetch: l.fetchJobPage,
+	l.jobPages = newCachedLoader(e, rs, upstream.Spec[jobPageKey, page[workable.Job]]{
+		Kind: cache.KindJobList, ID: jobPageKey.canonical, Fetch: l.fetchJobPage,
 	})
-	l.candidatePages = newCachedLoader(e, rs, spec[candidatePageKey, page[workable.Candidate]]{
-		kind: cache.KindCandidateList, id: candidatePageKey.canonical,
-		gen: func(candidatePageKey) string { return e.listsGenKey() }, fetch: l.fetchCandidatePage,
+	l.candidatePages = newCachedLoader(e, rs, upstream.Spec[candidatePageKey, page[workable.Candidate]]{
+		Kind: cache.KindCandidateList, ID: candidatePageKey.canonical,
+		Gen: func(candidatePageKey) string { return e.ListsGenKey() }, Fetch: l.fetchCandidatePage,
 	})
-	l.activityPages = newCachedLoader(e, rs, spec[activityPageKey, page[workable.Activity]]{
-		kind: cache.KindActivities, id: activityPageKey.canonical,
-		gen: func(k activityPageKey) string { return e.candidateGenKey(k.CandidateID) }, fetch: l.fetchActivityPage,
+	l.activityPages = newCachedLoader(e, rs, upstream.Spec[activityPageKey, page[workable.Activity]]{
+		Kind: cache.KindActivities, ID: activityPageKey.canonical,
+		Gen: func(k activityPageKey) string { return e.CandidateGenKey(k.CandidateID) }, Fetch: l.fetchActivityPage,
 	})
-	l.candidateListed = newCachedLoader(e, rs, spec[string, *workable.Candidate]{
-		kind: cache.KindCandidate, id: listedID, gen: listsGen, fetch: l.fetchCandidateListed,
+	l.candidateListed = newCachedLoader(e, rs, upstream.Spec[string, *workable.Candidate]{
+		Kind: cache.KindCandidate, ID: upstream.ListedID, Gen: listsGen, Fetch: l.fetchCandidateListed,
 	})
 	// A pipeline is job configuration: cached like jobs, without generation
 	// (no write of the gateway changes it).
-	l.stages = newCachedLoader(e, rs, spec[string, []*workable.Stage]{
-		kind: cache.KindJob, id: func(k string) string { return "stages:" + k }, fetch: l.fetchStages,
+	l.stages = newCachedLoader(e, rs, upstream.Spec[string, []*workable.Stage]{
+		Kind: cache.KindJob, ID: func(k string) string { return "stages:" + k }, Fetch: l.fetchStages,
 	})
-	l.activityLog = newCachedLoader(e, rs, spec[string, []*workable.Activity]{
-		kind: cache.KindActivities, id: func(id string) string { return "log:" + id },
-		gen: e.candidateGenKey, fetch: l.fetchActivityLog,
+	l.activityLog = newCachedLoader(e, rs, upstream.Spec[string, []*workable.Activity]{
+		Kind: cache.KindActivities, ID: func(id string) string { return "log:" + id },
+		Gen: e.CandidateGenKey, Fetch: l.fetchActivityLog,
 	})
 	// Disqualification reasons and a job's members are account and job
 	// configuration, cached like the pipeline.
-	l.reasons = newCachedLoader(e, rs, spec[string, []*workable.DisqualificationReason]{
-		kind: cache.KindJob, id: func(string) string { return "dqreasons" }, fetch: l.fetchReasons,
+	l.reasons = newCachedLoader(e, rs, upstream.Spec[string, []*workable.DisqualificationReason]{
+		Kind: cache.KindJob, ID: func(string) string { return "dqreasons" }, Fetch: l.fetchReasons,
 	})
-	l.jobMembers = newCachedLoader(e, rs, spec[string, []*workable.Member]{
-		kind: cache.KindJob, id: func(k string) string { return "members:" + k }, fetch: l.fetchJobMembers,
+	l.jobMembers = newCachedLoader(e, rs, upstream.Spec[string, []*workable.Member]{
+		Kind: cache.KindJob, ID: func(k string) string { return "members:" + k }, Fetch: l.fetchJobMembers,
 	})
 	// A job's activities change with any of its candidates: the candidate
 	// lists generation, which every candidate write replaces, guards them.
-	l.jobActivityPages = newCachedLoader(e, rs, spec[jobActivityPageKey, page[workable.Activity]]{
-		kind: cache.KindActivities, id: jobActivityPageKey.canonical,
-		gen: func(jobActivityPageKey) string { return e.listsGenKey() }, fetch: l.fetchJobActivityPage,
+	l.jobActivityPages = newCachedLoader(e, rs, upstream.Spec[jobActivityPageKey, page[workable.Activity]]{
+		Kind: cache.KindActivities, ID: jobActivityPageKey.canonical,
+		Gen: func(jobActivityPageKey) string { return e.ListsGenKey() }, Fetch: l.fetchJobActivityPage,
 	})
-	l.activity = newCachedLoader(e, rs, spec[activityKey, *workable.Activity]{
-		kind: cache.KindActivities, id: activityKey.canonical, gen: l.activityGen, fetch: l.fetchActivity,
+	l.activity = newCachedLoader(e, rs, upstream.Spec[activityKey, *workable.Activity]{
+		Kind: cache.KindActivities, ID: activityKey.canonical, Gen: l.activityGen, Fetch: l.fetchActivity,
 	})
 	return l
 }
-
-// detailID and listedID are the cache ids of a record's full (detail) copy
-// and of its list fields. A detail copy also serves the list fields.
-func detailID(id string) string { return "d:" + id }
-func listedID(id string) string { return "l:" + id }
 
 // canonical encodes the key for a cache id (sorted, escaped, stable).
 func (k jobPageKey) canonical() string {
@@ -368,34 +304,25 @@ func (k activityKey) canonical() string {
 // generation of the job activity pages that list them).
 func (l *loaders) activityGen(k activityKey) string {
 	if k.CandidateID == "" {
-		return l.e.listsGenKey()
+		return l.e.ListsGenKey()
 	}
-	return l.e.candidateGenKey(k.CandidateID)
+	return l.e.CandidateGenKey(k.CandidateID)
 }
 
-// loadersFor returns the request's loaders. Outside a request (a resolver
-// called directly) it returns fresh loaders that dedupe nothing across calls
-// but still work.
+// loadersFor returns the request's loaders (set up by withRequest, or by
+// newRequest for resolvers called outside the handler).
 func (r *Resolver) loadersFor(ctx context.Context) *loaders {
-	if rs := stateFrom(ctx); rs != nil && rs.loaders != nil {
-		return rs.loaders
-	}
-	return newLoaders(r.econFor(ctx), &reqState{})
+	return requestFrom(ctx).loaders
 }
 
-// econFor returns the economy of the request's Workable credential: the one
-// the handler's middleware put in the request state, else the handler's
-// single one (Config.Workable).
-func (r *Resolver) econFor(ctx context.Context) *economy {
-	if rs := stateFrom(ctx); rs != nil && rs.econ != nil {
-		return rs.econ
-	}
-	return r.econ
+// econFor returns the economy of the request's Workable credential.
+func (r *Resolver) econFor(ctx context.Context) *upstream.Economy {
+	return upstream.RequestFrom(ctx).Economy()
 }
 
 // clientFor returns the Workable client of the request's credential.
 func (r *Resolver) clientFor(ctx context.Context) *workable.Client {
-	return r.econFor(ctx).client
+	return r.econFor(ctx).Client()
 }
 
 // load reads one key, at the rank of the field asking (see rankOf).
@@ -417,19 +344,13 @@ func loadAsync[K comparable, V any](ctx context.Context, l *loader[K, V], key K)
 		p, err := thunk()
 		var v V
 		if err == nil {
-			v, err = p.wait()
+			v, err = p.Wait()
 		}
-		if err != nil && transient(err) {
+		if err != nil && upstream.Transient(err) {
 			l.Clear(ctx, key)
 		}
 		return v, err
 	}
-}
-
-// transient reports whether err may go away on a retry.
-func transient(err error) bool {
-	return errors.Is(err, workable.ErrRateLimited) || errors.Is(err, workable.ErrUnavailable) ||
-		errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled)
 }
 
 // primeCandidate records a candidate Workable just returned in full after a
@@ -444,54 +365,7 @@ func (r *Resolver) primeCandidate(ctx context.Context, c *workable.Candidate) {
 	l.candidate.prime(ctx, c.ID, c)
 	l.candidateBasic.prime(ctx, c.ID, c)
 	l.candidateListed.Clear(ctx, c.ID)
-	r.econFor(ctx).candidateWritten(ctx, c)
-}
-
-// startEach runs run(0, …), …, run(n-1, …), each in a goroutine of its
-// own, at most maxParallelFetches at a time, and in order: run(j+1) starts
-// once run(j) has called its placed function (or returned). A run that
-// makes a Workable call passes placed on with workable.WithOnQueued, so
-// that the calls join the rate limiter's queue in this order, even while
-// it has free slots, which it gives in arrival order. It returns at once;
-// the channel is closed when every run has returned. run must not panic.
-func startEach(n int, run func(j int, placed func())) <-chan struct{} {
-	done := make(chan struct{})
-	go func() {
-		var wg sync.WaitGroup
-		sem := make(chan struct{}, maxParallelFetches)
-		for j := range n {
-			sem <- struct{}{}
-			ready := make(chan struct{})
-			var once sync.Once
-			placed := func() { once.Do(func() { close(ready) }) }
-			wg.Go(func() {
-				defer func() { <-sem }()
-				defer placed()
-				run(j, placed)
-			})
-			<-ready
-		}
-		wg.Wait()
-		close(done)
-	}()
-	return done
-}
-
-// fetchEach runs fetch for every key like startEach and returns the results
-// in key order once all are done; a panic in fetch becomes that key's error.
-func fetchEach[K comparable, V any](ctx context.Context, keys []K, fetch func(context.Context, K) (V, error)) []*dataloader.Result[V] {
-	results := make([]*dataloader.Result[V], len(keys))
-	<-startEach(len(keys), func(j int, placed func()) {
-		ctx := workable.WithOnQueued(ctx, placed)
-		defer func() {
-			if p := recover(); p != nil {
-				results[j] = &dataloader.Result[V]{Error: fmt.Errorf("%w: %v", errFetchPanicked, p)}
-			}
-		}()
-		v, err := fetch(ctx, keys[j])
-		results[j] = &dataloader.Result[V]{Data: v, Error: err}
-	})
-	return results
+	r.econFor(ctx).CandidateWritten(ctx, c)
 }
 
 // fetchCandidate reads one candidate's detail, GET /candidates/{id}
@@ -695,12 +569,12 @@ func (l *loaders) fetchJobActivityPage(ctx context.Context, k jobActivityPageKey
 // activityItems returns the cache items of activities of a page, each made
 // under the page's generation gen.
 func (l *loaders) activityItems(acts []*workable.Activity, gen string, key func(*workable.Activity) activityKey) ([]cache.Item, error) {
-	if l.e.store == nil {
+	if !l.e.Caches() {
 		return nil, nil
 	}
 	items := make([]cache.Item, 0, len(acts))
 	for _, a := range acts {
-		it, err := l.e.item(cache.KindActivities, key(a).canonical(), gen, a)
+		it, err := l.e.Item(cache.KindActivities, key(a).canonical(), gen, a)
 		if err != nil {
 			return nil, err
 		}
@@ -792,13 +666,13 @@ func fillPage[T any](ctx context.Context, c *workable.Client, items []*T, resp *
 
 // perRecord returns the cache items of the list fields of each record of a
 // list page (id "l:"+key), made under generation gen.
-func perRecord[T any](e *economy, kind cache.Kind, gen string, recs []*T, key func(*T) string) ([]cache.Item, error) {
-	if e.store == nil {
+func perRecord[T any](e *upstream.Economy, kind cache.Kind, gen string, recs []*T, key func(*T) string) ([]cache.Item, error) {
+	if !e.Caches() {
 		return nil, nil
 	}
 	items := make([]cache.Item, 0, len(recs))
 	for _, r := range recs {
-		it, err := e.item(kind, listedID(key(r)), gen, r)
+		it, err := e.Item(kind, upstream.ListedID(key(r)), gen, r)
 		if err != nil {
 			return nil, err
 		}

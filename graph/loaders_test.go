@@ -1,7 +1,6 @@
 package graph
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -52,28 +51,6 @@ func TestTransientFailureIsRetriedInTheSameRequest(t *testing.T) {
 	}
 	if n := env.sim.RequestCount("GET /candidates/{id}"); n != 1 {
 		t.Errorf("unknown candidate read %d times, want 1", n)
-	}
-}
-
-func TestFetchEachKeepsKeyOrder(t *testing.T) {
-	t.Parallel()
-	keys := []int{5, 3, 9, 1, 7, 2, 8, 4, 6, 0, 11, 10}
-	res := fetchEach(context.Background(), keys, func(_ context.Context, k int) (int, error) {
-		if k == 9 {
-			return 0, errors.New("nine")
-		}
-		return k * 10, nil
-	})
-	for i, k := range keys {
-		if k == 9 {
-			if res[i].Error == nil {
-				t.Errorf("key 9: no error")
-			}
-			continue
-		}
-		if res[i].Data != k*10 || res[i].Error != nil {
-			t.Errorf("result %d = %+v, want %d", i, res[i], k*10)
-		}
 	}
 }
 
@@ -181,23 +158,5 @@ func TestWindow(t *testing.T) {
 				t.Errorf("window mismatch (-want +got):\n%s\nhasNext = %v, want %v", diff, next, tt.wantNext)
 			}
 		})
-	}
-}
-
-// TestFetchEachTurnsAPanicIntoThatKeysError: a panicking fetch fails only its
-// own key, as an error, instead of ending the process.
-func TestFetchEachTurnsAPanicIntoThatKeysError(t *testing.T) {
-	t.Parallel()
-	results := fetchEach(context.Background(), []string{"ok", "boom"}, func(_ context.Context, k string) (string, error) {
-		if k == "boom" {
-			panic("bug")
-		}
-		return k, nil
-	})
-	if results[0].Error != nil || results[0].Data != "ok" {
-		t.Errorf("result 0 = %+v, want ok", results[0])
-	}
-	if !errors.Is(results[1].Error, errFetchPanicked) {
-		t.Errorf("result 1 = %+v, want errFetchPanicked", results[1])
 	}
 }

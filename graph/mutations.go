@@ -60,7 +60,7 @@ func (r *Resolver) createCandidateNow(ctx context.Context, req createRequest) (*
 			return &model.CreateCandidatePayload{UserErrors: userErrs}, nil
 		}
 		if errors.Is(err, workable.ErrOutcomeUnknown) {
-			r.econFor(ctx).candidateMaybeWritten(ctx, "")
+			r.econFor(ctx).CandidateMaybeWritten(ctx, "")
 		}
 		return nil, r.writeFailed(ctx, "create candidate", "created", err)
 	}
@@ -84,7 +84,7 @@ func (r *Resolver) updateCandidate(ctx context.Context, input model.UpdateCandid
 			return &model.UpdateCandidatePayload{UserErrors: userErrs}, nil
 		}
 		if errors.Is(err, workable.ErrOutcomeUnknown) {
-			r.econFor(ctx).candidateMaybeWritten(ctx, id)
+			r.econFor(ctx).CandidateMaybeWritten(ctx, id)
 		}
 		return nil, r.writeFailed(ctx, "update candidate", "updated", err)
 	}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/workablegw/gateway/cache"
 	"github.com/workablegw/gateway/redisconn/redistest"
+	"github.com/workablegw/gateway/upstream"
 	"github.com/workablegw/gateway/workable"
 	"github.com/workablegw/gateway/workable/simulator"
 )
@@ -44,15 +45,14 @@ func BenchmarkRecordPath(b *testing.B) {
 	sim := simulator.New()
 	simSrv := httptest.NewServer(sim.Handler())
 	b.Cleanup(simSrv.Close)
-	ns := cache.Namespace(simulator.DemoSubdomain, simulator.DemoToken)
 	stores := []struct {
 		name string
 		open func(b *testing.B) (cache.Store, string)
 	}{
-		{"memory", func(*testing.B) (cache.Store, string) { return cache.NewMemory(0), ns }},
+		{"memory", func(*testing.B) (cache.Store, string) { return cache.NewMemory(0), "" }},
 		{"redis", func(b *testing.B) (cache.Store, string) {
 			srv := redistest.NewServer(b)
-			return cache.NewRedis(srv.Client, cache.WithTimeout(5*time.Second)), srv.Prefix + ns
+			return cache.NewRedis(srv.Client, cache.WithTimeout(5*time.Second)), srv.Prefix
 		}},
 	}
 	queries := []struct{ name, query string }{{"q1", qRecordQ1}, {"q3", qRecordQ3}}
@@ -60,12 +60,12 @@ func BenchmarkRecordPath(b *testing.B) {
 		client, err := workable.NewClient(simulator.DemoSubdomain, simulator.DemoToken,
 			workable.WithBaseURL(simSrv.URL+"/spi/v3/"),
 			workable.WithRateLimiter(workable.NewWindowLimiter(1_000_000, time.Second, workable.WithFixedLimit())),
-			workable.WithRequestHook(CountWorkableCalls))
+			workable.WithRequestHook(upstream.CountWorkableCalls))
 		if err != nil {
 			b.Fatal(err)
 		}
 		store, prefix := st.open(b)
-		h := NewHandler(Config{Workable: client, Cache: store, Namespace: prefix})
+		h := NewHandler(Config{Credentials: oneCredential(client, upstream.Config{Cache: store, NamespacePrefix: prefix})})
 		for _, q := range queries {
 			body, err := json.Marshal(map[string]any{"query": q.query})
 			if err != nil {

@@ -14,11 +14,7 @@ import (
 // credential travel in the context (see loadersFor and econFor).
 type Resolver struct {
 	logger *slog.Logger
-	// econ is the cache, coalescing and cost accounting of the handler's
-	// single Workable client (Config.Workable). With Config.Credentials,
-	// each request carries its credential's own economy instead (econFor).
-	econ *economy
-	// creds backs the credential fields; nil without Config.Credentials.
+	// creds backs the credential fields.
 	creds *credentials.Registry
 	// checkRoles makes resolvers check the caller's role again (access
 	// control is on: Config.AccessRules).
@@ -26,10 +22,6 @@ type Resolver struct {
 	// idem runs createCandidate at most once per idempotency key.
 	idem    idempotency.Store
 	idemTTL time.Duration
-	// memberID is the default acting member of the hiring actions
-	// (Config.MemberID); with Config.Credentials each request carries its
-	// credential's instead (defaultActingMember).
-	memberID string
 	// events carries candidate events: actions publish, subscriptions
 	// listen (Config.Events).
 	events events.Bus

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/workablegw/gateway/cache"
+	"github.com/workablegw/gateway/upstream"
 	"github.com/workablegw/gateway/workable/simulator"
 )
 
@@ -82,20 +83,20 @@ func TestStaleAnswerKeepsFiltersPrivate(t *testing.T) {
 // entry's id.
 func TestStaleIDIsOpaque(t *testing.T) {
 	t.Parallel()
-	a := &economy{ns: cache.Namespace("acme", "token-a")}
-	b := &economy{ns: cache.Namespace("acme", "token-b")}
+	a := upstream.New(upstream.Config{}, "a", cache.Namespace("acme", "token-a"), nil)
+	b := upstream.New(upstream.Config{}, "b", cache.Namespace("acme", "token-b"), nil)
 	const id = "email=jane%40example.com&limit=50"
-	ref := a.staleID(cache.KindCandidateList, id)
+	ref := a.StaleID(cache.KindCandidateList, id)
 	if !staleRefPattern.MatchString(ref) {
 		t.Fatalf("staleID = %q, want 12 hex digits", ref)
 	}
-	if again := a.staleID(cache.KindCandidateList, id); again != ref {
+	if again := a.StaleID(cache.KindCandidateList, id); again != ref {
 		t.Errorf("staleID not stable: %q then %q", ref, again)
 	}
-	if other := b.staleID(cache.KindCandidateList, id); other == ref {
+	if other := b.StaleID(cache.KindCandidateList, id); other == ref {
 		t.Errorf("two credentials share the reference %q", ref)
 	}
-	if other := a.staleID(cache.KindCandidate, id); other == ref {
+	if other := a.StaleID(cache.KindCandidate, id); other == ref {
 		t.Errorf("two kinds share the reference %q", ref)
 	}
 }

@@ -70,7 +70,6 @@ func TestObserverAndRequestStatsFollowTheCost(t *testing.T) {
 	obs := &fakeObserver{lookups: map[string]int{}, stale: map[string]int{}}
 	statsc := make(chan *telemetry.RequestStats, 1)
 	wrap := func(c Config) http.Handler {
-		c.Observer = obs
 		h := NewHandler(c)
 		// What telemetry.RequestLogger does, handing the stats over once
 		// the request is done.
@@ -82,8 +81,8 @@ func TestObserverAndRequestStatsFollowTheCost(t *testing.T) {
 	}
 	clock := newTestClock()
 	store := cache.NewMemory(0, cache.WithMemoryClock(clock.Now))
-	env := newTestEnv(t, withCache(store, cache.Namespace(simulator.DemoSubdomain, simulator.DemoToken)),
-		withClock(clock.Now), withResponseCache(), withHandler(wrap))
+	env := newTestEnv(t, withCache(store, ""),
+		withClock(clock.Now), withResponseCache(), withObserver(obs), withHandler(wrap))
 	c := env.sim.Candidates()[3]
 	const q = `query CandidateDetail($id: ID!) { candidate(id: $id) { id name summary } }`
 
@@ -128,9 +127,9 @@ func TestObserverAndRequestStatsFollowTheCost(t *testing.T) {
 	lookups, stales, requests := obs.snapshot()
 	kind := string(cache.KindCandidate)
 	wantLookups := map[string]int{
-		kind + "/miss":         2, // cold, stale
-		responseKind + "/miss": 2, // cold, stale (expired)
-		responseKind + "/hit":  1, // warm
+		kind + "/miss":                       2, // cold, stale
+		string(cache.KindResponse) + "/miss": 2, // cold, stale (expired)
+		string(cache.KindResponse) + "/hit":  1, // warm
 	}
 	if diff := cmp.Diff(wantLookups, lookups); diff != "" {
 		t.Errorf("observed lookups (-want +got):\n%s", diff)

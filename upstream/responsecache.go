@@ -1,4 +1,4 @@
-package graph
+package upstream
 
 import (
 	"bytes"
@@ -123,10 +123,9 @@ func decodeResponse(b []byte) (r storedResponse, ok bool) {
 
 // serveWithResponseCache answers r from the response cache when it can, and
 // otherwise executes it with next and stores the response when it may.
-func (e *economy) serveWithResponseCache(w http.ResponseWriter, r *http.Request, rs *reqState, next http.Handler) {
+func (e *Economy) serveWithResponseCache(w http.ResponseWriter, r *http.Request, rs *Request, next http.Handler) {
 	key, ok := e.responseKey(r)
 	if !ok {
-		rs.loaders = newLoaders(e, rs)
 		next.ServeHTTP(w, r)
 		return
 	}
@@ -140,21 +139,16 @@ func (e *economy) serveWithResponseCache(w http.ResponseWriter, r *http.Request,
 		return
 	}
 	e.missedCachedResponse()
-	rs.loaders = newLoaders(e, rs) // only now: a hit needs none
 	cw := &captureWriter{ResponseWriter: w, status: http.StatusOK}
 	next.ServeHTTP(cw, r)
 	e.storeResponse(r.Context(), key, rs, cw)
 }
 
 // responseKey returns the cache key of r, restoring its body; ok is false
-// for requests that are not looked up (other methods, large bodies, clients
-// that accept a streamed answer). The key
-// includes the role of r's caller (access.PrincipalFrom), see the file
-// comment.
-func (e *economy) responseKey(r *http.Request) (string, bool) {
-	if answeredInParts(r) {
-		return "", false // not one body to store
-	}
+// for requests that are not looked up (other methods, large bodies; Serve
+// leaves out those answered in parts). The key includes the role of r's
+// caller (access.PrincipalFrom), see the file comment.
+func (e *Economy) responseKey(r *http.Request) (string, bool) {
 	var body []byte
 	switch r.Method {
 	case http.MethodGet:
@@ -185,7 +179,7 @@ func (e *economy) responseKey(r *http.Request) (string, bool) {
 // serveCachedResponse writes the cached response under key if there is a
 // fresh one whose generations are all current, and returns its operation
 // label.
-func (e *economy) serveCachedResponse(w http.ResponseWriter, ctx context.Context, key string) (operation string, ok bool) {
+func (e *Economy) serveCachedResponse(w http.ResponseWriter, ctx context.Context, key string) (operation string, ok bool) {
 	entries, readOK := e.getMany(ctx, []string{key})
 	if !readOK {
 		return "", false
@@ -223,7 +217,7 @@ func (e *economy) serveCachedResponse(w http.ResponseWriter, ctx context.Context
 
 // storeResponse stores the captured response under key when it may be
 // cached (see the file comment).
-func (e *economy) storeResponse(ctx context.Context, key string, rs *reqState, cw *captureWriter) {
+func (e *Economy) storeResponse(ctx context.Context, key string, rs *Request, cw *captureWriter) {
 	rs.mu.Lock()
 	cacheable := rs.query && !rs.uncacheable && !rs.freshUntil.IsZero()
 	freshFor := rs.freshUntil.Sub(e.now())

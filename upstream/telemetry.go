@@ -1,4 +1,4 @@
-package graph
+package upstream
 
 import (
 	"context"
@@ -13,7 +13,7 @@ import (
 	"github.com/workablegw/gateway/telemetry"
 )
 
-// The graph layer's observability hooks (issue 6): what the cache layer
+// The engine's observability hooks: what the cache layer
 // reports to metrics (Observer), the spans around dataloader batches and
 // cache calls, and the request's telemetry.RequestStats, which the cost
 // counters of extensions.cost feed so that the request log line and the
@@ -42,7 +42,7 @@ const responseKind = string(cache.KindResponse)
 
 // countLookups records hits and misses of kind in the request's cost, its
 // log stats and the metrics.
-func (e *economy) countLookups(rs *reqState, kind cache.Kind, hits, misses int) {
+func (e *Economy) countLookups(rs *Request, kind cache.Kind, hits, misses int) {
 	if rs != nil {
 		rs.hits.Add(int64(hits))
 		rs.misses.Add(int64(misses))
@@ -58,9 +58,9 @@ func (e *economy) countLookups(rs *reqState, kind cache.Kind, hits, misses int) 
 }
 
 // servedStale records that a stale copy of kind was served, under its
-// opaque reference ref (see staleID): in the response
+// opaque reference ref (see StaleID): in the response
 // (extensions.staleData), the log stats and the metrics.
-func (e *economy) servedStale(rs *reqState, kind cache.Kind, ref string) {
+func (e *Economy) servedStale(rs *Request, kind cache.Kind, ref string) {
 	rs.markStale(kind, ref)
 	if rs != nil && rs.stats != nil {
 		rs.stats.Stale.Store(true)
@@ -73,7 +73,7 @@ func (e *economy) servedStale(rs *reqState, kind cache.Kind, ref string) {
 // servedCachedResponse records a whole response of operation op served
 // from the response cache, started at start: one cache hit and no Workable
 // call, as the response's extensions.cost says.
-func (e *economy) servedCachedResponse(rs *reqState, op string, start time.Time) {
+func (e *Economy) servedCachedResponse(rs *Request, op string, start time.Time) {
 	if rs != nil && rs.stats != nil {
 		rs.stats.CacheHits.Add(1)
 		if rs.stats.OperationName == "" {
@@ -88,7 +88,7 @@ func (e *economy) servedCachedResponse(rs *reqState, op string, start time.Time)
 
 // missedCachedResponse records a response-cache miss in the metrics only:
 // the request then runs and its cost counts what it does.
-func (e *economy) missedCachedResponse() {
+func (e *Economy) missedCachedResponse() {
 	if e.obs != nil {
 		e.obs.ObserveCache(responseKind, telemetry.CacheMiss, 1)
 	}
@@ -97,7 +97,7 @@ func (e *economy) missedCachedResponse() {
 // startSpan starts an internal span named name under the span in ctx, or
 // does nothing (and allocates nothing) when tracing is off. attrs must hold
 // no personal data: kinds and counts, never keys or ids.
-func (e *economy) startSpan(ctx context.Context, name string, attrs ...attribute.KeyValue) (context.Context, trace.Span) {
+func (e *Economy) startSpan(ctx context.Context, name string, attrs ...attribute.KeyValue) (context.Context, trace.Span) {
 	if e.tp == nil {
 		return ctx, noop.Span{}
 	}

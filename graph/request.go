@@ -1,0 +1,103 @@
+package graph
+
+import (
+	"context"
+	"net/http"
+
+	"github.com/99designs/gqlgen/graphql"
+	"github.com/vektah/gqlparser/v2/ast"
+
+	"github.com/workablegw/gateway/credentials"
+	"github.com/workablegw/gateway/telemetry"
+	"github.com/workablegw/gateway/upstream"
+)
+
+// request is the GraphQL side of one request, next to its upstream state
+// (upstream.RequestFrom): its dataloaders, its credential's default acting
+// member and its Idempotency-Key header. It travels in the context (see
+// requestFrom).
+type request struct {
+	loaders *loaders
+	// memberID is the default acting member of the request's credential,
+	// for the hiring actions whose input names none ("" for none).
+	memberID string
+	// idempotencyKey is the request's Idempotency-Key header ("" when
+	// absent); idempotencyKeys counts the header's values.
+	idempotencyKey  string
+	idempotencyKeys int
+}
+
+type requestKey struct{}
+
+// requestFrom returns the request in ctx, or nil outside a request.
+func requestFrom(ctx context.Context) *request {
+	rq, _ := ctx.Value(requestKey{}).(*request)
+	return rq
+}
+
+// withRequest gives each request executed by next its GraphQL state, over
+// the upstream state the credential's economy has put in its context. It
+// runs only for requests the response cache did not answer, so a cached
+// answer builds no loaders.
+func withRequest(cred credentials.Credential, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx := newRequest(r.Context(), cred.MemberID)
+		rq := requestFrom(ctx)
+		if vals := r.Header.Values("Idempotency-Key"); len(vals) > 0 {
+			rq.idempotencyKey, rq.idempotencyKeys = vals[0], len(vals)
+		}
+		next.ServeHTTP(w, r.WithContext(ctx))
+	})
+}
+
+// newRequest returns ctx carrying a new GraphQL request over the upstream
+// request already in ctx, with memberID as its default acting member.
+func newRequest(ctx context.Context, memberID string) context.Context {
+	rs := upstream.RequestFrom(ctx)
+	rq := &request{memberID: memberID, loaders: newLoaders(rs.Economy(), rs)}
+	return context.WithValue(ctx, requestKey{}, rq)
+}
+
+// costExtension adds extensions.cost to every executed operation's
+// response: {workableCalls, cacheHits, cacheMisses, stale}, counted for this
+// GraphQL request only; and, when stale copies were served,
+// extensions.stale = true with extensions.staleData naming them. Each
+// RATE_LIMITED error gets its retry hints (addRetryHints). With @defer,
+// every part carries the cost so far.
+type costExtension struct{}
+
+var (
+	_ graphql.HandlerExtension    = costExtension{}
+	_ graphql.ResponseInterceptor = costExtension{}
+)
+
+// ExtensionName implements graphql.HandlerExtension.
+func (costExtension) ExtensionName() string { return "WorkableCost" }
+
+// Validate implements graphql.HandlerExtension.
+func (costExtension) Validate(graphql.ExecutableSchema) error { return nil }
+
+// InterceptResponse implements graphql.ResponseInterceptor.
+func (costExtension) InterceptResponse(ctx context.Context, next graphql.ResponseHandler) *graphql.Response {
+	resp := next(ctx)
+	rs := upstream.RequestFrom(ctx)
+	if resp == nil || rs == nil {
+		return resp
+	}
+	if graphql.HasOperationContext(ctx) {
+		if op := graphql.GetOperationContext(ctx).Operation; op != nil && op.Operation == ast.Query {
+			rs.MarkQuery(telemetry.OperationLabel(ctx))
+		}
+	}
+	if resp.Extensions == nil {
+		resp.Extensions = make(map[string]any, 3)
+	}
+	cost := rs.Cost()
+	resp.Extensions["cost"] = cost
+	addRetryHints(ctx, rs, resp)
+	if cost.Stale > 0 {
+		resp.Extensions["stale"] = true
+		resp.Extensions["staleData"] = rs.StaleRefs()
+	}
+	return resp
+}

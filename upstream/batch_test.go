@@ -1,0 +1,83 @@
+package upstream
+
+import (
+	"context"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/workablegw/gateway/cache"
+	"github.com/workablegw/gateway/workable"
+)
+
+// arrivals is a rate limiter with every slot free that records the rank of
+// each caller in arrival order.
+type arrivals struct {
+	mu    sync.Mutex
+	ranks []workable.Rank
+}
+
+func (a *arrivals) Wait(ctx context.Context, _ workable.Priority) error {
+	a.mu.Lock()
+	a.ranks = append(a.ranks, workable.RankFrom(ctx))
+	a.mu.Unlock()
+	workable.NotifyQueued(ctx)
+	return nil
+}
+
+func (a *arrivals) Observe(workable.Rate) {}
+
+// TestBatchCallsArriveInRankOrder: the misses of a batch reach the rate
+// limiter in rank order, whatever order their keys came in, even when the
+// limiter has free slots (which it gives in arrival order) and the fetches
+// run concurrently.
+func TestBatchCallsArriveInRankOrder(t *testing.T) {
+	t.Parallel()
+	lim := &arrivals{}
+	e := New(Config{}, "default", "", nil)
+	keys := []string{"k7", "k3", "k9", "k0", "k5", "k1", "k8", "k2", "k6", "k4"}
+	rankOfKey := func(k string) workable.Rank { return workable.Rank{1, int64(k[1] - '0')} }
+	batch := Batch(e, &Request{}, Spec[string, string]{
+		Kind: cache.KindCandidate,
+		ID:   DetailID,
+		Rank: rankOfKey,
+		Fetch: func(ctx context.Context, k, _ string) (string, []cache.Item, error) {
+			return k, nil, lim.Wait(ctx, workable.PriorityRead)
+		},
+	})
+	for i, r := range batch(t.Context(), keys) {
+		if v, err := r.Data.Wait(); err != nil || v != keys[i] {
+			t.Fatalf("key %s = %q, %v", keys[i], v, err)
+		}
+	}
+	want := make([]workable.Rank, 10)
+	for i := range want {
+		want[i] = workable.Rank{1, int64(i)}
+	}
+	if diff := cmp.Diff(want, lim.ranks); diff != "" {
+		t.Errorf("arrival ranks (-want +got):\n%s", diff)
+	}
+}
+
+func TestConfigLoaderWait(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		in   time.Duration
+		want time.Duration
+	}{
+		{"zero means the default", 0, DefaultLoaderWait},
+		{"negative means the default", -time.Millisecond, DefaultLoaderWait},
+		{"set", 5 * time.Millisecond, 5 * time.Millisecond},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			if got := New(Config{LoaderWait: tt.in}, "default", "", nil).LoaderWait(); got != tt.want {
+				t.Errorf("loaderWait = %v, want %v", got, tt.want)
+			}
+		})
+	}
+}
