@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"maps"
+	"slices"
 
 	"github.com/99designs/gqlgen/graphql"
 
@@ -162,6 +163,10 @@ type pageRequest struct {
 	// skip is true when no Workable call is needed (first or last 0
 	// without pageInfo in the selection).
 	skip bool
+	// edges and pageInfo report whether the selection asks for them: the
+	// cursors of a page are computed only for them (a page read through
+	// nodes alone needs none).
+	edges, pageInfo bool
 }
 
 // want is the Workable page size that serves the request without relying on
@@ -183,7 +188,11 @@ func (p pageRequest) limit() int { return min(p.want(), workableMaxLimit) }
 // first and after page forwards (the default, 50 items), last and before
 // backwards; the two directions do not mix.
 func newPageRequest(ctx context.Context, kind string, filters map[string]string, first *int, after *string, last *int, before *string) (pageRequest, error) {
-	p := pageRequest{kind: kind, filters: filters, first: defaultFirst}
+	p := pageRequest{kind: kind, filters: filters, first: defaultFirst, edges: true, pageInfo: true}
+	if graphql.GetFieldContext(ctx) != nil {
+		names := collectedNames(ctx)
+		p.edges, p.pageInfo = slices.Contains(names, "edges"), slices.Contains(names, "pageInfo")
+	}
 	if (first != nil || after != nil) && (last != nil || before != nil) {
 		return pageRequest{}, badInput("page forwards with first and after, or backwards with last and before, not both at once")
 	}
@@ -202,7 +211,7 @@ func newPageRequest(ctx context.Context, kind string, filters map[string]string,
 			}
 			p.beforeID = id
 		}
-		p.skip = p.last == 0 && !selects(ctx, "pageInfo")
+		p.skip = p.last == 0 && !p.pageInfo
 		return p, nil
 	}
 	if first != nil {
@@ -218,7 +227,7 @@ func newPageRequest(ctx context.Context, kind string, filters map[string]string,
 		}
 		p.afterID = id
 	}
-	p.skip = p.first == 0 && !selects(ctx, "pageInfo")
+	p.skip = p.first == 0 && !p.pageInfo
 	return p, nil
 }
 
@@ -251,7 +260,9 @@ func followsCursor[T any](p pageRequest, items []T, id func(T) string) bool {
 func edgeCursors[T any](p pageRequest, items []T, id func(T) string, hasPrev, hasNext bool) ([]string, *model.PageInfo) {
 	cursors := make([]string, len(items))
 	for i, it := range items {
-		cursors[i] = encodeCursor(p.kind, p.filters, id(it))
+		if p.edges || (p.pageInfo && (i == 0 || i == len(items)-1)) {
+			cursors[i] = encodeCursor(p.kind, p.filters, id(it))
+		}
 	}
 	info := &model.PageInfo{HasNextPage: hasNext, HasPreviousPage: hasPrev}
 	if len(cursors) > 0 {
@@ -259,17 +270,6 @@ func edgeCursors[T any](p pageRequest, items []T, id func(T) string, hasPrev, ha
 		info.EndCursor = &cursors[len(cursors)-1]
 	}
 	return cursors, info
-}
-
-// selects reports whether the current field's selection set asks for the
-// named field (fragments included).
-func selects(ctx context.Context, name string) bool {
-	for _, f := range graphql.CollectFieldsCtx(ctx, nil) {
-		if f.Name == name {
-			return true
-		}
-	}
-	return false
 }
 
 // nodeFields returns the names of the fields a connection's selection asks

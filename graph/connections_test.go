@@ -589,3 +589,36 @@ func TestMiddleEdgeCursor(t *testing.T) {
 		t.Errorf("page after edge 2 mismatch (-want +got):\n%s (hasNextPage %v)", diff, next.Jobs.PageInfo.HasNextPage)
 	}
 }
+
+// TestCursorsWhateverTheSelection: a page's cursors are computed only for
+// what the selection asks for (edges, pageInfo), so the cursors a query gets
+// must not depend on what else it selects: pageInfo alone, pageInfo through
+// a fragment, and edges give the same start and end cursors.
+func TestCursorsWhateverTheSelection(t *testing.T) {
+	t.Parallel()
+	env := newTestEnv(t)
+	var full struct{ Candidates connPage }
+	env.mustQuery(`{ candidates(first: 4) { `+pageSelection+` } }`, nil, &full)
+	if len(full.Candidates.Edges) != 4 {
+		t.Fatalf("%d edges, want 4", len(full.Candidates.Edges))
+	}
+	start, end := full.Candidates.Edges[0].Cursor, full.Candidates.Edges[3].Cursor
+	for _, q := range []string{
+		`{ candidates(first: 4) { pageInfo { startCursor endCursor } } }`,
+		`{ candidates(first: 4) { nodes { id } pageInfo { startCursor endCursor } } }`,
+		`{ candidates(first: 4) { ...P } } fragment P on CandidateConnection { pageInfo { startCursor endCursor } }`,
+		`{ candidates(first: 4) { ... on CandidateConnection { edges { cursor } pageInfo { startCursor endCursor } } } }`,
+	} {
+		var got struct{ Candidates connPage }
+		env.mustQuery(q, nil, &got)
+		info := got.Candidates.PageInfo
+		if info.StartCursor == nil || *info.StartCursor != start || info.EndCursor == nil || *info.EndCursor != end {
+			t.Errorf("%s: pageInfo %+v, want start %q end %q", q, info, start, end)
+		}
+		for i, e := range got.Candidates.Edges {
+			if e.Cursor != full.Candidates.Edges[i].Cursor {
+				t.Errorf("%s: edge %d cursor %q, want %q", q, i, e.Cursor, full.Candidates.Edges[i].Cursor)
+			}
+		}
+	}
+}
