@@ -33,6 +33,9 @@ COPY --from=build /out/gateway /gateway
 USER nonroot:nonroot
 # HOST: every interface of the container, for the port mapping (demo mode
 # would otherwise listen on the container's loopback only).
+# The binary tunes the garbage collector itself (gc.go): GOGC=400 unless
+# GOGC is set, and a soft memory limit of 3/4 of the container's memory
+# limit unless GOMEMLIMIT is set. Set either here or with -e to override.
 ENV PORT=8080 \
     HOST=0.0.0.0 \
     GATEWAY_ENV=production

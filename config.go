@@ -60,6 +60,8 @@ type config struct {
 	// telemetry package).
 	SlowQueryThreshold time.Duration // SLOW_QUERY_THRESHOLD, default 5s; 0: no slow-query warning
 	MetricsOperations  []string      // METRICS_OPERATIONS, the operation names metrics may use as labels
+
+	GC gcSettings // GOGC and GOMEMLIMIT: the collector's defaults when unset (gc.go)
 }
 
 // ttls returns the cache TTLs: CacheTTLs with every fresh time multiplied
@@ -95,6 +97,7 @@ func loadConfig(getenv func(string) string) (config, error) {
 		RedisURL:          strings.TrimSpace(env("REDIS_URL")),
 		CachePrefix:       strings.TrimSpace(env("CACHE_PREFIX")),
 		CacheTTLs:         cache.DefaultTTLs(),
+		GC:                loadGCSettings(getenv),
 	}
 	var problems []error
 	switch v := strings.ToLower(strings.TrimSpace(getenv("GATEWAY_ENV"))); v {

@@ -34,7 +34,7 @@ func defaults() config {
 		Introspection: true, Playground: true, MaxBodyBytes: 1 << 20, WorkableCallTimeout: 10 * time.Second,
 		ComplexityLimit: graph.DefaultComplexityLimit, QueryLimits: guard.DefaultQueryLimits(),
 		CORSAllowedOrigins: []string{"http://localhost:*", "http://127.0.0.1:*"}, SlowQueryThreshold: 5 * time.Second,
-		WorkableMemberID: simulator.DemoMemberID}
+		WorkableMemberID: simulator.DemoMemberID, GC: gcSettings{Percent: defaultGCPercent, LimitFromCgroup: true}}
 }
 
 // accountDefaults is the configuration with only a Workable account set

@@ -104,6 +104,8 @@ func settingsTable() []setting {
 		{name: "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", def: "http/protobuf", help: "OTLP protocol of traces; only http/protobuf is supported."},
 		{name: "OTEL_SERVICE_NAME", def: "workable-graphql-gateway", help: "service.name of the spans."},
 		{name: "OTEL_SDK_DISABLED", def: "false", help: "true turns tracing off."},
+		{name: "GOGC", shown: strconv.Itoa(defaultGCPercent), help: "The Go runtime's GC percent; unset, the gateway sets " + strconv.Itoa(defaultGCPercent) + " (fewer collections of the requests' short-lived garbage, for a larger heap)."},
+		{name: "GOMEMLIMIT", shown: "3/4 of the cgroup's memory limit, if any", help: "The Go runtime's soft memory limit (e.g. 512MiB); unset, the gateway sets 3/4 of its cgroup's memory.max when there is one."},
 	}
 }
 
