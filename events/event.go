@@ -24,6 +24,13 @@ const (
 	CandidateMoved Kind = "candidate_moved"
 )
 
+// The values of Event.Source.
+const (
+	SourceWebhook   = "webhook"
+	SourceRefresher = "refresher"
+	SourceGateway   = "gateway"
+)
+
 // Event is one thing that happened to a candidate, for one credential (Workable account).
 type Event struct {
 	// ID identifies the event: Workable's delivery id for webhooks, a derived id otherwise.

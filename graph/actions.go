@@ -13,6 +13,7 @@ import (
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
 	"github.com/workablegw/gateway/access"
+	"github.com/workablegw/gateway/events"
 	"github.com/workablegw/gateway/graph/model"
 	"github.com/workablegw/gateway/idempotency"
 	"github.com/workablegw/gateway/upstream"
@@ -83,6 +84,12 @@ type candidateAction struct {
 	notFound string
 	// send makes the Workable write.
 	send func(ctx context.Context, c *workable.Client) (actionOutcome, error)
+	// event is the candidate event the action publishes once it happened
+	// ("" for none), about the candidate the payload answers; job and stage
+	// are what the input says of them, used when the candidate cannot be
+	// read back.
+	event      events.Kind
+	job, stage string
 }
 
 // actionOutcome is what an action's Workable write gave; the idempotency
@@ -98,6 +105,9 @@ type actionOutcome struct {
 	CommentID string `json:"commentId,omitempty"`
 	// UserErrors are Workable's 404 or 422, mapped to the input.
 	UserErrors []model.UserError `json:"userErrors,omitempty"`
+	// sent reports that this request made the write (false for a replay of
+	// an earlier request's with the same idempotency key).
+	sent bool
 }
 
 // runAction runs a valid action once (once per idempotency key, when
@@ -143,6 +153,16 @@ func (r *Resolver) runAction(ctx context.Context, a candidateAction, keyField *s
 	if err != nil {
 		graphql.AddError(ctx, fmt.Errorf("read the candidate after the action: %w", err))
 		cand = nil
+	}
+	if out.sent && a.event != "" {
+		job, stage := a.job, a.stage
+		if cand != nil {
+			job = cmp.Or(cand.Job.Shortcode, job)
+			if cand.Stage != nil {
+				stage = cmp.Or(*cand.Stage, stage)
+			}
+		}
+		r.publish(ctx, a.event, cmp.Or(out.CandidateID, a.id), job, stage)
 	}
 	return out, cand, []model.UserError{}, nil
 }
@@ -197,6 +217,7 @@ func (r *Resolver) sendActionOnce(ctx context.Context, e *upstream.Economy, a ca
 	if err := json.Unmarshal(result, &out); err != nil {
 		return out, nil, true, fmt.Errorf("%s: decode the stored result: %w", a.op, err)
 	}
+	out.sent = !replayed
 	return out, nil, false, nil
 }
 
@@ -208,6 +229,7 @@ func (r *Resolver) sendAction(ctx context.Context, e *upstream.Economy, a candid
 	switch {
 	case err == nil:
 		r.candidatesChanged(ctx, e, a.id, out.CandidateID)
+		out.sent = true
 		return out, nil
 	case errors.Is(err, workable.ErrNotFound):
 		return actionOutcome{UserErrors: []model.UserError{{Field: inputAt("id"), Message: a.notFound, Code: UserErrorNotFound}}}, nil
@@ -330,6 +352,7 @@ func (r *Resolver) moveCandidate(ctx context.Context, in model.MoveCandidateInpu
 	}
 	_, c, userErrs, err := r.runAction(ctx, candidateAction{
 		op: "moveCandidate", past: "moved", id: id, keyed: true, request: req,
+		event: events.CandidateMoved, stage: req.TargetStage,
 		fields:   withMember(map[string]string{"target_stage": "toStage"}),
 		notFound: "Workable has no candidate with this id",
 		send: func(ctx context.Context, wc *workable.Client) (actionOutcome, error) {
@@ -361,6 +384,7 @@ func (r *Resolver) disqualifyCandidate(ctx context.Context, in model.DisqualifyC
 	}
 	_, c, userErrs, err := r.runAction(ctx, candidateAction{
 		op: "disqualifyCandidate", past: "disqualified", id: id, keyed: true, request: req,
+		event: events.CandidateMoved,
 		fields: withMember(map[string]string{"disqualify_reason_id": "reasonId", "disqualification_reason": "reasonId",
 			"disqualify_note": "note", "withdrew": "withdrew"}),
 		notFound: "Workable has no candidate with this id",
@@ -386,6 +410,7 @@ func (r *Resolver) revertDisqualification(ctx context.Context, in model.RevertDi
 	}
 	_, c, userErrs, err := r.runAction(ctx, candidateAction{
 		op: "revertDisqualification", past: "requalified", id: id, keyed: true,
+		event:   events.CandidateMoved,
 		request: map[string]string{"member_id": member}, fields: withMember(nil),
 		notFound: "Workable has no candidate with this id",
 		send: func(ctx context.Context, wc *workable.Client) (actionOutcome, error) {
@@ -506,6 +531,8 @@ func (r *Resolver) transferAction(ctx context.Context, in model.TransferCandidat
 	req.MemberID = r.actingMember(ctx, &v, in.MemberID)
 	return candidateAction{
 		op: op, past: past, id: id, keyed: true, request: req,
+		// The copy or relocated candidate is a new one in the target job.
+		event: events.CandidateCreated, job: req.TargetJobShortcode, stage: req.TargetStage,
 		fields: withMember(map[string]string{"target_job_shortcode": "toJob", "target_stage": "toStage",
 			"email": "toJob"}),
 		notFound: "Workable has no candidate with this id (or no job with the shortcode toJob)",

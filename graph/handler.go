@@ -84,6 +84,11 @@ type Config struct {
 	// actions and createCandidate publish on it, and subscriptions listen
 	// to it. Nil means an in-process bus of this handler (events.NewLocal).
 	Events events.Bus
+	// SubscriptionsPerClient bounds the live subscriptions of one client
+	// (API key, or address while the gateway is open); 0 means
+	// DefaultSubscriptionsPerClient. One more is refused with
+	// TOO_MANY_SUBSCRIPTIONS.
+	SubscriptionsPerClient int
 
 	// Extensions are added to the gqlgen server after the handler's own
 	// (metrics, tracing, the log line's operation name: see telemetry).
@@ -122,6 +127,7 @@ func newServer(cfg Config) *handler.Server {
 	if r.idem == nil {
 		r.idem = idempotency.NewMemoryStore()
 	}
+	r.subLimit = newSubscriptionLimiter(cfg.SubscriptionsPerClient)
 	r.events = cfg.Events
 	if r.events == nil {
 		r.events = events.NewLocal()

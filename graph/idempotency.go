@@ -129,6 +129,7 @@ func (r *Resolver) createCandidateOnce(ctx context.Context, key string, req crea
 	}
 	if created != nil && !replayed {
 		r.primeCandidate(ctx, created)
+		r.publishCreated(ctx, created, req.Shortcode)
 		return &model.CreateCandidatePayload{Candidate: created, UserErrors: []model.UserError{}}, nil
 	}
 	// A replay: this request's loaders serve the stored candidate; the

@@ -65,6 +65,7 @@ func (r *Resolver) createCandidateNow(ctx context.Context, req createRequest) (*
 		return nil, r.writeFailed(ctx, "create candidate", "created", err)
 	}
 	r.primeCandidate(ctx, c)
+	r.publishCreated(ctx, c, req.Shortcode)
 	return &model.CreateCandidatePayload{Candidate: c, UserErrors: []model.UserError{}}, nil
 }
 

@@ -25,4 +25,6 @@ type Resolver struct {
 	// events carries candidate events: actions publish, subscriptions
 	// listen (Config.Events).
 	events events.Bus
+	// subLimit bounds each client's live subscriptions.
+	subLimit *subscriptionLimiter
 }

@@ -149,6 +149,14 @@ func (r *candidateResolver) GlobalID(ctx context.Context, obj *workable.Candidat
 	return candidateGlobalID(obj), nil
 }
 
+func (r *candidateEventResolver) ID(ctx context.Context, obj *model.CandidateEvent) (string, error) {
+	return r.candidateEventID(ctx, obj)
+}
+
+func (r *candidateEventResolver) Candidate(ctx context.Context, obj *model.CandidateEvent) (*workable.Candidate, error) {
+	return r.eventCandidate(ctx, obj)
+}
+
 func (r *disqualificationReasonResolver) ID(ctx context.Context, obj *workable.DisqualificationReason) (string, error) {
 	return string(obj.ID), nil
 }
@@ -435,6 +443,10 @@ func (r *stageResolver) ID(ctx context.Context, obj *workable.Stage) (*string, e
 	return stageID(obj), nil
 }
 
+func (r *subscriptionResolver) CandidateEvents(ctx context.Context, jobShortcode *string, stage *string) (<-chan *model.CandidateEvent, error) {
+	return r.candidateEvents(ctx, jobShortcode, stage)
+}
+
 func (r *workableCredentialResolver) MemberID(ctx context.Context, obj *credentials.Credential) (*string, error) {
 	return optionalID(obj.MemberID), nil
 }
@@ -442,6 +454,10 @@ func (r *workableCredentialResolver) MemberID(ctx context.Context, obj *credenti
 func (r *Resolver) Activity() generated.ActivityResolver { return &activityResolver{r} }
 
 func (r *Resolver) Candidate() generated.CandidateResolver { return &candidateResolver{r} }
+
+func (r *Resolver) CandidateEvent() generated.CandidateEventResolver {
+	return &candidateEventResolver{r}
+}
 
 func (r *Resolver) DisqualificationReason() generated.DisqualificationReasonResolver {
 	return &disqualificationReasonResolver{r}
@@ -459,6 +475,8 @@ func (r *Resolver) Query() generated.QueryResolver { return &queryResolver{r} }
 
 func (r *Resolver) Stage() generated.StageResolver { return &stageResolver{r} }
 
+func (r *Resolver) Subscription() generated.SubscriptionResolver { return &subscriptionResolver{r} }
+
 func (r *Resolver) WorkableCredential() generated.WorkableCredentialResolver {
 	return &workableCredentialResolver{r}
 }
@@ -466,6 +484,7 @@ func (r *Resolver) WorkableCredential() generated.WorkableCredentialResolver {
 type (
 	activityResolver               struct{ *Resolver }
 	candidateResolver              struct{ *Resolver }
+	candidateEventResolver         struct{ *Resolver }
 	disqualificationReasonResolver struct{ *Resolver }
 	jobResolver                    struct{ *Resolver }
 	jobLocationResolver            struct{ *Resolver }
@@ -473,5 +492,6 @@ type (
 	mutationResolver               struct{ *Resolver }
 	queryResolver                  struct{ *Resolver }
 	stageResolver                  struct{ *Resolver }
+	subscriptionResolver           struct{ *Resolver }
 	workableCredentialResolver     struct{ *Resolver }
 )

@@ -33,6 +33,7 @@ type Config = graphql.Config[ResolverRoot, DirectiveRoot, ComplexityRoot]
 type ResolverRoot interface {
 	Activity() ActivityResolver
 	Candidate() CandidateResolver
+	CandidateEvent() CandidateEventResolver
 	DisqualificationReason() DisqualificationReasonResolver
 	Job() JobResolver
 	JobLocation() JobLocationResolver
@@ -40,6 +41,7 @@ type ResolverRoot interface {
 	Mutation() MutationResolver
 	Query() QueryResolver
 	Stage() StageResolver
+	Subscription() SubscriptionResolver
 	WorkableCredential() WorkableCredentialResolver
 }
 
@@ -150,6 +152,16 @@ type ComplexityRoot struct {
 	CandidateEdge struct {
 		Cursor func(childComplexity int) int
 		Node   func(childComplexity int) int
+	}
+
+	CandidateEvent struct {
+		At           func(childComplexity int) int
+		Candidate    func(childComplexity int) int
+		ID           func(childComplexity int) int
+		JobShortcode func(childComplexity int) int
+		Kind         func(childComplexity int) int
+		Source       func(childComplexity int) int
+		Stage        func(childComplexity int) int
 	}
 
 	CommentOnCandidatePayload struct {
@@ -385,6 +397,10 @@ type ComplexityRoot struct {
 		Slug     func(childComplexity int) int
 	}
 
+	Subscription struct {
+		CandidateEvents func(childComplexity int, jobShortcode *string, stage *string) int
+	}
+
 	TestWorkableCredentialPayload struct {
 		AccountName func(childComplexity int) int
 		Credential  func(childComplexity int) int
@@ -467,6 +483,11 @@ type CandidateResolver interface {
 	LatestActivity(ctx context.Context, obj *workable.Candidate, kinds []model.ActivityKind) (*model.Activity, error)
 	GlobalID(ctx context.Context, obj *workable.Candidate) (string, error)
 }
+type CandidateEventResolver interface {
+	ID(ctx context.Context, obj *model.CandidateEvent) (string, error)
+
+	Candidate(ctx context.Context, obj *model.CandidateEvent) (*workable.Candidate, error)
+}
 type DisqualificationReasonResolver interface {
 	ID(ctx context.Context, obj *workable.DisqualificationReason) (string, error)
 }
@@ -541,6 +562,9 @@ type QueryResolver interface {
 }
 type StageResolver interface {
 	ID(ctx context.Context, obj *workable.Stage) (*string, error)
+}
+type SubscriptionResolver interface {
+	CandidateEvents(ctx context.Context, jobShortcode *string, stage *string) (<-chan *model.CandidateEvent, error)
 }
 type WorkableCredentialResolver interface {
 	MemberID(ctx context.Context, obj *credentials.Credential) (*string, error)
@@ -1050,6 +1074,49 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.CandidateEdge.Node(childComplexity), true
+
+	case "CandidateEvent.at":
+		if e.ComplexityRoot.CandidateEvent.At == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CandidateEvent.At(childComplexity), true
+	case "CandidateEvent.candidate":
+		if e.ComplexityRoot.CandidateEvent.Candidate == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CandidateEvent.Candidate(childComplexity), true
+	case "CandidateEvent.id":
+		if e.ComplexityRoot.CandidateEvent.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CandidateEvent.ID(childComplexity), true
+	case "CandidateEvent.jobShortcode":
+		if e.ComplexityRoot.CandidateEvent.JobShortcode == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CandidateEvent.JobShortcode(childComplexity), true
+	case "CandidateEvent.kind":
+		if e.ComplexityRoot.CandidateEvent.Kind == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CandidateEvent.Kind(childComplexity), true
+	case "CandidateEvent.source":
+		if e.ComplexityRoot.CandidateEvent.Source == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CandidateEvent.Source(childComplexity), true
+	case "CandidateEvent.stage":
+		if e.ComplexityRoot.CandidateEvent.Stage == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CandidateEvent.Stage(childComplexity), true
 
 	case "CommentOnCandidatePayload.candidate":
 		if e.ComplexityRoot.CommentOnCandidatePayload.Candidate == nil {
@@ -2089,6 +2156,18 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Stage.Slug(childComplexity), true
 
+	case "Subscription.candidateEvents":
+		if e.ComplexityRoot.Subscription.CandidateEvents == nil {
+			break
+		}
+
+		args, err := ec.field_Subscription_candidateEvents_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Subscription.CandidateEvents(childComplexity, args["jobShortcode"].(*string), args["stage"].(*string)), true
+
 	case "TestWorkableCredentialPayload.accountName":
 		if e.ComplexityRoot.TestWorkableCredentialPayload.AccountName == nil {
 			break
@@ -2316,6 +2395,23 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			ctx = graphql.WithLazyInputUnmarshalerIndex(ctx, inputUnmarshalers)
 			data := ec._Mutation(ctx, opCtx.Operation.SelectionSet)
 			var buf bytes.Buffer
+			data.MarshalGQL(&buf)
+
+			return &graphql.Response{
+				Data: buf.Bytes(),
+			}
+		}
+	case ast.Subscription:
+		next := ec._Subscription(ctx, opCtx.Operation.SelectionSet)
+
+		var buf bytes.Buffer
+		return func(ctx context.Context) *graphql.Response {
+			buf.Reset()
+			data := next(ctx)
+
+			if data == nil {
+				return nil
+			}
 			data.MarshalGQL(&buf)
 
 			return &graphql.Response{
@@ -3258,6 +3354,63 @@ extend type Mutation {
   "Moves a candidate to another job; the payload's candidate is the relocated one (a new id)."
   relocateCandidate(input: TransferCandidateInput!): RelocateCandidatePayload!
 }
+
+# ---------------------------------------------------------------------------------------------
+# Live updates out: subscriptions (reader role), over graphql-transport-ws (WebSocket) and
+# GraphQL over SSE, on /query with the same API keys, roles and X-Workable-Credential.
+extend schema {
+  subscription: Subscription
+}
+
+type Subscription {
+  """
+  The candidate events of the request's Workable credential as they happen: created and moved
+  candidates, learned from Workable's webhooks, the background refresher and the gateway's own
+  hiring actions, from every replica of the gateway. Filters: only the events of the job with
+  this shortcode, only those whose stage after the event is this one (a slug or a name, compared
+  without regard to case). Delivery is best effort: a subscriber that cannot keep up is ended
+  with the error code SUBSCRIPTION_LAGGED and should subscribe again (and re-read what it shows).
+  """
+  candidateEvents(jobShortcode: String, stage: String): CandidateEvent!
+}
+
+"What happened to a candidate."
+enum CandidateEventKind {
+  "The candidate was added to a job."
+  CREATED
+  "The candidate changed stage (disqualified, reverted and hired included)."
+  MOVED
+}
+
+"How the gateway learned of a candidate event."
+enum CandidateEventSource {
+  "A webhook delivery of Workable's."
+  WEBHOOK
+  "The background refresher, which polls Workable for changes."
+  REFRESHER
+  "A mutation made through this gateway."
+  GATEWAY
+}
+
+"One thing that happened to a candidate."
+type CandidateEvent {
+  "The event's id (Workable's delivery id for a webhook), the same on every replica."
+  id: ID!
+  kind: CandidateEventKind!
+  """
+  The candidate as Workable has it now, read like any other candidate (through the cache and
+  the rate budget, each event afresh); null when Workable no longer has it (relocated or deleted)
+  or it could not be read (the error says why).
+  """
+  candidate: Candidate
+  "When it happened (Workable's time for a webhook, else when the gateway saw it)."
+  at: DateTime!
+  "The candidate's stage after the event, as Workable named it; null when unknown."
+  stage: String
+  "The shortcode of the candidate's job; null when unknown."
+  jobShortcode: String
+  source: CandidateEventSource!
+}
 `, BuiltIn: false},
 }
 var parsedSchema = gqlparser.MustLoadSchema(sources...)
@@ -3474,6 +3627,26 @@ func (ec *executionContext) childFields_CandidateEdge(ctx context.Context, field
 		return ec.fieldContext_CandidateEdge_node(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type CandidateEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_CandidateEvent(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_CandidateEvent_id(ctx, field)
+	case "kind":
+		return ec.fieldContext_CandidateEvent_kind(ctx, field)
+	case "candidate":
+		return ec.fieldContext_CandidateEvent_candidate(ctx, field)
+	case "at":
+		return ec.fieldContext_CandidateEvent_at(ctx, field)
+	case "stage":
+		return ec.fieldContext_CandidateEvent_stage(ctx, field)
+	case "jobShortcode":
+		return ec.fieldContext_CandidateEvent_jobShortcode(ctx, field)
+	case "source":
+		return ec.fieldContext_CandidateEvent_source(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type CandidateEvent", field.Name)
 }
 
 func (ec *executionContext) childFields_CommentOnCandidatePayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -4655,6 +4828,28 @@ func (ec *executionContext) field_Query_nodes_args(ctx context.Context, rawArgs 
 		return nil, err
 	}
 	args["ids"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Subscription_candidateEvents_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "jobShortcode",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["jobShortcode"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "stage",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["stage"] = arg1
 	return args, nil
 }
 
@@ -6773,6 +6968,176 @@ func (ec *executionContext) fieldContext_CandidateEdge_node(_ context.Context, f
 		},
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _CandidateEvent_id(ctx context.Context, field graphql.CollectedField, obj *model.CandidateEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CandidateEvent_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.CandidateEvent().ID(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CandidateEvent_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CandidateEvent", field, true, true, "ID")
+}
+
+func (ec *executionContext) _CandidateEvent_kind(ctx context.Context, field graphql.CollectedField, obj *model.CandidateEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CandidateEvent_kind(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Kind, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.CandidateEventKind) graphql.Marshaler {
+			return ec.marshalNCandidateEventKind2githubᚗcomᚋworkablegwᚋgatewayᚋgraphᚋmodelᚐCandidateEventKind(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CandidateEvent_kind(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CandidateEvent", field, false, false, "CandidateEventKind")
+}
+
+func (ec *executionContext) _CandidateEvent_candidate(ctx context.Context, field graphql.CollectedField, obj *model.CandidateEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CandidateEvent_candidate(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.CandidateEvent().Candidate(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *workable.Candidate) graphql.Marshaler {
+			return ec.marshalOCandidate2ᚖgithubᚗcomᚋworkablegwᚋgatewayᚋworkableᚐCandidate(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_CandidateEvent_candidate(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CandidateEvent",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Candidate(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _CandidateEvent_at(ctx context.Context, field graphql.CollectedField, obj *model.CandidateEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CandidateEvent_at(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.At, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNDateTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CandidateEvent_at(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CandidateEvent", field, false, false, "DateTime")
+}
+
+func (ec *executionContext) _CandidateEvent_stage(ctx context.Context, field graphql.CollectedField, obj *model.CandidateEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CandidateEvent_stage(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Stage, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_CandidateEvent_stage(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CandidateEvent", field, false, false, "String")
+}
+
+func (ec *executionContext) _CandidateEvent_jobShortcode(ctx context.Context, field graphql.CollectedField, obj *model.CandidateEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CandidateEvent_jobShortcode(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.JobShortcode, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_CandidateEvent_jobShortcode(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CandidateEvent", field, false, false, "String")
+}
+
+func (ec *executionContext) _CandidateEvent_source(ctx context.Context, field graphql.CollectedField, obj *model.CandidateEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CandidateEvent_source(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Source, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.CandidateEventSource) graphql.Marshaler {
+			return ec.marshalNCandidateEventSource2githubᚗcomᚋworkablegwᚋgatewayᚋgraphᚋmodelᚐCandidateEventSource(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CandidateEvent_source(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CandidateEvent", field, false, false, "CandidateEventSource")
 }
 
 func (ec *executionContext) _CommentOnCandidatePayload_candidate(ctx context.Context, field graphql.CollectedField, obj *model.CommentOnCandidatePayload) (ret graphql.Marshaler) {
@@ -11067,6 +11432,50 @@ func (ec *executionContext) fieldContext_Stage_position(_ context.Context, field
 	return graphql.NewScalarFieldContext("Stage", field, false, false, "Int")
 }
 
+func (ec *executionContext) _Subscription_candidateEvents(ctx context.Context, field graphql.CollectedField) (ret func(ctx context.Context) graphql.Marshaler) {
+	return graphql.ResolveFieldStream(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Subscription_candidateEvents(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Subscription().CandidateEvents(ctx, fc.Args["jobShortcode"].(*string), fc.Args["stage"].(*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.CandidateEvent) graphql.Marshaler {
+			return ec.marshalNCandidateEvent2ᚖgithubᚗcomᚋworkablegwᚋgatewayᚋgraphᚋmodelᚐCandidateEvent(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Subscription_candidateEvents(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Subscription",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CandidateEvent(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Subscription_candidateEvents_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _TestWorkableCredentialPayload_ok(ctx context.Context, field graphql.CollectedField, obj *model.TestWorkableCredentialPayload) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -14485,6 +14894,71 @@ func (ec *executionContext) _CandidateEdge(ctx context.Context, sel ast.Selectio
 	return out
 }
 
+var candidateEventImplementors = []string{"CandidateEvent"}
+
+func (ec *executionContext) _CandidateEvent(ctx context.Context, sel ast.SelectionSet, obj *model.CandidateEvent) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, candidateEventImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("CandidateEvent")
+		case "id":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._CandidateEvent_id(ctx, field, obj)
+				})
+		case "kind":
+			out.Values[i] = ec._CandidateEvent_kind(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "candidate":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._CandidateEvent_candidate(ctx, field, obj)
+				})
+		case "at":
+			out.Values[i] = ec._CandidateEvent_at(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "stage":
+			out.Values[i] = ec._CandidateEvent_stage(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "jobShortcode":
+			out.Values[i] = ec._CandidateEvent_jobShortcode(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "source":
+			out.Values[i] = ec._CandidateEvent_source(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var commentOnCandidatePayloadImplementors = []string{"CommentOnCandidatePayload"}
 
 func (ec *executionContext) _CommentOnCandidatePayload(ctx context.Context, sel ast.SelectionSet, obj *model.CommentOnCandidatePayload) graphql.Marshaler {
@@ -16117,6 +16591,26 @@ func (ec *executionContext) _Stage(ctx context.Context, sel ast.SelectionSet, ob
 	return out
 }
 
+var subscriptionImplementors = []string{"Subscription"}
+
+func (ec *executionContext) _Subscription(ctx context.Context, sel ast.SelectionSet) func(ctx context.Context) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, subscriptionImplementors)
+	ctx = graphql.WithFieldContext(ctx, &graphql.FieldContext{
+		Object: "Subscription",
+	})
+	if len(fields) != 1 {
+		graphql.AddErrorf(ctx, "must subscribe to exactly one stream")
+		return nil
+	}
+
+	switch fields[0].Name {
+	case "candidateEvents":
+		return ec._Subscription_candidateEvents(ctx, fields[0])
+	default:
+		panic("unknown field " + strconv.Quote(fields[0].Name))
+	}
+}
+
 var testWorkableCredentialPayloadImplementors = []string{"TestWorkableCredentialPayload"}
 
 func (ec *executionContext) _TestWorkableCredentialPayload(ctx context.Context, sel ast.SelectionSet, obj *model.TestWorkableCredentialPayload) graphql.Marshaler {
@@ -16881,6 +17375,34 @@ func (ec *executionContext) marshalNCandidateEdge2ᚕgithubᚗcomᚋworkablegw�
 	}
 
 	return ret
+}
+
+func (ec *executionContext) marshalNCandidateEvent2ᚖgithubᚗcomᚋworkablegwᚋgatewayᚋgraphᚋmodelᚐCandidateEvent(ctx context.Context, sel ast.SelectionSet, v *model.CandidateEvent) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "CandidateEvent!")
+		return graphql.Null
+	}
+	return ec._CandidateEvent(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNCandidateEventKind2githubᚗcomᚋworkablegwᚋgatewayᚋgraphᚋmodelᚐCandidateEventKind(ctx context.Context, v any) (model.CandidateEventKind, error) {
+	var res model.CandidateEventKind
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNCandidateEventKind2githubᚗcomᚋworkablegwᚋgatewayᚋgraphᚋmodelᚐCandidateEventKind(ctx context.Context, sel ast.SelectionSet, v model.CandidateEventKind) graphql.Marshaler {
+	return v
+}
+
+func (ec *executionContext) unmarshalNCandidateEventSource2githubᚗcomᚋworkablegwᚋgatewayᚋgraphᚋmodelᚐCandidateEventSource(ctx context.Context, v any) (model.CandidateEventSource, error) {
+	var res model.CandidateEventSource
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNCandidateEventSource2githubᚗcomᚋworkablegwᚋgatewayᚋgraphᚋmodelᚐCandidateEventSource(ctx context.Context, sel ast.SelectionSet, v model.CandidateEventSource) graphql.Marshaler {
+	return v
 }
 
 func (ec *executionContext) unmarshalNCommentOnCandidateInput2githubᚗcomᚋworkablegwᚋgatewayᚋgraphᚋmodelᚐCommentOnCandidateInput(ctx context.Context, v any) (model.CommentOnCandidateInput, error) {

@@ -252,6 +252,9 @@ type SocialProfileInput struct {
 	URL      string  `json:"url"`
 }
 
+type Subscription struct {
+}
+
 type TestWorkableCredentialPayload struct {
 	Ok          bool                    `json:"ok"`
 	AccountName *string                 `json:"accountName,omitempty"`
@@ -418,6 +421,125 @@ func (e *ActivityKind) UnmarshalJSON(b []byte) error {
 }
 
 func (e ActivityKind) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+// What happened to a candidate.
+type CandidateEventKind string
+
+const (
+	// The candidate was added to a job.
+	CandidateEventKindCreated CandidateEventKind = "CREATED"
+	// The candidate changed stage (disqualified, reverted and hired included).
+	CandidateEventKindMoved CandidateEventKind = "MOVED"
+)
+
+var AllCandidateEventKind = []CandidateEventKind{
+	CandidateEventKindCreated,
+	CandidateEventKindMoved,
+}
+
+func (e CandidateEventKind) IsValid() bool {
+	switch e {
+	case CandidateEventKindCreated, CandidateEventKindMoved:
+		return true
+	}
+	return false
+}
+
+func (e CandidateEventKind) String() string {
+	return string(e)
+}
+
+func (e *CandidateEventKind) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = CandidateEventKind(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid CandidateEventKind", str)
+	}
+	return nil
+}
+
+func (e CandidateEventKind) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *CandidateEventKind) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e CandidateEventKind) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+// How the gateway learned of a candidate event.
+type CandidateEventSource string
+
+const (
+	// A webhook delivery of Workable's.
+	CandidateEventSourceWebhook CandidateEventSource = "WEBHOOK"
+	// The background refresher, which polls Workable for changes.
+	CandidateEventSourceRefresher CandidateEventSource = "REFRESHER"
+	// A mutation made through this gateway.
+	CandidateEventSourceGateway CandidateEventSource = "GATEWAY"
+)
+
+var AllCandidateEventSource = []CandidateEventSource{
+	CandidateEventSourceWebhook,
+	CandidateEventSourceRefresher,
+	CandidateEventSourceGateway,
+}
+
+func (e CandidateEventSource) IsValid() bool {
+	switch e {
+	case CandidateEventSourceWebhook, CandidateEventSourceRefresher, CandidateEventSourceGateway:
+		return true
+	}
+	return false
+}
+
+func (e CandidateEventSource) String() string {
+	return string(e)
+}
+
+func (e *CandidateEventSource) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = CandidateEventSource(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid CandidateEventSource", str)
+	}
+	return nil
+}
+
+func (e CandidateEventSource) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *CandidateEventSource) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e CandidateEventSource) MarshalJSON() ([]byte, error) {
 	var buf bytes.Buffer
 	e.MarshalGQL(&buf)
 	return buf.Bytes(), nil
