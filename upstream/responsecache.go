@@ -223,7 +223,7 @@ func (e *Economy) storeResponse(ctx context.Context, key string, rs *Request, cw
 	freshFor := rs.freshUntil.Sub(e.now())
 	deps, op := rs.deps, rs.operation
 	rs.mu.Unlock()
-	if !cacheable || rs.stale.Load() > 0 || cw.status != http.StatusOK || freshFor < time.Second {
+	if !cacheable || cw.status != http.StatusOK || freshFor < time.Second {
 		return
 	}
 	var resp struct {
