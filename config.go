@@ -62,6 +62,12 @@ type config struct {
 	MetricsOperations  []string      // METRICS_OPERATIONS, the operation names metrics may use as labels
 
 	GC gcSettings // GOGC and GOMEMLIMIT: the collector's defaults when unset (gc.go)
+
+	// Live updates (liveupdates.go).
+	PublicURL       string        // GATEWAY_PUBLIC_URL, where Workable sends webhooks; "": none can be registered
+	RefreshEnabled  bool          // REFRESH_ENABLED, default true
+	RefreshInterval time.Duration // REFRESH_INTERVAL, default 30s
+	RefreshShare    float64       // REFRESH_BUDGET_SHARE, default 0.2
 }
 
 // ttls returns the cache TTLs: CacheTTLs with every fresh time multiplied
@@ -148,6 +154,7 @@ func loadConfig(getenv func(string) string) (config, error) {
 	}
 	problems = append(problems, shutdownProblems(env, getenv, &cfg)...)
 	problems = append(problems, observabilityProblems(env, &cfg)...)
+	problems = append(problems, liveUpdateProblems(env, &cfg)...)
 	intSetting(getenv, "WORKABLE_RATE_LIMIT", 1, workable.MaxAdoptedLimit, &cfg.WorkableRateLimit, &problems)
 	problems = append(problems, workableProblems(cfg)...)
 	if cfg.RedisURL != "" && !strings.Contains(cfg.RedisURL, "://") && !strings.Contains(cfg.RedisURL, ":") {

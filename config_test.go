@@ -34,7 +34,8 @@ func defaults() config {
 		Introspection: true, Playground: true, MaxBodyBytes: 1 << 20, WorkableCallTimeout: 10 * time.Second,
 		ComplexityLimit: graph.DefaultComplexityLimit, QueryLimits: guard.DefaultQueryLimits(),
 		CORSAllowedOrigins: []string{"http://localhost:*", "http://127.0.0.1:*"}, SlowQueryThreshold: 5 * time.Second,
-		WorkableMemberID: simulator.DemoMemberID, GC: gcSettings{Percent: defaultGCPercent, LimitFromCgroup: true}}
+		WorkableMemberID: simulator.DemoMemberID, GC: gcSettings{Percent: defaultGCPercent, LimitFromCgroup: true},
+		RefreshEnabled: true, RefreshInterval: 30 * time.Second, RefreshShare: 0.2}
 }
 
 // accountDefaults is the configuration with only a Workable account set
@@ -225,6 +226,27 @@ func TestLoadConfig(t *testing.T) {
 				}
 				return c
 			}(),
+		},
+		{
+			name: "live updates",
+			env: map[string]string{"GATEWAY_PUBLIC_URL": "https://gw.example.com/", "REFRESH_ENABLED": "false",
+				"REFRESH_INTERVAL": "1m", "REFRESH_BUDGET_SHARE": "0.05"},
+			want: func() config {
+				c := defaults()
+				c.PublicURL, c.RefreshEnabled, c.RefreshInterval, c.RefreshShare = "https://gw.example.com", false, time.Minute, 0.05
+				return c
+			}(),
+		},
+		{
+			name: "bad live update settings",
+			env: map[string]string{"GATEWAY_PUBLIC_URL": "gw.example.com", "REFRESH_ENABLED": "sometimes",
+				"REFRESH_INTERVAL": "0s", "REFRESH_BUDGET_SHARE": "1.5"},
+			wantErr: []string{"GATEWAY_PUBLIC_URL must be the gateway's base URL", "REFRESH_ENABLED", "REFRESH_INTERVAL", "REFRESH_BUDGET_SHARE must be a number above 0 and at most 1"},
+		},
+		{
+			name:    "a refresher share of zero",
+			env:     map[string]string{"REFRESH_BUDGET_SHARE": "0"},
+			wantErr: []string{"REFRESH_BUDGET_SHARE"},
 		},
 		{
 			name: "a pinned Workable rate limit",

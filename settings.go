@@ -11,6 +11,7 @@ import (
 	"github.com/workablegw/gateway/cache"
 	"github.com/workablegw/gateway/graph"
 	"github.com/workablegw/gateway/guard"
+	"github.com/workablegw/gateway/refresher"
 	"github.com/workablegw/gateway/workable/simulator"
 )
 
@@ -94,6 +95,10 @@ func settingsTable() []setting {
 		{name: "CACHE_TTL_ACTIVITIES", def: ttl.Activities.Fresh.String(), help: "Fresh time of a candidate's activities page."},
 		{name: "CACHE_STALE_TTL", def: ttl.Job.Stale.String(), help: "How long past its fresh time an entry is kept for answers while Workable fails."},
 		{name: "RESPONSE_CACHE", def: "true", help: "Also cache whole query responses."},
+		{name: "GATEWAY_PUBLIC_URL", help: "The gateway's public base URL, which Workable can reach (https://gateway.example.com): registerWorkableWebhooks subscribes <url>/webhooks/workable/<credential>; unset, webhooks cannot be registered."},
+		{name: "REFRESH_ENABLED", def: "true", help: "Run the background refresher: per credential, poll what changed in Workable (updated_after), refresh the cache and emit the events of subscriptions."},
+		{name: "REFRESH_INTERVAL", def: refresher.DefaultInterval.String(), help: "Time between two rounds of the background refresher."},
+		{name: "REFRESH_BUDGET_SHARE", def: strconv.FormatFloat(refresher.DefaultShare, 'g', -1, 64), help: "The largest share of each credential's Workable budget the refresher uses (above 0, at most 1); it calls only when no user request waits for the budget."},
 		{name: "LOG_FORMAT", def: "text", prod: "json", help: "json or text."},
 		{name: "LOG_LEVEL", def: "info", help: "debug, info, warn or error."},
 		{name: "SLOW_QUERY_THRESHOLD", def: defaultSlowQuery.String(), help: "A /query request that takes longer logs a slow-query warning; 0s turns it off."},
