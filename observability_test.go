@@ -190,7 +190,8 @@ func scrape(t *testing.T, base string) string {
 // then answered from the response cache) and checks the log line of each
 // against the response's extensions.cost, and the series /metrics shows.
 func TestMetricsAndLogLinesAfterAKnownQuery(t *testing.T) {
-	base, logs, stop := startLoggedRun(t, map[string]string{"PORT": "0", "LOG_FORMAT": "json", "METRICS_OPERATIONS": "KnownJobs"})
+	// No background refresher: the test counts the calls its queries make.
+	base, logs, stop := startLoggedRun(t, map[string]string{"PORT": "0", "LOG_FORMAT": "json", "METRICS_OPERATIONS": "KnownJobs", "REFRESH_ENABLED": "false"})
 
 	const body = `{"query":"query KnownJobs { jobs(first: 3) { nodes { shortcode title } } }"}`
 	type want struct{ calls, hits int64 }

@@ -43,6 +43,8 @@ func startGateway(t *testing.T, env map[string]string) *gateway {
 	all := map[string]string{
 		"PORT": "0", "WORKABLE_SUBDOMAIN": simulator.DemoSubdomain, "WORKABLE_API_TOKEN": workableToken,
 		"WORKABLE_BASE_URL": simSrv.URL + "/spi/v3/", "GATEWAY_API_KEYS": apiKeys, "LOG_LEVEL": "debug",
+		// The tests count the calls requests make: no background refresher.
+		"REFRESH_ENABLED": "false",
 	}
 	for k, v := range env {
 		if v == "" {

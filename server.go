@@ -34,6 +34,7 @@ import (
 	"github.com/workablegw/gateway/redisconn"
 	"github.com/workablegw/gateway/telemetry"
 	"github.com/workablegw/gateway/upstream"
+	"github.com/workablegw/gateway/webhooks"
 	"github.com/workablegw/gateway/workable/simulator"
 )
 
@@ -173,9 +174,17 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		Events:               bus,
 	}
 	obs.configureGraph(&gcfg, rdb, cfg.CachePrefix+"wgw:")
+	// Live updates (liveupdates.go): Workable's webhooks in, and the
+	// background refresher, both publishing on the bus.
+	live, err := newLiveUpdates(cfg, registry, rdb, cfg.CachePrefix+"wgw:", bus, idem, logger, obs.registry)
+	if err != nil {
+		return err
+	}
+	stopRefresher := live.start(ctx)
+	defer stopRefresher()
 	sec := newSecurity(cfg, logger)
 	draining := new(atomic.Bool)
-	handler := NewServer(logger, gcfg, rdb, sec, obs.metricsHandler(), draining)
+	handler := NewServer(logger, gcfg, rdb, sec, obs.metricsHandler(), live.receiver, draining)
 	// Outermost, so that every answer (401s and 413s too) gets its log line.
 	handler = obs.wrap(handler)
 
@@ -241,11 +250,16 @@ func publicBase(host string, port int) string {
 
 // NewServer wires every route of the gateway in one place. /query is
 // guarded by sec (see security.protect); metrics serves GET /metrics (nil:
-// no such route); /readyz answers 503 once draining is set (shutdown has
-// begun).
-func NewServer(logger *slog.Logger, gcfg graph.Config, rdb redis.UniversalClient, sec security, metrics http.Handler, draining *atomic.Bool) http.Handler {
+// no such route); webhooks receives Workable's deliveries at
+// POST /webhooks/workable/{credential} (nil: no such route), trusted by
+// their signature alone (Workable sends no API key); /readyz answers 503
+// once draining is set (shutdown has begun).
+func NewServer(logger *slog.Logger, gcfg graph.Config, rdb redis.UniversalClient, sec security, metrics, webhookReceiver http.Handler, draining *atomic.Bool) http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("/query", sec.protect(graph.NewHandler(gcfg)))
+	if webhookReceiver != nil {
+		mux.Handle(webhooks.Path, webhookReceiver)
+	}
 	if !gcfg.DisableIntrospection {
 		mux.Handle("GET /schema.graphql", sec.protectSchema(schemaHandler()))
 	}

@@ -202,7 +202,8 @@ func TestRunShutdownFinishesInFlightRequest(t *testing.T) {
 
 	env := map[string]string{"PORT": "0", "WORKABLE_SUBDOMAIN": simulator.DemoSubdomain,
 		"WORKABLE_API_TOKEN": workableToken, "WORKABLE_BASE_URL": simSrv.URL + "/spi/v3/",
-		"SHUTDOWN_TIMEOUT": "35s"}
+		// No background refresher: its GET /jobs would be the one held.
+		"SHUTDOWN_TIMEOUT": "35s", "REFRESH_ENABLED": "false"}
 	base, stop := startRun(t, nil, env, `listening on (http://localhost:\d+)/query`)
 
 	type result struct {

@@ -187,14 +187,17 @@ func newLoaders(e *upstream.Economy, rs *upstream.Request) *loaders {
 	l.candidateBasic = newCachedLoader(e, rs, upstream.Spec[string, *workable.Candidate]{
 		Kind: cache.KindCandidate, ID: upstream.ListedID, Gen: listsGen, Fetch: l.basicFromDetail, Derived: true,
 	})
+	// The jobs generation guards every job and jobs page: the refresher
+	// replaces it when Workable reports a job changed.
+	jobsGen := func(string) string { return e.JobsGenKey() }
 	l.jobDetail = newCachedLoader(e, rs, upstream.Spec[string, *workable.Job]{
-		Kind: cache.KindJob, ID: upstream.DetailID, Fetch: l.fetchJobDetail,
+		Kind: cache.KindJob, ID: upstream.DetailID, Gen: jobsGen, Fetch: l.fetchJobDetail,
 	})
 	l.job = newCachedLoader(e, rs, upstream.Spec[string, *workable.Job]{
-		Kind: cache.KindJob, ID: upstream.ListedID, Fetch: l.jobFromIndex, Derived: true,
+		Kind: cache.KindJob, ID: upstream.ListedID, Gen: jobsGen, Fetch: l.jobFromIndex, Derived: true,
 	})
 	l.jobPages = newCachedLoader(e, rs, upstream.Spec[jobPageKey, page[workable.Job]]{
-		Kind: cache.KindJobList, ID: jobPageKey.canonical, Fetch: l.fetchJobPage,
+		Kind: cache.KindJobList, ID: jobPageKey.canonical, Gen: func(jobPageKey) string { return e.JobsGenKey() }, Fetch: l.fetchJobPage,
 	})
 	l.candidatePages = newCachedLoader(e, rs, upstream.Spec[candidatePageKey, page[workable.Candidate]]{
 		Kind: cache.KindCandidateList, ID: candidatePageKey.canonical,
@@ -440,7 +443,7 @@ func (l *loaders) jobFromIndex(ctx context.Context, shortcode, _ string) (*worka
 // fetchJobPage runs one GET /jobs; each job of the page is cached too, for
 // references by shortcode. Its parameters are those of API.md §2: state,
 // limit, since_id, created_after, updated_after and include_fields.
-func (l *loaders) fetchJobPage(ctx context.Context, k jobPageKey, _ string) (page[workable.Job], []cache.Item, error) {
+func (l *loaders) fetchJobPage(ctx context.Context, k jobPageKey, gen string) (page[workable.Job], []cache.Item, error) {
 	opts := &workable.JobListOptions{
 		State:        k.State,
 		Limit:        k.Limit,
@@ -465,7 +468,7 @@ func (l *loaders) fetchJobPage(ctx context.Context, k jobPageKey, _ string) (pag
 	if err != nil {
 		return page[workable.Job]{}, nil, err
 	}
-	items, err := perRecord(l.e, cache.KindJob, "", pg.Items, func(j *workable.Job) string { return j.Shortcode })
+	items, err := perRecord(l.e, cache.KindJob, gen, pg.Items, func(j *workable.Job) string { return j.Shortcode })
 	if err != nil {
 		return page[workable.Job]{}, nil, err
 	}

@@ -34,6 +34,8 @@ const (
 	genTTL = 7 * 24 * time.Hour
 	// listsGenID is the id of the candidate lists generation.
 	listsGenID = "cands"
+	// jobsGenID is the id of the jobs generation.
+	jobsGenID = "jobs"
 )
 
 // Economy is the read-through engine of one Workable credential: its
@@ -797,17 +799,7 @@ func (e *Economy) CandidateMaybeWritten(ctx context.Context, id string) {
 // each of ids (its detail and its activities). Nothing is stored: the next
 // reader fetches the new state.
 func (e *Economy) CandidatesChanged(ctx context.Context, ids ...string) {
-	if e.store == nil {
-		return
-	}
-	ctx = context.WithoutCancel(ctx)
-	items := []cache.Item{genItem(e.ListsGenKey(), newGeneration())}
-	for _, id := range ids {
-		if id != "" {
-			items = append(items, genItem(e.CandidateGenKey(id), newGeneration()))
-		}
-	}
-	if err := e.store.SetMany(ctx, items); err != nil {
+	if err := e.InvalidateCandidates(ctx, ids...); err != nil {
 		e.logger.LogAttrs(ctx, slog.LevelWarn, "cache invalidation after a candidate action failed; cached data may show the old state until it expires",
 			slog.Any("err", err))
 	}

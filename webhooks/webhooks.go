@@ -34,6 +34,8 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/workablegw/gateway/credentials"
 	"github.com/workablegw/gateway/events"
 	"github.com/workablegw/gateway/idempotency"
@@ -276,3 +278,27 @@ func answer(w http.ResponseWriter, status int, msg string) {
 	w.WriteHeader(status)
 	_, _ = io.WriteString(w, msg+"\n")
 }
+
+// Metrics counts deliveries by outcome:
+// workable_gateway_webhook_deliveries_total{outcome}. The credential named
+// in the path is not a label: anyone can send any path.
+type Metrics struct {
+	deliveries *prometheus.CounterVec
+}
+
+// NewMetrics creates the series and registers them with reg (nothing is
+// registered when reg is nil).
+func NewMetrics(reg prometheus.Registerer) *Metrics {
+	m := &Metrics{deliveries: prometheus.NewCounterVec(prometheus.CounterOpts{
+		Namespace: "workable_gateway",
+		Name:      "webhook_deliveries_total",
+		Help:      "Webhook deliveries received from Workable, by outcome (handled, duplicate, ignored, bad_signature, malformed, unknown_credential, too_large, failed).",
+	}, []string{"outcome"})}
+	if reg != nil {
+		reg.MustRegister(m.deliveries)
+	}
+	return m
+}
+
+// Observe counts one delivery; it fits Config.Observe.
+func (m *Metrics) Observe(_ string, o Outcome) { m.deliveries.WithLabelValues(string(o)).Inc() }
