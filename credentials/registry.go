@@ -390,7 +390,11 @@ func (r *Registry) Economy(ctx context.Context, nickname string) (*upstream.Econ
 	if err != nil {
 		return nil, Credential{}, fmt.Errorf("create client for %w", credErr(c.Nickname, err))
 	}
-	econ := upstream.New(r.upstream, c.Nickname, r.upstream.Namespace(c.Subdomain, c.Token), client)
+	econ := upstream.New(r.upstream, upstream.Credential{
+		Nickname:  c.Nickname,
+		Namespace: r.upstream.Namespace(c.Subdomain, c.Token),
+		MemberID:  c.MemberID,
+	}, client)
 	r.clients[c.Nickname] = &cachedClient{
 		econ:      econ,
 		subdomain: c.Subdomain,

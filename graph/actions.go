@@ -57,10 +57,7 @@ const maxCommentLen = maxLongTextLen
 // defaultActingMember is the acting member of an action whose input names
 // none: the request's credential's ("" for none).
 func (r *Resolver) defaultActingMember(ctx context.Context) string {
-	if rq := requestFrom(ctx); rq != nil {
-		return rq.memberID
-	}
-	return ""
+	return r.econFor(ctx).MemberID()
 }
 
 // candidateAction is a validated hiring action, ready for Workable.

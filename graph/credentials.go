@@ -46,8 +46,8 @@ const (
 )
 
 // credentialMiddleware resolves each request's credential and runs it on
-// that credential's economy (upstream.Economy.Serve), with the GraphQL
-// state of the request (newRequest) set up for next. An unknown credential
+// that credential's economy (upstream.Economy.Serve), which calls next for
+// the requests it does not answer from the response cache. An unknown credential
 // is answered with HTTP 400 and code UNKNOWN_CREDENTIAL (a GraphQL-shaped
 // error, like the other refusals made before the GraphQL handler): the
 // request is refused as a whole because none of its fields could be
@@ -65,10 +65,10 @@ func credentialMiddleware(reg *credentials.Registry, logger *slog.Logger, next h
 				"send at most one "+CredentialHeader+" header")
 			return
 		}
-		e, cred, err := reg.Economy(r.Context(), nickname)
+		e, _, err := reg.Economy(r.Context(), nickname)
 		switch {
 		case err == nil:
-			e.Serve(w, r, withRequest(cred, next), answeredInParts)
+			e.Serve(w, r, next, answeredInParts)
 		case errors.Is(err, credentials.ErrNotFound):
 			guard.WriteError(w, http.StatusBadRequest, CodeUnknownCredential, unknownCredentialMessage(nickname))
 		case errors.Is(err, credentials.ErrWrongKey):

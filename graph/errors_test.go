@@ -138,7 +138,7 @@ func TestInternalOnPanic(t *testing.T) {
 			}
 			return next(ctx)
 		})
-		return credentialMiddleware(cfg.Credentials, cfg.Logger, srv)
+		return credentialMiddleware(cfg.Credentials, cfg.Logger, withRequest(srv))
 	}))
 	resp := env.query(`{ account { name } stages { slug } }`, nil)
 	e := resp.requireCode(t, CodeInternal)

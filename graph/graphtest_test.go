@@ -228,7 +228,7 @@ func newTestEnv(t *testing.T, opts ...envOption) *testEnv {
 // context of one request (its loaders and cost), for calling resolver
 // methods directly.
 func (e *testEnv) resolver() (*Resolver, context.Context) {
-	ctx := newRequest(e.econ.NewRequest(context.Background()), "")
+	ctx := newRequest(e.econ.NewRequest(context.Background()))
 	return &Resolver{logger: e.hcfg.Logger, creds: e.registry, idem: idempotency.NewMemoryStore(), idemTTL: idempotency.DefaultTTL}, ctx
 }
 

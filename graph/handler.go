@@ -111,7 +111,7 @@ func NewHandler(cfg Config) http.Handler {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	return credentialMiddleware(cfg.Credentials, cfg.Logger, detachExecution(newServer(cfg)))
+	return credentialMiddleware(cfg.Credentials, cfg.Logger, withRequest(detachExecution(newServer(cfg))))
 }
 
 // newServer builds the gqlgen server without the request middleware.

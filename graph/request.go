@@ -7,20 +7,15 @@ import (
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/vektah/gqlparser/v2/ast"
 
-	"github.com/workablegw/gateway/credentials"
 	"github.com/workablegw/gateway/telemetry"
 	"github.com/workablegw/gateway/upstream"
 )
 
 // request is the GraphQL side of one request, next to its upstream state
-// (upstream.RequestFrom): its dataloaders, its credential's default acting
-// member and its Idempotency-Key header. It travels in the context (see
-// requestFrom).
+// (upstream.RequestFrom): its dataloaders and its Idempotency-Key header.
+// It travels in the context (see requestFrom).
 type request struct {
 	loaders *loaders
-	// memberID is the default acting member of the request's credential,
-	// for the hiring actions whose input names none ("" for none).
-	memberID string
 	// idempotencyKey is the request's Idempotency-Key header ("" when
 	// absent); idempotencyKeys counts the header's values.
 	idempotencyKey  string
@@ -39,9 +34,9 @@ func requestFrom(ctx context.Context) *request {
 // the upstream state the credential's economy has put in its context. It
 // runs only for requests the response cache did not answer, so a cached
 // answer builds no loaders.
-func withRequest(cred credentials.Credential, next http.Handler) http.Handler {
+func withRequest(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		ctx := newRequest(r.Context(), cred.MemberID)
+		ctx := newRequest(r.Context())
 		rq := requestFrom(ctx)
 		if vals := r.Header.Values("Idempotency-Key"); len(vals) > 0 {
 			rq.idempotencyKey, rq.idempotencyKeys = vals[0], len(vals)
@@ -51,10 +46,10 @@ func withRequest(cred credentials.Credential, next http.Handler) http.Handler {
 }
 
 // newRequest returns ctx carrying a new GraphQL request over the upstream
-// request already in ctx, with memberID as its default acting member.
-func newRequest(ctx context.Context, memberID string) context.Context {
+// request already in ctx.
+func newRequest(ctx context.Context) context.Context {
 	rs := upstream.RequestFrom(ctx)
-	rq := &request{memberID: memberID, loaders: newLoaders(rs.Economy(), rs)}
+	rq := &request{loaders: newLoaders(rs.Economy(), rs)}
 	return context.WithValue(ctx, requestKey{}, rq)
 }
 

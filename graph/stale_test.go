@@ -83,8 +83,8 @@ func TestStaleAnswerKeepsFiltersPrivate(t *testing.T) {
 // entry's id.
 func TestStaleIDIsOpaque(t *testing.T) {
 	t.Parallel()
-	a := upstream.New(upstream.Config{}, "a", cache.Namespace("acme", "token-a"), nil)
-	b := upstream.New(upstream.Config{}, "b", cache.Namespace("acme", "token-b"), nil)
+	a := upstream.New(upstream.Config{}, upstream.Credential{Nickname: "a", Namespace: cache.Namespace("acme", "token-a")}, nil)
+	b := upstream.New(upstream.Config{}, upstream.Credential{Nickname: "b", Namespace: cache.Namespace("acme", "token-b")}, nil)
 	const id = "email=jane%40example.com&limit=50"
 	ref := a.StaleID(cache.KindCandidateList, id)
 	if !staleRefPattern.MatchString(ref) {

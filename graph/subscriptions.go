@@ -277,12 +277,8 @@ func (r *Resolver) requestCredential(ctx context.Context) string {
 // nothing read for an earlier event is reused) over the same credential,
 // whose waits end within timeout; done releases it.
 func (r *Resolver) eventRequest(ctx context.Context, timeout time.Duration) (context.Context, func()) {
-	memberID := ""
-	if rq := requestFrom(ctx); rq != nil {
-		memberID = rq.memberID
-	}
 	bound, cancel := context.WithTimeout(requestContext(ctx), timeout)
-	ctx = newRequest(r.econFor(ctx).NewRequest(ctx), memberID)
+	ctx = newRequest(r.econFor(ctx).NewRequest(ctx))
 	return context.WithValue(ctx, boundKey{}, bound), cancel
 }
 

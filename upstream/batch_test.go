@@ -36,7 +36,7 @@ func (a *arrivals) Observe(workable.Rate) {}
 func TestBatchCallsArriveInRankOrder(t *testing.T) {
 	t.Parallel()
 	lim := &arrivals{}
-	e := New(Config{}, "default", "", nil)
+	e := New(Config{}, Credential{Nickname: "default"}, nil)
 	keys := []string{"k7", "k3", "k9", "k0", "k5", "k1", "k8", "k2", "k6", "k4"}
 	rankOfKey := func(k string) workable.Rank { return workable.Rank{1, int64(k[1] - '0')} }
 	batch := Batch(e, &Request{}, Spec[string, string]{
@@ -75,7 +75,7 @@ func TestConfigLoaderWait(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			if got := New(Config{LoaderWait: tt.in}, "default", "", nil).LoaderWait(); got != tt.want {
+			if got := New(Config{LoaderWait: tt.in}, Credential{Nickname: "default"}, nil).LoaderWait(); got != tt.want {
 				t.Errorf("loaderWait = %v, want %v", got, tt.want)
 			}
 		})

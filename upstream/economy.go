@@ -48,6 +48,8 @@ type Economy struct {
 	// nickname is the name of the credential whose client this is
 	// ("default" for the credential of the environment).
 	nickname string
+	// memberID is the credential's default acting member ("" for none).
+	memberID string
 	// requests numbers the requests in arrival order: the first element of
 	// the rank of their Workable calls (see Request.Ordinal).
 	requests atomic.Int64
@@ -133,20 +135,32 @@ func (c Config) Namespace(subdomain, token string) string {
 	return c.NamespacePrefix + cache.Namespace(subdomain, token)
 }
 
-// New returns the Economy of the credential nickname, reading Workable with
-// client under the cache namespace ns (Config.Namespace). For
+// Credential is what an Economy knows of its Workable credential.
+type Credential struct {
+	// Nickname names the credential ("default" for the environment's).
+	Nickname string
+	// Namespace starts every cache key of the credential
+	// (Config.Namespace).
+	Namespace string
+	// MemberID is the member the credential's writes act as when a write
+	// names none ("" for none).
+	MemberID string
+}
+
+// New returns the Economy of cred, reading Workable with client. For
 // extensions.cost to count Workable calls, client must have been built with
 // workable.WithRequestHook(CountWorkableCalls). It panics if cfg.Cache is
 // set without a namespace.
-func New(cfg Config, nickname, ns string, client *workable.Client) *Economy {
-	if cfg.Cache != nil && ns == "" {
+func New(cfg Config, cred Credential, client *workable.Client) *Economy {
+	if cfg.Cache != nil && cred.Namespace == "" {
 		panic("upstream: a cache needs a namespace (Config.Namespace)")
 	}
 	e := &Economy{
 		client:     client,
-		nickname:   nickname,
+		nickname:   cred.Nickname,
+		memberID:   cred.MemberID,
 		store:      traceStore(cfg.Cache, cfg.TracerProvider),
-		ns:         ns,
+		ns:         cred.Namespace,
 		ttls:       cfg.TTLs,
 		now:        cfg.Now,
 		logger:     cfg.Logger,
@@ -175,6 +189,10 @@ func (e *Economy) Client() *workable.Client { return e.client }
 
 // Nickname returns the credential's nickname.
 func (e *Economy) Nickname() string { return e.nickname }
+
+// MemberID returns the member the credential's writes act as when a write
+// names none ("" for none).
+func (e *Economy) MemberID() string { return e.memberID }
 
 // Namespace returns the credential's cache namespace.
 func (e *Economy) Namespace() string { return e.ns }

@@ -42,7 +42,7 @@ func (b *syncBuffer) contains(s string) bool { return strings.Contains(b.String(
 func TestSharedFetchPanicIsAnError(t *testing.T) {
 	t.Parallel()
 	logs := &syncBuffer{}
-	e := New(Config{Logger: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))}, "default", "", nil)
+	e := New(Config{Logger: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))}, Credential{Nickname: "default"}, nil)
 
 	t.Run("shared", func(t *testing.T) {
 		v, err := e.shared(context.Background(), "k", func(context.Context) (any, error) {

@@ -50,7 +50,7 @@ func TestResponseStoredOnlyWhenWhole(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			store := cache.NewMemory(0)
-			e := New(Config{Cache: store, ResponseCache: true}, "default", "ns:", nil)
+			e := New(Config{Cache: store, ResponseCache: true}, Credential{Nickname: "default", Namespace: "ns:"}, nil)
 			rs := &Request{econ: e}
 			rs.MarkQuery("Q")
 			tt.build(rs, time.Now().Add(time.Minute))
@@ -70,7 +70,7 @@ func TestResponseStoredOnlyWhenWhole(t *testing.T) {
 	t.Run("not a query", func(t *testing.T) {
 		t.Parallel()
 		store := cache.NewMemory(0)
-		e := New(Config{Cache: store, ResponseCache: true}, "default", "ns:", nil)
+		e := New(Config{Cache: store, ResponseCache: true}, Credential{Nickname: "default", Namespace: "ns:"}, nil)
 		rs := &Request{econ: e}
 		rs.dep("g:1", "a", time.Now().Add(time.Minute))
 		cw := &captureWriter{ResponseWriter: httptest.NewRecorder(), status: http.StatusOK}
@@ -110,7 +110,7 @@ func TestInvalidationOutlivesTheCaller(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			store := ctxStore{cache.NewMemory(0)}
-			e := New(Config{Cache: store}, "default", "ns:", nil)
+			e := New(Config{Cache: store}, Credential{Nickname: "default", Namespace: "ns:"}, nil)
 			keys := []string{e.ListsGenKey(), e.CandidateGenKey("c1")}
 			if err := store.SetMany(t.Context(), []cache.Item{genItem(keys[0], "old"), genItem(keys[1], "old")}); err != nil {
 				t.Fatal(err)
@@ -148,7 +148,7 @@ func TestBatchBoundsParallelFetches(t *testing.T) {
 		for i := range keyNames {
 			keyNames[i] = string(rune('a'+i/26)) + string(rune('a'+i%26))
 		}
-		e := New(Config{}, "default", "", nil)
+		e := New(Config{}, Credential{Nickname: "default"}, nil)
 		batch := Batch(e, &Request{}, Spec[string, string]{
 			Kind: cache.KindCandidate,
 			ID:   DetailID,
