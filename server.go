@@ -172,6 +172,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		DisableIntrospection: !cfg.Introspection,
 		Idempotency:          idem,
 		Events:               bus,
+		PublicURL:            cfg.PublicURL,
 	}
 	obs.configureGraph(&gcfg, rdb, cfg.CachePrefix+"wgw:")
 	// Live updates (liveupdates.go): Workable's webhooks in, and the

@@ -17,20 +17,22 @@ import (
 // must define every field named here (see FieldGuard).
 func DefaultRules() map[string]Role {
 	return map[string]Role{
-		"Query.workableCredentials":         RoleAdmin,
-		"Mutation.createCandidate":          RoleWriter,
-		"Mutation.updateCandidate":          RoleWriter,
-		"Mutation.moveCandidate":            RoleWriter,
-		"Mutation.disqualifyCandidate":      RoleWriter,
-		"Mutation.revertDisqualification":   RoleWriter,
-		"Mutation.commentOnCandidate":       RoleWriter,
-		"Mutation.rateCandidate":            RoleWriter,
-		"Mutation.setCandidateTags":         RoleWriter,
-		"Mutation.copyCandidate":            RoleWriter,
-		"Mutation.relocateCandidate":        RoleWriter,
-		"Mutation.addWorkableCredential":    RoleAdmin,
-		"Mutation.testWorkableCredential":   RoleAdmin,
-		"Mutation.removeWorkableCredential": RoleAdmin,
+		"Query.workableCredentials":           RoleAdmin,
+		"Mutation.createCandidate":            RoleWriter,
+		"Mutation.updateCandidate":            RoleWriter,
+		"Mutation.moveCandidate":              RoleWriter,
+		"Mutation.disqualifyCandidate":        RoleWriter,
+		"Mutation.revertDisqualification":     RoleWriter,
+		"Mutation.commentOnCandidate":         RoleWriter,
+		"Mutation.rateCandidate":              RoleWriter,
+		"Mutation.setCandidateTags":           RoleWriter,
+		"Mutation.copyCandidate":              RoleWriter,
+		"Mutation.relocateCandidate":          RoleWriter,
+		"Mutation.addWorkableCredential":      RoleAdmin,
+		"Mutation.testWorkableCredential":     RoleAdmin,
+		"Mutation.removeWorkableCredential":   RoleAdmin,
+		"Mutation.registerWorkableWebhooks":   RoleAdmin,
+		"Mutation.unregisterWorkableWebhooks": RoleAdmin,
 	}
 }
 

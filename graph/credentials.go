@@ -268,6 +268,11 @@ func (r *Resolver) removeWorkableCredential(ctx context.Context, nickname string
 		return nil, err
 	}
 	err := credentials.ErrNotFound
+	if nickname != "" && nickname != credentials.DefaultNickname {
+		if ue := r.unregisterOnRemoval(ctx, nickname); ue != nil {
+			return &model.RemoveWorkableCredentialPayload{UserErrors: []model.UserError{*ue}}, nil
+		}
+	}
 	if nickname != "" {
 		err = r.creds.Remove(ctx, nickname)
 	}

@@ -89,6 +89,10 @@ type Config struct {
 	// DefaultSubscriptionsPerClient. One more is refused with
 	// TOO_MANY_SUBSCRIPTIONS.
 	SubscriptionsPerClient int
+	// PublicURL is the gateway's public base URL (GATEWAY_PUBLIC_URL),
+	// where registerWorkableWebhooks subscribes Workable's deliveries; ""
+	// refuses that with PUBLIC_URL_NOT_SET.
+	PublicURL string
 
 	// Extensions are added to the gqlgen server after the handler's own
 	// (metrics, tracing, the log line's operation name: see telemetry).
@@ -123,6 +127,7 @@ func newServer(cfg Config) *handler.Server {
 		checkRoles: cfg.AccessRules != nil,
 		idem:       cfg.Idempotency,
 		idemTTL:    cmp.Or(cfg.IdempotencyTTL, idempotency.DefaultTTL),
+		publicURL:  cfg.PublicURL,
 	}
 	if r.idem == nil {
 		r.idem = idempotency.NewMemoryStore()

@@ -27,4 +27,6 @@ type Resolver struct {
 	events events.Bus
 	// subLimit bounds each client's live subscriptions.
 	subLimit *subscriptionLimiter
+	// publicURL is where Workable delivers webhooks (Config.PublicURL).
+	publicURL string
 }

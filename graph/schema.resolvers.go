@@ -388,6 +388,14 @@ func (r *mutationResolver) RelocateCandidate(ctx context.Context, input model.Tr
 	return r.relocateCandidate(ctx, input)
 }
 
+func (r *mutationResolver) RegisterWorkableWebhooks(ctx context.Context, credential string) (*model.RegisterWorkableWebhooksPayload, error) {
+	return r.registerWorkableWebhooks(ctx, credential)
+}
+
+func (r *mutationResolver) UnregisterWorkableWebhooks(ctx context.Context, credential string) (*model.UnregisterWorkableWebhooksPayload, error) {
+	return r.unregisterWorkableWebhooks(ctx, credential)
+}
+
 func (r *queryResolver) Jobs(ctx context.Context, first *int, after *string, last *int, before *string, state *model.JobState, createdAfter *time.Time, updatedAfter *time.Time) (*model.JobConnection, error) {
 	return r.jobsConnection(ctx, first, after, last, before, state, createdAfter, updatedAfter)
 }

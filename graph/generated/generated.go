@@ -307,19 +307,21 @@ type ComplexityRoot struct {
 	}
 
 	Mutation struct {
-		AddWorkableCredential    func(childComplexity int, input model.AddWorkableCredentialInput) int
-		CommentOnCandidate       func(childComplexity int, input model.CommentOnCandidateInput) int
-		CopyCandidate            func(childComplexity int, input model.TransferCandidateInput) int
-		CreateCandidate          func(childComplexity int, input model.CreateCandidateInput) int
-		DisqualifyCandidate      func(childComplexity int, input model.DisqualifyCandidateInput) int
-		MoveCandidate            func(childComplexity int, input model.MoveCandidateInput) int
-		RateCandidate            func(childComplexity int, input model.RateCandidateInput) int
-		RelocateCandidate        func(childComplexity int, input model.TransferCandidateInput) int
-		RemoveWorkableCredential func(childComplexity int, nickname string) int
-		RevertDisqualification   func(childComplexity int, input model.RevertDisqualificationInput) int
-		SetCandidateTags         func(childComplexity int, input model.SetCandidateTagsInput) int
-		TestWorkableCredential   func(childComplexity int, nickname string) int
-		UpdateCandidate          func(childComplexity int, input model.UpdateCandidateInput) int
+		AddWorkableCredential      func(childComplexity int, input model.AddWorkableCredentialInput) int
+		CommentOnCandidate         func(childComplexity int, input model.CommentOnCandidateInput) int
+		CopyCandidate              func(childComplexity int, input model.TransferCandidateInput) int
+		CreateCandidate            func(childComplexity int, input model.CreateCandidateInput) int
+		DisqualifyCandidate        func(childComplexity int, input model.DisqualifyCandidateInput) int
+		MoveCandidate              func(childComplexity int, input model.MoveCandidateInput) int
+		RateCandidate              func(childComplexity int, input model.RateCandidateInput) int
+		RegisterWorkableWebhooks   func(childComplexity int, credential string) int
+		RelocateCandidate          func(childComplexity int, input model.TransferCandidateInput) int
+		RemoveWorkableCredential   func(childComplexity int, nickname string) int
+		RevertDisqualification     func(childComplexity int, input model.RevertDisqualificationInput) int
+		SetCandidateTags           func(childComplexity int, input model.SetCandidateTagsInput) int
+		TestWorkableCredential     func(childComplexity int, nickname string) int
+		UnregisterWorkableWebhooks func(childComplexity int, credential string) int
+		UpdateCandidate            func(childComplexity int, input model.UpdateCandidateInput) int
 	}
 
 	PageInfo struct {
@@ -347,6 +349,11 @@ type ComplexityRoot struct {
 	RateCandidatePayload struct {
 		Candidate  func(childComplexity int) int
 		UserErrors func(childComplexity int) int
+	}
+
+	RegisterWorkableWebhooksPayload struct {
+		Subscriptions func(childComplexity int) int
+		UserErrors    func(childComplexity int) int
 	}
 
 	RelocateCandidatePayload struct {
@@ -409,6 +416,11 @@ type ComplexityRoot struct {
 		TestedAt    func(childComplexity int) int
 	}
 
+	UnregisterWorkableWebhooksPayload struct {
+		Removed    func(childComplexity int) int
+		UserErrors func(childComplexity int) int
+	}
+
 	UpdateCandidatePayload struct {
 		Candidate  func(childComplexity int) int
 		UserErrors func(childComplexity int) int
@@ -440,6 +452,12 @@ type ComplexityRoot struct {
 		Nickname        func(childComplexity int) int
 		Subdomain       func(childComplexity int) int
 		TokenHint       func(childComplexity int) int
+	}
+
+	WorkableWebhookSubscription struct {
+		Event  func(childComplexity int) int
+		ID     func(childComplexity int) int
+		Target func(childComplexity int) int
 	}
 }
 
@@ -545,6 +563,8 @@ type MutationResolver interface {
 	SetCandidateTags(ctx context.Context, input model.SetCandidateTagsInput) (*model.SetCandidateTagsPayload, error)
 	CopyCandidate(ctx context.Context, input model.TransferCandidateInput) (*model.CopyCandidatePayload, error)
 	RelocateCandidate(ctx context.Context, input model.TransferCandidateInput) (*model.RelocateCandidatePayload, error)
+	RegisterWorkableWebhooks(ctx context.Context, credential string) (*model.RegisterWorkableWebhooksPayload, error)
+	UnregisterWorkableWebhooks(ctx context.Context, credential string) (*model.UnregisterWorkableWebhooksPayload, error)
 }
 type QueryResolver interface {
 	Jobs(ctx context.Context, first *int, after *string, last *int, before *string, state *model.JobState, createdAfter *time.Time, updatedAfter *time.Time) (*model.JobConnection, error)
@@ -1790,6 +1810,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.RateCandidate(childComplexity, args["input"].(model.RateCandidateInput)), true
+	case "Mutation.registerWorkableWebhooks":
+		if e.ComplexityRoot.Mutation.RegisterWorkableWebhooks == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_registerWorkableWebhooks_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.RegisterWorkableWebhooks(childComplexity, args["credential"].(string)), true
 	case "Mutation.relocateCandidate":
 		if e.ComplexityRoot.Mutation.RelocateCandidate == nil {
 			break
@@ -1845,6 +1876,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.TestWorkableCredential(childComplexity, args["nickname"].(string)), true
+	case "Mutation.unregisterWorkableWebhooks":
+		if e.ComplexityRoot.Mutation.UnregisterWorkableWebhooks == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_unregisterWorkableWebhooks_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.UnregisterWorkableWebhooks(childComplexity, args["credential"].(string)), true
 	case "Mutation.updateCandidate":
 		if e.ComplexityRoot.Mutation.UpdateCandidate == nil {
 			break
@@ -2003,6 +2045,19 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.RateCandidatePayload.UserErrors(childComplexity), true
+
+	case "RegisterWorkableWebhooksPayload.subscriptions":
+		if e.ComplexityRoot.RegisterWorkableWebhooksPayload.Subscriptions == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RegisterWorkableWebhooksPayload.Subscriptions(childComplexity), true
+	case "RegisterWorkableWebhooksPayload.userErrors":
+		if e.ComplexityRoot.RegisterWorkableWebhooksPayload.UserErrors == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RegisterWorkableWebhooksPayload.UserErrors(childComplexity), true
 
 	case "RelocateCandidatePayload.candidate":
 		if e.ComplexityRoot.RelocateCandidatePayload.Candidate == nil {
@@ -2199,6 +2254,19 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.TestWorkableCredentialPayload.TestedAt(childComplexity), true
 
+	case "UnregisterWorkableWebhooksPayload.removed":
+		if e.ComplexityRoot.UnregisterWorkableWebhooksPayload.Removed == nil {
+			break
+		}
+
+		return e.ComplexityRoot.UnregisterWorkableWebhooksPayload.Removed(childComplexity), true
+	case "UnregisterWorkableWebhooksPayload.userErrors":
+		if e.ComplexityRoot.UnregisterWorkableWebhooksPayload.UserErrors == nil {
+			break
+		}
+
+		return e.ComplexityRoot.UnregisterWorkableWebhooksPayload.UserErrors(childComplexity), true
+
 	case "UpdateCandidatePayload.candidate":
 		if e.ComplexityRoot.UpdateCandidatePayload.Candidate == nil {
 			break
@@ -2328,6 +2396,25 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.WorkableCredential.TokenHint(childComplexity), true
+
+	case "WorkableWebhookSubscription.event":
+		if e.ComplexityRoot.WorkableWebhookSubscription.Event == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WorkableWebhookSubscription.Event(childComplexity), true
+	case "WorkableWebhookSubscription.id":
+		if e.ComplexityRoot.WorkableWebhookSubscription.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WorkableWebhookSubscription.ID(childComplexity), true
+	case "WorkableWebhookSubscription.target":
+		if e.ComplexityRoot.WorkableWebhookSubscription.Target == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WorkableWebhookSubscription.Target(childComplexity), true
 
 	}
 	return 0, false
@@ -3411,6 +3498,45 @@ type CandidateEvent {
   jobShortcode: String
   source: CandidateEventSource!
 }
+
+"One of the gateway's webhook subscriptions at Workable."
+type WorkableWebhookSubscription {
+  "Workable's id of the subscription."
+  id: ID!
+  "The event delivered: candidate_created or candidate_moved."
+  event: String!
+  "Where Workable delivers it: GATEWAY_PUBLIC_URL/webhooks/workable/<credential>?event=<event>."
+  target: String!
+}
+
+type RegisterWorkableWebhooksPayload {
+  "The subscriptions in place for the credential (those made now and those there already)."
+  subscriptions: [WorkableWebhookSubscription!]!
+  userErrors: [UserError!]!
+}
+
+type UnregisterWorkableWebhooksPayload {
+  "The subscriptions ended."
+  removed: [WorkableWebhookSubscription!]!
+  userErrors: [UserError!]!
+}
+
+# Webhooks in (admin role): Workable delivers candidate_created and candidate_moved, signed with
+# the credential's token, to POST /webhooks/workable/<credential>; each delivery makes the
+# candidate's cached data stale and is published to candidateEvents subscriptions.
+extend type Mutation {
+  """
+  Subscribes the gateway to Workable's candidate_created and candidate_moved webhooks for a
+  credential (admin role), at GATEWAY_PUBLIC_URL; registering again changes nothing. Without
+  GATEWAY_PUBLIC_URL the error's code is PUBLIC_URL_NOT_SET.
+  """
+  registerWorkableWebhooks(credential: String!): RegisterWorkableWebhooksPayload!
+  """
+  Ends the credential's subscriptions to the gateway's webhook URL (admin role); other
+  subscriptions of the account are left alone. removeWorkableCredential does this too.
+  """
+  unregisterWorkableWebhooks(credential: String!): UnregisterWorkableWebhooksPayload!
+}
 `, BuiltIn: false},
 }
 var parsedSchema = gqlparser.MustLoadSchema(sources...)
@@ -3957,6 +4083,16 @@ func (ec *executionContext) childFields_RateCandidatePayload(ctx context.Context
 	return nil, fmt.Errorf("no field named %q was found under type RateCandidatePayload", field.Name)
 }
 
+func (ec *executionContext) childFields_RegisterWorkableWebhooksPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "subscriptions":
+		return ec.fieldContext_RegisterWorkableWebhooksPayload_subscriptions(ctx, field)
+	case "userErrors":
+		return ec.fieldContext_RegisterWorkableWebhooksPayload_userErrors(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type RegisterWorkableWebhooksPayload", field.Name)
+}
+
 func (ec *executionContext) childFields_RelocateCandidatePayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "candidate":
@@ -4069,6 +4205,16 @@ func (ec *executionContext) childFields_TestWorkableCredentialPayload(ctx contex
 	return nil, fmt.Errorf("no field named %q was found under type TestWorkableCredentialPayload", field.Name)
 }
 
+func (ec *executionContext) childFields_UnregisterWorkableWebhooksPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "removed":
+		return ec.fieldContext_UnregisterWorkableWebhooksPayload_removed(ctx, field)
+	case "userErrors":
+		return ec.fieldContext_UnregisterWorkableWebhooksPayload_userErrors(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type UnregisterWorkableWebhooksPayload", field.Name)
+}
+
 func (ec *executionContext) childFields_UpdateCandidatePayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "candidate":
@@ -4133,6 +4279,18 @@ func (ec *executionContext) childFields_WorkableCredential(ctx context.Context, 
 		return ec.fieldContext_WorkableCredential_memberId(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type WorkableCredential", field.Name)
+}
+
+func (ec *executionContext) childFields_WorkableWebhookSubscription(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_WorkableWebhookSubscription_id(ctx, field)
+	case "event":
+		return ec.fieldContext_WorkableWebhookSubscription_event(ctx, field)
+	case "target":
+		return ec.fieldContext_WorkableWebhookSubscription_target(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type WorkableWebhookSubscription", field.Name)
 }
 
 func (ec *executionContext) childFields___Directive(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -4499,6 +4657,20 @@ func (ec *executionContext) field_Mutation_rateCandidate_args(ctx context.Contex
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_registerWorkableWebhooks_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "credential",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["credential"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_relocateCandidate_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -4566,6 +4738,20 @@ func (ec *executionContext) field_Mutation_testWorkableCredential_args(ctx conte
 		return nil, err
 	}
 	args["nickname"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_unregisterWorkableWebhooks_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "credential",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["credential"] = arg0
 	return args, nil
 }
 
@@ -10117,6 +10303,94 @@ func (ec *executionContext) fieldContext_Mutation_relocateCandidate(ctx context.
 	return fc, nil
 }
 
+func (ec *executionContext) _Mutation_registerWorkableWebhooks(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_registerWorkableWebhooks(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().RegisterWorkableWebhooks(ctx, fc.Args["credential"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.RegisterWorkableWebhooksPayload) graphql.Marshaler {
+			return ec.marshalNRegisterWorkableWebhooksPayload2ᚖgithubᚗcomᚋworkablegwᚋgatewayᚋgraphᚋmodelᚐRegisterWorkableWebhooksPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_registerWorkableWebhooks(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_RegisterWorkableWebhooksPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_registerWorkableWebhooks_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_unregisterWorkableWebhooks(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_unregisterWorkableWebhooks(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().UnregisterWorkableWebhooks(ctx, fc.Args["credential"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.UnregisterWorkableWebhooksPayload) graphql.Marshaler {
+			return ec.marshalNUnregisterWorkableWebhooksPayload2ᚖgithubᚗcomᚋworkablegwᚋgatewayᚋgraphᚋmodelᚐUnregisterWorkableWebhooksPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_unregisterWorkableWebhooks(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_UnregisterWorkableWebhooksPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_unregisterWorkableWebhooks_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _PageInfo_hasNextPage(ctx context.Context, field graphql.CollectedField, obj *model.PageInfo) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -10807,6 +11081,70 @@ func (ec *executionContext) _RateCandidatePayload_userErrors(ctx context.Context
 func (ec *executionContext) fieldContext_RateCandidatePayload_userErrors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
 		Object:     "RateCandidatePayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_UserError(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _RegisterWorkableWebhooksPayload_subscriptions(ctx context.Context, field graphql.CollectedField, obj *model.RegisterWorkableWebhooksPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RegisterWorkableWebhooksPayload_subscriptions(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Subscriptions, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []model.WorkableWebhookSubscription) graphql.Marshaler {
+			return ec.marshalNWorkableWebhookSubscription2ᚕgithubᚗcomᚋworkablegwᚋgatewayᚋgraphᚋmodelᚐWorkableWebhookSubscriptionᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RegisterWorkableWebhooksPayload_subscriptions(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "RegisterWorkableWebhooksPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_WorkableWebhookSubscription(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _RegisterWorkableWebhooksPayload_userErrors(ctx context.Context, field graphql.CollectedField, obj *model.RegisterWorkableWebhooksPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RegisterWorkableWebhooksPayload_userErrors(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UserErrors, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []model.UserError) graphql.Marshaler {
+			return ec.marshalNUserError2ᚕgithubᚗcomᚋworkablegwᚋgatewayᚋgraphᚋmodelᚐUserErrorᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RegisterWorkableWebhooksPayload_userErrors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "RegisterWorkableWebhooksPayload",
 		Field:      field,
 		IsMethod:   false,
 		IsResolver: false,
@@ -11600,6 +11938,70 @@ func (ec *executionContext) fieldContext_TestWorkableCredentialPayload_credentia
 	return fc, nil
 }
 
+func (ec *executionContext) _UnregisterWorkableWebhooksPayload_removed(ctx context.Context, field graphql.CollectedField, obj *model.UnregisterWorkableWebhooksPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_UnregisterWorkableWebhooksPayload_removed(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Removed, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []model.WorkableWebhookSubscription) graphql.Marshaler {
+			return ec.marshalNWorkableWebhookSubscription2ᚕgithubᚗcomᚋworkablegwᚋgatewayᚋgraphᚋmodelᚐWorkableWebhookSubscriptionᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_UnregisterWorkableWebhooksPayload_removed(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "UnregisterWorkableWebhooksPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_WorkableWebhookSubscription(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _UnregisterWorkableWebhooksPayload_userErrors(ctx context.Context, field graphql.CollectedField, obj *model.UnregisterWorkableWebhooksPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_UnregisterWorkableWebhooksPayload_userErrors(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UserErrors, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []model.UserError) graphql.Marshaler {
+			return ec.marshalNUserError2ᚕgithubᚗcomᚋworkablegwᚋgatewayᚋgraphᚋmodelᚐUserErrorᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_UnregisterWorkableWebhooksPayload_userErrors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "UnregisterWorkableWebhooksPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_UserError(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _UpdateCandidatePayload_candidate(ctx context.Context, field graphql.CollectedField, obj *model.UpdateCandidatePayload) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -12099,6 +12501,75 @@ func (ec *executionContext) _WorkableCredential_memberId(ctx context.Context, fi
 }
 func (ec *executionContext) fieldContext_WorkableCredential_memberId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("WorkableCredential", field, true, true, "ID")
+}
+
+func (ec *executionContext) _WorkableWebhookSubscription_id(ctx context.Context, field graphql.CollectedField, obj *model.WorkableWebhookSubscription) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WorkableWebhookSubscription_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_WorkableWebhookSubscription_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("WorkableWebhookSubscription", field, false, false, "ID")
+}
+
+func (ec *executionContext) _WorkableWebhookSubscription_event(ctx context.Context, field graphql.CollectedField, obj *model.WorkableWebhookSubscription) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WorkableWebhookSubscription_event(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Event, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_WorkableWebhookSubscription_event(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("WorkableWebhookSubscription", field, false, false, "String")
+}
+
+func (ec *executionContext) _WorkableWebhookSubscription_target(ctx context.Context, field graphql.CollectedField, obj *model.WorkableWebhookSubscription) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WorkableWebhookSubscription_target(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Target, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_WorkableWebhookSubscription_target(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("WorkableWebhookSubscription", field, false, false, "String")
 }
 
 func (ec *executionContext) ___Directive_name(ctx context.Context, field graphql.CollectedField, obj *introspection.Directive) (ret graphql.Marshaler) {
@@ -16021,6 +16492,20 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "registerWorkableWebhooks":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_registerWorkableWebhooks(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "unregisterWorkableWebhooks":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_unregisterWorkableWebhooks(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -16226,6 +16711,44 @@ func (ec *executionContext) _RateCandidatePayload(ctx context.Context, sel ast.S
 			}
 		case "userErrors":
 			out.Values[i] = ec._RateCandidatePayload_userErrors(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var registerWorkableWebhooksPayloadImplementors = []string{"RegisterWorkableWebhooksPayload"}
+
+func (ec *executionContext) _RegisterWorkableWebhooksPayload(ctx context.Context, sel ast.SelectionSet, obj *model.RegisterWorkableWebhooksPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, registerWorkableWebhooksPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("RegisterWorkableWebhooksPayload")
+		case "subscriptions":
+			out.Values[i] = ec._RegisterWorkableWebhooksPayload_subscriptions(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "userErrors":
+			out.Values[i] = ec._RegisterWorkableWebhooksPayload_userErrors(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -16664,6 +17187,44 @@ func (ec *executionContext) _TestWorkableCredentialPayload(ctx context.Context, 
 	return out
 }
 
+var unregisterWorkableWebhooksPayloadImplementors = []string{"UnregisterWorkableWebhooksPayload"}
+
+func (ec *executionContext) _UnregisterWorkableWebhooksPayload(ctx context.Context, sel ast.SelectionSet, obj *model.UnregisterWorkableWebhooksPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, unregisterWorkableWebhooksPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("UnregisterWorkableWebhooksPayload")
+		case "removed":
+			out.Values[i] = ec._UnregisterWorkableWebhooksPayload_removed(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "userErrors":
+			out.Values[i] = ec._UnregisterWorkableWebhooksPayload_userErrors(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var updateCandidatePayloadImplementors = []string{"UpdateCandidatePayload"}
 
 func (ec *executionContext) _UpdateCandidatePayload(ctx context.Context, sel ast.SelectionSet, obj *model.UpdateCandidatePayload) graphql.Marshaler {
@@ -16865,6 +17426,49 @@ func (ec *executionContext) _WorkableCredential(ctx context.Context, sel ast.Sel
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._WorkableCredential_memberId(ctx, field, obj)
 				})
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var workableWebhookSubscriptionImplementors = []string{"WorkableWebhookSubscription"}
+
+func (ec *executionContext) _WorkableWebhookSubscription(ctx context.Context, sel ast.SelectionSet, obj *model.WorkableWebhookSubscription) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, workableWebhookSubscriptionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("WorkableWebhookSubscription")
+		case "id":
+			out.Values[i] = ec._WorkableWebhookSubscription_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "event":
+			out.Values[i] = ec._WorkableWebhookSubscription_event(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "target":
+			out.Values[i] = ec._WorkableWebhookSubscription_target(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -17779,6 +18383,14 @@ func (ec *executionContext) marshalNRatingScale2githubᚗcomᚋworkablegwᚋgate
 	return v
 }
 
+func (ec *executionContext) marshalNRegisterWorkableWebhooksPayload2ᚖgithubᚗcomᚋworkablegwᚋgatewayᚋgraphᚋmodelᚐRegisterWorkableWebhooksPayload(ctx context.Context, sel ast.SelectionSet, v *model.RegisterWorkableWebhooksPayload) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "RegisterWorkableWebhooksPayload!")
+		return graphql.Null
+	}
+	return ec._RegisterWorkableWebhooksPayload(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalNRelocateCandidatePayload2ᚖgithubᚗcomᚋworkablegwᚋgatewayᚋgraphᚋmodelᚐRelocateCandidatePayload(ctx context.Context, sel ast.SelectionSet, v *model.RelocateCandidatePayload) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "RelocateCandidatePayload!")
@@ -17906,6 +18518,14 @@ func (ec *executionContext) unmarshalNTransferCandidateInput2githubᚗcomᚋwork
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
+func (ec *executionContext) marshalNUnregisterWorkableWebhooksPayload2ᚖgithubᚗcomᚋworkablegwᚋgatewayᚋgraphᚋmodelᚐUnregisterWorkableWebhooksPayload(ctx context.Context, sel ast.SelectionSet, v *model.UnregisterWorkableWebhooksPayload) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "UnregisterWorkableWebhooksPayload!")
+		return graphql.Null
+	}
+	return ec._UnregisterWorkableWebhooksPayload(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalNUpdateCandidateInput2githubᚗcomᚋworkablegwᚋgatewayᚋgraphᚋmodelᚐUpdateCandidateInput(ctx context.Context, v any) (model.UpdateCandidateInput, error) {
 	res, err := ec.unmarshalInputUpdateCandidateInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -17966,6 +18586,26 @@ func (ec *executionContext) marshalNWorkableCredential2ᚕgithubᚗcomᚋworkabl
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNWorkableCredential2githubᚗcomᚋworkablegwᚋgatewayᚋcredentialsᚐCredential(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNWorkableWebhookSubscription2githubᚗcomᚋworkablegwᚋgatewayᚋgraphᚋmodelᚐWorkableWebhookSubscription(ctx context.Context, sel ast.SelectionSet, v model.WorkableWebhookSubscription) graphql.Marshaler {
+	return ec._WorkableWebhookSubscription(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNWorkableWebhookSubscription2ᚕgithubᚗcomᚋworkablegwᚋgatewayᚋgraphᚋmodelᚐWorkableWebhookSubscriptionᚄ(ctx context.Context, sel ast.SelectionSet, v []model.WorkableWebhookSubscription) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNWorkableWebhookSubscription2githubᚗcomᚋworkablegwᚋgatewayᚋgraphᚋmodelᚐWorkableWebhookSubscription(ctx, sel, v[i])
 	})
 
 	for _, e := range ret {

@@ -210,6 +210,12 @@ type RateCandidatePayload struct {
 	UserErrors []UserError         `json:"userErrors"`
 }
 
+type RegisterWorkableWebhooksPayload struct {
+	// The subscriptions in place for the credential (those made now and those there already).
+	Subscriptions []WorkableWebhookSubscription `json:"subscriptions"`
+	UserErrors    []UserError                   `json:"userErrors"`
+}
+
 type RelocateCandidatePayload struct {
 	// The candidate in the target job: Workable gives it a new id and deletes the original.
 	Candidate  *workable.Candidate `json:"candidate,omitempty"`
@@ -276,6 +282,12 @@ type TransferCandidateInput struct {
 	IdempotencyKey *string `json:"idempotencyKey,omitempty"`
 }
 
+type UnregisterWorkableWebhooksPayload struct {
+	// The subscriptions ended.
+	Removed    []WorkableWebhookSubscription `json:"removed"`
+	UserErrors []UserError                   `json:"userErrors"`
+}
+
 // Only the fields present are sent to Workable; an explicit null clears an optional field.
 type UpdateCandidateInput struct {
 	ID                string                                    `json:"id"`
@@ -321,6 +333,16 @@ type WorkableBudget struct {
 	NextSlotAt time.Time `json:"nextSlotAt"`
 	// Workable calls waiting for the budget in this gateway process.
 	Queued int `json:"queued"`
+}
+
+// One of the gateway's webhook subscriptions at Workable.
+type WorkableWebhookSubscription struct {
+	// Workable's id of the subscription.
+	ID string `json:"id"`
+	// The event delivered: candidate_created or candidate_moved.
+	Event string `json:"event"`
+	// Where Workable delivers it: GATEWAY_PUBLIC_URL/webhooks/workable/<credential>?event=<event>.
+	Target string `json:"target"`
 }
 
 // What an activity is, from Workable's action: a stage move's action is the slug of the stage
