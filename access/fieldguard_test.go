@@ -40,6 +40,8 @@ type Mutation {
   addWorkableCredential(nickname: String!): Credential!
   testWorkableCredential(nickname: String!): Credential!
   removeWorkableCredential(nickname: String!): Boolean!
+  registerWorkableWebhooks(credential: String!): Boolean!
+  unregisterWorkableWebhooks(credential: String!): Boolean!
 }
 type Job { id: ID! title: String! }
 type Candidate { id: ID! name: String! auditTrail: String }
@@ -109,11 +111,13 @@ func TestFieldGuard(t *testing.T) {
 		inline     = `{ ... on Query { workableCredentials { nickname } } }`
 		nested     = `{ candidate(id: "1") { ...C } } fragment C on Candidate { name auditTrail }`
 		mixed      = `mutation { createCandidate(name: "Ada") { id } addWorkableCredential(nickname: "x") { nickname } }`
+		hooksOn    = `mutation { registerWorkableWebhooks(credential: "x") }`
+		hooksOff   = `mutation { unregisterWorkableWebhooks(credential: "x") }`
 	)
 	allowed := map[string][]string{
 		readerKey: {read, introspect},
 		writerKey: {read, introspect, create, update},
-		adminKey:  {read, introspect, create, update, addCred, removeCred, listCreds, aliased, spread, inline, nested, mixed},
+		adminKey:  {read, introspect, create, update, addCred, removeCred, listCreds, aliased, spread, inline, nested, mixed, hooksOn, hooksOff},
 	}
 	all := allowed[adminKey]
 	for _, key := range []string{readerKey, writerKey, adminKey} {
