@@ -74,6 +74,13 @@ type envConfig struct {
 	simWrap func(http.Handler) http.Handler
 	// memberID is the default credential's default acting member.
 	memberID string
+	// upstreamOpts change the upstream.Config further.
+	upstreamOpts []func(*upstream.Config)
+}
+
+// withUpstream changes the upstream.Config of the env's credentials.
+func withUpstream(f func(*upstream.Config)) envOption {
+	return func(c *envConfig) { c.upstreamOpts = append(c.upstreamOpts, f) }
 }
 
 // withMemberID sets the default credential's default acting member
@@ -186,16 +193,20 @@ func newTestEnv(t *testing.T, opts ...envOption) *testEnv {
 		credStore = credentials.NewMemoryStore()
 	}
 	// One handler mode: the default credential, like the environment's.
+	ucfg := upstream.Config{
+		Cache:           cfg.store,
+		NamespacePrefix: cfg.prefix,
+		ResponseCache:   cfg.responseCache,
+		Now:             cfg.now,
+		Logger:          logger,
+		Observer:        cfg.observer,
+	}
+	for _, f := range cfg.upstreamOpts {
+		f(&ucfg)
+	}
 	registry := credentials.NewRegistry(credStore,
 		&credentials.Credential{Subdomain: simulator.DemoSubdomain, Token: cfg.token, MemberID: cfg.memberID},
-		newClient, credentials.WithTestTimeout(5*time.Second), credentials.WithUpstream(upstream.Config{
-			Cache:           cfg.store,
-			NamespacePrefix: cfg.prefix,
-			ResponseCache:   cfg.responseCache,
-			Now:             cfg.now,
-			Logger:          logger,
-			Observer:        cfg.observer,
-		}))
+		newClient, credentials.WithTestTimeout(5*time.Second), credentials.WithUpstream(ucfg))
 	econ, _, err := registry.Economy(t.Context(), credentials.DefaultNickname)
 	if err != nil {
 		t.Fatalf("the default credential's economy: %v", err)

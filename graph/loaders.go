@@ -139,15 +139,37 @@ type loaders struct {
 // for the batch to queue each key's Workable call at its own rank.
 type loader[K comparable, V any] struct {
 	*dataloader.Loader[K, *upstream.Pending[V]]
+	// local answers a key from the process's decoded tier without waiting
+	// for a batch (upstream.Local).
+	local func(ctx context.Context, key K) (V, bool)
 
 	mu    sync.Mutex
 	ranks map[K]workable.Rank
+	// primed are the keys given a value by prime: the loader's own cache
+	// answers them, never the decoded tier.
+	primed map[K]bool
 }
 
 // prime makes key read as v for the rest of the request.
 func (l *loader[K, V]) prime(ctx context.Context, key K, v V) {
+	l.mu.Lock()
+	l.primed[key] = true
+	l.mu.Unlock()
 	l.Clear(ctx, key)
 	l.Prime(ctx, key, upstream.Resolved(v, nil))
+}
+
+// fromLocal answers key from the decoded tier when it can (see
+// upstream.Local) and the request has not primed it.
+func (l *loader[K, V]) fromLocal(ctx context.Context, key K) (V, bool) {
+	l.mu.Lock()
+	primed := l.primed[key]
+	l.mu.Unlock()
+	if primed {
+		var zero V
+		return zero, false
+	}
+	return l.local(ctx, key)
 }
 
 // noteRank records that key was asked for at rank r; a key asked for by
@@ -170,9 +192,10 @@ func (l *loader[K, V]) rank(key K) workable.Rank {
 // newCachedLoader returns a loader over upstream.Batch(sp) whose batches
 // rank their keys' Workable calls.
 func newCachedLoader[K comparable, V any](e *upstream.Economy, rs *upstream.Request, sp upstream.Spec[K, V]) *loader[K, V] {
-	l := &loader[K, V]{ranks: make(map[K]workable.Rank)}
+	l := &loader[K, V]{ranks: make(map[K]workable.Rank), primed: make(map[K]bool)}
 	sp.Rank = l.rank
 	l.Loader = dataloader.NewBatchedLoader(upstream.Batch(e, rs, sp), dataloader.WithWait[K, *upstream.Pending[V]](e.LoaderWait()))
+	l.local = func(ctx context.Context, key K) (V, bool) { return upstream.Local(ctx, e, rs, sp, key) }
 	return l
 }
 
@@ -341,6 +364,11 @@ func load[K comparable, V any](ctx context.Context, l *loader[K, V], key K) (V, 
 // clears a transient failure from the loader's cache.
 func loadAsync[K comparable, V any](ctx context.Context, l *loader[K, V], key K) func() (V, error) {
 	ctx = requestContext(ctx)
+	// A key the decoded tier answers needs no batch, so it does not wait
+	// for one: the batch wait is for keys that must be read or fetched.
+	if v, ok := l.fromLocal(ctx, key); ok {
+		return func() (V, error) { return v, nil }
+	}
 	l.noteRank(key, rankOf(ctx))
 	thunk := l.Load(ctx, key)
 	return func() (V, error) {

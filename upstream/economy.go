@@ -70,6 +70,9 @@ type Economy struct {
 	// loaderWait is the batch wait of the request's loaders
 	// (Config.LoaderWait, else DefaultLoaderWait).
 	loaderWait time.Duration
+	// local is the decoded tier in front of the cache (local.go); nil for
+	// none.
+	local *localTier
 }
 
 // DefaultLoaderWait is how long a loader collects keys before calling its
@@ -78,7 +81,8 @@ type Economy struct {
 // Load calls, or a page's keys split into several batches (each one more
 // cache round trip; the Workable calls stay the same, as the loaders'
 // per-request cache and the coalescing dedupe them). Every level of a query
-// pays the wait once.
+// whose keys must be read from the cache or fetched pays the wait once; a
+// key the decoded tier answers pays none (see Local).
 //
 // Measured with BenchmarkLoaderWait (2 cores, warm record cache, response
 // cache off, in-process cache and miniredis): the two two-level
@@ -125,6 +129,10 @@ type Config struct {
 	// TracerProvider, when set, gets a span per dataloader batch and per
 	// cache call; nil makes none.
 	TracerProvider trace.TracerProvider
+	// LocalTierBytes bounds the in-process tier of decoded values in front
+	// of Cache (see localTier), counted in their encoded size: 0 means
+	// DefaultLocalTierBytes, a negative value turns the tier off.
+	LocalTierBytes int64
 }
 
 // Namespace returns the cache namespace of the credential with subdomain
@@ -169,6 +177,9 @@ func New(cfg Config, cred Credential, client *workable.Client) *Economy {
 		tp:         cfg.TracerProvider,
 		loaderWait: cfg.LoaderWait,
 	}
+	if cfg.Cache != nil {
+		e.local = newLocalTier(cfg.LocalTierBytes)
+	}
 	if e.loaderWait <= 0 {
 		e.loaderWait = DefaultLoaderWait
 	}
@@ -209,6 +220,7 @@ func (e *Economy) DropCache(ctx context.Context) error {
 	if e.store == nil {
 		return nil
 	}
+	e.local.clear()
 	return e.store.DeletePrefix(ctx, e.ns)
 }
 
@@ -223,6 +235,9 @@ type Request struct {
 	ordinal int64
 
 	calls, hits, misses, stale atomic.Int64
+	// wrote is set once the request has written to Workable: from then on
+	// it reads through batches only (see Local).
+	wrote atomic.Bool
 	// stats is the request's log line counters (telemetry.RequestStats),
 	// fed with the same counts as extensions.cost; nil outside a request.
 	stats *telemetry.RequestStats
@@ -245,6 +260,14 @@ type Request struct {
 	// needed names the Workable calls the request could not make (see
 	// NoteServed), for extensions.workableCallsNeeded.
 	needed map[string]struct{}
+	// gens are the generation tokens the request has read (token key →
+	// value), the first read of each (see Local).
+	gens map[string]string
+	// looked are the cache keys the request has looked up (see
+	// firstLookup).
+	looked map[string]struct{}
+	// genReads are the reads of generation tokens made by Local.
+	genReads map[string]*genRead
 }
 
 // StaleRef names one stale answer served, for extensions.staleData.
@@ -391,31 +414,58 @@ func Batch[K comparable, V any](e *Economy, rs *Request, sp Spec[K, V]) dataload
 	return func(ctx context.Context, keys []K) []*dataloader.Result[*Pending[V]] {
 		ctx, span := e.startSpan(ctx, "dataloader "+string(sp.Kind),
 			cacheKindKey.String(string(sp.Kind)), batchSizeKey.Int(len(keys)), derivedKey.Bool(sp.Derived))
+		now := e.now()
 		lks := make([]lookup, len(keys))
 		want := make([]string, 0, 2*len(keys))
+		// locals holds the fresh values of the decoded tier: their shared
+		// entries are not read, only their generations.
+		var locals []*localEntry
 		for i, k := range keys {
 			lks[i].key = cache.Key(e.ns, sp.Kind, sp.ID(k))
-			want = append(want, lks[i].key)
+			rs.firstLookup(lks[i].key)
 			if sp.Gen != nil {
 				lks[i].genKey = sp.Gen(k)
 				want = append(want, lks[i].genKey)
 			}
+			if le := e.local.get(lks[i].key); le != nil && now.Before(le.freshUntil) {
+				if _, ok := le.v.(V); ok {
+					if locals == nil {
+						locals = make([]*localEntry, len(keys))
+					}
+					locals[i] = le
+					continue
+				}
+			}
+			want = append(want, lks[i].key)
 		}
 		entries, readOK := e.getMany(ctx, want)
 		if sp.Gen != nil {
 			gens := e.generations(ctx, lks, entries, readOK)
 			for i := range lks {
 				lks[i].gen = gens[lks[i].genKey]
+				if lks[i].gen != "" {
+					rs.noteGen(lks[i].genKey, lks[i].gen)
+				}
 			}
 		}
 
-		now := e.now()
 		results := make([]*dataloader.Result[*Pending[V]], len(keys))
 		stale := make([]*V, len(keys))
 		var missIdx []int
 		for i := range keys {
+			if locals != nil && locals[i] != nil {
+				if le := locals[i]; le.gen == lks[i].gen {
+					results[i] = &dataloader.Result[*Pending[V]]{Data: Resolved(le.v.(V), nil)}
+					rs.dep(lks[i].genKey, lks[i].gen, le.freshUntil)
+					continue
+				}
+				// Made under a generation a write has replaced: a
+				// plain miss, whose shared fetch reads the cache again.
+				missIdx = append(missIdx, i)
+				continue
+			}
 			if ent, ok := entries[lks[i].key]; ok {
-				if v, gen, err := decodeValue[V](ent.Value); err == nil {
+				if v, gen, err := decodeEntry[V](e, lks[i].key, ent); err == nil {
 					if gen != lks[i].gen {
 						// Made under a generation a write has
 						// replaced (or that was lost): obsolete, a
@@ -518,7 +568,7 @@ func fetchOne[K comparable, V any](ctx context.Context, e *Economy, sp Spec[K, V
 		if e.store != nil {
 			if ents, err := e.store.GetMany(ctx, []string{lk.key}); err == nil {
 				if ent, ok := ents[lk.key]; ok && ent.IsFresh(e.now()) {
-					if v, gen, err := decodeValue[V](ent.Value); err == nil && gen == lk.gen {
+					if v, gen, err := decodeEntry[V](e, lk.key, ent); err == nil && gen == lk.gen {
 						return v, nil
 					}
 				}
@@ -774,6 +824,7 @@ var errCorruptValue = errors.New("corrupt cached value")
 // the caller has gone away, since the write happened. A failure is logged:
 // the cached lists then show the old data until their fresh TTL ends.
 func (e *Economy) CandidateWritten(ctx context.Context, c *workable.Candidate) {
+	RequestFrom(ctx).markWrote()
 	if e.store == nil || c == nil {
 		return
 	}
@@ -796,6 +847,7 @@ func (e *Economy) CandidateWritten(ctx context.Context, c *workable.Candidate) {
 // the candidate lists and, for an update (id != ""), the candidate's detail
 // and activities.
 func (e *Economy) CandidateMaybeWritten(ctx context.Context, id string) {
+	RequestFrom(ctx).markWrote()
 	if e.store == nil {
 		return
 	}
@@ -817,6 +869,7 @@ func (e *Economy) CandidateMaybeWritten(ctx context.Context, id string) {
 // each of ids (its detail and its activities). Nothing is stored: the next
 // reader fetches the new state.
 func (e *Economy) CandidatesChanged(ctx context.Context, ids ...string) {
+	RequestFrom(ctx).markWrote()
 	if err := e.InvalidateCandidates(ctx, ids...); err != nil {
 		e.logger.LogAttrs(ctx, slog.LevelWarn, "cache invalidation after a candidate action failed; cached data may show the old state until it expires",
 			slog.Any("err", err))

@@ -1,0 +1,134 @@
+package upstream
+
+import (
+	"context"
+	"fmt"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/workablegw/gateway/cache"
+)
+
+// TestLocalTierIsBounded: the tier holds about its bound of encoded bytes,
+// keeps what was put or read last, and refuses an entry larger than half
+// of it.
+func TestLocalTierIsBounded(t *testing.T) {
+	t.Parallel()
+	const max, size = 1000, 100
+	tier := newLocalTier(max)
+	entry := func() *localEntry { return &localEntry{raw: make([]byte, size)} }
+	for i := range 30 {
+		tier.put(fmt.Sprint(i), entry())
+		if i == 20 {
+			// Read the oldest still held: it stays.
+			if tier.get("16") == nil {
+				t.Fatal("entry 16 is gone after 4 newer puts")
+			}
+		}
+	}
+	held := 0
+	var bytes int64
+	for i := range 30 {
+		if le := tier.get(fmt.Sprint(i)); le != nil {
+			held++
+			bytes += int64(len(le.raw))
+		}
+	}
+	if bytes > max {
+		t.Errorf("the tier holds %d bytes, bound %d", bytes, max)
+	}
+	for _, k := range []string{"29", "25"} {
+		if tier.get(k) == nil {
+			t.Errorf("recent entry %s is gone", k)
+		}
+	}
+	if tier.get("0") != nil {
+		t.Error("the oldest entry is still held")
+	}
+	tier.put("big", &localEntry{raw: make([]byte, max/2+1)})
+	if tier.get("big") != nil {
+		t.Error("an entry larger than half the bound was kept")
+	}
+	if newLocalTier(-1) != nil {
+		t.Error("a negative bound made a tier")
+	}
+	if got := newLocalTier(0).max; got != DefaultLocalTierBytes {
+		t.Errorf("bound 0 means %d, want DefaultLocalTierBytes", got)
+	}
+}
+
+// TestDecodeEntryReusesDecodedValues: the same bytes give the same decoded
+// value (no decoding); other bytes under the same key are decoded anew.
+func TestDecodeEntryReusesDecodedValues(t *testing.T) {
+	t.Parallel()
+	type rec struct{ Name string }
+	e := New(Config{Cache: cache.NewMemory(0)}, "default", "ns", nil)
+	encode := func(gen string, v rec) []byte {
+		b, err := encodeValue(gen, v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	fresh := time.Now().Add(time.Minute)
+	first := cache.Entry{Value: encode("g1", rec{"Ada"}), FreshUntil: fresh}
+	a, gen, err := decodeEntry[*rec](e, "k", first)
+	if err != nil || gen != "g1" || a.Name != "Ada" {
+		t.Fatalf("decodeEntry = %+v, %q, %v", a, gen, err)
+	}
+	same := cache.Entry{Value: append([]byte(nil), first.Value...), FreshUntil: fresh}
+	if b, _, _ := decodeEntry[*rec](e, "k", same); b != a {
+		t.Error("the same bytes were decoded again")
+	}
+	changed := cache.Entry{Value: encode("g2", rec{"Grace"}), FreshUntil: fresh}
+	c, gen, err := decodeEntry[*rec](e, "k", changed)
+	if err != nil || gen != "g2" || c.Name != "Grace" || c == a {
+		t.Errorf("new bytes under the key gave %+v, %q, %v", c, gen, err)
+	}
+}
+
+// TestLocalNeedsTheCurrentGeneration: Local answers a fresh value only
+// under the generation it was made under, as the request read it; nothing
+// when the value is past its fresh time, or after a write of the request.
+func TestLocalNeedsTheCurrentGeneration(t *testing.T) {
+	t.Parallel()
+	start := time.Now()
+	var elapsed atomic.Int64
+	clock := func() time.Time { return start.Add(time.Duration(elapsed.Load())) }
+	store := cache.NewMemory(0, cache.WithMemoryClock(clock))
+	e := New(Config{Cache: store, Now: clock}, "default", "ns", nil)
+	sp := Spec[string, string]{Kind: cache.KindCandidateList, ID: func(k string) string { return k },
+		Gen: func(string) string { return e.ListsGenKey() }}
+	ctx := context.Background()
+	if err := store.SetMany(ctx, []cache.Item{genItem(e.ListsGenKey(), "g1")}); err != nil {
+		t.Fatal(err)
+	}
+	key := cache.Key(e.ns, sp.Kind, "page")
+	e.local.put(key, &localEntry{v: "cached page", gen: "g1", raw: []byte("x"), freshUntil: start.Add(time.Minute)})
+
+	if v, ok := Local(ctx, e, &Request{econ: e}, sp, "page"); !ok || v != "cached page" {
+		t.Errorf("under its generation: %q, %v", v, ok)
+	}
+	if err := store.SetMany(ctx, []cache.Item{genItem(e.ListsGenKey(), "g2")}); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := Local(ctx, e, &Request{econ: e}, sp, "page"); ok {
+		t.Error("answered under a replaced generation")
+	}
+	rs := &Request{econ: e}
+	rs.noteGen(e.ListsGenKey(), "g1") // the request read g1 before
+	if _, ok := Local(ctx, e, rs, sp, "page"); !ok {
+		t.Error("a request that read g1 is not answered under g1")
+	}
+	rs.markWrote()
+	if _, ok := Local(ctx, e, rs, sp, "page"); ok {
+		t.Error("answered after a write of the request")
+	}
+	elapsed.Store(int64(2 * time.Minute))
+	rs = &Request{econ: e}
+	rs.noteGen(e.ListsGenKey(), "g1")
+	if _, ok := Local(ctx, e, rs, sp, "page"); ok {
+		t.Error("answered past the fresh time")
+	}
+}
