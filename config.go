@@ -56,6 +56,10 @@ type config struct {
 	ComplexityLimit     int               // QUERY_MAX_COMPLEXITY, default graph.DefaultComplexityLimit
 	QueryLimits         guard.QueryLimits // QUERY_MAX_DEPTH, QUERY_MAX_ALIASES, QUERY_MAX_ROOT_FIELDS, QUERY_MAX_FIELDS, QUERY_MAX_TOKENS
 
+	// Subscriptions.
+	SubscriptionsPerClient int           // SUBSCRIPTIONS_PER_CLIENT, default graph.DefaultSubscriptionsPerClient
+	SubscriptionHeartbeat  time.Duration // SUBSCRIPTION_HEARTBEAT, default graph.DefaultSubscriptionHeartbeat
+
 	// Observability (LOG_FORMAT, LOG_LEVEL and OTEL_* are read by the
 	// telemetry package).
 	SlowQueryThreshold time.Duration // SLOW_QUERY_THRESHOLD, default 5s; 0: no slow-query warning
@@ -380,6 +384,8 @@ func loadSecurity(env, getenv func(string) string, cfg *config) []error {
 	intSetting(env, "QUERY_MAX_ROOT_FIELDS", 1, 1e5, &cfg.QueryLimits.MaxRootFields, &problems)
 	intSetting(env, "QUERY_MAX_FIELDS", 1, 1e6, &cfg.QueryLimits.MaxFields, &problems)
 	intSetting(env, "QUERY_MAX_TOKENS", 10, 1e6, &cfg.QueryLimits.MaxTokens, &problems)
+	intSetting(env, "SUBSCRIPTIONS_PER_CLIENT", 1, 1e5, &cfg.SubscriptionsPerClient, &problems)
+	durationSetting(env, "SUBSCRIPTION_HEARTBEAT", &cfg.SubscriptionHeartbeat, &problems)
 	return problems
 }
 

@@ -35,7 +35,8 @@ func defaults() config {
 		ComplexityLimit: graph.DefaultComplexityLimit, QueryLimits: guard.DefaultQueryLimits(),
 		CORSAllowedOrigins: []string{"http://localhost:*", "http://127.0.0.1:*"}, SlowQueryThreshold: 5 * time.Second,
 		WorkableMemberID: simulator.DemoMemberID, GC: gcSettings{Percent: defaultGCPercent, LimitFromCgroup: true},
-		RefreshEnabled: true, RefreshInterval: 30 * time.Second, RefreshShare: 0.2}
+		RefreshEnabled: true, RefreshInterval: 30 * time.Second, RefreshShare: 0.2,
+		SubscriptionsPerClient: graph.DefaultSubscriptionsPerClient, SubscriptionHeartbeat: graph.DefaultSubscriptionHeartbeat}
 }
 
 // accountDefaults is the configuration with only a Workable account set

@@ -13,6 +13,7 @@ import (
 	"github.com/workablegw/gateway/access"
 	"github.com/workablegw/gateway/cache"
 	"github.com/workablegw/gateway/credentials"
+	"github.com/workablegw/gateway/graph"
 	"github.com/workablegw/gateway/guard"
 	"github.com/workablegw/gateway/ratebudget"
 	"github.com/workablegw/gateway/telemetry"
@@ -86,19 +87,60 @@ func newSecurity(cfg config, logger *slog.Logger) security {
 // status codes of GraphQL over HTTP (guard.OverHTTP). The GraphQL handler inside then resolves
 // the Workable credential and checks roles and query limits before any
 // resolver runs.
+//
+// Subscriptions (see graph.IsSubscriptionRequest) have no deadline: they
+// last while their client listens. A WebSocket upgrade carries no GraphQL
+// request to check: it goes from the per-client rate limit straight to the
+// GraphQL handler, which checks every operation sent over the socket
+// (parse, validation, roles, limits); its Origin is checked first
+// (access.WebSocketOrigins), and its API key may come in the
+// connection_init payload instead of a header (access.Middleware,
+// Keys.InitPayload).
 func (s security) protect(h http.Handler) http.Handler {
-	h = guard.OverHTTP(h)
-	h = guard.ErrorCodes(h)
-	h = guard.Deadline(s.RequestTimeout, h)
-	h = guard.CheckRequest(h)
-	h = guard.RejectBatches(h)
-	h = guard.BodyLimit(s.MaxBodyBytes, h)
+	checked := guard.OverHTTP(h)
+	checked = guard.ErrorCodes(checked)
+	checked = s.deadline(checked)
+	checked = guard.CheckRequest(checked)
+	checked = guard.RejectBatches(checked)
+	checked = guard.BodyLimit(s.MaxBodyBytes, checked)
+	next := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if access.IsWebSocketUpgrade(r) {
+			h.ServeHTTP(w, r)
+			return
+		}
+		checked.ServeHTTP(w, r)
+	})
+	var guarded http.Handler = next
 	if s.ClientLimiter != nil {
-		h = s.ClientLimiter.Middleware(principalID, h)
+		guarded = s.ClientLimiter.Middleware(principalID, guarded)
 	}
-	h = recordCaller(h)
-	h = access.Middleware(s.Keys, h)
-	return access.CORS(s.CORSAllowedOrigins, h)
+	guarded = recordCaller(guarded)
+	guarded = access.Middleware(s.Keys, guarded)
+	guarded = access.WebSocketOrigins(s.CORSAllowedOrigins, guarded)
+	return access.CORS(s.CORSAllowedOrigins, guarded)
+}
+
+// deadline bounds each request by RequestTimeout, but for subscriptions,
+// whose connection also loses the server's read deadline (ReadTimeout,
+// meant for reading the request): net/http would end a stream whose read
+// deadline passed.
+func (s security) deadline(next http.Handler) http.Handler {
+	bounded := guard.Deadline(s.RequestTimeout, next)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if graph.IsSubscriptionRequest(r) {
+			clearDeadlines(w)
+			next.ServeHTTP(w, r)
+			return
+		}
+		bounded.ServeHTTP(w, r)
+	})
+}
+
+// clearDeadlines removes the read and write deadlines of w's connection.
+func clearDeadlines(w http.ResponseWriter) {
+	rc := http.NewResponseController(w)
+	_ = rc.SetReadDeadline(time.Time{})
+	_ = rc.SetWriteDeadline(time.Time{})
 }
 
 // protectSchema wraps GET /schema.graphql: the same CORS and API keys as

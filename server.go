@@ -22,6 +22,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
 
 	"github.com/workablegw/gateway/access"
@@ -162,17 +163,23 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	// gateway: whatever publishes events takes it from there.
 	bus := newEventBus(rdb, cfg.CachePrefix+"wgw:", logger)
 	defer bus.Close()
+	obs.registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "gateway_subscriptions",
+		Help: "GraphQL subscriptions live on this replica (WebSocket and SSE).",
+	}, func() float64 { return float64(bus.Live()) }))
 
 	gcfg := graph.Config{
-		Logger:               logger,
-		Credentials:          registry,
-		AccessRules:          access.DefaultRules(),
-		ComplexityLimit:      cfg.ComplexityLimit,
-		QueryLimits:          cfg.QueryLimits,
-		DisableIntrospection: !cfg.Introspection,
-		Idempotency:          idem,
-		Events:               bus,
-		PublicURL:            cfg.PublicURL,
+		Logger:                 logger,
+		Credentials:            registry,
+		AccessRules:            access.DefaultRules(),
+		ComplexityLimit:        cfg.ComplexityLimit,
+		QueryLimits:            cfg.QueryLimits,
+		DisableIntrospection:   !cfg.Introspection,
+		Idempotency:            idem,
+		Events:                 bus,
+		SubscriptionsPerClient: cfg.SubscriptionsPerClient,
+		SubscriptionHeartbeat:  cfg.SubscriptionHeartbeat,
+		PublicURL:              cfg.PublicURL,
 	}
 	obs.configureGraph(&gcfg, rdb, cfg.CachePrefix+"wgw:")
 	// Live updates (liveupdates.go): Workable's webhooks in, and the
@@ -226,6 +233,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 type eventBus interface {
 	events.Bus
 	Close() error
+	// Live counts this replica's live subscriptions.
+	Live() int
 }
 
 // newEventBus returns the gateway's bus of candidate events: Redis pub/sub
@@ -257,6 +266,8 @@ func publicBase(host string, port int) string {
 // once draining is set (shutdown has begun).
 func NewServer(logger *slog.Logger, gcfg graph.Config, rdb redis.UniversalClient, sec security, metrics, webhookReceiver http.Handler, draining *atomic.Bool) http.Handler {
 	mux := http.NewServeMux()
+	// A WebSocket's API key may come in its connection_init payload.
+	gcfg.WebSocketInit = sec.Keys.InitPayload
 	mux.Handle("/query", sec.protect(graph.NewHandler(gcfg)))
 	if webhookReceiver != nil {
 		mux.Handle(webhooks.Path, webhookReceiver)

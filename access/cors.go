@@ -42,33 +42,8 @@ const (
 // so no browser-held credential rides along. An empty list allows no
 // origin.
 func CORS(allowedOrigins []string, next http.Handler) http.Handler {
-	allowed := make(map[string]bool, len(allowedOrigins))
-	var anyPort []string // "scheme://host" of the scheme://host:* entries
-	allowAll := false
-	for _, o := range allowedOrigins {
-		o = normalizeOrigin(o)
-		switch {
-		case o == "":
-		case o == "*":
-			allowAll = true
-		case strings.HasSuffix(o, ":*"):
-			anyPort = append(anyPort, strings.TrimSuffix(o, ":*"))
-		default:
-			allowed[o] = true
-		}
-	}
-	isAllowed := func(origin string) bool {
-		origin = normalizeOrigin(origin)
-		if allowed[origin] {
-			return true
-		}
-		for _, base := range anyPort {
-			if origin == base || (strings.HasPrefix(origin, base+":") && isPort(origin[len(base)+1:])) {
-				return true
-			}
-		}
-		return false
-	}
+	m := newOriginMatcher(allowedOrigins)
+	allowAll, isAllowed := m.all, m.match
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
 		h.Add("Vary", "Origin")
@@ -106,6 +81,44 @@ func CORS(allowedOrigins []string, next http.Handler) http.Handler {
 		h.Set("Access-Control-Max-Age", corsMaxAge)
 		w.WriteHeader(http.StatusNoContent)
 	})
+}
+
+// originMatcher holds a list of allowed origins (see CORS).
+type originMatcher struct {
+	all     bool
+	exact   map[string]bool
+	anyPort []string // "scheme://host" of the scheme://host:* entries
+}
+
+func newOriginMatcher(allowedOrigins []string) originMatcher {
+	m := originMatcher{exact: make(map[string]bool, len(allowedOrigins))}
+	for _, o := range allowedOrigins {
+		o = normalizeOrigin(o)
+		switch {
+		case o == "":
+		case o == "*":
+			m.all = true
+		case strings.HasSuffix(o, ":*"):
+			m.anyPort = append(m.anyPort, strings.TrimSuffix(o, ":*"))
+		default:
+			m.exact[o] = true
+		}
+	}
+	return m
+}
+
+// match reports whether origin is in the list (not counting "*").
+func (m originMatcher) match(origin string) bool {
+	origin = normalizeOrigin(origin)
+	if m.exact[origin] {
+		return true
+	}
+	for _, base := range m.anyPort {
+		if origin == base || (strings.HasPrefix(origin, base+":") && isPort(origin[len(base)+1:])) {
+			return true
+		}
+	}
+	return false
 }
 
 // normalizeOrigin trims space and a trailing slash and lower-cases o

@@ -62,6 +62,9 @@ func PrincipalFrom(ctx context.Context) Principal {
 // time, without stopping at a match, so the answer's timing says nothing
 // about which key (or how much of one) matched.
 //
+// A WebSocket upgrade without an Authorization header reaches next with
+// RoleNone: its connection_init payload authenticates it (Keys.InitPayload).
+//
 // When keys are disabled the gateway is open: every request gets the open
 // role (RoleWriter unless Keys.WithOpenRole says otherwise) and an
 // "addr:<ip>" id.
@@ -77,6 +80,14 @@ func Middleware(keys Keys, next http.Handler) http.Handler {
 		})
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if IsWebSocketUpgrade(r) && len(r.Header.Values("Authorization")) == 0 {
+			// A browser cannot set headers on a WebSocket: the key comes
+			// in the connection_init payload (Keys.InitPayload), and until
+			// then the connection may do nothing (RoleNone).
+			p := Principal{ID: "addr:" + remoteIP(r), Role: RoleNone}
+			next.ServeHTTP(w, r.WithContext(WithPrincipal(r.Context(), p)))
+			return
+		}
 		key, ok := bearer(r)
 		if !ok {
 			unauthenticated(w, `Bearer realm="gateway"`,

@@ -17,6 +17,7 @@ type closingBus interface {
 	Bus
 	Close() error
 	Subscribers(credential string) int
+	Live() int
 }
 
 // buses returns a constructor of each bus; the Redis one runs on REDIS_URL when set, else on
@@ -161,6 +162,9 @@ func TestBusDropsALaggingSubscriberWithoutBlocking(t *testing.T) {
 			}
 			if n := b.Subscribers("acme"); n != 1 {
 				t.Errorf("Subscribers = %d after the slow one was dropped, want 1", n)
+			}
+			if n := b.Live(); n != 1 {
+				t.Errorf("Live = %d after the slow one was dropped, want 1", n)
 			}
 		})
 	}

@@ -119,6 +119,18 @@ func (l *Local) Subscribers(credential string) int {
 	return len(l.subs[credential])
 }
 
+// Live returns how many subscriptions are live on this bus, of every
+// credential.
+func (l *Local) Live() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	n := 0
+	for _, set := range l.subs {
+		n += len(set)
+	}
+	return n
+}
+
 // deliver hands e to every subscriber of its credential, dropping those that are full.
 func (l *Local) deliver(e Event) {
 	var dropped []*Subscription

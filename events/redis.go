@@ -228,6 +228,9 @@ func (r *Redis) Subscribers(credential string) int {
 	return r.local.Subscribers(credential)
 }
 
+// Live returns how many subscriptions are live on this replica.
+func (r *Redis) Live() int { return r.local.Live() }
+
 // Close ends every subscription of this replica with ErrClosed and closes the subscription
 // connection. Publish keeps working (it uses rdb, which the caller owns and closes).
 func (r *Redis) Close() error {

@@ -2,6 +2,7 @@ package graph
 
 import (
 	"cmp"
+	"context"
 	"log/slog"
 	"net/http"
 	"time"
@@ -93,6 +94,16 @@ type Config struct {
 	// where registerWorkableWebhooks subscribes Workable's deliveries; ""
 	// refuses that with PUBLIC_URL_NOT_SET.
 	PublicURL string
+	// SubscriptionHeartbeat is how often a subscription's connection
+	// carries a heartbeat (see subscriptionTransports); 0 means
+	// DefaultSubscriptionHeartbeat.
+	SubscriptionHeartbeat time.Duration
+	// WebSocketInit authenticates a WebSocket connection from its
+	// connection_init payload (access.Keys.InitPayload): it returns the
+	// context with the connection's principal, or an error that refuses the
+	// connection (closed with 4403). Nil authenticates nothing beyond the
+	// upgrade request.
+	WebSocketInit func(ctx context.Context, payload map[string]any) (context.Context, error)
 
 	// Extensions are added to the gqlgen server after the handler's own
 	// (metrics, tracing, the log line's operation name: see telemetry).
@@ -138,7 +149,8 @@ func newServer(cfg Config) *handler.Server {
 		r.events = events.NewLocal()
 	}
 	srv := handler.New(executableSchema(r))
-	addTransports(srv)
+	ws, sse := subscriptionTransports(cfg)
+	addTransports(srv, ws, sse)
 	srv.SetQueryCache(lru.New[*ast.QueryDocument](1000))
 	// The parser stops at the same token limit, so that it holds even
 	// without the extension.

@@ -16,6 +16,8 @@ import (
 	"github.com/vektah/gqlparser/v2/gqlerror"
 	"github.com/vektah/gqlparser/v2/lexer"
 	"github.com/vektah/gqlparser/v2/parser"
+
+	"github.com/workablegw/gateway/access"
 )
 
 // Incremental delivery (@defer). A query's @defer fragments are delivered
@@ -50,10 +52,12 @@ const multipartDeliveryInterval = 10 * time.Millisecond
 
 // addTransports adds the HTTP transports of /query to srv, in the order they
 // are tried.
-func addTransports(srv interface{ AddTransport(graphql.Transport) }) {
+// ws and sse also carry subscriptions (see subscriptionTransports).
+func addTransports(srv interface{ AddTransport(graphql.Transport) }, ws transport.Websocket, sse graphql.Transport) {
+	srv.AddTransport(ws)
 	srv.AddTransport(transport.Options{})
 	srv.AddTransport(deferredMultipart{transport.MultipartMixed{DeliveryTimeout: multipartDeliveryInterval}})
-	srv.AddTransport(transport.SSE{})
+	srv.AddTransport(sse)
 	srv.AddTransport(complete{transport.GET{}})
 	srv.AddTransport(complete{transport.POST{}})
 }
@@ -179,8 +183,12 @@ func usesDefer(query string) bool {
 }
 
 // answeredInParts reports whether r is answered as a stream of parts: over
-// Server-Sent Events, or over multipart/mixed for a query using @defer.
+// a WebSocket or Server-Sent Events, or over multipart/mixed for a query
+// using @defer.
 func answeredInParts(r *http.Request) bool {
+	if access.IsWebSocketUpgrade(r) {
+		return true // a subscription's stream of events
+	}
 	accept := r.Header.Get("Accept")
 	if r.Method == http.MethodGet {
 		return strings.Contains(accept, "multipart/mixed") && getQueryDefers(r)

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -418,5 +419,39 @@ func TestSubscriptionLagged(t *testing.T) {
 	}
 	if n := bus.Subscribers(credentials.DefaultNickname); n != 0 {
 		t.Errorf("%d subscriptions left after the lag", n)
+	}
+}
+
+// TestSubscriptionHeartbeatOverSSE: an idle SSE subscription carries
+// heartbeat comments, and the heartbeats stop with the stream.
+func TestSubscriptionHeartbeatOverSSE(t *testing.T) {
+	t.Parallel()
+	bus := newWatchedBus()
+	env := newTestEnv(t, withHandler(func(c Config) http.Handler {
+		c.Events, c.SubscriptionHeartbeat = bus, time.Millisecond
+		return NewHandler(c)
+	}))
+	body, _ := json.Marshal(map[string]any{"query": eventsSubscription})
+	ctx, cancel := context.WithCancel(t.Context())
+	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, env.srv.URL+"/query", bytes.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Accept", "text/event-stream")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	sc := bufio.NewScanner(resp.Body)
+	seen := false
+	for !seen && sc.Scan() {
+		seen = sc.Text() == ": ping"
+	}
+	if !seen {
+		t.Fatalf("the stream ended without a heartbeat: %v", sc.Err())
+	}
+	cancel()
+	// The subscription ends on the server (and its heartbeats with it).
+	for bus.Live() > 0 {
+		runtime.Gosched()
 	}
 }

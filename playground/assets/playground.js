@@ -5,8 +5,14 @@
   'use strict';
   var root = document.getElementById('graphiql');
   var config = JSON.parse(root.getAttribute('data-config'));
+  var endpoint = new URL(config.endpoint, window.location.href);
+  // Subscriptions go over a WebSocket to the same endpoint (graphql-transport-ws,
+  // with graphql-ws bundled in GraphiQL); the headers pane travels in its
+  // connection_init payload, since a browser cannot set headers on a WebSocket.
+  var subscriptions = new URL(endpoint.href);
+  subscriptions.protocol = endpoint.protocol === 'https:' ? 'wss:' : 'ws:';
   var props = {
-    fetcher: GraphiQL.createFetcher({ url: new URL(config.endpoint, window.location.href).href }),
+    fetcher: GraphiQL.createFetcher({ url: endpoint.href, subscriptionUrl: subscriptions.href }),
   };
   if (config.headers) {
     props.defaultHeaders = JSON.stringify(config.headers, null, 2);
