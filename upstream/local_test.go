@@ -63,7 +63,7 @@ func TestLocalTierIsBounded(t *testing.T) {
 func TestDecodeEntryReusesDecodedValues(t *testing.T) {
 	t.Parallel()
 	type rec struct{ Name string }
-	e := New(Config{Cache: cache.NewMemory(0)}, "default", "ns", nil)
+	e := New(Config{Cache: cache.NewMemory(0)}, Credential{Nickname: "default", Namespace: "ns"}, nil)
 	encode := func(gen string, v rec) []byte {
 		b, err := encodeValue(gen, v)
 		if err != nil {
@@ -97,7 +97,7 @@ func TestLocalNeedsTheCurrentGeneration(t *testing.T) {
 	var elapsed atomic.Int64
 	clock := func() time.Time { return start.Add(time.Duration(elapsed.Load())) }
 	store := cache.NewMemory(0, cache.WithMemoryClock(clock))
-	e := New(Config{Cache: store, Now: clock}, "default", "ns", nil)
+	e := New(Config{Cache: store, Now: clock}, Credential{Nickname: "default", Namespace: "ns"}, nil)
 	sp := Spec[string, string]{Kind: cache.KindCandidateList, ID: func(k string) string { return k },
 		Gen: func(string) string { return e.ListsGenKey() }}
 	ctx := context.Background()
