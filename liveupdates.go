@@ -86,7 +86,7 @@ func newLiveUpdates(cfg config, registry *credentials.Registry, rdb redis.Univer
 	bus events.Publisher, idem idempotency.Store, logger *slog.Logger, reg prometheus.Registerer) (liveUpdates, error) {
 	inv := economyInvalidator{registry: registry}
 	receiver, err := webhooks.New(webhooks.Config{
-		Credentials: registry, Invalidator: inv, Publisher: bus, Seen: idem,
+		Credentials: registry, Invalidator: inv, Publisher: bus, Seen: idem, Changes: idem,
 		Logger: logger, Observe: webhooks.NewMetrics(reg).Observe,
 	})
 	if err != nil {
@@ -104,7 +104,7 @@ func newLiveUpdates(cfg config, registry *credentials.Registry, rdb redis.Univer
 		lease, state = refresher.NewRedisLease(rdb, prefix), refresher.NewRedisState(rdb, prefix)
 	}
 	lu.refresh, err = refresher.NewManager(refresher.ManagerConfig{
-		Credentials: registry, Invalidator: inv, Publisher: bus, Lease: lease, State: state,
+		Credentials: registry, Invalidator: inv, Publisher: bus, Lease: lease, State: state, Changes: idem,
 		Interval: cfg.RefreshInterval, Share: cfg.RefreshShare, Logger: logger, Observer: refresher.NewMetrics(reg),
 	})
 	if err != nil {

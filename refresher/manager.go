@@ -8,6 +8,7 @@ import (
 
 	"github.com/workablegw/gateway/credentials"
 	"github.com/workablegw/gateway/events"
+	"github.com/workablegw/gateway/idempotency"
 	"github.com/workablegw/gateway/workable"
 )
 
@@ -25,6 +26,7 @@ type ManagerConfig struct {
 	Publisher   events.Publisher
 	Lease       Lease
 	State       StateStore
+	Changes     idempotency.Store
 	Interval    time.Duration
 	Share       float64
 	Logger      *slog.Logger
@@ -65,7 +67,7 @@ func NewManager(cfg ManagerConfig) (*Manager, error) {
 func (cfg ManagerConfig) refresherConfig(nickname string, c *workable.Client) Config {
 	return Config{
 		Credential: nickname, Client: c, Invalidator: cfg.Invalidator, Publisher: cfg.Publisher,
-		Lease: cfg.Lease, State: cfg.State, Interval: cfg.Interval, Share: cfg.Share,
+		Lease: cfg.Lease, State: cfg.State, Changes: cfg.Changes, Interval: cfg.Interval, Share: cfg.Share,
 		Logger: cfg.Logger, Observer: cfg.Observer,
 	}
 }

@@ -28,6 +28,7 @@ import (
 	"time"
 
 	"github.com/workablegw/gateway/events"
+	"github.com/workablegw/gateway/idempotency"
 	"github.com/workablegw/gateway/workable"
 )
 
@@ -80,6 +81,10 @@ type Config struct {
 	// Lease and State are shared by the replicas (Redis), or local.
 	Lease Lease
 	State StateStore
+	// Changes, when set, remembers the changes announced (see
+	// events.OncePerChange), so that a change a webhook announced already
+	// is not published again; nil publishes every event.
+	Changes idempotency.Store
 	// Interval is the time between rounds (default DefaultInterval).
 	Interval time.Duration
 	// Share is the largest share of the budget's calls the refresher
@@ -95,6 +100,7 @@ type Config struct {
 type Refresher struct {
 	cfg   Config
 	pacer *pacer
+	once  *events.OncePerChange // nil: publish every event
 
 	mu sync.Mutex
 	// stages remembers each candidate's stage as last seen, to tell a move
@@ -130,6 +136,9 @@ func New(cfg Config) (*Refresher, error) {
 		cfg.Now = time.Now
 	}
 	r := &Refresher{cfg: cfg, stages: make(map[string]string)}
+	if cfg.Changes != nil {
+		r.once = events.NewOncePerChange(cfg.Publisher, cfg.Changes, 0)
+	}
 	r.pacer = newPacer(cfg.Share, cfg.Now, func() {
 		if cfg.Observer != nil {
 			cfg.Observer.Call(cfg.Credential)
@@ -295,7 +304,13 @@ func (r *Refresher) candidatesChanged(ctx context.Context, w *Walk, page []*work
 		return fmt.Errorf("invalidate %d changed candidates: %w", len(ids), err)
 	}
 	for _, e := range evs {
-		if err := r.cfg.Publisher.Publish(ctx, e); err != nil {
+		var err error
+		if r.once != nil {
+			_, err = r.once.Publish(ctx, e, e.At)
+		} else {
+			err = r.cfg.Publisher.Publish(ctx, e)
+		}
+		if err != nil {
 			return fmt.Errorf("publish event %s: %w", e.ID, err)
 		}
 	}
@@ -341,7 +356,7 @@ func (r *Refresher) eventOf(c *workable.Candidate, updated, after time.Time) (ev
 		JobShortcode: c.Job.Shortcode,
 		Stage:        stage,
 		At:           updated,
-		Source:       "refresher",
+		Source:       events.SourceRefresher,
 	}, true
 }
 

@@ -83,6 +83,10 @@ type Config struct {
 	// DefaultSeenTTL).
 	Seen    idempotency.Store
 	SeenTTL time.Duration
+	// Changes, when set, remembers the changes announced (see
+	// events.OncePerChange), so that a change the refresher announced
+	// already is not published again; nil publishes every event.
+	Changes idempotency.Store
 	// MaxBodyBytes and Timeout default to DefaultMaxBodyBytes and
 	// DefaultTimeout.
 	MaxBodyBytes int64
@@ -112,7 +116,8 @@ const (
 
 // Handler is the receiver. Build it with New.
 type Handler struct {
-	cfg Config
+	cfg  Config
+	once *events.OncePerChange // nil: publish every event
 }
 
 // New returns the receiver, or an error when a dependency is missing: a
@@ -144,7 +149,11 @@ func New(cfg Config) (*Handler, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	return &Handler{cfg: cfg}, nil
+	h := &Handler{cfg: cfg}
+	if cfg.Changes != nil {
+		h.once = events.NewOncePerChange(cfg.Publisher, cfg.Changes, 0)
+	}
+	return h, nil
 }
 
 // ServeHTTP answers one delivery; see the package documentation.
@@ -216,7 +225,11 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, nickname string)
 		CandidateID:  ev.Data.ID,
 		JobShortcode: ev.Data.Job.Shortcode,
 		At:           ev.FiredAt,
-		Source:       "webhook",
+		Source:       events.SourceWebhook,
+	}
+	var updated time.Time
+	if ev.Data.UpdatedAt != nil {
+		updated = *ev.Data.UpdatedAt
 	}
 	if ev.Data.Stage != nil {
 		e.Stage = *ev.Data.Stage
@@ -226,7 +239,7 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, nickname string)
 	}
 
 	_, replayed, err := h.cfg.Seen.Do(ctx, seenKey(cred.Nickname, e.ID), "", h.cfg.SeenTTL, func(ctx context.Context) ([]byte, error) {
-		return []byte{}, h.apply(ctx, e)
+		return []byte{}, h.apply(ctx, e, updated)
 	})
 	switch {
 	case err != nil:
@@ -242,15 +255,22 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, nickname string)
 	return OutcomeHandled
 }
 
-// apply makes stale what e changes, then publishes it. The payload's
+// apply makes stale what e changes, then publishes it (once per change
+// with Config.Changes: the candidate updated at updated). The payload's
 // candidate is not stored as the candidate's detail: Workable sends the
 // state at the time it sends (API.md §9), which a replay or a race can
 // make older than the state a reader would fetch.
-func (h *Handler) apply(ctx context.Context, e events.Event) error {
+func (h *Handler) apply(ctx context.Context, e events.Event, updated time.Time) error {
 	if err := h.cfg.Invalidator.CandidatesChanged(ctx, e.Credential, e.CandidateID); err != nil {
 		return fmt.Errorf("invalidate candidate %s: %w", e.CandidateID, err)
 	}
-	if err := h.cfg.Publisher.Publish(ctx, e); err != nil {
+	var err error
+	if h.once != nil {
+		_, err = h.once.Publish(ctx, e, updated)
+	} else {
+		err = h.cfg.Publisher.Publish(ctx, e)
+	}
+	if err != nil {
 		return fmt.Errorf("publish event %s: %w", e.ID, err)
 	}
 	return nil
