@@ -1,6 +1,7 @@
 package cache
 
 import (
+	"bytes"
 	"context"
 	"math"
 	"strings"
@@ -94,7 +95,7 @@ func (m *MemoryStore) GetMany(_ context.Context, keys []string) (map[string]Entr
 		if !ok {
 			continue
 		}
-		out[k] = Entry{Value: cloneBytes(v.value), FreshUntil: v.freshUntil}
+		out[k] = Entry{Value: bytes.Clone(v.value), FreshUntil: v.freshUntil}
 	}
 	return out, nil
 }
@@ -109,7 +110,7 @@ func (m *MemoryStore) SetMany(_ context.Context, items []Item) error {
 			continue
 		}
 		m.cache.Set(it.Key, memoryValue{
-			value:      cloneBytes(it.Value),
+			value:      bytes.Clone(it.Value),
 			freshUntil: now.Add(it.FreshFor),
 			ttl:        ttl,
 		})
@@ -128,11 +129,11 @@ func (m *MemoryStore) SetIfAbsent(_ context.Context, items []Item) (map[string]E
 			continue
 		}
 		v, _ := m.cache.SetIfAbsent(it.Key, memoryValue{
-			value:      cloneBytes(it.Value),
+			value:      bytes.Clone(it.Value),
 			freshUntil: now.Add(it.FreshFor),
 			ttl:        ttl,
 		})
-		out[it.Key] = Entry{Value: cloneBytes(v.value), FreshUntil: v.freshUntil}
+		out[it.Key] = Entry{Value: bytes.Clone(v.value), FreshUntil: v.freshUntil}
 	}
 	return out, nil
 }
@@ -162,11 +163,3 @@ func (m *MemoryStore) DeletePrefix(_ context.Context, prefix string) error {
 
 // Ping always succeeds: the store is in process.
 func (m *MemoryStore) Ping(context.Context) error { return nil }
-
-// cloneBytes copies b, keeping nil as nil.
-func cloneBytes(b []byte) []byte {
-	if b == nil {
-		return nil
-	}
-	return append(make([]byte, 0, len(b)), b...)
-}

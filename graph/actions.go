@@ -3,7 +3,6 @@ package graph
 import (
 	"cmp"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -12,10 +11,8 @@ import (
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
-	"github.com/workablegw/gateway/access"
 	"github.com/workablegw/gateway/events"
 	"github.com/workablegw/gateway/graph/model"
-	"github.com/workablegw/gateway/idempotency"
 	"github.com/workablegw/gateway/upstream"
 	"github.com/workablegw/gateway/workable"
 )
@@ -122,16 +119,19 @@ func (r *Resolver) runAction(ctx context.Context, a candidateAction, keyField *s
 		key = k
 	}
 	e := r.econFor(ctx)
-	if key == "" {
-		if out, err = r.sendAction(ctx, e, a); err != nil {
-			return out, nil, nil, r.writeFailed(ctx, a.op, a.past, err)
-		}
-	} else {
-		var done bool
-		if out, userErrs, done, err = r.sendActionOnce(ctx, e, a, key); done {
-			return out, nil, userErrs, err
-		}
+	// The mutation's name scopes the key: one Idempotency-Key header may
+	// cover actions of different kinds in one request.
+	w := write{op: a.op, past: a.past, noun: "action", key: key, scope: a.op, input: struct {
+		Op, ID  string
+		Request any
+	}{a.op, a.id, a.request}}
+	out, replayed, userErrs, err := once(ctx, r, w, func(ctx context.Context) (actionOutcome, error) {
+		return r.sendAction(ctx, e, a)
+	})
+	if err != nil || len(userErrs) > 0 {
+		return out, nil, userErrs, err
 	}
+	out.sent = !replayed
 	if len(out.UserErrors) > 0 {
 		return out, nil, out.UserErrors, nil
 	}
@@ -162,60 +162,6 @@ func (r *Resolver) runAction(ctx context.Context, a candidateAction, keyField *s
 		r.publish(ctx, a.event, cmp.Or(out.CandidateID, a.id), job, stage)
 	}
 	return out, cand, []model.UserError{}, nil
-}
-
-// sendActionOnce runs a valid action at most once per idempotency key (see
-// idempotency.go). done reports that the payload is decided (userErrors or
-// err) without reading a candidate.
-func (r *Resolver) sendActionOnce(ctx context.Context, e *upstream.Economy, a candidateAction, key string) (out actionOutcome, userErrs []model.UserError, done bool, err error) {
-	// Without API keys every client is anonymous (""), so that a script
-	// retrying from another address still finds its key.
-	who := ""
-	if p := access.PrincipalFrom(ctx); p.Authenticated {
-		who = p.ID
-	}
-	input, err := json.Marshal(struct {
-		Op, ID  string
-		Request any
-	}{a.op, a.id, a.request})
-	if err != nil {
-		return out, nil, true, fmt.Errorf("%s: fingerprint the input: %w", a.op, err)
-	}
-	// The mutation's name scopes the key: one Idempotency-Key header may
-	// cover actions of different kinds in one request.
-	scoped := idempotency.ScopedKey(e.Namespace(), who, a.op+"\x00"+key)
-	result, replayed, err := r.idem.Do(ctx, scoped, idempotency.Fingerprint(input), r.idemTTL,
-		func(ctx context.Context) ([]byte, error) {
-			o, err := r.sendAction(ctx, e, a)
-			if err != nil {
-				if errors.Is(err, workable.ErrOutcomeUnknown) {
-					return nil, fmt.Errorf("%w: %w", idempotency.ErrOutcomeUnknown, err)
-				}
-				return nil, err
-			}
-			return json.Marshal(o)
-		})
-	switch {
-	case errors.Is(err, idempotency.ErrKeyReused):
-		return out, []model.UserError{{
-			Field: inputAt("idempotencyKey"), Code: UserErrorIdempotencyKeyReused,
-			Message: "this idempotency key was already used with a different input; use a new key for a new action",
-		}}, true, nil
-	case err != nil && replayed && errors.Is(err, idempotency.ErrOutcomeUnknown):
-		return out, nil, true, &gqlerror.Error{
-			Path: graphql.GetPath(ctx),
-			Message: fmt.Sprintf("Workable did not confirm the earlier request with this idempotency key: the candidate may or "+
-				"may not have been %s. Check the candidate in Workable before retrying with a new key", a.past),
-			Extensions: map[string]any{"code": CodeUpstreamUnavailable},
-		}
-	case err != nil:
-		return out, nil, true, r.writeFailed(ctx, a.op, a.past, err)
-	}
-	if err := json.Unmarshal(result, &out); err != nil {
-		return out, nil, true, fmt.Errorf("%s: decode the stored result: %w", a.op, err)
-	}
-	out.sent = !replayed
-	return out, nil, false, nil
 }
 
 // sendAction makes the Workable write of a valid action and invalidates

@@ -51,21 +51,24 @@ func (r *Resolver) candidatesConnection(ctx context.Context, kind string, f cand
 		return conn, nil
 	}
 	pages := r.loadersFor(ctx).candidatePages
-	items, hasPrev, hasNext, err := connectionPage(ctx, p, func(ctx context.Context, since, until string, limit int) (page[workable.Candidate], error) {
+	fetch := func(ctx context.Context, since, until string, limit int) (page[workable.Candidate], error) {
 		k := key
 		k.SinceID, k.MaxID, k.Limit = since, until, limit
 		return load(ctx, pages, k)
-	}, candidateID)
+	}
+	conn.Nodes, conn.Edges, conn.PageInfo, err = connection(ctx, p, fetch, candidateID,
+		func(items []*workable.Candidate) []workable.Candidate {
+			nodes := make([]workable.Candidate, len(items))
+			for i, c := range items {
+				nodes[i] = *c
+			}
+			return nodes
+		},
+		func(cursor string, c *workable.Candidate) model.CandidateEdge {
+			return model.CandidateEdge{Cursor: cursor, Node: c}
+		})
 	if err != nil {
 		return nil, err
-	}
-	cursors, info := edgeCursors(p, items, candidateID, hasPrev, hasNext)
-	conn.PageInfo = info
-	conn.Nodes = make([]workable.Candidate, len(items))
-	conn.Edges = make([]model.CandidateEdge, len(items))
-	for i, c := range items {
-		conn.Nodes[i] = *c
-		conn.Edges[i] = model.CandidateEdge{Cursor: cursors[i], Node: &conn.Nodes[i]}
 	}
 	return conn, nil
 }
@@ -212,19 +215,22 @@ func emptyActivities() *model.ActivityConnection {
 // stages belong to, candidateID the candidate whose list it is ("" for a
 // job's list, whose items name their candidate).
 func activityConnection(ctx context.Context, p pageRequest, fetch listPage[workable.Activity], shortcode, candidateID string) (*model.ActivityConnection, error) {
-	items, hasPrev, hasNext, err := connectionPage(ctx, p, fetch, activityID)
+	conn := emptyActivities()
+	var err error
+	conn.Nodes, conn.Edges, conn.PageInfo, err = connection(ctx, p, fetch, activityID,
+		func(items []*workable.Activity) []model.Activity {
+			nodes := make([]model.Activity, len(items))
+			for i, a := range items {
+				// A copy: the loaded activity may be shared with other requests.
+				nodes[i] = model.Activity{Activity: *a, JobShortcode: shortcode, CandidateID: activityCandidate(a, candidateID)}
+			}
+			return nodes
+		},
+		func(cursor string, a *model.Activity) model.ActivityEdge {
+			return model.ActivityEdge{Cursor: cursor, Node: a}
+		})
 	if err != nil {
 		return nil, err
-	}
-	conn := emptyActivities()
-	cursors, info := edgeCursors(p, items, activityID, hasPrev, hasNext)
-	conn.PageInfo = info
-	conn.Nodes = make([]model.Activity, len(items))
-	conn.Edges = make([]model.ActivityEdge, len(items))
-	for i, a := range items {
-		// A copy: the loaded activity may be shared with other requests.
-		conn.Nodes[i] = model.Activity{Activity: *a, JobShortcode: shortcode, CandidateID: activityCandidate(a, candidateID)}
-		conn.Edges[i] = model.ActivityEdge{Cursor: cursors[i], Node: &conn.Nodes[i]}
 	}
 	return conn, nil
 }

@@ -256,6 +256,24 @@ func followsCursor[T any](p pageRequest, items []T, id func(T) string) bool {
 	return p.afterID != "" && len(items) > 0 && id(items[0]) == p.afterID
 }
 
+// connection reads the page p asks for through fetch and lays it out as a
+// connection: its nodes (made from the page's items by nodes), one edge
+// per node (made by edge with the node's cursor) and the page info.
+func connection[T, N, E any](ctx context.Context, p pageRequest, fetch listPage[T], id func(*T) string,
+	nodes func([]*T) []N, edge func(cursor string, node *N) E) ([]N, []E, *model.PageInfo, error) {
+	items, hasPrev, hasNext, err := connectionPage(ctx, p, fetch, id)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	cursors, info := edgeCursors(p, items, id, hasPrev, hasNext)
+	ns := nodes(items)
+	edges := make([]E, len(ns))
+	for i := range ns {
+		edges[i] = edge(cursors[i], &ns[i])
+	}
+	return ns, edges, info, nil
+}
+
 // edgeCursors returns the cursor of each item and the page info.
 func edgeCursors[T any](p pageRequest, items []T, id func(T) string, hasPrev, hasNext bool) ([]string, *model.PageInfo) {
 	cursors := make([]string, len(items))

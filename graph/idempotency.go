@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/99designs/gqlgen/graphql"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
 	"github.com/workablegw/gateway/access"
@@ -14,12 +15,12 @@ import (
 	"github.com/workablegw/gateway/workable"
 )
 
-// Idempotent createCandidate (issue 5). A client sends an idempotency key in
+// Idempotent writes (createCandidate and the hiring actions). A client sends an idempotency key in
 // the Idempotency-Key header or the input's idempotencyKey field; the first
 // request with a key makes the Workable write, and a repeat within the TTL
 // (24 h) gets the first result without calling Workable, while a
 // concurrent repeat waits for the first. The key is scoped to the
-// credential's namespace and the caller's API key
+// credential's namespace, the caller's API key and the mutation
 // (idempotency.ScopedKey), and bound to the normalised input: a repeat with
 // another input is userError IDEMPOTENCY_KEY_REUSED. A write whose outcome
 // is unknown keeps the key locked, so a retrying script can never create a
@@ -71,71 +72,78 @@ func requestIdempotencyKey(ctx context.Context, field *string) (string, []model.
 	return key, nil
 }
 
-// createCandidateOnce runs a valid createCandidate at most once per
-// idempotency key.
-func (r *Resolver) createCandidateOnce(ctx context.Context, key string, req createRequest) (*model.CreateCandidatePayload, error) {
-	e := r.econFor(ctx)
+// write describes a mutation's Workable write for once.
+type write struct {
+	// op names the write in errors and logs ("create candidate"), past
+	// what it does to the candidate ("created"), noun what a new key
+	// stands for ("candidate").
+	op, past, noun string
+	// key is the request's idempotency key ("" for none) and scope what
+	// else it is scoped by beside the credential and the caller ("" for
+	// nothing).
+	key, scope string
+	// input is what the key is bound to: a repeat with another input is
+	// refused.
+	input any
+}
+
+// once runs send at most once per idempotency key (every time without
+// one) and returns its outcome, or the outcome the first request with the
+// key stored (replayed). send returns Workable's 404 and 422 in its
+// outcome; an error matching workable.ErrOutcomeUnknown keeps the key
+// locked, so that a retrying script can never repeat a write that may have
+// happened. userErrs are the caller's to fix; err is a GraphQL error.
+func once[T any](ctx context.Context, r *Resolver, w write, send func(context.Context) (T, error)) (out T, replayed bool, userErrs []model.UserError, err error) {
+	if w.key == "" {
+		if out, err = send(ctx); err != nil {
+			return out, false, nil, r.writeFailed(ctx, w.op, w.past, err)
+		}
+		return out, false, nil, nil
+	}
 	// Without API keys every client is anonymous (""), so that a script
 	// retrying from another address still finds its key.
 	who := ""
 	if p := access.PrincipalFrom(ctx); p.Authenticated {
 		who = p.ID
 	}
-	input, err := json.Marshal(req)
+	fingerprint, err := json.Marshal(w.input)
 	if err != nil {
-		return nil, fmt.Errorf("create candidate: fingerprint the input: %w", err)
+		return out, false, nil, fmt.Errorf("%s: fingerprint the input: %w", w.op, err)
 	}
-	var created *workable.Candidate
-	client := e.Client()
-	result, replayed, err := r.idem.Do(ctx, idempotency.ScopedKey(e.Namespace(), who, key), idempotency.Fingerprint(input), r.idemTTL,
+	key := w.key
+	if w.scope != "" {
+		key = w.scope + "\x00" + key
+	}
+	scoped := idempotency.ScopedKey(r.econFor(ctx).Namespace(), who, key)
+	result, replayed, err := r.idem.Do(ctx, scoped, idempotency.Fingerprint(fingerprint), r.idemTTL,
 		func(ctx context.Context) ([]byte, error) {
-			c, _, err := client.Candidates.Create(ctx, req.Shortcode, req.Candidate, req.Options)
+			o, err := send(ctx)
 			if err != nil {
-				if userErrs := writeUserErrors(err, inputAt("jobShortcode"), "Workable has no job with this shortcode"); userErrs != nil {
-					return json.Marshal(storedCreate{UserErrors: userErrs})
-				}
 				if errors.Is(err, workable.ErrOutcomeUnknown) {
 					return nil, fmt.Errorf("%w: %w", idempotency.ErrOutcomeUnknown, err)
 				}
 				return nil, err
 			}
-			created = c
-			return json.Marshal(storedCreate{Candidate: c})
+			return json.Marshal(o)
 		})
 	switch {
 	case errors.Is(err, idempotency.ErrKeyReused):
-		return &model.CreateCandidatePayload{UserErrors: []model.UserError{{
+		return out, replayed, []model.UserError{{
 			Field: inputAt("idempotencyKey"), Code: UserErrorIdempotencyKeyReused,
-			Message: "this idempotency key was already used with a different input; use a new key for a new candidate",
-		}}}, nil
+			Message: "this idempotency key was already used with a different input; use a new key for a new " + w.noun,
+		}}, nil
 	case err != nil && replayed && errors.Is(err, idempotency.ErrOutcomeUnknown):
-		return nil, &gqlerror.Error{
-			Message: "an earlier request with this idempotency key may or may not have created the candidate: " +
-				"check the candidate in Workable before retrying with a new key",
+		return out, replayed, nil, &gqlerror.Error{
+			Path: graphql.GetPath(ctx),
+			Message: fmt.Sprintf("Workable did not confirm the earlier request with this idempotency key: the candidate may or "+
+				"may not have been %s. Check the candidate in Workable before retrying with a new key", w.past),
 			Extensions: map[string]any{"code": CodeUpstreamUnavailable},
 		}
 	case err != nil:
-		if errors.Is(err, workable.ErrOutcomeUnknown) {
-			e.CandidateMaybeWritten(ctx, "")
-		}
-		return nil, r.writeFailed(ctx, "create candidate", "created", err)
+		return out, replayed, nil, r.writeFailed(ctx, w.op, w.past, err)
 	}
-	var out storedCreate
 	if err := json.Unmarshal(result, &out); err != nil {
-		return nil, fmt.Errorf("create candidate: decode the stored result: %w", err)
+		return out, replayed, nil, fmt.Errorf("%s: decode the stored result: %w", w.op, err)
 	}
-	if out.Candidate == nil {
-		return &model.CreateCandidatePayload{UserErrors: out.UserErrors}, nil
-	}
-	if created != nil && !replayed {
-		r.primeCandidate(ctx, created)
-		r.publishCreated(ctx, created, req.Shortcode)
-		return &model.CreateCandidatePayload{Candidate: created, UserErrors: []model.UserError{}}, nil
-	}
-	// A replay: this request's loaders serve the stored candidate; the
-	// cache already saw the write when it happened.
-	l := r.loadersFor(ctx)
-	l.candidate.prime(ctx, out.Candidate.ID, out.Candidate)
-	l.candidateBasic.prime(ctx, out.Candidate.ID, out.Candidate)
-	return &model.CreateCandidatePayload{Candidate: out.Candidate, UserErrors: []model.UserError{}}, nil
+	return out, replayed, nil, nil
 }

@@ -105,25 +105,26 @@ func (r *Resolver) jobsConnection(ctx context.Context, first *int, after *string
 	}
 	key.WithText = maxJobNeed(nodeFields(ctx)) == needText
 	pages := r.loadersFor(ctx).jobPages
-	items, hasPrev, hasNext, err := connectionPage(ctx, p, func(ctx context.Context, since, until string, limit int) (page[workable.Job], error) {
+	fetch := func(ctx context.Context, since, until string, limit int) (page[workable.Job], error) {
 		k := key
 		k.SinceID, k.MaxID, k.Limit = since, until, limit
 		return load(ctx, pages, k)
-	}, jobID)
+	}
+	conn.Nodes, conn.Edges, conn.PageInfo, err = connection(ctx, p, fetch, jobID,
+		func(items []*workable.Job) []model.Job {
+			var text model.JobText
+			if key.WithText {
+				text = listedText(items)
+			}
+			nodes := make([]model.Job, len(items))
+			for i, j := range items {
+				nodes[i] = model.Job{Shortcode: j.Shortcode, Title: j.Title, Listed: j, Text: text}
+			}
+			return nodes
+		},
+		func(cursor string, j *model.Job) model.JobEdge { return model.JobEdge{Cursor: cursor, Node: j} })
 	if err != nil {
 		return nil, err
-	}
-	var text model.JobText
-	if key.WithText {
-		text = listedText(items)
-	}
-	cursors, info := edgeCursors(p, items, jobID, hasPrev, hasNext)
-	conn.PageInfo = info
-	conn.Nodes = make([]model.Job, len(items))
-	conn.Edges = make([]model.JobEdge, len(items))
-	for i, j := range items {
-		conn.Nodes[i] = model.Job{Shortcode: j.Shortcode, Title: j.Title, Listed: j, Text: text}
-		conn.Edges[i] = model.JobEdge{Cursor: cursors[i], Node: &conn.Nodes[i]}
 	}
 	return conn, nil
 }

@@ -392,11 +392,17 @@ func (r *Resolver) primeCandidate(ctx context.Context, c *workable.Candidate) {
 	if c == nil {
 		return
 	}
-	l := r.loadersFor(ctx)
+	r.loadersFor(ctx).prime(ctx, c)
+	r.econFor(ctx).CandidateWritten(ctx, c)
+}
+
+// prime makes c, a candidate Workable returned in full, read as the
+// candidate's detail and list fields for the rest of the request; its list
+// item (which only a list carries) is read again.
+func (l *loaders) prime(ctx context.Context, c *workable.Candidate) {
 	l.candidate.prime(ctx, c.ID, c)
 	l.candidateBasic.prime(ctx, c.ID, c)
 	l.candidateListed.Clear(ctx, c.ID)
-	r.econFor(ctx).CandidateWritten(ctx, c)
 }
 
 // fetchCandidate reads one candidate's detail, GET /candidates/{id}

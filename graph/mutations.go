@@ -46,27 +46,37 @@ func (r *Resolver) createCandidate(ctx context.Context, input model.CreateCandid
 	if len(keyErrs) > 0 {
 		return &model.CreateCandidatePayload{UserErrors: keyErrs}, nil
 	}
-	if key != "" {
-		return r.createCandidateOnce(ctx, key, req)
-	}
-	return r.createCandidateNow(ctx, req)
-}
-
-// createCandidateNow makes the Workable write of a valid createCandidate.
-func (r *Resolver) createCandidateNow(ctx context.Context, req createRequest) (*model.CreateCandidatePayload, error) {
-	c, _, err := r.clientFor(ctx).Candidates.Create(ctx, req.Shortcode, req.Candidate, req.Options)
-	if err != nil {
-		if userErrs := writeUserErrors(err, inputAt("jobShortcode"), "Workable has no job with this shortcode"); userErrs != nil {
-			return &model.CreateCandidatePayload{UserErrors: userErrs}, nil
+	e := r.econFor(ctx)
+	w := write{op: "create candidate", past: "created", noun: "candidate", key: key, input: req}
+	out, replayed, userErrs, err := once(ctx, r, w, func(ctx context.Context) (storedCreate, error) {
+		c, _, err := e.Client().Candidates.Create(ctx, req.Shortcode, req.Candidate, req.Options)
+		if err != nil {
+			if userErrs := writeUserErrors(err, inputAt("jobShortcode"), "Workable has no job with this shortcode"); userErrs != nil {
+				return storedCreate{UserErrors: userErrs}, nil
+			}
+			if errors.Is(err, workable.ErrOutcomeUnknown) {
+				e.CandidateMaybeWritten(ctx, "")
+			}
+			return storedCreate{}, err
 		}
-		if errors.Is(err, workable.ErrOutcomeUnknown) {
-			r.econFor(ctx).CandidateMaybeWritten(ctx, "")
-		}
-		return nil, r.writeFailed(ctx, "create candidate", "created", err)
+		return storedCreate{Candidate: c}, nil
+	})
+	switch {
+	case err != nil:
+		return nil, err
+	case len(userErrs) > 0:
+		return &model.CreateCandidatePayload{UserErrors: userErrs}, nil
+	case out.Candidate == nil:
+		return &model.CreateCandidatePayload{UserErrors: out.UserErrors}, nil
+	case replayed:
+		// This request's loaders serve the stored candidate; the cache
+		// already saw the write when it happened.
+		r.loadersFor(ctx).prime(ctx, out.Candidate)
+	default:
+		r.primeCandidate(ctx, out.Candidate)
+		r.publishCreated(ctx, out.Candidate, req.Shortcode)
 	}
-	r.primeCandidate(ctx, c)
-	r.publishCreated(ctx, c, req.Shortcode)
-	return &model.CreateCandidatePayload{Candidate: c, UserErrors: []model.UserError{}}, nil
+	return &model.CreateCandidatePayload{Candidate: out.Candidate, UserErrors: []model.UserError{}}, nil
 }
 
 // updateCandidate implements Mutation.updateCandidate: one

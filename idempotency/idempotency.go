@@ -23,6 +23,7 @@
 package idempotency
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/binary"
@@ -134,7 +135,7 @@ func replay(storedFingerprint string, result []byte, unknown bool, fingerprint s
 	if unknown {
 		return nil, true, errUnknownRepeat()
 	}
-	return cloneBytes(result), true, nil
+	return bytes.Clone(result), true, nil
 }
 
 func errUnknownRepeat() error {
@@ -144,12 +145,4 @@ func errUnknownRepeat() error {
 
 func errWait(err error) error {
 	return fmt.Errorf("idempotency: wait for the first request with this key: %w", err)
-}
-
-// cloneBytes copies b, keeping nil as nil and empty as empty.
-func cloneBytes(b []byte) []byte {
-	if b == nil {
-		return nil
-	}
-	return append(make([]byte, 0, len(b)), b...)
 }

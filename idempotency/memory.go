@@ -1,6 +1,7 @@
 package idempotency
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -148,7 +149,7 @@ func (s *MemoryStore) run(ctx context.Context, key string, c *memoryCall, ttl ti
 	result, err := fn(ctx)
 	switch {
 	case err == nil:
-		outcome = &memoryOutcome{fingerprint: c.fingerprint, result: cloneBytes(result)}
+		outcome = &memoryOutcome{fingerprint: c.fingerprint, result: bytes.Clone(result)}
 		return result, false, nil
 	case errors.Is(err, ErrOutcomeUnknown):
 		outcome = &memoryOutcome{fingerprint: c.fingerprint, unknown: true}

@@ -4,43 +4,26 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"net/url"
 )
 
 // MemberListOptions are the query parameters of GET /members (API.md §9).
 // Zero values are not sent.
+// Every parameter is documented for GET /members in API.md §9.
 type MemberListOptions struct {
 	// Limit is the page size (Workable: default 50).
-	Limit int
+	Limit int `url:"limit"`
 	// SinceID returns members with id >= SinceID; MaxID with id <= MaxID.
-	SinceID, MaxID string
+	SinceID string `url:"since_id"`
+	MaxID   string `url:"max_id"`
 	// Role is simple, admin or reviewer.
-	Role string
+	Role string `url:"role"`
 	// Shortcode restricts the list to a job's collaborators.
-	Shortcode string
+	Shortcode string `url:"shortcode"`
 	// Email and Name filter by exact value.
-	Email, Name string
+	Email string `url:"email"`
+	Name  string `url:"name"`
 	// Status is active (Workable's default), inactive or all.
-	Status string
-}
-
-// values encodes the options. Every parameter is documented for GET
-// /members in API.md §9 (limit, since_id, max_id, role, shortcode, email,
-// name, status).
-func (o *MemberListOptions) values() url.Values {
-	q := url.Values{}
-	if o == nil {
-		return q
-	}
-	setInt(q, "limit", o.Limit)
-	setString(q, "since_id", o.SinceID)
-	setString(q, "max_id", o.MaxID)
-	setString(q, "role", o.Role)
-	setString(q, "shortcode", o.Shortcode)
-	setString(q, "email", o.Email)
-	setString(q, "name", o.Name)
-	setString(q, "status", o.Status)
-	return q
+	Status string `url:"status"`
 }
 
 // Get fetches the client's own account (API.md §9, GET /accounts/:subdomain;
@@ -96,7 +79,7 @@ func (s *AccountsService) ListDisqualificationReasons(ctx context.Context) ([]*D
 // GET /members). Paging is followed like the other lists; see Walk.
 func (s *AccountsService) ListMembers(ctx context.Context, opts *MemberListOptions) ([]*Member, *Response, error) {
 	u := s.client.endpoint("members")
-	u.RawQuery = opts.values().Encode()
+	u.RawQuery = queryValues(opts).Encode()
 	members, resp, err := list[*Member](ctx, s.client, "GET /members", u, "members")
 	if err != nil {
 		return nil, resp, fmt.Errorf("list members: %w", err)

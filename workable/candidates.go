@@ -11,61 +11,34 @@ import (
 
 // CandidateListOptions are the query parameters of GET /candidates
 // (API.md §3). Zero values are not sent.
+// Every parameter is documented for GET /candidates in API.md §3.
 type CandidateListOptions struct {
 	// Shortcode restricts the list to one job.
-	Shortcode string
+	Shortcode string `url:"shortcode"`
 	// Stage is a stage slug (from GET /stages), not its display name.
-	Stage string
+	Stage string `url:"stage"`
 	// Email filters by the candidate's email.
-	Email string
+	Email string `url:"email"`
 	// Limit is the page size (Workable: default 50, max 100).
-	Limit int
+	Limit int `url:"limit"`
 	// SinceID returns candidates with id >= SinceID; MaxID with id <= MaxID.
-	SinceID, MaxID string
+	SinceID string `url:"since_id"`
+	MaxID   string `url:"max_id"`
 	// CreatedAfter and UpdatedAfter are sent as RFC 3339 UTC.
-	CreatedAfter, UpdatedAfter *time.Time
-}
-
-// values encodes the options. Every parameter is documented for GET
-// /candidates in API.md §3 (shortcode, stage, email, limit, since_id,
-// max_id, created_after, updated_after).
-func (o *CandidateListOptions) values() url.Values {
-	q := url.Values{}
-	if o == nil {
-		return q
-	}
-	setString(q, "shortcode", o.Shortcode)
-	setString(q, "stage", o.Stage)
-	setString(q, "email", o.Email)
-	setInt(q, "limit", o.Limit)
-	setString(q, "since_id", o.SinceID)
-	setString(q, "max_id", o.MaxID)
-	setTime(q, "created_after", o.CreatedAfter)
-	setTime(q, "updated_after", o.UpdatedAfter)
-	return q
+	CreatedAfter *time.Time `url:"created_after"`
+	UpdatedAfter *time.Time `url:"updated_after"`
 }
 
 // ActivityListOptions are the query parameters of GET
 // /candidates/:id/activities and GET /jobs/:shortcode/activities (API.md
 // §6). Zero values are not sent.
+// Every parameter is documented for the activity lists in API.md §6.
 type ActivityListOptions struct {
 	// Limit is the page size (Workable: default 50).
-	Limit int
+	Limit int `url:"limit"`
 	// SinceID returns activities with id >= SinceID; MaxID with id <= MaxID.
-	SinceID, MaxID string
-}
-
-// values encodes the options. Every parameter is documented for the
-// activity lists in API.md §6 (limit, since_id, max_id).
-func (o *ActivityListOptions) values() url.Values {
-	q := url.Values{}
-	if o == nil {
-		return q
-	}
-	setInt(q, "limit", o.Limit)
-	setString(q, "since_id", o.SinceID)
-	setString(q, "max_id", o.MaxID)
-	return q
+	SinceID string `url:"since_id"`
+	MaxID   string `url:"max_id"`
 }
 
 // candidateBody is the {"candidate": {...}} wrapper of candidate responses.
@@ -79,7 +52,7 @@ type candidateBody struct {
 // at the next page; see Walk.
 func (s *CandidatesService) List(ctx context.Context, opts *CandidateListOptions) ([]*Candidate, *Response, error) {
 	u := s.client.endpoint("candidates")
-	u.RawQuery = opts.values().Encode()
+	u.RawQuery = queryValues(opts).Encode()
 	cands, resp, err := list[*Candidate](ctx, s.client, "GET /candidates", u, "candidates")
 	if err != nil {
 		return nil, resp, fmt.Errorf("list candidates: %w", err)
@@ -165,7 +138,7 @@ func (s *CandidatesService) ListActivities(ctx context.Context, id string, opts 
 		return nil, nil, fmt.Errorf("list activities: %w", err)
 	}
 	u := s.client.endpoint("candidates", id, "activities")
-	u.RawQuery = opts.values().Encode()
+	u.RawQuery = queryValues(opts).Encode()
 	acts, resp, err := list[*Activity](ctx, s.client, "GET /candidates/{id}/activities", u, "activities")
 	if err != nil {
 		return nil, resp, fmt.Errorf("list activities of candidate %s: %w", id, err)

@@ -4,54 +4,34 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"net/url"
-	"strconv"
-	"strings"
 	"time"
 )
 
 // JobListOptions are the query parameters of GET /jobs (API.md §2). Zero
 // values are not sent.
+// Every parameter is documented for GET /jobs in API.md §2.
 type JobListOptions struct {
 	// State is draft, published, closed or archived.
-	State string
+	State string `url:"state"`
 	// Limit is the page size (Workable: default 50, max 100).
-	Limit int
+	Limit int `url:"limit"`
 	// SinceID returns jobs with id >= SinceID; MaxID with id <= MaxID.
-	SinceID, MaxID string
+	SinceID string `url:"since_id"`
+	MaxID   string `url:"max_id"`
 	// CreatedAfter and UpdatedAfter are sent as RFC 3339 UTC.
-	CreatedAfter, UpdatedAfter *time.Time
+	CreatedAfter *time.Time `url:"created_after"`
+	UpdatedAfter *time.Time `url:"updated_after"`
 	// IncludeFields adds detail fields (description, full_description,
 	// requirements, benefits); sent comma-joined (API.md §2 marks the format
 	// as inferred).
-	IncludeFields []string
-}
-
-// values encodes the options. Every parameter is documented for GET /jobs
-// in API.md §2 (state, limit, since_id, max_id, created_after,
-// updated_after, include_fields).
-func (o *JobListOptions) values() url.Values {
-	q := url.Values{}
-	if o == nil {
-		return q
-	}
-	setString(q, "state", o.State)
-	setInt(q, "limit", o.Limit)
-	setString(q, "since_id", o.SinceID)
-	setString(q, "max_id", o.MaxID)
-	setTime(q, "created_after", o.CreatedAfter)
-	setTime(q, "updated_after", o.UpdatedAfter)
-	if len(o.IncludeFields) > 0 {
-		q.Set("include_fields", strings.Join(o.IncludeFields, ","))
-	}
-	return q
+	IncludeFields []string `url:"include_fields"`
 }
 
 // List lists one page of jobs, oldest first (API.md §2, GET /jobs). The
 // Response's NextURL and NextSinceID point at the next page; see Walk.
 func (s *JobsService) List(ctx context.Context, opts *JobListOptions) ([]*Job, *Response, error) {
 	u := s.client.endpoint("jobs")
-	u.RawQuery = opts.values().Encode()
+	u.RawQuery = queryValues(opts).Encode()
 	jobs, resp, err := list[*Job](ctx, s.client, "GET /jobs", u, "jobs")
 	if err != nil {
 		return nil, resp, fmt.Errorf("list jobs: %w", err)
@@ -87,7 +67,7 @@ func (s *JobsService) ListActivities(ctx context.Context, shortcode string, opts
 		return nil, nil, fmt.Errorf("list job activities: %w", err)
 	}
 	u := s.client.endpoint("jobs", shortcode, "activities")
-	u.RawQuery = opts.values().Encode()
+	u.RawQuery = queryValues(opts).Encode()
 	acts, resp, err := list[*Activity](ctx, s.client, "GET /jobs/{shortcode}/activities", u, "activities")
 	if err != nil {
 		return nil, resp, fmt.Errorf("list activities of job %s: %w", shortcode, err)
@@ -123,22 +103,4 @@ func (s *JobsService) ListMembers(ctx context.Context, shortcode string) ([]*Mem
 		return nil, resp, fmt.Errorf("list members of job %s: %w", shortcode, err)
 	}
 	return members, resp, nil
-}
-
-func setString(q url.Values, key, v string) {
-	if v != "" {
-		q.Set(key, v)
-	}
-}
-
-func setInt(q url.Values, key string, v int) {
-	if v > 0 {
-		q.Set(key, strconv.Itoa(v))
-	}
-}
-
-func setTime(q url.Values, key string, t *time.Time) {
-	if t != nil {
-		q.Set(key, formatTime(*t))
-	}
 }
