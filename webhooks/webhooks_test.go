@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/workablegw/gateway/credentials"
 	"github.com/workablegw/gateway/events"
@@ -252,5 +254,32 @@ func TestNewRefusesMissingDependencies(t *testing.T) {
 	}
 	if _, err := New(full); err != nil {
 		t.Errorf("New: %v", err)
+	}
+}
+
+func TestMetrics(t *testing.T) {
+	t.Parallel()
+	reg := prometheus.NewRegistry()
+	rec := &recorder{}
+	h, err := New(Config{Credentials: creds{}, Invalidator: rec, Publisher: rec, Seen: idempotency.NewMemoryStore(),
+		Observe: NewMetrics(reg).Observe})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sig := workable.Sign(token, []byte(movedBody))
+	deliver(h, "acme", movedBody, sig)
+	deliver(h, "acme", movedBody, sig)
+	deliver(h, "acme", movedBody, "-")
+	deliver(h, "someone-else", movedBody, sig)
+	want := `
+# HELP workable_gateway_webhook_deliveries_total Webhook deliveries received from Workable, by outcome (handled, duplicate, ignored, bad_signature, malformed, unknown_credential, too_large, failed).
+# TYPE workable_gateway_webhook_deliveries_total counter
+workable_gateway_webhook_deliveries_total{outcome="bad_signature"} 1
+workable_gateway_webhook_deliveries_total{outcome="duplicate"} 1
+workable_gateway_webhook_deliveries_total{outcome="handled"} 1
+workable_gateway_webhook_deliveries_total{outcome="unknown_credential"} 1
+`
+	if err := testutil.GatherAndCompare(reg, strings.NewReader(want)); err != nil {
+		t.Error(err)
 	}
 }
