@@ -92,10 +92,15 @@ func (rt route) match(segs []string) (map[string]string, bool) {
 }
 
 // Handler returns the HTTP handler of the simulated API. It serves
-// everything under /spi/v3/; other paths answer 404 {"error":"Not found"}.
+// everything under /spi/v3/, and the UI controls under UIPrefix; other
+// paths answer 404 {"error":"Not found"}.
 func (s *Simulator) Handler() http.Handler {
 	rts := routes()
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasPrefix(r.URL.Path, UIPrefix) {
+			s.serveUI(w, r)
+			return
+		}
 		s.serve(rts, w, r)
 	})
 }

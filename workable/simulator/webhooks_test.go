@@ -204,3 +204,57 @@ func TestDeliveries(t *testing.T) {
 		t.Errorf("moving an unknown candidate: %v", err)
 	}
 }
+
+// TestUIControls drives the UI controls over HTTP, as the simulator
+// command serves them.
+func TestUIControls(t *testing.T) {
+	t.Parallel()
+	ts := newTestServer(t, WithCandidates(5))
+	rc := newReceiver(t)
+	if r := subscribe(t, ts, map[string]any{"target": rc.srv.URL + "/moved", "event": "candidate_moved"}); r.status != http.StatusCreated {
+		t.Fatalf("subscribe: %d %s", r.status, r.body)
+	}
+	if r := subscribe(t, ts, map[string]any{"target": rc.srv.URL + "/created", "event": "candidate_created"}); r.status != http.StatusCreated {
+		t.Fatalf("subscribe: %d %s", r.status, r.body)
+	}
+	type answer struct {
+		Candidate  string         `json:"candidate"`
+		Deliveries []deliveryJSON `json:"deliveries"`
+	}
+	c := ts.sim.Candidates()[0]
+	r := ts.call(t, http.MethodPost, "/_ui/candidates/"+c.ID+"/move", DemoToken, map[string]string{"stage": "offer"})
+	var moved answer
+	r.decode(t, &moved)
+	if r.status != http.StatusOK || len(moved.Deliveries) != 1 || moved.Deliveries[0].Status != http.StatusOK || moved.Deliveries[0].EventType != "candidate_moved" {
+		t.Fatalf("move: %d %s", r.status, r.body)
+	}
+	r = ts.call(t, http.MethodPost, "/_ui/jobs/"+c.Job.Shortcode+"/candidates", DemoToken, map[string]string{"firstname": "Ada", "lastname": "Lovelace", "email": "ada@example.com"})
+	var created answer
+	r.decode(t, &created)
+	if r.status != http.StatusOK || created.Candidate == "" || len(created.Deliveries) != 1 || created.Deliveries[0].EventType != "candidate_created" {
+		t.Fatalf("create: %d %s", r.status, r.body)
+	}
+	r = ts.call(t, http.MethodPost, "/_ui/events/"+moved.Deliveries[0].Event+"/redeliver", DemoToken, nil)
+	if r.status != http.StatusOK {
+		t.Fatalf("redeliver: %d %s", r.status, r.body)
+	}
+	if n := len(rc.received()); n != 3 {
+		t.Errorf("the receiver got %d deliveries, want 3", n)
+	}
+	for _, tc := range []struct {
+		name, path, token string
+		body              any
+		want              int
+	}{
+		{"no token", "/_ui/candidates/" + c.ID + "/move", "", map[string]string{"stage": "offer"}, http.StatusUnauthorized},
+		{"an unknown candidate", "/_ui/candidates/nope/move", DemoToken, map[string]string{"stage": "offer"}, http.StatusNotFound},
+		{"an unknown stage", "/_ui/candidates/" + c.ID + "/move", DemoToken, map[string]string{"stage": "nope"}, http.StatusNotFound},
+		{"an unknown event", "/_ui/events/nope/redeliver", DemoToken, nil, http.StatusNotFound},
+		{"not JSON", "/_ui/candidates/" + c.ID + "/move", DemoToken, "{", http.StatusBadRequest},
+		{"an unknown control", "/_ui/whatever", DemoToken, nil, http.StatusNotFound},
+	} {
+		if r := ts.call(t, http.MethodPost, tc.path, tc.token, tc.body); r.status != tc.want {
+			t.Errorf("%s: %d %s, want %d", tc.name, r.status, r.body, tc.want)
+		}
+	}
+}
