@@ -47,7 +47,7 @@ func TestClientFactorySharesTheBudgetInRedis(t *testing.T) {
 
 	cfg := config{CachePrefix: srv.Prefix, WorkableCallTimeout: 5 * time.Second}
 	obs := newObservabilityWith(slog.New(slog.DiscardHandler), nil)
-	newClient := newClientFactory(cfg, obs, srv.Client, upstream.URL+"/spi/v3/")
+	newClient := newClientFactory(cfg, obs, srv.Client, nil, upstream.URL+"/spi/v3/")
 	cred := credentials.Credential{Nickname: "default", Subdomain: "acme", Token: "wk-token-factory-0123456789abcdef"}
 	var clients [2]*workable.Client
 	for i := range clients {
@@ -129,7 +129,7 @@ func TestClientFactoryLimit(t *testing.T) {
 				rdb, cfg.CachePrefix = srv.Client, srv.Prefix
 			}
 			obs := newObservabilityWith(slog.New(slog.DiscardHandler), nil)
-			c, err := newClientFactory(cfg, obs, rdb, upstream.URL+"/spi/v3/")(
+			c, err := newClientFactory(cfg, obs, rdb, nil, upstream.URL+"/spi/v3/")(
 				credentials.Credential{Nickname: "default", Subdomain: "acme", Token: "wk-token-limit-0123456789abcdef"})
 			if err != nil {
 				t.Fatal(err)

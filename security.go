@@ -193,8 +193,11 @@ func newRegistry(cfg config, rdb redis.UniversalClient, def *credentials.Credent
 //
 // The budget starts at Workable's lowest documented one (10 per 10 s) and
 // follows the X-Rate-Limit-Limit Workable announces for the token (50 for
-// OAuth and partner tokens); WORKABLE_RATE_LIMIT pins it instead.
-func newClientFactory(cfg config, obs *observability, rdb redis.UniversalClient, baseURL string) func(credentials.Credential) (*workable.Client, error) {
+// OAuth and partner tokens); WORKABLE_RATE_LIMIT pins it instead. While
+// Redis is unreachable a replica sends at most its share of the budget, by
+// the count of replicas (nil: it waits for Redis instead), and says so in
+// the log and in ratelimit_local_share.
+func newClientFactory(cfg config, obs *observability, rdb redis.UniversalClient, replicas *ratebudget.Replicas, baseURL string) func(credentials.Credential) (*workable.Client, error) {
 	limit := workableLimit
 	var windowOpts []workable.LimiterOption
 	var redisOpts []ratebudget.Option
@@ -204,13 +207,17 @@ func newClientFactory(cfg config, obs *observability, rdb redis.UniversalClient,
 		redisOpts = append(redisOpts, ratebudget.WithFixedLimit())
 	}
 	return func(c credentials.Credential) (*workable.Client, error) {
-		// Used alone without Redis, and by the Redis limiter while Redis is
-		// unreachable (each replica then counts on its own).
-		var limiter workable.RateLimiter = workable.NewWindowLimiter(limit, workableWindow, windowOpts...)
+		var limiter workable.RateLimiter
 		if rdb != nil {
 			ns := cfg.CachePrefix + cache.Namespace(c.Subdomain, c.Token)
 			limiter = ratebudget.NewLimiter(rdb, ns+"rate", limit, workableWindow,
-				append([]ratebudget.Option{ratebudget.WithFallback(limiter)}, redisOpts...)...)
+				append([]ratebudget.Option{
+					ratebudget.WithReplicas(replicas),
+					ratebudget.WithLogger(obs.logger.With("credential", c.Nickname)),
+					ratebudget.WithShareHook(func(n int) { obs.metrics.SetLocalShare(c.Nickname, n) }),
+				}, redisOpts...)...)
+		} else {
+			limiter = workable.NewWindowLimiter(limit, workableWindow, windowOpts...)
 		}
 		opts := append(obs.workableOptions(c.Nickname, limiter),
 			workable.WithRequestHook(upstream.CountWorkableCalls),

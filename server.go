@@ -32,6 +32,7 @@ import (
 	"github.com/workablegw/gateway/graph"
 	"github.com/workablegw/gateway/idempotency"
 	"github.com/workablegw/gateway/playground"
+	"github.com/workablegw/gateway/ratebudget"
 	"github.com/workablegw/gateway/redisconn"
 	"github.com/workablegw/gateway/telemetry"
 	"github.com/workablegw/gateway/upstream"
@@ -139,8 +140,25 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		Logger:          logger,
 	}
 	obs.configureUpstream(&ucfg)
+	// Every replica beats a heartbeat into Redis, so that a replica that
+	// loses Redis knows how many share the budget (see ratebudget.Limiter).
+	// It stops once the last request has been answered.
+	var replicas *ratebudget.Replicas
+	if rdb != nil {
+		replicas = ratebudget.NewReplicas(rdb, cfg.CachePrefix+"wgw:replicas", logger)
+		beatCtx, stopBeat := context.WithCancel(context.WithoutCancel(ctx))
+		beatDone := make(chan struct{})
+		go func() {
+			defer close(beatDone)
+			replicas.Run(beatCtx)
+		}()
+		defer func() {
+			stopBeat()
+			<-beatDone
+		}()
+	}
 	registry, err := newRegistry(cfg, rdb, &credentials.Credential{Subdomain: subdomain, Token: token, MemberID: cfg.WorkableMemberID},
-		newClientFactory(cfg, obs, rdb, baseURL), ucfg)
+		newClientFactory(cfg, obs, rdb, replicas, baseURL), ucfg)
 	if err != nil {
 		return err
 	}

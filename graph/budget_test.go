@@ -21,7 +21,7 @@ import (
 const qPage = `{ candidates(first: 20) { nodes { id name tags activities(first: 5) { nodes { action } } } } }`
 
 // budgetLimiter is a rate budget the budget tests run on: in process, or in
-// Redis with the in-process limiter as its fallback (as in production).
+// Redis (as in production).
 type budgetLimiter struct {
 	name string
 	// open returns a limiter starting at limit per window (plus margin), and
@@ -37,9 +37,8 @@ func budgetLimiters() []budgetLimiter {
 		}},
 		{"redis", func(t *testing.T, limit int, window, margin time.Duration) (workable.RateLimiter, cache.Store, string) {
 			srv := redistest.NewServer(t)
-			fallback := workable.NewWindowLimiter(limit, window, workable.WithMargin(margin))
 			l := ratebudget.NewLimiter(srv.Client, srv.Prefix+ns+"rate", limit, window,
-				ratebudget.WithSafetyMargin(margin), ratebudget.WithTimeout(5*time.Second), ratebudget.WithFallback(fallback))
+				ratebudget.WithSafetyMargin(margin), ratebudget.WithTimeout(5*time.Second))
 			return l, cache.NewRedis(srv.Client, cache.WithTimeout(5*time.Second)), srv.Prefix
 		}},
 	}

@@ -412,7 +412,7 @@ func redisAddr(t *testing.T, srv *redistest.Server) string {
 	}
 	c, ok := srv.Client.(*redis.Client)
 	if !ok {
-		t.Fatalf("cachetest client is a %T, want *redis.Client", srv.Client)
+		t.Fatalf("redistest client is a %T, want *redis.Client", srv.Client)
 	}
 	return c.Options().Addr
 }
@@ -434,7 +434,14 @@ func TestRedisStoppedMidRun(t *testing.T) {
 	// timeouts do not slow the run down.
 	store := cache.NewRedis(rdb, cache.WithClock(clock.Now), cache.WithTimeout(5*time.Second), cache.WithCoolDown(time.Second))
 	ns := srv.Prefix + cache.Namespace(simulator.DemoSubdomain, simulator.DemoToken)
-	limiter := ratebudget.NewLimiter(rdb, ns+"rate", 1000, time.Second, ratebudget.WithTimeout(5*time.Second), ratebudget.WithFixedLimit())
+	// While Redis is down the rate budget waits for it for one window (1 s
+	// here), then this only replica sends its share: the whole budget.
+	replicas := ratebudget.NewReplicas(rdb, ns+"replicas", nil)
+	if err := replicas.Beat(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	limiter := ratebudget.NewLimiter(rdb, ns+"rate", 1000, time.Second, ratebudget.WithTimeout(5*time.Second),
+		ratebudget.WithFixedLimit(), ratebudget.WithReplicas(replicas))
 	env := newTestEnv(t, withCache(store, srv.Prefix), withClock(clock.Now), withClientOptions(workable.WithRateLimiter(limiter)))
 
 	cands := env.sim.Candidates()

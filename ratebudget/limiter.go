@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"log/slog"
 	"slices"
 	"strconv"
 	"sync"
@@ -164,8 +165,26 @@ const (
 // (priority, then workable.RankFrom, then arrival) and only the first of
 // them asks Redis, so the process's share of the budget goes to its callers
 // in that order; a queued caller whose slot cannot come before its deadline
-// fails at once. When Redis is unreachable (or slow), the limiter uses its
-// local fallback instead, for a cool-down, then tries Redis again.
+// fails at once.
+//
+// When Redis does not answer (down, paused, failing over, or slower than the
+// timeout), the limiter never falls back to the whole budget: every other
+// replica may be counting on its own too. For one span (window plus margin)
+// after the first failure, callers wait for Redis, retried after each
+// cool-down; a blip costs them a little latency and no budget. After that
+// span every send the shared log admitted before the outage has left the
+// window, and the replica sends at most its share: the limit divided by the
+// live replicas it last saw (Replicas), rounded down, at least 1 per window,
+// through an in-process workable.WindowLimiter, which it says in a warning
+// and through WithShareHook. A replica that never saw the replica count
+// (Redis was down from its start) takes the least share, 1 per window;
+// without WithReplicas the limiter only waits for Redis. When Redis answers again, the replica first
+// writes into the shared log the sends its share made within the span and,
+// for the other replicas that may still be counting on their own, their
+// shares, so that the first window after the outage cannot hold more than
+// the limit. A replica cut off from a Redis the others still reach (a
+// network partition) is the one case this cannot bound: it spends its share
+// on top of the others' whole budget until it reaches Redis again.
 type Limiter struct {
 	client     redis.UniversalClient
 	logKey     string
@@ -178,14 +197,37 @@ type Limiter struct {
 	margin     time.Duration
 	timeout    time.Duration
 	poll       time.Duration
-	fallback   workable.RateLimiter
 	now        func() time.Time
 	coolDown   time.Duration
 	breaker    *redisconn.Breaker
 	queue      localQueue
+	replicas   *Replicas
+	logger     *slog.Logger
+	onShare    func(share int)
+
+	// share is what the replica may send on its own while Redis is
+	// unreachable (see Limiter); its limit is set when it is used.
+	share *workable.WindowLimiter
 
 	id  string
 	seq atomic.Uint64
+
+	// known is the limit last seen (adopted in Redis, announced by
+	// Workable, or the limiter's own): the one an outage divides.
+	known atomic.Int64
+
+	// outageMu guards the state of the current Redis outage.
+	outageMu sync.Mutex
+	// since is the time of the first failure of the current outage; zero
+	// while Redis answers.
+	since time.Time
+	// sharing is set while the share is in use; shareSends are the local
+	// times of its sends, which go into the shared log when Redis answers
+	// again (reconcile), with phantoms for the other replicas' shares.
+	sharing    bool
+	reconcile  bool
+	shareSends []time.Time
+	phantoms   int
 
 	// adoptMu guards what this process last wrote to the limit key.
 	adoptMu   sync.Mutex
@@ -193,9 +235,11 @@ type Limiter struct {
 	adoptedAt time.Time
 
 	// onAdmit and onRefuse are test hooks, called with the Redis server time
-	// (ms) of each decision made in Redis.
-	onAdmit  func(serverMs int64, p workable.Priority)
-	onRefuse func(serverMs int64, p workable.Priority, wait time.Duration)
+	// (ms) of each decision made in Redis; onShareAdmit with the local time
+	// of each send admitted by the share.
+	onAdmit      func(serverMs int64, p workable.Priority)
+	onRefuse     func(serverMs int64, p workable.Priority, wait time.Duration)
+	onShareAdmit func(local time.Time)
 }
 
 var (
@@ -206,12 +250,28 @@ var (
 // Option configures a Limiter.
 type Option func(*Limiter)
 
-// WithFallback sets the limiter used while Redis is unreachable. Each
-// process then counts on its own, so give it a share of the budget if many
-// replicas run. Without this option the limiter falls back to an in-process
-// sliding window of the same limit and window (which ignores priorities).
-func WithFallback(l workable.RateLimiter) Option {
-	return func(r *Limiter) { r.fallback = l }
+// WithReplicas tells the limiter how many replicas share the budget, for
+// its share while Redis is unreachable. Without it the limiter never uses
+// a share: it waits for Redis.
+func WithReplicas(r *Replicas) Option {
+	return func(l *Limiter) { l.replicas = r }
+}
+
+// WithLogger sets where the limiter says that it lost or regained the
+// shared budget (default: nowhere).
+func WithLogger(logger *slog.Logger) Option {
+	return func(l *Limiter) {
+		if logger != nil {
+			l.logger = logger
+		}
+	}
+}
+
+// WithShareHook sets a function called with the replica's share per window
+// when it starts counting on its own, and with 0 when it is back on the
+// shared budget (the ratelimit_local_share metric).
+func WithShareHook(f func(share int)) Option {
+	return func(l *Limiter) { l.onShare = f }
 }
 
 // WithSafetyMargin sets how much is added to the window (default
@@ -225,15 +285,16 @@ func WithTimeout(d time.Duration) Option {
 	return func(r *Limiter) { r.timeout = d }
 }
 
-// WithCoolDown sets how long the fallback is used after Redis fails
-// before Redis is tried again (default redisconn.DefaultCoolDown).
+// WithCoolDown sets how long Redis is left alone after it fails before it
+// is tried again (default redisconn.DefaultCoolDown).
 func WithCoolDown(d time.Duration) Option {
 	return func(r *Limiter) { r.coolDown = d }
 }
 
 // WithClock makes the limiter read the time from now for its circuit
-// breaker and for turning a Rate's Reset into a duration. Admission itself
-// always uses the Redis server's clock.
+// breaker, for the span of an outage and for turning a Rate's Reset into a
+// duration. Admission itself always uses the Redis server's clock, and
+// waits use real timers.
 func WithClock(now func() time.Time) Option {
 	return func(r *Limiter) {
 		r.now = now
@@ -275,38 +336,213 @@ func NewLimiter(client redis.UniversalClient, key string, limit int, window time
 		poll:       max(window/time.Duration(limit)/10, 5*time.Millisecond),
 		now:        time.Now,
 		coolDown:   redisconn.DefaultCoolDown,
+		logger:     slog.New(slog.DiscardHandler),
 		id:         hex.EncodeToString(id[:]),
 	}
 	for _, o := range opts {
 		o(r)
 	}
+	r.known.Store(int64(limit))
 	r.breaker = redisconn.NewBreaker(r.now, r.coolDown)
 	r.queue.now = r.now
-	if r.fallback == nil {
-		// The fallback waits in real time, whatever clock the breaker reads.
-		var fo []workable.LimiterOption
-		if r.fixed {
-			fo = append(fo, workable.WithFixedLimit())
-		}
-		r.fallback = workable.NewWindowLimiter(limit, window, append(fo, workable.WithMargin(r.margin))...)
-	}
+	// The share waits in real time, whatever clock the breaker reads; its
+	// limit is set when it is used.
+	r.share = workable.NewWindowLimiter(1, window, workable.WithMargin(r.margin), workable.WithFixedLimit())
 	return r
 }
 
 // Healthy reports whether the last call to Redis succeeded.
 func (r *Limiter) Healthy() bool { return r.breaker.Healthy() }
 
+// errRedisDown says that Redis did not answer; Wait goes on with the
+// outage rules.
+var errRedisDown = errors.New("rate limiter: redis did not answer")
+
 // Wait blocks until one request of priority p may be sent. It returns an
 // error wrapping workable.ErrRateLimited (a *workable.BudgetError) at once
 // when the wait would outlast ctx's deadline, and ctx.Err() when ctx ends
-// first.
+// first. While Redis is unreachable it waits for Redis, then uses the
+// replica's share (see Limiter).
 func (r *Limiter) Wait(ctx context.Context, p workable.Priority) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	if !r.breaker.Allow() {
-		return r.fallback.Wait(ctx, p)
+	for {
+		if r.breaker.Allow() {
+			err := r.waitShared(ctx, p)
+			if !errors.Is(err, errRedisDown) {
+				return err
+			}
+		}
+		share, retryAt := r.outagePlan()
+		if share > 0 {
+			return r.waitShare(ctx, p, share)
+		}
+		workable.NotifyQueued(ctx)
+		now := r.now()
+		wait := max(retryAt.Sub(now), time.Millisecond)
+		if dl, ok := ctx.Deadline(); ok && time.Until(dl) < wait {
+			return &workable.BudgetError{NextSlot: now.Add(wait), Wait: wait}
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return ctx.Err()
+		case <-t.C:
+		}
 	}
+}
+
+// outagePlan says what a caller does while Redis is unreachable: use the
+// share (> 0) or wait for Redis until retryAt.
+func (r *Limiter) outagePlan() (share int, retryAt time.Time) {
+	now := r.now()
+	r.outageMu.Lock()
+	defer r.outageMu.Unlock()
+	if r.since.IsZero() {
+		// The breaker is open but no failure was recorded here (a failure
+		// of Observe or Budget): the outage starts now.
+		r.since = now
+	}
+	retryAt = r.breaker.RetryAt()
+	if !retryAt.After(now) {
+		retryAt = now.Add(r.coolDown)
+	}
+	if end := r.since.Add(r.window + r.margin); now.Before(end) {
+		if end.Before(retryAt) {
+			retryAt = end
+		}
+		return 0, retryAt
+	}
+	if r.replicas == nil {
+		return 0, retryAt
+	}
+	// A replica that never reached Redis cannot know how many share the
+	// budget: it takes the least share, 1 per window.
+	limit := int(r.known.Load())
+	live := r.replicas.Live()
+	share = 1
+	if live > 0 {
+		share = max(limit/live, 1)
+	}
+	if !r.sharing {
+		r.sharing = true
+		r.reconcile = true
+		r.share.SetLimit(share)
+		r.logger.Warn("rate budget: Redis is unreachable; this replica now sends at most its share of the budget",
+			"share", share, "limit", limit, "replicas", live, "window", r.window.String(), "unreachable_since", r.since)
+		if r.onShare != nil {
+			r.onShare(share)
+		}
+	}
+	r.phantoms = max(r.phantoms, share*(live-1))
+	return share, time.Time{}
+}
+
+// waitShare admits one send from the replica's share.
+func (r *Limiter) waitShare(ctx context.Context, p workable.Priority, share int) error {
+	if r.share.Limit() != share {
+		r.share.SetLimit(share)
+	}
+	if err := r.share.Wait(ctx, p); err != nil {
+		return err
+	}
+	now := r.now()
+	r.outageMu.Lock()
+	r.shareSends = append(r.shareSends, now)
+	r.outageMu.Unlock()
+	if r.onShareAdmit != nil {
+		r.onShareAdmit(now)
+	}
+	return nil
+}
+
+// redisFailed records that Redis did not answer.
+func (r *Limiter) redisFailed() {
+	r.breaker.Failure()
+	now := r.now()
+	r.outageMu.Lock()
+	defer r.outageMu.Unlock()
+	if r.since.IsZero() {
+		r.since = now
+		r.logger.Warn("rate budget: Redis does not answer; callers wait for it, for one window at most, before this replica counts on its own share",
+			"window", (r.window + r.margin).String())
+	}
+}
+
+// redisAnswered records that Redis answered.
+func (r *Limiter) redisAnswered() {
+	r.breaker.Success()
+	r.outageMu.Lock()
+	defer r.outageMu.Unlock()
+	if r.since.IsZero() {
+		return
+	}
+	wasSharing := r.sharing
+	r.since, r.sharing = time.Time{}, false
+	if wasSharing {
+		r.logger.Info("rate budget: Redis answers again; back on the shared budget")
+		if r.onShare != nil {
+			r.onShare(0)
+		}
+	}
+}
+
+// reconcileScript writes sends made without Redis into the shared log.
+// KEYS: log. ARGV: span ms, member prefix, then the age (ms before the
+// server's now) of each send.
+var reconcileScript = redis.NewScript(`
+redis.replicate_commands()
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local span = tonumber(ARGV[1])
+for i = 3, #ARGV do
+  local at = now - tonumber(ARGV[i])
+  if at > now - span then
+    redis.call('ZADD', KEYS[1], at, ARGV[2] .. ':' .. i)
+  end
+end
+redis.call('PEXPIRE', KEYS[1], span)
+return 0
+`)
+
+// reconcileOutage writes, once Redis answers after the replica used its
+// share, the share's sends within the span and the phantom sends of the
+// other replicas' shares into the shared log.
+func (r *Limiter) reconcileOutage(ctx context.Context) error {
+	now := r.now()
+	span := r.window + r.margin
+	r.outageMu.Lock()
+	if !r.reconcile {
+		r.outageMu.Unlock()
+		return nil
+	}
+	args := []any{span.Milliseconds(), r.id + ":o" + strconv.FormatUint(r.seq.Add(1), 36)}
+	for _, t := range r.shareSends {
+		if age := now.Sub(t); age < span {
+			args = append(args, max(age.Milliseconds(), 0))
+		}
+	}
+	for range r.phantoms {
+		args = append(args, 0)
+	}
+	r.outageMu.Unlock()
+
+	ctx, cancel := context.WithTimeout(ctx, r.timeout)
+	defer cancel()
+	if err := reconcileScript.Run(ctx, r.client, []string{r.logKey}, args...).Err(); err != nil {
+		return fmt.Errorf("rate limiter reconcile: %w", err)
+	}
+	r.outageMu.Lock()
+	r.reconcile, r.shareSends, r.phantoms = false, nil, 0
+	r.outageMu.Unlock()
+	return nil
+}
+
+// waitShared waits for the shared budget in Redis; it returns errRedisDown
+// when Redis does not answer.
+func (r *Limiter) waitShared(ctx context.Context, p workable.Priority) error {
 	w, err := r.queue.join(ctx, p)
 	workable.NotifyQueued(ctx)
 	if err != nil {
@@ -321,28 +557,32 @@ func (r *Limiter) Wait(ctx context.Context, p workable.Priority) error {
 			r.unregister(ctx, member)
 		}
 	}()
-	// Leaving the queue first lets the callers behind go to the fallback
-	// too, rather than wait for this one's fallback slot.
-	toFallback := func() error {
-		r.queue.leave(w)
-		return r.fallback.Wait(ctx, p)
-	}
 	for {
 		if err := r.queue.awaitTurn(ctx, w); err != nil {
 			return err
 		}
 		if !r.breaker.Allow() {
-			return toFallback()
+			return errRedisDown
+		}
+		if err := r.reconcileOutage(ctx); err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			r.redisFailed()
+			return errRedisDown
 		}
 		res, err := r.admit(ctx, member, write)
 		if err != nil {
 			if ctx.Err() != nil {
 				return ctx.Err()
 			}
-			r.breaker.Failure()
-			return toFallback()
+			r.redisFailed()
+			return errRedisDown
 		}
-		r.breaker.Success()
+		r.redisAnswered()
+		if !r.fixed {
+			r.known.Store(int64(res.limit))
+		}
 		if res.admitted {
 			registered = false // the script removed it
 			if r.onAdmit != nil {
@@ -459,11 +699,14 @@ func (r *Limiter) unregister(ctx context.Context, member string) {
 // disagree). A Rate without a Reset (headers absent) says nothing about the
 // remaining budget, nor does a positive Remaining: responses arrive out of
 // order, so it is no reliable bound, while the shared log already bounds
-// the traffic. The rate is also passed to the fallback limiter.
+// the traffic. The rate is also passed to the share, which then holds
+// back too.
 func (r *Limiter) Observe(rt workable.Rate) {
-	r.fallback.Observe(rt)
+	r.share.Observe(rt)
 	if !r.fixed && rt.Limit > 0 {
-		r.adopt(min(rt.Limit, workable.MaxAdoptedLimit))
+		n := min(rt.Limit, workable.MaxAdoptedLimit)
+		r.known.Store(int64(n))
+		r.adopt(n)
 	}
 	if rt.Reset.IsZero() || rt.Remaining > 0 {
 		return
@@ -476,10 +719,10 @@ func (r *Limiter) Observe(rt workable.Rate) {
 	defer cancel()
 	ms := max(d.Milliseconds(), 1)
 	if err := blockScript.Run(ctx, r.client, []string{r.blockedKey}, ms).Err(); err != nil {
-		r.breaker.Failure()
+		r.redisFailed()
 		return
 	}
-	r.breaker.Success()
+	r.redisAnswered()
 }
 
 // adopt writes an announced limit to Redis for every replica, unless this
@@ -495,10 +738,10 @@ func (r *Limiter) adopt(n int) {
 	ctx, cancel := context.WithTimeout(context.Background(), r.timeout)
 	defer cancel()
 	if err := r.client.Set(ctx, r.limitKey, n, adoptedLimitTTL).Err(); err != nil {
-		r.breaker.Failure()
+		r.redisFailed()
 		return
 	}
-	r.breaker.Success()
+	r.redisAnswered()
 	r.adoptMu.Lock()
 	r.adopted, r.adoptedAt = n, now
 	r.adoptMu.Unlock()
@@ -509,11 +752,12 @@ func (r *Limiter) adopt(n int) {
 // Budget reports the shared budget (one Redis call, no Workable call); the
 // queue length and delayed calls (those Redis refused at least once: a
 // caller waiting only for its turn to ask is not delayed by the budget) are
-// this process's. While Redis is
-// unreachable it reports the fallback's budget when the fallback can.
+// this process's. While Redis is unreachable it reports the replica's share
+// once the replica counts on it, and fails (redisconn.ErrUnavailable) while
+// it waits for Redis.
 func (r *Limiter) Budget(ctx context.Context) (workable.Budget, error) {
 	if !r.breaker.Allow() {
-		return r.fallbackBudget(ctx)
+		return r.outageBudget(ctx)
 	}
 	rctx, cancel := context.WithTimeout(ctx, r.timeout)
 	defer cancel()
@@ -522,14 +766,14 @@ func (r *Limiter) Budget(ctx context.Context) (workable.Budget, error) {
 		r.limit, span.Milliseconds(), r.fixedArg()).Int64Slice()
 	if err != nil || len(res) < 3 {
 		if ctx.Err() == nil {
-			r.breaker.Failure()
+			r.redisFailed()
 		}
 		if err == nil {
 			err = errors.New("unexpected reply")
 		}
 		return workable.Budget{}, fmt.Errorf("rate limiter budget: %w", err)
 	}
-	r.breaker.Success()
+	r.redisAnswered()
 	local := r.now()
 	serverMs, blockedMs := res[0], res[2]
 	toLocal := func(ms int64) time.Time { return local.Add(time.Duration(ms-serverMs) * time.Millisecond) }
@@ -553,11 +797,15 @@ func (r *Limiter) Budget(ctx context.Context) (workable.Budget, error) {
 	return b, nil
 }
 
-func (r *Limiter) fallbackBudget(ctx context.Context) (workable.Budget, error) {
-	if br, ok := r.fallback.(workable.BudgetReporter); ok {
-		return br.Budget(ctx)
+// outageBudget is Budget while Redis is unreachable.
+func (r *Limiter) outageBudget(ctx context.Context) (workable.Budget, error) {
+	r.outageMu.Lock()
+	sharing := r.sharing
+	r.outageMu.Unlock()
+	if !sharing {
+		return workable.Budget{}, fmt.Errorf("rate limiter budget: %w", redisconn.ErrUnavailable)
 	}
-	return workable.Budget{}, errors.New("rate limiter budget: Redis is unreachable and the fallback does not report its budget")
+	return r.share.Budget(ctx)
 }
 
 // localQueue orders the callers of one process that wait for the shared

@@ -86,8 +86,8 @@ func TestRedisLimiterSharedBudget(t *testing.T) {
 		}
 	}
 	for _, l := range limiters {
-		if b, _ := l.fallback.(*workable.WindowLimiter).Budget(ctx); b.Remaining != b.Limit {
-			t.Error("the fallback was used with Redis up")
+		if b, _ := l.share.Budget(ctx); b.Remaining != b.Limit {
+			t.Error("the share was used with Redis up")
 		}
 	}
 }
@@ -278,109 +278,6 @@ func TestRedisLimiterObserve(t *testing.T) {
 			}
 		})
 	}
-}
-
-// countingLimiter is a fallback that admits everything and counts.
-type countingLimiter struct {
-	mu       sync.Mutex
-	waits    int
-	observed []workable.Rate
-}
-
-func (c *countingLimiter) Wait(context.Context, workable.Priority) error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.waits++
-	return nil
-}
-
-func (c *countingLimiter) Observe(r workable.Rate) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.observed = append(c.observed, r)
-}
-
-func (c *countingLimiter) count() int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.waits
-}
-
-func TestRedisLimiterFallback(t *testing.T) {
-	srv := redistest.Mini(t)
-	clock := newFakeClock()
-	fallback := &countingLimiter{}
-	var adm admissions
-	l := NewLimiter(srv.Client, srv.Prefix+"rate", 10, 10*time.Second,
-		WithFallback(fallback), WithClock(clock.Now), WithCoolDown(time.Second),
-		WithTimeout(200*time.Millisecond), withAdmitHook(adm.record))
-	ctx := t.Context()
-
-	if err := l.Wait(ctx, workable.PriorityRead); err != nil {
-		t.Fatalf("Wait with Redis up: %v", err)
-	}
-	srv.Mini.Close()
-	for i := range 3 {
-		if err := l.Wait(ctx, workable.PriorityRead); err != nil {
-			t.Fatalf("Wait %d with Redis down: %v", i, err)
-		}
-	}
-	if got := fallback.count(); got != 3 {
-		t.Errorf("fallback used %d times, want 3", got)
-	}
-	if l.Healthy() {
-		t.Error("Healthy() = true with Redis down")
-	}
-	rate := workable.Rate{Limit: 10, Remaining: 0, Reset: clock.Now().Add(time.Second)}
-	l.Observe(rate)
-	if len(fallback.observed) != 1 || fallback.observed[0] != rate {
-		t.Errorf("fallback observed %v, want %v", fallback.observed, rate)
-	}
-
-	if err := srv.Mini.Restart(); err != nil {
-		t.Fatalf("restart miniredis: %v", err)
-	}
-	clock.Advance(time.Second)
-	if err := l.Wait(ctx, workable.PriorityRead); err != nil {
-		t.Fatalf("Wait after the cool-down: %v", err)
-	}
-	if got := fallback.count(); got != 3 {
-		t.Errorf("fallback used %d times, want Redis back after the cool-down", got)
-	}
-	if n := len(adm.sorted()); n != 2 {
-		t.Errorf("%d admissions in Redis, want 2", n)
-	}
-	if !l.Healthy() {
-		t.Error("Healthy() = false after Redis came back")
-	}
-}
-
-// TestRedisLimiterDefaultFallbackIsBounded checks that without WithFallback
-// a dead Redis does not mean unbounded admissions.
-func TestRedisLimiterDefaultFallbackIsBounded(t *testing.T) {
-	l := NewLimiter(redistest.Dial(t, redistest.ClosedAddr(t)), "rate", 2, 10*time.Second,
-		WithTimeout(20*time.Millisecond))
-	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
-	defer cancel()
-	for i := range 2 {
-		if err := l.Wait(ctx, workable.PriorityRead); err != nil {
-			t.Fatalf("Wait %d: %v", i, err)
-		}
-	}
-	if err := l.Wait(ctx, workable.PriorityRead); !errors.Is(err, workable.ErrRateLimited) {
-		t.Errorf("third Wait = %v, want ErrRateLimited from the local fallback", err)
-	}
-
-	t.Run("observe", func(t *testing.T) {
-		l := NewLimiter(redistest.Dial(t, redistest.ClosedAddr(t)), "rate", 2, 10*time.Second,
-			WithTimeout(20*time.Millisecond))
-		l.Observe(workable.Rate{Limit: 2, Remaining: 0, Reset: time.Now().Add(5 * time.Second)})
-		ctx, cancel := context.WithTimeout(t.Context(), time.Second)
-		defer cancel()
-		if err := l.Wait(ctx, workable.PriorityRead); !errors.Is(err, workable.ErrRateLimited) {
-			t.Errorf("Wait after an exhausted Rate = %v, want ErrRateLimited", err)
-		}
-	})
 }
 
 // TestRedisLimiterAdoptsAnnouncedLimit: a limit one replica sees in

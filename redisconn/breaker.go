@@ -48,6 +48,14 @@ func (b *Breaker) Allow() bool {
 	return b.openUntil.IsZero() || !b.now().Before(b.openUntil)
 }
 
+// RetryAt returns when the breaker lets calls through again: the end of the
+// cool-down, or the zero time when it is closed.
+func (b *Breaker) RetryAt() time.Time {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.openUntil
+}
+
 // Success records a call that Redis answered, and closes the breaker.
 func (b *Breaker) Success() {
 	b.mu.Lock()

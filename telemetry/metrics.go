@@ -47,6 +47,7 @@ type Metrics struct {
 	rateLimitWait    *prometheus.HistogramVec
 	rateRemaining    *prometheus.GaugeVec
 	rateWaiting      *prometheus.GaugeVec
+	rateLocalShare   *prometheus.GaugeVec
 	staleAnswers     *prometheus.CounterVec
 	refusals         *prometheus.CounterVec
 	buildInfo        *prometheus.GaugeVec
@@ -139,6 +140,11 @@ func NewMetrics(reg prometheus.Registerer, opts ...MetricsOption) *Metrics {
 			Name:      "ratelimit_waiting",
 			Help:      "Workable calls waiting for rate budget right now, by credential name.",
 		}, []string{"credential"}),
+		rateLocalShare: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Namespace: metricsNamespace,
+			Name:      "ratelimit_local_share",
+			Help:      "Requests per Workable window this replica allows itself while it cannot reach the rate budget shared in Redis (its share: the limit divided by the live replicas), by credential name; 0 while it uses the shared budget.",
+		}, []string{"credential"}),
 		staleAnswers: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: metricsNamespace,
 			Name:      "stale_answers_total",
@@ -163,7 +169,7 @@ func NewMetrics(reg prometheus.Registerer, opts ...MetricsOption) *Metrics {
 		return m
 	}
 	reg.MustRegister(m.graphqlRequests, m.graphqlDuration, m.workableCalls, m.workableDuration,
-		m.cacheLookups, m.rateLimitWait, m.rateRemaining, m.rateWaiting, m.staleAnswers, m.refusals, m.buildInfo)
+		m.cacheLookups, m.rateLimitWait, m.rateRemaining, m.rateWaiting, m.rateLocalShare, m.staleAnswers, m.refusals, m.buildInfo)
 	for _, c := range []prometheus.Collector{
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
@@ -288,6 +294,13 @@ func (m *Metrics) ObserveRateLimitWait(credential string, d time.Duration) {
 // credential.
 func (m *Metrics) SetRateRemaining(credential string, n int) {
 	m.rateRemaining.WithLabelValues(credential).Set(float64(n))
+}
+
+// SetLocalShare records the requests per window credential's budget allows
+// this replica on its own while Redis is unreachable; 0 when it is back on
+// the shared budget.
+func (m *Metrics) SetLocalShare(credential string, n int) {
+	m.rateLocalShare.WithLabelValues(credential).Set(float64(n))
 }
 
 // ObserveStale counts one answer of kind served from a stale cache entry.

@@ -199,6 +199,21 @@ func (l *WindowLimiter) Limit() int {
 	return l.limit
 }
 
+// SetLimit sets the number of requests allowed per window, as an adopted
+// limit would (a limit below 1 counts as 1); a limiter made WithFixedLimit
+// takes it too. Queued callers re-check their slots.
+func (l *WindowLimiter) SetLimit(n int) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	n = min(max(n, 1), MaxAdoptedLimit)
+	if n == l.limit {
+		return
+	}
+	l.limit = n
+	l.dropLate(l.clock.Now(), 0)
+	l.notifyHead()
+}
+
 // Window returns the nominal window, without the margin.
 func (l *WindowLimiter) Window() time.Duration { return l.window }
 
