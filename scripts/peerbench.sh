@@ -168,7 +168,7 @@ SIM_BASE=http://127.0.0.1:$SIM_PORT/spi/v3
 declare -A pid url
 start_gateway() { # system response-cache
   PORT=${port[$1]} WORKABLE_SUBDOMAIN=$SUBDOMAIN WORKABLE_API_TOKEN=$TOKEN WORKABLE_BASE_URL=$SIM_BASE/ WORKABLE_RATE_LIMIT=1000 \
-    RESPONSE_CACHE=$2 CACHE_PREFIX="peerbench:$$:$1:" CACHE_TTL_SCALE=100 REQUEST_TIMEOUT=120s \
+    RESPONSE_CACHE=$2 CACHE_PREFIX="peerbench:$$:$1:" CACHE_TTL_SCALE=100 REQUEST_TIMEOUT=120s REFRESH_ENABLED=false \
     "$tmp/gateway" >"$tmp/$1.log" 2>&1 &
   pids+=($!)
   pid[$1]=$!
