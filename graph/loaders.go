@@ -138,21 +138,63 @@ type loaders struct {
 // the context of one Load, so the rank of each key has to travel beside it
 // for the batch to queue each key's Workable call at its own rank.
 type loader[K comparable, V any] struct {
-	*dataloader.Loader[K, *upstream.Pending[V]]
-	// local answers a key from the process's decoded tier without waiting
-	// for a batch (upstream.Local).
-	local func(ctx context.Context, key K) (V, bool)
+	e  *upstream.Economy
+	rs *upstream.Request
+	sp upstream.Spec[K, V]
+
+	// dl is the dataloader, made when the request first needs it: most
+	// requests use few of their loaders, and a warm one answered by the
+	// decoded tier (upstream.Local) needs none.
+	dlOnce sync.Once
+	dl     *dataloader.Loader[K, *upstream.Pending[V]]
 
 	mu    sync.Mutex
 	ranks map[K]workable.Rank
 	// primed are the keys given a value by prime: the loader's own cache
 	// answers them, never the decoded tier.
 	primed map[K]bool
+	// local are the values the decoded tier gave this request, so that
+	// the fields asking for one key again take it at once.
+	local map[K]V
+}
+
+// loader returns the dataloader, making it on first use.
+func (l *loader[K, V]) loader() *dataloader.Loader[K, *upstream.Pending[V]] {
+	l.dlOnce.Do(func() {
+		sp := l.sp
+		sp.Rank = l.rank
+		l.dl = dataloader.NewBatchedLoader(upstream.Batch(l.e, l.rs, sp), dataloader.WithWait[K, *upstream.Pending[V]](l.e.LoaderWait()))
+	})
+	return l.dl
+}
+
+// Load reads key through the dataloader (see loadAsync).
+func (l *loader[K, V]) Load(ctx context.Context, key K) dataloader.Thunk[*upstream.Pending[V]] {
+	return l.loader().Load(ctx, key)
+}
+
+// Prime gives key the value p in the dataloader's cache, unless it holds
+// one already.
+func (l *loader[K, V]) Prime(ctx context.Context, key K, p *upstream.Pending[V]) {
+	l.loader().Prime(ctx, key, p)
+}
+
+// Clear forgets the dataloader's value of key.
+func (l *loader[K, V]) Clear(ctx context.Context, key K) {
+	l.loader().Clear(ctx, key)
+}
+
+// ClearAll forgets every value of the dataloader.
+func (l *loader[K, V]) ClearAll() {
+	l.loader().ClearAll()
 }
 
 // prime makes key read as v for the rest of the request.
 func (l *loader[K, V]) prime(ctx context.Context, key K, v V) {
 	l.mu.Lock()
+	if l.primed == nil {
+		l.primed = make(map[K]bool)
+	}
 	l.primed[key] = true
 	l.mu.Unlock()
 	l.Clear(ctx, key)
@@ -162,14 +204,30 @@ func (l *loader[K, V]) prime(ctx context.Context, key K, v V) {
 // fromLocal answers key from the decoded tier when it can (see
 // upstream.Local) and the request has not primed it.
 func (l *loader[K, V]) fromLocal(ctx context.Context, key K) (V, bool) {
-	l.mu.Lock()
-	primed := l.primed[key]
-	l.mu.Unlock()
-	if primed {
-		var zero V
+	var zero V
+	if l.rs.Wrote() {
 		return zero, false
 	}
-	return l.local(ctx, key)
+	l.mu.Lock()
+	primed := l.primed[key]
+	v, ok := l.local[key]
+	l.mu.Unlock()
+	if primed {
+		return zero, false
+	}
+	if ok {
+		return v, true
+	}
+	v, ok = upstream.Local(ctx, l.e, l.rs, l.sp, key)
+	if ok {
+		l.mu.Lock()
+		if l.local == nil {
+			l.local = make(map[K]V)
+		}
+		l.local[key] = v
+		l.mu.Unlock()
+	}
+	return v, ok
 }
 
 // noteRank records that key was asked for at rank r; a key asked for by
@@ -178,6 +236,9 @@ func (l *loader[K, V]) noteRank(key K, r workable.Rank) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if old, ok := l.ranks[key]; !ok || r.Compare(old) < 0 {
+		if l.ranks == nil {
+			l.ranks = make(map[K]workable.Rank)
+		}
 		l.ranks[key] = r
 	}
 }
@@ -192,11 +253,7 @@ func (l *loader[K, V]) rank(key K) workable.Rank {
 // newCachedLoader returns a loader over upstream.Batch(sp) whose batches
 // rank their keys' Workable calls.
 func newCachedLoader[K comparable, V any](e *upstream.Economy, rs *upstream.Request, sp upstream.Spec[K, V]) *loader[K, V] {
-	l := &loader[K, V]{ranks: make(map[K]workable.Rank), primed: make(map[K]bool)}
-	sp.Rank = l.rank
-	l.Loader = dataloader.NewBatchedLoader(upstream.Batch(e, rs, sp), dataloader.WithWait[K, *upstream.Pending[V]](e.LoaderWait()))
-	l.local = func(ctx context.Context, key K) (V, bool) { return upstream.Local(ctx, e, rs, sp, key) }
-	return l
+	return &loader[K, V]{e: e, rs: rs, sp: sp}
 }
 
 // newLoaders returns a fresh set of loaders for one request, counting its

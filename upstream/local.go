@@ -244,6 +244,12 @@ func (rs *Request) readGenOnce(ctx context.Context, e *Economy, genKey string) (
 	return r.gen, true
 }
 
+// Wrote reports whether the request has written to Workable: from then on
+// the decoded tier answers it nothing (see Local).
+func (rs *Request) Wrote() bool {
+	return rs != nil && rs.wrote.Load()
+}
+
 // markWrote records that the request wrote to Workable (see Local).
 func (rs *Request) markWrote() {
 	if rs != nil {
