@@ -45,8 +45,12 @@
 #   scripts/peerbench.sh [duration per run, default 10s]
 #   ROUNDS=2 WORKLOADS="q1" scripts/peerbench.sh 5s
 #
+# Then each system and workload once at one connection (wrk -c1,
+# LATENCY_DURATION): p50 and p99 of one request at a time.
+#
 # Settings (environment): ROUNDS (3), CONNS (50), THREADS (2), WORKLOADS
-# ("q1 q3 varied"), VARIED_DISTINCT (1), WRK_TIMEOUT (10s), PEERBENCH_PORT
+# ("q1 q3 varied"), VARIED_DISTINCT (1), WRK_TIMEOUT (10s), LATENCY_DURATION
+# (5s; 0 skips the one-connection runs), PEERBENCH_PORT
 # (18380: the simulator; the systems use the next four ports), TC_LOG_LEVEL
 # (Tailcall's log level, error), KEEP_TMP (keep the logs and files). The
 # gateway's own settings pass through to both gateways (e.g. GOGC=400,
@@ -65,6 +69,8 @@ VARIED_DISTINCT=${VARIED_DISTINCT:-1}
 # wrk's own default (2 s) is shorter than the record path's worst latencies
 # on a busy 2-core machine; a request slower than this counts as failed.
 WRK_TIMEOUT=${WRK_TIMEOUT:-10s}
+# The one-connection latency runs (0 skips them).
+LATENCY_DURATION=${LATENCY_DURATION:-5s}
 PORT0=${PEERBENCH_PORT:-18380}
 SIM_PORT=$PORT0
 declare -A port=([static]=$((PORT0 + 1)) [gateway]=$((PORT0 + 2)) [records]=$((PORT0 + 3)) [tailcall]=$((PORT0 + 4)))
@@ -268,6 +274,14 @@ check_wrk() { # out label
   [ -z "$bad" ] || die "$2: wrk reported failed requests: $bad"
   grep -q '^Requests/sec' "$1" || { cat "$1" >&2; die "$2: wrk printed no Requests/sec"; }
 }
+# pctms prints wrk's latency percentile $2 ("50%", "99%") of output $1 in ms.
+pctms() {
+  awk -v pct="$2" '$1 == pct {
+    v = $2; u = v; sub(/[0-9.]+/, "", u); sub(/[a-z]+$/, "", v)
+    if (u == "us") v /= 1000; else if (u == "s") v *= 1000; else if (u == "m") v *= 60000
+    printf "%.2f\n", v
+  }' "$1"
+}
 p99ms() {
   awk '$1 == "99%" {
     v = $2; u = v; sub(/[0-9.]+/, "", u); sub(/[a-z]+$/, "", v)
@@ -336,6 +350,22 @@ for r in $(seq 1 "$ROUNDS"); do
     done
   done
 done
+# One connection: the latency of one request at a time (p50 and p99), each
+# system and workload once, LATENCY_DURATION each.
+: >"$tmp/latency"
+if [ "$LATENCY_DURATION" != 0 ]; then
+  echo "peerbench: one connection, $LATENCY_DURATION each" >&2
+  for wl in $WORKLOADS; do
+    for sys in "${SYSTEMS[@]}"; do
+      out="$tmp/wrk1.$wl.$sys"
+      wrk -t1 -c1 -d"$LATENCY_DURATION" --timeout "$WRK_TIMEOUT" --latency -s "$TC_DIR/bodies.lua" "${url[$sys]}" \
+        -- "$(bodies "$sys" "$wl")" >"$out" 2>&1 || { cat "$out" >&2; die "one connection, $wl, $sys: wrk failed"; }
+      check_wrk "$out" "one connection, $wl, $sys"
+      echo "$wl $sys $(pctms "$out" 50%) $(pctms "$out" 99%)" >>"$tmp/latency"
+      echo "peerbench: one connection: $(tail -n1 "$tmp/latency")" >&2
+    done
+  done
+fi
 load_after=$(cut -d' ' -f1-3 /proc/loadavg)
 
 rss_mib() { awk '/^VmRSS:/ { printf "%.0f", $2 / 1024 }' "/proc/$1/status"; }
@@ -371,3 +401,10 @@ for wl in $WORKLOADS; do
       }' "$tmp/results"
   done
 done
+if [ -s "$tmp/latency" ]; then
+  printf '\nOne connection (wrk -t1 -c1 -d%s), latency in ms:\n\n' "$LATENCY_DURATION"
+  printf '| system | query | p50 ms | p99 ms |\n| --- | --- | ---: | ---: |\n'
+  while read -r wl sys p50 p99; do
+    printf '| %s | %s | %s | %s |\n' "${label[$sys]}" "$wl" "$p50" "$p99"
+  done <"$tmp/latency"
+fi
