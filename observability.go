@@ -22,7 +22,7 @@ import (
 	"github.com/workablegw/gateway/workable"
 )
 
-// The gateway's observability wiring (issue 6): one logger, one Prometheus
+// The gateway's observability wiring: one logger, one Prometheus
 // registry with the gateway's series, and one tracer provider per process,
 // built from the settings in run() and handed to every part that reports.
 // The building blocks are in the telemetry package.

@@ -1,6 +1,6 @@
 package main
 
-// End-to-end tests of the observability wiring (issue 6): the real binary's
+// End-to-end tests of the observability wiring: the real binary's
 // run() in demo mode, with its logs captured, its /metrics scraped, its
 // persisted queries in Redis and its spans sent to a fake OTLP collector.
 

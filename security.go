@@ -1,28 +1,19 @@
 package main
 
 import (
-	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
 	"strings"
 	"time"
 
-	"github.com/redis/go-redis/v9"
-
 	"github.com/workablegw/gateway/access"
-	"github.com/workablegw/gateway/cache"
-	"github.com/workablegw/gateway/credentials"
 	"github.com/workablegw/gateway/graph"
 	"github.com/workablegw/gateway/guard"
-	"github.com/workablegw/gateway/ratebudget"
 	"github.com/workablegw/gateway/telemetry"
-	"github.com/workablegw/gateway/upstream"
-	"github.com/workablegw/gateway/workable"
 )
 
-// The wiring of issue 5: Workable credentials, access control and the
-// request guards in front of /query.
+// Access control and the request guards in front of /query.
 
 // security is what guards /query: who may call it and what one request may
 // cost before the GraphQL handler runs.
@@ -165,70 +156,4 @@ func recordCaller(next http.Handler) http.Handler {
 // key's id, or "addr:<ip>" while the gateway is open.
 func principalID(r *http.Request) string {
 	return access.PrincipalFrom(r.Context()).ID
-}
-
-// newRegistry returns the gateway's credentials: def (from the environment,
-// or the simulator's in demo mode) as the default, in front of the
-// credentials added through the API, kept in Redis encrypted with
-// CREDENTIALS_KEY (without the key adding is refused) or, without Redis, in
-// memory. Each credential's economy is built with newClient and ucfg.
-func newRegistry(cfg config, rdb redis.UniversalClient, def *credentials.Credential,
-	newClient func(credentials.Credential) (*workable.Client, error), ucfg upstream.Config) (*credentials.Registry, error) {
-	var store credentials.Store = credentials.NewMemoryStore()
-	if rdb != nil {
-		rs, err := credentials.NewRedisStore(rdb, cfg.CachePrefix+"wgw:", cfg.CredentialsKey)
-		if err != nil {
-			return nil, fmt.Errorf("credential store: %w", err)
-		}
-		store = rs
-	}
-	return credentials.NewRegistry(store, def, newClient, credentials.WithUpstream(ucfg)), nil
-}
-
-// newClientFactory returns how the Registry builds the Workable client of a
-// credential: its own rate budget (in Redis under the credential's
-// namespace when REDIS_URL is set, shared by every replica; else in
-// process), the observability options, the per-call timeout, and
-// WORKABLE_BASE_URL (or the simulator's) as the base of every credential.
-//
-// The budget starts at Workable's lowest documented one (10 per 10 s) and
-// follows the X-Rate-Limit-Limit Workable announces for the token (50 for
-// OAuth and partner tokens); WORKABLE_RATE_LIMIT pins it instead. While
-// Redis is unreachable a replica sends at most its share of the budget, by
-// the count of replicas (nil: it waits for Redis instead), and says so in
-// the log and in ratelimit_local_share.
-func newClientFactory(cfg config, obs *observability, rdb redis.UniversalClient, replicas *ratebudget.Replicas, baseURL string) func(credentials.Credential) (*workable.Client, error) {
-	limit := workableLimit
-	var windowOpts []workable.LimiterOption
-	var redisOpts []ratebudget.Option
-	if cfg.WorkableRateLimit > 0 {
-		limit = cfg.WorkableRateLimit
-		windowOpts = append(windowOpts, workable.WithFixedLimit())
-		redisOpts = append(redisOpts, ratebudget.WithFixedLimit())
-	}
-	return func(c credentials.Credential) (*workable.Client, error) {
-		var limiter workable.RateLimiter
-		if rdb != nil {
-			ns := cfg.CachePrefix + cache.Namespace(c.Subdomain, c.Token)
-			limiter = ratebudget.NewLimiter(rdb, ns+"rate", limit, workableWindow,
-				append([]ratebudget.Option{
-					ratebudget.WithReplicas(replicas),
-					ratebudget.WithLogger(obs.logger.With("credential", c.Nickname)),
-					ratebudget.WithShareHook(func(n int) { obs.metrics.SetLocalShare(c.Nickname, n) }),
-				}, redisOpts...)...)
-		} else {
-			limiter = workable.NewWindowLimiter(limit, workableWindow, windowOpts...)
-		}
-		opts := append(obs.workableOptions(c.Nickname, limiter),
-			workable.WithRequestHook(upstream.CountWorkableCalls),
-			workable.WithRequestTimeout(cfg.WorkableCallTimeout))
-		if baseURL != "" {
-			opts = append(opts, workable.WithBaseURL(baseURL))
-		}
-		client, err := workable.NewClient(c.Subdomain, c.Token, opts...)
-		if err != nil {
-			return nil, fmt.Errorf("create the Workable client of credential %q: %w", c.Nickname, err)
-		}
-		return client, nil
-	}
 }

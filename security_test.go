@@ -13,7 +13,7 @@ import (
 	"github.com/workablegw/gateway/workable/simulator"
 )
 
-// End-to-end tests of issue 5 through the real binary (run): access
+// End-to-end tests through the real binary (run): access
 // control, credentials, the request guards and the logs.
 
 const (

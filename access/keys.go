@@ -60,7 +60,7 @@ func parseRole(s string) (Role, bool) {
 }
 
 // MinKeyLength is the length, in characters, under which Keys.Short counts
-// a key as short. ParseKeys accepts shorter keys (the issue's own example,
+// a key as short. ParseKeys accepts shorter keys (the README's example,
 // "k3y-for-ops", has 11 characters), so that a configuration that works
 // stays working; the gateway warns about them at startup instead, since a
 // short key is easier to guess.

@@ -56,7 +56,7 @@ func TestParseKeys(t *testing.T) {
 		{name: "unknown role", in: readerKey + ":superuser", wantErr: "entry 1 has an unknown role", secret: readerKey},
 		{name: "role none", in: readerKey + ":none", wantErr: "unknown role", secret: readerKey},
 		{name: "pair written backwards", in: "writer:" + writerKey, wantErr: "unknown role", secret: writerKey},
-		{name: "short keys of the issue's example", in: "k3y-for-dashboards:reader,k3y-for-scripts:writer,k3y-for-ops:admin",
+		{name: "short keys of the README's example", in: "k3y-for-dashboards:reader,k3y-for-scripts:writer,k3y-for-ops:admin",
 			want: map[string]Role{keyID("k3y-for-dashboards"): RoleReader, keyID("k3y-for-scripts"): RoleWriter, keyID("k3y-for-ops"): RoleAdmin}},
 		{name: "one-character key", in: "x:reader", want: map[string]Role{keyID("x"): RoleReader}},
 		{name: "key with a space", in: "0123456789 abcdefgh:reader", wantErr: "printable ASCII", secret: "0123456789 abcdefgh"},
@@ -191,7 +191,7 @@ func TestKeysShort(t *testing.T) {
 	}{
 		{"no keys", "", 0},
 		{"long keys only", readerKey + ":reader," + adminKey + ":admin", 0},
-		{"the issue's example", "k3y-for-dashboards:reader,k3y-for-scripts:writer,k3y-for-ops:admin", 2},
+		{"the README's example", "k3y-for-dashboards:reader,k3y-for-scripts:writer,k3y-for-ops:admin", 2},
 		{"15 characters is short", "0123456789abcde:reader", 1},
 		{"16 characters is not", "0123456789abcdef:reader", 0},
 	}

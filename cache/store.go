@@ -1,5 +1,5 @@
 // Package cache stores Workable answers so that the gateway spends as few
-// upstream requests as possible (issue 4, "Upstream economy").
+// upstream requests as possible.
 //
 // Two backends implement the byte-level [Store]: [RedisStore] (shared by all
 // gateway replicas, built on a go-redis UniversalClient so a single node,

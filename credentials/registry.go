@@ -60,19 +60,24 @@ type Registry struct {
 
 	mu       sync.Mutex
 	def      *Credential // nil without a default credential
-	clients  map[string]*cachedClient
+	clients  map[string]*built
 	onRemove []func(context.Context, Credential)
 }
 
-// cachedClient is a credential's economy and the credential fields it was
-// built from.
-type cachedClient struct {
-	econ             *upstream.Economy
-	subdomain, token string
-	createdAt        time.Time
-	// cred is the credential the client was built for, answered when the
-	// store cannot be read (see Client).
+// built is a credential's economy and the credential it was built from.
+type built struct {
+	econ *upstream.Economy
+	// cred is the credential the economy was built for: a record of the
+	// nickname made later (removed and added again) gets an economy of its
+	// own, and cred is answered while the store cannot be read (see
+	// Economy).
 	cred Credential
+}
+
+// builtFor reports whether b was built for c.
+func (b *built) builtFor(c Credential) bool {
+	return b.cred.Subdomain == c.Subdomain && b.cred.Token == c.Token && b.cred.MemberID == c.MemberID &&
+		b.cred.CreatedAt.Equal(c.CreatedAt)
 }
 
 // RegistryOption configures a Registry.
@@ -111,7 +116,7 @@ func NewRegistry(store Store, def *Credential, newClient func(Credential) (*work
 		newClient:   newClient,
 		now:         time.Now,
 		testTimeout: DefaultTestTimeout,
-		clients:     make(map[string]*cachedClient),
+		clients:     make(map[string]*built),
 	}
 	for _, o := range opts {
 		o(r)
@@ -171,11 +176,18 @@ func (r *Registry) Get(ctx context.Context, nickname string) (Credential, error)
 // stored credentials sorted by nickname. When some stored records cannot be
 // decrypted, it returns the readable credentials together with the store's
 // *UnreadableError (matching ErrWrongKey); any other error comes alone.
+//
+// A complete list also drops the economies of credentials the store no
+// longer has: removed through another replica, they would otherwise be
+// kept until their nickname is asked for again.
 func (r *Registry) List(ctx context.Context) ([]Credential, error) {
 	stored, err := r.store.List(ctx)
 	var unreadable *UnreadableError
 	if err != nil && !errors.As(err, &unreadable) {
 		return nil, err
+	}
+	if err == nil {
+		r.forgetAllBut(stored)
 	}
 	out := make([]Credential, 0, len(stored)+1)
 	if d, err := r.defaultCredential(); err == nil {
@@ -192,6 +204,22 @@ func (r *Registry) List(ctx context.Context) ([]Credential, error) {
 		return out, unreadable
 	}
 	return out, nil
+}
+
+// forgetAllBut drops the economies of the stored credentials that are not
+// in stored (the default credential's is kept).
+func (r *Registry) forgetAllBut(stored []Credential) {
+	keep := make(map[string]bool, len(stored))
+	for _, c := range stored {
+		keep[c.Nickname] = true
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for nickname := range r.clients {
+		if nickname != DefaultNickname && !keep[nickname] {
+			delete(r.clients, nickname)
+		}
+	}
 }
 
 // Add validates c and stores it. The subdomain is trimmed and lower-cased
@@ -374,17 +402,16 @@ func (r *Registry) Economy(ctx context.Context, nickname string) (*upstream.Econ
 			// credential this process has already used, so that an outage of
 			// Redis does not stop its queries. A removal made meanwhile by
 			// another replica takes effect once the store answers again.
-			if cc, ok := r.clients[nickname]; ok {
-				return cc.econ, cc.cred, nil
+			if b, ok := r.clients[nickname]; ok {
+				return b.econ, b.cred, nil
 			}
 		}
 		return nil, Credential{}, err
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if cc, ok := r.clients[c.Nickname]; ok &&
-		cc.subdomain == c.Subdomain && cc.token == c.Token && cc.createdAt.Equal(c.CreatedAt) {
-		return cc.econ, c, nil
+	if b, ok := r.clients[c.Nickname]; ok && b.builtFor(c) {
+		return b.econ, c, nil
 	}
 	client, err := r.newClient(c)
 	if err != nil {
@@ -395,13 +422,7 @@ func (r *Registry) Economy(ctx context.Context, nickname string) (*upstream.Econ
 		Namespace: r.upstream.Namespace(c.Subdomain, c.Token),
 		MemberID:  c.MemberID,
 	}, client)
-	r.clients[c.Nickname] = &cachedClient{
-		econ:      econ,
-		subdomain: c.Subdomain,
-		token:     c.Token,
-		createdAt: c.CreatedAt,
-		cred:      c,
-	}
+	r.clients[c.Nickname] = &built{econ: econ, cred: c}
 	return econ, c, nil
 }
 

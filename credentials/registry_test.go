@@ -5,9 +5,11 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -741,5 +743,39 @@ func TestRegistryClientSurvivesStoreOutage(t *testing.T) {
 	store.setDown(true)
 	if _, _, err := r.Client(ctx, "acme"); !errors.Is(err, errStoreDown) {
 		t.Errorf("removed acme during a later outage: err = %v, want the store's error", err)
+	}
+}
+
+// TestRemovalByAnotherReplica: two registries share one store, as two
+// replicas share Redis. A credential removed through one is no longer
+// served by the other, and the other drops its economy at its next
+// complete List even if the nickname is never asked for again.
+func TestRemovalByAnotherReplica(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	store := NewMemoryStore()
+	a := NewRegistry(store, defaultCred(), newClientCounter("http://127.0.0.1:1/").newClient)
+	b := NewRegistry(store, defaultCred(), newClientCounter("http://127.0.0.1:1/").newClient)
+	mustRegistryAdd(t, a, cred("acme", "acme-co", "token-acme-1234"))
+	mustRegistryAdd(t, a, cred("beta", "beta-co", "token-beta-1234"))
+	for _, n := range []string{"", "acme", "beta"} {
+		if _, _, err := a.Economy(ctx, n); err != nil {
+			t.Fatalf("Economy(%q): %v", n, err)
+		}
+	}
+	if err := b.Remove(ctx, "acme"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.List(ctx); err != nil {
+		t.Fatal(err)
+	}
+	a.mu.Lock()
+	kept := slices.Sorted(maps.Keys(a.clients))
+	a.mu.Unlock()
+	if diff := cmp.Diff([]string{"beta", DefaultNickname}, kept); diff != "" {
+		t.Errorf("economies kept after the other replica's removal (-want +got):\n%s", diff)
+	}
+	if _, _, err := a.Economy(ctx, "acme"); !errors.Is(err, ErrNotFound) {
+		t.Errorf("Economy(acme) after the other replica's removal = %v, want ErrNotFound", err)
 	}
 }

@@ -13,7 +13,7 @@ import (
 	"github.com/workablegw/gateway/workable/simulator"
 )
 
-// qPage is the page: 20 candidates with a detail field (one
+// qPage is a page of 20 candidates with a detail field (one
 // GET /candidates/{id} each) and their activities (one
 // GET /candidates/{id}/activities each), 41 Workable calls when cold. tags
 // is the detail field because a fetched candidate always has a list there

@@ -8,7 +8,7 @@ import (
 	"github.com/vektah/gqlparser/v2"
 )
 
-// The queries that bound the default complexity limit: the issue's two
+// The queries that bound the default complexity limit: the two
 // reasonable queries must be admitted, what only an attacker sends refused.
 const (
 	activityFields = `id action stageName body createdAt ratingScore member { id name }`
@@ -51,7 +51,7 @@ func queryComplexity(t *testing.T, q string) int {
 	return complexity.Calculate(context.Background(), es, doc.Operations[0], map[string]any{})
 }
 
-// TestDefaultComplexityAdmitsReasonableQueries runs the issue's two
+// TestDefaultComplexityAdmitsReasonableQueries runs the two
 // reasonable queries through the real handler with its default limits.
 func TestDefaultComplexityAdmitsReasonableQueries(t *testing.T) {
 	t.Parallel()

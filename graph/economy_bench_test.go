@@ -22,7 +22,8 @@ import (
 	"github.com/workablegw/gateway/workable/simulator"
 )
 
-// BenchmarkWarm measures the warm path of the issue's queries through the
+// BenchmarkWarm measures the warm path of the typical queries (see
+// TestWorkableCallFigures) through the
 // whole handler (no network): with the record cache only ("records") and
 // with the response cache on ("responses"), on the in-process cache and on
 // Redis (REDIS_URL, else miniredis). Run it with
@@ -104,7 +105,7 @@ func BenchmarkWarm(b *testing.B) {
 }
 
 // BenchmarkLoaderWait measures the dataloaders' batch wait (Config.LoaderWait)
-// on the warm path of two multi-level queries of issue 4, through the whole
+// on the warm path of two multi-level typical queries, through the whole
 // handler with the record cache warm and the response cache off, on the
 // in-process cache and on Redis (REDIS_URL, else miniredis). Besides ns/op
 // (the latency of one query, as queries run one after another) it reports

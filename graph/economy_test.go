@@ -22,7 +22,7 @@ import (
 	"github.com/workablegw/gateway/workable/simulator"
 )
 
-// Tests of the upstream economy (issue 4): every row of the issue's table,
+// Tests of the upstream economy: the Workable calls of the typical queries,
 // write invalidation, stale answers and extensions.cost, each on the
 // in-process cache and on Redis (REDIS_URL when set, else miniredis).
 
@@ -152,9 +152,10 @@ const (
 	qNameAndDetail = `query($id: ID!) { candidate(id: $id) { id name summary headline } }`
 )
 
-// TestIssue4Figures is the issue's table, row by row: Workable calls
-// counted by the simulator, on both caches.
-func TestIssue4Figures(t *testing.T) {
+// TestWorkableCallFigures: the Workable calls of the typical queries (the
+// benchmarks' queries), cold and warm, counted by the simulator, on both
+// caches.
+func TestWorkableCallFigures(t *testing.T) {
 	t.Parallel()
 	rows := []struct {
 		name   string

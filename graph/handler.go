@@ -29,7 +29,7 @@ import (
 // requested item (first, default 50), so that a connection nested under a
 // page, which costs one Workable call per parent item, multiplies.
 //
-// The limit admits the reasonable queries with room to spare: a
+// The limit admits reasonable queries with room to spare: a
 // page of 100 jobs with every field but candidates costs about 5,300, and
 // 50 candidates each with every field, its job with every field and 20
 // activities (one list call, then a detail and an activities call per

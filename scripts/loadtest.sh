@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Warm-cache load test: the gateway (demo mode, its built-in simulator) against a
 # plain net/http handler serving the very same response bytes (scripts/baseline),
-# measured in the same run with wrk, for each query of issue 4's table. For each
+# measured in the same run with wrk, for each of the typical queries below. For each
 # query the two are measured alternately, baseline then gateway, ROUNDS times
 # (default 2), and the table gives the median of the rounds (req/s, p99 and the
 # ratio of each round's pair), so that both see the same conditions. Any wrk

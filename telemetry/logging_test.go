@@ -300,7 +300,7 @@ func TestStatsFromOutsideARequest(t *testing.T) {
 
 func TestMetricsAndLogAfterAKnownQuery(t *testing.T) {
 	t.Parallel()
-	// The "metrics and log lines after a known query": both
+	// Metrics and log lines after a known query: both
 	// extensions and the logger together, as the server will wire them.
 	buf := &syncBuffer{}
 	logger := NewLogger(buf, func(k string) string { return map[string]string{"GATEWAY_ENV": "production"}[k] })
