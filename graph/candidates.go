@@ -46,7 +46,7 @@ func (r *Resolver) candidatesConnection(ctx context.Context, kind string, f cand
 	if err != nil {
 		return nil, err
 	}
-	conn := &model.CandidateConnection{Edges: []model.CandidateEdge{}, Nodes: []workable.Candidate{}, PageInfo: &model.PageInfo{}}
+	conn := &model.CandidateConnection{Edges: []model.CandidateEdge{}, Nodes: []*workable.Candidate{}, PageInfo: &model.PageInfo{}}
 	if p.skip {
 		return conn, nil
 	}
@@ -57,15 +57,10 @@ func (r *Resolver) candidatesConnection(ctx context.Context, kind string, f cand
 		return load(ctx, pages, k)
 	}
 	conn.Nodes, conn.Edges, conn.PageInfo, err = connection(ctx, p, fetch, candidateID,
-		func(items []*workable.Candidate) []workable.Candidate {
-			nodes := make([]workable.Candidate, len(items))
-			for i, c := range items {
-				nodes[i] = *c
-			}
-			return nodes
-		},
-		func(cursor string, c *workable.Candidate) model.CandidateEdge {
-			return model.CandidateEdge{Cursor: cursor, Node: c}
+		// The page's own candidates, not copies: they are read-only.
+		func(items []*workable.Candidate) []*workable.Candidate { return items },
+		func(cursor string, c **workable.Candidate) model.CandidateEdge {
+			return model.CandidateEdge{Cursor: cursor, Node: *c}
 		})
 	if err != nil {
 		return nil, err

@@ -7049,8 +7049,8 @@ func (ec *executionContext) _CandidateConnection_nodes(ctx context.Context, fiel
 			return obj.Nodes, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v []workable.Candidate) graphql.Marshaler {
-			return ec.marshalNCandidate2ᚕgithubᚗcomᚋworkablegwᚋgatewayᚋworkableᚐCandidateᚄ(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v []*workable.Candidate) graphql.Marshaler {
+			return ec.marshalNCandidate2ᚕᚖgithubᚗcomᚋworkablegwᚋgatewayᚋworkableᚐCandidateᚄ(ctx, selections, v)
 		},
 		true,
 		true,
@@ -17933,15 +17933,11 @@ func (ec *executionContext) marshalNBoolean2bool(ctx context.Context, sel ast.Se
 	return res
 }
 
-func (ec *executionContext) marshalNCandidate2githubᚗcomᚋworkablegwᚋgatewayᚋworkableᚐCandidate(ctx context.Context, sel ast.SelectionSet, v workable.Candidate) graphql.Marshaler {
-	return ec._Candidate(ctx, sel, &v)
-}
-
-func (ec *executionContext) marshalNCandidate2ᚕgithubᚗcomᚋworkablegwᚋgatewayᚋworkableᚐCandidateᚄ(ctx context.Context, sel ast.SelectionSet, v []workable.Candidate) graphql.Marshaler {
+func (ec *executionContext) marshalNCandidate2ᚕᚖgithubᚗcomᚋworkablegwᚋgatewayᚋworkableᚐCandidateᚄ(ctx context.Context, sel ast.SelectionSet, v []*workable.Candidate) graphql.Marshaler {
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
-		return ec.marshalNCandidate2githubᚗcomᚋworkablegwᚋgatewayᚋworkableᚐCandidate(ctx, sel, v[i])
+		return ec.marshalNCandidate2ᚖgithubᚗcomᚋworkablegwᚋgatewayᚋworkableᚐCandidate(ctx, sel, v[i])
 	})
 
 	for _, e := range ret {

@@ -40,12 +40,6 @@ type AddWorkableCredentialPayload struct {
 	UserErrors []UserError             `json:"userErrors"`
 }
 
-type CandidateConnection struct {
-	Edges    []CandidateEdge      `json:"edges"`
-	Nodes    []workable.Candidate `json:"nodes"`
-	PageInfo *PageInfo            `json:"pageInfo"`
-}
-
 type CandidateEdge struct {
 	Cursor string              `json:"cursor"`
 	Node   *workable.Candidate `json:"node"`
