@@ -3,7 +3,8 @@
 // open Playground in headless Debian Chromium driven by playwright-core, type a
 // jobs query, run it, and check that the jobs from the response show up in the
 // result pane; then run a query with @defer and check that the deferred field
-// shows up once its part arrives. It also checks that the page works offline: every request the
+// shows up once its part arrives; then subscribe to candidate events and check
+// that a move made meanwhile shows up. It also checks that the page works offline: every request the
 // page makes goes to the gateway (anything else is aborted and fails the
 // test), and the browser reports no Content-Security-Policy violation or
 // script error.
@@ -158,6 +159,54 @@ test('Playground shows the deferred part of a @defer query', { timeout: 3 * UI_T
     assert.ok(!shown.includes('"description": null'), `the result pane still shows the deferred field as null:\n${shown}`);
     assert.ok(!shown.includes('hasNext'), `the result pane shows the raw parts instead of the merged result:\n${shown}`);
     assert.deepEqual(problems, [], 'the page ran the deferred query cleanly');
+  } catch (err) {
+    throw await failed(page, err, problems);
+  } finally {
+    await context.close();
+  }
+});
+
+test('Playground subscribes over its WebSocket and shows a candidate moved meanwhile', { timeout: 3 * UI_TIMEOUT_MS }, async () => {
+  const base = new URL(gateway.baseURL);
+  const post = async (query, variables) => {
+    const body = await (await fetch(new URL('/query', base), {
+      method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ query, variables }),
+    })).json();
+    assert.equal(body.errors, undefined, `${query}: ${JSON.stringify(body.errors)}`);
+    return body.data;
+  };
+  const jobs = await post('{ jobs(first: 3) { nodes { shortcode candidates(first: 50) { nodes { id name stage disqualified } } } } }');
+  let cand;
+  for (const job of jobs.jobs.nodes) {
+    cand ??= job.candidates.nodes.map((c) => ({ ...c, job: job.shortcode })).find((c) => c.stage === 'Applied' && !c.disqualified);
+  }
+  assert.ok(cand, 'a qualified candidate in Applied');
+
+  const { context, page, problems } = await openPlayground(base);
+  try {
+    await typeQuery(page, `subscription { candidateEvents(jobShortcode: "${cand.job}") { kind source candidate { name stage } } }`);
+    await page.getByRole('button', { name: /execute query/i }).click();
+    // The subscription is live once the gateway counts it.
+    for (const deadline = Date.now() + UI_TIMEOUT_MS; ;) {
+      const metrics = await (await fetch(new URL('/metrics', base))).text();
+      if (/^gateway_subscriptions 1$/m.test(metrics)) break;
+      assert.ok(Date.now() < deadline, 'the gateway never counted the Playground subscription');
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    const moved = await post('mutation($in: MoveCandidateInput!) { moveCandidate(input: $in) { userErrors { message } } }',
+      { in: { id: cand.id, toStage: 'interview' } });
+    assert.deepEqual(moved.moveCandidate.userErrors, []);
+    try {
+      await page.waitForFunction((name) => {
+        const pane = document.querySelector('.graphiql-response');
+        return pane !== null && pane.textContent.includes('MOVED') && pane.textContent.includes(name) &&
+          pane.textContent.includes('Interview');
+      }, cand.name);
+    } catch (err) {
+      const shown = await page.locator('.graphiql-response').textContent().catch(() => '(no result pane)');
+      throw new Error(`the result pane never showed the move of ${cand.name}; it shows:\n${shown}`, { cause: err });
+    }
+    assert.deepEqual(problems, [], 'the page subscribed cleanly');
   } catch (err) {
     throw await failed(page, err, problems);
   } finally {
