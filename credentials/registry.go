@@ -55,7 +55,6 @@ type Registry struct {
 	store       Store
 	newClient   func(Credential) (*workable.Client, error)
 	upstream    upstream.Config
-	now         func() time.Time
 	testTimeout time.Duration
 
 	mu       sync.Mutex
@@ -83,12 +82,6 @@ func (b *built) builtFor(c Credential) bool {
 // RegistryOption configures a Registry.
 type RegistryOption func(*Registry)
 
-// WithClock makes the Registry read the time from now (default time.Now),
-// for CreatedAt and TestedAt.
-func WithClock(now func() time.Time) RegistryOption {
-	return func(r *Registry) { r.now = now }
-}
-
 // WithUpstream sets what the economy of every credential shares: the
 // cache, its TTLs and namespace prefix, the response cache, the observers
 // (default: no cache).
@@ -114,7 +107,6 @@ func NewRegistry(store Store, def *Credential, newClient func(Credential) (*work
 	r := &Registry{
 		store:       store,
 		newClient:   newClient,
-		now:         time.Now,
 		testTimeout: DefaultTestTimeout,
 		clients:     make(map[string]*built),
 	}
@@ -125,7 +117,7 @@ func NewRegistry(store Store, def *Credential, newClient func(Credential) (*work
 		d := def.clone()
 		d.Nickname, d.IsDefault = DefaultNickname, true
 		if d.CreatedAt.IsZero() {
-			d.CreatedAt = r.now().UTC()
+			d.CreatedAt = time.Now().UTC()
 		}
 		r.def = &d
 	}
@@ -252,7 +244,7 @@ func (r *Registry) Add(ctx context.Context, c Credential) (Credential, error) {
 			"from WORKABLE_SUBDOMAIN and WORKABLE_API_TOKEN", ErrInvalid, DefaultNickname)
 	}
 	if c.CreatedAt.IsZero() {
-		c.CreatedAt = r.now().UTC()
+		c.CreatedAt = time.Now().UTC()
 	}
 	c.LastTestedAt, c.LastTestOK, c.LastTestMessage, c.IsDefault = nil, nil, nil, false
 	if err := r.store.Add(ctx, c); err != nil {
@@ -444,7 +436,7 @@ func (r *Registry) Test(ctx context.Context, nickname string) (TestResult, error
 		return TestResult{}, fmt.Errorf("test %w", credErr(c.Nickname, ctx.Err()))
 	}
 	res := describe(acct, err, c.Subdomain, client)
-	res.TestedAt = r.now().UTC()
+	res.TestedAt = time.Now().UTC()
 
 	if c.IsDefault {
 		r.mu.Lock()

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
@@ -21,7 +22,18 @@ import (
 	"github.com/workablegw/gateway/workable/simulator"
 )
 
-var fixedNow = time.Date(2026, 5, 6, 7, 8, 9, 0, time.UTC)
+// bubbleStart is the time in a testing/synctest bubble until it sleeps:
+// what the registry reads as now in the tests that run in one.
+var bubbleStart = time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)
+
+// within fails unless at is between before and after: the time a registry
+// read during a test that talks to a server (outside a synctest bubble).
+func within(t *testing.T, what string, at, before, after time.Time) {
+	t.Helper()
+	if at.Before(before) || at.After(after) {
+		t.Errorf("%s = %v, want between %v and %v", what, at, before, after)
+	}
+}
 
 // clientCounter builds clients for a base URL and counts the builds.
 type clientCounter struct {
@@ -60,9 +72,13 @@ func defaultCred() *Credential {
 
 func TestRegistryDefaultCredential(t *testing.T) {
 	t.Parallel()
+	synctest.Test(t, testRegistryDefaultCredential)
+}
+
+func testRegistryDefaultCredential(t *testing.T) {
 	ctx := context.Background()
 	store := NewMemoryStore()
-	r := NewRegistry(store, defaultCred(), newClientCounter("http://127.0.0.1:1/").newClient, WithClock(func() time.Time { return fixedNow }))
+	r := NewRegistry(store, defaultCred(), newClientCounter("http://127.0.0.1:1/").newClient)
 	if _, err := r.Add(ctx, cred("acme", "acme-co", "token-acme-1234")); err != nil {
 		t.Fatal(err)
 	}
@@ -72,7 +88,7 @@ func TestRegistryDefaultCredential(t *testing.T) {
 		if err != nil {
 			t.Fatalf("Get(%q): %v", name, err)
 		}
-		want := Credential{Nickname: DefaultNickname, Subdomain: simulator.DemoSubdomain, Token: simulator.DemoToken, CreatedAt: fixedNow, IsDefault: true}
+		want := Credential{Nickname: DefaultNickname, Subdomain: simulator.DemoSubdomain, Token: simulator.DemoToken, CreatedAt: bubbleStart, IsDefault: true}
 		if diff := cmp.Diff(want, got); diff != "" {
 			t.Errorf("Get(%q) (-want +got):\n%s", name, diff)
 		}
@@ -141,7 +157,7 @@ func TestRegistryAdd(t *testing.T) {
 		{
 			name: "normalised",
 			in:   Credential{Nickname: "acme", Subdomain: " Acme-Co ", Token: " " + secretToken + "\n", IsDefault: true, LastTestOK: new(bool)},
-			want: Credential{Nickname: "acme", Subdomain: "acme-co", Token: secretToken, CreatedAt: fixedNow},
+			want: Credential{Nickname: "acme", Subdomain: "acme-co", Token: secretToken, CreatedAt: bubbleStart},
 		},
 		{
 			name: "keeps CreatedAt",
@@ -151,7 +167,7 @@ func TestRegistryAdd(t *testing.T) {
 		{
 			name: "with an acting member",
 			in:   Credential{Nickname: "acme", Subdomain: "acme-co", Token: secretToken, MemberID: " 13e0eb0e "},
-			want: Credential{Nickname: "acme", Subdomain: "acme-co", Token: secretToken, CreatedAt: fixedNow, MemberID: "13e0eb0e"},
+			want: Credential{Nickname: "acme", Subdomain: "acme-co", Token: secretToken, CreatedAt: bubbleStart, MemberID: "13e0eb0e"},
 		},
 		{name: "bad member id", in: Credential{Nickname: "acme", Subdomain: "acme", Token: secretToken, MemberID: "13e0/eb0e"}, wantErr: ErrInvalid},
 		{name: "bad nickname", in: Credential{Nickname: "a b", Subdomain: "acme", Token: secretToken}, wantErr: ErrInvalid},
@@ -165,34 +181,36 @@ func TestRegistryAdd(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			store := NewMemoryStore()
-			r := NewRegistry(store, nil, newClientCounter("").newClient, WithClock(func() time.Time { return fixedNow }))
-			got, err := r.Add(ctx, tt.in)
-			if tt.wantErr != nil {
-				if !errors.Is(err, tt.wantErr) {
-					t.Fatalf("Add = %v, want %v", err, tt.wantErr)
+			synctest.Test(t, func(t *testing.T) {
+				store := NewMemoryStore()
+				r := NewRegistry(store, nil, newClientCounter("").newClient)
+				got, err := r.Add(ctx, tt.in)
+				if tt.wantErr != nil {
+					if !errors.Is(err, tt.wantErr) {
+						t.Fatalf("Add = %v, want %v", err, tt.wantErr)
+					}
+					if strings.Contains(err.Error(), "sEcReT") {
+						t.Errorf("error %q contains the token", err)
+					}
+					if list, _ := store.List(ctx); len(list) != 0 {
+						t.Errorf("a rejected credential was stored: %v", list)
+					}
+					return
 				}
-				if strings.Contains(err.Error(), "sEcReT") {
-					t.Errorf("error %q contains the token", err)
+				if err != nil {
+					t.Fatal(err)
 				}
-				if list, _ := store.List(ctx); len(list) != 0 {
-					t.Errorf("a rejected credential was stored: %v", list)
+				if diff := cmp.Diff(tt.want, got); diff != "" {
+					t.Errorf("Add (-want +got):\n%s", diff)
 				}
-				return
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			if diff := cmp.Diff(tt.want, got); diff != "" {
-				t.Errorf("Add (-want +got):\n%s", diff)
-			}
-			stored, err := r.Get(ctx, tt.in.Nickname)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if diff := cmp.Diff(tt.want, stored); diff != "" {
-				t.Errorf("Get after Add (-want +got):\n%s", diff)
-			}
+				stored, err := r.Get(ctx, tt.in.Nickname)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if diff := cmp.Diff(tt.want, stored); diff != "" {
+					t.Errorf("Get after Add (-want +got):\n%s", diff)
+				}
+			})
 		})
 	}
 }
@@ -525,14 +543,16 @@ func TestRegistryTest(t *testing.T) {
 				logger.InfoContext(ctx, "workable request", "route", e.Route, "status", e.Status, "err", e.Err)
 			}))...)
 			store := NewMemoryStore()
-			r := NewRegistry(store, nil, cc.newClient, WithClock(func() time.Time { return fixedNow }))
+			r := NewRegistry(store, nil, cc.newClient)
 			mustRegistryAdd(t, r, tt.cred)
 
+			before := time.Now()
 			res, err := r.Test(ctx, "acme")
 			if err != nil {
 				t.Fatalf("Test: %v", err)
 			}
-			want := TestResult{OK: tt.wantOK, AccountName: tt.wantName, Message: tt.wantMsg, TestedAt: fixedNow}
+			within(t, "TestedAt", res.TestedAt, before, time.Now())
+			want := TestResult{OK: tt.wantOK, AccountName: tt.wantName, Message: tt.wantMsg, TestedAt: res.TestedAt}
 			if diff := cmp.Diff(want, res); diff != "" {
 				t.Errorf("Test (-want +got):\n%s", diff)
 			}
@@ -543,7 +563,7 @@ func TestRegistryTest(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if diff := cmp.Diff(tt.cred.withTest(tt.wantOK, tt.wantMsg, fixedNow), stored); diff != "" {
+			if diff := cmp.Diff(tt.cred.withTest(tt.wantOK, tt.wantMsg, res.TestedAt), stored); diff != "" {
 				t.Errorf("recorded result (-want +got):\n%s", diff)
 			}
 			logger.Info("test result", "result", res.Message, "cred", stored)
@@ -562,7 +582,7 @@ func TestRegistryTestDefaultKeepsResultInMemory(t *testing.T) {
 	sim := simulator.New(simulator.WithCandidates(0))
 	base := startSimulator(t, sim)
 	store := NewMemoryStore()
-	r := NewRegistry(store, defaultCred(), newClientCounter(base).newClient, WithClock(func() time.Time { return fixedNow }))
+	r := NewRegistry(store, defaultCred(), newClientCounter(base).newClient)
 
 	res, err := r.Test(ctx, "")
 	if err != nil {
@@ -575,7 +595,7 @@ func TestRegistryTestDefaultKeepsResultInMemory(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got.LastTestOK == nil || !*got.LastTestOK || *got.LastTestMessage != res.Message || !got.LastTestedAt.Equal(fixedNow) {
+	if got.LastTestOK == nil || !*got.LastTestOK || *got.LastTestMessage != res.Message || !got.LastTestedAt.Equal(res.TestedAt) {
 		t.Errorf("default credential after Test: %+v", got)
 	}
 	if list, _ := store.List(ctx); len(list) != 0 {
