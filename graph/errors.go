@@ -5,10 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"time"
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
+	"github.com/workablegw/gateway/redisconn"
 	"github.com/workablegw/gateway/workable"
 )
 
@@ -23,6 +25,11 @@ const (
 	CodeNotFound            = "NOT_FOUND"
 	CodeResultTooLarge      = "RESULT_TOO_LARGE"
 	CodeInternal            = "INTERNAL"
+	// CodeStoreUnavailable: the gateway's own store (Redis) did not answer
+	// where the operation cannot go on without it (an idempotency key);
+	// nothing was sent to Workable, and a retry after
+	// extensions.retryAfter seconds is safe.
+	CodeStoreUnavailable = "STORE_UNAVAILABLE"
 	// CodeBackwardPagingLimit: a last/before page that the gateway could
 	// not find within its budget of Workable calls (see backwardPage).
 	CodeBackwardPagingLimit = "BACKWARD_PAGING_LIMIT"
@@ -72,6 +79,9 @@ func classify(err error) (code, msg string) {
 	case errors.Is(err, workable.ErrRateLimited):
 		return CodeRateLimited, "Workable's rate budget cannot serve this before the request's deadline; " +
 			"retry in extensions.retryAfter seconds (what was fetched is cached)"
+	case errors.Is(err, redisconn.ErrUnavailable):
+		return CodeStoreUnavailable, "the gateway's store (Redis) is unreachable, so nothing was sent to Workable; " +
+			"retry in extensions.retryAfter seconds"
 	case errors.Is(err, workable.ErrUnavailable),
 		errors.Is(err, context.DeadlineExceeded),
 		errors.Is(err, context.Canceled):
@@ -89,6 +99,10 @@ func classify(err error) (code, msg string) {
 		return CodeInternal, "internal error"
 	}
 }
+
+// storeRetryAfter is the extensions.retryAfter of STORE_UNAVAILABLE, in
+// seconds: the cool-down after which the gateway tries Redis again.
+const storeRetryAfter = int((redisconn.DefaultCoolDown + time.Second - 1) / time.Second)
 
 // errorPresenter returns the handler's error presenter: it keeps the codes
 // gqlgen (or a resolver) already set and maps every other error to a code
@@ -112,6 +126,9 @@ func errorPresenter(logger *slog.Logger) graphql.ErrorPresenterFunc {
 			out.Extensions[k] = v
 		}
 		out.Extensions["code"] = code
+		if code == CodeStoreUnavailable {
+			out.Extensions["retryAfter"] = storeRetryAfter
+		}
 		return &out
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/workablegw/gateway/redisconn"
 	"github.com/workablegw/gateway/workable"
 	"github.com/workablegw/gateway/workable/simulator"
 )
@@ -191,6 +192,7 @@ func TestClassify(t *testing.T) {
 		{fmt.Errorf("get: %w", workable.ErrUnauthorized), CodeWorkableAuthFailed},
 		{fmt.Errorf("get: %w", workable.ErrRateLimited), CodeRateLimited},
 		{fmt.Errorf("get: %w", workable.ErrUnavailable), CodeUpstreamUnavailable},
+		{fmt.Errorf("idempotency: take key: %w: %w", redisconn.ErrUnavailable, errors.New("dial tcp: connection refused")), CodeStoreUnavailable},
 		{fmt.Errorf("get: %w", context.DeadlineExceeded), CodeUpstreamUnavailable},
 		{fmt.Errorf("get: %w", workable.ErrNotFound), CodeNotFound},
 		{errJobGone, CodeNotFound},

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/workablegw/gateway/idempotency"
+	"github.com/workablegw/gateway/redisconn/redistest"
 	"github.com/workablegw/gateway/workable"
 	"github.com/workablegw/gateway/workable/simulator"
 )
@@ -228,6 +229,48 @@ func TestCreateCandidateIdempotencyUnknownOutcome(t *testing.T) {
 	e = createWithKey(env, job.Shortcode, "maybe@example.com", "unknown-key", true).requireCode(t, CodeUpstreamUnavailable)
 	if !strings.Contains(e.Message, "earlier request with this idempotency key") {
 		t.Errorf("repeat answer %q does not point at the earlier request", e.Message)
+	}
+	if got := env.sim.RequestCount(routeCreate); got != 1 {
+		t.Errorf("%d creates reached Workable, want 1", got)
+	}
+}
+
+// TestCreateCandidateStoreUnavailable: while the idempotency store (Redis)
+// does not answer, createCandidate with a key is refused before anything
+// goes to Workable, with the retryable STORE_UNAVAILABLE and a retryAfter,
+// never INTERNAL; once Redis answers, the same request creates the
+// candidate.
+func TestCreateCandidateStoreUnavailable(t *testing.T) {
+	t.Parallel()
+	srv := redistest.Mini(t)
+	store := idempotency.NewRedisStore(srv.Client, srv.Prefix+"idem:")
+	env := newTestEnv(t, withSimOptions(simulator.WithCandidates(5)),
+		withHandler(func(c Config) http.Handler { c.Idempotency = store; return NewHandler(c) }))
+	job := publishedJob(t, env.sim)
+	env.sim.ResetCounts()
+
+	srv.Mini.Close()
+	resp := createWithKey(env, job.Shortcode, "outage@example.com", "outage-key", false)
+	if len(resp.Errors) != 1 {
+		t.Fatalf("createCandidate with Redis down = %s, want one error", resp.Raw)
+	}
+	ext := resp.Errors[0].Extensions
+	if ext["code"] != CodeStoreUnavailable {
+		t.Errorf("code = %v, want %s", ext["code"], CodeStoreUnavailable)
+	}
+	if ra, ok := ext["retryAfter"].(float64); !ok || ra < 1 {
+		t.Errorf("retryAfter = %v, want a positive number of seconds", ext["retryAfter"])
+	}
+	if got := env.sim.RequestCount(routeCreate); got != 0 {
+		t.Errorf("%d creates reached Workable while the store was down, want 0", got)
+	}
+
+	if err := srv.Mini.Restart(); err != nil {
+		t.Fatal(err)
+	}
+	out := decodeCreate(t, createWithKey(env, job.Shortcode, "outage@example.com", "outage-key", false))
+	if out.Candidate == nil {
+		t.Fatalf("retry once Redis answers = %+v, want the candidate", out)
 	}
 	if got := env.sim.RequestCount(routeCreate); got != 1 {
 		t.Errorf("%d creates reached Workable, want 1", got)

@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/workablegw/gateway/redisconn"
 )
 
 // Defaults of RedisStore.
@@ -172,7 +174,7 @@ func (s *RedisStore) Do(ctx context.Context, key, fingerprint string, ttl time.D
 		}
 		took, err := s.rdb.SetNX(ctx, rkey, pending, s.lockTTL).Result()
 		if err != nil {
-			return nil, false, fmt.Errorf("idempotency: take key: redis: %w", err)
+			return nil, false, storeError(ctx, "take key", err)
 		}
 		if took {
 			return s.run(ctx, rkey, string(pending), fingerprint, ttl, fn)
@@ -183,7 +185,7 @@ func (s *RedisStore) Do(ctx context.Context, key, fingerprint string, ttl time.D
 			continue // released or expired meanwhile: try to take it
 		}
 		if err != nil {
-			return nil, false, fmt.Errorf("idempotency: read key: redis: %w", err)
+			return nil, false, storeError(ctx, "read key", err)
 		}
 		var rec redisRecord
 		if err := json.Unmarshal(raw, &rec); err != nil {
@@ -211,6 +213,16 @@ func (s *RedisStore) Do(ctx context.Context, key, fingerprint string, ttl time.D
 		}
 		delay = min(2*delay, s.pollMax)
 	}
+}
+
+// storeError wraps a Redis failure of op: as redisconn.ErrUnavailable (a
+// store outage: nothing was done, a retry is safe once Redis answers) unless
+// the caller's own context ended.
+func storeError(ctx context.Context, op string, err error) error {
+	if ctx.Err() != nil {
+		return fmt.Errorf("idempotency: %s: redis: %w", op, err)
+	}
+	return fmt.Errorf("idempotency: %s: %w: %w", op, redisconn.ErrUnavailable, err)
 }
 
 // run runs fn while holding rkey with the record pending, then stores the

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/workablegw/gateway/redisconn"
 	"github.com/workablegw/gateway/redisconn/redistest"
 )
 
@@ -607,5 +609,26 @@ func TestFingerprint(t *testing.T) {
 	}
 	if diff := cmp.Diff(64, len(a)); diff != "" {
 		t.Errorf("fingerprint length (-want +got):\n%s", diff)
+	}
+}
+
+// TestRedisStoreUnavailable: a Redis that does not answer is a store outage
+// (redisconn.ErrUnavailable: nothing was done, a retry is safe), and fn does
+// not run; a caller that gave up is not an outage.
+func TestRedisStoreUnavailable(t *testing.T) {
+	t.Parallel()
+	s := NewRedisStore(redistest.Dial(t, redistest.ClosedAddr(t)), "idem:")
+	c := &counter{result: []byte("x")}
+	_, _, err := s.Do(t.Context(), "k", "fp", testTTL, c.fn)
+	if !errors.Is(err, redisconn.ErrUnavailable) {
+		t.Errorf("Do with Redis down = %v, want redisconn.ErrUnavailable", err)
+	}
+	if n := c.calls.Load(); n != 0 {
+		t.Errorf("fn ran %d times with Redis down, want 0", n)
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	if _, _, err := s.Do(ctx, "k", "fp", testTTL, c.fn); errors.Is(err, redisconn.ErrUnavailable) {
+		t.Errorf("Do with an ended context = %v, want no store outage", err)
 	}
 }
