@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/redis/go-redis/v9"
 
 	"github.com/workablegw/gateway/events"
 	"github.com/workablegw/gateway/redisconn/redistest"
@@ -445,5 +446,60 @@ func TestWalkFinish(t *testing.T) {
 	slices.Sort(keys)
 	if diff := cmp.Diff([]string{"recent"}, keys); diff != "" {
 		t.Errorf("seen kept (-want +got):\n%s", diff)
+	}
+}
+
+// TestOneRefresherAcrossReplicas: two replicas on one Redis, each with its
+// own refresher for the same credential: only the lease holder calls
+// Workable; once it lets the lease go, the other takes over from the
+// watermark it saved (reporting nothing twice).
+func TestOneRefresherAcrossReplicas(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	srv := redistest.NewServer(t)
+	sim := simulator.New(simulator.WithCandidates(10))
+	calls := func() int { return sim.RequestCount("GET /candidates") + sim.RequestCount("GET /jobs") }
+	f := &fakes{}
+	replica := func(rdb redis.UniversalClient) (*Refresher, *RedisLease) {
+		lease := NewRedisLease(rdb, srv.Prefix)
+		r, err := New(Config{
+			Credential: "main", Client: newClient(t, sim, workable.NewWindowLimiter(10, 10*time.Second)),
+			Invalidator: f, Publisher: f, Lease: lease, State: NewRedisState(rdb, srv.Prefix),
+			Interval: time.Minute, Share: 1,
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r, lease
+	}
+	a, leaseA := replica(srv.Client)
+	b, _ := replica(srv.NewClient(t))
+
+	if err := a.Round(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if n := calls(); n != 2 {
+		t.Fatalf("the first replica made %d calls, want 2", n)
+	}
+	if err := b.Round(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if n := calls(); n != 2 {
+		t.Fatalf("the second replica called Workable while the first held the lease: %d calls", n)
+	}
+	if err := leaseA.Release(ctx, a.leaseKey()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := sim.MoveCandidateInUI(ctx, sim.Candidates()[0].ID, "offer"); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Round(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if n := calls(); n != 4 {
+		t.Errorf("after the lease was let go, %d calls, want 4 (the second replica's round)", n)
+	}
+	if cands, evs := f.take(); len(cands) != 1 || len(evs) != 1 {
+		t.Errorf("the second replica reported %v and %+v, want the one move since the first's watermark", cands, evs)
 	}
 }
