@@ -251,25 +251,76 @@ func (r *Refresher) call(ctx context.Context, f func(ctx context.Context) error)
 
 // walkCandidates walks GET /candidates?updated_after= from w's cursor.
 func (r *Refresher) walkCandidates(ctx context.Context, w *Walk) error {
+	list := func(ctx context.Context, after time.Time, cursor string) ([]*workable.Candidate, *workable.Response, error) {
+		return r.cfg.Client.Candidates.List(ctx, &workable.CandidateListOptions{UpdatedAfter: &after, SinceID: cursor, Limit: pageSize})
+	}
+	key := func(c *workable.Candidate) (string, time.Time) { return c.ID, updatedAt(c.CreatedAt, c.UpdatedAt) }
+	return walk(ctx, r, w, "candidates", list, key, r.candidatesChanged)
+}
+
+// walkJobs walks GET /jobs?updated_after= from w's cursor.
+func (r *Refresher) walkJobs(ctx context.Context, w *Walk) error {
+	list := func(ctx context.Context, after time.Time, cursor string) ([]*workable.Job, *workable.Response, error) {
+		return r.cfg.Client.Jobs.List(ctx, &workable.JobListOptions{UpdatedAfter: &after, SinceID: cursor, Limit: pageSize})
+	}
+	key := func(j *workable.Job) (string, time.Time) { return j.Shortcode, updatedAt(j.CreatedAt, j.UpdatedAt) }
+	changed := func(ctx context.Context, jobs []*workable.Job, _ time.Time) error {
+		shortcodes := make([]string, 0, len(jobs))
+		for _, j := range jobs {
+			shortcodes = append(shortcodes, j.Shortcode)
+		}
+		if err := r.cfg.Invalidator.JobsChanged(ctx, r.cfg.Credential, shortcodes...); err != nil {
+			return fmt.Errorf("invalidate %d changed jobs: %w", len(shortcodes), err)
+		}
+		return nil
+	}
+	return walk(ctx, r, w, "jobs", list, key, changed)
+}
+
+// updatedAt is a record's updated_at, or its created_at when it has none.
+func updatedAt(created time.Time, updated *time.Time) time.Time {
+	if updated != nil {
+		return *updated
+	}
+	return created
+}
+
+// walk pages through one list's changes since w.After, from w's cursor,
+// as far as the pacer allows. Each page's records not handled yet (see
+// Walk.Seen) go to changed, with the walk's watermark; they are marked
+// seen only once changed succeeded, so that a failure shows them again at
+// the next round. key returns a record's key and update time.
+func walk[T any](ctx context.Context, r *Refresher, w *Walk, what string,
+	list func(ctx context.Context, after time.Time, cursor string) ([]T, *workable.Response, error),
+	key func(T) (string, time.Time),
+	changed func(ctx context.Context, recs []T, after time.Time) error) error {
 	for {
 		if w.Cursor == "" && w.Started.IsZero() {
 			w.Started = r.cfg.Now().UTC()
 		}
-		var page []*workable.Candidate
+		var page []T
 		var resp *workable.Response
 		err := r.call(ctx, func(ctx context.Context) error {
 			var err error
-			after := w.After
-			page, resp, err = r.cfg.Client.Candidates.List(ctx, &workable.CandidateListOptions{
-				UpdatedAfter: &after, SinceID: w.Cursor, Limit: pageSize,
-			})
+			page, resp, err = list(ctx, w.After, w.Cursor)
 			return err
 		})
 		if err != nil {
-			return fmt.Errorf("list candidates updated after %s: %w", w.After.Format(time.RFC3339), err)
+			return fmt.Errorf("list %s updated after %s: %w", what, w.After.Format(time.RFC3339), err)
 		}
-		if err := r.candidatesChanged(ctx, w, page); err != nil {
-			return err
+		var fresh []T
+		for _, rec := range page {
+			if k, at := key(rec); !w.seen(k, at) {
+				fresh = append(fresh, rec)
+			}
+		}
+		if len(fresh) > 0 {
+			if err := changed(ctx, fresh, w.After); err != nil {
+				return err
+			}
+		}
+		for _, rec := range fresh {
+			w.markSeen(key(rec))
 		}
 		if resp.NextSinceID == "" {
 			w.finish()
@@ -279,26 +330,16 @@ func (r *Refresher) walkCandidates(ctx context.Context, w *Walk) error {
 	}
 }
 
-// candidatesChanged makes stale and reports the candidates of one page
-// that changed and were not reported yet.
-func (r *Refresher) candidatesChanged(ctx context.Context, w *Walk, page []*workable.Candidate) error {
-	var ids []string
+// candidatesChanged makes stale and reports changed candidates, created
+// or moved since after.
+func (r *Refresher) candidatesChanged(ctx context.Context, cands []*workable.Candidate, after time.Time) error {
+	ids := make([]string, 0, len(cands))
 	var evs []events.Event
-	for _, c := range page {
-		updated := c.CreatedAt
-		if c.UpdatedAt != nil {
-			updated = *c.UpdatedAt
-		}
-		if w.seen(c.ID, updated) {
-			continue
-		}
+	for _, c := range cands {
 		ids = append(ids, c.ID)
-		if e, ok := r.eventOf(c, updated, w.After); ok {
+		if e, ok := r.eventOf(c, updatedAt(c.CreatedAt, c.UpdatedAt), after); ok {
 			evs = append(evs, e)
 		}
-	}
-	if len(ids) == 0 {
-		return nil
 	}
 	if err := r.cfg.Invalidator.CandidatesChanged(ctx, r.cfg.Credential, ids...); err != nil {
 		return fmt.Errorf("invalidate %d changed candidates: %w", len(ids), err)
@@ -314,14 +355,19 @@ func (r *Refresher) candidatesChanged(ctx context.Context, w *Walk, page []*work
 			return fmt.Errorf("publish event %s: %w", e.ID, err)
 		}
 	}
-	// Marked seen only once invalidated and published: a failure shows
-	// them again at the next round.
-	for _, c := range page {
-		updated := c.CreatedAt
-		if c.UpdatedAt != nil {
-			updated = *c.UpdatedAt
+	// Remembered only once reported: after a failure, the next round
+	// compares with the stage the subscribers last heard of.
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, c := range cands {
+		if _, known := r.stages[c.ID]; !known && len(r.stages) >= maxKnownStages {
+			clear(r.stages)
 		}
-		w.markSeen(c.ID, updated)
+		stage := ""
+		if c.Stage != nil {
+			stage = *c.Stage
+		}
+		r.stages[c.ID] = stage
 	}
 	return nil
 }
@@ -336,10 +382,6 @@ func (r *Refresher) eventOf(c *workable.Candidate, updated, after time.Time) (ev
 	}
 	r.mu.Lock()
 	prev, known := r.stages[c.ID]
-	if len(r.stages) >= maxKnownStages && !known {
-		clear(r.stages)
-	}
-	r.stages[c.ID] = stage
 	r.mu.Unlock()
 	kind := events.CandidateMoved
 	switch {
@@ -358,53 +400,4 @@ func (r *Refresher) eventOf(c *workable.Candidate, updated, after time.Time) (ev
 		At:           updated,
 		Source:       events.SourceRefresher,
 	}, true
-}
-
-// walkJobs walks GET /jobs?updated_after= from w's cursor.
-func (r *Refresher) walkJobs(ctx context.Context, w *Walk) error {
-	for {
-		if w.Cursor == "" && w.Started.IsZero() {
-			w.Started = r.cfg.Now().UTC()
-		}
-		var page []*workable.Job
-		var resp *workable.Response
-		err := r.call(ctx, func(ctx context.Context) error {
-			var err error
-			after := w.After
-			page, resp, err = r.cfg.Client.Jobs.List(ctx, &workable.JobListOptions{
-				UpdatedAfter: &after, SinceID: w.Cursor, Limit: pageSize,
-			})
-			return err
-		})
-		if err != nil {
-			return fmt.Errorf("list jobs updated after %s: %w", w.After.Format(time.RFC3339), err)
-		}
-		var changed []string
-		for _, j := range page {
-			updated := j.CreatedAt
-			if j.UpdatedAt != nil {
-				updated = *j.UpdatedAt
-			}
-			if !w.seen(j.Shortcode, updated) {
-				changed = append(changed, j.Shortcode)
-			}
-		}
-		if len(changed) > 0 {
-			if err := r.cfg.Invalidator.JobsChanged(ctx, r.cfg.Credential, changed...); err != nil {
-				return fmt.Errorf("invalidate %d changed jobs: %w", len(changed), err)
-			}
-		}
-		for _, j := range page {
-			updated := j.CreatedAt
-			if j.UpdatedAt != nil {
-				updated = *j.UpdatedAt
-			}
-			w.markSeen(j.Shortcode, updated)
-		}
-		if resp.NextSinceID == "" {
-			w.finish()
-			return nil
-		}
-		w.Cursor = resp.NextSinceID
-	}
 }

@@ -2,6 +2,7 @@ package refresher
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -46,6 +47,7 @@ type fakes struct {
 	jobs        []string
 	published   []events.Event
 	calls, lags int
+	failPublish int // the next publications that fail
 }
 
 func (f *fakes) CandidatesChanged(_ context.Context, _ string, ids ...string) error {
@@ -65,6 +67,10 @@ func (f *fakes) JobsChanged(_ context.Context, _ string, shortcodes ...string) e
 func (f *fakes) Publish(_ context.Context, e events.Event) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	if f.failPublish > 0 {
+		f.failPublish--
+		return errors.New("bus unreachable")
+	}
 	f.published = append(f.published, e)
 	return nil
 }
@@ -502,4 +508,36 @@ func TestOneRefresherAcrossReplicas(t *testing.T) {
 	if cands, evs := f.take(); len(cands) != 1 || len(evs) != 1 {
 		t.Errorf("the second replica reported %v and %+v, want the one move since the first's watermark", cands, evs)
 	}
+}
+
+// TestFailedPublicationIsRetried: when the bus fails, the round fails and
+// the next round reports the change again (it was not marked seen, and
+// its stage is not taken as known).
+func TestFailedPublicationIsRetried(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		ctx := context.Background()
+		sim := simulator.New(simulator.WithCandidates(5), simulator.WithClock(now))
+		f := &fakes{}
+		r := newRefresher(t, newClient(t, sim, workable.NewWindowLimiter(10, 10*time.Second)), f, 1, time.Minute, NewMemoryState())
+		if err := r.Round(ctx); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(time.Minute)
+		c := sim.Candidates()[1]
+		if _, err := sim.MoveCandidateInUI(ctx, c.ID, "offer"); err != nil {
+			t.Fatal(err)
+		}
+		f.failPublish = 1
+		if err := r.Round(ctx); err == nil {
+			t.Fatal("a round whose publication failed reported no error")
+		}
+		f.take()
+		time.Sleep(time.Minute)
+		if err := r.Round(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if _, evs := f.take(); len(evs) != 1 || evs[0].CandidateID != c.ID || evs[0].Stage != "Offer" {
+			t.Errorf("the next round published %+v, want the move to Offer", evs)
+		}
+	})
 }
