@@ -21,15 +21,9 @@ const DefaultMemoryCapacity = 100_000
 // of distinct keys within the TTL the oldest lose their protection: use
 // Redis where that matters.
 type MemoryStore struct {
-	now func() time.Time
-
 	mu       sync.Mutex
 	running  map[string]*memoryCall
 	finished *lru.Cache[string, memoryOutcome]
-
-	// onWait, when set, is called each time a caller starts waiting for
-	// another's run; tests use it to synchronise.
-	onWait func(ctx context.Context, key string)
 }
 
 // memoryCall is a key being run.
@@ -53,7 +47,6 @@ type MemoryOption func(*memoryConfig)
 
 type memoryConfig struct {
 	capacity int
-	now      func() time.Time
 }
 
 // WithCapacity sets how many finished keys are kept (default
@@ -66,19 +59,9 @@ func WithCapacity(n int) MemoryOption {
 	}
 }
 
-// WithClock makes the store read the time from now (default time.Now); tests
-// use it to expire entries.
-func WithClock(now func() time.Time) MemoryOption {
-	return func(c *memoryConfig) {
-		if now != nil {
-			c.now = now
-		}
-	}
-}
-
 // NewMemoryStore returns an empty MemoryStore.
 func NewMemoryStore(opts ...MemoryOption) *MemoryStore {
-	cfg := memoryConfig{capacity: DefaultMemoryCapacity, now: time.Now}
+	cfg := memoryConfig{capacity: DefaultMemoryCapacity}
 	for _, o := range opts {
 		o(&cfg)
 	}
@@ -88,7 +71,6 @@ func NewMemoryStore(opts ...MemoryOption) *MemoryStore {
 		panic(fmt.Sprintf("idempotency: create LRU: %v", err))
 	}
 	return &MemoryStore{
-		now:      cfg.now,
 		running:  make(map[string]*memoryCall),
 		finished: finished,
 	}
@@ -109,9 +91,6 @@ func (s *MemoryStore) Do(ctx context.Context, key, fingerprint string, ttl time.
 			if c.fingerprint != fingerprint {
 				return nil, false, ErrKeyReused
 			}
-			if s.onWait != nil {
-				s.onWait(ctx, key)
-			}
 			select {
 			case <-c.done:
 				continue
@@ -120,7 +99,7 @@ func (s *MemoryStore) Do(ctx context.Context, key, fingerprint string, ttl time.
 			}
 		}
 		if o, ok := s.finished.Get(key); ok {
-			if s.now().Before(o.expires) {
+			if time.Now().Before(o.expires) {
 				s.mu.Unlock()
 				return replay(o.fingerprint, o.result, o.unknown, fingerprint)
 			}
@@ -141,7 +120,7 @@ func (s *MemoryStore) run(ctx context.Context, key string, c *memoryCall, ttl ti
 		defer s.mu.Unlock()
 		delete(s.running, key)
 		if outcome != nil {
-			outcome.expires = s.now().Add(ttl)
+			outcome.expires = time.Now().Add(ttl)
 			s.finished.Add(key, *outcome)
 		}
 		close(c.done)

@@ -7,6 +7,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
@@ -21,8 +22,11 @@ const testTTL = time.Hour
 // to move time.
 type harness struct {
 	store Store
-	// waits receives the caller id (see withCaller) of every wait.
-	waits chan string
+	// bubble is set for a store that runs in a testing/synctest bubble,
+	// whose waits and time the bubble shows and moves; else waits receives
+	// the caller id (see withCaller) of every wait.
+	bubble bool
+	waits  chan string
 	// advance moves the store's time forward by d.
 	advance func(d time.Duration)
 	// redis is the Redis store, nil for the memory store.
@@ -45,33 +49,25 @@ func (h *harness) hook(ctx context.Context, _ string) {
 	}
 }
 
-// waitFor blocks until n distinct callers have waited.
+// waitFor blocks until n distinct callers have waited (in a bubble: until
+// every goroutine of the test waits).
 func (h *harness) waitFor(t *testing.T, n int) {
 	t.Helper()
+	if h.bubble {
+		synctest.Wait()
+		return
+	}
 	seen := map[string]bool{}
 	for len(seen) < n {
 		seen[<-h.waits] = true
 	}
 }
 
-func newMemoryHarness(t *testing.T, opts ...MemoryOption) *harness {
-	t.Helper()
-	var mu sync.Mutex
-	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	clock := func() time.Time {
-		mu.Lock()
-		defer mu.Unlock()
-		return now
-	}
-	s := NewMemoryStore(append([]MemoryOption{WithClock(clock)}, opts...)...)
-	h := &harness{store: s, waits: make(chan string, 256)}
-	s.onWait = h.hook
-	h.advance = func(d time.Duration) {
-		mu.Lock()
-		defer mu.Unlock()
-		now = now.Add(d)
-	}
-	return h
+// newMemoryHarness is a MemoryStore, for a test running in a synctest
+// bubble: time moves by sleeping, which returns at once once every other
+// goroutine of the test waits.
+func newMemoryHarness(opts ...MemoryOption) *harness {
+	return &harness{store: NewMemoryStore(opts...), bubble: true, advance: time.Sleep}
 }
 
 // newRedisHarness uses the REDIS_URL server when set, else miniredis; with
@@ -91,17 +87,20 @@ func newRedisHarness(t *testing.T, needClock bool, opts ...RedisOption) *harness
 	return h
 }
 
-// harnesses lists a factory per store kind.
+// harnesses lists a factory per store kind; a bubble one makes stores for
+// tests running in a testing/synctest bubble.
 func harnesses() []struct {
-	name string
-	new  func(t *testing.T, needClock bool) *harness
+	name   string
+	bubble bool
+	new    func(t *testing.T, needClock bool) *harness
 } {
 	return []struct {
-		name string
-		new  func(t *testing.T, needClock bool) *harness
+		name   string
+		bubble bool
+		new    func(t *testing.T, needClock bool) *harness
 	}{
-		{"memory", func(t *testing.T, _ bool) *harness { return newMemoryHarness(t) }},
-		{"redis", func(t *testing.T, needClock bool) *harness { return newRedisHarness(t, needClock) }},
+		{"memory", true, func(*testing.T, bool) *harness { return newMemoryHarness() }},
+		{"redis", false, func(t *testing.T, needClock bool) *harness { return newRedisHarness(t, needClock) }},
 	}
 }
 
@@ -391,7 +390,11 @@ func TestStores(t *testing.T) {
 			for _, tt := range tests {
 				t.Run(tt.name, func(t *testing.T) {
 					t.Parallel()
-					tt.run(t, hs.new(t, tt.needClock))
+					if !hs.bubble {
+						tt.run(t, hs.new(t, tt.needClock))
+						return
+					}
+					synctest.Test(t, func(t *testing.T) { tt.run(t, hs.new(t, tt.needClock)) })
 				})
 			}
 		})
@@ -401,7 +404,7 @@ func TestStores(t *testing.T) {
 func TestMemoryStoreCapacity(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	h := newMemoryHarness(t, WithCapacity(2))
+	h := newMemoryHarness(WithCapacity(2))
 	c := &counter{result: []byte("r")}
 	for _, k := range []string{"a", "b", "c"} {
 		if _, _, err := h.store.Do(ctx, k, "fp", testTTL, c.fn); err != nil {
