@@ -291,3 +291,60 @@ func TestThreeReplicasThroughARedisOutageDrawNo429(t *testing.T) {
 		}
 	}
 }
+
+// TestThreeReplicasThroughARedisPauseDrawNo429 plays the pause that broke
+// the shared budget: three replicas on one Redis against the simulator with
+// rate limiting on, and as a burst starts every command to Redis is held for 250 ms
+// (as CLIENT PAUSE 250 does), longer than the limiters' 100 ms timeout.
+// Callers wait for Redis instead of each replica taking the whole budget:
+// every call is answered and the simulator never answers 429. Budgets as in
+// TestThreeReplicasThroughARedisOutageDrawNo429.
+func TestThreeReplicasThroughARedisPauseDrawNo429(t *testing.T) {
+	const (
+		simBudget = 12
+		limit     = simBudget / 2
+		window    = time.Second
+		replicas  = 3
+		calls     = 3 * limit
+	)
+	srv := redistest.NewServer(t)
+	proxy := srv.NewProxy(t)
+	sim := simulator.New()
+	sim.SetRateLimit(simBudget, window)
+	simSrv := httptest.NewServer(sim.Handler())
+	t.Cleanup(simSrv.Close)
+	live := liveReplicas(t, srv, replicas)
+
+	clients := make([]*workable.Client, replicas)
+	for i := range clients {
+		l := NewLimiter(srv.NewClientVia(t, proxy), srv.Prefix+"rate", limit, window,
+			WithFixedLimit(), WithReplicas(live), WithCoolDown(50*time.Millisecond))
+		c, err := workable.NewClient(simulator.DemoSubdomain, simulator.DemoToken,
+			workable.WithBaseURL(simSrv.URL+"/spi/v3/"), workable.WithRateLimiter(l))
+		if err != nil {
+			t.Fatal(err)
+		}
+		clients[i] = c
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer cancel()
+	// The pause starts as the burst does, so that every replica's first
+	// call to Redis times out: a replica that then took the whole budget
+	// would send 6 at once, 18 in all, where the simulator takes 12.
+	proxy.Pause(250 * time.Millisecond)
+	done := make(chan error, calls)
+	for i := range calls {
+		go func() {
+			_, _, err := clients[i%replicas].Accounts.Get(ctx)
+			done <- err
+		}()
+	}
+	for range calls {
+		if err := <-done; err != nil {
+			t.Errorf("call failed: %v", err)
+		}
+	}
+	if n := sim.TooManyRequests(); n != 0 {
+		t.Errorf("the simulator answered %d calls with 429", n)
+	}
+}
