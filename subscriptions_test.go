@@ -392,3 +392,29 @@ func TestSubscriptionsHaveNoDeadline(t *testing.T) {
 		})
 	}
 }
+
+// TestShutdownEndsSubscriptions: a graceful shutdown ends the live
+// subscriptions (an SSE stream completes, a WebSocket subscription gets
+// complete) instead of waiting for them until SHUTDOWN_TIMEOUT.
+func TestShutdownEndsSubscriptions(t *testing.T) {
+	t.Parallel()
+	// A shutdown that waited for the SSE stream would fail after an hour.
+	base, stop := startRun(t, nil, map[string]string{"PORT": "0", "SHUTDOWN_TIMEOUT": "1h", "REFRESH_ENABLED": "false"},
+		`listening on (http://localhost:\d+)/query`)
+	ws, err := dialWS(t, base, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ws.subscribe("1", boardSubscription, nil)
+	_, sse := sseSubscribe(t, base, nil, boardSubscription, nil)
+	waitSubscriptions(t, base, 2)
+	if err := stop(); err != nil {
+		t.Fatalf("shutdown with live subscriptions: %v", err)
+	}
+	if m := ws.next(); m.Type != "complete" || m.ID != "1" {
+		t.Errorf("the WebSocket subscription got %s %s, want complete", m.Type, m.Payload)
+	}
+	for d := range sse {
+		t.Errorf("the SSE stream carried %s before it ended", d)
+	}
+}
