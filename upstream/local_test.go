@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/workablegw/gateway/cache"
+	"github.com/workablegw/gateway/workable"
 )
 
 // TestLocalTierIsBounded: the tier holds about its bound of encoded bytes,
@@ -130,5 +131,32 @@ func TestLocalNeedsTheCurrentGeneration(t *testing.T) {
 	rs.noteGen(e.ListsGenKey(), "g1")
 	if _, ok := Local(ctx, e, rs, sp, "page"); ok {
 		t.Error("answered past the fresh time")
+	}
+}
+
+// TestWritesEndLocalAnswers: each write path marks the request in its
+// context as having written, so that its later reads go through batches
+// (which read the generations the write replaced) rather than Local.
+func TestWritesEndLocalAnswers(t *testing.T) {
+	t.Parallel()
+	e := New(Config{Cache: cache.NewMemory(0)}, Credential{Nickname: "default", Namespace: "ns"}, nil)
+	writes := map[string]func(context.Context){
+		"CandidateWritten":      func(ctx context.Context) { e.CandidateWritten(ctx, &workable.Candidate{ID: "c1"}) },
+		"CandidateMaybeWritten": func(ctx context.Context) { e.CandidateMaybeWritten(ctx, "c1") },
+		"CandidatesChanged":     func(ctx context.Context) { e.CandidatesChanged(ctx, "c1") },
+	}
+	for name, write := range writes {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			ctx := e.NewRequest(context.Background())
+			rs := RequestFrom(ctx)
+			if rs.Wrote() {
+				t.Fatal("a new request has written")
+			}
+			write(ctx)
+			if !rs.Wrote() {
+				t.Errorf("%s left the request unmarked", name)
+			}
+		})
 	}
 }
