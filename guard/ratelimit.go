@@ -28,8 +28,6 @@ const DefaultMaxClients = 10000
 type ClientLimiter struct {
 	limit rate.Limit
 	burst int
-	// now is the clock; tests replace it to make refusals deterministic.
-	now func() time.Time
 
 	mu      sync.Mutex
 	clients *simplelru.LRU[string, *rate.Limiter]
@@ -51,7 +49,6 @@ func NewClientLimiter(perSecond float64, burst int, maxClients int) *ClientLimit
 	return &ClientLimiter{
 		limit:   rate.Limit(perSecond),
 		burst:   burst,
-		now:     time.Now,
 		clients: clients,
 	}
 }
@@ -62,7 +59,7 @@ func (l *ClientLimiter) Allow(id string) (ok bool, retryAfter time.Duration) {
 	if l.limit <= 0 {
 		return true, 0
 	}
-	now := l.now()
+	now := time.Now()
 	lim := l.limiterFor(id)
 	res := lim.ReserveN(now, 1)
 	if !res.OK() {

@@ -4,18 +4,16 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"testing"
+	"testing/synctest"
 	"time"
 )
 
-// fakeClock is a settable clock for ClientLimiter.now.
-type fakeClock struct{ t time.Time }
-
-func (c *fakeClock) now() time.Time          { return c.t }
-func (c *fakeClock) advance(d time.Duration) { c.t = c.t.Add(d) }
+// The limiter reads time.Now: the tests run in testing/synctest bubbles,
+// where time stands still until a test sleeps.
 
 func TestClientLimiterMiddleware(t *testing.T) {
 	t.Parallel()
-	// Each step is one request at the clock's time, after advancing it.
+	// Each step is one request, after sleeping its advance (in the bubble).
 	type step struct {
 		advance    time.Duration
 		client     string
@@ -107,43 +105,45 @@ func TestClientLimiterMiddleware(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			clock := &fakeClock{t: time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)}
-			l := NewClientLimiter(tt.perSecond, tt.burst, tt.maxClients)
-			l.now = clock.now
-			calls := 0
-			h := l.Middleware(func(r *http.Request) string { return r.Header.Get("X-Client") },
-				http.HandlerFunc(func(http.ResponseWriter, *http.Request) { calls++ }))
-			wantCalls := 0
-			for i, s := range tt.steps {
-				clock.advance(s.advance)
-				req := httptest.NewRequest(http.MethodPost, "/query", nil)
-				req.Header.Set("X-Client", s.client)
-				rec := httptest.NewRecorder()
-				h.ServeHTTP(rec, req)
-				if s.wantStatus == http.StatusTooManyRequests {
-					requireError(t, rec, http.StatusTooManyRequests, CodeTooManyRequests)
-				} else {
-					wantCalls++
+			synctest.Test(t, func(t *testing.T) {
+				l := NewClientLimiter(tt.perSecond, tt.burst, tt.maxClients)
+				calls := 0
+				h := l.Middleware(func(r *http.Request) string { return r.Header.Get("X-Client") },
+					http.HandlerFunc(func(http.ResponseWriter, *http.Request) { calls++ }))
+				wantCalls := 0
+				for i, s := range tt.steps {
+					time.Sleep(s.advance)
+					req := httptest.NewRequest(http.MethodPost, "/query", nil)
+					req.Header.Set("X-Client", s.client)
+					rec := httptest.NewRecorder()
+					h.ServeHTTP(rec, req)
+					if s.wantStatus == http.StatusTooManyRequests {
+						requireError(t, rec, http.StatusTooManyRequests, CodeTooManyRequests)
+					} else {
+						wantCalls++
+					}
+					if rec.Code != s.wantStatus {
+						t.Fatalf("step %d: status = %d, want %d", i, rec.Code, s.wantStatus)
+					}
+					if got := rec.Header().Get("Retry-After"); got != s.wantRetry {
+						t.Errorf("step %d: Retry-After = %q, want %q", i, got, s.wantRetry)
+					}
 				}
-				if rec.Code != s.wantStatus {
-					t.Fatalf("step %d: status = %d, want %d", i, rec.Code, s.wantStatus)
+				if calls != wantCalls {
+					t.Errorf("next called %d times, want %d", calls, wantCalls)
 				}
-				if got := rec.Header().Get("Retry-After"); got != s.wantRetry {
-					t.Errorf("step %d: Retry-After = %q, want %q", i, got, s.wantRetry)
-				}
-			}
-			if calls != wantCalls {
-				t.Errorf("next called %d times, want %d", calls, wantCalls)
-			}
+			})
 		})
 	}
 }
 
 func TestClientLimiterByAddress(t *testing.T) {
 	t.Parallel()
+	synctest.Test(t, testClientLimiterByAddress)
+}
+
+func testClientLimiterByAddress(t *testing.T) {
 	l := NewClientLimiter(1, 1, 10)
-	clock := &fakeClock{t: time.Unix(0, 0)}
-	l.now = clock.now
 	h := l.Middleware(nil, http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
 	for i, tt := range []struct {
 		addr string
@@ -168,10 +168,12 @@ func TestClientLimiterByAddress(t *testing.T) {
 // race detector) and checks that exactly the burst gets through.
 func TestClientLimiterConcurrent(t *testing.T) {
 	t.Parallel()
+	synctest.Test(t, testClientLimiterConcurrent)
+}
+
+func testClientLimiterConcurrent(t *testing.T) {
 	const burst = 10
 	l := NewClientLimiter(1, burst, 4)
-	clock := time.Unix(0, 0)
-	l.now = func() time.Time { return clock }
 	results := make(chan bool)
 	for i := 0; i < 4*burst; i++ {
 		go func() {

@@ -315,7 +315,7 @@ func (m *Metrics) ObserveStale(kind string) {
 // Pass the result to workable.WithRateLimiter. credential is a name, never
 // the token.
 func (m *Metrics) InstrumentLimiter(credential string, l workable.RateLimiter) workable.RateLimiter {
-	return &instrumentedLimiter{m: m, credential: credential, next: l, now: time.Now}
+	return &instrumentedLimiter{m: m, credential: credential, next: l}
 }
 
 // instrumentedLimiter is InstrumentLimiter's wrapper.
@@ -323,18 +323,17 @@ type instrumentedLimiter struct {
 	m          *Metrics
 	credential string
 	next       workable.RateLimiter
-	now        func() time.Time
 }
 
 // Wait waits on the wrapped limiter and records how long it took, also when
 // it gives up.
 func (l *instrumentedLimiter) Wait(ctx context.Context, p workable.Priority) error {
-	start := l.now()
+	start := time.Now()
 	waiting := l.m.rateWaiting.WithLabelValues(l.credential)
 	waiting.Inc()
 	err := l.next.Wait(ctx, p)
 	waiting.Dec()
-	l.m.ObserveRateLimitWait(l.credential, l.now().Sub(start))
+	l.m.ObserveRateLimitWait(l.credential, time.Since(start))
 	return err
 }
 

@@ -10,6 +10,7 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
@@ -266,21 +267,29 @@ type fakeLimiter struct {
 	waits    int
 	observed []workable.Rate
 	err      error
+	// lasts is how long each Wait sleeps.
+	lasts time.Duration
 }
 
-func (l *fakeLimiter) Wait(context.Context, workable.Priority) error { l.waits++; return l.err }
-func (l *fakeLimiter) Observe(r workable.Rate)                       { l.observed = append(l.observed, r) }
+func (l *fakeLimiter) Wait(context.Context, workable.Priority) error {
+	l.waits++
+	time.Sleep(l.lasts)
+	return l.err
+}
+func (l *fakeLimiter) Observe(r workable.Rate) { l.observed = append(l.observed, r) }
 
 func TestInstrumentLimiter(t *testing.T) {
 	t.Parallel()
+	synctest.Test(t, testInstrumentLimiter)
+}
+
+func testInstrumentLimiter(t *testing.T) {
 	reg := prometheus.NewRegistry()
 	m := NewMetrics(reg)
-	inner := &fakeLimiter{}
-	lim := m.InstrumentLimiter("acme", inner).(*instrumentedLimiter)
-	// A fake clock: each reading is 250 ms after the previous one, so every
-	// Wait lasts 250 ms.
-	now := time.Unix(1_700_000_000, 0)
-	lim.now = func() time.Time { now = now.Add(250 * time.Millisecond); return now }
+	// In the synctest bubble every Wait lasts exactly 250 ms.
+	inner := &fakeLimiter{lasts: 250 * time.Millisecond}
+	lim := m.InstrumentLimiter("acme", inner)
+	now := time.Now()
 
 	if err := lim.Wait(context.Background(), workable.PriorityRead); err != nil {
 		t.Fatal(err)
