@@ -73,6 +73,9 @@ type Economy struct {
 	// local is the decoded tier in front of the cache (local.go); nil for
 	// none.
 	local *localTier
+	// pending are the invalidations the cache did not take yet
+	// (pendinginvalidation.go).
+	pending pendingInvalidations
 }
 
 // DefaultLoaderWait is how long a loader collects keys before calling its
@@ -692,6 +695,11 @@ func (e *Economy) getMany(ctx context.Context, keys []string) (map[string]cache.
 	if e.store == nil || len(keys) == 0 {
 		return nil, e.store != nil
 	}
+	if e.hasPending() && !e.applyPending(ctx) {
+		// An invalidation made during an outage is not in the cache yet:
+		// what the cache holds may predate it, so nothing is trusted.
+		return nil, false
+	}
 	entries, err := e.store.GetMany(ctx, keys)
 	if err != nil {
 		e.logger.LogAttrs(ctx, slog.LevelDebug, "cache read failed; reading from Workable", slog.Any("err", err))
@@ -821,8 +829,9 @@ var errCorruptValue = errors.New("corrupt cached value")
 // only list items carry (resume_metadata, API.md §10); the list fields of
 // candidate(id:) derive from the stored detail anyway. Jobs are not
 // touched: a candidate write changes no job. The cache is written even if
-// the caller has gone away, since the write happened. A failure is logged:
-// the cached lists then show the old data until their fresh TTL ends.
+// the caller has gone away, since the write happened. A failure is logged,
+// and the invalidation recorded and applied as soon as the cache answers
+// (see pendingInvalidations).
 func (e *Economy) CandidateWritten(ctx context.Context, c *workable.Candidate) {
 	RequestFrom(ctx).markWrote()
 	if e.store == nil || c == nil {
@@ -836,8 +845,8 @@ func (e *Economy) CandidateWritten(ctx context.Context, c *workable.Candidate) {
 	if detail, err := e.Item(cache.KindCandidate, DetailID(c.ID), candGen, c); err == nil {
 		items = append(items, detail)
 	}
-	if err := e.store.SetMany(ctx, items); err != nil {
-		e.logger.LogAttrs(ctx, slog.LevelWarn, "cache invalidation after a candidate write failed; cached lists may show old data until they expire",
+	if err := e.invalidate(ctx, items); err != nil {
+		e.logger.LogAttrs(ctx, slog.LevelWarn, "cache invalidation after a candidate write failed; recorded, to be applied when the cache answers",
 			slog.Any("err", err))
 	}
 }
@@ -856,8 +865,8 @@ func (e *Economy) CandidateMaybeWritten(ctx context.Context, id string) {
 	if id != "" {
 		items = append(items, genItem(e.CandidateGenKey(id), newGeneration()))
 	}
-	if err := e.store.SetMany(ctx, items); err != nil {
-		e.logger.LogAttrs(ctx, slog.LevelWarn, "cache invalidation after an uncertain candidate write failed", slog.Any("err", err))
+	if err := e.invalidate(ctx, items); err != nil {
+		e.logger.LogAttrs(ctx, slog.LevelWarn, "cache invalidation after an uncertain candidate write failed; recorded, to be applied when the cache answers", slog.Any("err", err))
 	}
 }
 
@@ -871,7 +880,7 @@ func (e *Economy) CandidateMaybeWritten(ctx context.Context, id string) {
 func (e *Economy) CandidatesChanged(ctx context.Context, ids ...string) {
 	RequestFrom(ctx).markWrote()
 	if err := e.InvalidateCandidates(ctx, ids...); err != nil {
-		e.logger.LogAttrs(ctx, slog.LevelWarn, "cache invalidation after a candidate action failed; cached data may show the old state until it expires",
+		e.logger.LogAttrs(ctx, slog.LevelWarn, "cache invalidation after a candidate action failed; recorded, to be applied when the cache answers",
 			slog.Any("err", err))
 	}
 }

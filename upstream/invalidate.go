@@ -12,7 +12,8 @@ import (
 // made in Workable itself. Unlike the write paths, which log a failure
 // (the write happened; the caller's answer does not depend on the cache),
 // these return it: a webhook that could not invalidate answers 503 so that
-// Workable delivers it again.
+// Workable delivers it again. Either way the invalidation is recorded and
+// applied once the cache answers (pendinginvalidation.go).
 
 // JobsGenKey is the key of the jobs generation: it guards every cached job
 // (detail and list item) and jobs list page.
@@ -38,7 +39,7 @@ func (e *Economy) InvalidateCandidates(ctx context.Context, ids ...string) error
 	}
 	// The change happened in Workable: the cache is told even if the
 	// caller has gone away.
-	if err := e.store.SetMany(context.WithoutCancel(ctx), items); err != nil {
+	if err := e.invalidate(ctx, items); err != nil {
 		return fmt.Errorf("invalidate %d candidates: %w", len(ids), err)
 	}
 	return nil
@@ -52,7 +53,7 @@ func (e *Economy) InvalidateJobs(ctx context.Context) error {
 	if e.store == nil {
 		return nil
 	}
-	if err := e.store.SetMany(context.WithoutCancel(ctx), []cache.Item{genItem(e.JobsGenKey(), newGeneration())}); err != nil {
+	if err := e.invalidate(ctx, []cache.Item{genItem(e.JobsGenKey(), newGeneration())}); err != nil {
 		return fmt.Errorf("invalidate the jobs: %w", err)
 	}
 	return nil

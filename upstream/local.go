@@ -231,6 +231,11 @@ func (rs *Request) readGenOnce(ctx context.Context, e *Economy, genKey string) (
 		return r.gen, r.ok
 	}
 	defer close(r.done)
+	if e.hasPending() && !e.applyPending(ctx) {
+		// An invalidation made during an outage is not in the cache yet
+		// (see pendingInvalidations): no token can be trusted.
+		return "", false
+	}
 	ents, err := e.store.GetMany(ctx, []string{genKey})
 	if err != nil {
 		return "", false
