@@ -35,7 +35,7 @@ const (
 	// as they came; its subscription ended and it should subscribe again.
 	CodeSubscriptionLagged = "SUBSCRIPTION_LAGGED"
 	// CodeTooManySubscriptions: the client already has as many live
-	// subscriptions as Config.SubscriptionsPerClient allows.
+	// subscriptions on this replica as Config.SubscriptionsPerClient allows.
 	CodeTooManySubscriptions = "TOO_MANY_SUBSCRIPTIONS"
 	// CodeSubscriptionsUnavailable: the events bus refused the subscription
 	// (Redis unreachable, or the gateway is shutting down).

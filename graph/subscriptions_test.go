@@ -18,6 +18,7 @@ import (
 	"github.com/workablegw/gateway/credentials"
 	"github.com/workablegw/gateway/events"
 	"github.com/workablegw/gateway/graph/model"
+	"github.com/workablegw/gateway/workable/simulator"
 )
 
 // Tests of Subscription.candidateEvents over GraphQL over SSE against the
@@ -94,7 +95,7 @@ type sseMessage struct {
 
 // subscribeSSE POSTs a subscription with Accept: text/event-stream and reads
 // its events until the test ends.
-func (e *testEnv) subscribeSSE(q string, v vars) *sseStream {
+func (e *testEnv) subscribeSSE(q string, v vars, header ...string) *sseStream {
 	e.t.Helper()
 	body, err := json.Marshal(map[string]any{"query": q, "variables": v})
 	if err != nil {
@@ -108,6 +109,9 @@ func (e *testEnv) subscribeSSE(q string, v vars) *sseStream {
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Accept", "text/event-stream")
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header.Set(header[i], header[i+1])
+	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		e.t.Fatalf("POST /query (SSE): %v", err)
@@ -453,5 +457,44 @@ func TestSubscriptionHeartbeatOverSSE(t *testing.T) {
 	// The subscription ends on the server (and its heartbeats with it).
 	for bus.Live() > 0 {
 		runtime.Gosched()
+	}
+}
+
+// TestSubscriptionFollowsTheRequestsCredential: a subscription listens to
+// the events of the credential its request names (X-Workable-Credential),
+// and reads their candidates with it.
+func TestSubscriptionFollowsTheRequestsCredential(t *testing.T) {
+	t.Parallel()
+	bus := newWatchedBus()
+	env := newTestEnv(t, withEvents(bus, 0))
+	const add = `mutation($in: AddWorkableCredentialInput!) { addWorkableCredential(input: $in) { userErrors { code } } }`
+	env.mustQuery(add, vars{"in": map[string]any{"nickname": "second", "subdomain": simulator.DemoSubdomain, "apiToken": simulator.DemoToken}}, nil)
+	s := env.subscribeSSE(eventsSubscription, nil, CredentialHeader, "second")
+	if cred := bus.waitSubscribed(t); cred != "second" {
+		t.Fatalf("subscribed to credential %q, want second", cred)
+	}
+	c := env.sim.Candidates()[0]
+	marker(t, bus, "of-default", c.Job.Shortcode, "x")
+	if err := bus.Publish(t.Context(), events.Event{ID: "of-second", Credential: "second", Kind: events.CandidateMoved,
+		CandidateID: c.ID, JobShortcode: c.Job.Shortcode, Stage: "x", Source: events.SourceWebhook}); err != nil {
+		t.Fatal(err)
+	}
+	ev := s.nextEvent()
+	if ev.ID != "of-second" || ev.Candidate == nil || ev.Candidate.ID != c.ID {
+		t.Errorf("event %+v (candidate %+v), want of-second with its candidate", ev, ev.Candidate)
+	}
+	// An unknown credential is refused before the stream starts, as for any request.
+	body, _ := json.Marshal(map[string]any{"query": eventsSubscription})
+	req, _ := http.NewRequest(http.MethodPost, env.srv.URL+"/query", bytes.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Accept", "text/event-stream")
+	req.Header.Set(CredentialHeader, "nope")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if got := env.decode(resp); got.Status != http.StatusBadRequest || len(got.Errors) != 1 || got.Errors[0].Code() != CodeUnknownCredential {
+		t.Errorf("an unknown credential: %d %s", got.Status, got.Raw)
 	}
 }
