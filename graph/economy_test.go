@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -818,5 +819,44 @@ func TestListPageServesListFields(t *testing.T) {
 				t.Errorf("a detail field cost %d GET /candidates/{id}, want 1", n)
 			}
 		})
+	}
+}
+
+// TestThreeReplicasCoalesceOneColdFetch: three gateways (three handlers,
+// three Redis connections, one cache, one Workable) asked for the same cold
+// candidate at once make one Workable call: the first to miss takes the
+// key's lock in Redis and fetches, the others wait for its answer in the
+// cache. Workable answers slowly (300 ms), as a real one may, so that the
+// three requests overlap.
+func TestThreeReplicasCoalesceOneColdFetch(t *testing.T) {
+	t.Parallel()
+	srv := redistest.NewServer(t)
+	sim := simulator.New()
+	slow := func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.Method == http.MethodGet && strings.Contains(r.URL.Path, "/candidates/") {
+				time.Sleep(300 * time.Millisecond) // a slow Workable, not a synchronisation
+			}
+			next.ServeHTTP(w, r)
+		})
+	}
+	var gws []*testEnv
+	for range 3 {
+		store := cache.NewRedis(srv.NewClient(t), cache.WithTimeout(5*time.Second))
+		gws = append(gws, newTestEnv(t, withCache(store, srv.Prefix), withSim(sim), withSimProxy(slow)))
+	}
+	id := sim.Candidates()[0].ID
+	sim.ResetCounts()
+	var reqs []func() (gqlResponse, error)
+	for _, gw := range gws {
+		reqs = append(reqs, func() (gqlResponse, error) { return gw.post(qSummary, vars{"id": id}) })
+	}
+	for i, r := range queryAll(t, reqs) {
+		if len(r.Errors) > 0 || !strings.Contains(string(r.Data), "summary") {
+			t.Errorf("replica %d answered %s", i, r.Raw)
+		}
+	}
+	if n := sim.RequestCount("GET /candidates/{id}"); n != 1 {
+		t.Errorf("GET /candidates/{id} = %d for one cold candidate on three replicas, want 1", n)
 	}
 }

@@ -1,7 +1,9 @@
 package upstream
 
 import (
+	"bytes"
 	"context"
+	"errors"
 	"sync"
 	"testing"
 	"time"
@@ -79,5 +81,53 @@ func TestConfigLoaderWait(t *testing.T) {
 				t.Errorf("loaderWait = %v, want %v", got, tt.want)
 			}
 		})
+	}
+}
+
+// failingReads is a cache whose reads fail (a busy Redis timing out) while
+// its writes go through.
+type failingReads struct{ cache.Store }
+
+func (failingReads) GetMany(context.Context, []string) (map[string]cache.Entry, error) {
+	return nil, errors.New("i/o timeout")
+}
+
+func (failingReads) SetIfAbsent(context.Context, []cache.Item) (map[string]cache.Entry, error) {
+	return nil, errors.New("i/o timeout")
+}
+
+// TestFailedReadNeverOverwritesAGoodEntry: when the cache cannot be read,
+// the record is fetched (no generation can be trusted) but not stored: under
+// no generation it would replace the good entry with one nobody can use.
+func TestFailedReadNeverOverwritesAGoodEntry(t *testing.T) {
+	t.Parallel()
+	mem := cache.NewMemory(0)
+	e := New(Config{Cache: mem}, Credential{Nickname: "default", Namespace: "ns:"}, nil)
+	sp := Spec[string, string]{
+		Kind: cache.KindCandidate,
+		ID:   DetailID,
+		Gen:  e.CandidateGenKey,
+		Fetch: func(context.Context, string, string) (string, []cache.Item, error) {
+			return "fetched", nil, nil
+		},
+	}
+	good, err := e.Item(cache.KindCandidate, DetailID("7"), "g1", "good")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := mem.SetMany(t.Context(), []cache.Item{genItem(e.CandidateGenKey("7"), "g1"), good}); err != nil {
+		t.Fatal(err)
+	}
+	e.store = failingReads{mem}
+	res := Batch(e, &Request{}, sp)(t.Context(), []string{"7"})
+	if v, err := res[0].Data.Wait(); err != nil || v != "fetched" {
+		t.Fatalf("with the cache unreadable: %q, %v; want the fetched value", v, err)
+	}
+	ents, err := mem.GetMany(t.Context(), []string{good.Key})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ent, ok := ents[good.Key]; !ok || !bytes.Equal(ent.Value, good.Value) {
+		t.Errorf("the good entry was overwritten: %q", ent.Value)
 	}
 }

@@ -569,19 +569,25 @@ func fetchOne[K comparable, V any](ctx context.Context, e *Economy, sp Spec[K, V
 	}
 	v, err := e.shared(ctx, lk.key+"\x00"+lk.gen, func(ctx context.Context) (any, error) {
 		if e.store != nil {
-			if ents, err := e.store.GetMany(ctx, []string{lk.key}); err == nil {
-				if ent, ok := ents[lk.key]; ok && ent.IsFresh(e.now()) {
-					if v, gen, err := decodeEntry[V](e, lk.key, ent); err == nil && gen == lk.gen {
-						return v, nil
-					}
-				}
+			if v, ok := cachedFresh[V](ctx, e, lk); ok {
+				return v, nil
 			}
+		}
+		// Across replicas: one of them fetches, the others wait for its
+		// answer in the cache (coalesce.go).
+		v, found, release := awaitReplica[V](ctx, e, sp.Gen != nil, lk)
+		defer release()
+		if found {
+			return v, nil
 		}
 		v, items, err := sp.Fetch(ctx, k, lk.gen)
 		if err != nil {
 			return nil, err
 		}
-		if e.store != nil {
+		// A key whose generation could not be read (the cache failed) is
+		// not stored: under no token, it would replace a good entry with
+		// one nobody can use.
+		if e.store != nil && (sp.Gen == nil || lk.gen != "") {
 			it, err := e.Item(sp.Kind, sp.ID(k), lk.gen, v)
 			if err != nil {
 				return nil, err
