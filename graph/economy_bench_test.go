@@ -104,7 +104,7 @@ func BenchmarkWarm(b *testing.B) {
 	}
 }
 
-// BenchmarkLoaderWait measures the dataloaders' batch wait (Config.LoaderWait)
+// BenchmarkLoaderWait measures the dataloaders' batch wait (upstream.Config.LoaderWait)
 // on the warm path of two multi-level typical queries, through the whole
 // handler with the record cache warm and the response cache off, on the
 // in-process cache and on Redis (REDIS_URL, else miniredis). Besides ns/op
