@@ -466,13 +466,20 @@ func (l *loaders) prime(ctx context.Context, c *workable.Candidate) {
 // (Workable has no batch read). A 404 gives nil without an error.
 func (l *loaders) fetchCandidate(ctx context.Context, id, _ string) (*workable.Candidate, []cache.Item, error) {
 	c, _, err := l.client.Candidates.Get(ctx, id)
-	if errors.Is(err, workable.ErrNotFound) {
+	return absentOn404(c, err)
+}
+
+// absentOn404 is the answer of a read of one record: v, or nil without an
+// error when Workable has no such record (404), which is an answer like
+// any other, cached as such.
+func absentOn404[T any](v *T, err error) (*T, []cache.Item, error) {
+	switch {
+	case errors.Is(err, workable.ErrNotFound):
 		return nil, nil, nil
-	}
-	if err != nil {
+	case err != nil:
 		return nil, nil, err
 	}
-	return c, nil, nil
+	return v, nil, nil
 }
 
 // basicFromDetail serves a candidate's list fields from its detail, when
@@ -488,13 +495,7 @@ func (l *loaders) basicFromDetail(ctx context.Context, id, _ string) (*workable.
 // job's list item.
 func (l *loaders) fetchJobDetail(ctx context.Context, shortcode, _ string) (*workable.Job, []cache.Item, error) {
 	j, _, err := l.client.Jobs.Get(ctx, shortcode)
-	if errors.Is(err, workable.ErrNotFound) {
-		return nil, nil, nil
-	}
-	if err != nil {
-		return nil, nil, err
-	}
-	return j, nil, nil
+	return absentOn404(j, err)
 }
 
 // jobFromIndex serves the list fields of a job referenced by shortcode (a

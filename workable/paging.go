@@ -69,20 +69,14 @@ func list[T any](ctx context.Context, c *Client, route string, u *url.URL, key s
 // account answers /departments and /disqualification_reasons, API.md §10)
 // or an object holding the array under key (how /stages answers, API.md §9).
 func array[T any](ctx context.Context, c *Client, route string, u *url.URL, key string) ([]T, *Response, error) {
-	k, err := newCall(http.MethodGet, route, u, nil)
-	if err != nil {
-		return nil, nil, err
-	}
-	var raw json.RawMessage
-	resp, err := c.do(ctx, k, &raw)
+	body, resp, err := getBody(ctx, c, route, u)
 	if err != nil {
 		return nil, resp, err
 	}
-	body := bytes.TrimSpace(raw)
 	if len(body) > 0 && body[0] == '{' {
 		var env map[string]json.RawMessage
 		if err := json.Unmarshal(body, &env); err != nil {
-			return nil, resp, &requestError{route: route, msg: "decode response body: " + redact(err.Error(), c.token), err: err, unavailable: true}
+			return nil, resp, c.decodeError(route, err)
 		}
 		inner, ok := env[key]
 		if !ok {
@@ -92,16 +86,13 @@ func array[T any](ctx context.Context, c *Client, route string, u *url.URL, key 
 	}
 	var items []T
 	if err := json.Unmarshal(body, &items); err != nil {
-		return nil, resp, &requestError{route: route, msg: "decode response body: " + redact(err.Error(), c.token), err: err, unavailable: true}
+		return nil, resp, c.decodeError(route, err)
 	}
 	return items, resp, nil
 }
 
-// listOrArray fetches a list whose shape the reference does not settle: a
-// bare JSON array, or an object holding the array under key with an
-// optional paging.next (which the Response then carries, for NextPage and
-// Walk).
-func listOrArray[T any](ctx context.Context, c *Client, route string, u *url.URL, key string) ([]T, *Response, error) {
+// getBody sends GET u and returns its body, trimmed of white space.
+func getBody(ctx context.Context, c *Client, route string, u *url.URL) ([]byte, *Response, error) {
 	k, err := newCall(http.MethodGet, route, u, nil)
 	if err != nil {
 		return nil, nil, err
@@ -111,11 +102,28 @@ func listOrArray[T any](ctx context.Context, c *Client, route string, u *url.URL
 	if err != nil {
 		return nil, resp, err
 	}
-	body := bytes.TrimSpace(raw)
+	return bytes.TrimSpace(raw), resp, nil
+}
+
+// decodeError is the error of a response body that does not decode: the
+// answer is unusable, as if Workable had not given one.
+func (c *Client) decodeError(route string, err error) error {
+	return &requestError{route: route, msg: "decode response body: " + redact(err.Error(), c.token), err: err, unavailable: true}
+}
+
+// listOrArray fetches a list whose shape the reference does not settle: a
+// bare JSON array, or an object holding the array under key with an
+// optional paging.next (which the Response then carries, for NextPage and
+// Walk).
+func listOrArray[T any](ctx context.Context, c *Client, route string, u *url.URL, key string) ([]T, *Response, error) {
+	body, resp, err := getBody(ctx, c, route, u)
+	if err != nil {
+		return nil, resp, err
+	}
 	if len(body) > 0 && body[0] == '{' {
 		p := &page[T]{key: key}
 		if err := json.Unmarshal(body, p); err != nil {
-			return nil, resp, &requestError{route: route, msg: "decode response body: " + redact(err.Error(), c.token), err: err, unavailable: true}
+			return nil, resp, c.decodeError(route, err)
 		}
 		resp.pageKey, resp.pageRoute, resp.NextURL = key, route, p.next
 		if p.next != "" {
@@ -127,7 +135,7 @@ func listOrArray[T any](ctx context.Context, c *Client, route string, u *url.URL
 	}
 	var items []T
 	if err := json.Unmarshal(body, &items); err != nil {
-		return nil, resp, &requestError{route: route, msg: "decode response body: " + redact(err.Error(), c.token), err: err, unavailable: true}
+		return nil, resp, c.decodeError(route, err)
 	}
 	return items, resp, nil
 }
