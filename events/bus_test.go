@@ -371,3 +371,41 @@ func TestRedisDropsForeignMessages(t *testing.T) {
 		t.Errorf("got %s, want e1 (the foreign messages dropped)", got)
 	}
 }
+
+// TestRedisResubscribesAfterReconnecting: when the connection to Redis
+// drops and comes back, the bus subscribes its channels again, and its
+// subscriptions (which stay open meanwhile) receive what is published
+// afterwards.
+func TestRedisResubscribesAfterReconnecting(t *testing.T) {
+	t.Parallel()
+	rs := redistest.Mini(t)
+	ctx := t.Context()
+	b := NewRedis(rs.Client, rs.Prefix, nil)
+	t.Cleanup(func() { b.Close() })
+	s, err := b.Subscribe(ctx, "acme")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rs.Mini.Close()
+	if err := rs.Mini.Restart(); err != nil {
+		t.Fatal(err)
+	}
+	// The bus notices the drop on its own time, then subscribes again: wait
+	// until Redis lists the channel's subscriber.
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		n, err := rs.Client.PubSubNumSub(ctx, b.Channel("acme")).Result()
+		if err == nil && n[b.Channel("acme")] == 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the channel was not subscribed again within 10 s (%v, %v)", n, err)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if err := b.Publish(ctx, event("acme", 1)); err != nil {
+		t.Fatal(err)
+	}
+	if got := next(t, s).ID; got != "e1" {
+		t.Errorf("after reconnecting: %s, want e1", got)
+	}
+}
