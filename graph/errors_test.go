@@ -105,9 +105,10 @@ func TestRateLimited(t *testing.T) {
 	}{
 		// Workable answers 429 and the client may not wait it out.
 		{"429 without retries", []envOption{withClientOptions(workable.WithRateLimitRetries(0))}},
-		// Workable answers 429 and waiting for its reset would outlast the
-		// request's deadline.
-		{"429 with a tight deadline", []envOption{withRequestTimeout(300 * time.Millisecond),
+		// Workable answers 429 and waiting for its reset (the simulator's
+		// 10 s window) would outlast the request's deadline. The deadline is
+		// generous enough that a loaded machine still reaches Workable in time.
+		{"429 with a tight deadline", []envOption{withRequestTimeout(3 * time.Second),
 			withClientOptions(workable.WithRateLimitRetries(3))}},
 		// The gateway's own limiter has no slot before the deadline.
 		{"budget exhausted", []envOption{withRequestTimeout(5 * time.Second),
