@@ -860,3 +860,37 @@ func TestThreeReplicasCoalesceOneColdFetch(t *testing.T) {
 		t.Errorf("GET /candidates/{id} = %d for one cold candidate on three replicas, want 1", n)
 	}
 }
+
+// TestFiftyWarmConnectionsAtOnceOnTheRedisRecordPath: with the records in
+// Redis (no response cache) and the production timeouts of the cache, 50
+// connections opening at once for warm candidates make no Workable call: a
+// busy Redis must not turn cache hits into calls.
+func TestFiftyWarmConnectionsAtOnceOnTheRedisRecordPath(t *testing.T) {
+	t.Parallel()
+	srv := redistest.NewServer(t)
+	store := cache.NewRedis(srv.NewClient(t)) // production timeouts
+	env := newTestEnv(t, withCache(store, srv.Prefix))
+	cands := env.sim.Candidates()[:10]
+	warm := func() []func() (gqlResponse, error) {
+		var reqs []func() (gqlResponse, error)
+		for i := range 50 {
+			c := cands[i%len(cands)]
+			reqs = append(reqs, func() (gqlResponse, error) { return env.post(qNameAndDetail, vars{"id": c.ID}) })
+		}
+		return reqs
+	}
+	for _, c := range cands {
+		if r, err := env.post(qNameAndDetail, vars{"id": c.ID}); err != nil || len(r.Errors) > 0 {
+			t.Fatalf("warming %s: %v %s", c.ID, err, r.Raw)
+		}
+	}
+	env.sim.ResetCounts()
+	for i, r := range queryAll(t, warm()) {
+		if len(r.Errors) > 0 {
+			t.Errorf("request %d: %s", i, r.Raw)
+		}
+	}
+	if n := env.sim.TotalRequests(); n != 0 {
+		t.Errorf("50 warm requests at once made %d Workable calls, want 0", n)
+	}
+}
