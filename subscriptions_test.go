@@ -37,6 +37,11 @@ type wsClient struct {
 	t    *testing.T
 	conn *websocket.Conn
 	msgs chan wsMessage
+	// pings receives one value per ping of the gateway, which the client
+	// answers with a pong unless silent.
+	pings  chan struct{}
+	silent bool
+	closed chan error
 }
 
 type wsMessage struct {
@@ -50,6 +55,13 @@ type wsMessage struct {
 // and, when the gateway refused the connection, its close error.
 func dialWS(t *testing.T, base string, header http.Header, payload map[string]any) (*wsClient, error) {
 	t.Helper()
+	return dialWSClient(t, base, header, payload, false)
+}
+
+// dialWSClient is dialWS with a client that does not answer pings when
+// silent.
+func dialWSClient(t *testing.T, base string, header http.Header, payload map[string]any, silent bool) (*wsClient, error) {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	conn, resp, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(base, "http")+"/query", &websocket.DialOptions{
@@ -62,7 +74,7 @@ func dialWS(t *testing.T, base string, header http.Header, payload map[string]an
 		t.Fatalf("dial: %v", err)
 	}
 	t.Cleanup(func() { conn.CloseNow() })
-	c := &wsClient{t: t, conn: conn, msgs: make(chan wsMessage, 64)}
+	c := &wsClient{t: t, conn: conn, msgs: make(chan wsMessage, 64), pings: make(chan struct{}, 1024), silent: silent, closed: make(chan error, 1)}
 	readErr := make(chan error, 1)
 	go func() {
 		defer close(c.msgs)
@@ -70,10 +82,17 @@ func dialWS(t *testing.T, base string, header http.Header, payload map[string]an
 			var m wsMessage
 			if err := wsjson.Read(context.Background(), conn, &m); err != nil {
 				readErr <- err
+				c.closed <- err
 				return
 			}
 			if m.Type == "ping" {
-				_ = wsjson.Write(context.Background(), conn, wsMessage{Type: "pong"})
+				select {
+				case c.pings <- struct{}{}:
+				default:
+				}
+				if !c.silent {
+					_ = wsjson.Write(context.Background(), conn, wsMessage{Type: "pong"})
+				}
 				continue
 			}
 			c.msgs <- m
@@ -416,5 +435,42 @@ func TestShutdownEndsSubscriptions(t *testing.T) {
 	}
 	for d := range sse {
 		t.Errorf("the SSE stream carried %s before it ended", d)
+	}
+}
+
+// TestWebSocketHeartbeats: the gateway pings an idle WebSocket every
+// SUBSCRIPTION_HEARTBEAT, keeps one whose client answers, and drops one
+// whose client does not.
+func TestWebSocketHeartbeats(t *testing.T) {
+	t.Parallel()
+	base, stop := startRun(t, nil, map[string]string{"PORT": "0", "SUBSCRIPTION_HEARTBEAT": "20ms", "REFRESH_ENABLED": "false"},
+		`listening on (http://localhost:\d+)/query`)
+	t.Cleanup(func() { stop() })
+	answering, err := dialWSClient(t, base, nil, nil, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	silent, err := dialWSClient(t, base, nil, nil, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The silent client is dropped (after two intervals without a pong)...
+	select {
+	case <-silent.closed:
+	case <-time.After(10 * time.Second):
+		t.Fatal("a client that never answers pings is still connected after 10 s")
+	}
+	// ...while the answering one, pinged all along, keeps its connection.
+	for range 5 {
+		select {
+		case <-answering.pings:
+		case <-time.After(10 * time.Second):
+			t.Fatal("no ping within 10 s")
+		}
+	}
+	select {
+	case err := <-answering.closed:
+		t.Fatalf("the answering client was disconnected: %v", err)
+	default:
 	}
 }
