@@ -2,12 +2,10 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/99designs/gqlgen/graphql"
@@ -111,29 +109,12 @@ func (o *observability) workableOptions(credential string, limiter workable.Rate
 		workable.WithRateLimiter(o.metrics.InstrumentLimiter(credential, limiter)),
 	}
 	if o.tracer != nil {
+		// The Workable client adds its redirect guard (same origin only).
 		opts = append(opts, workable.WithHTTPClient(&http.Client{
-			Transport:     telemetry.Transport(o.tracer, nil),
-			CheckRedirect: sameOriginRedirects,
+			Transport: telemetry.Transport(o.tracer, nil),
 		}))
 	}
 	return opts
-}
-
-// maxRedirects bounds the redirects a Workable call follows.
-const maxRedirects = 5
-
-// sameOriginRedirects keeps the token on the origin of the first request,
-// as the Workable client's own HTTP client does: Go's client would forward
-// Authorization to subdomains of the original host.
-func sameOriginRedirects(req *http.Request, via []*http.Request) error {
-	if len(via) >= maxRedirects {
-		return errors.New("too many redirects")
-	}
-	first := via[0].URL
-	if !strings.EqualFold(req.URL.Scheme, first.Scheme) || !strings.EqualFold(req.URL.Host, first.Host) {
-		return errors.New("refusing a redirect to another host")
-	}
-	return nil
 }
 
 // configureUpstream sets the observability fields of the economies'

@@ -139,8 +139,11 @@ func WithBaseURL(rawURL string) Option {
 	}
 }
 
-// WithHTTPClient sets the HTTP client. The client's own per-attempt timeout
-// still applies; a client supplied here keeps its own redirect policy.
+// WithHTTPClient sets the HTTP client (its Transport carries tracing, say).
+// The client's own per-attempt timeout still applies. Unless hc has a
+// redirect policy of its own, the client's is used (a copy of hc gets it):
+// redirects are followed only on the base URL's origin, so that the token
+// never leaves it.
 func WithHTTPClient(hc *http.Client) Option {
 	return func(c *Client) error {
 		if hc == nil {
@@ -275,8 +278,13 @@ func NewClient(subdomain, token string, opts ...Option) (*Client, error) {
 	if c.limiter == nil {
 		c.limiter = NewWindowLimiter(10, 10*time.Second)
 	}
-	if c.httpClient == nil {
+	switch {
+	case c.httpClient == nil:
 		c.httpClient = &http.Client{CheckRedirect: c.checkRedirect}
+	case c.httpClient.CheckRedirect == nil:
+		hc := *c.httpClient
+		hc.CheckRedirect = c.checkRedirect
+		c.httpClient = &hc
 	}
 	c.Jobs = &JobsService{client: c}
 	c.Candidates = &CandidatesService{client: c}

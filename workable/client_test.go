@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -208,17 +210,40 @@ func TestBackoffIsCappedAndJittered(t *testing.T) {
 	}
 }
 
+// TestRedirectToAnotherHostIsRefused: the token never follows a redirect
+// off the base URL's origin, with the client's own HTTP client and with one
+// supplied without a redirect policy (the tracing transport's).
 func TestRedirectToAnotherHostIsRefused(t *testing.T) {
 	t.Parallel()
-	env := setup(t)
-	env.mux.HandleFunc("GET /stages", func(w http.ResponseWriter, r *http.Request) {
-		http.Redirect(w, r, "http://elsewhere.invalid/steal", http.StatusFound)
-	})
-	_, _, err := env.client.Accounts.ListStages(context.Background())
-	if err == nil {
-		t.Fatal("redirect to another host was followed")
+	tests := []struct {
+		name string
+		opts []Option
+	}{
+		{"own HTTP client", nil},
+		{"supplied HTTP client", []Option{WithHTTPClient(&http.Client{Transport: http.DefaultTransport})}},
 	}
-	if strings.Contains(err.Error(), testToken) {
-		t.Errorf("error %q contains the token", err)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			var stolen atomic.Bool
+			elsewhere := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				stolen.Store(true)
+			}))
+			t.Cleanup(elsewhere.Close)
+			env := setup(t, tt.opts...)
+			env.mux.HandleFunc("GET /stages", func(w http.ResponseWriter, r *http.Request) {
+				http.Redirect(w, r, elsewhere.URL+"/steal", http.StatusFound)
+			})
+			_, _, err := env.client.Accounts.ListStages(context.Background())
+			if err == nil {
+				t.Fatal("redirect to another host was followed")
+			}
+			if stolen.Load() {
+				t.Error("the request reached the other host")
+			}
+			if strings.Contains(err.Error(), testToken) {
+				t.Errorf("error %q contains the token", err)
+			}
+		})
 	}
 }
