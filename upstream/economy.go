@@ -611,8 +611,7 @@ var ErrFetchPanicked = errors.New("shared fetch failed unexpectedly")
 // detached from the cancellation of the caller that started it
 // (context.WithoutCancel), bounded by that caller's deadline, so that one
 // client disconnecting does not fail the others; each caller still stops
-// waiting when its own context ends, and when the last one stops the fetch
-// is cancelled (see leave). A caller that joins a fetch already
+// waiting when its own context ends. A caller that joins a fetch already
 // running takes no place in the rate limiter's queue: it is told so at once
 // (workable.NotifyQueued), so that the calls started after it need not
 // wait for that fetch.
@@ -630,16 +629,8 @@ func (e *Economy) shared(ctx context.Context, key string, fn func(context.Contex
 			e.flights = make(map[string]*flight)
 		}
 		e.flights[key] = f
-		fctx := context.WithoutCancel(ctx)
-		if dl, ok := ctx.Deadline(); ok {
-			var cancelDeadline context.CancelFunc
-			fctx, cancelDeadline = context.WithDeadline(fctx, dl)
-			f.stop = append(f.stop, cancelDeadline)
-		}
-		fctx, f.cancel = context.WithCancel(fctx)
-		go e.run(fctx, key, f, fn)
+		go e.run(ctx, key, f, fn)
 	}
-	f.waiters++
 	e.flightMu.Unlock()
 	if joined {
 		workable.NotifyQueued(ctx)
@@ -648,26 +639,8 @@ func (e *Economy) shared(ctx context.Context, key string, fn func(context.Contex
 	case <-f.done:
 		return f.val, f.err
 	case <-ctx.Done():
-		e.leave(key, f)
 		return nil, ctx.Err()
 	}
-}
-
-// leave records that a caller of f stopped waiting. When none is left the
-// fetch is cancelled, so that callers who all hung up cause no Workable call
-// (one still waiting for the rate budget never sends it), and forgotten, so
-// that a later caller starts a fetch of its own.
-func (e *Economy) leave(key string, f *flight) {
-	e.flightMu.Lock()
-	defer e.flightMu.Unlock()
-	f.waiters--
-	if f.waiters > 0 {
-		return
-	}
-	if e.flights[key] == f {
-		delete(e.flights, key)
-	}
-	f.cancel()
 }
 
 // flight is one fetch of shared, with its outcome once done is closed.
@@ -675,17 +648,10 @@ type flight struct {
 	done chan struct{}
 	val  any
 	err  error
-	// waiters counts the callers waiting for the outcome (guarded by
-	// Economy.flightMu); cancel ends the fetch when the last one leaves.
-	waiters int
-	cancel  context.CancelFunc
-	stop    []context.CancelFunc
 }
 
 // run runs the fetch of f (see shared) and forgets it when it ends, so that
-// a later caller starts a new one. ctx is detached from the cancellation of
-// the caller that started it, bounded by its deadline, and cancelled when
-// every caller has gone (see leave).
+// a later caller starts a new one.
 func (e *Economy) run(ctx context.Context, key string, f *flight, fn func(context.Context) (any, error)) {
 	defer func() {
 		if p := recover(); p != nil {
@@ -694,17 +660,17 @@ func (e *Economy) run(ctx context.Context, key string, f *flight, fn func(contex
 			f.val, f.err = nil, ErrFetchPanicked
 		}
 		e.flightMu.Lock()
-		if e.flights[key] == f {
-			delete(e.flights, key)
-		}
+		delete(e.flights, key)
 		e.flightMu.Unlock()
-		f.cancel()
-		for _, stop := range f.stop {
-			stop()
-		}
 		close(f.done)
 	}()
-	f.val, f.err = fn(ctx)
+	fctx := context.WithoutCancel(ctx)
+	if dl, ok := ctx.Deadline(); ok {
+		var cancel context.CancelFunc
+		fctx, cancel = context.WithDeadline(fctx, dl)
+		defer cancel()
+	}
+	f.val, f.err = fn(fctx)
 }
 
 // staleWorthy reports whether a failed fetch may be answered with a stale

@@ -7,12 +7,9 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"runtime"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
-	"time"
 
 	"github.com/workablegw/gateway/access"
 	"github.com/workablegw/gateway/cache"
@@ -112,72 +109,5 @@ func TestResponseKeyHasTheRole(t *testing.T) {
 		if k := key(access.Principal{ID: "a", Role: role}); k == reader {
 			t.Errorf("role %s shares the reader's key %q", role, k)
 		}
-	}
-}
-
-// TestSharedFetchEndsWhenEveryCallerHasGone: a shared fetch goes on while
-// one of its callers still waits, and is cancelled once the last has hung
-// up, so that a fetch still waiting for the rate budget never reaches
-// Workable; a later caller starts a fetch of its own.
-func TestSharedFetchEndsWhenEveryCallerHasGone(t *testing.T) {
-	t.Parallel()
-	e := New(Config{}, Credential{Nickname: "default"}, nil)
-	started := make(chan struct{})
-	release := make(chan struct{})
-	var sent atomic.Int32
-	fetch := func(ctx context.Context) (any, error) {
-		close(started)
-		select {
-		case <-release: // the rate budget's slot
-			sent.Add(1)
-			return "v", nil
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		}
-	}
-	first, cancelFirst := context.WithCancel(t.Context())
-	second, cancelSecond := context.WithCancel(t.Context())
-	defer cancelSecond()
-	errs := make(chan error, 2)
-	go func() { _, err := e.shared(first, "k", fetch); errs <- err }()
-	<-started
-	go func() { _, err := e.shared(second, "k", fetch); errs <- err }()
-	// The second caller has joined once the flight counts it.
-	for joined := false; !joined; {
-		e.flightMu.Lock()
-		joined = e.flights["k"] != nil && e.flights["k"].waiters == 2
-		e.flightMu.Unlock()
-		if !joined {
-			runtime.Gosched()
-		}
-	}
-	e.flightMu.Lock()
-	f := e.flights["k"]
-	e.flightMu.Unlock()
-
-	cancelFirst()
-	if err := <-errs; !errors.Is(err, context.Canceled) {
-		t.Fatalf("the caller that hung up got %v", err)
-	}
-	select {
-	case <-f.done:
-		t.Fatal("the fetch ended while a caller still waited")
-	default:
-	}
-	cancelSecond()
-	if err := <-errs; !errors.Is(err, context.Canceled) {
-		t.Fatalf("the second caller got %v", err)
-	}
-	select {
-	case <-f.done:
-	case <-time.After(10 * time.Second):
-		t.Fatal("the fetch goes on after every caller hung up")
-	}
-	close(release)
-	if n := sent.Load(); n != 0 {
-		t.Errorf("%d calls sent after every caller hung up, want 0", n)
-	}
-	if v, err := e.shared(t.Context(), "k", func(context.Context) (any, error) { return "new", nil }); err != nil || v != "new" {
-		t.Errorf("a later caller got %v, %v; want a fetch of its own", v, err)
 	}
 }
