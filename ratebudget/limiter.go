@@ -37,15 +37,21 @@ const (
 //   - drops log entries older than the window and counts the rest;
 //   - refuses a read while a write is waiting (writers go first when the
 //     budget is tight);
+//   - refuses a background call (workable.PriorityBackground) while a user
+//     call (any other priority) is waiting on any replica, so that the
+//     background takes only slots no user wants;
 //   - admits when the count is below the limit by adding a unique member,
 //     else returns the milliseconds until the oldest entry leaves.
 //
-// A refused write registers itself in the writers set with an expiry
-// (score = server ms after which it no longer counts), so that a crashed
-// process cannot hold reads back for long; its admission removes it.
+// A refused write registers itself in the writers set, and a refused user
+// call (a write or a user read) in the waiters set, with an expiry (score =
+// server ms after which it no longer counts), so that a crashed process
+// cannot hold reads or the background back for long; its admission removes
+// it.
 //
-// KEYS: log, writers, blocked, limit. ARGV: limit, window ms, write (0|1),
-// member, writer expiry ms, read poll ms, fixed (0|1). Returns {admitted
+// KEYS: log, writers, blocked, limit, waiters. ARGV: limit, window ms,
+// write (0|1), member, writer expiry ms, read poll ms, fixed (0|1), user
+// (0|1: any priority above workable.PriorityBackground). Returns {admitted
 // 0|1, wait ms, server ms, limit, blocked until ms, then the server ms of
 // the most recent limit entries of the log, oldest first}: the picture the
 // process uses to tell its queued callers whether their slots can come
@@ -64,12 +70,17 @@ local write = ARGV[3] == '1'
 local member = ARGV[4]
 local wttl = tonumber(ARGV[5])
 local poll = tonumber(ARGV[6])
+local user = ARGV[8] == '1'
 local blocked = tonumber(redis.call('GET', KEYS[3]) or '0') or 0
 
 local function refuse(wait)
   if write then
     redis.call('ZADD', KEYS[2], now + wttl, member)
     redis.call('PEXPIRE', KEYS[2], wttl)
+  end
+  if user then
+    redis.call('ZADD', KEYS[5], now + wttl, member)
+    redis.call('PEXPIRE', KEYS[5], wttl)
   end
   local out = {0, wait, now, limit, blocked}
   local log = redis.call('ZRANGE', KEYS[1], -limit, -1, 'WITHSCORES')
@@ -98,6 +109,14 @@ if not write then
   end
 end
 
+if not user then
+  redis.call('ZREMRANGEBYSCORE', KEYS[5], '-inf', now)
+  if redis.call('ZCARD', KEYS[5]) > 0 then
+    if wait == 0 then wait = poll end
+    return refuse(wait)
+  end
+end
+
 if count >= limit then
   return refuse(wait)
 end
@@ -105,6 +124,9 @@ redis.call('ZADD', KEYS[1], now, member)
 redis.call('PEXPIRE', KEYS[1], window)
 if write then
   redis.call('ZREM', KEYS[2], member)
+end
+if user then
+  redis.call('ZREM', KEYS[5], member)
 end
 return {1, 0, now, limit, blocked}
 `)
@@ -160,7 +182,10 @@ const (
 // limit is kept in Redis, so every replica uses the one any of them saw.
 //
 // When the budget is tight, writes go before reads: a write that has to wait
-// registers itself, and reads are refused while one is registered. Within a
+// registers itself, and reads are refused while one is registered. Likewise
+// user calls go before background calls (workable.PriorityBackground) across
+// replicas: a user call that has to wait registers itself, and background
+// calls are refused, and wait, while one is registered. Within a
 // process, callers queue locally in the order of workable.WindowLimiter
 // (priority, then workable.RankFrom, then arrival) and only the first of
 // them asks Redis, so the process's share of the budget goes to its callers
@@ -189,6 +214,7 @@ type Limiter struct {
 	client     redis.UniversalClient
 	logKey     string
 	writersKey string
+	waitersKey string
 	blockedKey string
 	limitKey   string
 	limit      int
@@ -327,6 +353,7 @@ func NewLimiter(client redis.UniversalClient, key string, limit int, window time
 		client:     client,
 		logKey:     tag + ":log",
 		writersKey: tag + ":writers",
+		waitersKey: tag + ":waiters",
 		blockedKey: tag + ":blocked",
 		limitKey:   tag + ":limit",
 		limit:      limit,
@@ -550,11 +577,12 @@ func (r *Limiter) waitShared(ctx context.Context, p workable.Priority) error {
 	}
 	defer r.queue.leave(w)
 	write := p >= workable.PriorityWrite
+	user := p > workable.PriorityBackground
 	member := r.id + ":" + strconv.FormatUint(r.seq.Add(1), 36)
 	registered := false
 	defer func() {
 		if registered {
-			r.unregister(ctx, member)
+			r.unregister(ctx, member, write)
 		}
 	}()
 	for {
@@ -571,7 +599,7 @@ func (r *Limiter) waitShared(ctx context.Context, p workable.Priority) error {
 			r.redisFailed()
 			return errRedisDown
 		}
-		res, err := r.admit(ctx, member, write)
+		res, err := r.admit(ctx, member, write, user)
 		if err != nil {
 			if ctx.Err() != nil {
 				return ctx.Err()
@@ -590,7 +618,7 @@ func (r *Limiter) waitShared(ctx context.Context, p workable.Priority) error {
 			}
 			return nil
 		}
-		registered = registered || write
+		registered = registered || user
 		if r.onRefuse != nil {
 			r.onRefuse(res.serverMs, p, res.wait)
 		}
@@ -641,22 +669,19 @@ func (a admitResult) picture(local time.Time, span time.Duration) logPicture {
 	return p
 }
 
-// admit runs the admission script once.
-func (r *Limiter) admit(ctx context.Context, member string, write bool) (admitResult, error) {
+// admit runs the admission script once for a write or a read, of a user
+// or of the background.
+func (r *Limiter) admit(ctx context.Context, member string, write, user bool) (admitResult, error) {
 	ctx, cancel := context.WithTimeout(ctx, r.timeout)
 	defer cancel()
-	w := "0"
-	if write {
-		w = "1"
-	}
 	windowMs := (r.window + r.margin).Milliseconds()
-	// A waiting write re-registers on every retry, at most a window apart;
-	// two windows of grace cover a slow retry without letting a crashed
-	// process hold reads back for long.
+	// A waiting user call re-registers on every retry, at most a window
+	// apart; two windows of grace cover a slow retry without letting a
+	// crashed process hold reads or the background back for long.
 	writerTTL := 2 * windowMs
 	res, err := admitScript.Run(ctx, r.client,
-		[]string{r.logKey, r.writersKey, r.blockedKey, r.limitKey},
-		r.limit, windowMs, w, member, writerTTL, max(r.poll.Milliseconds(), 1), r.fixedArg(),
+		[]string{r.logKey, r.writersKey, r.blockedKey, r.limitKey, r.waitersKey},
+		r.limit, windowMs, flag(write), member, writerTTL, max(r.poll.Milliseconds(), 1), r.fixedArg(), flag(user),
 	).Int64Slice()
 	if err != nil {
 		return admitResult{}, fmt.Errorf("rate limiter admit: %w", err)
@@ -674,19 +699,30 @@ func (r *Limiter) admit(ctx context.Context, member string, write bool) (admitRe
 	}, nil
 }
 
-func (r *Limiter) fixedArg() string {
-	if r.fixed {
+func (r *Limiter) fixedArg() string { return flag(r.fixed) }
+
+// flag is a boolean argument of a script.
+func flag(b bool) string {
+	if b {
 		return "1"
 	}
 	return "0"
 }
 
-// unregister removes a write that gave up from the writers set, so that it
-// does not hold reads back.
-func (r *Limiter) unregister(ctx context.Context, member string) {
+// unregister removes a user call that gave up from the waiters set (and a
+// write from the writers set), so that it does not hold reads or the
+// background back.
+func (r *Limiter) unregister(ctx context.Context, member string, write bool) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), r.timeout)
 	defer cancel()
-	if err := r.client.ZRem(ctx, r.writersKey, member).Err(); err != nil {
+	_, err := r.client.Pipelined(ctx, func(p redis.Pipeliner) error {
+		p.ZRem(ctx, r.waitersKey, member)
+		if write {
+			p.ZRem(ctx, r.writersKey, member)
+		}
+		return nil
+	})
+	if err != nil {
 		r.breaker.Failure()
 	}
 }

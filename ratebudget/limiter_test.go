@@ -212,9 +212,13 @@ func TestRedisLimiterFailsFastPastDeadline(t *testing.T) {
 			if short.Err() != nil {
 				t.Error("Wait returned only when the deadline passed, want at once")
 			}
-			// A write that gave up must not hold reads back.
+			// A write that gave up must not hold reads back,
 			if n, err := srv.Client.ZCard(t.Context(), l.writersKey).Result(); err != nil || n != 0 {
 				t.Errorf("waiting writers = %d, %v; want 0", n, err)
+			}
+			// Nor a user call that gave up the background.
+			if n, err := srv.Client.ZCard(t.Context(), l.waitersKey).Result(); err != nil || n != 0 {
+				t.Errorf("waiting user calls = %d, %v; want 0", n, err)
 			}
 		})
 	}

@@ -10,7 +10,10 @@ import (
 
 // pacer keeps the refresher within its share of the budget: at most
 // share × limit calls per window of the budget, and none while a user
-// call waits for the budget or when the budget has nothing left.
+// call of this replica waits for the budget or when the budget has nothing
+// left. A user call waiting on another replica is seen by the shared
+// budget (ratebudget.Limiter), which holds the refresher's call back until
+// that user call has gone.
 type pacer struct {
 	share   float64
 	now     func() time.Time

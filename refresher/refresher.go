@@ -8,9 +8,11 @@
 // It spends only what users leave: its reads queue for the rate budget at
 // workable.PriorityBackground (every user call goes first, so a user call
 // waits for at most the one background call already under way), it makes
-// a call only when no user call is waiting for the budget, and it makes at
-// most Share of the budget's calls (REFRESH_BUDGET_SHARE, default 0.2:
-// 2 of an account token's 10 per 10 s). Across replicas one refresher runs
+// a call only when no user call of its replica is waiting for the budget
+// (and the budget shared through Redis holds the call back while a user
+// call waits on any replica), and it makes at most Share of the budget's
+// calls (REFRESH_BUDGET_SHARE, default 0.2: 2 of an account token's 10 per
+// 10 s). Across replicas one refresher runs
 // per credential: it holds a lease (in Redis when the gateway has one).
 //
 // A walk of a list that the budget interrupts resumes at the next round

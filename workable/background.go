@@ -4,7 +4,8 @@ import "context"
 
 // PriorityBackground is the priority of reads no user waits for (the
 // gateway's background refresher): every user call queued in a limiter
-// goes first, so that background work takes only slots nobody else wants
+// goes first (in a budget shared through Redis, a user call waiting on any
+// replica), so that background work takes only slots nobody else wants
 // and delays a user call by at most the one call it already holds.
 const PriorityBackground Priority = -1
 
