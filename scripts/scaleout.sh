@@ -9,12 +9,14 @@
 #   coherence  updateCandidate on replica 1 is seen at once on replicas 2, 3
 #   pause      the burst again while every master is paused (CLIENT PAUSE
 #              250 ms, again every 2 s): 0×429
+#   coalescing one cold candidate asked on the 3 replicas at once: 1 Workable
+#              call
 #
 #   scripts/scaleout.sh
 #   KEEP_TMP=1 scripts/scaleout.sh    # keep the logs
 #
 # Exits non-zero when a check fails; stops every process it started on exit.
-# Needs go, curl, redis-server and redis-cli (Redis 7). Takes about a minute;
+# Needs go, curl, redis-server and redis-cli (Redis 7). Takes about a minute and a half;
 # not part of CI.
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -10,6 +10,8 @@
 //	           at once by the others, which had the old value cached
 //	pause      the burst again (30 other candidates) while every Redis master
 //	           is paused (redis-cli CLIENT PAUSE) again and again: no 429
+//	coalescing one cold candidate asked on every replica at once costs one
+//	           Workable call
 //
 // Workable 429s are counted from the replicas' own metric
 // (workable_gateway_workable_calls_total with status="429"): every answer the
@@ -134,7 +136,15 @@ func (c checker) run(ctx context.Context) ([]row, error) {
 	if err != nil {
 		return rows, err
 	}
-	return append(rows, pause), nil
+	rows = append(rows, pause)
+	if err := c.waitBudgetIdle(ctx); err != nil {
+		return rows, err
+	}
+	coalescing, err := c.coalesce(ctx, ids[2*c.burst])
+	if err != nil {
+		return rows, err
+	}
+	return append(rows, coalescing), nil
 }
 
 // gqlResponse is the part of a GraphQL answer the checks read.
@@ -272,6 +282,12 @@ func (c checker) waitBudgetIdle(ctx context.Context) error {
 
 // workable429s sums the Workable 429 answers every replica has counted.
 func (c checker) workable429s(ctx context.Context) (int, error) {
+	return c.workableCalls(ctx, `status="429"`)
+}
+
+// workableCalls sums the Workable calls every replica has counted
+// (workable_gateway_workable_calls_total) whose labels contain label.
+func (c checker) workableCalls(ctx context.Context, label string) (int, error) {
 	total := 0
 	for _, base := range c.replicas {
 		req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+"/metrics", nil)
@@ -286,7 +302,7 @@ func (c checker) workable429s(ctx context.Context) (int, error) {
 		sc.Buffer(make([]byte, 0, 64*1024), 1<<20)
 		for sc.Scan() {
 			line := sc.Text()
-			if !strings.HasPrefix(line, "workable_gateway_workable_calls_total{") || !strings.Contains(line, `status="429"`) {
+			if !strings.HasPrefix(line, "workable_gateway_workable_calls_total{") || !strings.Contains(line, label) {
 				continue
 			}
 			f := strings.Fields(line)
@@ -304,6 +320,43 @@ func (c checker) workable429s(ctx context.Context) (int, error) {
 		}
 	}
 	return total, nil
+}
+
+// coalesce asks for one cold candidate on every replica at once: the
+// deployment should call Workable once for it.
+func (c checker) coalesce(ctx context.Context, id string) (row, error) {
+	const route = `route="GET /candidates/{id}"`
+	before, err := c.workableCalls(ctx, route)
+	if err != nil {
+		return row{}, err
+	}
+	var wg sync.WaitGroup
+	codes := make([][]string, len(c.replicas))
+	errs := make([]error, len(c.replicas))
+	for i, base := range c.replicas {
+		wg.Go(func() {
+			resp, err := c.query(ctx, base, `query($id: ID!) { candidate(id: $id) { id summary } }`, map[string]any{"id": id})
+			codes[i], errs[i] = resp.errorCodes(), err
+		})
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return row{}, err
+	}
+	after, err := c.workableCalls(ctx, route)
+	if err != nil {
+		return row{}, err
+	}
+	failed := 0
+	for _, cs := range codes {
+		failed += len(cs)
+	}
+	calls := after - before
+	return row{
+		check:   "coalescing",
+		ok:      calls == 1 && failed == 0,
+		figures: fmt.Sprintf("the same cold candidate on %d replicas at once: Workable called %d× (GET /candidates/{id}), %d errors", len(c.replicas), calls, failed),
+	}, nil
 }
 
 // runBurst asks for each id's detail at once, id i on replica i mod N, with
