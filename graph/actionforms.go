@@ -2,10 +2,8 @@ package graph
 
 import (
 	"context"
-	"errors"
 	"fmt"
 
-	"github.com/workablegw/gateway/cache"
 	"github.com/workablegw/gateway/graph/model"
 	"github.com/workablegw/gateway/workable"
 )
@@ -17,14 +15,6 @@ import (
 // configuration that no write of the gateway changes, so they are cached
 // like jobs and pipelines (cache.KindJob, no generation): a cached one
 // costs no Workable call, and a response made of them may be cached whole.
-
-const (
-	// maxJobMemberPages bounds Job.members: Workable does not document the
-	// paging of GET /jobs/{shortcode}/members; at most 5 pages are read
-	// (500 members at GET /members' largest page), more is an error rather
-	// than a silently cut list.
-	maxJobMemberPages = 5
-)
 
 // disqualificationReasons resolves Query.disqualificationReasons.
 func (r *Resolver) disqualificationReasons(ctx context.Context) ([]workable.DisqualificationReason, error) {
@@ -71,41 +61,6 @@ func (r *Resolver) jobMembers(ctx context.Context, obj *model.Job) ([]workable.M
 		out = append(out, *m)
 	}
 	return out, nil
-}
-
-// fetchReasons reads GET /disqualification_reasons (API.md §9, §10).
-func (l *loaders) fetchReasons(ctx context.Context, _, _ string) ([]*workable.DisqualificationReason, []cache.Item, error) {
-	reasons, _, err := l.client.Accounts.ListDisqualificationReasons(ctx)
-	if err != nil {
-		return nil, nil, err
-	}
-	if reasons == nil {
-		reasons = []*workable.DisqualificationReason{}
-	}
-	return reasons, nil, nil
-}
-
-// fetchJobMembers reads GET /jobs/{shortcode}/members and each paging.next
-// exactly as given (API.md §9); a job Workable does not have gives nil
-// without an error. A member listed twice is kept once.
-func (l *loaders) fetchJobMembers(ctx context.Context, shortcode, _ string) ([]*workable.Member, []cache.Item, error) {
-	out := []*workable.Member{}
-	seen := make(map[string]bool)
-	for m, err := range workable.Walk(ctx, l.client, func(ctx context.Context) ([]*workable.Member, *workable.Response, error) {
-		return l.client.Jobs.ListMembers(ctx, shortcode)
-	}, maxJobMemberPages) {
-		if errors.Is(err, workable.ErrNotFound) {
-			return nil, nil, nil
-		}
-		if err != nil {
-			return nil, nil, err
-		}
-		if !seen[m.ID] {
-			seen[m.ID] = true
-			out = append(out, m)
-		}
-	}
-	return out, nil, nil
 }
 
 // optionalID is s, or nil when it is empty (a nullable ID field).

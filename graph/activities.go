@@ -10,6 +10,7 @@ import (
 	"github.com/99designs/gqlgen/graphql"
 
 	"github.com/workablegw/gateway/graph/model"
+	"github.com/workablegw/gateway/upstream"
 	"github.com/workablegw/gateway/workable"
 )
 
@@ -254,7 +255,7 @@ func stageID(s *workable.Stage) *string {
 // errActivityLogTooLong is the error of a latest-activity field whose
 // candidate has more activities than the gateway reads for one field.
 var errActivityLogTooLong = fmt.Errorf("the candidate has more than %d activities, more than one field reads; page through Candidate.activities instead",
-	activityLogLimit*maxActivityLogPages)
+	upstream.ActivityLogLimit*upstream.MaxActivityLogPages)
 
 // activityLogError turns a stream too long to read into
 // errActivityLogTooLong (RESULT_TOO_LARGE).

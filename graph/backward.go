@@ -4,6 +4,8 @@ import (
 	"context"
 	"math"
 	"strconv"
+
+	"github.com/workablegw/gateway/upstream"
 )
 
 // Backward paging (last/before) over lists that Workable only serves
@@ -41,7 +43,7 @@ const (
 // listPage fetches one Workable list page of a connection: at most limit
 // items with since <= id <= max (hexadecimal ids; "" for no bound), oldest
 // first, and whether paging.next was present.
-type listPage[T any] func(ctx context.Context, since, max string, limit int) (page[T], error)
+type listPage[T any] func(ctx context.Context, since, max string, limit int) (upstream.Page[T], error)
 
 // connectionPage returns the items of the page p asks for, with its
 // hasPreviousPage and hasNextPage.
@@ -97,7 +99,7 @@ func backwardPage[T any](ctx context.Context, p pageRequest, fetch listPage[T], 
 	// window: paging.next says so for jobs and candidates; for activities,
 	// whose paging.next the reference does not confirm, a full page counts
 	// as truncated.
-	truncated := func(pg page[T]) bool {
+	truncated := func(pg upstream.Page[T]) bool {
 		return pg.More || (p.kind == kindActivities && len(pg.Items) >= backwardLimit)
 	}
 	var (

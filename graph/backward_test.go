@@ -10,6 +10,8 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
+
+	"github.com/workablegw/gateway/upstream"
 )
 
 // item is a list item of the backward paging tests.
@@ -24,7 +26,7 @@ type fakeList struct {
 	calls int
 }
 
-func (f *fakeList) fetch(_ context.Context, since, max string, limit int) (page[item], error) {
+func (f *fakeList) fetch(_ context.Context, since, max string, limit int) (upstream.Page[item], error) {
 	f.calls++
 	lo, hi := uint64(0), ^uint64(0)
 	if since != "" {
@@ -33,7 +35,7 @@ func (f *fakeList) fetch(_ context.Context, since, max string, limit int) (page[
 	if max != "" {
 		hi, _ = parseWorkableID(max)
 	}
-	var pg page[item]
+	var pg upstream.Page[item]
 	for _, v := range f.ids {
 		if v < lo || v > hi {
 			continue
@@ -246,8 +248,8 @@ func TestBackwardPageFromADeletedItem(t *testing.T) {
 // hexadecimal ids; anything else is a clear error, not a wrong page.
 func TestBackwardPageRefusesIDsThatAreNotHex(t *testing.T) {
 	t.Parallel()
-	fetch := func(context.Context, string, string, int) (page[item], error) {
-		return page[item]{Items: []*item{{ID: "GROOV003"}}}, nil
+	fetch := func(context.Context, string, string, int) (upstream.Page[item], error) {
+		return upstream.Page[item]{Items: []*item{{ID: "GROOV003"}}}, nil
 	}
 	for _, before := range []string{"", "not-hex"} {
 		_, _, _, err := backwardPage(context.Background(),

@@ -9,6 +9,7 @@ import (
 	"github.com/99designs/gqlgen/graphql"
 
 	"github.com/workablegw/gateway/graph/model"
+	"github.com/workablegw/gateway/upstream"
 	"github.com/workablegw/gateway/workable"
 )
 
@@ -22,9 +23,9 @@ type candidateFilters struct {
 // GET /candidates per page. The list items carry every list field and the
 // job's shortcode and title, so those cost nothing more.
 func (r *Resolver) candidatesConnection(ctx context.Context, kind string, f candidateFilters, first *int, after *string, last *int, before *string) (*model.CandidateConnection, error) {
-	key := candidatePageKey{
+	key := upstream.CandidatePageKey{
 		Shortcode: f.shortcode, Stage: f.stage, Email: f.email,
-		CreatedAfter: keyTime(f.createdAfter), UpdatedAfter: keyTime(f.updatedAfter),
+		CreatedAfter: upstream.KeyTime(f.createdAfter), UpdatedAfter: upstream.KeyTime(f.updatedAfter),
 	}
 	// Filters go to Workable in the query string: bound them, so a hostile
 	// request cannot send megabytes upstream.
@@ -51,7 +52,7 @@ func (r *Resolver) candidatesConnection(ctx context.Context, kind string, f cand
 		return conn, nil
 	}
 	pages := r.loadersFor(ctx).candidatePages
-	fetch := func(ctx context.Context, since, until string, limit int) (page[workable.Candidate], error) {
+	fetch := func(ctx context.Context, since, until string, limit int) (upstream.Page[workable.Candidate], error) {
 		k := key
 		k.SinceID, k.MaxID, k.Limit = since, until, limit
 		return load(ctx, pages, k)
@@ -180,8 +181,8 @@ func (r *Resolver) activitiesConnection(ctx context.Context, c *workable.Candida
 		return emptyActivities(), nil
 	}
 	pages := r.loadersFor(ctx).activityPages
-	return activityConnection(ctx, p, func(ctx context.Context, since, until string, limit int) (page[workable.Activity], error) {
-		return load(ctx, pages, activityPageKey{CandidateID: c.ID, SinceID: since, MaxID: until, Limit: limit})
+	return activityConnection(ctx, p, func(ctx context.Context, since, until string, limit int) (upstream.Page[workable.Activity], error) {
+		return load(ctx, pages, upstream.ActivityPageKey{CandidateID: c.ID, SinceID: since, MaxID: until, Limit: limit})
 	}, c.Job.Shortcode, c.ID)
 }
 
@@ -196,8 +197,8 @@ func (r *Resolver) jobActivitiesConnection(ctx context.Context, shortcode string
 		return emptyActivities(), nil
 	}
 	pages := r.loadersFor(ctx).jobActivityPages
-	return activityConnection(ctx, p, func(ctx context.Context, since, until string, limit int) (page[workable.Activity], error) {
-		return load(ctx, pages, jobActivityPageKey{Shortcode: shortcode, SinceID: since, MaxID: until, Limit: limit})
+	return activityConnection(ctx, p, func(ctx context.Context, since, until string, limit int) (upstream.Page[workable.Activity], error) {
+		return load(ctx, pages, upstream.JobActivityPageKey{Shortcode: shortcode, SinceID: since, MaxID: until, Limit: limit})
 	}, shortcode, "")
 }
 

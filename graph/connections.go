@@ -13,6 +13,7 @@ import (
 	"github.com/99designs/gqlgen/graphql"
 
 	"github.com/workablegw/gateway/graph/model"
+	"github.com/workablegw/gateway/upstream"
 	"github.com/workablegw/gateway/workable"
 )
 
@@ -29,7 +30,7 @@ import (
 // every list, activities included, and leaves out on the last page (API.md
 // §2, §10). Should Workable answer a page with fewer items than asked and a
 // paging.next, the loaders follow that URL exactly as given (same host) to
-// complete the page (see fillPage). See pageRequest.
+// complete the page (see upstream.Economy.FetchJobPage). See pageRequest.
 //
 // Cursors. A cursor is base64url(JSON{v, k, f, a, s}): the format version,
 // the connection kind, the connection's filters, X's id and a checksum of
@@ -332,7 +333,7 @@ func connectionComplexity(child int, first, last *int) int {
 // latestComplexity is the complexity of a latest-activity field: its
 // selection counted once per page of the stream it may read.
 func latestComplexity(child int) int {
-	return 1 + maxActivityLogPages*child
+	return 1 + upstream.MaxActivityLogPages*child
 }
 
 // collectedNames returns the names of the fields the current field's

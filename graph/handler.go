@@ -211,7 +211,7 @@ func executableSchema(r *Resolver) graphql.ExecutableSchema {
 		return connectionComplexity(child, first, last)
 	}
 	// The latest activity reads the candidate's whole stream: one call per
-	// 100 activities, up to maxActivityLogPages.
+	// 100 activities, up to upstream.MaxActivityLogPages.
 	gc.Complexity.Candidate.LatestStageMove = func(child int) int { return latestComplexity(child) }
 	gc.Complexity.Candidate.LatestActivity = func(child int, _ []model.ActivityKind) int { return latestComplexity(child) }
 	return generated.NewExecutableSchema(gc)

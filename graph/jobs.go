@@ -7,22 +7,22 @@ import (
 	"time"
 
 	"github.com/workablegw/gateway/graph/model"
+	"github.com/workablegw/gateway/upstream"
 	"github.com/workablegw/gateway/workable"
 )
 
 // jobTexts are the job text fields: the detail fields that include_fields
 // can add to the jobs list (API.md §2), sparing one GET /jobs/{shortcode}
-// per job. Workable's name, the field's member of model.JobText and how to
-// read it.
+// per job (upstream.JobTextFields names them to Workable). The field's member
+// of model.JobText and how to read it.
 var jobTexts = []struct {
-	name string
-	bit  model.JobText
-	get  func(*workable.Job) *string
+	bit model.JobText
+	get func(*workable.Job) *string
 }{
-	{"description", model.TextDescription, func(j *workable.Job) *string { return j.Description }},
-	{"full_description", model.TextFullDescription, func(j *workable.Job) *string { return j.FullDescription }},
-	{"requirements", model.TextRequirements, func(j *workable.Job) *string { return j.Requirements }},
-	{"benefits", model.TextBenefits, func(j *workable.Job) *string { return j.Benefits }},
+	{model.TextDescription, func(j *workable.Job) *string { return j.Description }},
+	{model.TextFullDescription, func(j *workable.Job) *string { return j.FullDescription }},
+	{model.TextRequirements, func(j *workable.Job) *string { return j.Requirements }},
+	{model.TextBenefits, func(j *workable.Job) *string { return j.Benefits }},
 }
 
 // listedText returns the text fields a jobs list page fetched with
@@ -92,7 +92,7 @@ func (r *Resolver) jobsConnection(ctx context.Context, first *int, after *string
 	if state != nil {
 		stateStr = strings.ToLower(string(*state))
 	}
-	key := jobPageKey{State: stateStr, CreatedAfter: keyTime(createdAfter), UpdatedAfter: keyTime(updatedAfter)}
+	key := upstream.JobPageKey{State: stateStr, CreatedAfter: upstream.KeyTime(createdAfter), UpdatedAfter: upstream.KeyTime(updatedAfter)}
 	p, err := newPageRequest(ctx, kindJobs, map[string]string{
 		"state": key.State, "createdAfter": key.CreatedAfter, "updatedAfter": key.UpdatedAfter,
 	}, first, after, last, before)
@@ -105,7 +105,7 @@ func (r *Resolver) jobsConnection(ctx context.Context, first *int, after *string
 	}
 	key.WithText = maxJobNeed(nodeFields(ctx)) == needText
 	pages := r.loadersFor(ctx).jobPages
-	fetch := func(ctx context.Context, since, until string, limit int) (page[workable.Job], error) {
+	fetch := func(ctx context.Context, since, until string, limit int) (upstream.Page[workable.Job], error) {
 		k := key
 		k.SinceID, k.MaxID, k.Limit = since, until, limit
 		return load(ctx, pages, k)

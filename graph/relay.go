@@ -12,6 +12,7 @@ import (
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
 	"github.com/workablegw/gateway/graph/model"
+	"github.com/workablegw/gateway/upstream"
 	"github.com/workablegw/gateway/workable"
 )
 
@@ -165,9 +166,9 @@ func (r *Resolver) loadNode(ctx context.Context, ref nodeRef) (model.Node, error
 	case nodeCandidate:
 		return r.candidateNode(ctx, ref.refs[0])
 	case nodeActivity:
-		return r.activityNode(ctx, activityKey{CandidateID: ref.refs[0], ID: ref.refs[1]})
+		return r.activityNode(ctx, upstream.ActivityKey{CandidateID: ref.refs[0], ID: ref.refs[1]})
 	default:
-		return r.activityNode(ctx, activityKey{Shortcode: ref.refs[0], ID: ref.refs[1]})
+		return r.activityNode(ctx, upstream.ActivityKey{Shortcode: ref.refs[0], ID: ref.refs[1]})
 	}
 }
 
@@ -216,7 +217,7 @@ func (r *Resolver) candidateNode(ctx context.Context, id string) (model.Node, er
 // The stages of a candidate's activity belong to the candidate's job, which
 // a global id does not carry: activityStage falls back to the account's
 // pipeline, which holds every stage of most accounts.
-func (r *Resolver) activityNode(ctx context.Context, k activityKey) (model.Node, error) {
+func (r *Resolver) activityNode(ctx context.Context, k upstream.ActivityKey) (model.Node, error) {
 	a, err := load(ctx, r.loadersFor(ctx).activity, k)
 	if err != nil || a == nil {
 		return (*model.Activity)(nil), err
