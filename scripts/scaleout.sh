@@ -46,11 +46,15 @@ trap 'echo "scaleout: interrupted" >&2; exit 130' INT TERM
 
 # free_port prints a loopback port that nothing listens on, nor on port+10000
 # (a cluster node's bus port), and that this script has not handed out yet.
+# Both lie below the kernel's ephemeral range, where an outgoing connection
+# could hold the port without listening on it.
+ephemeral_low=$(cut -f1 /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || echo 32768)
+[ "$ephemeral_low" -gt 12000 ] || die "the ephemeral port range starts at $ephemeral_low: no room below it"
 taken=" "
 free_port() {
   local p
   for _ in $(seq 1 200); do
-    p=$((20000 + RANDOM % 20000))
+    p=$((1024 + RANDOM % (ephemeral_low - 10000 - 1024)))
     case $taken in *" $p "* | *" $((p + 10000)) "*) continue ;; esac
     if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null && ! (exec 3<>"/dev/tcp/127.0.0.1/$((p + 10000))") 2>/dev/null; then
       taken+="$p $((p + 10000)) "
