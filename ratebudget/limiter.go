@@ -40,8 +40,21 @@ const (
 //   - refuses a background call (workable.PriorityBackground) while a user
 //     call (any other priority) is waiting on any replica, so that the
 //     background takes only slots no user wants;
+//   - refuses a call while a live ticket of another replica comes before
+//     its own (see below), so that a freed slot goes to the caller that has
+//     waited longest, whichever replica it is on;
 //   - admits when the count is below the limit by adding a unique member,
 //     else returns the milliseconds until the oldest entry leaves.
+//
+// The tickets keep callers first come, first served within a priority
+// across replicas: a caller that has to wait (refused, or queued in its
+// process behind others, see ticketScript) takes a ticket scored by its
+// priority (higher first) and then the server time it took it, once; its
+// admission or give-up removes it. A replica's place is its earliest
+// ticket: a caller is admitted only when the first ticket is its own
+// replica's (within a process the local queue orders callers, so the
+// replica holding the first ticket always has a caller asking, and no two
+// replicas can wait for each other).
 //
 // A refused write registers itself in the writers set, and a refused user
 // call (a write or a user read) in the waiters set, with an expiry (score =
@@ -49,9 +62,11 @@ const (
 // cannot hold reads or the background back for long; its admission removes
 // it.
 //
-// KEYS: log, writers, blocked, limit, waiters. ARGV: limit, window ms,
-// write (0|1), member, writer expiry ms, read poll ms, fixed (0|1), user
-// (0|1: any priority above workable.PriorityBackground). Returns {admitted
+// KEYS: log, writers, blocked, limit, waiters, tickets, ticket expiries.
+// ARGV: limit, window ms, write (0|1), member, writer expiry ms, read poll
+// ms, fixed (0|1), user (0|1: any priority above
+// workable.PriorityBackground), priority, the replica's member prefix.
+// Returns {admitted
 // 0|1, wait ms, server ms, limit, blocked until ms, then the server ms of
 // the most recent limit entries of the log, oldest first}: the picture the
 // process uses to tell its queued callers whether their slots can come
@@ -60,6 +75,7 @@ var admitScript = redis.NewScript(`
 redis.replicate_commands()
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+` + ticketLua + `
 local limit = tonumber(ARGV[1])
 if ARGV[7] ~= '1' then
   local adopted = tonumber(redis.call('GET', KEYS[4]) or '')
@@ -74,6 +90,7 @@ local user = ARGV[8] == '1'
 local blocked = tonumber(redis.call('GET', KEYS[3]) or '0') or 0
 
 local function refuse(wait)
+  takeTicket()
   if write then
     redis.call('ZADD', KEYS[2], now + wttl, member)
     redis.call('PEXPIRE', KEYS[2], wttl)
@@ -120,7 +137,12 @@ end
 if count >= limit then
   return refuse(wait)
 end
+if ticketAhead() then
+  return refuse(poll)
+end
 redis.call('ZADD', KEYS[1], now, member)
+redis.call('ZREM', KEYS[6], member)
+redis.call('ZREM', KEYS[7], member)
 redis.call('PEXPIRE', KEYS[1], window)
 if write then
   redis.call('ZREM', KEYS[2], member)
@@ -129,6 +151,51 @@ if user then
   redis.call('ZREM', KEYS[5], member)
 end
 return {1, 0, now, limit, blocked}
+`)
+
+// ticketLua is the part of admitScript and ticketScript that keeps the
+// tickets (KEYS[6], scored by order) and their expiries (KEYS[7], scored by
+// the server ms after which a ticket no longer counts, so that a crashed
+// process cannot hold the others back for long). It needs t and now (the
+// server's TIME), and ARGV[4] member, ARGV[5] expiry ms, ARGV[9] priority,
+// ARGV[10] the replica's member prefix. A ticket's score is the priority
+// (2^42 ms apart, higher first) then the server time in ms with its
+// microseconds, exact to a few microseconds in a double.
+const ticketLua = `
+local function takeTicket()
+  local exact = tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000
+  local score = exact - tonumber(ARGV[9]) * 4398046511104
+  redis.call('ZADD', KEYS[6], 'NX', score, ARGV[4])
+  redis.call('ZADD', KEYS[7], now + tonumber(ARGV[5]), ARGV[4])
+  redis.call('PEXPIRE', KEYS[6], ARGV[5])
+  redis.call('PEXPIRE', KEYS[7], ARGV[5])
+end
+local function dropExpiredTickets()
+  local gone = redis.call('ZRANGEBYSCORE', KEYS[7], '-inf', now)
+  for _, m in ipairs(gone) do redis.call('ZREM', KEYS[6], m) end
+  redis.call('ZREMRANGEBYSCORE', KEYS[7], '-inf', now)
+end
+local function ticketAhead()
+  dropExpiredTickets()
+  if redis.call('ZCARD', KEYS[6]) == 0 then return false end
+  takeTicket()
+  local first = redis.call('ZRANGE', KEYS[6], 0, 0)[1]
+  return string.sub(first, 1, #ARGV[10]) ~= ARGV[10]
+end
+`
+
+// ticketScript takes a ticket (see admitScript) for a caller queued in its
+// process behind others, so that its place across replicas is its arrival,
+// not the time it reaches the head of its process's queue. KEYS and ARGV
+// as admitScript's (the unused ones empty).
+var ticketScript = redis.NewScript(`
+redis.replicate_commands()
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+` + ticketLua + `
+dropExpiredTickets()
+takeTicket()
+return 0
 `)
 
 // budgetScript reads the budget without changing it. KEYS: log, blocked,
@@ -186,6 +253,9 @@ const (
 // user calls go before background calls (workable.PriorityBackground) across
 // replicas: a user call that has to wait registers itself, and background
 // calls are refused, and wait, while one is registered. Within a
+// priority callers are served first come, first served across replicas:
+// a waiting caller holds a ticket in Redis, and a freed slot goes to the
+// earliest ticket, whichever replica holds it. Within a
 // process, callers queue locally in the order of workable.WindowLimiter
 // (priority, then workable.RankFrom, then arrival) and only the first of
 // them asks Redis, so the process's share of the budget goes to its callers
@@ -215,6 +285,8 @@ type Limiter struct {
 	logKey     string
 	writersKey string
 	waitersKey string
+	ticketsKey string
+	expiryKey  string
 	blockedKey string
 	limitKey   string
 	limit      int
@@ -266,6 +338,11 @@ type Limiter struct {
 	onAdmit      func(serverMs int64, p workable.Priority)
 	onRefuse     func(serverMs int64, p workable.Priority, wait time.Duration)
 	onShareAdmit func(local time.Time)
+	// onTicket and onAdmitted are test hooks, called with the caller's
+	// context when it holds a ticket (taken while queued behind others in
+	// this process, or on a refusal) and when Redis admitted it.
+	onTicket   func(ctx context.Context)
+	onAdmitted func(ctx context.Context, serverMs int64)
 }
 
 var (
@@ -354,6 +431,8 @@ func NewLimiter(client redis.UniversalClient, key string, limit int, window time
 		logKey:     tag + ":log",
 		writersKey: tag + ":writers",
 		waitersKey: tag + ":waiters",
+		ticketsKey: tag + ":tickets",
+		expiryKey:  tag + ":tickets:expiry",
 		blockedKey: tag + ":blocked",
 		limitKey:   tag + ":limit",
 		limit:      limit,
@@ -577,7 +656,6 @@ func (r *Limiter) waitShared(ctx context.Context, p workable.Priority) error {
 	}
 	defer r.queue.leave(w)
 	write := p >= workable.PriorityWrite
-	user := p > workable.PriorityBackground
 	member := r.id + ":" + strconv.FormatUint(r.seq.Add(1), 36)
 	registered := false
 	defer func() {
@@ -585,6 +663,11 @@ func (r *Limiter) waitShared(ctx context.Context, p workable.Priority) error {
 			r.unregister(ctx, member, write)
 		}
 	}()
+	if !r.queue.isHead(w) && r.breaker.Allow() {
+		// Its place across replicas is kept from now; if Redis does not
+		// answer, the head finds out and the outage rules apply.
+		registered = r.takeTicket(ctx, member, p) == nil
+	}
 	for {
 		if err := r.queue.awaitTurn(ctx, w); err != nil {
 			return err
@@ -599,7 +682,7 @@ func (r *Limiter) waitShared(ctx context.Context, p workable.Priority) error {
 			r.redisFailed()
 			return errRedisDown
 		}
-		res, err := r.admit(ctx, member, write, user)
+		res, err := r.admit(ctx, member, p)
 		if err != nil {
 			if ctx.Err() != nil {
 				return ctx.Err()
@@ -616,11 +699,17 @@ func (r *Limiter) waitShared(ctx context.Context, p workable.Priority) error {
 			if r.onAdmit != nil {
 				r.onAdmit(res.serverMs, p)
 			}
+			if r.onAdmitted != nil {
+				r.onAdmitted(ctx, res.serverMs)
+			}
 			return nil
 		}
-		registered = registered || user
+		registered = true // its ticket, and its registration as a user call
 		if r.onRefuse != nil {
 			r.onRefuse(res.serverMs, p, res.wait)
+		}
+		if r.onTicket != nil {
+			r.onTicket(ctx)
 		}
 		local := r.now()
 		r.queue.delayed(w)
@@ -669,9 +758,10 @@ func (a admitResult) picture(local time.Time, span time.Duration) logPicture {
 	return p
 }
 
-// admit runs the admission script once for a write or a read, of a user
-// or of the background.
-func (r *Limiter) admit(ctx context.Context, member string, write, user bool) (admitResult, error) {
+// admit runs the admission script once for a call of priority p.
+func (r *Limiter) admit(ctx context.Context, member string, p workable.Priority) (admitResult, error) {
+	write := p >= workable.PriorityWrite
+	user := p > workable.PriorityBackground
 	ctx, cancel := context.WithTimeout(ctx, r.timeout)
 	defer cancel()
 	windowMs := (r.window + r.margin).Milliseconds()
@@ -679,9 +769,9 @@ func (r *Limiter) admit(ctx context.Context, member string, write, user bool) (a
 	// apart; two windows of grace cover a slow retry without letting a
 	// crashed process hold reads or the background back for long.
 	writerTTL := 2 * windowMs
-	res, err := admitScript.Run(ctx, r.client,
-		[]string{r.logKey, r.writersKey, r.blockedKey, r.limitKey, r.waitersKey},
+	res, err := admitScript.Run(ctx, r.client, r.admitKeys(),
 		r.limit, windowMs, flag(write), member, writerTTL, max(r.poll.Milliseconds(), 1), r.fixedArg(), flag(user),
+		int(p), r.id+":",
 	).Int64Slice()
 	if err != nil {
 		return admitResult{}, fmt.Errorf("rate limiter admit: %w", err)
@@ -697,6 +787,27 @@ func (r *Limiter) admit(ctx context.Context, member string, write, user bool) (a
 		blockedMs: res[4],
 		logMs:     res[5:],
 	}, nil
+}
+
+// admitKeys are the KEYS of admitScript and ticketScript.
+func (r *Limiter) admitKeys() []string {
+	return []string{r.logKey, r.writersKey, r.blockedKey, r.limitKey, r.waitersKey, r.ticketsKey, r.expiryKey}
+}
+
+// takeTicket takes the ticket of a caller of priority p queued in this
+// process behind others (see ticketScript).
+func (r *Limiter) takeTicket(ctx context.Context, member string, p workable.Priority) error {
+	ctx, cancel := context.WithTimeout(ctx, r.timeout)
+	defer cancel()
+	ttl := 2 * (r.window + r.margin).Milliseconds()
+	err := ticketScript.Run(ctx, r.client, r.admitKeys(), "", "", "", member, ttl, "", "", "", int(p), r.id+":").Err()
+	if err != nil {
+		return fmt.Errorf("rate limiter ticket: %w", err)
+	}
+	if r.onTicket != nil {
+		r.onTicket(ctx)
+	}
+	return nil
 }
 
 func (r *Limiter) fixedArg() string { return flag(r.fixed) }
@@ -717,6 +828,8 @@ func (r *Limiter) unregister(ctx context.Context, member string, write bool) {
 	defer cancel()
 	_, err := r.client.Pipelined(ctx, func(p redis.Pipeliner) error {
 		p.ZRem(ctx, r.waitersKey, member)
+		p.ZRem(ctx, r.ticketsKey, member)
+		p.ZRem(ctx, r.expiryKey, member)
 		if write {
 			p.ZRem(ctx, r.writersKey, member)
 		}
@@ -1060,6 +1173,13 @@ func (lq *localQueue) project(p logPicture) {
 	}
 	clear(lq.waiters[kept:])
 	lq.waiters = lq.waiters[:kept]
+}
+
+// isHead reports whether w is the first caller.
+func (lq *localQueue) isHead(w *queued) bool {
+	lq.mu.Lock()
+	defer lq.mu.Unlock()
+	return len(lq.waiters) > 0 && lq.waiters[0] == w
 }
 
 // wakeHead makes the first caller ask Redis again.
