@@ -148,6 +148,21 @@ func (k ActivityKey) Canonical() string {
 	return "r:" + url.PathEscape(k.CandidateID) + "/" + url.PathEscape(k.ID)
 }
 
+// StagesID is the cache id of a pipeline (FetchStages): the account's (key
+// "") or a job's (key its shortcode).
+func StagesID(shortcode string) string { return "stages:" + shortcode }
+
+// ActivityLogID is the cache id of a candidate's whole activity stream
+// (FetchActivityLog).
+func ActivityLogID(candidateID string) string { return "log:" + candidateID }
+
+// ReasonsID is the cache id of the account's disqualification reasons
+// (FetchReasons; the key is always "").
+func ReasonsID(string) string { return "dqreasons" }
+
+// JobMembersID is the cache id of a job's collaborators (FetchJobMembers).
+func JobMembersID(shortcode string) string { return "members:" + shortcode }
+
 // FetchCandidate reads one candidate's detail, GET /candidates/{id}
 // (Workable has no batch read). A 404 gives nil without an error.
 func (e *Economy) FetchCandidate(ctx context.Context, id, _ string) (*workable.Candidate, []cache.Item, error) {

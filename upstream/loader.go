@@ -1,0 +1,148 @@
+package upstream
+
+import (
+	"context"
+	"sync"
+
+	"github.com/graph-gophers/dataloader/v7"
+
+	"github.com/workablegw/gateway/workable"
+)
+
+// Loader is a dataloader that remembers, per key, the rank of the field
+// that asked for it (see Read): dataloader v7 calls a batch function with
+// the context of one Load, so the rank of each key has to travel beside it
+// for the batch to queue each key's Workable call at its own rank.
+type Loader[K comparable, V any] struct {
+	e  *Economy
+	rs *Request
+	sp Spec[K, V]
+
+	// dl is the dataloader, made when the request first needs it: most
+	// requests use few of their loaders, and a warm one answered by the
+	// decoded tier (Local) needs none.
+	dlOnce sync.Once
+	dl     *dataloader.Loader[K, *Pending[V]]
+
+	mu    sync.Mutex
+	ranks map[K]workable.Rank
+	// primed are the keys given a value by Replace: the loader's own cache
+	// answers them, never the decoded tier.
+	primed map[K]bool
+	// local are the values the decoded tier gave this request, so that
+	// the fields asking for one key again take it at once.
+	local map[K]V
+}
+
+// dataloader returns the dataloader, making it on first use.
+func (l *Loader[K, V]) dataloader() *dataloader.Loader[K, *Pending[V]] {
+	l.dlOnce.Do(func() {
+		sp := l.sp
+		sp.Rank = l.rank
+		l.dl = dataloader.NewBatchedLoader(Batch(l.e, l.rs, sp), dataloader.WithWait[K, *Pending[V]](l.e.LoaderWait()))
+	})
+	return l.dl
+}
+
+// Clear forgets the dataloader's value of key.
+func (l *Loader[K, V]) Clear(ctx context.Context, key K) {
+	l.dataloader().Clear(ctx, key)
+}
+
+// ClearAll forgets every value of the dataloader.
+func (l *Loader[K, V]) ClearAll() {
+	l.dataloader().ClearAll()
+}
+
+// Replace makes key read as v for the rest of the request.
+func (l *Loader[K, V]) Replace(ctx context.Context, key K, v V) {
+	l.mu.Lock()
+	if l.primed == nil {
+		l.primed = make(map[K]bool)
+	}
+	l.primed[key] = true
+	l.mu.Unlock()
+	l.Clear(ctx, key)
+	l.dataloader().Prime(ctx, key, Resolved(v, nil))
+}
+
+// fromLocal answers key from the decoded tier when it can (see
+// Local) and the request has not primed it.
+func (l *Loader[K, V]) fromLocal(ctx context.Context, key K) (V, bool) {
+	var zero V
+	if l.rs.Wrote() {
+		return zero, false
+	}
+	l.mu.Lock()
+	primed := l.primed[key]
+	v, ok := l.local[key]
+	l.mu.Unlock()
+	if primed {
+		return zero, false
+	}
+	if ok {
+		return v, true
+	}
+	v, ok = Local(ctx, l.e, l.rs, l.sp, key)
+	if ok {
+		l.mu.Lock()
+		if l.local == nil {
+			l.local = make(map[K]V)
+		}
+		l.local[key] = v
+		l.mu.Unlock()
+	}
+	return v, ok
+}
+
+// noteRank records that key was asked for at rank r; a key asked for by
+// several fields keeps the best rank.
+func (l *Loader[K, V]) noteRank(key K, r workable.Rank) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if old, ok := l.ranks[key]; !ok || r.Compare(old) < 0 {
+		if l.ranks == nil {
+			l.ranks = make(map[K]workable.Rank)
+		}
+		l.ranks[key] = r
+	}
+}
+
+// rank returns the rank key was asked for at (nil when unknown).
+func (l *Loader[K, V]) rank(key K) workable.Rank {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.ranks[key]
+}
+
+// NewLoader returns a loader over Batch(sp) whose batches
+// rank their keys' Workable calls.
+func NewLoader[K comparable, V any](e *Economy, rs *Request, sp Spec[K, V]) *Loader[K, V] {
+	return &Loader[K, V]{e: e, rs: rs, sp: sp}
+}
+
+// Read starts reading key and returns a function that waits for it. A key
+// the decoded tier answers needs no batch, so it does not wait for one: the
+// batch wait is for keys that must be read or fetched. Otherwise key is
+// queued at rank() (the rank of the field asking). dataloader v7.1.0 has no
+// NewSkipCacheError, so a transient failure (rate limit, upstream trouble)
+// is cleared from the loader's cache here instead: a later read in the same
+// request tries again.
+func (l *Loader[K, V]) Read(ctx context.Context, key K, rank func() workable.Rank) func() (V, error) {
+	if v, ok := l.fromLocal(ctx, key); ok {
+		return func() (V, error) { return v, nil }
+	}
+	l.noteRank(key, rank())
+	thunk := l.dataloader().Load(ctx, key)
+	return func() (V, error) {
+		p, err := thunk()
+		var v V
+		if err == nil {
+			v, err = p.Wait()
+		}
+		if err != nil && Transient(err) {
+			l.Clear(ctx, key)
+		}
+		return v, err
+	}
+}
