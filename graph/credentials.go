@@ -65,21 +65,43 @@ func credentialMiddleware(reg *credentials.Registry, logger *slog.Logger, next h
 				"send at most one "+CredentialHeader+" header")
 			return
 		}
-		e, _, err := reg.Economy(r.Context(), nickname)
-		switch {
-		case err == nil:
-			e.Serve(w, r, next, answeredInParts)
-		case errors.Is(err, credentials.ErrNotFound):
-			guard.WriteError(w, http.StatusBadRequest, CodeUnknownCredential, unknownCredentialMessage(nickname))
-		case errors.Is(err, credentials.ErrWrongKey):
-			logger.LogAttrs(r.Context(), slog.LevelError, "cannot decrypt the request's Workable credential", slog.Any("err", err))
-			guard.WriteError(w, http.StatusInternalServerError, CodeCredentialUnreadable, unreadableCredentialMessage(nickname))
-		default:
-			logger.LogAttrs(r.Context(), slog.LevelError, "cannot resolve the request's Workable credential", slog.Any("err", err))
-			guard.WriteError(w, http.StatusServiceUnavailable, CodeCredentialStoreUnavailable,
-				"the gateway cannot read its Workable credentials right now; retry later")
+		e, refusal := resolveCredential(r.Context(), reg, logger, nickname)
+		if refusal != nil {
+			guard.WriteError(w, refusal.status, refusal.code, refusal.message)
+			return
 		}
+		e.Serve(w, r, next, answeredInParts)
 	})
+}
+
+// credentialRefusal is why a request's credential cannot be used: the HTTP
+// status, extensions.code and message of the refusal.
+type credentialRefusal struct {
+	status  int
+	code    string
+	message string
+}
+
+// resolveCredential returns the economy of the credential nickname ("" for
+// the default), or the refusal of a request naming it, logging the
+// failures an operator must see (an unreadable credential or store). Both
+// the HTTP requests (credentialMiddleware) and a WebSocket's
+// connection_init (websocketInit) resolve their credential with it.
+func resolveCredential(ctx context.Context, reg *credentials.Registry, logger *slog.Logger, nickname string) (*upstream.Economy, *credentialRefusal) {
+	e, _, err := reg.Economy(ctx, nickname)
+	switch {
+	case err == nil:
+		return e, nil
+	case errors.Is(err, credentials.ErrNotFound):
+		return nil, &credentialRefusal{http.StatusBadRequest, CodeUnknownCredential, unknownCredentialMessage(nickname)}
+	case errors.Is(err, credentials.ErrWrongKey):
+		logger.LogAttrs(ctx, slog.LevelError, "cannot decrypt the request's Workable credential", slog.Any("err", err))
+		return nil, &credentialRefusal{http.StatusInternalServerError, CodeCredentialUnreadable, unreadableCredentialMessage(nickname)}
+	default:
+		logger.LogAttrs(ctx, slog.LevelError, "cannot resolve the request's Workable credential", slog.Any("err", err))
+		return nil, &credentialRefusal{http.StatusServiceUnavailable, CodeCredentialStoreUnavailable,
+			"the gateway cannot read its Workable credentials right now; retry later"}
+	}
 }
 
 // unknownCredentialMessage names the unknown nickname only when it is a

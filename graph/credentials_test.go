@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/99designs/gqlgen/graphql/handler/transport"
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/workablegw/gateway/access"
@@ -558,6 +559,13 @@ func TestUndecryptableCredential(t *testing.T) {
 		t.Errorf("message %q: want it to point at CREDENTIALS_KEY, not to retry", e.Message)
 	}
 	ce.do(adminKey, "", testCredential, vars{"n": "broken"}).requireCode(t, CodeCredentialUnreadable)
+	// A WebSocket's connection_init naming it is refused the same way, not
+	// with CREDENTIAL_STORE_UNAVAILABLE's "retry later".
+	initFn := websocketInit(nil, ce.registry, ce.hcfg.Logger)
+	if _, _, err := initFn(ctx, transport.InitPayload{CredentialHeader: "broken"}); err == nil ||
+		!strings.HasPrefix(err.Error(), CodeCredentialUnreadable+": ") || strings.Contains(err.Error(), "retry later") {
+		t.Errorf("connection_init with the unreadable credential: %v, want a %s refusal", err, CodeCredentialUnreadable)
+	}
 	if n := ce.simB.TotalRequests(); n != 0 {
 		t.Errorf("%d Workable calls with the unreadable credential, want 0", n)
 	}

@@ -68,7 +68,7 @@ func subscriptionTransports(cfg Config) (ws transport.Websocket, sse graphql.Tra
 		// against CORS_ALLOWED_ORIGINS rather than coder/websocket's
 		// same-host rule.
 		Implementation:        untimedWebsocket{transport.CoderWebsocketImplementation{AcceptOptions: coderws.AcceptOptions{InsecureSkipVerify: true}}},
-		InitFunc:              websocketInit(cfg.WebSocketInit, cfg.Credentials),
+		InitFunc:              websocketInit(cfg.WebSocketInit, cfg.Credentials, logger),
 		InitTimeout:           wsInitTimeout,
 		KeepAlivePingInterval: hb,
 		PingPongInterval:      hb,
@@ -157,8 +157,9 @@ func clearDeadlines(w http.ResponseWriter) {
 
 // websocketInit returns the connection_init hook: authentication by auth
 // (nil: none beyond the upgrade's), then the credential the payload names,
-// if any, in place of the upgrade's.
-func websocketInit(auth func(context.Context, map[string]any) (context.Context, error), reg *credentials.Registry) transport.WebsocketInitFunc {
+// if any, in place of the upgrade's, refused like an HTTP request naming
+// it (resolveCredential), with close code 4400.
+func websocketInit(auth func(context.Context, map[string]any) (context.Context, error), reg *credentials.Registry, logger *slog.Logger) transport.WebsocketInitFunc {
 	return func(ctx context.Context, payload transport.InitPayload) (context.Context, *transport.InitPayload, error) {
 		if auth != nil {
 			authed, err := auth(ctx, payload)
@@ -168,13 +169,9 @@ func websocketInit(auth func(context.Context, map[string]any) (context.Context, 
 			ctx = authed
 		}
 		if nickname, ok := access.PayloadValue(payload, CredentialHeader); ok && reg != nil {
-			e, _, err := reg.Economy(ctx, nickname)
-			switch {
-			case errors.Is(err, credentials.ErrNotFound):
-				return refuseInit(ctx, wsCloseBadRequest, CodeUnknownCredential, errors.New(unknownCredentialMessage(nickname)))
-			case err != nil:
-				return refuseInit(ctx, wsCloseBadRequest, CodeCredentialStoreUnavailable,
-					errors.New("the gateway cannot read its Workable credentials right now; retry later"))
+			e, refusal := resolveCredential(ctx, reg, logger, nickname)
+			if refusal != nil {
+				return refuseInit(ctx, wsCloseBadRequest, refusal.code, errors.New(refusal.message))
 			}
 			ctx = newRequest(e.NewRequest(ctx))
 		}
