@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/vektah/gqlparser/v2/gqlerror"
@@ -153,13 +154,17 @@ func (r *Resolver) runAction(ctx context.Context, a candidateAction, keyField *s
 	}
 	if out.sent && a.event != "" {
 		job, stage := a.job, a.stage
+		var updated time.Time
 		if cand != nil {
 			job = cmp.Or(cand.Job.Shortcode, job)
 			if cand.Stage != nil {
 				stage = cmp.Or(*cand.Stage, stage)
 			}
+			if cand.UpdatedAt != nil {
+				updated = *cand.UpdatedAt
+			}
 		}
-		r.publish(ctx, a.event, cmp.Or(out.CandidateID, a.id), job, stage)
+		r.publish(ctx, a.event, cmp.Or(out.CandidateID, a.id), job, stage, updated)
 	}
 	return out, cand, []model.UserError{}, nil
 }

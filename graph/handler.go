@@ -148,6 +148,7 @@ func newServer(cfg Config) *handler.Server {
 	if r.events == nil {
 		r.events = events.NewLocal()
 	}
+	r.changes = events.NewOncePerChange(r.events, r.idem, 0)
 	srv := handler.New(executableSchema(r))
 	ws, sse := subscriptionTransports(cfg)
 	addTransports(srv, ws, sse)

@@ -25,6 +25,10 @@ type Resolver struct {
 	// events carries candidate events: actions publish, subscriptions
 	// listen (Config.Events).
 	events events.Bus
+	// changes publishes the gateway's own events on events once per change,
+	// remembering changes in idem (shared with the webhook receiver and the
+	// refresher).
+	changes *events.OncePerChange
 	// subLimit bounds each client's live subscriptions.
 	subLimit *subscriptionLimiter
 	// publicURL is where Workable delivers webhooks (Config.PublicURL).

@@ -284,8 +284,12 @@ func (r *Resolver) eventRequest(ctx context.Context, timeout time.Duration) (con
 
 // publish sends a candidate event of the gateway's own (a hiring action or
 // createCandidate that succeeded) to the subscribers of the request's
-// credential. A failure is logged: the write happened whatever the bus says.
-func (r *Resolver) publish(ctx context.Context, kind events.Kind, candidateID, job, stage string) {
+// credential, once per change: the candidate's updated (its updated_at
+// after the write, zero when unknown) keys it in the idempotency store the
+// webhook receiver and the refresher share, so that their later sighting
+// of the same change is not published again. A failure is logged: the
+// write happened whatever the bus says.
+func (r *Resolver) publish(ctx context.Context, kind events.Kind, candidateID, job, stage string, updated time.Time) {
 	e := events.Event{
 		ID:           "gateway-" + randomID(),
 		Credential:   r.requestCredential(ctx),
@@ -301,7 +305,7 @@ func (r *Resolver) publish(ctx context.Context, kind events.Kind, candidateID, j
 	// at all.
 	pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
 	defer cancel()
-	if err := r.events.Publish(pctx, e); err != nil {
+	if _, err := r.changes.Publish(pctx, e, updated); err != nil {
 		r.logger.LogAttrs(ctx, slog.LevelWarn, "publish a candidate event", slog.String("kind", string(kind)), slog.Any("err", err))
 	}
 }
@@ -313,7 +317,11 @@ func (r *Resolver) publishCreated(ctx context.Context, c *workable.Candidate, jo
 	if c.Stage != nil {
 		stage = *c.Stage
 	}
-	r.publish(ctx, events.CandidateCreated, c.ID, cmp.Or(c.Job.Shortcode, job), stage)
+	var updated time.Time
+	if c.UpdatedAt != nil {
+		updated = *c.UpdatedAt
+	}
+	r.publish(ctx, events.CandidateCreated, c.ID, cmp.Or(c.Job.Shortcode, job), stage, updated)
 }
 
 // randomID returns 16 random bytes in hex.

@@ -18,6 +18,7 @@ import (
 	"github.com/workablegw/gateway/credentials"
 	"github.com/workablegw/gateway/events"
 	"github.com/workablegw/gateway/graph/model"
+	"github.com/workablegw/gateway/idempotency"
 	"github.com/workablegw/gateway/workable/simulator"
 )
 
@@ -233,6 +234,50 @@ func TestSubscriptionReceivesTheGatewaysOwnMoves(t *testing.T) {
 	marker(t, bus, "m2", job, "anything")
 	if got := s.nextEvent(); got.ID != "m2" {
 		t.Errorf("after a comment: event %s, want the marker", got.ID)
+	}
+}
+
+// TestGatewayMoveIsNotPublishedAgain: the webhook receiver and the
+// refresher announce a change through events.OncePerChange, keyed by the
+// candidate's updated_at in the idempotency store they share with the
+// gateway; after a move made through the gateway, their sighting of the
+// same change reaches no subscriber.
+func TestGatewayMoveIsNotPublishedAgain(t *testing.T) {
+	t.Parallel()
+	bus := newWatchedBus()
+	store := idempotency.NewMemoryStore()
+	env := newTestEnv(t, withMemberID(actorID), withHandler(func(c Config) http.Handler {
+		c.Events, c.Idempotency = bus, store
+		return NewHandler(c)
+	}))
+	c := pickActionCandidate(t, env.sim, qualifiedIn("Applied"))
+	job := c.Job.Shortcode
+	s := env.subscribeSSE(eventsSubscription, vars{"job": job})
+	bus.waitSubscribed(t)
+
+	in := map[string]any{"id": c.ID, "toStage": "interview", "idempotencyKey": "once-move-1"}
+	if p := env.runAction(moveMutation, in); len(p.UserErrors) > 0 {
+		t.Fatalf("move: %+v", p.UserErrors)
+	}
+	if ev := s.nextEvent(); ev.Source != "GATEWAY" || ev.Candidate == nil || ev.Candidate.ID != c.ID {
+		t.Fatalf("event after the move = %+v", ev)
+	}
+
+	// What Workable answers for the candidate now is what a webhook or the
+	// refresher would carry.
+	after, ok := env.sim.Candidate(c.ID)
+	if !ok || after.UpdatedAt == nil {
+		t.Fatalf("the simulator has no updated_at for %s after the move", c.ID)
+	}
+	sighting := events.Event{ID: "webhook-1", Credential: credentials.DefaultNickname, Kind: events.CandidateMoved,
+		CandidateID: c.ID, JobShortcode: job, Stage: "Interview", Source: events.SourceWebhook}
+	published, err := events.NewOncePerChange(bus, store, 0).Publish(context.Background(), sighting, *after.UpdatedAt)
+	if err != nil || published {
+		t.Errorf("a webhook's sighting of the gateway's own move: published %v, err %v; want it dropped", published, err)
+	}
+	marker(t, bus, "m1", job, "anything")
+	if got := s.nextEvent(); got.ID != "m1" {
+		t.Errorf("after the sighting: event %s, want the marker (no second event)", got.ID)
 	}
 }
 
