@@ -33,8 +33,13 @@ const pendingRetry = redisconn.DefaultCoolDown
 // pendingInvalidations are the generation keys an economy could not
 // replace in the cache.
 type pendingInvalidations struct {
-	mu      sync.Mutex
-	keys    map[string]struct{}
+	// applying serializes applyPending: concurrent readers finding keys
+	// pending when Redis returns replace the tokens once, not once each
+	// (each replacement would end what the previous one's readers cached).
+	applying sync.Mutex
+	mu       sync.Mutex
+	keys     map[string]struct{}
+	// running is true while retryPending runs; only retryPending clears it.
 	running bool
 	every   time.Duration
 	// onApplied is a test hook, called after the recorded keys were
@@ -96,17 +101,28 @@ func (e *Economy) deferInvalidation(keys []string) {
 func (e *Economy) retryPending(every time.Duration) {
 	t := time.NewTicker(every)
 	defer t.Stop()
+	p := &e.pending
 	for range t.C {
-		if done := e.applyPending(context.Background()); done {
+		if !e.applyPending(context.Background()) {
+			continue
+		}
+		p.mu.Lock()
+		if len(p.keys) == 0 {
+			p.running = false
+			p.mu.Unlock()
 			return
 		}
+		p.mu.Unlock()
 	}
 }
 
-// applyPending replaces the recorded generation tokens in one write. It
-// reports whether none is left to apply (and then ends the retry).
+// applyPending replaces the recorded generation tokens in one write, one
+// caller at a time (a caller that waited finds them applied). It reports
+// whether none is left to apply.
 func (e *Economy) applyPending(ctx context.Context) (done bool) {
 	p := &e.pending
+	p.applying.Lock()
+	defer p.applying.Unlock()
 	p.mu.Lock()
 	keys := make([]string, 0, len(p.keys))
 	for k := range p.keys {
@@ -114,7 +130,7 @@ func (e *Economy) applyPending(ctx context.Context) (done bool) {
 	}
 	p.mu.Unlock()
 	if len(keys) == 0 {
-		return e.pendingDone()
+		return true
 	}
 	slices.Sort(keys)
 	items := make([]cache.Item, len(keys))
@@ -133,20 +149,7 @@ func (e *Economy) applyPending(ctx context.Context) (done bool) {
 	if p.onApplied != nil {
 		p.onApplied()
 	}
-	return e.pendingDone()
-}
-
-// pendingDone stops the retry when no key is left, and reports whether it
-// did.
-func (e *Economy) pendingDone() bool {
-	p := &e.pending
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if len(p.keys) > 0 {
-		return false
-	}
-	p.running = false
-	return true
+	return !e.hasPending()
 }
 
 // hasPending reports whether invalidations wait for the cache.

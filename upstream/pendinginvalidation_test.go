@@ -2,6 +2,9 @@ package upstream
 
 import (
 	"context"
+	"errors"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -76,5 +79,52 @@ func TestInvalidationDuringAnOutageReachesEveryReplica(t *testing.T) {
 	}
 	if writer.hasPending() {
 		t.Error("invalidations still pending after they were applied")
+	}
+}
+
+// outageStore is a cache.Store whose writes fail while down is set, and
+// which counts the writes it took.
+type outageStore struct {
+	cache.Store
+	down   atomic.Bool
+	writes atomic.Int32
+}
+
+func (s *outageStore) SetMany(ctx context.Context, items []cache.Item) error {
+	if s.down.Load() {
+		return errors.New("cache unreachable")
+	}
+	s.writes.Add(1)
+	return s.Store.SetMany(ctx, items)
+}
+
+// TestPendingInvalidationsAppliedOnceByConcurrentReaders: when the cache
+// answers again, readers that all find invalidations pending replace the
+// tokens once between them: a second replacement would end what the
+// readers of the first had cached, and refetch it from Workable.
+func TestPendingInvalidationsAppliedOnceByConcurrentReaders(t *testing.T) {
+	t.Parallel()
+	store := &outageStore{Store: cache.NewMemory(0)}
+	e := New(Config{Cache: store}, Credential{Nickname: "default", Namespace: "pending-once:"}, nil)
+	e.pending.every = time.Hour // the background retry stays out of the way
+	ctx := context.Background()
+
+	store.down.Store(true)
+	e.CandidatesChanged(ctx, "7")
+	if !e.hasPending() {
+		t.Fatal("the invalidation that could not reach the cache was not recorded")
+	}
+	store.down.Store(false)
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Go(func() {
+			if !e.applyPending(ctx) {
+				t.Error("applyPending reported invalidations left with the cache answering")
+			}
+		})
+	}
+	wg.Wait()
+	if n := store.writes.Load(); n != 1 {
+		t.Errorf("8 readers replaced the pending tokens in %d writes, want 1", n)
 	}
 }
