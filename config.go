@@ -58,7 +58,7 @@ type config struct {
 
 	// Subscriptions.
 	SubscriptionsPerClient int           // SUBSCRIPTIONS_PER_CLIENT, default graph.DefaultSubscriptionsPerClient
-	SubscriptionHeartbeat  time.Duration // SUBSCRIPTION_HEARTBEAT, default graph.DefaultSubscriptionHeartbeat
+	SubscriptionHeartbeat  time.Duration // SUBSCRIPTION_HEARTBEAT, default gqlhttp.DefaultHeartbeat
 
 	// Observability (LOG_FORMAT, LOG_LEVEL and OTEL_* are read by the
 	// telemetry package).

@@ -9,6 +9,7 @@ import (
 
 	"github.com/workablegw/gateway/access"
 	"github.com/workablegw/gateway/cache"
+	"github.com/workablegw/gateway/gqlhttp"
 	"github.com/workablegw/gateway/graph"
 	"github.com/workablegw/gateway/guard"
 	"github.com/workablegw/gateway/workable/simulator"
@@ -36,7 +37,7 @@ func defaults() config {
 		CORSAllowedOrigins: []string{"http://localhost:*", "http://127.0.0.1:*"}, SlowQueryThreshold: 5 * time.Second,
 		WorkableMemberID: simulator.DemoMemberID, GC: gcSettings{Percent: defaultGCPercent, LimitFromCgroup: true},
 		RefreshEnabled: true, RefreshInterval: 30 * time.Second, RefreshShare: 0.2,
-		SubscriptionsPerClient: graph.DefaultSubscriptionsPerClient, SubscriptionHeartbeat: graph.DefaultSubscriptionHeartbeat}
+		SubscriptionsPerClient: graph.DefaultSubscriptionsPerClient, SubscriptionHeartbeat: gqlhttp.DefaultHeartbeat}
 }
 
 // accountDefaults is the configuration with only a Workable account set

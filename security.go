@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/workablegw/gateway/access"
-	"github.com/workablegw/gateway/graph"
+	"github.com/workablegw/gateway/gqlhttp"
 	"github.com/workablegw/gateway/guard"
 	"github.com/workablegw/gateway/telemetry"
 )
@@ -79,7 +79,7 @@ func newSecurity(cfg config, logger *slog.Logger) security {
 // the Workable credential and checks roles and query limits before any
 // resolver runs.
 //
-// Subscriptions (see graph.IsSubscriptionRequest) have no deadline: they
+// Subscriptions (see gqlhttp.IsSubscriptionRequest) have no deadline: they
 // last while their client listens. A WebSocket upgrade carries no GraphQL
 // request to check: it goes from the per-client rate limit straight to the
 // GraphQL handler, which checks every operation sent over the socket
@@ -118,20 +118,13 @@ func (s security) protect(h http.Handler) http.Handler {
 func (s security) deadline(next http.Handler) http.Handler {
 	bounded := guard.Deadline(s.RequestTimeout, next)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if graph.IsSubscriptionRequest(r) {
-			clearDeadlines(w)
+		if gqlhttp.IsSubscriptionRequest(r) {
+			gqlhttp.ClearDeadlines(w)
 			next.ServeHTTP(w, r)
 			return
 		}
 		bounded.ServeHTTP(w, r)
 	})
-}
-
-// clearDeadlines removes the read and write deadlines of w's connection.
-func clearDeadlines(w http.ResponseWriter) {
-	rc := http.NewResponseController(w)
-	_ = rc.SetReadDeadline(time.Time{})
-	_ = rc.SetWriteDeadline(time.Time{})
 }
 
 // protectSchema wraps GET /schema.graphql: the same CORS and API keys as

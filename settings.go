@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/workablegw/gateway/cache"
+	"github.com/workablegw/gateway/gqlhttp"
 	"github.com/workablegw/gateway/graph"
 	"github.com/workablegw/gateway/guard"
 	"github.com/workablegw/gateway/refresher"
@@ -86,7 +87,7 @@ func settingsTable() []setting {
 		{name: "QUERY_MAX_FIELDS", def: strconv.Itoa(limits.MaxFields), help: "Maximum fields, fragments expanded."},
 		{name: "QUERY_MAX_TOKENS", def: strconv.Itoa(limits.MaxTokens), help: "Maximum lexical tokens of a query."},
 		{name: "SUBSCRIPTIONS_PER_CLIENT", def: strconv.Itoa(graph.DefaultSubscriptionsPerClient), help: "Live subscriptions one client (API key, or address without keys) may hold on each replica; one more is refused with TOO_MANY_SUBSCRIPTIONS."},
-		{name: "SUBSCRIPTION_HEARTBEAT", def: graph.DefaultSubscriptionHeartbeat.String(), help: "How often a subscription's WebSocket or SSE stream carries a heartbeat (a WebSocket client that misses two is disconnected)."},
+		{name: "SUBSCRIPTION_HEARTBEAT", def: gqlhttp.DefaultHeartbeat.String(), help: "How often a subscription's WebSocket or SSE stream carries a heartbeat (a WebSocket client that misses two is disconnected)."},
 		{name: "CACHE_PREFIX", help: "Put before every Redis key, to share one Redis between deployments."},
 		{name: "CACHE_MAX_BYTES", def: strconv.FormatInt(cache.DefaultMemoryBytes, 10), help: "Bound of the in-process cache (without REDIS_URL)."},
 		{name: "CACHE_TTL_SCALE", def: "1", help: "Multiplies every fresh time below."},

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/workablegw/gateway/gqlhttp"
 	"github.com/workablegw/gateway/upstream"
 	"github.com/workablegw/gateway/workable"
 )
@@ -35,7 +36,7 @@ func (r *Resolver) stages(ctx context.Context) ([]workable.Stage, error) {
 // given (at most maxMemberPages pages; more is an error rather than a
 // silently cut list).
 func (r *Resolver) members(ctx context.Context, role, email, name, status *string) ([]workable.Member, error) {
-	ctx = requestContext(ctx)
+	ctx = gqlhttp.RequestContext(ctx)
 	upstream.RequestFrom(ctx).NoResponseCache()
 	c := r.clientFor(ctx)
 	opts := &workable.MemberListOptions{
@@ -66,7 +67,7 @@ func (r *Resolver) members(ctx context.Context, role, email, name, status *strin
 
 // account resolves Query.account: GET /accounts/{subdomain}.
 func (r *Resolver) account(ctx context.Context) (*workable.Account, error) {
-	ctx = requestContext(ctx)
+	ctx = gqlhttp.RequestContext(ctx)
 	upstream.RequestFrom(ctx).NoResponseCache()
 	a, _, err := r.clientFor(ctx).Accounts.Get(ctx)
 	noteCall(ctx, "account", err)

@@ -13,6 +13,7 @@ import (
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
 	"github.com/workablegw/gateway/events"
+	"github.com/workablegw/gateway/gqlhttp"
 	"github.com/workablegw/gateway/graph/model"
 	"github.com/workablegw/gateway/upstream"
 	"github.com/workablegw/gateway/workable"
@@ -110,7 +111,7 @@ type actionOutcome struct {
 // the candidate the payload answers. userErrors are the caller's to fix;
 // err is a GraphQL error.
 func (r *Resolver) runAction(ctx context.Context, a candidateAction, keyField *string) (out actionOutcome, cand *workable.Candidate, userErrs []model.UserError, err error) {
-	ctx = requestContext(ctx) // the Workable call and the stores wait within the request's deadline
+	ctx = gqlhttp.RequestContext(ctx) // the Workable call and the stores wait within the request's deadline
 	key := ""
 	if a.keyed {
 		k, keyErrs := requestIdempotencyKey(ctx, keyField)

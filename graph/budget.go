@@ -10,6 +10,7 @@ import (
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
+	"github.com/workablegw/gateway/gqlhttp"
 	"github.com/workablegw/gateway/graph/model"
 	"github.com/workablegw/gateway/upstream"
 	"github.com/workablegw/gateway/workable"
@@ -106,7 +107,7 @@ func retryAfter(ctx context.Context, client *workable.Client, errs []*gqlerror.E
 // workableBudget resolves Query.workableBudget from the rate limiter of the
 // request's credential: no Workable call.
 func (r *Resolver) workableBudget(ctx context.Context) (*model.WorkableBudget, error) {
-	ctx = requestContext(ctx)
+	ctx = gqlhttp.RequestContext(ctx)
 	upstream.RequestFrom(ctx).NoResponseCache() // it changes with every call
 	e := r.econFor(ctx)
 	b, err := e.Client().Budget(ctx)

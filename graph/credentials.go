@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/http"
 	"strings"
 
 	"github.com/99designs/gqlgen/graphql"
@@ -13,123 +12,22 @@ import (
 
 	"github.com/workablegw/gateway/access"
 	"github.com/workablegw/gateway/credentials"
+	"github.com/workablegw/gateway/gqlhttp"
 	"github.com/workablegw/gateway/graph/model"
-	"github.com/workablegw/gateway/guard"
 	"github.com/workablegw/gateway/upstream"
 	"github.com/workablegw/gateway/workable"
 )
 
-// Per-request Workable credentials. Each request names its credential in
-// the header X-Workable-Credential (the default credential when absent).
-// The request then runs on that credential's economy: its client (and so
-// its rate budget), its cache namespace and its coalescing of fetches, so
-// that one credential's cached data is never served to another.
-
-// CredentialHeader is the request header that picks the Workable credential.
-const CredentialHeader = "X-Workable-Credential"
-
-// The extensions.code values of credential errors.
-const (
-	// CodeUnknownCredential: X-Workable-Credential names no credential.
-	CodeUnknownCredential = "UNKNOWN_CREDENTIAL"
-	// CodeCredentialStoreUnavailable: the credential store (Redis) cannot
-	// be read, so the request's credential is unknown.
-	CodeCredentialStoreUnavailable = "CREDENTIAL_STORE_UNAVAILABLE"
-	// CodeCredentialsDisabled: the handler has no credential registry.
-	CodeCredentialsDisabled = "CREDENTIALS_DISABLED"
-	// CodeCredentialUnreadable: a stored credential cannot be decrypted
-	// (CREDENTIALS_KEY is not the key it was stored with, or the record is
-	// damaged). Unlike CREDENTIAL_STORE_UNAVAILABLE, retrying does not
-	// help: an admin must restore the key, or remove the credential and
-	// add it again.
-	CodeCredentialUnreadable = "CREDENTIAL_UNREADABLE"
-)
-
-// credentialMiddleware resolves each request's credential and runs it on
-// that credential's economy (upstream.Economy.Serve), which calls next for
-// the requests it does not answer from the response cache. An unknown credential
-// is answered with HTTP 400 and code UNKNOWN_CREDENTIAL (a GraphQL-shaped
-// error, like the other refusals made before the GraphQL handler): the
-// request is refused as a whole because none of its fields could be
-// answered, and nothing reaches Workable.
-func credentialMiddleware(reg *credentials.Registry, logger *slog.Logger, next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		vals := r.Header.Values(CredentialHeader)
-		nickname := ""
-		switch len(vals) {
-		case 0:
-		case 1:
-			nickname = vals[0]
-		default:
-			guard.WriteError(w, http.StatusBadRequest, CodeUnknownCredential,
-				"send at most one "+CredentialHeader+" header")
-			return
-		}
-		e, refusal := resolveCredential(r.Context(), reg, logger, nickname)
-		if refusal != nil {
-			guard.WriteError(w, refusal.status, refusal.code, refusal.message)
-			return
-		}
-		e.Serve(w, r, next, answeredInParts)
-	})
-}
-
-// credentialRefusal is why a request's credential cannot be used: the HTTP
-// status, extensions.code and message of the refusal.
-type credentialRefusal struct {
-	status  int
-	code    string
-	message string
-}
-
-// resolveCredential returns the economy of the credential nickname ("" for
-// the default), or the refusal of a request naming it, logging the
-// failures an operator must see (an unreadable credential or store). Both
-// the HTTP requests (credentialMiddleware) and a WebSocket's
-// connection_init (websocketInit) resolve their credential with it.
-func resolveCredential(ctx context.Context, reg *credentials.Registry, logger *slog.Logger, nickname string) (*upstream.Economy, *credentialRefusal) {
-	e, _, err := reg.Economy(ctx, nickname)
-	switch {
-	case err == nil:
-		return e, nil
-	case errors.Is(err, credentials.ErrNotFound):
-		return nil, &credentialRefusal{http.StatusBadRequest, CodeUnknownCredential, unknownCredentialMessage(nickname)}
-	case errors.Is(err, credentials.ErrWrongKey):
-		logger.LogAttrs(ctx, slog.LevelError, "cannot decrypt the request's Workable credential", slog.Any("err", err))
-		return nil, &credentialRefusal{http.StatusInternalServerError, CodeCredentialUnreadable, unreadableCredentialMessage(nickname)}
-	default:
-		logger.LogAttrs(ctx, slog.LevelError, "cannot resolve the request's Workable credential", slog.Any("err", err))
-		return nil, &credentialRefusal{http.StatusServiceUnavailable, CodeCredentialStoreUnavailable,
-			"the gateway cannot read its Workable credentials right now; retry later"}
-	}
-}
-
-// unknownCredentialMessage names the unknown nickname only when it is a
-// valid one (a hostile header is not echoed).
-func unknownCredentialMessage(nickname string) string {
-	if nickname == "" || nickname == credentials.DefaultNickname {
-		return "the gateway has no default Workable credential; choose one with the " + CredentialHeader + " header"
-	}
-	if credentials.ValidateNickname(nickname) != nil {
-		return "the " + CredentialHeader + " header is not a valid credential nickname"
-	}
-	return fmt.Sprintf("there is no Workable credential named %q (see workableCredentials)", nickname)
-}
-
-// unreadableCredentialMessage says that the credential nickname cannot be
-// decrypted and what an admin can do about it.
-func unreadableCredentialMessage(nickname string) string {
-	return fmt.Sprintf("the stored Workable credential %q cannot be decrypted: CREDENTIALS_KEY is not the key it was "+
-		"stored with (or the record is damaged); retrying does not help: restore that CREDENTIALS_KEY, "+
-		"or remove the credential and add it again", nickname)
-}
+// CodeCredentialsDisabled is the extensions.code of a credential field on
+// a handler that has no credential registry.
+const CodeCredentialsDisabled = "CREDENTIALS_DISABLED"
 
 // credentialUnreadableError is the GraphQL error of an undecryptable
 // credential.
 func credentialUnreadableError(nickname string) error {
 	return &gqlerror.Error{
-		Message:    unreadableCredentialMessage(nickname),
-		Extensions: map[string]any{"code": CodeCredentialUnreadable},
+		Message:    credentials.UnreadableMessage(nickname),
+		Extensions: map[string]any{"code": credentials.CodeUnreadable},
 	}
 }
 
@@ -156,7 +54,7 @@ func (r *Resolver) requireAdmin(ctx context.Context) error {
 // (by nickname) and reported in an error with code CREDENTIAL_UNREADABLE
 // next to the data, so that one broken record does not hide the others.
 func (r *Resolver) workableCredentials(ctx context.Context) ([]credentials.Credential, error) {
-	ctx = requestContext(ctx)
+	ctx = gqlhttp.RequestContext(ctx)
 	upstream.RequestFrom(ctx).NoResponseCache()
 	if err := r.requireAdmin(ctx); err != nil {
 		return nil, err
@@ -173,7 +71,7 @@ func (r *Resolver) workableCredentials(ctx context.Context) ([]credentials.Crede
 			Message: fmt.Sprintf("%d stored credential(s) %s cannot be decrypted and are not listed: CREDENTIALS_KEY is not "+
 				"the key they were stored with (or the records are damaged); restore that key, or remove them "+
 				"with removeWorkableCredential and add them again", unreadable.Count, strings.Join(quoted(unreadable.Nicknames), ", ")),
-			Extensions: map[string]any{"code": CodeCredentialUnreadable, "nicknames": unreadable.Nicknames},
+			Extensions: map[string]any{"code": credentials.CodeUnreadable, "nicknames": unreadable.Nicknames},
 		})
 	default:
 		return nil, fmt.Errorf("list credentials: %w", err)
@@ -195,7 +93,7 @@ func quoted(ss []string) []string {
 // ALREADY_EXISTS, and a store without CREDENTIALS_KEY userError
 // ENCRYPTION_KEY_MISSING with the message saying how to set it.
 func (r *Resolver) addWorkableCredential(ctx context.Context, in model.AddWorkableCredentialInput) (*model.AddWorkableCredentialPayload, error) {
-	ctx = requestContext(ctx)
+	ctx = gqlhttp.RequestContext(ctx)
 	if err := r.requireAdmin(ctx); err != nil {
 		return nil, err
 	}
@@ -244,7 +142,7 @@ func (r *Resolver) addWorkableCredential(ctx context.Context, in model.AddWorkab
 
 // testWorkableCredential implements Mutation.testWorkableCredential.
 func (r *Resolver) testWorkableCredential(ctx context.Context, nickname string) (*model.TestWorkableCredentialPayload, error) {
-	ctx = requestContext(ctx)
+	ctx = gqlhttp.RequestContext(ctx)
 	if err := r.requireAdmin(ctx); err != nil {
 		return nil, err
 	}
@@ -285,7 +183,7 @@ func (r *Resolver) testWorkableCredential(ctx context.Context, nickname string) 
 // An empty nickname is userError NOT_FOUND like any other unknown one (the
 // registry would read it as the default credential).
 func (r *Resolver) removeWorkableCredential(ctx context.Context, nickname string) (*model.RemoveWorkableCredentialPayload, error) {
-	ctx = requestContext(ctx)
+	ctx = gqlhttp.RequestContext(ctx)
 	if err := r.requireAdmin(ctx); err != nil {
 		return nil, err
 	}

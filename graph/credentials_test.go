@@ -11,7 +11,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/99designs/gqlgen/graphql/handler/transport"
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/workablegw/gateway/access"
@@ -101,7 +100,7 @@ func (ce *credEnv) do(key, credential, q string, v vars) gqlResponse {
 		req.Header.Set("Authorization", "Bearer "+key)
 	}
 	if credential != "" {
-		req.Header.Set(CredentialHeader, credential)
+		req.Header.Set(credentials.Header, credential)
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
@@ -214,7 +213,7 @@ func TestCredentialCacheIsolation(t *testing.T) {
 	if resp.Status != http.StatusBadRequest {
 		t.Errorf("removed credential: status %d, want 400", resp.Status)
 	}
-	resp.requireCode(t, CodeUnknownCredential)
+	resp.requireCode(t, credentials.CodeUnknown)
 	ce.addBeta(betaToken)
 	ce.mustDo(readerKey, "beta", candidateNames, nil, &b2)
 	if got := ce.simB.TotalRequests(); got != 2 {
@@ -240,7 +239,7 @@ func TestUnknownCredential(t *testing.T) {
 			if resp.Status != http.StatusBadRequest {
 				t.Errorf("status %d, want 400", resp.Status)
 			}
-			e := resp.requireCode(t, CodeUnknownCredential)
+			e := resp.requireCode(t, credentials.CodeUnknown)
 			if !strings.Contains(e.Message, tc.wantIn) || (tc.wantNotIn != "" && strings.Contains(e.Message, tc.wantNotIn)) {
 				t.Errorf("message %q: want it to contain %q and not %q", e.Message, tc.wantIn, tc.wantNotIn)
 			}
@@ -542,7 +541,7 @@ func TestUndecryptableCredential(t *testing.T) {
 	if diff := cmp.Diff([]any{"default", "beta"}, names); diff != "" {
 		t.Errorf("listed nicknames (-want +got):\n%s", diff)
 	}
-	e := resp.requireCode(t, CodeCredentialUnreadable)
+	e := resp.requireCode(t, credentials.CodeUnreadable)
 	if !strings.Contains(e.Message, `"broken"`) || !strings.Contains(e.Message, "CREDENTIALS_KEY") {
 		t.Errorf("list error %q should name the record and CREDENTIALS_KEY", e.Message)
 	}
@@ -554,17 +553,17 @@ func TestUndecryptableCredential(t *testing.T) {
 	if resp.Status != http.StatusInternalServerError {
 		t.Errorf("request with the unreadable credential: status %d, want 500", resp.Status)
 	}
-	e = resp.requireCode(t, CodeCredentialUnreadable)
+	e = resp.requireCode(t, credentials.CodeUnreadable)
 	if strings.Contains(e.Message, "retry later") || !strings.Contains(e.Message, "CREDENTIALS_KEY") {
 		t.Errorf("message %q: want it to point at CREDENTIALS_KEY, not to retry", e.Message)
 	}
-	ce.do(adminKey, "", testCredential, vars{"n": "broken"}).requireCode(t, CodeCredentialUnreadable)
+	ce.do(adminKey, "", testCredential, vars{"n": "broken"}).requireCode(t, credentials.CodeUnreadable)
 	// A WebSocket's connection_init naming it is refused the same way, not
 	// with CREDENTIAL_STORE_UNAVAILABLE's "retry later".
 	initFn := websocketInit(nil, ce.registry, ce.hcfg.Logger)
-	if _, _, err := initFn(ctx, transport.InitPayload{CredentialHeader: "broken"}); err == nil ||
-		!strings.HasPrefix(err.Error(), CodeCredentialUnreadable+": ") || strings.Contains(err.Error(), "retry later") {
-		t.Errorf("connection_init with the unreadable credential: %v, want a %s refusal", err, CodeCredentialUnreadable)
+	if _, err := initFn(ctx, map[string]any{credentials.Header: "broken"}); err == nil ||
+		!strings.HasPrefix(err.Error(), credentials.CodeUnreadable+": ") || strings.Contains(err.Error(), "retry later") {
+		t.Errorf("connection_init with the unreadable credential: %v, want a %s refusal", err, credentials.CodeUnreadable)
 	}
 	if n := ce.simB.TotalRequests(); n != 0 {
 		t.Errorf("%d Workable calls with the unreadable credential, want 0", n)

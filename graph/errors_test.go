@@ -12,6 +12,7 @@ import (
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/workablegw/gateway/gqlhttp"
 	"github.com/workablegw/gateway/redisconn"
 	"github.com/workablegw/gateway/workable"
 	"github.com/workablegw/gateway/workable/simulator"
@@ -140,7 +141,7 @@ func TestInternalOnPanic(t *testing.T) {
 			}
 			return next(ctx)
 		})
-		return credentialMiddleware(cfg.Credentials, cfg.Logger, withRequest(srv))
+		return cfg.Credentials.Middleware(cfg.Logger, gqlhttp.AnsweredInParts, withRequest(srv))
 	}))
 	resp := env.query(`{ account { name } stages { slug } }`, nil)
 	e := resp.requireCode(t, CodeInternal)

@@ -3,6 +3,7 @@ package graph
 import (
 	"cmp"
 	"context"
+	"errors"
 	"log/slog"
 	"net/http"
 	"time"
@@ -16,6 +17,7 @@ import (
 	"github.com/workablegw/gateway/access"
 	"github.com/workablegw/gateway/credentials"
 	"github.com/workablegw/gateway/events"
+	"github.com/workablegw/gateway/gqlhttp"
 	"github.com/workablegw/gateway/graph/generated"
 	"github.com/workablegw/gateway/graph/model"
 	"github.com/workablegw/gateway/guard"
@@ -95,8 +97,7 @@ type Config struct {
 	// refuses that with PUBLIC_URL_NOT_SET.
 	PublicURL string
 	// SubscriptionHeartbeat is how often a subscription's connection
-	// carries a heartbeat (see subscriptionTransports); 0 means
-	// DefaultSubscriptionHeartbeat.
+	// carries a heartbeat (see gqlhttp); 0 means gqlhttp.DefaultHeartbeat.
 	SubscriptionHeartbeat time.Duration
 	// WebSocketInit authenticates a WebSocket connection from its
 	// connection_init payload (access.Keys.InitPayload): it returns the
@@ -114,8 +115,8 @@ type Config struct {
 }
 
 // NewHandler returns the /query endpoint: GraphQL over GET and POST (and
-// OPTIONS), @defer over multipart/mixed and Server-Sent Events (see
-// incremental.go), with per-request dataloaders over the request
+// OPTIONS), @defer over multipart/mixed and Server-Sent Events, and
+// subscriptions over WebSocket and Server-Sent Events (see gqlhttp), with per-request dataloaders over the request
 // credential's economy (the cache, coalescing of identical fetches across
 // requests), and extensions.cost in every response. It panics without
 // Config.Credentials.
@@ -126,7 +127,7 @@ func NewHandler(cfg Config) http.Handler {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	return credentialMiddleware(cfg.Credentials, cfg.Logger, withRequest(detachExecution(newServer(cfg))))
+	return cfg.Credentials.Middleware(cfg.Logger, gqlhttp.AnsweredInParts, withRequest(gqlhttp.Detach(newServer(cfg))))
 }
 
 // newServer builds the gqlgen server without the request middleware.
@@ -150,8 +151,11 @@ func newServer(cfg Config) *handler.Server {
 	}
 	r.changes = events.NewOncePerChange(r.events, r.idem, 0)
 	srv := handler.New(executableSchema(r))
-	ws, sse := subscriptionTransports(cfg)
-	addTransports(srv, ws, sse)
+	gqlhttp.Add(srv, gqlhttp.Options{
+		Heartbeat: cfg.SubscriptionHeartbeat,
+		Init:      websocketInit(cfg.WebSocketInit, cfg.Credentials, logger),
+		Logger:    logger,
+	})
 	srv.SetQueryCache(lru.New[*ast.QueryDocument](1000))
 	// The parser stops at the same token limit, so that it holds even
 	// without the extension.
@@ -186,6 +190,31 @@ func newServer(cfg Config) *handler.Server {
 	srv.SetErrorPresenter(errorPresenter(logger))
 	srv.SetRecoverFunc(recoverFunc(logger))
 	return srv
+}
+
+// websocketInit returns the connection_init hook of a WebSocket:
+// authentication by auth (nil: none beyond the upgrade's), then the
+// credential the payload names, if any, in place of the upgrade's, refused
+// like an HTTP request naming it (credentials.Registry.Resolve), with
+// close code 4400.
+func websocketInit(auth func(context.Context, map[string]any) (context.Context, error), reg *credentials.Registry, logger *slog.Logger) func(context.Context, map[string]any) (context.Context, error) {
+	return func(ctx context.Context, payload map[string]any) (context.Context, error) {
+		if auth != nil {
+			authed, err := auth(ctx, payload)
+			if err != nil {
+				return ctx, &gqlhttp.InitRefusal{CloseCode: gqlhttp.CloseForbidden, Code: access.CodeUnauthenticated, Err: err}
+			}
+			ctx = authed
+		}
+		if nickname, ok := access.PayloadValue(payload, credentials.Header); ok {
+			e, refusal := reg.Resolve(ctx, logger, nickname)
+			if refusal != nil {
+				return ctx, &gqlhttp.InitRefusal{CloseCode: gqlhttp.CloseBadRequest, Code: refusal.Code, Err: errors.New(refusal.Message)}
+			}
+			ctx = newRequest(e.NewRequest(ctx))
+		}
+		return ctx, nil
+	}
 }
 
 // executableSchema returns the public schema (PublicSchema) over r with the

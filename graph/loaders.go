@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/workablegw/gateway/cache"
+	"github.com/workablegw/gateway/gqlhttp"
 	"github.com/workablegw/gateway/upstream"
 	"github.com/workablegw/gateway/workable"
 )
@@ -147,7 +148,7 @@ func load[K comparable, V any](ctx context.Context, l *upstream.Loader[K, V], ke
 // loadAsync starts reading one key and returns a function that waits for
 // it, so that reads through different loaders run together.
 func loadAsync[K comparable, V any](ctx context.Context, l *upstream.Loader[K, V], key K) func() (V, error) {
-	ctx = requestContext(ctx)
+	ctx = gqlhttp.RequestContext(ctx)
 	return l.Read(ctx, key, func() workable.Rank { return rankOf(ctx) })
 }
 

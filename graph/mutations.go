@@ -11,6 +11,7 @@ import (
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
+	"github.com/workablegw/gateway/gqlhttp"
 	"github.com/workablegw/gateway/graph/model"
 	"github.com/workablegw/gateway/workable"
 )
@@ -37,7 +38,7 @@ import (
 // candidate is Workable's answer, which carries the detail fields, so reading
 // them back costs no further call.
 func (r *Resolver) createCandidate(ctx context.Context, input model.CreateCandidateInput) (*model.CreateCandidatePayload, error) {
-	ctx = requestContext(ctx)
+	ctx = gqlhttp.RequestContext(ctx)
 	req, userErrs := validateCreateCandidateInput(input)
 	if len(userErrs) > 0 {
 		return &model.CreateCandidatePayload{UserErrors: userErrs}, nil
@@ -84,7 +85,7 @@ func (r *Resolver) createCandidate(ctx context.Context, input model.CreateCandid
 // validateUpdateCandidateInput for null, [] and an input with only the id).
 // The payload's candidate is Workable's answer, detail fields included.
 func (r *Resolver) updateCandidate(ctx context.Context, input model.UpdateCandidateInput) (*model.UpdateCandidatePayload, error) {
-	ctx = requestContext(ctx)
+	ctx = gqlhttp.RequestContext(ctx)
 	id, patch, userErrs := validateUpdateCandidateInput(input)
 	if len(userErrs) > 0 {
 		return &model.UpdateCandidatePayload{UserErrors: userErrs}, nil

@@ -18,6 +18,7 @@ import (
 
 	"github.com/workablegw/gateway/access"
 	"github.com/workablegw/gateway/events"
+	"github.com/workablegw/gateway/gqlhttp"
 	"github.com/workablegw/gateway/graph/model"
 	"github.com/workablegw/gateway/workable"
 )
@@ -145,9 +146,9 @@ func (r *Resolver) candidateEvents(ctx context.Context, jobShortcode, stage *str
 	}
 	// gqlgen ends a WebSocket operation by cancelling ctx; a Server-Sent
 	// Events stream ends with its HTTP request, whose cancellation
-	// detachExecution keeps in requestContext.
+	// gqlhttp.Detach keeps in gqlhttp.RequestContext.
 	subCtx, cancel := context.WithCancel(ctx)
-	stopFollowing := context.AfterFunc(requestContext(ctx), cancel)
+	stopFollowing := context.AfterFunc(gqlhttp.RequestContext(ctx), cancel)
 	nickname := r.requestCredential(ctx)
 	sub, err := r.events.Subscribe(subCtx, nickname)
 	if err != nil {
@@ -277,9 +278,9 @@ func (r *Resolver) requestCredential(ctx context.Context) string {
 // nothing read for an earlier event is reused) over the same credential,
 // whose waits end within timeout; done releases it.
 func (r *Resolver) eventRequest(ctx context.Context, timeout time.Duration) (context.Context, func()) {
-	bound, cancel := context.WithTimeout(requestContext(ctx), timeout)
+	bound, cancel := context.WithTimeout(gqlhttp.RequestContext(ctx), timeout)
 	ctx = newRequest(r.econFor(ctx).NewRequest(ctx))
-	return context.WithValue(ctx, boundKey{}, bound), cancel
+	return gqlhttp.WithRequest(ctx, bound), cancel
 }
 
 // publish sends a candidate event of the gateway's own (a hiring action or

@@ -514,7 +514,7 @@ func TestSubscriptionFollowsTheRequestsCredential(t *testing.T) {
 	env := newTestEnv(t, withEvents(bus, 0))
 	const add = `mutation($in: AddWorkableCredentialInput!) { addWorkableCredential(input: $in) { userErrors { code } } }`
 	env.mustQuery(add, vars{"in": map[string]any{"nickname": "second", "subdomain": simulator.DemoSubdomain, "apiToken": simulator.DemoToken}}, nil)
-	s := env.subscribeSSE(eventsSubscription, nil, CredentialHeader, "second")
+	s := env.subscribeSSE(eventsSubscription, nil, credentials.Header, "second")
 	if cred := bus.waitSubscribed(t); cred != "second" {
 		t.Fatalf("subscribed to credential %q, want second", cred)
 	}
@@ -533,13 +533,13 @@ func TestSubscriptionFollowsTheRequestsCredential(t *testing.T) {
 	req, _ := http.NewRequest(http.MethodPost, env.srv.URL+"/query", bytes.NewReader(body))
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Accept", "text/event-stream")
-	req.Header.Set(CredentialHeader, "nope")
+	req.Header.Set(credentials.Header, "nope")
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer resp.Body.Close()
-	if got := env.decode(resp); got.Status != http.StatusBadRequest || len(got.Errors) != 1 || got.Errors[0].Code() != CodeUnknownCredential {
+	if got := env.decode(resp); got.Status != http.StatusBadRequest || len(got.Errors) != 1 || got.Errors[0].Code() != credentials.CodeUnknown {
 		t.Errorf("an unknown credential: %d %s", got.Status, got.Raw)
 	}
 }

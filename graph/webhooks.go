@@ -8,6 +8,7 @@ import (
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
 	"github.com/workablegw/gateway/credentials"
+	"github.com/workablegw/gateway/gqlhttp"
 	"github.com/workablegw/gateway/graph/model"
 	"github.com/workablegw/gateway/webhooks"
 	"github.com/workablegw/gateway/workable"
@@ -32,7 +33,7 @@ func errPublicURLNotSet() error {
 
 // registerWorkableWebhooks implements Mutation.registerWorkableWebhooks.
 func (r *Resolver) registerWorkableWebhooks(ctx context.Context, nickname string) (*model.RegisterWorkableWebhooksPayload, error) {
-	ctx = requestContext(ctx)
+	ctx = gqlhttp.RequestContext(ctx)
 	client, cred, ue, err := r.webhookCredential(ctx, nickname)
 	if err != nil || ue != nil {
 		return &model.RegisterWorkableWebhooksPayload{Subscriptions: []model.WorkableWebhookSubscription{}, UserErrors: userErrors(ue)}, err
@@ -46,7 +47,7 @@ func (r *Resolver) registerWorkableWebhooks(ctx context.Context, nickname string
 
 // unregisterWorkableWebhooks implements Mutation.unregisterWorkableWebhooks.
 func (r *Resolver) unregisterWorkableWebhooks(ctx context.Context, nickname string) (*model.UnregisterWorkableWebhooksPayload, error) {
-	ctx = requestContext(ctx)
+	ctx = gqlhttp.RequestContext(ctx)
 	client, cred, ue, err := r.webhookCredential(ctx, nickname)
 	if err != nil || ue != nil {
 		return &model.UnregisterWorkableWebhooksPayload{Removed: []model.WorkableWebhookSubscription{}, UserErrors: userErrors(ue)}, err

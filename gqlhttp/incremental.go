@@ -1,4 +1,4 @@
-package graph
+package gqlhttp
 
 import (
 	"bytes"
@@ -41,19 +41,20 @@ import (
 // channel only while the request's context is live, and its transports wait
 // on that channel without watching the context: a part completed just as
 // the deadline passes could be dropped and the response never end. So
-// gqlgen runs on a context that is never cancelled (detachExecution) while
+// gqlgen runs on a context that is never cancelled (Detach) while
 // the waits of resolvers (Workable, the budget, stores) get the request's
-// deadline and cancellation back (requestContext): they stop at the
+// deadline and cancellation back (RequestContext): they stop at the
 // deadline, their parts complete with errors, and the response always ends.
 
 // multipartDeliveryInterval is how long gqlgen's multipart transport
 // gathers deferred parts that complete together into one HTTP part.
 const multipartDeliveryInterval = 10 * time.Millisecond
 
-// addTransports adds the HTTP transports of /query to srv, in the order they
-// are tried.
-// ws and sse also carry subscriptions (see subscriptionTransports).
-func addTransports(srv interface{ AddTransport(graphql.Transport) }, ws transport.Websocket, sse graphql.Transport) {
+// Add adds the HTTP transports of /query to srv, in the order they are
+// tried. The WebSocket and SSE transports also carry subscriptions (see
+// transports.go).
+func Add(srv interface{ AddTransport(graphql.Transport) }, opts Options) {
+	ws, sse := subscriptionTransports(opts)
 	srv.AddTransport(ws)
 	srv.AddTransport(transport.Options{})
 	srv.AddTransport(deferredMultipart{transport.MultipartMixed{DeliveryTimeout: multipartDeliveryInterval}})
@@ -182,10 +183,10 @@ func usesDefer(query string) bool {
 	}
 }
 
-// answeredInParts reports whether r is answered as a stream of parts: over
+// AnsweredInParts reports whether r is answered as a stream of parts: over
 // a WebSocket or Server-Sent Events, or over multipart/mixed for a query
 // using @defer.
-func answeredInParts(r *http.Request) bool {
+func AnsweredInParts(r *http.Request) bool {
 	if access.IsWebSocketUpgrade(r) {
 		return true // a subscription's stream of events
 	}
@@ -281,48 +282,3 @@ func withoutDirective(list ast.DirectiveList, name string) ast.DirectiveList {
 	}
 	return out
 }
-
-// boundKey is the context key of the request's own context under
-// detachExecution.
-type boundKey struct{}
-
-// detachExecution runs next (the gqlgen server) on a context that is never
-// cancelled, keeping the request's context for requestContext (see the file
-// comment).
-func detachExecution(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		ctx := r.Context()
-		next.ServeHTTP(w, r.WithContext(context.WithValue(context.WithoutCancel(ctx), boundKey{}, ctx)))
-	})
-}
-
-// requestContext returns ctx with the request's deadline and cancellation,
-// which detachExecution took away from gqlgen's own context. Every resolver
-// helper that may wait (for the rate budget, Workable or a store) starts
-// with it; the context gqlgen hands to resolvers stays uncancelled, because
-// gqlgen gives a resolver's context to the fields under it, deferred parts
-// included.
-func requestContext(ctx context.Context) context.Context {
-	if _, bound := ctx.(boundCtx); bound {
-		return ctx
-	}
-	if req, ok := ctx.Value(boundKey{}).(context.Context); ok {
-		return boundCtx{Context: ctx, req: req}
-	}
-	return ctx
-}
-
-// boundCtx has the values of its Context and the deadline and cancellation
-// of req.
-type boundCtx struct {
-	context.Context
-	req context.Context
-}
-
-func (c boundCtx) Deadline() (time.Time, bool) { return c.req.Deadline() }
-func (c boundCtx) Done() <-chan struct{}       { return c.req.Done() }
-func (c boundCtx) Err() error                  { return c.req.Err() }
-
-// AfterFunc lets contexts derived from c follow req's cancellation without
-// a goroutine each (the context package looks for this method).
-func (c boundCtx) AfterFunc(f func()) (stop func() bool) { return context.AfterFunc(c.req, f) }

@@ -1,4 +1,4 @@
-package graph
+package gqlhttp
 
 import (
 	"bytes"
@@ -20,7 +20,6 @@ import (
 	"github.com/vektah/gqlparser/v2/parser"
 
 	"github.com/workablegw/gateway/access"
-	"github.com/workablegw/gateway/credentials"
 )
 
 // Subscriptions travel over two transports of /query:
@@ -28,47 +27,77 @@ import (
 //   - graphql-transport-ws (a WebSocket; gqlgen's transport.Websocket, which
 //     also speaks the older graphql-ws subprotocol). The API key may come in
 //     the upgrade's Authorization header or, as browsers cannot set headers
-//     on a WebSocket, in the connection_init payload (Config.WebSocketInit);
-//     so may the credential (an "X-Workable-Credential" entry). A refused
-//     connection_init closes the socket with 4403 (Forbidden) and a reason
-//     that starts with the error code.
+//     on a WebSocket, in the connection_init payload (Options.Init); so
+//     may the credential (an "X-Workable-Credential" entry). A refused
+//     connection_init closes the socket with its InitRefusal's close code
+//     and a reason that starts with the error code.
 //   - GraphQL over SSE (gqlgen's transport.SSE, "distinct connections" mode:
 //     POST with Accept: text/event-stream), with the same headers as any
 //     request to /query.
 //
-// Both send heartbeats every Config.SubscriptionHeartbeat, so that proxies
+// Both send heartbeats every Options.Heartbeat, so that proxies
 // keep an idle subscription open and a vanished client is noticed:
 // graphql-transport-ws pings (a client that does not answer with a pong
 // within two intervals is disconnected), the older graphql-ws sends "ka",
 // and SSE a comment line.
 
-// DefaultSubscriptionHeartbeat is Config.SubscriptionHeartbeat's default:
-// shorter than the 30 to 60 s after which common proxies and load balancers
-// drop an idle connection.
-const DefaultSubscriptionHeartbeat = 15 * time.Second
+// DefaultHeartbeat is Options.Heartbeat's default: shorter than the 30 to
+// 60 s after which common proxies and load balancers drop an idle
+// connection.
+const DefaultHeartbeat = 15 * time.Second
+
+// Options configures the transports of /query.
+type Options struct {
+	// Heartbeat is how often a subscription's connection carries a
+	// heartbeat; 0 means DefaultHeartbeat.
+	Heartbeat time.Duration
+	// Init accepts or refuses a WebSocket's connection_init from its
+	// payload: it returns the connection's context, or an error (an
+	// *InitRefusal says how the socket closes; any other error closes it
+	// with CloseForbidden and code UNAUTHENTICATED). Nil accepts every
+	// connection.
+	Init func(ctx context.Context, payload map[string]any) (context.Context, error)
+	// Logger receives the end of each WebSocket connection (debug); nil
+	// discards.
+	Logger *slog.Logger
+}
+
+// InitRefusal refuses a WebSocket's connection_init: the socket closes
+// with CloseCode and the reason "Code: Err".
+type InitRefusal struct {
+	CloseCode int
+	Code      string
+	Err       error
+}
+
+func (e *InitRefusal) Error() string { return e.Code + ": " + e.Err.Error() }
+func (e *InitRefusal) Unwrap() error { return e.Err }
 
 // wsInitTimeout bounds the wait for a WebSocket's connection_init.
 const wsInitTimeout = 10 * time.Second
 
 // Close codes of graphql-transport-ws.
 const (
-	wsCloseBadRequest = 4400
-	wsCloseForbidden  = 4403
+	CloseBadRequest = 4400
+	CloseForbidden  = 4403
 )
 
-// subscriptionTransports returns the WebSocket and SSE transports of cfg.
-func subscriptionTransports(cfg Config) (ws transport.Websocket, sse graphql.Transport) {
-	hb := cfg.SubscriptionHeartbeat
+// subscriptionTransports returns the WebSocket and SSE transports of opts.
+func subscriptionTransports(opts Options) (ws transport.Websocket, sse graphql.Transport) {
+	hb := opts.Heartbeat
 	if hb <= 0 {
-		hb = DefaultSubscriptionHeartbeat
+		hb = DefaultHeartbeat
 	}
-	logger := cfg.Logger
+	logger := opts.Logger
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
 	ws = transport.Websocket{
 		// Origins are checked before the upgrade (access.WebSocketOrigins),
 		// against CORS_ALLOWED_ORIGINS rather than coder/websocket's
 		// same-host rule.
 		Implementation:        untimedWebsocket{transport.CoderWebsocketImplementation{AcceptOptions: coderws.AcceptOptions{InsecureSkipVerify: true}}},
-		InitFunc:              websocketInit(cfg.WebSocketInit, cfg.Credentials, logger),
+		InitFunc:              websocketInit(opts.Init),
 		InitTimeout:           wsInitTimeout,
 		KeepAlivePingInterval: hb,
 		PingPongInterval:      hb,
@@ -81,7 +110,7 @@ func subscriptionTransports(cfg Config) (ws transport.Websocket, sse graphql.Tra
 
 // heartbeatSSE is gqlgen's SSE transport made safe for its heartbeats:
 // gqlgen stops a stream's heartbeat goroutine only when the request's
-// context ends, which detachExecution's never does, and a heartbeat written
+// context ends, which Detach's never does, and a heartbeat written
 // after the response has finished crashes net/http. So each stream gets a
 // context that ends with it, and a writer that refuses writes once it has.
 type heartbeatSSE struct{ transport.SSE }
@@ -144,38 +173,35 @@ type untimedWebsocket struct {
 
 // Accept implements transport.WebsocketImplementation.
 func (u untimedWebsocket) Accept(w http.ResponseWriter, r *http.Request, opts transport.WebsocketAcceptOptions) (transport.WebsocketConn, error) {
-	clearDeadlines(w)
+	ClearDeadlines(w)
 	return u.CoderWebsocketImplementation.Accept(w, r, opts)
 }
 
-// clearDeadlines removes the read and write deadlines of w's connection.
-func clearDeadlines(w http.ResponseWriter) {
+// ClearDeadlines removes the read and write deadlines of w's connection:
+// a subscription lasts while its client listens, and net/http would end a
+// stream whose read deadline passed.
+func ClearDeadlines(w http.ResponseWriter) {
 	rc := http.NewResponseController(w)
 	_ = rc.SetReadDeadline(time.Time{})
 	_ = rc.SetWriteDeadline(time.Time{})
 }
 
-// websocketInit returns the connection_init hook: authentication by auth
-// (nil: none beyond the upgrade's), then the credential the payload names,
-// if any, in place of the upgrade's, refused like an HTTP request naming
-// it (resolveCredential), with close code 4400.
-func websocketInit(auth func(context.Context, map[string]any) (context.Context, error), reg *credentials.Registry, logger *slog.Logger) transport.WebsocketInitFunc {
+// websocketInit returns the connection_init hook of init (nil: accept
+// every connection).
+func websocketInit(init func(context.Context, map[string]any) (context.Context, error)) transport.WebsocketInitFunc {
 	return func(ctx context.Context, payload transport.InitPayload) (context.Context, *transport.InitPayload, error) {
-		if auth != nil {
-			authed, err := auth(ctx, payload)
-			if err != nil {
-				return refuseInit(ctx, wsCloseForbidden, access.CodeUnauthenticated, err)
-			}
-			ctx = authed
+		if init == nil {
+			return ctx, nil, nil
 		}
-		if nickname, ok := access.PayloadValue(payload, CredentialHeader); ok && reg != nil {
-			e, refusal := resolveCredential(ctx, reg, logger, nickname)
-			if refusal != nil {
-				return refuseInit(ctx, wsCloseBadRequest, refusal.code, errors.New(refusal.message))
+		accepted, err := init(ctx, payload)
+		if err != nil {
+			var refusal *InitRefusal
+			if !errors.As(err, &refusal) {
+				refusal = &InitRefusal{CloseCode: CloseForbidden, Code: access.CodeUnauthenticated, Err: err}
 			}
-			ctx = newRequest(e.NewRequest(ctx))
+			return refuseInit(ctx, refusal.CloseCode, refusal.Code, refusal.Err)
 		}
-		return ctx, nil, nil
+		return accepted, nil, nil
 	}
 }
 
