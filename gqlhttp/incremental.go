@@ -130,15 +130,24 @@ func getQueryDefers(r *http.Request) bool {
 	if _, err := getParamsJSON(r); err != nil {
 		return false
 	}
-	doc, err := parser.ParseQuery(&ast.Source{Input: q.Get("query")})
-	if err != nil {
-		return false // gqlgen's GET transport reports it
-	}
-	op := doc.Operations.ForName(q.Get("operationName"))
-	if op == nil && q.Get("operationName") == "" && len(doc.Operations) == 1 {
-		op = doc.Operations[0]
-	}
+	op := operationOf(q.Get("query"), q.Get("operationName")) // nil for a bad one: gqlgen's GET transport reports it
 	return op != nil && op.Operation == ast.Query
+}
+
+// operationOf returns the operation of the document query that name picks
+// (the only one when name is ""), or nil when query does not parse or has
+// no such operation.
+func operationOf(query, name string) *ast.OperationDefinition {
+	doc, err := parser.ParseQuery(&ast.Source{Input: query})
+	switch {
+	case err != nil:
+		return nil
+	case name != "":
+		return doc.Operations.ForName(name)
+	case len(doc.Operations) == 1:
+		return doc.Operations[0]
+	}
+	return nil
 }
 
 // bodyQueryDefers reports whether the query text of r's JSON body uses
@@ -146,21 +155,29 @@ func getQueryDefers(r *http.Request) bool {
 // alone has no text: it is answered whole, like any client that cannot
 // receive parts.
 func bodyQueryDefers(r *http.Request) bool {
+	query, _, ok := bodyParams(r)
+	return ok && usesDefer(query)
+}
+
+// bodyParams returns the query and operation name of r's JSON body,
+// leaving the body readable; false when r has no such body.
+func bodyParams(r *http.Request) (query, operationName string, ok bool) {
 	if r.Body == nil {
-		return false
+		return "", "", false
 	}
 	body, err := io.ReadAll(r.Body)
 	r.Body = io.NopCloser(bytes.NewReader(body))
 	if err != nil {
-		return false
+		return "", "", false
 	}
 	var req struct {
-		Query string `json:"query"`
+		Query         string `json:"query"`
+		OperationName string `json:"operationName"`
 	}
 	if json.Unmarshal(body, &req) != nil {
-		return false
+		return "", "", false
 	}
-	return usesDefer(req.Query)
+	return req.Query, req.OperationName, true
 }
 
 // usesDefer reports whether a GraphQL document contains the directive

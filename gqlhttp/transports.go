@@ -1,12 +1,9 @@
 package gqlhttp
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -17,7 +14,6 @@ import (
 	"github.com/99designs/gqlgen/graphql/handler/transport"
 	coderws "github.com/coder/websocket"
 	"github.com/vektah/gqlparser/v2/ast"
-	"github.com/vektah/gqlparser/v2/parser"
 
 	"github.com/workablegw/gateway/access"
 )
@@ -226,31 +222,13 @@ func IsSubscriptionRequest(r *http.Request) bool {
 	if access.IsWebSocketUpgrade(r) {
 		return true
 	}
-	if r.Method != http.MethodPost || r.Body == nil || !strings.Contains(r.Header.Get("Accept"), "text/event-stream") {
+	if r.Method != http.MethodPost || !strings.Contains(r.Header.Get("Accept"), "text/event-stream") {
 		return false
 	}
-	body, err := io.ReadAll(r.Body)
-	r.Body = io.NopCloser(bytes.NewReader(body))
-	if err != nil {
+	query, name, ok := bodyParams(r)
+	if !ok || !strings.Contains(query, "subscription") {
 		return false
 	}
-	var req struct {
-		Query         string `json:"query"`
-		OperationName string `json:"operationName"`
-	}
-	if json.Unmarshal(body, &req) != nil || !strings.Contains(req.Query, "subscription") {
-		return false
-	}
-	doc, err := parser.ParseQuery(&ast.Source{Input: req.Query})
-	if err != nil {
-		return false
-	}
-	var op *ast.OperationDefinition
-	switch {
-	case req.OperationName != "":
-		op = doc.Operations.ForName(req.OperationName)
-	case len(doc.Operations) == 1:
-		op = doc.Operations[0]
-	}
+	op := operationOf(query, name)
 	return op != nil && op.Operation == ast.Subscription
 }

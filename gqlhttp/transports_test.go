@@ -3,6 +3,8 @@ package gqlhttp
 import (
 	"context"
 	"errors"
+	"io"
+	"net/http/httptest"
 	"strings"
 	"testing"
 )
@@ -42,6 +44,36 @@ func TestWebsocketInitRefusals(t *testing.T) {
 			}
 			if v, _ := ctx.Value(key{}).(bool); v != tc.wantValue {
 				t.Errorf("the init's context value is %v, want %v", v, tc.wantValue)
+			}
+		})
+	}
+}
+
+func TestIsSubscriptionRequest(t *testing.T) {
+	t.Parallel()
+	sse := "text/event-stream"
+	for _, tc := range []struct {
+		name, method, accept, body string
+		want                       bool
+	}{
+		{"subscription over SSE", "POST", sse, `{"query":"subscription { candidateEvents { id } }"}`, true},
+		{"named among several", "POST", sse, `{"query":"query Q { a } subscription S { b }","operationName":"S"}`, true},
+		{"query named among several", "POST", sse, `{"query":"query Q { a } subscription S { b }","operationName":"Q"}`, false},
+		{"unnamed among several", "POST", sse, `{"query":"query Q { a } subscription S { b }"}`, false},
+		{"query over SSE", "POST", sse, `{"query":"{ subscriptionCount }"}`, false},
+		{"not SSE", "POST", "application/json", `{"query":"subscription { a }"}`, false},
+		{"GET", "GET", sse, ``, false},
+		{"bad JSON", "POST", sse, `{"query":`, false},
+		{"bad query", "POST", sse, `{"query":"subscription {"}`, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := httptest.NewRequest(tc.method, "/query", strings.NewReader(tc.body))
+			r.Header.Set("Accept", tc.accept)
+			if got := IsSubscriptionRequest(r); got != tc.want {
+				t.Errorf("IsSubscriptionRequest = %v, want %v", got, tc.want)
+			}
+			if body, _ := io.ReadAll(r.Body); string(body) != tc.body {
+				t.Errorf("body after the check %q, want %q", body, tc.body)
 			}
 		})
 	}
