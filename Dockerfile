@@ -34,8 +34,10 @@ USER nonroot:nonroot
 # HOST: every interface of the container, for the port mapping (demo mode
 # would otherwise listen on the container's loopback only).
 # The binary tunes the garbage collector itself (gc.go): GOGC=400 unless
-# GOGC is set, and a soft memory limit of 3/4 of the container's memory
-# limit unless GOMEMLIMIT is set. Set either here or with -e to override.
+# GOGC is set, and unless GOMEMLIMIT is set a soft memory limit of twice
+# what its in-process caches may hold plus 128 MiB (320 MiB with the
+# defaults), at most 3/4 of the container's memory limit. Set either here
+# or with -e to override.
 ENV PORT=8080 \
     HOST=0.0.0.0 \
     GATEWAY_ENV=production

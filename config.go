@@ -34,6 +34,7 @@ type config struct {
 	ShutdownTimeout   time.Duration // SHUTDOWN_TIMEOUT, default REQUEST_TIMEOUT + shutdownMargin
 	CachePrefix       string        // CACHE_PREFIX, default "" (put before every cache and rate-budget key)
 	CacheMaxBytes     int64         // CACHE_MAX_BYTES, default 64 MiB (in-process cache only)
+	LocalCacheBytes   int64         // LOCAL_CACHE_BYTES, default 32 MiB: the decoded tier of each replica; 0 turns it off
 	CacheTTLScale     float64       // CACHE_TTL_SCALE, default 1
 	// CacheTTLs are the fresh and stale times per kind of data: the defaults
 	// of cache.DefaultTTLs, with CACHE_TTL_JOB, CACHE_TTL_JOB_LIST,
@@ -85,6 +86,25 @@ func (c config) ttls() cache.TTLs {
 	return t
 }
 
+// localTierBytes returns upstream.Config.LocalTierBytes for
+// LOCAL_CACHE_BYTES, whose 0 turns the decoded tier off.
+func (c config) localTierBytes() int64 {
+	if c.LocalCacheBytes == 0 {
+		return -1
+	}
+	return c.LocalCacheBytes
+}
+
+// inProcessCacheBytes returns what the caches may hold in the process: the
+// decoded tier, and the cache itself when there is no Redis.
+func (c config) inProcessCacheBytes() int64 {
+	n := max(c.LocalCacheBytes, 0)
+	if c.RedisURL == "" {
+		n += c.CacheMaxBytes
+	}
+	return n
+}
+
 // demo reports whether the gateway runs on the built-in simulator: no
 // Workable account was configured.
 func (c config) demo() bool {
@@ -124,6 +144,13 @@ func loadConfig(getenv func(string) string) (config, error) {
 			problems = append(problems, fmt.Errorf("CACHE_MAX_BYTES must be a number of bytes, at least 1048576, got %q", v))
 		}
 		cfg.CacheMaxBytes = n
+	}
+	if v := env("LOCAL_CACHE_BYTES"); v != "" {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || (n != 0 && n < 1<<20) {
+			problems = append(problems, fmt.Errorf("LOCAL_CACHE_BYTES must be 0 (no decoded tier) or a number of bytes, at least 1048576, got %q", v))
+		}
+		cfg.LocalCacheBytes = n
 	}
 	for name, ttl := range map[string]*cache.TTL{
 		"CACHE_TTL_JOB": &cfg.CacheTTLs.Job, "CACHE_TTL_JOB_LIST": &cfg.CacheTTLs.JobList,

@@ -12,6 +12,7 @@ import (
 	"github.com/workablegw/gateway/gqlhttp"
 	"github.com/workablegw/gateway/graph"
 	"github.com/workablegw/gateway/guard"
+	"github.com/workablegw/gateway/upstream"
 	"github.com/workablegw/gateway/workable/simulator"
 )
 
@@ -30,12 +31,12 @@ func mustKeys(s string) access.Keys {
 // defaults is the configuration with no settings: demo mode, on this
 // machine only, for frontends on localhost.
 func defaults() config {
-	return config{Host: "127.0.0.1", Port: 8080, ShutdownTimeout: 35 * time.Second, CacheMaxBytes: 64 << 20, CacheTTLScale: 1, CacheTTLs: cache.DefaultTTLs(),
+	return config{Host: "127.0.0.1", Port: 8080, ShutdownTimeout: 35 * time.Second, CacheMaxBytes: 64 << 20, LocalCacheBytes: 32 << 20, CacheTTLScale: 1, CacheTTLs: cache.DefaultTTLs(),
 		ResponseCache: true, RequestTimeout: 30 * time.Second,
 		Introspection: true, Playground: true, MaxBodyBytes: 1 << 20, WorkableCallTimeout: 10 * time.Second,
 		ComplexityLimit: graph.DefaultComplexityLimit, QueryLimits: guard.DefaultQueryLimits(),
 		CORSAllowedOrigins: []string{"http://localhost:*", "http://127.0.0.1:*"}, SlowQueryThreshold: 5 * time.Second,
-		WorkableMemberID: simulator.DemoMemberID, GC: gcSettings{Percent: defaultGCPercent, LimitFromCgroup: true},
+		WorkableMemberID: simulator.DemoMemberID, GC: gcSettings{Percent: defaultGCPercent, DefaultLimit: true},
 		RefreshEnabled: true, RefreshInterval: 30 * time.Second, RefreshShare: 0.2,
 		SubscriptionsPerClient: graph.DefaultSubscriptionsPerClient, SubscriptionHeartbeat: gqlhttp.DefaultHeartbeat}
 }
@@ -205,11 +206,12 @@ func TestLoadConfig(t *testing.T) {
 		{
 			name: "cache settings",
 			env: map[string]string{"CACHE_PREFIX": "staging:", "CACHE_MAX_BYTES": "2097152", "CACHE_TTL_SCALE": "0.5",
-				"RESPONSE_CACHE": "false", "QUERY_TIMEOUT": "5s"},
+				"RESPONSE_CACHE": "false", "QUERY_TIMEOUT": "5s", "LOCAL_CACHE_BYTES": "8388608"},
 			want: func() config {
 				c := defaults()
 				c.CachePrefix = "staging:"
 				c.CacheMaxBytes, c.CacheTTLScale, c.ResponseCache, c.RequestTimeout = 2<<20, 0.5, false, 5*time.Second
+				c.LocalCacheBytes = 8 << 20
 				c.ShutdownTimeout = 10 * time.Second
 				return c
 			}(),
@@ -273,6 +275,25 @@ func TestLoadConfig(t *testing.T) {
 			name:    "bad cache TTLs",
 			env:     map[string]string{"CACHE_TTL_JOB": "soon", "CACHE_STALE_TTL": "-1h"},
 			wantErr: []string{"CACHE_TTL_JOB", "CACHE_STALE_TTL"},
+		},
+		{
+			name: "decoded tier off",
+			env:  map[string]string{"LOCAL_CACHE_BYTES": "0"},
+			want: func() config {
+				c := defaults()
+				c.LocalCacheBytes = 0
+				return c
+			}(),
+		},
+		{
+			name:    "decoded tier too small",
+			env:     map[string]string{"LOCAL_CACHE_BYTES": "4096"},
+			wantErr: []string{"LOCAL_CACHE_BYTES must be 0 (no decoded tier) or a number of bytes, at least 1048576"},
+		},
+		{
+			name:    "decoded tier not a number",
+			env:     map[string]string{"LOCAL_CACHE_BYTES": "32MiB"},
+			wantErr: []string{"LOCAL_CACHE_BYTES"},
 		},
 		{
 			name:    "bad cache settings",
@@ -442,5 +463,32 @@ func TestLoadConfig(t *testing.T) {
 				t.Errorf("loadConfig() mismatch (-want +got):\n%s", diff)
 			}
 		})
+	}
+}
+
+// TestLocalTierBytes: LOCAL_CACHE_BYTES reaches upstream.Config, where 0
+// means the default bound, so the setting's 0 (off) becomes a negative bound.
+func TestLocalTierBytes(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		env  string
+		want int64
+	}{
+		{"", upstream.DefaultLocalTierBytes},
+		{"0", -1},
+		{"8388608", 8 << 20},
+	} {
+		cfg, err := loadConfig(func(k string) string {
+			if k == "LOCAL_CACHE_BYTES" {
+				return tc.env
+			}
+			return ""
+		})
+		if err != nil {
+			t.Fatalf("LOCAL_CACHE_BYTES=%q: %v", tc.env, err)
+		}
+		if got := cfg.localTierBytes(); got != tc.want {
+			t.Errorf("LOCAL_CACHE_BYTES=%q: upstream bound %d, want %d", tc.env, got, tc.want)
+		}
 	}
 }

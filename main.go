@@ -85,7 +85,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		}
 	}()
 	logger := obs.logger
-	cfg.GC.apply(logger, os.ReadFile)
+	cfg.GC.apply(logger, cfg.inProcessCacheBytes(), os.ReadFile)
 
 	subdomain, token, baseURL := cfg.WorkableSubdomain, cfg.WorkableToken, cfg.WorkableBaseURL
 	if cfg.demo() {

@@ -13,6 +13,7 @@ import (
 	"github.com/workablegw/gateway/graph"
 	"github.com/workablegw/gateway/guard"
 	"github.com/workablegw/gateway/refresher"
+	"github.com/workablegw/gateway/upstream"
 	"github.com/workablegw/gateway/workable/simulator"
 )
 
@@ -90,6 +91,7 @@ func settingsTable() []setting {
 		{name: "SUBSCRIPTION_HEARTBEAT", def: gqlhttp.DefaultHeartbeat.String(), help: "How often a subscription's WebSocket or SSE stream carries a heartbeat (a WebSocket client that misses two is disconnected)."},
 		{name: "CACHE_PREFIX", help: "Put before every Redis key, to share one Redis between deployments."},
 		{name: "CACHE_MAX_BYTES", def: strconv.FormatInt(cache.DefaultMemoryBytes, 10), help: "Bound of the in-process cache (without REDIS_URL)."},
+		{name: "LOCAL_CACHE_BYTES", def: strconv.FormatInt(upstream.DefaultLocalTierBytes, 10), help: "Bound of each replica's tier of decoded records in front of the cache, counted in their encoded size; 0 turns it off."},
 		{name: "CACHE_TTL_SCALE", def: "1", help: "Multiplies every fresh time below."},
 		{name: "CACHE_TTL_JOB", def: ttl.Job.Fresh.String(), help: "Fresh time of a job."},
 		{name: "CACHE_TTL_JOB_LIST", def: ttl.JobList.Fresh.String(), help: "Fresh time of a jobs list page."},
@@ -113,7 +115,7 @@ func settingsTable() []setting {
 		{name: "OTEL_SERVICE_NAME", def: "workable-graphql-gateway", help: "service.name of the spans."},
 		{name: "OTEL_SDK_DISABLED", def: "false", help: "true turns tracing off."},
 		{name: "GOGC", shown: strconv.Itoa(defaultGCPercent), help: "The Go runtime's GC percent; unset, the gateway sets " + strconv.Itoa(defaultGCPercent) + " (fewer collections of the requests' short-lived garbage, for a larger heap)."},
-		{name: "GOMEMLIMIT", shown: "3/4 of the cgroup's memory limit, if any", help: "The Go runtime's soft memory limit (e.g. 512MiB); unset, the gateway sets 3/4 of its cgroup's memory.max when there is one."},
+		{name: "GOMEMLIMIT", shown: "2 × the in-process caches + 128 MiB, at most 3/4 of the cgroup's memory limit", help: "The Go runtime's soft memory limit (e.g. 512MiB); unset, the gateway sets twice what its in-process caches may hold (LOCAL_CACHE_BYTES, plus CACHE_MAX_BYTES without REDIS_URL) plus 128 MiB, and at most 3/4 of its cgroup's memory.max when there is one."},
 	}
 }
 

@@ -32,6 +32,7 @@ func newCredentials(ctx context.Context, cfg config, obs *observability, rdb red
 		NamespacePrefix: cfg.CachePrefix,
 		TTLs:            cfg.ttls(),
 		ResponseCache:   cfg.ResponseCache,
+		LocalTierBytes:  cfg.localTierBytes(),
 		Logger:          obs.logger,
 	}
 	obs.configureUpstream(&ucfg)
