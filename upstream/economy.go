@@ -608,13 +608,20 @@ func fetchOne[K comparable, V any](ctx context.Context, e *Economy, sp Spec[K, V
 var ErrFetchPanicked = errors.New("shared fetch failed unexpectedly")
 
 // shared runs fn once for all concurrent callers with the same key. fn runs
-// detached from the cancellation of the caller that started it
-// (context.WithoutCancel), bounded by that caller's deadline, so that one
-// client disconnecting does not fail the others; each caller still stops
-// waiting when its own context ends. A caller that joins a fetch already
-// running takes no place in the rate limiter's queue: it is told so at once
-// (workable.NotifyQueued), so that the calls started after it need not
-// wait for that fetch.
+// detached from the cancellation of the caller that started it, bounded by
+// that caller's deadline, so that one client disconnecting does not fail
+// the others; each caller still stops waiting when its own context ends. A
+// caller that joins a fetch already running takes no place in the rate
+// limiter's queue: it is told so at once (workable.NotifyQueued), so that
+// the calls started after it need not wait for that fetch.
+//
+// Clients that hung up cause no Workable call: while the fetch has sent
+// nothing (it waits for the rate budget, or for another replica's fetch),
+// the last caller to leave cancels it, which gives up its place in the
+// rate limiter's queue, and a later caller starts a fetch of its own. Once
+// one of its calls was sent (workable.WithSendGate) the fetch completes and
+// stores its answer whoever still waits, so that no answer Workable was
+// asked for is lost.
 //
 // A panic in fn is recovered, logged with its stack and returned to every
 // caller as ErrFetchPanicked: fn runs in a goroutine of its own, where a
@@ -629,8 +636,17 @@ func (e *Economy) shared(ctx context.Context, key string, fn func(context.Contex
 			e.flights = make(map[string]*flight)
 		}
 		e.flights[key] = f
-		go e.run(ctx, key, f, fn)
+		fctx := context.WithoutCancel(ctx)
+		var stopDeadline context.CancelFunc = func() {}
+		if dl, ok := ctx.Deadline(); ok {
+			fctx, stopDeadline = context.WithDeadline(fctx, dl)
+		}
+		fctx, cancel := context.WithCancel(fctx)
+		f.cancel = func() { cancel(); stopDeadline() }
+		fctx = workable.WithSendGate(fctx, func() bool { return e.send(f) })
+		go e.run(fctx, key, f, fn)
 	}
+	f.waiters++
 	e.flightMu.Unlock()
 	if joined {
 		workable.NotifyQueued(ctx)
@@ -639,6 +655,7 @@ func (e *Economy) shared(ctx context.Context, key string, fn func(context.Contex
 	case <-f.done:
 		return f.val, f.err
 	case <-ctx.Done():
+		e.leave(key, f)
 		return nil, ctx.Err()
 	}
 }
@@ -648,6 +665,41 @@ type flight struct {
 	done chan struct{}
 	val  any
 	err  error
+	// Guarded by Economy.flightMu: the callers still waiting; sent once a
+	// call of the fetch went to Workable; abandoned once every caller left
+	// before that. cancel ends the fetch's context.
+	waiters   int
+	sent      bool
+	abandoned bool
+	cancel    context.CancelFunc
+}
+
+// leave records that a caller of f stopped waiting. The last one abandons
+// a fetch that has sent nothing yet: it is cancelled and forgotten.
+func (e *Economy) leave(key string, f *flight) {
+	e.flightMu.Lock()
+	defer e.flightMu.Unlock()
+	f.waiters--
+	if f.waiters > 0 || f.sent || f.abandoned {
+		return
+	}
+	f.abandoned = true
+	if e.flights[key] == f {
+		delete(e.flights, key)
+	}
+	f.cancel()
+}
+
+// send is the send gate of f's calls: a fetch not abandoned may send, and
+// from then on is never abandoned.
+func (e *Economy) send(f *flight) bool {
+	e.flightMu.Lock()
+	defer e.flightMu.Unlock()
+	if f.abandoned {
+		return false
+	}
+	f.sent = true
+	return true
 }
 
 // run runs the fetch of f (see shared) and forgets it when it ends, so that
@@ -660,17 +712,14 @@ func (e *Economy) run(ctx context.Context, key string, f *flight, fn func(contex
 			f.val, f.err = nil, ErrFetchPanicked
 		}
 		e.flightMu.Lock()
-		delete(e.flights, key)
+		if e.flights[key] == f {
+			delete(e.flights, key)
+		}
 		e.flightMu.Unlock()
+		f.cancel()
 		close(f.done)
 	}()
-	fctx := context.WithoutCancel(ctx)
-	if dl, ok := ctx.Deadline(); ok {
-		var cancel context.CancelFunc
-		fctx, cancel = context.WithDeadline(fctx, dl)
-		defer cancel()
-	}
-	f.val, f.err = fn(fctx)
+	f.val, f.err = fn(ctx)
 }
 
 // staleWorthy reports whether a failed fetch may be answered with a stale

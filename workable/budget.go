@@ -141,6 +141,28 @@ func NotifyQueued(ctx context.Context) {
 	}
 }
 
+type sendGateKey struct{}
+
+// WithSendGate returns a copy of ctx whose Workable calls ask send, each
+// time the rate limiter has given one of them a slot and before it goes out,
+// whether it is still wanted: false abandons the call, which then fails with
+// ErrAbandoned and sends nothing (its slot is spent). A call shared by
+// several clients uses it to give up its place in the rate limiter's queue
+// once every client has gone, yet to complete once it was sent.
+func WithSendGate(ctx context.Context, send func() bool) context.Context {
+	return context.WithValue(ctx, sendGateKey{}, send)
+}
+
+// ErrAbandoned is the error of a call whose send gate (WithSendGate) said it
+// was no longer wanted.
+var ErrAbandoned = errors.New("workable: call abandoned before it was sent: nobody waits for it")
+
+// sendWanted asks the send gate of ctx, if it has one.
+func sendWanted(ctx context.Context) bool {
+	f, ok := ctx.Value(sendGateKey{}).(func() bool)
+	return !ok || f()
+}
+
 // Budget is a rate limiter's view of the token's budget, for showing a
 // user how fast Workable can be read right now. No Workable call is made to
 // build it.

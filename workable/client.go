@@ -367,6 +367,9 @@ func (c *Client) do(ctx context.Context, k call, into any) (*Response, error) {
 		if onSlot != nil {
 			onSlot()
 		}
+		if !sendWanted(ctx) {
+			return nil, fmt.Errorf("workable: %s: %w", k.route, ErrAbandoned)
+		}
 		resp, err := c.attempt(ctx, k, attempt, into)
 		if err == nil {
 			return resp, nil
