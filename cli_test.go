@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/workablegw/gateway/graph"
+	"github.com/workablegw/gateway/guard"
 )
 
 // TestBinaryCommands builds the gateway with the version stamped by
@@ -87,7 +88,7 @@ func TestSchemaRouteFollowsIntrospection(t *testing.T) {
 		t.Errorf("GET /schema.graphql with introspection off = %d, want 404", code)
 	}
 	res, _ := postQuery(t, off, `{"query":"{ __schema { types { name } } }"}`, nil)
-	if len(res.Errors) != 1 || res.Errors[0].Extensions.Code != graph.CodeIntrospectionDisabled || res.Data != nil {
+	if len(res.Errors) != 1 || res.Errors[0].Extensions.Code != guard.CodeIntrospectionDisabled || res.Data != nil {
 		t.Errorf("__schema with introspection off = %+v, want INTROSPECTION_DISABLED without data", res)
 	}
 }

@@ -170,7 +170,7 @@ func newServer(cfg Config) *handler.Server {
 	// status codes GraphQL over HTTP asks for.
 	srv.Use(guard.RequestErrors())
 	if cfg.DisableIntrospection {
-		srv.Use(introspectionOff{})
+		srv.Use(guard.IntrospectionOff{})
 		// "Did you mean …" would reveal the field names introspection
 		// hides.
 		srv.SetDisableSuggestion(true)

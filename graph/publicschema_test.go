@@ -7,6 +7,8 @@ import (
 
 	"github.com/vektah/gqlparser/v2"
 	"github.com/vektah/gqlparser/v2/ast"
+
+	"github.com/workablegw/gateway/guard"
 )
 
 // withoutIntrospection builds the handler with introspection off, as
@@ -33,7 +35,7 @@ func TestIntrospectionDisabled(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			off.sim.ResetCounts()
 			resp := off.query(tc.query, nil)
-			resp.requireCode(t, CodeIntrospectionDisabled)
+			resp.requireCode(t, guard.CodeIntrospectionDisabled)
 			if d := string(resp.Data); d != "" && d != "null" {
 				t.Errorf("refused introspection has data: %s", resp.Raw)
 			}
