@@ -151,7 +151,7 @@ func wantCandidateLive(env *testEnv, c, listed workable.Candidate) map[string]an
 // listItem returns the candidate's list item, straight from the simulator.
 func listItem(t *testing.T, env *testEnv, id string) workable.Candidate {
 	t.Helper()
-	cands, _, err := env.client.Candidates.List(context.Background(), &workable.CandidateListOptions{SinceID: id, Limit: 1})
+	cands, _, err := env.client.Candidates.List(context.Background(), &workable.CandidateListOptions{ListOptions: workable.ListOptions{SinceID: id, Limit: 1}})
 	if err != nil || len(cands) != 1 || cands[0].ID != id {
 		t.Fatalf("list item of %s: %v, %v", id, cands, err)
 	}

@@ -254,7 +254,8 @@ func (r *Refresher) call(ctx context.Context, f func(ctx context.Context) error)
 // walkCandidates walks GET /candidates?updated_after= from w's cursor.
 func (r *Refresher) walkCandidates(ctx context.Context, w *Walk) error {
 	list := func(ctx context.Context, after time.Time, cursor string) ([]*workable.Candidate, *workable.Response, error) {
-		return r.cfg.Client.Candidates.List(ctx, &workable.CandidateListOptions{UpdatedAfter: &after, SinceID: cursor, Limit: pageSize})
+		opts := &workable.CandidateListOptions{ListOptions: workable.ListOptions{UpdatedAfter: &after, SinceID: cursor, Limit: pageSize}}
+		return r.cfg.Client.Candidates.List(ctx, opts)
 	}
 	key := func(c *workable.Candidate) (string, time.Time) { return c.ID, updatedAt(c.CreatedAt, c.UpdatedAt) }
 	return walk(ctx, r, w, "candidates", list, key, r.candidatesChanged)
@@ -263,7 +264,8 @@ func (r *Refresher) walkCandidates(ctx context.Context, w *Walk) error {
 // walkJobs walks GET /jobs?updated_after= from w's cursor.
 func (r *Refresher) walkJobs(ctx context.Context, w *Walk) error {
 	list := func(ctx context.Context, after time.Time, cursor string) ([]*workable.Job, *workable.Response, error) {
-		return r.cfg.Client.Jobs.List(ctx, &workable.JobListOptions{UpdatedAfter: &after, SinceID: cursor, Limit: pageSize})
+		opts := &workable.JobListOptions{ListOptions: workable.ListOptions{UpdatedAfter: &after, SinceID: cursor, Limit: pageSize}}
+		return r.cfg.Client.Jobs.List(ctx, opts)
 	}
 	key := func(j *workable.Job) (string, time.Time) { return j.Shortcode, updatedAt(j.CreatedAt, j.UpdatedAt) }
 	changed := func(ctx context.Context, jobs []*workable.Job, _ time.Time) error {

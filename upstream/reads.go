@@ -197,12 +197,8 @@ func (e *Economy) FetchJobDetail(ctx context.Context, shortcode, _ string) (*wor
 // limit, since_id, created_after, updated_after and include_fields.
 func (e *Economy) FetchJobPage(ctx context.Context, k JobPageKey, gen string) (Page[workable.Job], []cache.Item, error) {
 	opts := &workable.JobListOptions{
-		State:        k.State,
-		Limit:        k.Limit,
-		SinceID:      k.SinceID,
-		MaxID:        k.MaxID,
-		CreatedAfter: parseKeyTime(k.CreatedAfter),
-		UpdatedAfter: parseKeyTime(k.UpdatedAfter),
+		State:       k.State,
+		ListOptions: listOptions(k.Limit, k.SinceID, k.MaxID, k.CreatedAfter, k.UpdatedAfter),
 	}
 	if k.WithText {
 		// simulator guess: include_fields is a comma-separated list (the
@@ -211,18 +207,7 @@ func (e *Economy) FetchJobPage(ctx context.Context, k JobPageKey, gen string) (P
 		opts.IncludeFields = append(opts.IncludeFields, JobTextFields...)
 	}
 	jobs, resp, err := e.client.Jobs.List(ctx, opts)
-	if err != nil {
-		return Page[workable.Job]{}, nil, err
-	}
-	pg, err := fillPage(ctx, e.client, jobs, resp, k.Limit)
-	if err != nil {
-		return Page[workable.Job]{}, nil, err
-	}
-	items, err := perRecord(e, cache.KindJob, gen, pg.Items, func(j *workable.Job) string { return j.Shortcode })
-	if err != nil {
-		return Page[workable.Job]{}, nil, err
-	}
-	return pg, items, nil
+	return recordPage(ctx, e, cache.KindJob, gen, jobs, resp, err, k.Limit, func(j *workable.Job) string { return j.Shortcode })
 }
 
 // FetchCandidatePage runs one GET /candidates. The list fields of each
@@ -235,25 +220,34 @@ func (e *Economy) FetchJobPage(ctx context.Context, k JobPageKey, gen string) (P
 // §10), which fillPage follows as given.
 func (e *Economy) FetchCandidatePage(ctx context.Context, k CandidatePageKey, gen string) (Page[workable.Candidate], []cache.Item, error) {
 	cands, resp, err := e.client.Candidates.List(ctx, &workable.CandidateListOptions{
-		Shortcode:    k.Shortcode,
-		Stage:        k.Stage,
-		Email:        k.Email,
-		Limit:        k.Limit,
-		SinceID:      k.SinceID,
-		MaxID:        k.MaxID,
-		CreatedAfter: parseKeyTime(k.CreatedAfter),
-		UpdatedAfter: parseKeyTime(k.UpdatedAfter),
+		Shortcode:   k.Shortcode,
+		Stage:       k.Stage,
+		Email:       k.Email,
+		ListOptions: listOptions(k.Limit, k.SinceID, k.MaxID, k.CreatedAfter, k.UpdatedAfter),
 	})
+	return recordPage(ctx, e, cache.KindCandidate, gen, cands, resp, err, k.Limit, func(c *workable.Candidate) string { return c.ID })
+}
+
+// listOptions returns the paging and date parameters of a page key.
+func listOptions(limit int, sinceID, maxID, createdAfter, updatedAfter string) workable.ListOptions {
+	return workable.ListOptions{Limit: limit, SinceID: sinceID, MaxID: maxID,
+		CreatedAfter: parseKeyTime(createdAfter), UpdatedAfter: parseKeyTime(updatedAfter)}
+}
+
+// recordPage completes the first answer of a list (recs, resp, err) to a
+// page of limit records (fillPage), with a cache item for each record
+// under its key.
+func recordPage[T any](ctx context.Context, e *Economy, kind cache.Kind, gen string, recs []*T, resp *workable.Response, err error, limit int, key func(*T) string) (Page[T], []cache.Item, error) {
 	if err != nil {
-		return Page[workable.Candidate]{}, nil, err
+		return Page[T]{}, nil, err
 	}
-	pg, err := fillPage(ctx, e.client, cands, resp, k.Limit)
+	pg, err := fillPage(ctx, e.client, recs, resp, limit)
 	if err != nil {
-		return Page[workable.Candidate]{}, nil, err
+		return Page[T]{}, nil, err
 	}
-	items, err := perRecord(e, cache.KindCandidate, gen, pg.Items, func(c *workable.Candidate) string { return c.ID })
+	items, err := perRecord(e, kind, gen, pg.Items, key)
 	if err != nil {
-		return Page[workable.Candidate]{}, nil, err
+		return Page[T]{}, nil, err
 	}
 	return pg, items, nil
 }
@@ -264,7 +258,7 @@ func (e *Economy) FetchCandidatePage(ctx context.Context, k CandidatePageKey, ge
 // error when the first item is another candidate (there is no such
 // candidate).
 func (e *Economy) FetchCandidateListed(ctx context.Context, id, _ string) (*workable.Candidate, []cache.Item, error) {
-	cands, _, err := e.client.Candidates.List(ctx, &workable.CandidateListOptions{SinceID: id, Limit: 1})
+	cands, _, err := e.client.Candidates.List(ctx, &workable.CandidateListOptions{ListOptions: workable.ListOptions{SinceID: id, Limit: 1}})
 	if err != nil {
 		return nil, nil, err
 	}

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"time"
 )
 
 // CandidateListOptions are the query parameters of GET /candidates
@@ -19,14 +18,7 @@ type CandidateListOptions struct {
 	Stage string `url:"stage"`
 	// Email filters by the candidate's email.
 	Email string `url:"email"`
-	// Limit is the page size (Workable: default 50, max 100).
-	Limit int `url:"limit"`
-	// SinceID returns candidates with id >= SinceID; MaxID with id <= MaxID.
-	SinceID string `url:"since_id"`
-	MaxID   string `url:"max_id"`
-	// CreatedAfter and UpdatedAfter are sent as RFC 3339 UTC.
-	CreatedAfter *time.Time `url:"created_after"`
-	UpdatedAfter *time.Time `url:"updated_after"`
+	ListOptions
 }
 
 // ActivityListOptions are the query parameters of GET

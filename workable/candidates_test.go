@@ -21,8 +21,12 @@ func TestCandidatesList(t *testing.T) {
 		{name: "nil options", wantQuery: url.Values{}},
 		{
 			name: "every option",
-			opts: &CandidateListOptions{Shortcode: "GROOV005", Stage: "interview", Email: "lakita_marrero@gmail.com",
-				Limit: 100, SinceID: "ce4da98", MaxID: "2700d6df", CreatedAfter: &after, UpdatedAfter: &after},
+			opts: &CandidateListOptions{
+				Shortcode:   "GROOV005",
+				Stage:       "interview",
+				Email:       "lakita_marrero@gmail.com",
+				ListOptions: ListOptions{Limit: 100, SinceID: "ce4da98", MaxID: "2700d6df", CreatedAfter: &after, UpdatedAfter: &after},
+			},
 			wantQuery: url.Values{"shortcode": {"GROOV005"}, "stage": {"interview"}, "email": {"lakita_marrero@gmail.com"},
 				"limit": {"100"}, "since_id": {"ce4da98"}, "max_id": {"2700d6df"},
 				"created_after": {"2015-06-26T00:00:00Z"}, "updated_after": {"2015-06-26T00:00:00Z"}},

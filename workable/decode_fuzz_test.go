@@ -60,9 +60,9 @@ func FuzzDecodeResponses(f *testing.F) {
 		}
 		ctx := context.Background()
 		var errs []error
-		_, _, err = client.Jobs.List(ctx, &workable.JobListOptions{Limit: 10})
+		_, _, err = client.Jobs.List(ctx, &workable.JobListOptions{ListOptions: workable.ListOptions{Limit: 10}})
 		errs = append(errs, err)
-		_, _, err = client.Candidates.List(ctx, &workable.CandidateListOptions{Limit: 10})
+		_, _, err = client.Candidates.List(ctx, &workable.CandidateListOptions{ListOptions: workable.ListOptions{Limit: 10}})
 		errs = append(errs, err)
 		_, _, err = client.Candidates.Get(ctx, "ce4da98")
 		errs = append(errs, err)

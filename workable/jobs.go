@@ -7,20 +7,27 @@ import (
 	"time"
 )
 
+// ListOptions are the paging and date parameters that GET /jobs (API.md
+// §2) and GET /candidates (API.md §3) share; JobListOptions and
+// CandidateListOptions embed them. Zero values are not sent.
+type ListOptions struct {
+	// Limit is the page size (Workable: default 50, max 100).
+	Limit int `url:"limit"`
+	// SinceID returns records with id >= SinceID; MaxID with id <= MaxID.
+	SinceID string `url:"since_id"`
+	MaxID   string `url:"max_id"`
+	// CreatedAfter and UpdatedAfter are sent as RFC 3339 UTC.
+	CreatedAfter *time.Time `url:"created_after"`
+	UpdatedAfter *time.Time `url:"updated_after"`
+}
+
 // JobListOptions are the query parameters of GET /jobs (API.md §2). Zero
 // values are not sent.
 // Every parameter is documented for GET /jobs in API.md §2.
 type JobListOptions struct {
 	// State is draft, published, closed or archived.
 	State string `url:"state"`
-	// Limit is the page size (Workable: default 50, max 100).
-	Limit int `url:"limit"`
-	// SinceID returns jobs with id >= SinceID; MaxID with id <= MaxID.
-	SinceID string `url:"since_id"`
-	MaxID   string `url:"max_id"`
-	// CreatedAfter and UpdatedAfter are sent as RFC 3339 UTC.
-	CreatedAfter *time.Time `url:"created_after"`
-	UpdatedAfter *time.Time `url:"updated_after"`
+	ListOptions
 	// IncludeFields adds detail fields (description, full_description,
 	// requirements, benefits); sent comma-joined (API.md §2 marks the format
 	// as inferred).

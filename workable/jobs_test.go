@@ -26,9 +26,9 @@ func TestJobsList(t *testing.T) {
 		{
 			name: "every option",
 			opts: &JobListOptions{
-				State: "published", Limit: 25, SinceID: "61884e2", MaxID: "167636b1",
-				CreatedAfter: &created, UpdatedAfter: &updated,
+				State:         "published",
 				IncludeFields: []string{"description", "benefits"},
+				ListOptions:   ListOptions{Limit: 25, SinceID: "61884e2", MaxID: "167636b1", CreatedAfter: &created, UpdatedAfter: &updated},
 			},
 			wantQuery: url.Values{
 				"state":          {"published"},

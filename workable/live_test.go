@@ -57,7 +57,7 @@ func TestLiveJobsList(t *testing.T) {
 	ctx := context.Background()
 	var jobs []*Job
 	for j, err := range Walk(ctx, env.client, func(ctx context.Context) ([]*Job, *Response, error) {
-		return env.client.Jobs.List(ctx, &JobListOptions{Limit: 2})
+		return env.client.Jobs.List(ctx, &JobListOptions{ListOptions: ListOptions{Limit: 2}})
 	}, 5) {
 		if err != nil {
 			t.Fatalf("walk: %v", err)
@@ -177,7 +177,7 @@ func TestLiveCandidatesByJobFollowPagingAsGiven(t *testing.T) {
 	})
 	var cands []*Candidate
 	for c, err := range Walk(context.Background(), env.client, func(ctx context.Context) ([]*Candidate, *Response, error) {
-		return env.client.Candidates.List(ctx, &CandidateListOptions{Shortcode: "8F2C1D7A0B", Limit: 2})
+		return env.client.Candidates.List(ctx, &CandidateListOptions{Shortcode: "8F2C1D7A0B", ListOptions: ListOptions{Limit: 2}})
 	}, 5) {
 		if err != nil {
 			t.Fatalf("walk: %v", err)

@@ -196,7 +196,7 @@ func NextPage[T any](ctx context.Context, c *Client, prev *Response) ([]T, *Resp
 // first page, typically a closure over a List method:
 //
 //	for job, err := range workable.Walk(ctx, c, func(ctx context.Context) ([]*workable.Job, *workable.Response, error) {
-//		return c.Jobs.List(ctx, &workable.JobListOptions{State: "published", Limit: 100})
+//		return c.Jobs.List(ctx, &workable.JobListOptions{State: "published", ListOptions: workable.ListOptions{Limit: 100}})
 //	}, 10) {
 //		if err != nil { … }
 //	}

@@ -78,7 +78,7 @@ func TestWalk(t *testing.T) {
 			var ids []string
 			var errs []error
 			for c, err := range Walk(ctx, env.client, func(ctx context.Context) ([]*Candidate, *Response, error) {
-				return env.client.Candidates.List(ctx, &CandidateListOptions{Shortcode: "GROOV005", Limit: 2})
+				return env.client.Candidates.List(ctx, &CandidateListOptions{Shortcode: "GROOV005", ListOptions: ListOptions{Limit: 2}})
 			}, tt.maxPages) {
 				if err != nil {
 					errs = append(errs, err)

@@ -1,6 +1,7 @@
 package workable
 
 import (
+	"maps"
 	"net/url"
 	"reflect"
 	"strconv"
@@ -14,7 +15,8 @@ import (
 // *time.Time when set (RFC 3339 UTC, formatTime), a []string when not empty,
 // comma-joined. Fields without a tag are not sent. It panics on a tagged
 // field of another type, which is a programming error caught by the tests of
-// every options type.
+// every options type. The fields of an embedded struct are encoded as its
+// own.
 func queryValues(opts any) url.Values {
 	q := url.Values{}
 	v := reflect.ValueOf(opts)
@@ -26,6 +28,11 @@ func queryValues(opts any) url.Values {
 	}
 	t := v.Type()
 	for i := range t.NumField() {
+		if f := t.Field(i); f.Anonymous && f.Type.Kind() == reflect.Struct {
+			// Embedded options (ListOptions) add their own fields.
+			maps.Copy(q, queryValues(v.Field(i).Interface()))
+			continue
+		}
 		name := t.Field(i).Tag.Get("url")
 		if name == "" {
 			continue

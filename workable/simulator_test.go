@@ -79,7 +79,7 @@ func TestSimulatorConcurrentCallersNo429(t *testing.T) {
 	go func() {
 		defer wg.Done()
 		for cand, err := range workable.Walk(ctx, c, func(ctx context.Context) ([]*workable.Candidate, *workable.Response, error) {
-			return c.Candidates.List(ctx, &workable.CandidateListOptions{Limit: 100})
+			return c.Candidates.List(ctx, &workable.CandidateListOptions{ListOptions: workable.ListOptions{Limit: 100}})
 		}, 10) {
 			if err != nil {
 				errs <- err
