@@ -103,10 +103,10 @@ func newLiveUpdates(cfg config, registry *credentials.Registry, rdb redis.Univer
 	if rdb != nil {
 		lease, state = refresher.NewRedisLease(rdb, prefix), refresher.NewRedisState(rdb, prefix)
 	}
-	lu.refresh, err = refresher.NewManager(refresher.ManagerConfig{
-		Credentials: registry, Invalidator: inv, Publisher: bus, Lease: lease, State: state, Changes: idem,
+	lu.refresh, err = refresher.NewManager(refresher.ManagerConfig{Credentials: registry, Config: refresher.Config{
+		Invalidator: inv, Publisher: bus, Lease: lease, State: state, Changes: idem,
 		Interval: cfg.RefreshInterval, Share: cfg.RefreshShare, Logger: logger, Observer: refresher.NewMetrics(reg),
-	})
+	}})
 	if err != nil {
 		return liveUpdates{}, err
 	}

@@ -28,6 +28,7 @@ type OncePerChange struct {
 
 // NewOncePerChange returns a OncePerChange publishing on pub, remembering
 // changes in store (Redis across replicas) for ttl (DefaultOnceTTL when 0).
+// A nil store remembers nothing: every event is published.
 func NewOncePerChange(pub Publisher, store idempotency.Store, ttl time.Duration) *OncePerChange {
 	if ttl <= 0 {
 		ttl = DefaultOnceTTL
@@ -36,10 +37,11 @@ func NewOncePerChange(pub Publisher, store idempotency.Store, ttl time.Duration)
 }
 
 // Publish publishes e unless the change of e's candidate updated at
-// updated was published already; a zero updated publishes e in any case.
+// updated was published already; a zero updated (or a nil store)
+// publishes e in any case.
 // It reports whether e was published by this call.
 func (o *OncePerChange) Publish(ctx context.Context, e Event, updated time.Time) (bool, error) {
-	if updated.IsZero() {
+	if updated.IsZero() || o.store == nil {
 		return true, o.pub.Publish(ctx, e)
 	}
 	key := "event:" + e.Credential + ":" + e.CandidateID + ":" + strconv.FormatInt(updated.UnixMilli(), 10)

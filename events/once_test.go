@@ -75,3 +75,20 @@ func TestOncePerChange(t *testing.T) {
 		t.Errorf("after a failed publication, the next announcement: %v, %v; want published", ok, err)
 	}
 }
+
+// TestOncePerChangeWithoutStore: without a store every announcement is
+// published, the same change twice included.
+func TestOncePerChangeWithoutStore(t *testing.T) {
+	t.Parallel()
+	pub := &recordingPublisher{}
+	o := NewOncePerChange(pub, nil, 0)
+	at := time.Date(2026, 12, 6, 10, 0, 0, 0, time.UTC)
+	for _, id := range []string{"wh-1", "r-1"} {
+		if ok, err := o.Publish(context.Background(), Event{ID: id, Credential: "main", CandidateID: "3fc9a80f"}, at); !ok || err != nil {
+			t.Errorf("%s: published %v, %v; want published", id, ok, err)
+		}
+	}
+	if len(pub.got) != 2 {
+		t.Errorf("%d events published, want 2", len(pub.got))
+	}
+}

@@ -7,8 +7,6 @@ import (
 	"time"
 
 	"github.com/workablegw/gateway/credentials"
-	"github.com/workablegw/gateway/events"
-	"github.com/workablegw/gateway/idempotency"
 	"github.com/workablegw/gateway/workable"
 )
 
@@ -19,18 +17,12 @@ type Credentials interface {
 	Client(ctx context.Context, nickname string) (*workable.Client, credentials.Credential, error)
 }
 
-// ManagerConfig is what every credential's refresher shares.
+// ManagerConfig is where the credentials come from, and the configuration
+// of every credential's refresher (Config, whose Credential and Client the
+// manager sets for each credential).
 type ManagerConfig struct {
 	Credentials Credentials
-	Invalidator Invalidator
-	Publisher   events.Publisher
-	Lease       Lease
-	State       StateStore
-	Changes     idempotency.Store
-	Interval    time.Duration
-	Share       float64
-	Logger      *slog.Logger
-	Observer    Observer
+	Config
 }
 
 // Manager runs one refresher per credential: it starts one for each
@@ -58,18 +50,16 @@ func NewManager(cfg ManagerConfig) (*Manager, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	if err := checkShared(cfg.Invalidator, cfg.Publisher, cfg.Lease, cfg.State, cfg.Share); err != nil {
+	if err := cfg.checkShared(); err != nil {
 		return nil, err
 	}
 	return &Manager{cfg: cfg, running: make(map[string]*running)}, nil
 }
 
 func (cfg ManagerConfig) refresherConfig(nickname string, c *workable.Client) Config {
-	return Config{
-		Credential: nickname, Client: c, Invalidator: cfg.Invalidator, Publisher: cfg.Publisher,
-		Lease: cfg.Lease, State: cfg.State, Changes: cfg.Changes, Interval: cfg.Interval, Share: cfg.Share,
-		Logger: cfg.Logger, Observer: cfg.Observer,
-	}
+	rc := cfg.Config
+	rc.Credential, rc.Client = nickname, c
+	return rc
 }
 
 // Run keeps the refreshers in step with the credentials, checking them

@@ -62,10 +62,10 @@ func TestManager(t *testing.T) {
 		}}
 		f := &fakes{}
 		promReg := prometheus.NewRegistry()
-		m, err := NewManager(ManagerConfig{
-			Credentials: reg, Invalidator: f, Publisher: f, Lease: LocalLease{}, State: NewMemoryState(),
+		m, err := NewManager(ManagerConfig{Credentials: reg, Config: Config{
+			Invalidator: f, Publisher: f, Lease: LocalLease{}, State: NewMemoryState(),
 			Interval: 10 * time.Second, Share: 0.2, Observer: NewMetrics(promReg),
-		})
+		}})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -102,7 +102,7 @@ type Config struct {
 type Refresher struct {
 	cfg   Config
 	pacer *pacer
-	once  *events.OncePerChange // nil: publish every event
+	once  *events.OncePerChange
 
 	mu sync.Mutex
 	// stages remembers each candidate's stage as last seen, to tell a move
@@ -122,7 +122,7 @@ func New(cfg Config) (*Refresher, error) {
 	case cfg.Client == nil:
 		return nil, errors.New("refresher: no client")
 	}
-	if err := checkShared(cfg.Invalidator, cfg.Publisher, cfg.Lease, cfg.State, cfg.Share); err != nil {
+	if err := cfg.checkShared(); err != nil {
 		return nil, err
 	}
 	if cfg.Interval <= 0 {
@@ -138,9 +138,7 @@ func New(cfg Config) (*Refresher, error) {
 		cfg.Now = time.Now
 	}
 	r := &Refresher{cfg: cfg, stages: make(map[string]string)}
-	if cfg.Changes != nil {
-		r.once = events.NewOncePerChange(cfg.Publisher, cfg.Changes, 0)
-	}
+	r.once = events.NewOncePerChange(cfg.Publisher, cfg.Changes, 0)
 	r.pacer = newPacer(cfg.Share, cfg.Now, func() {
 		if cfg.Observer != nil {
 			cfg.Observer.Call(cfg.Credential)
@@ -149,19 +147,20 @@ func New(cfg Config) (*Refresher, error) {
 	return r, nil
 }
 
-// checkShared checks what every credential's refresher shares.
-func checkShared(inv Invalidator, pub events.Publisher, lease Lease, state StateStore, share float64) error {
+// checkShared checks what every credential's refresher shares (all but
+// Credential and Client).
+func (cfg Config) checkShared() error {
 	switch {
-	case inv == nil:
+	case cfg.Invalidator == nil:
 		return errors.New("refresher: no invalidator")
-	case pub == nil:
+	case cfg.Publisher == nil:
 		return errors.New("refresher: no event publisher")
-	case lease == nil:
+	case cfg.Lease == nil:
 		return errors.New("refresher: no lease")
-	case state == nil:
+	case cfg.State == nil:
 		return errors.New("refresher: no state store")
-	case share < 0 || share > 1:
-		return fmt.Errorf("refresher: share %v is not within (0, 1]", share)
+	case cfg.Share < 0 || cfg.Share > 1:
+		return fmt.Errorf("refresher: share %v is not within (0, 1]", cfg.Share)
 	}
 	return nil
 }
@@ -349,13 +348,7 @@ func (r *Refresher) candidatesChanged(ctx context.Context, cands []*workable.Can
 		return fmt.Errorf("invalidate %d changed candidates: %w", len(ids), err)
 	}
 	for _, e := range evs {
-		var err error
-		if r.once != nil {
-			_, err = r.once.Publish(ctx, e, e.At)
-		} else {
-			err = r.cfg.Publisher.Publish(ctx, e)
-		}
-		if err != nil {
+		if _, err := r.once.Publish(ctx, e, e.At); err != nil {
 			return fmt.Errorf("publish event %s: %w", e.ID, err)
 		}
 	}

@@ -117,7 +117,7 @@ const (
 // Handler is the receiver. Build it with New.
 type Handler struct {
 	cfg  Config
-	once *events.OncePerChange // nil: publish every event
+	once *events.OncePerChange
 }
 
 // New returns the receiver, or an error when a dependency is missing: a
@@ -150,9 +150,7 @@ func New(cfg Config) (*Handler, error) {
 		cfg.Now = time.Now
 	}
 	h := &Handler{cfg: cfg}
-	if cfg.Changes != nil {
-		h.once = events.NewOncePerChange(cfg.Publisher, cfg.Changes, 0)
-	}
+	h.once = events.NewOncePerChange(cfg.Publisher, cfg.Changes, 0)
 	return h, nil
 }
 
@@ -264,13 +262,7 @@ func (h *Handler) apply(ctx context.Context, e events.Event, updated time.Time) 
 	if err := h.cfg.Invalidator.CandidatesChanged(ctx, e.Credential, e.CandidateID); err != nil {
 		return fmt.Errorf("invalidate candidate %s: %w", e.CandidateID, err)
 	}
-	var err error
-	if h.once != nil {
-		_, err = h.once.Publish(ctx, e, updated)
-	} else {
-		err = h.cfg.Publisher.Publish(ctx, e)
-	}
-	if err != nil {
+	if _, err := h.once.Publish(ctx, e, updated); err != nil {
 		return fmt.Errorf("publish event %s: %w", e.ID, err)
 	}
 	return nil
