@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-	"time"
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/vektah/gqlparser/v2/gqlerror"
@@ -154,18 +153,11 @@ func (r *Resolver) runAction(ctx context.Context, a candidateAction, keyField *s
 		cand = nil
 	}
 	if out.sent && a.event != "" {
-		job, stage := a.job, a.stage
-		var updated time.Time
+		job := a.job
 		if cand != nil {
 			job = cmp.Or(cand.Job.Shortcode, job)
-			if cand.Stage != nil {
-				stage = cmp.Or(*cand.Stage, stage)
-			}
-			if cand.UpdatedAt != nil {
-				updated = *cand.UpdatedAt
-			}
 		}
-		r.publish(ctx, a.event, cmp.Or(out.CandidateID, a.id), job, stage, updated)
+		r.publish(ctx, a.event, cmp.Or(out.CandidateID, a.id), job, cmp.Or(cand.StageName(), a.stage), cand.LastUpdated())
 	}
 	return out, cand, []model.UserError{}, nil
 }

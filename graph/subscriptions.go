@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"context"
 	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -292,7 +291,7 @@ func (r *Resolver) eventRequest(ctx context.Context, timeout time.Duration) (con
 // write happened whatever the bus says.
 func (r *Resolver) publish(ctx context.Context, kind events.Kind, candidateID, job, stage string, updated time.Time) {
 	e := events.Event{
-		ID:           "gateway-" + randomID(),
+		ID:           "gateway-" + rand.Text(),
 		Credential:   r.requestCredential(ctx),
 		Kind:         kind,
 		CandidateID:  candidateID,
@@ -314,20 +313,5 @@ func (r *Resolver) publish(ctx context.Context, kind events.Kind, candidateID, j
 // publishCreated publishes the creation of c, in the job with shortcode
 // job when Workable's answer does not say.
 func (r *Resolver) publishCreated(ctx context.Context, c *workable.Candidate, job string) {
-	stage := ""
-	if c.Stage != nil {
-		stage = *c.Stage
-	}
-	var updated time.Time
-	if c.UpdatedAt != nil {
-		updated = *c.UpdatedAt
-	}
-	r.publish(ctx, events.CandidateCreated, c.ID, cmp.Or(c.Job.Shortcode, job), stage, updated)
-}
-
-// randomID returns 16 random bytes in hex.
-func randomID() string {
-	var b [16]byte
-	_, _ = rand.Read(b[:])
-	return hex.EncodeToString(b[:])
+	r.publish(ctx, events.CandidateCreated, c.ID, cmp.Or(c.Job.Shortcode, job), c.StageName(), c.LastUpdated())
 }

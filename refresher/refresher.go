@@ -360,11 +360,7 @@ func (r *Refresher) candidatesChanged(ctx context.Context, cands []*workable.Can
 		if _, known := r.stages[c.ID]; !known && len(r.stages) >= maxKnownStages {
 			clear(r.stages)
 		}
-		stage := ""
-		if c.Stage != nil {
-			stage = *c.Stage
-		}
-		r.stages[c.ID] = stage
+		r.stages[c.ID] = c.StageName()
 	}
 	return nil
 }
@@ -373,10 +369,7 @@ func (r *Refresher) candidatesChanged(ctx context.Context, cands []*workable.Can
 // created after the walk's watermark, moved when its stage is not the one
 // last seen (or none was seen), none for another change (a comment, a tag).
 func (r *Refresher) eventOf(c *workable.Candidate, updated, after time.Time) (events.Event, bool) {
-	stage := ""
-	if c.Stage != nil {
-		stage = *c.Stage
-	}
+	stage := c.StageName()
 	r.mu.Lock()
 	prev, known := r.stages[c.ID]
 	r.mu.Unlock()

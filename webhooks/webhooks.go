@@ -222,16 +222,11 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, nickname string)
 		Kind:         kind,
 		CandidateID:  ev.Data.ID,
 		JobShortcode: ev.Data.Job.Shortcode,
+		Stage:        ev.Data.StageName(),
 		At:           ev.FiredAt,
 		Source:       events.SourceWebhook,
 	}
-	var updated time.Time
-	if ev.Data.UpdatedAt != nil {
-		updated = *ev.Data.UpdatedAt
-	}
-	if ev.Data.Stage != nil {
-		e.Stage = *ev.Data.Stage
-	}
+	updated := ev.Data.LastUpdated()
 	if e.At.IsZero() {
 		e.At = h.cfg.Now().UTC()
 	}

@@ -399,6 +399,24 @@ type Candidate struct {
 	OriginatingCandidateID *string           `json:"originating_candidate_id,omitempty"`
 }
 
+// StageName returns the candidate's stage (its display name), or "" when
+// c or its stage is nil.
+func (c *Candidate) StageName() string {
+	if c == nil || c.Stage == nil {
+		return ""
+	}
+	return *c.Stage
+}
+
+// LastUpdated returns the candidate's updated_at, or the zero time when c
+// or its updated_at is nil.
+func (c *Candidate) LastUpdated() time.Time {
+	if c == nil || c.UpdatedAt == nil {
+		return time.Time{}
+	}
+	return *c.UpdatedAt
+}
+
 // FlexID is an identifier that Workable sends as a JSON number in some
 // places (stage ids in live activities and /stages, API.md §10) and that
 // other forms may send as a string; it keeps the text either way.

@@ -2,6 +2,7 @@ package workable_test
 
 import (
 	"testing"
+	"time"
 
 	"github.com/workablegw/gateway/workable"
 )
@@ -26,6 +27,30 @@ func TestSocialProfileTypes(t *testing.T) {
 	for _, typ := range []string{"", "LinkedIn", " linkedin", "mastodon"} {
 		if workable.IsSocialProfileType(typ) {
 			t.Errorf("IsSocialProfileType(%q) = true, want false", typ)
+		}
+	}
+}
+
+// TestCandidateStageAndUpdate: the stage and updated_at of a candidate, of
+// one without them and of none are read without a nil check.
+func TestCandidateStageAndUpdate(t *testing.T) {
+	t.Parallel()
+	stage, at := "Interview", time.Date(2026, 4, 11, 3, 36, 48, 560e6, time.UTC)
+	for _, tc := range []struct {
+		name      string
+		c         *workable.Candidate
+		wantStage string
+		wantAt    time.Time
+	}{
+		{"nil candidate", nil, "", time.Time{}},
+		{"without them", &workable.Candidate{ID: "ce55afe"}, "", time.Time{}},
+		{"with them", &workable.Candidate{ID: "ce55afe", Stage: &stage, UpdatedAt: &at}, stage, at},
+	} {
+		if got := tc.c.StageName(); got != tc.wantStage {
+			t.Errorf("%s: StageName() = %q, want %q", tc.name, got, tc.wantStage)
+		}
+		if got := tc.c.LastUpdated(); !got.Equal(tc.wantAt) {
+			t.Errorf("%s: LastUpdated() = %v, want %v", tc.name, got, tc.wantAt)
 		}
 	}
 }
