@@ -186,8 +186,10 @@ end
 
 // ticketScript takes a ticket (see admitScript) for a caller queued in its
 // process behind others, so that its place across replicas is its arrival,
-// not the time it reaches the head of its process's queue. KEYS and ARGV
-// as admitScript's (the unused ones empty).
+// not the time it reaches the head of its process's queue. Taken again, it
+// renews the ticket's lease and keeps its place, and renews the caller's
+// registration as a waiting write (ARGV[3]) or user call (ARGV[8]) if it
+// has one. KEYS and ARGV as admitScript's (the unused ones empty).
 var ticketScript = redis.NewScript(`
 redis.replicate_commands()
 local t = redis.call('TIME')
@@ -195,6 +197,9 @@ local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 ` + ticketLua + `
 dropExpiredTickets()
 takeTicket()
+local expiry = now + tonumber(ARGV[5])
+if ARGV[3] == '1' then redis.call('ZADD', KEYS[2], 'XX', expiry, ARGV[4]) end
+if ARGV[8] == '1' then redis.call('ZADD', KEYS[5], 'XX', expiry, ARGV[4]) end
 return 0
 `)
 
@@ -668,8 +673,16 @@ func (r *Limiter) waitShared(ctx context.Context, p workable.Priority) error {
 		// answer, the head finds out and the outage rules apply.
 		registered = r.takeTicket(ctx, member, p) == nil
 	}
+	// While it waits its turn in this process, a caller holding a ticket
+	// renews its lease every span (the lease is two), so that however long
+	// the callers ahead of it take, it keeps its place across replicas.
+	renew := func() {
+		if registered && r.breaker.Allow() {
+			_ = r.takeTicket(ctx, member, p)
+		}
+	}
 	for {
-		if err := r.queue.awaitTurn(ctx, w); err != nil {
+		if err := r.queue.awaitTurn(ctx, w, r.window+r.margin, renew); err != nil {
 			return err
 		}
 		if !r.breaker.Allow() {
@@ -800,7 +813,8 @@ func (r *Limiter) takeTicket(ctx context.Context, member string, p workable.Prio
 	ctx, cancel := context.WithTimeout(ctx, r.timeout)
 	defer cancel()
 	ttl := 2 * (r.window + r.margin).Milliseconds()
-	err := ticketScript.Run(ctx, r.client, r.admitKeys(), "", "", "", member, ttl, "", "", "", int(p), r.id+":").Err()
+	write, user := flag(p >= workable.PriorityWrite), flag(p > workable.PriorityBackground)
+	err := ticketScript.Run(ctx, r.client, r.admitKeys(), "", "", write, member, ttl, "", "", user, int(p), r.id+":").Err()
 	if err != nil {
 		return fmt.Errorf("rate limiter ticket: %w", err)
 	}
@@ -1119,8 +1133,14 @@ func (lq *localQueue) leave(w *queued) {
 }
 
 // awaitTurn blocks until w is the first caller, and fails when w was found
-// late or ctx ends.
-func (lq *localQueue) awaitTurn(ctx context.Context, w *queued) error {
+// late or ctx ends. Meanwhile it calls renew every interval.
+func (lq *localQueue) awaitTurn(ctx context.Context, w *queued, every time.Duration, renew func()) error {
+	var tick <-chan time.Time
+	if every > 0 {
+		t := time.NewTicker(every)
+		defer t.Stop()
+		tick = t.C
+	}
 	for {
 		lq.mu.Lock()
 		late, head := w.late, len(lq.waiters) > 0 && lq.waiters[0] == w
@@ -1133,6 +1153,8 @@ func (lq *localQueue) awaitTurn(ctx context.Context, w *queued) error {
 		}
 		select {
 		case <-w.wake:
+		case <-tick:
+			renew()
 		case <-ctx.Done():
 			if errors.Is(ctx.Err(), context.DeadlineExceeded) {
 				lq.lateAt(w)
