@@ -28,7 +28,9 @@ func InBubble(t testing.TB) (m *miniredis.Miniredis, dial func() redis.Universal
 	t.Cleanup(m.Close)
 	dial = func() redis.UniversalClient {
 		c := redis.NewClient(&redis.Options{
-			Addr:                  "pipe",
+			// An IP literal: a name would be looked up (net.Resolver state
+			// shared across bubbles), although the dialer ignores it.
+			Addr:                  "127.0.0.1:6379",
 			ContextTimeoutEnabled: true,
 			Dialer: func(context.Context, string, string) (net.Conn, error) {
 				client, server := net.Pipe()
