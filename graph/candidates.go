@@ -23,6 +23,19 @@ type candidateFilters struct {
 // GET /candidates per page. The list items carry every list field and the
 // job's shortcode and title, so those cost nothing more.
 func (r *Resolver) candidatesConnection(ctx context.Context, kind string, f candidateFilters, first *int, after *string, last *int, before *string) (*model.CandidateConnection, error) {
+	pages := r.loadersFor(ctx).candidatePages
+	read := func(ctx context.Context, k upstream.CandidatePageKey) (upstream.Page[workable.Candidate], error) {
+		return load(ctx, pages, k)
+	}
+	return candidatesPage(ctx, kind, f, read, first, after, last, before)
+}
+
+// candidatesPage builds a page of candidates from the list pages read
+// returns (candidatesConnection's loads, or the decoded tier alone for the
+// fast path).
+func candidatesPage(ctx context.Context, kind string, f candidateFilters,
+	read func(context.Context, upstream.CandidatePageKey) (upstream.Page[workable.Candidate], error),
+	first *int, after *string, last *int, before *string) (*model.CandidateConnection, error) {
 	key := upstream.CandidatePageKey{
 		Shortcode: f.shortcode, Stage: f.stage, Email: f.email,
 		CreatedAfter: upstream.KeyTime(f.createdAfter), UpdatedAfter: upstream.KeyTime(f.updatedAfter),
@@ -51,11 +64,10 @@ func (r *Resolver) candidatesConnection(ctx context.Context, kind string, f cand
 	if p.skip {
 		return conn, nil
 	}
-	pages := r.loadersFor(ctx).candidatePages
 	fetch := func(ctx context.Context, since, until string, limit int) (upstream.Page[workable.Candidate], error) {
 		k := key
 		k.SinceID, k.MaxID, k.Limit = since, until, limit
-		return load(ctx, pages, k)
+		return read(ctx, k)
 	}
 	conn.Nodes, conn.Edges, conn.PageInfo, err = connection(ctx, p, fetch, candidateID,
 		// The page's own candidates, not copies: they are read-only.

@@ -18,7 +18,6 @@ import (
 	"github.com/workablegw/gateway/cache"
 	"github.com/workablegw/gateway/redisconn/redistest"
 	"github.com/workablegw/gateway/upstream"
-	"github.com/workablegw/gateway/workable"
 	"github.com/workablegw/gateway/workable/simulator"
 )
 
@@ -58,13 +57,7 @@ func BenchmarkWarm(b *testing.B) {
 	}
 	for _, st := range stores {
 		for _, responses := range []bool{false, true} {
-			client, err := workable.NewClient(simulator.DemoSubdomain, simulator.DemoToken,
-				workable.WithBaseURL(simSrv.URL+"/spi/v3/"),
-				workable.WithRateLimiter(workable.NewWindowLimiter(1_000_000, time.Second, workable.WithFixedLimit())),
-				workable.WithRequestHook(upstream.CountWorkableCalls))
-			if err != nil {
-				b.Fatal(err)
-			}
+			client := benchClient(b, simSrv.URL)
 			store, prefix := st.open()
 			h := NewHandler(Config{Credentials: oneCredential(client,
 				upstream.Config{Cache: store, NamespacePrefix: prefix, ResponseCache: responses})})
@@ -143,13 +136,7 @@ func BenchmarkLoaderWait(b *testing.B) {
 			for _, wait := range waits {
 				name := fmt.Sprintf("%s/%s/wait=%s", st.name, q.name, strings.ReplaceAll(wait.String(), "µ", "u"))
 				b.Run(name, func(b *testing.B) {
-					client, err := workable.NewClient(simulator.DemoSubdomain, simulator.DemoToken,
-						workable.WithBaseURL(simSrv.URL+"/spi/v3/"),
-						workable.WithRateLimiter(workable.NewWindowLimiter(1_000_000, time.Second, workable.WithFixedLimit())),
-						workable.WithRequestHook(upstream.CountWorkableCalls))
-					if err != nil {
-						b.Fatal(err)
-					}
+					client := benchClient(b, simSrv.URL)
 					store, prefix := st.open(b)
 					batches := &batchRecorder{}
 					h := NewHandler(Config{Credentials: oneCredential(client,

@@ -243,6 +243,20 @@ func (e *testEnv) resolver() (*Resolver, context.Context) {
 	return &Resolver{logger: e.hcfg.Logger, creds: e.registry, idem: idempotency.NewMemoryStore(), idemTTL: idempotency.DefaultTTL}, ctx
 }
 
+// benchClient returns a client of the simulator at simURL whose rate limit
+// never binds, counting calls for extensions.cost.
+func benchClient(tb testing.TB, simURL string) *workable.Client {
+	tb.Helper()
+	client, err := workable.NewClient(simulator.DemoSubdomain, simulator.DemoToken,
+		workable.WithBaseURL(simURL+"/spi/v3/"),
+		workable.WithRateLimiter(workable.NewWindowLimiter(1_000_000, time.Second, workable.WithFixedLimit())),
+		workable.WithRequestHook(upstream.CountWorkableCalls))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return client
+}
+
 // oneCredential returns a registry whose only credential, the default, reads
 // Workable with client (for handlers built without newTestEnv).
 func oneCredential(client *workable.Client, ucfg upstream.Config) *credentials.Registry {

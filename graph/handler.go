@@ -112,6 +112,13 @@ type Config struct {
 	// APQCache stores automatic persisted queries (telemetry.NewAPQCache on
 	// Redis, shared by every replica); nil means an in-process LRU of 100.
 	APQCache graphql.Cache[string]
+
+	// noFastPath leaves every operation to gqlgen's execution (see
+	// fastPath), for the tests that compare the two.
+	noFastPath bool
+	// fastPathAnswered, when set, is called for each operation the fast
+	// path answers.
+	fastPathAnswered func()
 }
 
 // NewHandler returns the /query endpoint: GraphQL over GET and POST (and
@@ -187,9 +194,26 @@ func newServer(cfg Config) *handler.Server {
 	for _, ext := range cfg.Extensions {
 		srv.Use(ext)
 	}
+	// Last, so that it answers inside every other extension; not when an
+	// extension wants to see each field (tracing's spans).
+	if !cfg.noFastPath && !interceptsFields(cfg.Extensions) {
+		srv.Use(fastPath{logger: logger, answered: cfg.fastPathAnswered})
+	}
 	srv.SetErrorPresenter(errorPresenter(logger))
 	srv.SetRecoverFunc(recoverFunc(logger))
 	return srv
+}
+
+// interceptsFields reports whether one of exts intercepts fields.
+func interceptsFields(exts []graphql.HandlerExtension) bool {
+	for _, ext := range exts {
+		_, field := ext.(graphql.FieldInterceptor)
+		_, root := ext.(graphql.RootFieldInterceptor)
+		if field || root {
+			return true
+		}
+	}
+	return false
 }
 
 // websocketInit returns the connection_init hook of a WebSocket:

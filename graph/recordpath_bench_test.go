@@ -14,7 +14,6 @@ import (
 	"github.com/workablegw/gateway/cache"
 	"github.com/workablegw/gateway/redisconn/redistest"
 	"github.com/workablegw/gateway/upstream"
-	"github.com/workablegw/gateway/workable"
 	"github.com/workablegw/gateway/workable/simulator"
 )
 
@@ -57,13 +56,7 @@ func BenchmarkRecordPath(b *testing.B) {
 	}
 	queries := []struct{ name, query string }{{"q1", qRecordQ1}, {"q3", qRecordQ3}}
 	for _, st := range stores {
-		client, err := workable.NewClient(simulator.DemoSubdomain, simulator.DemoToken,
-			workable.WithBaseURL(simSrv.URL+"/spi/v3/"),
-			workable.WithRateLimiter(workable.NewWindowLimiter(1_000_000, time.Second, workable.WithFixedLimit())),
-			workable.WithRequestHook(upstream.CountWorkableCalls))
-		if err != nil {
-			b.Fatal(err)
-		}
+		client := benchClient(b, simSrv.URL)
 		store, prefix := st.open(b)
 		h := NewHandler(Config{Credentials: oneCredential(client, upstream.Config{Cache: store, NamespacePrefix: prefix})})
 		for _, q := range queries {

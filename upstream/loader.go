@@ -95,6 +95,15 @@ func (l *Loader[K, V]) fromLocal(ctx context.Context, key K) (V, bool) {
 	return v, ok
 }
 
+// Local returns key's value when the decoded tier (or this request's
+// earlier reads of it) answers it at once, and false otherwise, after a
+// write of the request, and for a key Replace gave a value: it never loads
+// anything (no batch, no cache read, no Workable call). A hit counts as
+// Read's does, once per key and request.
+func (l *Loader[K, V]) Local(ctx context.Context, key K) (V, bool) {
+	return l.fromLocal(ctx, key)
+}
+
 // noteRank records that key was asked for at rank r; a key asked for by
 // several fields keeps the best rank.
 func (l *Loader[K, V]) noteRank(key K, r workable.Rank) {
