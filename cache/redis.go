@@ -243,26 +243,13 @@ func (s *RedisStore) Ping(ctx context.Context) error {
 	return nil
 }
 
-// call runs fn with a timeout unless the breaker is open, and feeds the
-// outcome back to the breaker. A caller that gives up (its own ctx ends)
-// says nothing about Redis and does not trip the breaker.
+// call is one call to Redis through the breaker (redisconn.Breaker.Do),
+// its error wrapped with op.
 func (s *RedisStore) call(ctx context.Context, timeout time.Duration, op string, fn func(context.Context) error) error {
-	if !s.breaker.Allow() {
-		return fmt.Errorf("%s: %w", op, ErrUnavailable)
-	}
-	cctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	err := fn(cctx)
-	switch {
-	case err == nil:
-		s.breaker.Success()
-		return nil
-	case ctx.Err() != nil:
-		return fmt.Errorf("%s: %w", op, err)
-	default:
-		s.breaker.Failure()
+	if err := s.breaker.Do(ctx, timeout, fn); err != nil {
 		return fmt.Errorf("%s: %w", op, err)
 	}
+	return nil
 }
 
 // scanUnlink unlinks the keys matching pattern on one node (or on the

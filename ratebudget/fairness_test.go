@@ -36,8 +36,9 @@ func newArrivals(n int) *arrivals {
 func (a *arrivals) options() []Option {
 	return []Option{
 		func(l *Limiter) {
-			l.onTicket = func(ctx context.Context) { a.place(ctx) }
-			l.onAdmitted = func(ctx context.Context, serverMs int64) {
+			l.onTicket = a.place
+			l.onRefuse = func(ctx context.Context, _ int64, _ workable.Priority, _ time.Duration) { a.place(ctx) }
+			l.onAdmit = func(ctx context.Context, serverMs int64, _ workable.Priority) {
 				a.place(ctx)
 				a.mu.Lock()
 				a.admitted[ctx.Value(callerKey{}).(int)] = serverMs

@@ -337,17 +337,15 @@ type Limiter struct {
 	adopted   int
 	adoptedAt time.Time
 
-	// onAdmit and onRefuse are test hooks, called with the Redis server time
-	// (ms) of each decision made in Redis; onShareAdmit with the local time
-	// of each send admitted by the share.
-	onAdmit      func(serverMs int64, p workable.Priority)
-	onRefuse     func(serverMs int64, p workable.Priority, wait time.Duration)
+	// Test hooks, called with the caller's context: onAdmit and onRefuse
+	// with the Redis server time (ms) of each decision made in Redis (a
+	// refused caller holds a ticket), onTicket when a caller queued behind
+	// others in this process takes (or renews) its ticket; onShareAdmit
+	// with the local time of each send admitted by the share.
+	onAdmit      func(ctx context.Context, serverMs int64, p workable.Priority)
+	onRefuse     func(ctx context.Context, serverMs int64, p workable.Priority, wait time.Duration)
+	onTicket     func(ctx context.Context)
 	onShareAdmit func(local time.Time)
-	// onTicket and onAdmitted are test hooks, called with the caller's
-	// context when it holds a ticket (taken while queued behind others in
-	// this process, or on a refusal) and when Redis admitted it.
-	onTicket   func(ctx context.Context)
-	onAdmitted func(ctx context.Context, serverMs int64)
 }
 
 var (
@@ -469,6 +467,9 @@ func (r *Limiter) Healthy() bool { return r.breaker.Healthy() }
 // outage rules.
 var errRedisDown = errors.New("rate limiter: redis did not answer")
 
+// errUnexpectedReply is a script's answer that is not of its shape.
+var errUnexpectedReply = errors.New("unexpected reply")
+
 // Wait blocks until one request of priority p may be sent. It returns an
 // error wrapping workable.ErrRateLimited (a *workable.BudgetError) at once
 // when the wait would outlast ctx's deadline, and ctx.Err() when ctx ends
@@ -537,10 +538,11 @@ func (r *Limiter) outagePlan() (share int, retryAt time.Time) {
 	if live > 0 {
 		share = max(limit/live, 1)
 	}
+	// The share follows the replicas seen (SetLimit of the same is free).
+	r.share.SetLimit(share)
 	if !r.sharing {
 		r.sharing = true
 		r.reconcile = true
-		r.share.SetLimit(share)
 		r.logger.Warn("rate budget: Redis is unreachable; this replica now sends at most its share of the budget",
 			"share", share, "limit", limit, "replicas", live, "window", r.window.String(), "unreachable_since", r.since)
 		if r.onShare != nil {
@@ -553,9 +555,6 @@ func (r *Limiter) outagePlan() (share int, retryAt time.Time) {
 
 // waitShare admits one send from the replica's share.
 func (r *Limiter) waitShare(ctx context.Context, p workable.Priority, share int) error {
-	if r.share.Limit() != share {
-		r.share.SetLimit(share)
-	}
 	if err := r.share.Wait(ctx, p); err != nil {
 		return err
 	}
@@ -569,9 +568,22 @@ func (r *Limiter) waitShare(ctx context.Context, p workable.Priority, share int)
 	return nil
 }
 
-// redisFailed records that Redis did not answer.
+// redis is one call to Redis through the breaker (redisconn.Breaker.Do,
+// bounded by the limiter's timeout), which also starts and ends outages:
+// an open breaker fails it with redisconn.ErrUnavailable.
+func (r *Limiter) redis(ctx context.Context, fn func(context.Context) error) error {
+	err := r.breaker.Do(ctx, r.timeout, fn)
+	switch {
+	case err == nil:
+		r.redisAnswered()
+	case ctx.Err() == nil && !errors.Is(err, redisconn.ErrUnavailable):
+		r.redisFailed()
+	}
+	return err
+}
+
+// redisFailed records that Redis did not answer (the breaker knows).
 func (r *Limiter) redisFailed() {
-	r.breaker.Failure()
 	now := r.now()
 	r.outageMu.Lock()
 	defer r.outageMu.Unlock()
@@ -582,9 +594,8 @@ func (r *Limiter) redisFailed() {
 	}
 }
 
-// redisAnswered records that Redis answered.
+// redisAnswered records that Redis answered (the breaker knows).
 func (r *Limiter) redisAnswered() {
-	r.breaker.Success()
 	r.outageMu.Lock()
 	defer r.outageMu.Unlock()
 	if r.since.IsZero() {
@@ -640,9 +651,10 @@ func (r *Limiter) reconcileOutage(ctx context.Context) error {
 	}
 	r.outageMu.Unlock()
 
-	ctx, cancel := context.WithTimeout(ctx, r.timeout)
-	defer cancel()
-	if err := reconcileScript.Run(ctx, r.client, []string{r.logKey}, args...).Err(); err != nil {
+	err := r.redis(ctx, func(ctx context.Context) error {
+		return reconcileScript.Run(ctx, r.client, []string{r.logKey}, args...).Err()
+	})
+	if err != nil {
 		return fmt.Errorf("rate limiter reconcile: %w", err)
 	}
 	r.outageMu.Lock()
@@ -668,7 +680,7 @@ func (r *Limiter) waitShared(ctx context.Context, p workable.Priority) error {
 			r.unregister(ctx, member, write)
 		}
 	}()
-	if !r.queue.isHead(w) && r.breaker.Allow() {
+	if !r.queue.isHead(w) {
 		// Its place across replicas is kept from now; if Redis does not
 		// answer, the head finds out and the outage rules apply.
 		registered = r.takeTicket(ctx, member, p) == nil
@@ -677,7 +689,7 @@ func (r *Limiter) waitShared(ctx context.Context, p workable.Priority) error {
 	// renews its lease every span (the lease is two), so that however long
 	// the callers ahead of it take, it keeps its place across replicas.
 	renew := func() {
-		if registered && r.breaker.Allow() {
+		if registered {
 			_ = r.takeTicket(ctx, member, p)
 		}
 	}
@@ -692,7 +704,6 @@ func (r *Limiter) waitShared(ctx context.Context, p workable.Priority) error {
 			if ctx.Err() != nil {
 				return ctx.Err()
 			}
-			r.redisFailed()
 			return errRedisDown
 		}
 		res, err := r.admit(ctx, member, p)
@@ -700,29 +711,21 @@ func (r *Limiter) waitShared(ctx context.Context, p workable.Priority) error {
 			if ctx.Err() != nil {
 				return ctx.Err()
 			}
-			r.redisFailed()
 			return errRedisDown
 		}
-		r.redisAnswered()
 		if !r.fixed {
 			r.known.Store(int64(res.limit))
 		}
 		if res.admitted {
 			registered = false // the script removed it
 			if r.onAdmit != nil {
-				r.onAdmit(res.serverMs, p)
-			}
-			if r.onAdmitted != nil {
-				r.onAdmitted(ctx, res.serverMs)
+				r.onAdmit(ctx, res.serverMs, p)
 			}
 			return nil
 		}
 		registered = true // its ticket, and its registration as a user call
 		if r.onRefuse != nil {
-			r.onRefuse(res.serverMs, p, res.wait)
-		}
-		if r.onTicket != nil {
-			r.onTicket(ctx)
+			r.onRefuse(ctx, res.serverMs, p, res.wait)
 		}
 		local := r.now()
 		r.queue.delayed(w)
@@ -775,22 +778,24 @@ func (a admitResult) picture(local time.Time, span time.Duration) logPicture {
 func (r *Limiter) admit(ctx context.Context, member string, p workable.Priority) (admitResult, error) {
 	write := p >= workable.PriorityWrite
 	user := p > workable.PriorityBackground
-	ctx, cancel := context.WithTimeout(ctx, r.timeout)
-	defer cancel()
 	windowMs := (r.window + r.margin).Milliseconds()
 	// A waiting user call re-registers on every retry, at most a window
 	// apart; two windows of grace cover a slow retry without letting a
 	// crashed process hold reads or the background back for long.
 	writerTTL := 2 * windowMs
-	res, err := admitScript.Run(ctx, r.client, r.admitKeys(),
-		r.limit, windowMs, flag(write), member, writerTTL, max(r.poll.Milliseconds(), 1), r.fixedArg(), flag(user),
-		int(p), r.id+":",
-	).Int64Slice()
+	var res []int64
+	err := r.redis(ctx, func(ctx context.Context) (err error) {
+		res, err = admitScript.Run(ctx, r.client, r.admitKeys(),
+			r.limit, windowMs, flag(write), member, writerTTL, max(r.poll.Milliseconds(), 1), r.fixedArg(), flag(user),
+			int(p), r.id+":",
+		).Int64Slice()
+		if err == nil && len(res) < 5 {
+			err = errUnexpectedReply
+		}
+		return err
+	})
 	if err != nil {
 		return admitResult{}, fmt.Errorf("rate limiter admit: %w", err)
-	}
-	if len(res) < 5 {
-		return admitResult{}, errors.New("rate limiter admit: unexpected reply")
 	}
 	return admitResult{
 		admitted:  res[0] == 1,
@@ -810,11 +815,11 @@ func (r *Limiter) admitKeys() []string {
 // takeTicket takes the ticket of a caller of priority p queued in this
 // process behind others (see ticketScript).
 func (r *Limiter) takeTicket(ctx context.Context, member string, p workable.Priority) error {
-	ctx, cancel := context.WithTimeout(ctx, r.timeout)
-	defer cancel()
 	ttl := 2 * (r.window + r.margin).Milliseconds()
 	write, user := flag(p >= workable.PriorityWrite), flag(p > workable.PriorityBackground)
-	err := ticketScript.Run(ctx, r.client, r.admitKeys(), "", "", write, member, ttl, "", "", user, int(p), r.id+":").Err()
+	err := r.redis(ctx, func(ctx context.Context) error {
+		return ticketScript.Run(ctx, r.client, r.admitKeys(), "", "", write, member, ttl, "", "", user, int(p), r.id+":").Err()
+	})
 	if err != nil {
 		return fmt.Errorf("rate limiter ticket: %w", err)
 	}
@@ -838,20 +843,18 @@ func flag(b bool) string {
 // write from the writers set), so that it does not hold reads or the
 // background back.
 func (r *Limiter) unregister(ctx context.Context, member string, write bool) {
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), r.timeout)
-	defer cancel()
-	_, err := r.client.Pipelined(ctx, func(p redis.Pipeliner) error {
-		p.ZRem(ctx, r.waitersKey, member)
-		p.ZRem(ctx, r.ticketsKey, member)
-		p.ZRem(ctx, r.expiryKey, member)
-		if write {
-			p.ZRem(ctx, r.writersKey, member)
-		}
-		return nil
+	_ = r.redis(context.WithoutCancel(ctx), func(ctx context.Context) error {
+		_, err := r.client.Pipelined(ctx, func(p redis.Pipeliner) error {
+			p.ZRem(ctx, r.waitersKey, member)
+			p.ZRem(ctx, r.ticketsKey, member)
+			p.ZRem(ctx, r.expiryKey, member)
+			if write {
+				p.ZRem(ctx, r.writersKey, member)
+			}
+			return nil
+		})
+		return err
 	})
-	if err != nil {
-		r.breaker.Failure()
-	}
 }
 
 // Observe keeps the limiter in step with Workable's X-Rate-Limit-* headers.
@@ -875,17 +878,13 @@ func (r *Limiter) Observe(rt workable.Rate) {
 		return
 	}
 	d := min(rt.Reset.Sub(r.now())+r.margin, 2*r.window)
-	if d <= 0 || !r.breaker.Allow() {
+	if d <= 0 {
 		return
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), r.timeout)
-	defer cancel()
 	ms := max(d.Milliseconds(), 1)
-	if err := blockScript.Run(ctx, r.client, []string{r.blockedKey}, ms).Err(); err != nil {
-		r.redisFailed()
-		return
-	}
-	r.redisAnswered()
+	_ = r.redis(context.Background(), func(ctx context.Context) error {
+		return blockScript.Run(ctx, r.client, []string{r.blockedKey}, ms).Err()
+	})
 }
 
 // adopt writes an announced limit to Redis for every replica, unless this
@@ -895,16 +894,15 @@ func (r *Limiter) adopt(n int) {
 	r.adoptMu.Lock()
 	fresh := n == r.adopted && now.Sub(r.adoptedAt) < adoptedLimitRefresh
 	r.adoptMu.Unlock()
-	if fresh || !r.breaker.Allow() {
+	if fresh {
 		return
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), r.timeout)
-	defer cancel()
-	if err := r.client.Set(ctx, r.limitKey, n, adoptedLimitTTL).Err(); err != nil {
-		r.redisFailed()
+	err := r.redis(context.Background(), func(ctx context.Context) error {
+		return r.client.Set(ctx, r.limitKey, n, adoptedLimitTTL).Err()
+	})
+	if err != nil {
 		return
 	}
-	r.redisAnswered()
 	r.adoptMu.Lock()
 	r.adopted, r.adoptedAt = n, now
 	r.adoptMu.Unlock()
@@ -922,21 +920,19 @@ func (r *Limiter) Budget(ctx context.Context) (workable.Budget, error) {
 	if !r.breaker.Allow() {
 		return r.outageBudget(ctx)
 	}
-	rctx, cancel := context.WithTimeout(ctx, r.timeout)
-	defer cancel()
 	span := r.window + r.margin
-	res, err := budgetScript.Run(rctx, r.client, []string{r.logKey, r.blockedKey, r.limitKey},
-		r.limit, span.Milliseconds(), r.fixedArg()).Int64Slice()
-	if err != nil || len(res) < 3 {
-		if ctx.Err() == nil {
-			r.redisFailed()
+	var res []int64
+	err := r.redis(ctx, func(ctx context.Context) (err error) {
+		res, err = budgetScript.Run(ctx, r.client, []string{r.logKey, r.blockedKey, r.limitKey},
+			r.limit, span.Milliseconds(), r.fixedArg()).Int64Slice()
+		if err == nil && len(res) < 3 {
+			err = errUnexpectedReply
 		}
-		if err == nil {
-			err = errors.New("unexpected reply")
-		}
+		return err
+	})
+	if err != nil {
 		return workable.Budget{}, fmt.Errorf("rate limiter budget: %w", err)
 	}
-	r.redisAnswered()
 	local := r.now()
 	serverMs, blockedMs := res[0], res[2]
 	toLocal := func(ms int64) time.Time { return local.Add(time.Duration(ms-serverMs) * time.Millisecond) }

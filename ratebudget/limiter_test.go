@@ -33,11 +33,15 @@ func (a *admissions) sorted() []int64 {
 }
 
 func withAdmitHook(f func(serverMs int64, p workable.Priority)) Option {
-	return func(r *Limiter) { r.onAdmit = f }
+	return func(r *Limiter) {
+		r.onAdmit = func(_ context.Context, serverMs int64, p workable.Priority) { f(serverMs, p) }
+	}
 }
 
 func withRefuseHook(f func(serverMs int64, p workable.Priority, wait time.Duration)) Option {
-	return func(r *Limiter) { r.onRefuse = f }
+	return func(r *Limiter) {
+		r.onRefuse = func(_ context.Context, serverMs int64, p workable.Priority, wait time.Duration) { f(serverMs, p, wait) }
+	}
 }
 
 // TestRedisLimiterSharedBudget plays two gateway processes (two limiters,

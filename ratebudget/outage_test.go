@@ -160,7 +160,7 @@ func TestLimiterOutageWaitsThenSharesThenReconciles(t *testing.T) {
 	}
 	clock.Advance(time.Second) // past the cool-down
 	var refused atomic.Int32
-	l.onRefuse = func(int64, workable.Priority, time.Duration) { refused.Add(1) }
+	l.onRefuse = func(context.Context, int64, workable.Priority, time.Duration) { refused.Add(1) }
 	ctx, cancel = short()
 	err = l.Wait(ctx, workable.PriorityRead)
 	cancel()

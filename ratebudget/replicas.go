@@ -43,13 +43,10 @@ return redis.call('ZCARD', KEYS[1])
 // budget by the count it last saw (see Limiter). It is safe for concurrent
 // use.
 type Replicas struct {
-	client   redis.UniversalClient
-	key      string
-	member   string
-	interval time.Duration
-	ttl      time.Duration
-	timeout  time.Duration
-	logger   *slog.Logger
+	client redis.UniversalClient
+	key    string
+	member string
+	logger *slog.Logger
 
 	mu   sync.Mutex
 	live int // 0 until the first heartbeat is answered
@@ -64,13 +61,10 @@ func NewReplicas(client redis.UniversalClient, key string, logger *slog.Logger) 
 		logger = slog.New(slog.DiscardHandler)
 	}
 	return &Replicas{
-		client:   client,
-		key:      key,
-		member:   hex.EncodeToString(id[:]),
-		interval: DefaultHeartbeat,
-		ttl:      DefaultReplicaTTL,
-		timeout:  DefaultTimeout,
-		logger:   logger,
+		client: client,
+		key:    key,
+		member: hex.EncodeToString(id[:]),
+		logger: logger,
 	}
 }
 
@@ -85,9 +79,9 @@ func (r *Replicas) Live() int {
 
 // Beat sends one heartbeat and updates Live.
 func (r *Replicas) Beat(ctx context.Context) error {
-	ctx, cancel := context.WithTimeout(ctx, r.timeout)
+	ctx, cancel := context.WithTimeout(ctx, DefaultTimeout)
 	defer cancel()
-	n, err := heartbeatScript.Run(ctx, r.client, []string{r.key}, r.member, r.ttl.Milliseconds()).Int()
+	n, err := heartbeatScript.Run(ctx, r.client, []string{r.key}, r.member, DefaultReplicaTTL.Milliseconds()).Int()
 	if err != nil {
 		return fmt.Errorf("replica heartbeat: %w", err)
 	}
@@ -104,7 +98,7 @@ func (r *Replicas) Beat(ctx context.Context) error {
 // Run beats until ctx ends, then removes this replica from the set so that
 // the others stop counting it at once.
 func (r *Replicas) Run(ctx context.Context) {
-	t := time.NewTicker(r.interval)
+	t := time.NewTicker(DefaultHeartbeat)
 	defer t.Stop()
 	for {
 		// Failures are expected while Redis is down; Live keeps the last
@@ -112,7 +106,7 @@ func (r *Replicas) Run(ctx context.Context) {
 		_ = r.Beat(ctx)
 		select {
 		case <-ctx.Done():
-			rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), r.timeout)
+			rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), DefaultTimeout)
 			_ = r.client.ZRem(rctx, r.key, r.member).Err()
 			cancel()
 			return

@@ -1,6 +1,7 @@
 package redisconn
 
 import (
+	"context"
 	"errors"
 	"sync"
 	"time"
@@ -23,9 +24,10 @@ type Breaker struct {
 	now      func() time.Time
 	coolDown time.Duration
 
-	mu        sync.Mutex
+	mu sync.Mutex
+	// openUntil is the end of the cool-down after the last call, which
+	// failed; zero when the last call succeeded.
 	openUntil time.Time
-	ok        bool
 }
 
 // NewBreaker returns a closed breaker that reads the time from now (nil:
@@ -38,7 +40,7 @@ func NewBreaker(now func() time.Time, coolDown time.Duration) *Breaker {
 	if coolDown <= 0 {
 		coolDown = DefaultCoolDown
 	}
-	return &Breaker{now: now, coolDown: coolDown, ok: true}
+	return &Breaker{now: now, coolDown: coolDown}
 }
 
 // Allow reports whether a call may go to Redis now.
@@ -61,7 +63,6 @@ func (b *Breaker) Success() {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.openUntil = time.Time{}
-	b.ok = true
 }
 
 // Failure records a call that Redis did not answer (in time), and opens the
@@ -70,12 +71,31 @@ func (b *Breaker) Failure() {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.openUntil = b.now().Add(b.coolDown)
-	b.ok = false
 }
 
 // Healthy reports whether the last call to Redis succeeded.
 func (b *Breaker) Healthy() bool {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	return b.ok
+	return b.openUntil.IsZero()
+}
+
+// Do is one call to Redis through the breaker: it fails at once with
+// ErrUnavailable while the breaker is open, else runs fn bounded by
+// timeout and records the outcome. A call whose caller gave up (ctx ended)
+// says nothing about Redis and changes nothing.
+func (b *Breaker) Do(ctx context.Context, timeout time.Duration, fn func(context.Context) error) error {
+	if !b.Allow() {
+		return ErrUnavailable
+	}
+	cctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	err := fn(cctx)
+	switch {
+	case err == nil:
+		b.Success()
+	case ctx.Err() == nil:
+		b.Failure()
+	}
+	return err
 }
