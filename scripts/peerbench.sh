@@ -59,6 +59,9 @@
 # Takes about 8 minutes with the defaults: not for CI.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+SCRIPT=peerbench
+# shellcheck source=scripts/lib.sh
+. scripts/lib.sh
 
 DURATION=${1:-10s}
 ROUNDS=${ROUNDS:-3}
@@ -83,11 +86,6 @@ declare -A label=(
   [tailcall]='Tailcall 1.0.0 (`@cache`, `batchKey`)'
 )
 
-die() {
-  echo "peerbench: $*" >&2
-  exit 1
-}
-
 case $VARIED_DISTINCT in 0 | 1) ;; *) die "VARIED_DISTINCT must be 0 or 1, not '$VARIED_DISTINCT'" ;; esac
 case $ROUNDS in
   '' | *[!0-9]* | 0) die "ROUNDS must be a positive integer, not '$ROUNDS'" ;;
@@ -105,24 +103,7 @@ if ! command -v wrk >/dev/null; then
     die "wrk is missing (Debian: apt-get install -y wrk)"
   fi
 fi
-for tool in go curl npm; do
-  command -v "$tool" >/dev/null || die "$tool is missing"
-done
-
-tmp=$(mktemp -d)
-pids=()
-cleanup() {
-  local p
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  for p in "${pids[@]}"; do
-    for _ in $(seq 1 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL "$p" 2>/dev/null || true
-  done
-  wait 2>/dev/null || true
-  if [ -n "${KEEP_TMP:-}" ]; then echo "peerbench: logs and files kept in $tmp" >&2; else rm -rf "$tmp"; fi
-}
-trap cleanup EXIT
-trap 'echo "peerbench: interrupted" >&2; exit 130' INT TERM
+need go curl npm
 
 for p in "$SIM_PORT" "${port[@]}"; do
   if (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
@@ -147,28 +128,11 @@ go build -o "$tmp/gateway" .
 go build -o "$tmp/baseline" ./scripts/baseline
 go build -o "$tmp/peerbench" ./scripts/peerbench
 
-# wait_up waits until url answers (any HTTP status) or the process pid ends.
-wait_up() { # url pid log
-  for _ in $(seq 1 200); do
-    curl -s -o /dev/null "$1" && return 0
-    kill -0 "$2" 2>/dev/null || { cat "$3" >&2; die "the process serving $1 ended"; }
-    sleep 0.1
-  done
-  cat "$3" >&2
-  die "$1 did not come up"
-}
-
 # The simulator enforces no budget; the gateways pin theirs (WORKABLE_RATE_LIMIT) so that
 # warming is not held to the 10 per 10 s the simulator announces.
-"$tmp/gateway" simulator -addr "127.0.0.1:$SIM_PORT" -rate-limit 0 >"$tmp/simulator.log" 2>&1 &
-pids+=($!)
+start "$tmp/simulator.log" "$tmp/gateway" simulator -addr "127.0.0.1:$SIM_PORT" -rate-limit 0
 wait_up "http://127.0.0.1:$SIM_PORT/spi/v3/jobs" $! "$tmp/simulator.log"
-# "… listening on http://…/spi/v3/ (subdomain groove-tech, token demo-token)"
-SUBDOMAIN=$(sed -n 's/.*(subdomain \([^,]*\), token .*/\1/p' "$tmp/simulator.log")
-TOKEN=$(sed -n 's/.*, token \([^)]*\)).*/\1/p' "$tmp/simulator.log")
-if [ -z "$SUBDOMAIN" ] || [ -z "$TOKEN" ]; then
-  die "could not read the simulator's subdomain and token: $(cat "$tmp/simulator.log")"
-fi
+simulator_account "$tmp/simulator.log"
 SIM_BASE=http://127.0.0.1:$SIM_PORT/spi/v3
 
 declare -A pid url

@@ -156,3 +156,64 @@ func TestDockerfile(t *testing.T) {
 		}
 	}
 }
+
+// TestReplicasComposeFile: compose.replicas.yaml runs three gateway
+// replicas, each on its own host port, on one three-master Redis Cluster
+// that a one-shot service creates once its nodes answer, with the secrets
+// from the environment.
+func TestReplicasComposeFile(t *testing.T) {
+	t.Parallel()
+	raw, err := os.ReadFile("../compose.replicas.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var c composeFile
+	if err := yaml.Unmarshal(raw, &c); err != nil {
+		t.Fatalf("compose.replicas.yaml is not valid YAML: %v", err)
+	}
+	const cluster = "redis+cluster://redis-1:6379,redis-2:6379,redis-3:6379"
+	ports := map[string]bool{}
+	for _, name := range []string{"gateway-1", "gateway-2", "gateway-3"} {
+		gw, ok := c.Services[name]
+		if !ok {
+			t.Fatalf("no service %s", name)
+		}
+		if got := gw.Environment["REDIS_URL"]; got != cluster {
+			t.Errorf("%s REDIS_URL = %q, want %q", name, got, cluster)
+		}
+		if got := gw.DependsOn["redis-cluster"].Condition; got != "service_completed_successfully" {
+			t.Errorf("%s depends_on redis-cluster = %q, want service_completed_successfully", name, got)
+		}
+		for _, k := range []string{"WORKABLE_API_TOKEN", "WORKABLE_SUBDOMAIN", "CREDENTIALS_KEY", "GATEWAY_API_KEYS"} {
+			if v := gw.Environment[k]; !strings.HasPrefix(v, "${"+k) {
+				t.Errorf("%s %s = %q: must come from the environment", name, k, v)
+			}
+		}
+		if diff := cmp.Diff([]string{"CMD", "/gateway", "healthcheck"}, gw.Healthcheck.Test); diff != "" {
+			t.Errorf("%s healthcheck (-want +got):\n%s", name, diff)
+		}
+		if len(gw.Ports) != 1 || ports[gw.Ports[0]] {
+			t.Errorf("%s ports %q: want one of its own", name, gw.Ports)
+		}
+		ports[strings.Join(gw.Ports, ",")] = true
+	}
+	for _, name := range []string{"redis-1", "redis-2", "redis-3"} {
+		rd := c.Services[name]
+		cmdline := strings.Join(rd.Command, " ")
+		for _, want := range []string{"--cluster-enabled yes", "--appendonly yes", "--cluster-announce-hostname " + name} {
+			if !strings.Contains(cmdline, want) {
+				t.Errorf("%s command %q lacks %q", name, cmdline, want)
+			}
+		}
+		if len(rd.Volumes) == 0 || !strings.HasSuffix(rd.Volumes[0], ":/data") {
+			t.Errorf("%s volumes %q: want a volume on /data", name, rd.Volumes)
+		}
+		if got := c.Services["redis-cluster"].DependsOn[name].Condition; got != "service_healthy" {
+			t.Errorf("redis-cluster depends_on %s = %q, want service_healthy", name, got)
+		}
+	}
+	if create := strings.Join(c.Services["redis-cluster"].Command, " "); !strings.Contains(create, "--cluster create") ||
+		!strings.Contains(create, "--cluster-replicas 0") {
+		t.Errorf("redis-cluster command %q: want redis-cli --cluster create … --cluster-replicas 0", create)
+	}
+}

@@ -12,7 +12,6 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"errors"
@@ -26,6 +25,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/workablegw/gateway/scripts/internal/lines"
 )
 
 func main() {
@@ -108,11 +109,11 @@ func run(ctx context.Context, args []string) error {
 // readPairs maps each line of requestsFile to the same line of
 // responsesFile.
 func readPairs(requestsFile, responsesFile string) (map[string][]byte, error) {
-	requests, err := readLines(requestsFile)
+	requests, err := lines.Read(requestsFile)
 	if err != nil {
 		return nil, err
 	}
-	responses, err := readLines(responsesFile)
+	responses, err := lines.Read(responsesFile)
 	if err != nil {
 		return nil, err
 	}
@@ -124,26 +125,4 @@ func readPairs(requestsFile, responsesFile string) (map[string][]byte, error) {
 		answers[string(req)] = responses[i]
 	}
 	return answers, nil
-}
-
-// readLines returns the non-empty lines of a file, without their spaces
-// at either end.
-func readLines(path string) ([][]byte, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	var lines [][]byte
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 0, 1<<20), 64<<20)
-	for sc.Scan() {
-		if line := bytes.TrimSpace(sc.Bytes()); len(line) > 0 {
-			lines = append(lines, bytes.Clone(line))
-		}
-	}
-	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("read %s: %w", path, err)
-	}
-	return lines, nil
 }

@@ -17,7 +17,6 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -33,6 +32,8 @@ import (
 	"sort"
 	"syscall"
 	"time"
+
+	"github.com/workablegw/gateway/scripts/internal/lines"
 )
 
 func main() {
@@ -186,7 +187,7 @@ func runWorkload(ctx context.Context, args []string) error {
 		files[name+".tailcall"] = [][]byte{b}
 	}
 	for name, bodies := range files {
-		if err := writeLines(filepath.Join(*dir, name), bodies); err != nil {
+		if err := lines.Write(filepath.Join(*dir, name), bodies); err != nil {
 			return err
 		}
 	}
@@ -249,7 +250,7 @@ func runFetch(ctx context.Context, args []string, stdout io.Writer) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	bodies, err := readLines(*bodiesFile)
+	bodies, err := lines.Read(*bodiesFile)
 	if err != nil {
 		return err
 	}
@@ -282,7 +283,7 @@ func runFetch(ctx context.Context, args []string, stdout io.Writer) error {
 		answers = append(answers, bytes.TrimSpace(raw))
 	}
 	if *out != "" {
-		return writeLines(*out, answers)
+		return lines.Write(*out, answers)
 	}
 	_, err = fmt.Fprintf(stdout, "%d answers checked\n", len(answers))
 	return err
@@ -356,11 +357,11 @@ func runCompare(args []string) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	as, err := readLines(*aFile)
+	as, err := lines.Read(*aFile)
 	if err != nil {
 		return err
 	}
-	bs, err := readLines(*bFile)
+	bs, err := lines.Read(*bFile)
 	if err != nil {
 		return err
 	}
@@ -433,42 +434,4 @@ func describe(v any) string {
 		return fmt.Sprintf("a list of %d", len(l))
 	}
 	return fmt.Sprint(v)
-}
-
-func readLines(path string) ([][]byte, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	var lines [][]byte
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 0, 1<<20), 64<<20)
-	for sc.Scan() {
-		if line := bytes.TrimSpace(sc.Bytes()); len(line) > 0 {
-			lines = append(lines, bytes.Clone(line))
-		}
-	}
-	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("read %s: %w", path, err)
-	}
-	if len(lines) == 0 {
-		return nil, fmt.Errorf("%s has no lines", path)
-	}
-	return lines, nil
-}
-
-func writeLines(path string, lines [][]byte) error {
-	var buf bytes.Buffer
-	for _, l := range lines {
-		if bytes.ContainsAny(l, "\r\n") {
-			return fmt.Errorf("write %s: a line holds a line break", path)
-		}
-		buf.Write(l)
-		buf.WriteByte('\n')
-	}
-	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	return nil
 }

@@ -2,20 +2,24 @@
 // replicas that share one Redis Cluster, in front of a Workable simulator that
 // enforces its rate limit, and prints a Markdown table of the results:
 //
-//	scaleout -replicas URL,URL,URL -redis-ports P,P,P
+//	scaleout -replicas URL,URL,URL -redis-ports P,P,P -subdomain S -token T
 //
 //	burst      30 distinct cold candidates, asked at once, spread over the
 //	           replicas: no Workable 429, no error, every answer arrives
 //	coherence  a write (updateCandidate) through the first replica is seen
 //	           at once by the others, which had the old value cached
-//	pause      the burst again (30 other candidates) while every Redis master
-//	           is paused (redis-cli CLIENT PAUSE) again and again: no 429
+//	pause      the burst again (30 other candidates) while the Redis master
+//	           that holds the rate budget's keys (found with CLUSTER KEYSLOT
+//	           and the cluster's slot map) is paused (CLIENT PAUSE, 12 s by
+//	           default: longer than a window, so that the replicas count on
+//	           their shares), again 2 s after each pause ends: no 429
 //	coalescing one cold candidate asked on every replica at once costs one
 //	           Workable call
 //
 // Workable 429s are counted from the replicas' own metric
 // (workable_gateway_workable_calls_total with status="429"): every answer the
-// simulator gives goes through one of them. It exits 1 when a check fails.
+// simulator gives goes through one of them. It exits 1, naming the checks
+// that failed, when one fails.
 package main
 
 import (
@@ -36,6 +40,10 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/workablegw/gateway/cache"
 )
 
 func main() {
@@ -44,7 +52,9 @@ func main() {
 	replicas := flag.String("replicas", "", "comma-separated base URLs of the gateway replicas (http://127.0.0.1:PORT)")
 	redisPorts := flag.String("redis-ports", "", "comma-separated loopback ports of the Redis Cluster masters")
 	burst := flag.Int("burst", 30, "distinct cold candidates per burst")
-	pauseMillis := flag.Int("pause", 250, "CLIENT PAUSE length in milliseconds")
+	pauseMillis := flag.Int("pause", 12000, "CLIENT PAUSE length in milliseconds")
+	subdomain := flag.String("subdomain", "", "the Workable subdomain the replicas use (names the rate budget's keys)")
+	token := flag.String("token", "", "the Workable token the replicas use (names the rate budget's keys)")
 	flag.Parse()
 	c := checker{
 		http:       &http.Client{Timeout: 2 * time.Minute},
@@ -53,20 +63,28 @@ func main() {
 		burst:      *burst,
 		pause:      time.Duration(*pauseMillis) * time.Millisecond,
 	}
-	if len(c.replicas) < 2 || len(c.redisPorts) == 0 {
-		fmt.Fprintln(os.Stderr, "scaleout: need -replicas (at least 2) and -redis-ports")
+	if len(c.replicas) < 2 || len(c.redisPorts) == 0 || *subdomain == "" || *token == "" {
+		fmt.Fprintln(os.Stderr, "scaleout: need -replicas (at least 2), -redis-ports, -subdomain and -token")
 		os.Exit(2)
 	}
+	// The replicas' limiter keeps its keys under one hash tag (see
+	// ratebudget.NewLimiter): they all live on the master of its slot.
+	c.budgetKey = "{" + cache.Namespace(*subdomain, *token) + "rate}:log"
 	rows, err := c.run(ctx)
 	printTable(os.Stdout, rows)
 	if err != nil {
-		fmt.Fprintf(os.Stderr, "scaleout: %v\n", err)
+		fmt.Fprintf(os.Stderr, "scaleout: FAILED: %v\n", err)
 		os.Exit(1)
 	}
+	failed := false
 	for _, r := range rows {
 		if !r.ok {
-			os.Exit(1)
+			fmt.Fprintf(os.Stderr, "scaleout: FAILED: %s: %s\n", r.check, r.figures)
+			failed = true
 		}
+	}
+	if failed {
+		os.Exit(1)
 	}
 }
 
@@ -105,9 +123,18 @@ type checker struct {
 	redisPorts []string
 	burst      int
 	pause      time.Duration
+	budgetKey  string
+	// budgetMaster is the port of the master holding budgetKey, found by
+	// run.
+	budgetMaster string
 }
 
 func (c checker) run(ctx context.Context) ([]row, error) {
+	master, slot, err := c.masterOf(ctx, c.budgetKey)
+	if err != nil {
+		return nil, err
+	}
+	c.budgetMaster = master
 	ids, err := c.candidateIDs(ctx, 2*c.burst+1)
 	if err != nil {
 		return nil, err
@@ -131,8 +158,8 @@ func (c checker) run(ctx context.Context) ([]row, error) {
 	if err := c.waitBudgetIdle(ctx); err != nil {
 		return rows, err
 	}
-	pause, err := c.runBurst(ctx, fmt.Sprintf("pause (`CLIENT PAUSE %d` on every master)", c.pause.Milliseconds()),
-		ids[c.burst:2*c.burst], c.pauseMasters)
+	pause, err := c.runBurst(ctx, fmt.Sprintf("pause (`CLIENT PAUSE %d` on the budget's master, slot %d)", c.pause.Milliseconds(), slot),
+		ids[c.burst:2*c.burst], c.pauseBudgetMaster)
 	if err != nil {
 		return rows, err
 	}
@@ -361,7 +388,7 @@ func (c checker) coalesce(ctx context.Context, id string) (row, error) {
 
 // runBurst asks for each id's detail at once, id i on replica i mod N, with
 // during (when set) running alongside until the last answer arrives.
-func (c checker) runBurst(ctx context.Context, name string, ids []string, during func(context.Context) string) (row, error) {
+func (c checker) runBurst(ctx context.Context, name string, ids []string, during func(context.Context) (string, error)) (row, error) {
 	before, err := c.workable429s(ctx)
 	if err != nil {
 		return row{}, err
@@ -374,11 +401,18 @@ func (c checker) runBurst(ctx context.Context, name string, ids []string, during
 	}
 	results := make([]result, len(ids))
 	duringCtx, stopDuring := context.WithCancel(ctx)
-	duringNote := make(chan string, 1)
+	type outcome struct {
+		note string
+		err  error
+	}
+	duringNote := make(chan outcome, 1)
 	if during != nil {
-		go func() { duringNote <- during(duringCtx) }()
+		go func() {
+			note, err := during(duringCtx)
+			duringNote <- outcome{note, err}
+		}()
 	} else {
-		duringNote <- ""
+		duringNote <- outcome{}
 	}
 	start := time.Now()
 	var wg sync.WaitGroup
@@ -391,7 +425,11 @@ func (c checker) runBurst(ctx context.Context, name string, ids []string, during
 	}
 	wg.Wait()
 	stopDuring()
-	note := <-duringNote
+	dn := <-duringNote
+	if dn.err != nil {
+		return row{}, fmt.Errorf("%s: %w", name, dn.err)
+	}
+	note := dn.note
 	after, err := c.workable429s(ctx)
 	if err != nil {
 		return row{}, err
@@ -417,7 +455,16 @@ func (c checker) runBurst(ctx context.Context, name string, ids []string, during
 	if note != "" {
 		figures += "; " + note
 	}
-	return row{check: name, ok: n429 == 0 && failed == 0, figures: figures}, nil
+	ok := n429 == 0 && failed == 0
+	if during != nil {
+		// While the budget's master is paused for longer than a window,
+		// each replica sends only its share: a query whose turn cannot
+		// come before its deadline is refused with RATE_LIMITED (and when
+		// to come back), which is the gateway keeping the budget; any
+		// other error, or a 429 from Workable, fails the check.
+		ok = n429 == 0 && failed == codes["RATE_LIMITED"]
+	}
+	return row{check: name, ok: ok, figures: figures}, nil
 }
 
 func formatCodes(codes map[string]int) string {
@@ -431,31 +478,56 @@ func formatCodes(codes map[string]int) string {
 	return " (" + strings.Join(parts, ", ") + ")"
 }
 
-// pauseMasters pauses every master (CLIENT PAUSE) at once, right away and
-// then every two seconds, until ctx ends, and says how often it did.
-func (c checker) pauseMasters(ctx context.Context) string {
-	rounds, failures := 0, 0
+// masterOf returns the port of the master that holds key, and key's slot:
+// CLUSTER KEYSLOT, then the master serving that slot in the cluster's slot
+// map (CLUSTER SLOTS, as the cluster client reads it).
+func (c checker) masterOf(ctx context.Context, key string) (port string, slot int64, err error) {
+	addrs := make([]string, len(c.redisPorts))
+	for i, p := range c.redisPorts {
+		addrs[i] = "127.0.0.1:" + p
+	}
+	rdb := redis.NewClusterClient(&redis.ClusterOptions{Addrs: addrs})
+	defer rdb.Close()
+	if slot, err = rdb.ClusterKeySlot(ctx, key).Result(); err != nil {
+		return "", 0, fmt.Errorf("CLUSTER KEYSLOT %s: %w", key, err)
+	}
+	master, err := rdb.MasterForKey(ctx, key)
+	if err != nil {
+		return "", 0, fmt.Errorf("the master of slot %d: %w", slot, err)
+	}
+	_, port, found := strings.Cut(master.Options().Addr, ":")
+	if !found {
+		return "", 0, fmt.Errorf("the master of slot %d has no port: %q", slot, master.Options().Addr)
+	}
+	return port, slot, nil
+}
+
+// pauseBudgetMaster pauses the master holding the rate budget (CLIENT
+// PAUSE) right away, and again 2 s after each pause ends, until ctx ends,
+// and says how often it did. A pause that fails is a failure of the check.
+func (c checker) pauseBudgetMaster(ctx context.Context) (string, error) {
+	rounds := 0
 	for {
-		rounds++
-		for _, port := range c.redisPorts {
-			cmd := exec.CommandContext(ctx, "redis-cli", "-p", port, "CLIENT", "PAUSE", strconv.FormatInt(c.pause.Milliseconds(), 10))
-			if out, err := cmd.CombinedOutput(); err != nil || strings.TrimSpace(string(out)) != "OK" {
-				if ctx.Err() == nil {
-					failures++
-					fmt.Fprintf(os.Stderr, "scaleout: CLIENT PAUSE on port %s: %v %s\n", port, err, out)
-				}
+		cmd := exec.CommandContext(ctx, "redis-cli", "-p", c.budgetMaster, "CLIENT", "PAUSE", strconv.FormatInt(c.pause.Milliseconds(), 10))
+		if out, err := cmd.CombinedOutput(); err != nil || strings.TrimSpace(string(out)) != "OK" {
+			if ctx.Err() != nil {
+				break
 			}
+			return "", fmt.Errorf("CLIENT PAUSE on port %s: %v %s", c.budgetMaster, err, out)
 		}
+		rounds++
 		select {
 		case <-ctx.Done():
-			note := fmt.Sprintf("%d pauses of %d masters", rounds, len(c.redisPorts))
-			if failures > 0 {
-				note += fmt.Sprintf(" (%d failed)", failures)
-			}
-			return note
-		case <-time.After(2 * time.Second):
+		case <-time.After(c.pause + 2*time.Second):
+			continue
 		}
+		break
 	}
+	// The checks after this one need the master: end its pause.
+	if out, err := exec.Command("redis-cli", "-p", c.budgetMaster, "CLIENT", "UNPAUSE").CombinedOutput(); err != nil {
+		return "", fmt.Errorf("CLIENT UNPAUSE on port %s: %v %s", c.budgetMaster, err, out)
+	}
+	return fmt.Sprintf("%d pauses of %.1f s of the master on port %s", rounds, c.pause.Seconds(), c.budgetMaster), nil
 }
 
 // coherence reads id's headline on every replica (so that each holds it),
