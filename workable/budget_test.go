@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
@@ -34,7 +35,7 @@ func slotBySimulation(sends []time.Time, limit int, span time.Duration, notBefor
 
 func TestSlotAfterMatchesSimulation(t *testing.T) {
 	t.Parallel()
-	start := fakeStart()
+	start := time.Date(2026, 12, 6, 9, 0, 0, 0, time.UTC)
 	rng := rand.New(rand.NewPCG(1, 2))
 	for i := range 500 {
 		limit := 1 + rng.IntN(12)
@@ -63,111 +64,101 @@ func TestSlotAfterMatchesSimulation(t *testing.T) {
 // current limit within one span, also just after the limit went down.
 func TestWindowLimiterAdoptsAnnouncedLimit(t *testing.T) {
 	t.Parallel()
-	start := fakeStart()
-	clk := newFakeClock(start)
-	l := NewWindowLimiter(10, 10*time.Second, WithClock(clk), WithMargin(0))
-	ctx := context.Background()
-	for i := range 10 {
-		if err := l.Wait(ctx, PriorityRead); err != nil {
-			t.Fatalf("Wait %d: %v", i, err)
+	synctest.Test(t, func(t *testing.T) {
+		start := time.Now()
+		l := NewWindowLimiter(10, 10*time.Second, WithMargin(0))
+		ctx := context.Background()
+		for i := range 10 {
+			if err := l.Wait(ctx, PriorityRead); err != nil {
+				t.Fatalf("Wait %d: %v", i, err)
+			}
 		}
-	}
-	// An OAuth token: Workable announces 50.
-	l.Observe(Rate{Limit: 50, Remaining: 40, Reset: start.Add(10 * time.Second)})
-	if got := l.Limit(); got != 50 {
-		t.Fatalf("Limit after a response announcing 50 = %d", got)
-	}
-	for i := range 40 {
-		if err := l.Wait(ctx, PriorityRead); err != nil {
-			t.Fatalf("Wait %d after adopting 50: %v", i, err)
+		// An OAuth token: Workable announces 50.
+		l.Observe(Rate{Limit: 50, Remaining: 40, Reset: start.Add(10 * time.Second)})
+		if got := l.Limit(); got != 50 {
+			t.Fatalf("Limit after a response announcing 50 = %d", got)
 		}
-	}
-	if clk.pending() != 0 {
-		t.Fatal("a send within the adopted 50 waited")
-	}
-	b, _ := l.Budget(ctx)
-	if b.Remaining != 0 || b.Delayed != 0 || !b.ResetsAt.Equal(start.Add(10*time.Second)) {
-		t.Errorf("budget after 50 sends = %+v, want none remaining, none delayed, resets at +10s", b)
-	}
+		for i := range 40 {
+			if err := l.Wait(ctx, PriorityRead); err != nil {
+				t.Fatalf("Wait %d after adopting 50: %v", i, err)
+			}
+		}
+		if waited := time.Since(start); waited != 0 {
+			t.Fatalf("the sends within the adopted 50 waited %s", waited)
+		}
+		b, _ := l.Budget(ctx)
+		if b.Remaining != 0 || b.Delayed != 0 || !b.ResetsAt.Equal(start.Add(10*time.Second)) {
+			t.Errorf("budget after 50 sends = %+v, want none remaining, none delayed, resets at +10s", b)
+		}
 
-	// Workable lowers the limit to 10: with 50 sends in the span, nothing
-	// may go until 41 of them have left it.
-	l.Observe(Rate{Limit: 10, Remaining: 5, Reset: start.Add(10 * time.Second)})
-	clk.Advance(time.Second)
-	short, cancel := context.WithDeadline(ctx, start.Add(9*time.Second))
-	defer cancel()
-	if err := l.Wait(short, PriorityRead); !errors.Is(err, ErrRateLimited) {
-		t.Fatalf("Wait after the limit went down = %v, want ErrRateLimited", err)
-	}
-	var be *BudgetError
-	if err := l.Wait(short, PriorityRead); !errors.As(err, &be) || !be.NextSlot.Equal(start.Add(10*time.Second)) {
-		t.Fatalf("Wait = %v, want a BudgetError with the next slot at +10s", err)
-	}
+		// Workable lowers the limit to 10: with 50 sends in the span, nothing
+		// may go until 41 of them have left it.
+		l.Observe(Rate{Limit: 10, Remaining: 5, Reset: start.Add(10 * time.Second)})
+		time.Sleep(time.Second)
+		short, cancel := context.WithDeadline(ctx, start.Add(9*time.Second))
+		defer cancel()
+		if err := l.Wait(short, PriorityRead); !errors.Is(err, ErrRateLimited) {
+			t.Fatalf("Wait after the limit went down = %v, want ErrRateLimited", err)
+		}
+		var be *BudgetError
+		if err := l.Wait(short, PriorityRead); !errors.As(err, &be) || !be.NextSlot.Equal(start.Add(10*time.Second)) {
+			t.Fatalf("Wait = %v, want a BudgetError with the next slot at +10s", err)
+		}
 
-	// Pinned: the header is ignored.
-	p := NewWindowLimiter(10, 10*time.Second, WithClock(clk), WithFixedLimit())
-	p.Observe(Rate{Limit: 50, Remaining: 49, Reset: start.Add(10 * time.Second)})
-	if got := p.Limit(); got != 10 {
-		t.Errorf("a fixed limiter adopted %d", got)
-	}
-	// A corrupt header cannot switch the limiter off.
-	l.Observe(Rate{Limit: 1 << 30})
-	if got := l.Limit(); got != MaxAdoptedLimit {
-		t.Errorf("Limit after an absurd header = %d, want %d", got, MaxAdoptedLimit)
-	}
+		// Pinned: the header is ignored.
+		p := NewWindowLimiter(10, 10*time.Second, WithFixedLimit())
+		p.Observe(Rate{Limit: 50, Remaining: 49, Reset: start.Add(10 * time.Second)})
+		if got := p.Limit(); got != 10 {
+			t.Errorf("a fixed limiter adopted %d", got)
+		}
+		// A corrupt header cannot switch the limiter off.
+		l.Observe(Rate{Limit: 1 << 30})
+		if got := l.Limit(); got != MaxAdoptedLimit {
+			t.Errorf("Limit after an absurd header = %d, want %d", got, MaxAdoptedLimit)
+		}
+	})
 }
 
 // TestWindowLimiterServesByRank: callers of one priority are served by
 // rank, whatever their arrival order; writes still go first.
 func TestWindowLimiterServesByRank(t *testing.T) {
 	t.Parallel()
-	start := fakeStart()
-	clk := newFakeClock(start)
-	l := NewWindowLimiter(1, time.Second, WithClock(clk), WithMargin(0))
-	var order []string
-	if err := l.Wait(context.Background(), PriorityRead); err != nil {
-		t.Fatal(err)
-	}
-	enqueued := make(chan struct{}, 8)
-	l.onEnqueue = func() { enqueued <- struct{}{} }
-	callers := []struct {
-		name string
-		prio Priority
-		rank Rank
-	}{
-		{"item 3", PriorityRead, Rank{7, 3}},
-		{"item 1", PriorityRead, Rank{7, 1}},
-		{"unranked", PriorityRead, nil},
-		{"item 1 again", PriorityRead, Rank{7, 1}},
-		{"write", PriorityWrite, Rank{9}},
-		{"item 2", PriorityRead, Rank{7, 2}},
-	}
-	done := make(chan string, len(callers))
-	for _, c := range callers {
-		go func() {
-			if err := l.Wait(WithRank(context.Background(), c.rank), c.prio); err != nil {
-				t.Error(err)
-			}
-			done <- c.name
-		}()
-		<-enqueued // one at a time, so arrival order is the slice's
-	}
-	for range callers {
-		for {
-			clk.advanceToNext()
-			select {
-			case name := <-done:
-				order = append(order, name)
-			case <-clk.added:
-				continue
-			}
-			break
+	synctest.Test(t, func(t *testing.T) {
+		l := NewWindowLimiter(1, time.Second, WithMargin(0))
+		if err := l.Wait(context.Background(), PriorityRead); err != nil {
+			t.Fatal(err)
 		}
-	}
-	want := []string{"write", "unranked", "item 1", "item 1 again", "item 2", "item 3"}
-	if diff := cmp.Diff(want, order); diff != "" {
-		t.Errorf("service order (-want +got):\n%s", diff)
-	}
+		callers := []struct {
+			name string
+			prio Priority
+			rank Rank
+		}{
+			{"item 3", PriorityRead, Rank{7, 3}},
+			{"item 1", PriorityRead, Rank{7, 1}},
+			{"unranked", PriorityRead, nil},
+			{"item 1 again", PriorityRead, Rank{7, 1}},
+			{"write", PriorityWrite, Rank{9}},
+			{"item 2", PriorityRead, Rank{7, 2}},
+		}
+		done := make(chan string, len(callers))
+		for _, c := range callers {
+			go func() {
+				if err := l.Wait(WithRank(context.Background(), c.rank), c.prio); err != nil {
+					t.Error(err)
+				}
+				done <- c.name
+			}()
+			synctest.Wait() // one at a time, so arrival order is the slice's
+		}
+		var order []string
+		for range callers {
+			order = append(order, <-done)
+		}
+		want := []string{"write", "unranked", "item 1", "item 1 again", "item 2", "item 3"}
+		if diff := cmp.Diff(want, order); diff != "" {
+			t.Errorf("service order (-want +got):\n%s", diff)
+		}
+	})
 }
 
 // TestWindowLimiterDropsCallersPushedPastDeadline: a queued caller whose
@@ -175,85 +166,69 @@ func TestWindowLimiterServesByRank(t *testing.T) {
 // once, instead of waiting until it reaches the head of the queue.
 func TestWindowLimiterDropsCallersPushedPastDeadline(t *testing.T) {
 	t.Parallel()
-	start := fakeStart()
-	clk := newFakeClock(start)
-	l := NewWindowLimiter(1, 10*time.Second, WithClock(clk), WithMargin(0))
-	if err := l.Wait(context.Background(), PriorityRead); err != nil {
-		t.Fatal(err)
-	}
-	enqueued := make(chan struct{}, 2)
-	l.onEnqueue = func() { enqueued <- struct{}{} }
-	// Its slot at +10 s fits its deadline at +15 s.
-	late, cancel := context.WithDeadline(WithRank(context.Background(), Rank{5}), start.Add(15*time.Second))
-	defer cancel()
-	lateErr := make(chan error, 1)
-	go func() { lateErr <- l.Wait(late, PriorityRead) }()
-	<-enqueued
-	// A caller ranked before it takes +10 s: the first one's slot is now
-	// +20 s, after its deadline.
-	first := make(chan error, 1)
-	go func() { first <- l.Wait(WithRank(context.Background(), Rank{1}), PriorityRead) }()
-	<-enqueued
-	var be *BudgetError
-	if err := <-lateErr; !errors.As(err, &be) || !be.NextSlot.Equal(start.Add(20*time.Second)) {
-		t.Fatalf("the pushed-back caller got %v, want a BudgetError for +20s", err)
-	}
-	for {
-		clk.advanceToNext()
-		select {
-		case err := <-first:
-			if err != nil {
-				t.Fatal(err)
-			}
-			if got := clk.Now(); !got.Equal(start.Add(10 * time.Second)) {
-				t.Errorf("the first-ranked caller went at %s, want +10s", got.Sub(start))
-			}
-			return
-		case <-clk.added:
+	synctest.Test(t, func(t *testing.T) {
+		start := time.Now()
+		l := NewWindowLimiter(1, 10*time.Second, WithMargin(0))
+		if err := l.Wait(context.Background(), PriorityRead); err != nil {
+			t.Fatal(err)
 		}
-	}
+		// Its slot at +10 s fits its deadline at +15 s.
+		late, cancel := context.WithDeadline(WithRank(context.Background(), Rank{5}), start.Add(15*time.Second))
+		defer cancel()
+		lateErr := make(chan error, 1)
+		go func() { lateErr <- l.Wait(late, PriorityRead) }()
+		synctest.Wait()
+		// A caller ranked before it takes +10 s: the first one's slot is now
+		// +20 s, after its deadline.
+		first := make(chan error, 1)
+		go func() { first <- l.Wait(WithRank(context.Background(), Rank{1}), PriorityRead) }()
+		var be *BudgetError
+		if err := <-lateErr; !errors.As(err, &be) || !be.NextSlot.Equal(start.Add(20*time.Second)) {
+			t.Fatalf("the pushed-back caller got %v, want a BudgetError for +20s", err)
+		}
+		if waited := time.Since(start); waited != 0 {
+			t.Errorf("the pushed-back caller failed after %s, want at once", waited)
+		}
+		if err := <-first; err != nil {
+			t.Fatal(err)
+		}
+		if got := time.Since(start); got != 10*time.Second {
+			t.Errorf("the first-ranked caller went at %s, want +10s", got)
+		}
+	})
 }
 
 // TestWindowLimiterBudget reports what is left, when it grows, and who waits.
 func TestWindowLimiterBudget(t *testing.T) {
 	t.Parallel()
-	start := fakeStart()
-	clk := newFakeClock(start)
-	l := NewWindowLimiter(3, 10*time.Second, WithClock(clk), WithMargin(500*time.Millisecond))
-	ctx := context.Background()
-	b, err := l.Budget(ctx)
-	want := Budget{Limit: 3, Window: 10 * time.Second, Remaining: 3, NextSlot: start}
-	if err != nil || b != want {
-		t.Errorf("fresh budget = %+v, %v; want %+v", b, err, want)
-	}
-	for range 3 {
-		if err := l.Wait(ctx, PriorityRead); err != nil {
-			t.Fatal(err)
+	synctest.Test(t, func(t *testing.T) {
+		start := time.Now()
+		l := NewWindowLimiter(3, 10*time.Second, WithMargin(500*time.Millisecond))
+		ctx := context.Background()
+		b, err := l.Budget(ctx)
+		want := Budget{Limit: 3, Window: 10 * time.Second, Remaining: 3, NextSlot: start}
+		if err != nil || b != want {
+			t.Errorf("fresh budget = %+v, %v; want %+v", b, err, want)
 		}
-		clk.Advance(time.Second)
-	}
-	enqueued := make(chan struct{}, 1)
-	l.onEnqueue = func() { enqueued <- struct{}{} }
-	queued := make(chan error, 1)
-	go func() { queued <- l.Wait(ctx, PriorityRead) }()
-	<-enqueued
-	b, _ = l.Budget(ctx)
-	want = Budget{Limit: 3, Window: 10 * time.Second, Remaining: 0, Queued: 1, Delayed: 1,
-		ResetsAt: start.Add(10500 * time.Millisecond), NextSlot: start.Add(11500 * time.Millisecond)}
-	if b != want {
-		t.Errorf("budget with one caller queued = %+v, want %+v", b, want)
-	}
-	for {
-		clk.advanceToNext()
-		select {
-		case err := <-queued:
-			if err != nil {
+		for range 3 {
+			if err := l.Wait(ctx, PriorityRead); err != nil {
 				t.Fatal(err)
 			}
-			return
-		case <-clk.added:
+			time.Sleep(time.Second)
 		}
-	}
+		queued := make(chan error, 1)
+		go func() { queued <- l.Wait(ctx, PriorityRead) }()
+		synctest.Wait()
+		b, _ = l.Budget(ctx)
+		want = Budget{Limit: 3, Window: 10 * time.Second, Remaining: 0, Queued: 1, Delayed: 1,
+			ResetsAt: start.Add(10500 * time.Millisecond), NextSlot: start.Add(11500 * time.Millisecond)}
+		if b != want {
+			t.Errorf("budget with one caller queued = %+v, want %+v", b, want)
+		}
+		if err := <-queued; err != nil {
+			t.Fatal(err)
+		}
+	})
 }
 
 // reserveLimiter is a limiter that records the latest slot time each Wait
@@ -307,28 +282,25 @@ func TestClientKeepsTimeForTheCall(t *testing.T) {
 // read when the slot is decided, would end after the deadline.
 func TestWindowLimiterKeepsReserve(t *testing.T) {
 	t.Parallel()
-	start := fakeStart()
-	clk := newFakeClock(start)
-	l := NewWindowLimiter(1, 10*time.Second, WithClock(clk), WithMargin(0))
-	if err := l.Wait(context.Background(), PriorityRead); err != nil {
-		t.Fatal(err)
-	}
-	reserve := 3 * time.Second
-	ctx, cancel := context.WithDeadline(context.Background(), start.Add(12*time.Second))
-	defer cancel()
-	ctx = WithCallReserve(ctx, func() time.Duration { return reserve })
-	// The slot at +10 s leaves 2 s, less than the 3 s reserve.
-	if err := l.Wait(ctx, PriorityRead); !errors.Is(err, ErrRateLimited) {
-		t.Errorf("Wait with a 3 s reserve = %v, want ErrRateLimited", err)
-	}
-	reserve = time.Second
-	done := make(chan error, 1)
-	go func() { done <- l.Wait(ctx, PriorityRead) }()
-	clk.waitTimers(1)
-	clk.advanceToNext()
-	if err := <-done; err != nil {
-		t.Errorf("Wait with a 1 s reserve = %v, want the slot at +10s", err)
-	}
+	synctest.Test(t, func(t *testing.T) {
+		start := time.Now()
+		l := NewWindowLimiter(1, 10*time.Second, WithMargin(0))
+		if err := l.Wait(context.Background(), PriorityRead); err != nil {
+			t.Fatal(err)
+		}
+		reserve := 3 * time.Second
+		ctx, cancel := context.WithDeadline(context.Background(), start.Add(12*time.Second))
+		defer cancel()
+		ctx = WithCallReserve(ctx, func() time.Duration { return reserve })
+		// The slot at +10 s leaves 2 s, less than the 3 s reserve.
+		if err := l.Wait(ctx, PriorityRead); !errors.Is(err, ErrRateLimited) {
+			t.Errorf("Wait with a 3 s reserve = %v, want ErrRateLimited", err)
+		}
+		reserve = time.Second
+		if err := l.Wait(ctx, PriorityRead); err != nil || time.Since(start) != 10*time.Second {
+			t.Errorf("Wait with a 1 s reserve = %v at %s, want the slot at +10s", err, time.Since(start))
+		}
+	})
 }
 
 // TestWindowLimiterServesPagesAsPrefixes: once a caller of a page cannot be
@@ -337,44 +309,35 @@ func TestWindowLimiterKeepsReserve(t *testing.T) {
 // down); earlier-ranked callers and other pages are not affected.
 func TestWindowLimiterServesPagesAsPrefixes(t *testing.T) {
 	t.Parallel()
-	start := fakeStart()
-	clk := newFakeClock(start)
-	l := NewWindowLimiter(2, 10*time.Second, WithClock(clk), WithMargin(0))
-	for range 2 {
-		if err := l.Wait(context.Background(), PriorityRead); err != nil {
-			t.Fatal(err)
-		}
-	}
-	reserve := 8 * time.Second
-	page := func(group, item int64) context.Context {
-		ctx, cancel := context.WithDeadline(context.Background(), start.Add(15*time.Second))
-		t.Cleanup(cancel)
-		return WithRank(WithCallReserve(ctx, func() time.Duration { return reserve }), Rank{group, item})
-	}
-	// The next slots are at +10 s; with 8 s to keep for the call, item 3
-	// cannot make its +15 s deadline.
-	if err := l.Wait(page(1, 3), PriorityRead); !errors.Is(err, ErrRateLimited) {
-		t.Fatalf("item 3 = %v, want ErrRateLimited", err)
-	}
-	// Calls get faster: item 5 would fit now, but item 3 is missing.
-	reserve = time.Second
-	if err := l.Wait(page(1, 5), PriorityRead); !errors.Is(err, ErrRateLimited) {
-		t.Errorf("item 5 after item 3 was refused = %v, want ErrRateLimited", err)
-	}
-	// Item 2 of the page, and item 9 of another page, take the two slots.
-	for _, c := range []struct{ group, item int64 }{{1, 2}, {2, 9}} {
-		done := make(chan error, 1)
-		go func() { done <- l.Wait(page(c.group, c.item), PriorityRead) }()
-		for waiting := true; waiting; {
-			select {
-			case err := <-done:
-				if err != nil {
-					t.Errorf("page %d item %d = %v, want a slot", c.group, c.item, err)
-				}
-				waiting = false
-			case <-clk.added:
-				clk.advanceToNext()
+	synctest.Test(t, func(t *testing.T) {
+		start := time.Now()
+		l := NewWindowLimiter(2, 10*time.Second, WithMargin(0))
+		for range 2 {
+			if err := l.Wait(context.Background(), PriorityRead); err != nil {
+				t.Fatal(err)
 			}
 		}
-	}
+		reserve := 8 * time.Second
+		page := func(group, item int64) context.Context {
+			ctx, cancel := context.WithDeadline(context.Background(), start.Add(15*time.Second))
+			t.Cleanup(cancel)
+			return WithRank(WithCallReserve(ctx, func() time.Duration { return reserve }), Rank{group, item})
+		}
+		// The next slots are at +10 s; with 8 s to keep for the call, item 3
+		// cannot make its +15 s deadline.
+		if err := l.Wait(page(1, 3), PriorityRead); !errors.Is(err, ErrRateLimited) {
+			t.Fatalf("item 3 = %v, want ErrRateLimited", err)
+		}
+		// Calls get faster: item 5 would fit now, but item 3 is missing.
+		reserve = time.Second
+		if err := l.Wait(page(1, 5), PriorityRead); !errors.Is(err, ErrRateLimited) {
+			t.Errorf("item 5 after item 3 was refused = %v, want ErrRateLimited", err)
+		}
+		// Item 2 of the page, and item 9 of another page, take the two slots.
+		for _, c := range []struct{ group, item int64 }{{1, 2}, {2, 9}} {
+			if err := l.Wait(page(c.group, c.item), PriorityRead); err != nil {
+				t.Errorf("page %d item %d = %v, want a slot", c.group, c.item, err)
+			}
+		}
+	})
 }

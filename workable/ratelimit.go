@@ -31,37 +31,8 @@ type RateLimiter interface {
 	Observe(r Rate)
 }
 
-// Clock is the time source of a WindowLimiter. Tests inject a fake one so
-// that limiter behaviour can be checked without sleeping.
-type Clock interface {
-	// Now returns the current time.
-	Now() time.Time
-	// CallAt calls f in its own goroutine once the time t (as read by Now)
-	// is reached, unless the returned stop function is called first (stop
-	// reports whether it prevented the call). The time is absolute so that
-	// time passing between Now and CallAt cannot delay the call.
-	CallAt(t time.Time, f func()) (stop func() bool)
-}
-
-type realClock struct{}
-
-func (realClock) Now() time.Time { return time.Now() }
-
-func (realClock) CallAt(t time.Time, f func()) func() bool {
-	return time.AfterFunc(time.Until(t), f).Stop
-}
-
 // LimiterOption configures a WindowLimiter.
 type LimiterOption func(*WindowLimiter)
-
-// WithClock makes the limiter read time from c instead of the system clock.
-func WithClock(c Clock) LimiterOption {
-	return func(l *WindowLimiter) {
-		if c != nil {
-			l.clock = c
-		}
-	}
-}
 
 // WithMargin sets how much longer than the nominal window the limiter waits
 // before a slot is reused, and how long after an X-Rate-Limit-Reset time it
@@ -111,7 +82,6 @@ func WithFixedLimit() LimiterOption {
 type WindowLimiter struct {
 	window time.Duration
 	margin time.Duration
-	clock  Clock
 	fixed  bool
 
 	mu           sync.Mutex
@@ -122,11 +92,6 @@ type WindowLimiter struct {
 	seq          uint64
 	delayed      uint64
 	order        PageOrder
-
-	// Test hooks, called with l.mu held when set: onEnqueue each time a
-	// caller joins the queue, onGrant with the time of each send.
-	onEnqueue func()
-	onGrant   func(t time.Time)
 }
 
 type waiter struct {
@@ -177,7 +142,6 @@ func NewWindowLimiter(limit int, window time.Duration, opts ...LimiterOption) *W
 		limit:  limit,
 		window: window,
 		margin: defaultMargin(window),
-		clock:  realClock{},
 	}
 	for _, o := range opts {
 		o(l)
@@ -210,7 +174,7 @@ func (l *WindowLimiter) SetLimit(n int) {
 		return
 	}
 	l.limit = n
-	l.dropLate(l.clock.Now(), 0)
+	l.dropLate(time.Now(), 0)
 	l.notifyHead()
 }
 
@@ -234,7 +198,7 @@ func (l *WindowLimiter) Wait(ctx context.Context, p Priority) error {
 	l.mu.Lock()
 	w.seq = l.seq
 	l.seq++
-	now := l.clock.Now()
+	now := time.Now()
 	pos, _ := slices.BinarySearchFunc(l.queue, w, func(q, w *waiter) int {
 		if q.before(w) {
 			return -1
@@ -257,9 +221,6 @@ func (l *WindowLimiter) Wait(ctx context.Context, p Priority) error {
 
 	l.delayed++
 	l.queue = slices.Insert(l.queue, pos, w)
-	if l.onEnqueue != nil {
-		l.onEnqueue()
-	}
 	// Callers behind the new one now get later slots.
 	l.dropLate(now, pos+1)
 	l.mu.Unlock()
@@ -278,7 +239,7 @@ func (l *WindowLimiter) Wait(ctx context.Context, p Priority) error {
 			return w.late
 		}
 		if l.head() == w {
-			now := l.clock.Now()
+			now := time.Now()
 			at := l.slot(now, 0)
 			if !at.After(now) {
 				l.remove(w)
@@ -297,7 +258,7 @@ func (l *WindowLimiter) Wait(ctx context.Context, p Priority) error {
 			if stop != nil {
 				stop()
 			}
-			stop = l.clock.CallAt(at, func() { signal(w.wake) })
+			stop = time.AfterFunc(time.Until(at), func() { signal(w.wake) }).Stop
 		}
 		l.mu.Unlock()
 		select {
@@ -336,7 +297,7 @@ func (l *WindowLimiter) Observe(r Rate) {
 	}
 	if changed {
 		// Slots may have moved either way: waiters re-check theirs.
-		l.dropLate(l.clock.Now(), 0)
+		l.dropLate(time.Now(), 0)
 		l.notifyHead()
 	}
 }
@@ -345,7 +306,7 @@ func (l *WindowLimiter) Observe(r Rate) {
 func (l *WindowLimiter) Budget(context.Context) (Budget, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	now := l.clock.Now()
+	now := time.Now()
 	span := l.window + l.margin
 	b := Budget{Limit: l.limit, Window: l.window, Queued: len(l.queue), Delayed: l.delayed}
 	counted := l.sends[l.firstInSpan(now):]
@@ -426,9 +387,6 @@ func (l *WindowLimiter) firstInSpan(now time.Time) int {
 // record logs a send at t, forgetting sends that have left the span (and,
 // at most, keeping MaxAdoptedLimit). l.mu must be held.
 func (l *WindowLimiter) record(t time.Time) {
-	if l.onGrant != nil {
-		l.onGrant(t)
-	}
 	l.sends = append(l.sends, t)
 	drop := l.firstInSpan(t)
 	if n := len(l.sends) - MaxAdoptedLimit; n > drop {

@@ -10,42 +10,36 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 )
 
-// start is a whole second near the real time, so that real context
-// deadlines can be compared with the fake clock.
-func fakeStart() time.Time { return time.Now().Truncate(time.Second) }
+// The limiter's tests run in synctest bubbles: time is virtual and moves
+// only when every goroutine of the bubble is blocked, so a waiter's send
+// time is read exactly (time.Now when Wait returns), and synctest.Wait
+// stands for "every caller started so far has queued".
 
 func TestWindowLimiterSequentialSlots(t *testing.T) {
 	t.Parallel()
-	start := fakeStart()
-	clk := newFakeClock(start)
-	l := NewWindowLimiter(3, time.Second, WithClock(clk), WithMargin(100*time.Millisecond))
-	ctx := context.Background()
-	for i := range 3 {
-		if err := l.Wait(ctx, PriorityRead); err != nil {
-			t.Fatalf("Wait %d: %v", i, err)
+	synctest.Test(t, func(t *testing.T) {
+		start := time.Now()
+		l := NewWindowLimiter(3, time.Second, WithMargin(100*time.Millisecond))
+		ctx := context.Background()
+		for i := range 3 {
+			if err := l.Wait(ctx, PriorityRead); err != nil {
+				t.Fatalf("Wait %d: %v", i, err)
+			}
 		}
-	}
-	if clk.pending() != 0 {
-		t.Fatal("the first three sends should not wait")
-	}
-	done := make(chan time.Time)
-	go func() {
-		if err := l.Wait(ctx, PriorityRead); err != nil {
-			t.Error(err)
+		if waited := time.Since(start); waited != 0 {
+			t.Fatalf("the first three sends waited %s", waited)
 		}
-		done <- clk.Now()
-	}()
-	clk.waitTimers(1)
-	if at, _ := clk.nextAt(); !at.Equal(start.Add(1100 * time.Millisecond)) {
-		t.Errorf("fourth slot at %s, want window+margin = 1.1s", at.Sub(start))
-	}
-	clk.advanceToNext()
-	if got := <-done; !got.Equal(start.Add(1100 * time.Millisecond)) {
-		t.Errorf("fourth send at %s, want 1.1s", got.Sub(start))
-	}
+		if err := l.Wait(ctx, PriorityRead); err != nil {
+			t.Fatal(err)
+		}
+		if got := time.Since(start); got != 1100*time.Millisecond {
+			t.Errorf("fourth send at %s, want window+margin = 1.1s", got)
+		}
+	})
 }
 
 func TestWindowLimiterConcurrentCallers(t *testing.T) {
@@ -55,248 +49,217 @@ func TestWindowLimiterConcurrentCallers(t *testing.T) {
 		callers = 20
 	)
 	span := time.Second + 100*time.Millisecond
-	start := fakeStart()
-	clk := newFakeClock(start)
-	l := NewWindowLimiter(limit, time.Second, WithClock(clk), WithMargin(100*time.Millisecond))
+	synctest.Test(t, func(t *testing.T) {
+		start := time.Now()
+		l := NewWindowLimiter(limit, time.Second, WithMargin(100*time.Millisecond))
+		var (
+			mu     sync.Mutex
+			grants []time.Time
+			wg     sync.WaitGroup
+		)
+		for i := range callers {
+			wg.Go(func() {
+				p := PriorityRead
+				if i%3 == 0 {
+					p = PriorityWrite
+				}
+				if err := l.Wait(context.Background(), p); err != nil {
+					t.Error(err)
+				}
+				mu.Lock()
+				grants = append(grants, time.Now())
+				mu.Unlock()
+			})
+		}
+		wg.Wait()
 
-	// Grant times are taken from the limiter itself: reading the clock after
-	// Wait returns could see a time the driver has already moved on to.
-	var grants []time.Time
-	l.onGrant = func(t time.Time) { grants = append(grants, t) }
-	var wg sync.WaitGroup
-	for i := range callers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			p := PriorityRead
-			if i%3 == 0 {
-				p = PriorityWrite
+		slices.SortFunc(grants, func(a, b time.Time) int { return a.Compare(b) })
+		if len(grants) != callers {
+			t.Fatalf("%d grants, want %d", len(grants), callers)
+		}
+		for i := 0; i+limit < len(grants); i++ {
+			if gap := grants[i+limit].Sub(grants[i]); gap < span {
+				t.Errorf("sends %d and %d are %s apart: more than %d in a window of %s", i, i+limit, gap, limit, span)
 			}
-			if err := l.Wait(context.Background(), p); err != nil {
-				t.Error(err)
+		}
+		// Not over-conservative either: every slot is used as soon as it frees.
+		for i, g := range grants {
+			if want := start.Add(time.Duration(i/limit) * span); !g.Equal(want) {
+				t.Errorf("send %d at %s, want %s", i, g.Sub(start), want.Sub(start))
 			}
-		}()
-	}
-	all := make(chan struct{})
-	go func() { wg.Wait(); close(all) }()
-
-	// Drive time: whenever a waiter has armed a timer, jump to it.
-	for done := false; !done; {
-		if clk.advanceToNext() {
-			continue
 		}
-		select {
-		case <-all:
-			done = true
-		case <-clk.added:
-		}
-	}
-
-	slices.SortFunc(grants, func(a, b time.Time) int { return a.Compare(b) })
-	if len(grants) != callers {
-		t.Fatalf("%d grants, want %d", len(grants), callers)
-	}
-	for i := 0; i+limit < len(grants); i++ {
-		if gap := grants[i+limit].Sub(grants[i]); gap < span {
-			t.Errorf("sends %d and %d are %s apart: more than %d in a window of %s", i, i+limit, gap, limit, span)
-		}
-	}
-	// Not over-conservative either: every slot is used as soon as it frees.
-	for i, g := range grants {
-		if want := start.Add(time.Duration(i/limit) * span); !g.Equal(want) {
-			t.Errorf("send %d at %s, want %s", i, g.Sub(start), want.Sub(start))
-		}
-	}
+	})
 }
 
 func TestWindowLimiterWritesBeforeReads(t *testing.T) {
 	t.Parallel()
-	clk := newFakeClock(fakeStart())
-	l := NewWindowLimiter(1, time.Second, WithClock(clk), WithMargin(0))
-	enqueued := make(chan struct{}, 2)
-	l.onEnqueue = func() { enqueued <- struct{}{} }
-	ctx := context.Background()
-	if err := l.Wait(ctx, PriorityRead); err != nil {
-		t.Fatal(err)
-	}
-	readDone := make(chan struct{})
-	go func() {
+	synctest.Test(t, func(t *testing.T) {
+		start := time.Now()
+		l := NewWindowLimiter(1, time.Second, WithMargin(0))
+		ctx := context.Background()
 		if err := l.Wait(ctx, PriorityRead); err != nil {
-			t.Error(err)
+			t.Fatal(err)
 		}
-		close(readDone)
-	}()
-	<-enqueued // the read is queued
-	writeDone := make(chan struct{})
-	go func() {
-		if err := l.Wait(ctx, PriorityWrite); err != nil {
-			t.Error(err)
-		}
-		close(writeDone)
-	}()
-	<-enqueued // the write is queued
-	clk.waitTimers(1)
+		readDone := make(chan time.Time)
+		go func() {
+			if err := l.Wait(ctx, PriorityRead); err != nil {
+				t.Error(err)
+			}
+			readDone <- time.Now()
+		}()
+		synctest.Wait() // the read is queued
+		writeDone := make(chan time.Time)
+		go func() {
+			if err := l.Wait(ctx, PriorityWrite); err != nil {
+				t.Error(err)
+			}
+			writeDone <- time.Now()
+		}()
+		synctest.Wait() // the write is queued
 
-	clk.advanceToNext()
-	select {
-	case <-writeDone:
-	case <-readDone:
-		t.Fatal("the queued read was served before the write")
-	}
-	clk.waitTimers(1) // the read, now head, waits for the following slot
-	select {
-	case <-readDone:
-		t.Fatal("the read got the slot the write was given")
-	default:
-	}
-	clk.advanceToNext()
-	<-readDone
+		select {
+		case at := <-writeDone:
+			if at.Sub(start) != time.Second {
+				t.Errorf("the write went at %s, want the next slot, 1s", at.Sub(start))
+			}
+		case <-readDone:
+			t.Fatal("the queued read was served before the write")
+		}
+		// The read, now head, waits for the following slot.
+		if at := <-readDone; at.Sub(start) != 2*time.Second {
+			t.Errorf("the read went at %s, want the slot after the write's, 2s", at.Sub(start))
+		}
+	})
 }
 
 func TestWindowLimiterFailsFastPastDeadline(t *testing.T) {
 	t.Parallel()
-	clk := newFakeClock(fakeStart())
-	l := NewWindowLimiter(1, 10*time.Second, WithClock(clk), WithMargin(0))
-	if err := l.Wait(context.Background(), PriorityRead); err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-	defer cancel()
-	if err := l.Wait(ctx, PriorityRead); !errors.Is(err, ErrRateLimited) {
-		t.Errorf("Wait = %v, want ErrRateLimited", err)
-	}
-	if clk.pending() != 0 {
-		t.Error("a caller that cannot make its deadline must not queue")
-	}
+	synctest.Test(t, func(t *testing.T) {
+		start := time.Now()
+		l := NewWindowLimiter(1, 10*time.Second, WithMargin(0))
+		if err := l.Wait(context.Background(), PriorityRead); err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		if err := l.Wait(ctx, PriorityRead); !errors.Is(err, ErrRateLimited) {
+			t.Errorf("Wait = %v, want ErrRateLimited", err)
+		}
+		if b, _ := l.Budget(ctx); time.Since(start) != 0 || b.Queued != 0 {
+			t.Errorf("a caller that cannot make its deadline waited %s and left %d queued; want it refused at once",
+				time.Since(start), b.Queued)
+		}
+	})
 }
 
 func TestWindowLimiterFailFastCountsQueue(t *testing.T) {
 	t.Parallel()
-	start := fakeStart()
-	clk := newFakeClock(start)
-	l := NewWindowLimiter(1, 10*time.Second, WithClock(clk), WithMargin(0))
-	if err := l.Wait(context.Background(), PriorityRead); err != nil {
-		t.Fatal(err)
-	}
-	qctx, qcancel := context.WithCancel(context.Background())
-	queued := make(chan error)
-	go func() { queued <- l.Wait(qctx, PriorityWrite) }()
-	clk.waitTimers(1) // a write waits for the slot at +10 s
+	synctest.Test(t, func(t *testing.T) {
+		start := time.Now()
+		l := NewWindowLimiter(1, 10*time.Second, WithMargin(0))
+		if err := l.Wait(context.Background(), PriorityRead); err != nil {
+			t.Fatal(err)
+		}
+		qctx, qcancel := context.WithCancel(context.Background())
+		queued := make(chan error)
+		go func() { queued <- l.Wait(qctx, PriorityWrite) }()
+		synctest.Wait() // a write waits for the slot at +10 s
 
-	// A read whose deadline covers +10 s but not +20 s: the queued write
-	// takes +10 s, so the read cannot make it.
-	ctx, cancel := context.WithDeadline(context.Background(), start.Add(15*time.Second))
-	defer cancel()
-	if err := l.Wait(ctx, PriorityRead); !errors.Is(err, ErrRateLimited) {
-		t.Errorf("Wait = %v, want ErrRateLimited", err)
-	}
-	qcancel()
-	if err := <-queued; !errors.Is(err, context.Canceled) {
-		t.Errorf("cancelled Wait = %v, want context.Canceled", err)
-	}
-	if clk.pending() != 0 {
-		t.Error("the cancelled waiter left its timer armed")
-	}
+		// A read whose deadline covers +10 s but not +20 s: the queued write
+		// takes +10 s, so the read cannot make it.
+		ctx, cancel := context.WithDeadline(context.Background(), start.Add(15*time.Second))
+		defer cancel()
+		if err := l.Wait(ctx, PriorityRead); !errors.Is(err, ErrRateLimited) {
+			t.Errorf("Wait = %v, want ErrRateLimited", err)
+		}
+		qcancel()
+		if err := <-queued; !errors.Is(err, context.Canceled) {
+			t.Errorf("cancelled Wait = %v, want context.Canceled", err)
+		}
+		if b, _ := l.Budget(ctx); b.Queued != 0 {
+			t.Errorf("the cancelled waiter is still queued: %+v", b)
+		}
+	})
 }
 
 func TestWindowLimiterContext(t *testing.T) {
 	t.Parallel()
-	clk := newFakeClock(fakeStart())
-	l := NewWindowLimiter(1, time.Second, WithClock(clk))
-	ctx, cancel := context.WithCancel(context.Background())
-	cancel()
-	if err := l.Wait(ctx, PriorityRead); !errors.Is(err, context.Canceled) {
-		t.Errorf("Wait on a cancelled context = %v, want context.Canceled", err)
-	}
-	// The cancelled call did not use the slot.
-	if err := l.Wait(context.Background(), PriorityRead); err != nil {
-		t.Fatal(err)
-	}
-	if clk.pending() != 0 {
-		t.Error("the first live send waited")
-	}
+	synctest.Test(t, func(t *testing.T) {
+		start := time.Now()
+		l := NewWindowLimiter(1, time.Second)
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel()
+		if err := l.Wait(ctx, PriorityRead); !errors.Is(err, context.Canceled) {
+			t.Errorf("Wait on a cancelled context = %v, want context.Canceled", err)
+		}
+		// The cancelled call did not use the slot.
+		if err := l.Wait(context.Background(), PriorityRead); err != nil {
+			t.Fatal(err)
+		}
+		if waited := time.Since(start); waited != 0 {
+			t.Errorf("the first live send waited %s", waited)
+		}
+	})
 }
 
 func TestWindowLimiterObserve(t *testing.T) {
 	t.Parallel()
-	start := fakeStart()
 	const margin = 100 * time.Millisecond
 	tests := []struct {
 		name      string
-		rate      Rate
-		wantBlock time.Time // zero: not blocked
+		rate      func(start time.Time) Rate
+		wantBlock time.Duration // 0: not blocked
 	}{
-		{name: "remaining 0 blocks until reset plus margin", rate: Rate{Limit: 10, Remaining: 0, Reset: start.Add(5 * time.Second)},
-			wantBlock: start.Add(5*time.Second + margin)},
-		{name: "remaining above 0 does not block", rate: Rate{Limit: 10, Remaining: 3, Reset: start.Add(5 * time.Second)}},
-		{name: "no headers are ignored", rate: Rate{}},
-		{name: "stale reset is ignored", rate: Rate{Limit: 10, Remaining: 0, Reset: start.Add(-5 * time.Second)}},
+		{name: "remaining 0 blocks until reset plus margin",
+			rate:      func(start time.Time) Rate { return Rate{Limit: 10, Remaining: 0, Reset: start.Add(5 * time.Second)} },
+			wantBlock: 5*time.Second + margin},
+		{name: "remaining above 0 does not block",
+			rate: func(start time.Time) Rate { return Rate{Limit: 10, Remaining: 3, Reset: start.Add(5 * time.Second)} }},
+		{name: "no headers are ignored", rate: func(time.Time) Rate { return Rate{} }},
+		{name: "stale reset is ignored",
+			rate: func(start time.Time) Rate { return Rate{Limit: 10, Remaining: 0, Reset: start.Add(-5 * time.Second)} }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			clk := newFakeClock(start)
-			l := NewWindowLimiter(10, 10*time.Second, WithClock(clk), WithMargin(margin))
-			l.Observe(tt.rate)
-			done := make(chan time.Time)
-			go func() {
+			synctest.Test(t, func(t *testing.T) {
+				start := time.Now()
+				l := NewWindowLimiter(10, 10*time.Second, WithMargin(margin))
+				l.Observe(tt.rate(start))
 				if err := l.Wait(context.Background(), PriorityWrite); err != nil {
-					t.Error(err)
+					t.Fatal(err)
 				}
-				done <- clk.Now()
-			}()
-			if tt.wantBlock.IsZero() {
-				if got := <-done; !got.Equal(start) {
-					t.Errorf("send at %s, want at once", got.Sub(start))
+				if got := time.Since(start); got != tt.wantBlock {
+					t.Errorf("send at %s, want %s", got, tt.wantBlock)
 				}
-				return
-			}
-			select {
-			case got := <-done:
-				t.Fatalf("send at %s, want it blocked until %s", got.Sub(start), tt.wantBlock.Sub(start))
-			case <-clk.added:
-			}
-			if at, _ := clk.nextAt(); !at.Equal(tt.wantBlock) {
-				t.Errorf("blocked until %s, want %s", at.Sub(start), tt.wantBlock.Sub(start))
-			}
-			clk.advanceToNext()
-			if got := <-done; !got.Equal(tt.wantBlock) {
-				t.Errorf("send at %s, want %s", got.Sub(start), tt.wantBlock.Sub(start))
-			}
+			})
 		})
 	}
 }
 
 func TestWindowLimiterObserveWakesQueue(t *testing.T) {
 	t.Parallel()
-	start := fakeStart()
-	clk := newFakeClock(start)
-	l := NewWindowLimiter(1, time.Second, WithClock(clk), WithMargin(0))
-	if err := l.Wait(context.Background(), PriorityRead); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan time.Time)
-	go func() {
+	synctest.Test(t, func(t *testing.T) {
+		start := time.Now()
+		l := NewWindowLimiter(1, time.Second, WithMargin(0))
 		if err := l.Wait(context.Background(), PriorityRead); err != nil {
-			t.Error(err)
+			t.Fatal(err)
 		}
-		done <- clk.Now()
-	}()
-	clk.waitTimers(1) // waiting for +1 s
-	// A 429 elsewhere says the budget is gone until +4 s: the queued
-	// caller must not go at +1 s.
-	l.Observe(Rate{Limit: 1, Remaining: 0, Reset: start.Add(4 * time.Second)})
-	for {
-		clk.advanceToNext()
-		select {
-		case got := <-done:
-			if want := start.Add(4 * time.Second); !got.Equal(want) {
-				t.Errorf("send at %s, want %s", got.Sub(start), want.Sub(start))
+		done := make(chan time.Time)
+		go func() {
+			if err := l.Wait(context.Background(), PriorityRead); err != nil {
+				t.Error(err)
 			}
-			return
-		case <-clk.added:
+			done <- time.Now()
+		}()
+		synctest.Wait() // waiting for +1 s
+		// A 429 elsewhere says the budget is gone until +4 s: the queued
+		// caller must not go at +1 s.
+		l.Observe(Rate{Limit: 1, Remaining: 0, Reset: start.Add(4 * time.Second)})
+		if got := <-done; got.Sub(start) != 4*time.Second {
+			t.Errorf("send at %s, want 4s", got.Sub(start))
 		}
-	}
+	})
 }
 
 // TestClientStaysUnderFixedWindowBudget runs many concurrent callers, reads
