@@ -92,8 +92,6 @@ type Config struct {
 	MaxBodyBytes int64
 	Timeout      time.Duration
 	Logger       *slog.Logger
-	// Now is the clock for events without fired_at (default time.Now).
-	Now func() time.Time
 	// Observe, when set, is called once per delivery with the credential
 	// named in the path and the outcome (see the Outcome constants).
 	Observe func(credential string, o Outcome)
@@ -145,9 +143,6 @@ func New(cfg Config) (*Handler, error) {
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
-	}
-	if cfg.Now == nil {
-		cfg.Now = time.Now
 	}
 	h := &Handler{cfg: cfg}
 	h.once = events.NewOncePerChange(cfg.Publisher, cfg.Changes, 0)
@@ -228,7 +223,7 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, nickname string)
 	}
 	updated := ev.Data.LastUpdated()
 	if e.At.IsZero() {
-		e.At = h.cfg.Now().UTC()
+		e.At = time.Now().UTC()
 	}
 
 	_, replayed, err := h.cfg.Seen.Do(ctx, seenKey(cred.Nickname, e.ID), "", h.cfg.SeenTTL, func(ctx context.Context) ([]byte, error) {

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
@@ -125,6 +126,25 @@ func TestDelivery(t *testing.T) {
 	if inv, pub := rec.counts(); inv != 1 || pub != 1 {
 		t.Errorf("after a replay: %d invalidations, %d events; want 1 and 1", inv, pub)
 	}
+}
+
+// TestDeliveryWithoutFiredAt: an event whose delivery has no fired_at is
+// dated when the gateway receives it.
+func TestDeliveryWithoutFiredAt(t *testing.T) {
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		rec := &recorder{}
+		h := newHandler(t, rec, idempotency.NewMemoryStore(), creds{})
+		body := strings.Replace(movedBody, `"fired_at":"2026-12-06T10:00:00Z",`, "", 1)
+		time.Sleep(time.Hour)
+		received := time.Now().UTC()
+		if got := deliver(h, "acme", body, workable.Sign(token, []byte(body))); got != http.StatusOK {
+			t.Fatalf("status %d, want 200", got)
+		}
+		if len(rec.published) != 1 || !rec.published[0].At.Equal(received) {
+			t.Errorf("published %+v, want one event at %s", rec.published, received)
+		}
+	})
 }
 
 func TestRefusals(t *testing.T) {
