@@ -53,9 +53,10 @@ func (r *registry) remove(nickname string) {
 // is removed; the metrics count each one's calls.
 func TestManager(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
+		pastSeed()
 		ctx, cancel := context.WithCancel(context.Background())
-		simA := simulator.New(simulator.WithCandidates(5), simulator.WithClock(now))
-		simB := simulator.New(simulator.WithCandidates(5), simulator.WithClock(now))
+		simA := simulator.New(simulator.WithCandidates(5))
+		simB := simulator.New(simulator.WithCandidates(5))
 		reg := &registry{clients: map[string]*workable.Client{
 			"a": newClient(t, simA, workable.NewWindowLimiter(10, 10*time.Second)),
 			"b": newClient(t, simB, workable.NewWindowLimiter(10, 10*time.Second)),

@@ -16,15 +16,14 @@ import (
 // that user call has gone.
 type pacer struct {
 	share   float64
-	now     func() time.Time
 	onSpent func()
 
 	mu    sync.Mutex
 	sends []time.Time // the refresher's own slots, oldest first
 }
 
-func newPacer(share float64, now func() time.Time, onSpent func()) *pacer {
-	return &pacer{share: share, now: now, onSpent: onSpent}
+func newPacer(share float64, onSpent func()) *pacer {
+	return &pacer{share: share, onSpent: onSpent}
 }
 
 // allowance returns how many calls the refresher may make per span: the
@@ -47,7 +46,7 @@ func (p *pacer) allow(b workable.Budget) bool {
 	n, span := p.allowance(b.Limit, b.Window)
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	cutoff := p.now().Add(-span)
+	cutoff := time.Now().Add(-span)
 	i := 0
 	for i < len(p.sends) && !p.sends[i].After(cutoff) {
 		i++
@@ -59,7 +58,7 @@ func (p *pacer) allow(b workable.Budget) bool {
 // spent records that one of the refresher's calls got a slot.
 func (p *pacer) spent() {
 	p.mu.Lock()
-	p.sends = append(p.sends, p.now())
+	p.sends = append(p.sends, time.Now())
 	p.mu.Unlock()
 	if p.onSpent != nil {
 		p.onSpent()

@@ -94,8 +94,6 @@ type Config struct {
 	Share    float64
 	Logger   *slog.Logger
 	Observer Observer
-	// Now is the clock (default time.Now).
-	Now func() time.Time
 }
 
 // Refresher refreshes one credential. Run runs it; Round runs one round.
@@ -134,12 +132,9 @@ func New(cfg Config) (*Refresher, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	if cfg.Now == nil {
-		cfg.Now = time.Now
-	}
 	r := &Refresher{cfg: cfg, stages: make(map[string]string)}
 	r.once = events.NewOncePerChange(cfg.Publisher, cfg.Changes, 0)
-	r.pacer = newPacer(cfg.Share, cfg.Now, func() {
+	r.pacer = newPacer(cfg.Share, func() {
 		if cfg.Observer != nil {
 			cfg.Observer.Call(cfg.Credential)
 		}
@@ -210,7 +205,7 @@ func (r *Refresher) Round(ctx context.Context) error {
 	if !found {
 		// A first round looks one interval back: what changed before was
 		// not cached by a gateway that was not running.
-		start := r.cfg.Now().UTC().Add(-r.cfg.Interval)
+		start := time.Now().UTC().Add(-r.cfg.Interval)
 		st = State{Candidates: Walk{After: start}, Jobs: Walk{After: start}}
 	}
 	walkErr := r.walkCandidates(ctx, &st.Candidates)
@@ -222,7 +217,7 @@ func (r *Refresher) Round(ctx context.Context) error {
 		return errors.Join(walkErr, fmt.Errorf("save the watermark: %w", err))
 	}
 	if r.cfg.Observer != nil {
-		r.cfg.Observer.Lag(r.cfg.Credential, r.cfg.Now().Sub(st.fresh()))
+		r.cfg.Observer.Lag(r.cfg.Credential, time.Now().Sub(st.fresh()))
 	}
 	if errors.Is(walkErr, errOutOfShare) {
 		return nil
@@ -299,7 +294,7 @@ func walk[T any](ctx context.Context, r *Refresher, w *Walk, what string,
 	changed func(ctx context.Context, recs []T, after time.Time) error) error {
 	for {
 		if w.Cursor == "" && w.Started.IsZero() {
-			w.Started = r.cfg.Now().UTC()
+			w.Started = time.Now().UTC()
 		}
 		var page []T
 		var resp *workable.Response

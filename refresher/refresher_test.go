@@ -24,11 +24,10 @@ import (
 // every goroutine waits), the simulator is called in process (no network),
 // and the whole run is repeatable.
 
-// epoch moves the bubble's clock (which starts in 2000) past the
+// pastSeed moves the bubble's clock (which starts in 2000) past the
 // simulator's seeded data (2023–2025), as a live account's now would be.
-var epoch = time.Date(2026, time.December, 6, 9, 0, 0, 0, time.UTC).Sub(time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC))
-
-func now() time.Time { return time.Now().Add(epoch) }
+// It is called first in each bubble: sleeping there takes no real time.
+func pastSeed() { time.Sleep(time.Until(time.Date(2026, time.December, 6, 9, 0, 0, 0, time.UTC))) }
 
 // inProcess serves a client's requests with a handler, in the caller's
 // goroutine.
@@ -111,7 +110,7 @@ func newRefresher(t *testing.T, c *workable.Client, f *fakes, share float64, int
 	t.Helper()
 	r, err := New(Config{
 		Credential: "main", Client: c, Invalidator: f, Publisher: f, Observer: f,
-		Lease: LocalLease{}, State: st, Interval: interval, Share: share, Now: now,
+		Lease: LocalLease{}, State: st, Interval: interval, Share: share,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -125,8 +124,9 @@ func newRefresher(t *testing.T, c *workable.Client, f *fakes, share float64, int
 // twice.
 func TestRoundReportsChanges(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
+		pastSeed()
 		ctx := context.Background()
-		sim := simulator.New(simulator.WithCandidates(20), simulator.WithClock(now))
+		sim := simulator.New(simulator.WithCandidates(20))
 		limiter := workable.NewWindowLimiter(10, 10*time.Second)
 		f := &fakes{}
 		r := newRefresher(t, newClient(t, sim, limiter), f, 1, time.Minute, NewMemoryState())
@@ -258,8 +258,9 @@ func TestShareUnderUserLoad(t *testing.T) {
 		pause                       = 9 * time.Second
 	)
 	synctest.Test(t, func(t *testing.T) {
+		pastSeed()
 		ctx, cancel := context.WithCancel(context.Background())
-		sim := simulator.New(simulator.WithCandidates(3000), simulator.WithClock(now))
+		sim := simulator.New(simulator.WithCandidates(3000))
 		limiter := &recordingLimiter{WindowLimiter: workable.NewWindowLimiter(10, 10*time.Second, workable.WithFixedLimit())}
 		client := newClient(t, sim, limiter)
 		f := &fakes{}
@@ -334,34 +335,34 @@ func TestShareUnderUserLoad(t *testing.T) {
 // report.
 func TestPacer(t *testing.T) {
 	t.Parallel()
-	base := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	clock := base
-	p := newPacer(0.2, func() time.Time { return clock }, nil)
-	free := workable.Budget{Limit: 10, Window: 10 * time.Second, Remaining: 10}
-	cases := []struct {
-		name string
-		b    workable.Budget
-		want bool
-	}{
-		{"a free budget", free, true},
-		{"a user waits", workable.Budget{Limit: 10, Window: 10 * time.Second, Remaining: 10, Queued: 1}, false},
-		{"nothing left", workable.Budget{Limit: 10, Window: 10 * time.Second, Remaining: 0}, false},
-		{"no limit known", workable.Budget{}, false},
-	}
-	for _, tc := range cases {
-		if got := p.allow(tc.b); got != tc.want {
-			t.Errorf("%s: allow = %v, want %v", tc.name, got, tc.want)
+	synctest.Test(t, func(t *testing.T) {
+		p := newPacer(0.2, nil)
+		free := workable.Budget{Limit: 10, Window: 10 * time.Second, Remaining: 10}
+		cases := []struct {
+			name string
+			b    workable.Budget
+			want bool
+		}{
+			{"a free budget", free, true},
+			{"a user waits", workable.Budget{Limit: 10, Window: 10 * time.Second, Remaining: 10, Queued: 1}, false},
+			{"nothing left", workable.Budget{Limit: 10, Window: 10 * time.Second, Remaining: 0}, false},
+			{"no limit known", workable.Budget{}, false},
 		}
-	}
-	p.spent()
-	p.spent()
-	if p.allow(free) {
-		t.Error("a third call within the window was allowed (share 0.2 of 10)")
-	}
-	clock = base.Add(10*time.Second + time.Millisecond)
-	if !p.allow(free) {
-		t.Error("no call allowed once the window has passed")
-	}
+		for _, tc := range cases {
+			if got := p.allow(tc.b); got != tc.want {
+				t.Errorf("%s: allow = %v, want %v", tc.name, got, tc.want)
+			}
+		}
+		p.spent()
+		p.spent()
+		if p.allow(free) {
+			t.Error("a third call within the window was allowed (share 0.2 of 10)")
+		}
+		time.Sleep(10*time.Second + time.Millisecond)
+		if !p.allow(free) {
+			t.Error("no call allowed once the window has passed")
+		}
+	})
 
 	shares := []struct {
 		share float64
@@ -376,7 +377,7 @@ func TestPacer(t *testing.T) {
 		{1, 10, 10, 10 * time.Second},
 	}
 	for _, s := range shares {
-		n, span := newPacer(s.share, time.Now, nil).allowance(s.limit, 10*time.Second)
+		n, span := newPacer(s.share, nil).allowance(s.limit, 10*time.Second)
 		if n != s.n || span != s.span {
 			t.Errorf("share %v of %d: %d per %s, want %d per %s", s.share, s.limit, n, span, s.n, s.span)
 		}
@@ -515,8 +516,9 @@ func TestOneRefresherAcrossReplicas(t *testing.T) {
 // its stage is not taken as known).
 func TestFailedPublicationIsRetried(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
+		pastSeed()
 		ctx := context.Background()
-		sim := simulator.New(simulator.WithCandidates(5), simulator.WithClock(now))
+		sim := simulator.New(simulator.WithCandidates(5))
 		f := &fakes{}
 		r := newRefresher(t, newClient(t, sim, workable.NewWindowLimiter(10, 10*time.Second)), f, 1, time.Minute, NewMemoryState())
 		if err := r.Round(ctx); err != nil {
