@@ -217,7 +217,7 @@ func (r *Refresher) Round(ctx context.Context) error {
 		return errors.Join(walkErr, fmt.Errorf("save the watermark: %w", err))
 	}
 	if r.cfg.Observer != nil {
-		r.cfg.Observer.Lag(r.cfg.Credential, time.Now().Sub(st.fresh()))
+		r.cfg.Observer.Lag(r.cfg.Credential, time.Since(st.fresh()))
 	}
 	if errors.Is(walkErr, errOutOfShare) {
 		return nil
