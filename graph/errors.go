@@ -10,6 +10,7 @@ import (
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
+	"github.com/workablegw/gateway/cost"
 	"github.com/workablegw/gateway/redisconn"
 	"github.com/workablegw/gateway/workable"
 )
@@ -20,7 +21,7 @@ import (
 const (
 	CodeBadUserInput        = "BAD_USER_INPUT"
 	CodeWorkableAuthFailed  = "WORKABLE_AUTH_FAILED"
-	CodeRateLimited         = "RATE_LIMITED"
+	CodeRateLimited         = cost.CodeRateLimited
 	CodeUpstreamUnavailable = "UPSTREAM_UNAVAILABLE"
 	CodeNotFound            = "NOT_FOUND"
 	CodeResultTooLarge      = "RESULT_TOO_LARGE"

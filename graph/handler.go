@@ -15,6 +15,7 @@ import (
 	"github.com/vektah/gqlparser/v2/ast"
 
 	"github.com/workablegw/gateway/access"
+	"github.com/workablegw/gateway/cost"
 	"github.com/workablegw/gateway/credentials"
 	"github.com/workablegw/gateway/events"
 	"github.com/workablegw/gateway/gqlhttp"
@@ -190,7 +191,7 @@ func newServer(cfg Config) *handler.Server {
 	}
 	srv.Use(extension.AutomaticPersistedQuery{Cache: apq})
 	srv.Use(extension.FixedComplexityLimit(cmp.Or(cfg.ComplexityLimit, DefaultComplexityLimit)))
-	srv.Use(costExtension{})
+	srv.Use(cost.Extension{})
 	for _, ext := range cfg.Extensions {
 		srv.Use(ext)
 	}

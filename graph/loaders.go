@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/workablegw/gateway/cache"
+	"github.com/workablegw/gateway/cost"
 	"github.com/workablegw/gateway/gqlhttp"
 	"github.com/workablegw/gateway/upstream"
 	"github.com/workablegw/gateway/workable"
@@ -139,7 +140,7 @@ func (r *Resolver) clientFor(ctx context.Context) *workable.Client {
 	return r.econFor(ctx).Client()
 }
 
-// load reads one key, at the rank of the field asking (see rankOf); a
+// load reads one key, at the rank of the field asking (see cost.RankOf); a
 // transient failure is not kept (see upstream.Loader.Read).
 func load[K comparable, V any](ctx context.Context, l *upstream.Loader[K, V], key K) (V, error) {
 	return loadAsync(ctx, l, key)()
@@ -149,7 +150,7 @@ func load[K comparable, V any](ctx context.Context, l *upstream.Loader[K, V], ke
 // it, so that reads through different loaders run together.
 func loadAsync[K comparable, V any](ctx context.Context, l *upstream.Loader[K, V], key K) func() (V, error) {
 	ctx = gqlhttp.RequestContext(ctx)
-	return l.Read(ctx, key, func() workable.Rank { return rankOf(ctx) })
+	return l.Read(ctx, key, func() workable.Rank { return cost.RankOf(ctx) })
 }
 
 // primeCandidate records a candidate Workable just returned in full after a

@@ -4,10 +4,6 @@ import (
 	"context"
 	"net/http"
 
-	"github.com/99designs/gqlgen/graphql"
-	"github.com/vektah/gqlparser/v2/ast"
-
-	"github.com/workablegw/gateway/telemetry"
 	"github.com/workablegw/gateway/upstream"
 )
 
@@ -51,48 +47,4 @@ func newRequest(ctx context.Context) context.Context {
 	rs := upstream.RequestFrom(ctx)
 	rq := &request{loaders: newLoaders(rs.Economy(), rs)}
 	return context.WithValue(ctx, requestKey{}, rq)
-}
-
-// costExtension adds extensions.cost to every executed operation's
-// response: {workableCalls, cacheHits, cacheMisses, stale}, counted for this
-// GraphQL request only; and, when stale copies were served,
-// extensions.stale = true with extensions.staleData naming them. Each
-// RATE_LIMITED error gets its retry hints (addRetryHints). With @defer,
-// every part carries the cost so far.
-type costExtension struct{}
-
-var (
-	_ graphql.HandlerExtension    = costExtension{}
-	_ graphql.ResponseInterceptor = costExtension{}
-)
-
-// ExtensionName implements graphql.HandlerExtension.
-func (costExtension) ExtensionName() string { return "WorkableCost" }
-
-// Validate implements graphql.HandlerExtension.
-func (costExtension) Validate(graphql.ExecutableSchema) error { return nil }
-
-// InterceptResponse implements graphql.ResponseInterceptor.
-func (costExtension) InterceptResponse(ctx context.Context, next graphql.ResponseHandler) *graphql.Response {
-	resp := next(ctx)
-	rs := upstream.RequestFrom(ctx)
-	if resp == nil || rs == nil {
-		return resp
-	}
-	if graphql.HasOperationContext(ctx) {
-		if op := graphql.GetOperationContext(ctx).Operation; op != nil && op.Operation == ast.Query {
-			rs.MarkQuery(telemetry.OperationLabel(ctx))
-		}
-	}
-	if resp.Extensions == nil {
-		resp.Extensions = make(map[string]any, 3)
-	}
-	cost := rs.Cost()
-	resp.Extensions["cost"] = cost
-	addRetryHints(ctx, rs, resp)
-	if cost.Stale > 0 {
-		resp.Extensions["stale"] = true
-		resp.Extensions["staleData"] = rs.StaleRefs()
-	}
-	return resp
 }
