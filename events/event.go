@@ -11,6 +11,7 @@ package events
 import (
 	"context"
 	"errors"
+	"strings"
 	"time"
 )
 
@@ -80,3 +81,34 @@ var (
 	// ErrClosed: the bus was closed (the gateway is shutting down).
 	ErrClosed = errors.New("events: the bus is closed")
 )
+
+// Filter keeps the events of one job and/or one stage; a zero field keeps
+// any.
+type Filter struct {
+	Job string
+	// Stage is a stage's name ("Phone Screen", as webhooks send it) or slug
+	// ("phone-screen", as hiring actions take it); see SameStage.
+	Stage string
+}
+
+// Matches reports whether f keeps e.
+func (f Filter) Matches(e Event) bool {
+	if f.Job != "" && e.JobShortcode != f.Job {
+		return false
+	}
+	return f.Stage == "" || SameStage(e.Stage, f.Stage)
+}
+
+// SameStage reports whether a and b name the same stage, each written as
+// a name or as a slug: case aside, and spaces and underscores as hyphens.
+func SameStage(a, b string) bool { return stageKey(a) == stageKey(b) }
+
+func stageKey(s string) string {
+	s = strings.ToLower(strings.TrimSpace(s))
+	return strings.Map(func(r rune) rune {
+		if r == ' ' || r == '_' {
+			return '-'
+		}
+		return r
+	}, s)
+}

@@ -152,7 +152,11 @@ func newServer(cfg Config) *handler.Server {
 	if r.idem == nil {
 		r.idem = idempotency.NewMemoryStore()
 	}
-	r.subLimit = newSubscriptionLimiter(cfg.SubscriptionsPerClient)
+	perClient := cfg.SubscriptionsPerClient
+	if perClient <= 0 {
+		perClient = DefaultSubscriptionsPerClient
+	}
+	r.subLimit = guard.NewClientSlots(perClient)
 	r.events = cfg.Events
 	if r.events == nil {
 		r.events = events.NewLocal()

@@ -6,6 +6,7 @@ import (
 
 	"github.com/workablegw/gateway/credentials"
 	"github.com/workablegw/gateway/events"
+	"github.com/workablegw/gateway/guard"
 	"github.com/workablegw/gateway/idempotency"
 )
 
@@ -30,7 +31,7 @@ type Resolver struct {
 	// refresher).
 	changes *events.OncePerChange
 	// subLimit bounds each client's live subscriptions.
-	subLimit *subscriptionLimiter
+	subLimit *guard.ClientSlots
 	// publicURL is where Workable delivers webhooks (Config.PublicURL).
 	publicURL string
 }

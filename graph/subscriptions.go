@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
-	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -54,92 +53,29 @@ const maxStageFilterLen = 100
 // REQUEST_TIMEOUT's default bounds a query.
 const eventReadTimeout = 30 * time.Second
 
-// subscriptionLimiter counts the live subscriptions of each client.
-type subscriptionLimiter struct {
-	max int
-	mu  sync.Mutex
-	n   map[string]int
-}
-
-func newSubscriptionLimiter(max int) *subscriptionLimiter {
-	if max <= 0 {
-		max = DefaultSubscriptionsPerClient
-	}
-	return &subscriptionLimiter{max: max, n: make(map[string]int)}
-}
-
-// acquire takes one subscription of client, or reports that it has max.
-func (l *subscriptionLimiter) acquire(client string) (release func(), ok bool) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.n[client] >= l.max {
-		return nil, false
-	}
-	l.n[client]++
-	var once sync.Once
-	return func() {
-		once.Do(func() {
-			l.mu.Lock()
-			defer l.mu.Unlock()
-			if l.n[client]--; l.n[client] <= 0 {
-				delete(l.n, client)
-			}
-		})
-	}, true
-}
-
-// eventFilter keeps the events of one job and/or one stage.
-type eventFilter struct {
-	job   string
-	stage string // normalized by stageKey; "" for any
-}
-
-// stageKey compares stages written as a name ("Phone Screen", as webhooks
-// send them) or as a slug ("phone-screen", as hiring actions take them): case
-// aside, and spaces and underscores as hyphens.
-func stageKey(s string) string {
-	s = strings.ToLower(strings.TrimSpace(s))
-	return strings.Map(func(r rune) rune {
-		if r == ' ' || r == '_' {
-			return '-'
-		}
-		return r
-	}, s)
-}
-
-func (f eventFilter) matches(e events.Event) bool {
-	if f.job != "" && e.JobShortcode != f.job {
-		return false
-	}
-	if f.stage != "" && stageKey(e.Stage) != f.stage {
-		return false
-	}
-	return true
-}
-
 // candidateEvents implements Subscription.candidateEvents.
 func (r *Resolver) candidateEvents(ctx context.Context, jobShortcode, stage *string) (<-chan *model.CandidateEvent, error) {
-	var f eventFilter
+	var f events.Filter
 	if jobShortcode != nil {
 		if err := checkRef("jobShortcode", *jobShortcode); err != nil {
 			return nil, err
 		}
-		f.job = *jobShortcode
+		f.Job = *jobShortcode
 	}
 	if stage != nil {
 		s := strings.TrimSpace(*stage)
 		if s == "" || len(s) > maxStageFilterLen || !utf8.ValidString(s) || strings.ContainsFunc(s, isControl) {
 			return nil, badInput("stage must be a stage's name or slug (1 to %d characters, one line)", maxStageFilterLen)
 		}
-		f.stage = stageKey(s)
+		f.Stage = s
 	}
 	client := access.PrincipalFrom(ctx).ID
-	release, ok := r.subLimit.acquire(client)
+	release, ok := r.subLimit.Acquire(client)
 	if !ok {
 		return nil, &gqlerror.Error{
 			Path: graphql.GetPath(ctx),
 			Message: fmt.Sprintf("this client already has %d live subscriptions, the most the gateway allows "+
-				"(SUBSCRIPTIONS_PER_CLIENT): end one before starting another", r.subLimit.max),
+				"(SUBSCRIPTIONS_PER_CLIENT): end one before starting another", r.subLimit.Max()),
 			Extensions: map[string]any{"code": CodeTooManySubscriptions},
 		}
 	}
@@ -186,7 +122,7 @@ func (r *Resolver) candidateEvents(ctx context.Context, jobShortcode, stage *str
 				m = &model.CandidateEvent{Err: sub.Err()}
 			case !open:
 				return
-			case !f.matches(e):
+			case !f.Matches(e):
 				continue
 			default:
 				if m, open = eventModel(e); !open {

@@ -18,6 +18,7 @@ import (
 	"github.com/workablegw/gateway/credentials"
 	"github.com/workablegw/gateway/events"
 	"github.com/workablegw/gateway/graph/model"
+	"github.com/workablegw/gateway/guard"
 	"github.com/workablegw/gateway/idempotency"
 	"github.com/workablegw/gateway/workable/simulator"
 )
@@ -403,30 +404,6 @@ func TestSubscriptionsPerClient(t *testing.T) {
 	}
 }
 
-// TestSubscriptionLimiterCountsPerClient: each client has its own bound.
-func TestSubscriptionLimiterCountsPerClient(t *testing.T) {
-	t.Parallel()
-	l := newSubscriptionLimiter(1)
-	releaseA, ok := l.acquire("a")
-	if !ok {
-		t.Fatal("first of a refused")
-	}
-	if _, ok := l.acquire("a"); ok {
-		t.Error("second of a admitted")
-	}
-	if _, ok := l.acquire("b"); !ok {
-		t.Error("first of b refused")
-	}
-	releaseA()
-	releaseA() // twice counts once
-	if _, ok := l.acquire("a"); !ok {
-		t.Error("a refused after releasing")
-	}
-	if _, ok := l.acquire("a"); ok {
-		t.Error("a admitted twice after a double release")
-	}
-}
-
 // TestSubscriptionLagged: a subscriber that does not take its events is
 // ended; its last event carries SUBSCRIPTION_LAGGED and no data, after the
 // events it had.
@@ -435,7 +412,7 @@ func TestSubscriptionLagged(t *testing.T) {
 	bus := newWatchedBus(events.WithBuffer(1))
 	env := newTestEnv(t, withEvents(bus, 0))
 	r, ctx := env.resolver()
-	r.events, r.subLimit = bus, newSubscriptionLimiter(0)
+	r.events, r.subLimit = bus, guard.NewClientSlots(DefaultSubscriptionsPerClient)
 	ctx = access.WithPrincipal(ctx, access.Principal{ID: "client-1"})
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
