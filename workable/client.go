@@ -86,10 +86,6 @@ type Client struct {
 	// callTime is the moving average of how long an attempt that got an
 	// answer took (nanoseconds, 0 until the first answer); see callEstimate.
 	callTime atomic.Int64
-
-	// now and sleep are the client's clock; tests replace them.
-	now   func() time.Time
-	sleep func(ctx context.Context, d time.Duration) error
 }
 
 type service struct {
@@ -264,8 +260,6 @@ func NewClient(subdomain, token string, opts ...Option) (*Client, error) {
 		baseDelay:           defaultBaseDelay,
 		maxDelay:            defaultMaxDelay,
 		maxRateLimitRetries: defaultRateLimitRetries,
-		now:                 time.Now,
-		sleep:               sleepContext,
 	}
 	if err := WithBaseURL(fmt.Sprintf("https://%s.workable.com/spi/v3/", subdomain))(c); err != nil {
 		return nil, err
@@ -385,8 +379,8 @@ func (c *Client) do(ctx context.Context, k call, into any) (*Response, error) {
 			limited++
 			// Hold every caller sharing the limiter until the retry time,
 			// even if the 429 carried no rate headers.
-			c.limiter.Observe(Rate{Limit: resp.Rate.Limit, Remaining: 0, Reset: c.now().Add(er.RetryAfter)})
-			if serr := c.sleep(ctx, er.RetryAfter); serr != nil {
+			c.limiter.Observe(Rate{Limit: resp.Rate.Limit, Remaining: 0, Reset: time.Now().Add(er.RetryAfter)})
+			if serr := sleepContext(ctx, er.RetryAfter); serr != nil {
 				return resp, fmt.Errorf("%w; gave up waiting: %w", err, serr)
 			}
 		case prio != PriorityBackground && ((errors.As(err, &er) && er.StatusCode >= 500 && !isWrite(k.method)) ||
@@ -399,7 +393,7 @@ func (c *Client) do(ctx context.Context, k call, into any) (*Response, error) {
 			if !c.fitsDeadline(ctx, d) {
 				return resp, err
 			}
-			if serr := c.sleep(ctx, d); serr != nil {
+			if serr := sleepContext(ctx, d); serr != nil {
 				return resp, fmt.Errorf("%w; gave up waiting: %w", err, serr)
 			}
 		default:
@@ -462,7 +456,7 @@ func (c *Client) Budget(ctx context.Context) (Budget, error) {
 // before ctx's deadline.
 func (c *Client) fitsDeadline(ctx context.Context, d time.Duration) bool {
 	dl, ok := ctx.Deadline()
-	return !ok || c.now().Add(d+c.callEstimate()).Before(dl)
+	return !ok || time.Now().Add(d+c.callEstimate()).Before(dl)
 }
 
 // backoff returns the wait before retry n (1-based): exponential from
@@ -653,7 +647,7 @@ func (c *Client) errorResponse(k call, resp *Response, data []byte) *ErrorRespon
 // honoured too in case it is sent, and taking the later of the two is the
 // conservative choice.
 func (c *Client) rateLimitWait(resp *Response) time.Duration {
-	now := c.now()
+	now := time.Now()
 	wait, found := time.Duration(0), false
 	if v := strings.TrimSpace(resp.Header.Get("Retry-After")); v != "" {
 		if secs, err := strconv.Atoi(v); err == nil {

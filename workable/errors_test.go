@@ -12,6 +12,7 @@ import (
 	"sync/atomic"
 	"syscall"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
@@ -142,110 +143,129 @@ func TestErrorClasses(t *testing.T) {
 		{name: "empty 200 body", op: read, replies: []reply{{200, ``, nil}},
 			wantSentinel: []error{ErrUnavailable}, wantAttempts: 1},
 	}
+	// Each case runs in a synctest bubble: the waits of 429s (Retry-After)
+	// and of backoff take virtual time.
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			env := setup(t)
-			h, n := scripted(tt.replies...)
-			var err error
-			switch tt.op {
-			case read:
-				env.mux.Handle("GET /candidates/{id}", h)
-				_, _, err = env.client.Candidates.Get(context.Background(), "abc")
-			case write:
-				env.mux.Handle("POST /jobs/{shortcode}/candidates", h)
-				_, _, err = env.client.Candidates.Create(context.Background(), "J", &NewCandidate{Firstname: "A", Lastname: "B", Email: "a@b.c"}, nil)
-			}
-			if got := n.Load(); got != tt.wantAttempts {
-				t.Errorf("server saw %d attempts, want %d", got, tt.wantAttempts)
-			}
-			if got := int32(len(env.limiter.recordedWaits())); got != tt.wantAttempts {
-				t.Errorf("limiter saw %d attempts, want %d", got, tt.wantAttempts)
-			}
-			if tt.wantOK {
-				if err != nil {
-					t.Fatalf("got error %v, want success", err)
+			synctest.Test(t, func(t *testing.T) {
+				env := setupInProcess(t)
+				h, n := scripted(tt.replies...)
+				var err error
+				switch tt.op {
+				case read:
+					env.mux.Handle("GET /candidates/{id}", h)
+					_, _, err = env.client.Candidates.Get(context.Background(), "abc")
+				case write:
+					env.mux.Handle("POST /jobs/{shortcode}/candidates", h)
+					_, _, err = env.client.Candidates.Create(context.Background(), "J", &NewCandidate{Firstname: "A", Lastname: "B", Email: "a@b.c"}, nil)
 				}
-				return
-			}
-			if err == nil {
-				t.Fatal("got success, want error")
-			}
-			checkSentinels(t, err, tt.wantSentinel...)
-			checkNoToken(t, err)
-			if !strings.Contains(err.Error(), tt.wantText) {
-				t.Errorf("error %q does not contain %q", err, tt.wantText)
-			}
-			var er *ErrorResponse
-			if tt.check != nil {
-				if !errors.As(err, &er) {
-					t.Fatalf("error %v is not an *ErrorResponse", err)
+				if got := n.Load(); got != tt.wantAttempts {
+					t.Errorf("server saw %d attempts, want %d", got, tt.wantAttempts)
 				}
-				tt.check(t, er)
-			}
+				if got := int32(len(env.limiter.recordedWaits())); got != tt.wantAttempts {
+					t.Errorf("limiter saw %d attempts, want %d", got, tt.wantAttempts)
+				}
+				if tt.wantOK {
+					if err != nil {
+						t.Fatalf("got error %v, want success", err)
+					}
+					return
+				}
+				if err == nil {
+					t.Fatal("got success, want error")
+				}
+				checkSentinels(t, err, tt.wantSentinel...)
+				checkNoToken(t, err)
+				if !strings.Contains(err.Error(), tt.wantText) {
+					t.Errorf("error %q does not contain %q", err, tt.wantText)
+				}
+				var er *ErrorResponse
+				if tt.check != nil {
+					if !errors.As(err, &er) {
+						t.Fatalf("error %v is not an *ErrorResponse", err)
+					}
+					tt.check(t, er)
+				}
+			})
 		})
 	}
 }
 
 func TestRateLimitedWait(t *testing.T) {
 	t.Parallel()
-	now := time.Now()
-	reset := now.Add(3 * time.Second).Truncate(time.Second).Add(time.Second) // a whole second, 3–4 s ahead
 	tests := []struct {
 		name     string
-		headers  map[string]string
+		headers  func(now time.Time) map[string]string
 		wantWait time.Duration
 	}{
-		{"Retry-After seconds", map[string]string{"Retry-After": "7"}, 7 * time.Second},
-		{"Retry-After HTTP date", map[string]string{"Retry-After": now.Add(5 * time.Second).UTC().Format(http.TimeFormat)},
-			now.Add(5 * time.Second).Truncate(time.Second).Sub(now)},
-		{"X-Rate-Limit-Reset", map[string]string{"X-Rate-Limit-Limit": "10", "X-Rate-Limit-Remaining": "0",
-			"X-Rate-Limit-Reset": strconv.FormatInt(reset.Unix(), 10)}, reset.Sub(now)},
-		{"later of both", map[string]string{"Retry-After": "1", "X-Rate-Limit-Remaining": "0",
-			"X-Rate-Limit-Reset": strconv.FormatInt(reset.Unix(), 10)}, reset.Sub(now)},
-		{"Reset alone without Remaining", map[string]string{"X-Rate-Limit-Reset": strconv.FormatInt(reset.Unix(), 10)}, reset.Sub(now)},
-		{"no headers: 10 s", nil, 10 * time.Second},
-		{"reset in the past: no wait", map[string]string{"X-Rate-Limit-Remaining": "0", "X-Rate-Limit-Reset": strconv.FormatInt(now.Add(-time.Minute).Unix(), 10)}, 0},
+		{"Retry-After seconds", func(time.Time) map[string]string { return map[string]string{"Retry-After": "7"} }, 7 * time.Second},
+		{"Retry-After HTTP date", func(now time.Time) map[string]string {
+			return map[string]string{"Retry-After": now.Add(5 * time.Second).UTC().Format(http.TimeFormat)}
+		}, 5 * time.Second},
+		{"X-Rate-Limit-Reset", func(now time.Time) map[string]string {
+			return map[string]string{"X-Rate-Limit-Limit": "10", "X-Rate-Limit-Remaining": "0",
+				"X-Rate-Limit-Reset": strconv.FormatInt(now.Add(4*time.Second).Unix(), 10)}
+		}, 4 * time.Second},
+		{"later of both", func(now time.Time) map[string]string {
+			return map[string]string{"Retry-After": "1", "X-Rate-Limit-Remaining": "0",
+				"X-Rate-Limit-Reset": strconv.FormatInt(now.Add(4*time.Second).Unix(), 10)}
+		}, 4 * time.Second},
+		{"Reset alone without Remaining", func(now time.Time) map[string]string {
+			return map[string]string{"X-Rate-Limit-Reset": strconv.FormatInt(now.Add(4*time.Second).Unix(), 10)}
+		}, 4 * time.Second},
+		{"no headers: 10 s", func(time.Time) map[string]string { return nil }, 10 * time.Second},
+		{"reset in the past: no wait", func(now time.Time) map[string]string {
+			return map[string]string{"X-Rate-Limit-Remaining": "0", "X-Rate-Limit-Reset": strconv.FormatInt(now.Add(-time.Minute).Unix(), 10)}
+		}, 0},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			env := setup(t)
-			env.client.now = func() time.Time { return now }
-			h, n := scripted(reply{429, `{"error":"Too many requests"}`, tt.headers}, reply{200, `{"stages":[]}`, nil})
-			env.mux.Handle("GET /stages", h)
-			if _, _, err := env.client.Accounts.ListStages(context.Background()); err != nil {
-				t.Fatalf("ListStages: %v", err)
-			}
-			if n.Load() != 2 {
-				t.Errorf("attempts = %d, want 2", n.Load())
-			}
-			if diff := cmp.Diff([]time.Duration{tt.wantWait}, env.recordedSleeps()); diff != "" {
-				t.Errorf("sleeps (-want +got):\n%s", diff)
-			}
-			// The limiter is held until the retry time, so concurrent callers
-			// sharing it pause too.
-			obs := env.limiter.recordedObserved()
-			last := obs[len(obs)-2] // the synthetic observation precedes the 200's
-			if last.Remaining != 0 || !last.Reset.Equal(now.Add(tt.wantWait)) {
-				t.Errorf("limiter observed %+v, want Remaining 0 until %s", last, now.Add(tt.wantWait))
-			}
+			// In a bubble the clock starts on a whole second and stands
+			// still while the client works: the wait is the virtual time
+			// the call took.
+			synctest.Test(t, func(t *testing.T) {
+				now := time.Now()
+				env := setupInProcess(t)
+				h, n := scripted(reply{429, `{"error":"Too many requests"}`, tt.headers(now)}, reply{200, `{"stages":[]}`, nil})
+				env.mux.Handle("GET /stages", h)
+				if _, _, err := env.client.Accounts.ListStages(context.Background()); err != nil {
+					t.Fatalf("ListStages: %v", err)
+				}
+				if n.Load() != 2 {
+					t.Errorf("attempts = %d, want 2", n.Load())
+				}
+				if waited := time.Since(now); waited != tt.wantWait {
+					t.Errorf("waited %s, want %s", waited, tt.wantWait)
+				}
+				// The limiter is held until the retry time, so concurrent callers
+				// sharing it pause too.
+				obs := env.limiter.recordedObserved()
+				last := obs[len(obs)-2] // the synthetic observation precedes the 200's
+				if last.Remaining != 0 || !last.Reset.Equal(now.Add(tt.wantWait)) {
+					t.Errorf("limiter observed %+v, want Remaining 0 until %s", last, now.Add(tt.wantWait))
+				}
+			})
 		})
 	}
 }
 
 func TestRateLimitedPastDeadlineFailsAtOnce(t *testing.T) {
 	t.Parallel()
-	env := setup(t)
-	h, n := scripted(reply{429, `{"error":"Too many requests"}`, map[string]string{"Retry-After": "30"}}, reply{200, `{"stages":[]}`, nil})
-	env.mux.Handle("GET /stages", h)
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	_, _, err := env.client.Accounts.ListStages(ctx)
-	checkSentinels(t, err, ErrRateLimited)
-	if n.Load() != 1 || len(env.recordedSleeps()) != 0 {
-		t.Errorf("attempts = %d, sleeps = %v; want 1 attempt and no wait", n.Load(), env.recordedSleeps())
-	}
+	synctest.Test(t, func(t *testing.T) {
+		start := time.Now()
+		env := setupInProcess(t)
+		h, n := scripted(reply{429, `{"error":"Too many requests"}`, map[string]string{"Retry-After": "30"}}, reply{200, `{"stages":[]}`, nil})
+		env.mux.Handle("GET /stages", h)
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_, _, err := env.client.Accounts.ListStages(ctx)
+		checkSentinels(t, err, ErrRateLimited)
+		if waited := time.Since(start); n.Load() != 1 || waited != 0 {
+			t.Errorf("attempts = %d, waited %s; want 1 attempt and no wait", n.Load(), waited)
+		}
+	})
 }
 
 func TestLimiterRefusalIsRateLimited(t *testing.T) {

@@ -28,11 +28,24 @@ type testEnv struct {
 	limiter *recordingLimiter
 
 	mu     sync.Mutex
-	sleeps []time.Duration
 	events []RequestEvent
 }
 
 func setup(t *testing.T, opts ...Option) *testEnv {
+	t.Helper()
+	return newTestEnv(t, false, opts...)
+}
+
+// setupInProcess is setup with the mux called in process instead of over
+// an httptest server, for tests in a testing/synctest bubble (a real socket
+// is not durably blocking): the client's waits (429, backoff) then take
+// virtual time, which the test reads with time.Since.
+func setupInProcess(t *testing.T, opts ...Option) *testEnv {
+	t.Helper()
+	return newTestEnv(t, true, opts...)
+}
+
+func newTestEnv(t *testing.T, inProcess bool, opts ...Option) *testEnv {
 	t.Helper()
 	env := &testEnv{mux: http.NewServeMux(), limiter: &recordingLimiter{}}
 	env.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
@@ -45,11 +58,13 @@ func setup(t *testing.T, opts ...Option) *testEnv {
 		t.Errorf("request outside /spi/v3/: %s %s", r.Method, r.URL.Path)
 		http.Error(w, `{"error":"outside the API"}`, http.StatusTeapot)
 	})
-	env.server = httptest.NewServer(root)
-	t.Cleanup(env.server.Close)
-
-	base := []Option{
-		WithBaseURL(env.server.URL + "/spi/v3/"),
+	base := []Option{WithBaseURL("http://workable.test/spi/v3/"), WithHTTPClient(&http.Client{Transport: inProcessTransport{root}})}
+	if !inProcess {
+		env.server = httptest.NewServer(root)
+		t.Cleanup(env.server.Close)
+		base = []Option{WithBaseURL(env.server.URL + "/spi/v3/")}
+	}
+	base = append(base,
 		WithRateLimiter(env.limiter),
 		WithRetry(3, time.Millisecond, 4*time.Millisecond),
 		WithRequestHook(func(_ context.Context, e RequestEvent) {
@@ -57,27 +72,13 @@ func setup(t *testing.T, opts ...Option) *testEnv {
 			defer env.mu.Unlock()
 			env.events = append(env.events, e)
 		}),
-	}
+	)
 	c, err := NewClient("groove-tech", testToken, append(base, opts...)...)
 	if err != nil {
 		t.Fatalf("NewClient: %v", err)
 	}
-	// Waits (backoff, 429) are recorded, not slept, so tests stay fast and
-	// deterministic.
-	c.sleep = func(ctx context.Context, d time.Duration) error {
-		env.mu.Lock()
-		env.sleeps = append(env.sleeps, d)
-		env.mu.Unlock()
-		return ctx.Err()
-	}
 	env.client = c
 	return env
-}
-
-func (e *testEnv) recordedSleeps() []time.Duration {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	return slices.Clone(e.sleeps)
 }
 
 func (e *testEnv) recordedEvents() []RequestEvent {
@@ -187,3 +188,13 @@ func writeJSON(w http.ResponseWriter, status int, body string) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// inProcessTransport serves a client's requests with a handler, in the
+// caller's goroutine.
+type inProcessTransport struct{ h http.Handler }
+
+func (t inProcessTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	rec := httptest.NewRecorder()
+	t.h.ServeHTTP(rec, req)
+	return rec.Result(), nil
+}
