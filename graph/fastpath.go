@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"strconv"
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/vektah/gqlparser/v2/ast"
@@ -131,10 +132,10 @@ func (f fastPath) answer(ctx context.Context, oc *graphql.OperationContext) (dat
 	}
 	w := &recordWriter{ctx: rctx, oc: oc, jobs: l.job}
 	w.buf.Grow(64 + 160*len(conn.Nodes))
-	ok = w.object(oc.Operation.SelectionSet, queryTypes, func(*graphql.CollectedField) bool {
-		return w.connection(field.Selections, conn)
-	})
-	if !ok {
+	rootSel, ok := w.collect(oc.Operation.SelectionSet, queryTypes)
+	if !ok || !writeObject(w, rootSel, queryTypes[0], conn, func(w *recordWriter, f *graphql.CollectedField, conn *model.CandidateConnection) bool {
+		return w.connection(f.Selections, conn)
+	}) {
 		return nil, false
 	}
 	return w.buf.Bytes(), true
@@ -196,19 +197,46 @@ type recordWriter struct {
 	// listed are the jobs read so far: the list item, or nil when the
 	// decoded tier holds that Workable has no such job.
 	listed map[string]*workable.Job
+	// collected are the selections collected so far, by selection set:
+	// the fields of a list's items are collected once for all of them.
+	collected map[selectionKey]*selection
 }
 
-// object writes an object of the given types with the fields of sel in
-// gqlgen's order (marshalFieldSet's: one entry per response key, the first
-// kept), value writing each field's value; false when a field has @defer
-// or value fails.
-func (w *recordWriter) object(sel ast.SelectionSet, types []string, value func(*graphql.CollectedField) bool) bool {
+// selectionKey names a selection set (by its first element) collected
+// for a type.
+type selectionKey struct {
+	first *ast.Selection
+	n     int
+	typ   string
+}
+
+// selection is a selection set collected as gqlgen collects it, with the
+// JSON that precedes each field's value.
+type selection struct {
+	fields []graphql.CollectedField
+	// keys are `"alias":`, after a comma but for the first; nil for a
+	// response key already written (marshalFieldSet keeps the first).
+	keys [][]byte
+}
+
+// collect collects sel for an object of types (gqlgen's CollectFields:
+// fragments, @skip, @include, merged aliases); false when a field has
+// @defer.
+func (w *recordWriter) collect(sel ast.SelectionSet, types []string) (*selection, bool) {
+	var key selectionKey
+	if len(sel) > 0 {
+		key = selectionKey{first: &sel[0], n: len(sel), typ: types[0]}
+		if s, ok := w.collected[key]; ok {
+			return s, true
+		}
+	}
 	fields := graphql.CollectFields(w.oc, sel, types)
-	w.buf.WriteByte('{')
-	for i := range fields {
-		f := &fields[i]
+	s := &selection{fields: fields, keys: make([][]byte, len(fields))}
+	var key1 bytes.Buffer
+	written := 0
+	for i, f := range fields {
 		if len(f.Deferrables) > 0 {
-			return false
+			return nil, false
 		}
 		dup := false
 		for _, g := range fields[:i] {
@@ -217,16 +245,40 @@ func (w *recordWriter) object(sel ast.SelectionSet, types []string, value func(*
 		if dup {
 			continue
 		}
-		if i > 0 {
-			w.buf.WriteByte(',')
+		key1.Reset()
+		if written > 0 {
+			key1.WriteByte(',')
 		}
-		w.write(graphql.MarshalString(f.Alias))
-		w.buf.WriteByte(':')
-		if f.Name == "__typename" {
-			w.write(graphql.MarshalString(types[0]))
+		written++
+		writeQuoted(&key1, f.Alias)
+		key1.WriteByte(':')
+		s.keys[i] = bytes.Clone(key1.Bytes())
+	}
+	if len(sel) > 0 {
+		if w.collected == nil {
+			w.collected = make(map[selectionKey]*selection)
+		}
+		w.collected[key] = s
+	}
+	return s, true
+}
+
+// writeObject writes obj, an object of the GraphQL type typename, with the
+// fields of s in order, field writing each field's value but __typename's;
+// false when field fails.
+func writeObject[T any](w *recordWriter, s *selection, typename string, obj T, field func(*recordWriter, *graphql.CollectedField, T) bool) bool {
+	w.buf.WriteByte('{')
+	for i := range s.fields {
+		if s.keys[i] == nil {
 			continue
 		}
-		if !value(f) {
+		w.buf.Write(s.keys[i])
+		f := &s.fields[i]
+		if f.Name == "__typename" {
+			writeQuoted(&w.buf, typename)
+			continue
+		}
+		if !field(w, f, obj) {
 			return false
 		}
 	}
@@ -234,133 +286,176 @@ func (w *recordWriter) object(sel ast.SelectionSet, types []string, value func(*
 	return true
 }
 
-// write writes a scalar's JSON.
-func (w *recordWriter) write(m graphql.Marshaler) { m.MarshalGQL(&w.buf) }
+// hexDigits are the digits of a \u00XX escape.
+const hexDigits = "0123456789ABCDEF"
+
+// writeQuoted writes s as a JSON string exactly as gqlgen's MarshalString
+// does (FuzzWriteQuotedMatchesGqlgen compares them): control characters,
+// quotes and backslashes escaped, everything else as it is.
+func writeQuoted(b *bytes.Buffer, s string) {
+	b.WriteByte('"')
+	start := 0
+	for i, c := range s {
+		if c >= 0x20 && c != '\\' && c != '"' {
+			continue
+		}
+		b.WriteString(s[start:i])
+		switch c {
+		case '\t':
+			b.WriteString(`\t`)
+		case '\r':
+			b.WriteString(`\r`)
+		case '\n':
+			b.WriteString(`\n`)
+		case '\\':
+			b.WriteString(`\\`)
+		case '"':
+			b.WriteString(`\"`)
+		default:
+			b.WriteString(`\u00`)
+			b.WriteByte(hexDigits[c>>4])
+			b.WriteByte(hexDigits[c&0xf])
+		}
+		start = i + 1
+	}
+	b.WriteString(s[start:])
+	b.WriteByte('"')
+}
+
+// str writes a non-null string.
+func (w *recordWriter) str(s string) bool {
+	writeQuoted(&w.buf, s)
+	return true
+}
 
 // optString writes a nullable string.
 func (w *recordWriter) optString(s *string) bool {
 	if s == nil {
-		w.write(graphql.Null)
+		w.buf.WriteString("null")
 		return true
 	}
-	w.write(graphql.MarshalString(*s))
+	return w.str(*s)
+}
+
+// boolean writes a Boolean as graphql.MarshalBoolean does.
+func (w *recordWriter) boolean(v bool) bool {
+	w.buf.WriteString(strconv.FormatBool(v))
 	return true
 }
 
 // connection writes a CandidateConnection: nodes and pageInfo.
 func (w *recordWriter) connection(sel ast.SelectionSet, conn *model.CandidateConnection) bool {
-	return w.object(sel, connectionTypes, func(f *graphql.CollectedField) bool {
-		switch f.Name {
-		case "nodes":
-			w.buf.WriteByte('[')
-			for i, c := range conn.Nodes {
-				if i > 0 {
-					w.buf.WriteByte(',')
-				}
-				if c == nil || !w.candidate(f.Selections, c) {
-					return false
-				}
+	s, ok := w.collect(sel, connectionTypes)
+	return ok && writeObject(w, s, connectionTypes[0], conn, connectionField)
+}
+
+func connectionField(w *recordWriter, f *graphql.CollectedField, conn *model.CandidateConnection) bool {
+	switch f.Name {
+	case "nodes":
+		s, ok := w.collect(f.Selections, candidateTypes)
+		if !ok {
+			return false
+		}
+		w.buf.WriteByte('[')
+		for i, c := range conn.Nodes {
+			if i > 0 {
+				w.buf.WriteByte(',')
 			}
-			w.buf.WriteByte(']')
+			if c == nil || !writeObject(w, s, candidateTypes[0], c, candidateField) {
+				return false
+			}
+		}
+		w.buf.WriteByte(']')
+		return true
+	case "pageInfo":
+		s, ok := w.collect(f.Selections, pageInfoTypes)
+		return ok && conn.PageInfo != nil && writeObject(w, s, pageInfoTypes[0], conn.PageInfo, pageInfoField)
+	}
+	return false
+}
+
+func pageInfoField(w *recordWriter, f *graphql.CollectedField, p *model.PageInfo) bool {
+	switch f.Name {
+	case "hasNextPage":
+		return w.boolean(p.HasNextPage)
+	case "hasPreviousPage":
+		return w.boolean(p.HasPreviousPage)
+	case "startCursor":
+		return w.optString(p.StartCursor)
+	case "endCursor":
+		return w.optString(p.EndCursor)
+	}
+	return false
+}
+
+// candidateField writes a list field of a Candidate, or its job.
+func candidateField(w *recordWriter, f *graphql.CollectedField, c *workable.Candidate) bool {
+	switch f.Name {
+	case "id":
+		return w.str(c.ID)
+	case "name":
+		return w.str(c.Name)
+	case "firstName":
+		return w.optString(c.Firstname)
+	case "lastName":
+		return w.optString(c.Lastname)
+	case "email":
+		return w.optString(c.Email)
+	case "headline":
+		return w.optString(c.Headline)
+	case "stage":
+		return w.optString(c.Stage)
+	case "disqualified":
+		return w.boolean(c.Disqualified)
+	case "sourced":
+		return w.boolean(c.Sourced)
+	case "createdAt":
+		m := model.MarshalDateTime(c.CreatedAt)
+		if m == graphql.Null {
+			return false
+		}
+		m.MarshalGQL(&w.buf)
+		return true
+	case "job":
+		// As candidateJob and the job resolvers give it: the shortcode
+		// and title from the candidate, the other fields from the job's
+		// list item.
+		s, ok := w.collect(f.Selections, jobTypes)
+		return ok && writeObject(w, s, jobTypes[0], &c.Job, jobField)
+	}
+	return false
+}
+
+func jobField(w *recordWriter, f *graphql.CollectedField, ref *workable.JobRef) bool {
+	switch f.Name {
+	case "shortcode":
+		return w.str(ref.Shortcode)
+	case "title":
+		return w.str(ref.Title)
+	case "state":
+		j, ok := w.listedJob(ref.Shortcode)
+		if !ok || j == nil {
+			return false
+		}
+		st, err := jobState(j.State)
+		if err != nil {
+			return false
+		}
+		st.MarshalGQL(&w.buf)
+		return true
+	case "location":
+		j, ok := w.listedJob(ref.Shortcode)
+		if !ok {
+			return false
+		}
+		if j == nil || j.Location == nil {
+			w.buf.WriteString("null")
 			return true
-		case "pageInfo":
-			return conn.PageInfo != nil && w.pageInfo(f.Selections, conn.PageInfo)
 		}
-		return false
-	})
-}
-
-// pageInfo writes a PageInfo.
-func (w *recordWriter) pageInfo(sel ast.SelectionSet, p *model.PageInfo) bool {
-	return w.object(sel, pageInfoTypes, func(f *graphql.CollectedField) bool {
-		switch f.Name {
-		case "hasNextPage":
-			w.write(graphql.MarshalBoolean(p.HasNextPage))
-		case "hasPreviousPage":
-			w.write(graphql.MarshalBoolean(p.HasPreviousPage))
-		case "startCursor":
-			return w.optString(p.StartCursor)
-		case "endCursor":
-			return w.optString(p.EndCursor)
-		default:
-			return false
-		}
-		return true
-	})
-}
-
-// candidate writes the list fields of a Candidate and its job.
-func (w *recordWriter) candidate(sel ast.SelectionSet, c *workable.Candidate) bool {
-	return w.object(sel, candidateTypes, func(f *graphql.CollectedField) bool {
-		switch f.Name {
-		case "id":
-			w.write(graphql.MarshalID(c.ID))
-		case "name":
-			w.write(graphql.MarshalString(c.Name))
-		case "firstName":
-			return w.optString(c.Firstname)
-		case "lastName":
-			return w.optString(c.Lastname)
-		case "email":
-			return w.optString(c.Email)
-		case "headline":
-			return w.optString(c.Headline)
-		case "stage":
-			return w.optString(c.Stage)
-		case "disqualified":
-			w.write(graphql.MarshalBoolean(c.Disqualified))
-		case "sourced":
-			w.write(graphql.MarshalBoolean(c.Sourced))
-		case "createdAt":
-			m := model.MarshalDateTime(c.CreatedAt)
-			if m == graphql.Null {
-				return false
-			}
-			w.write(m)
-		case "job":
-			return w.job(f.Selections, c.Job)
-		default:
-			return false
-		}
-		return true
-	})
-}
-
-// job writes a candidate's Job as candidateJob and the job resolvers give
-// it: the shortcode and title from the candidate, the other fields from
-// the job's list item.
-func (w *recordWriter) job(sel ast.SelectionSet, ref workable.JobRef) bool {
-	return w.object(sel, jobTypes, func(f *graphql.CollectedField) bool {
-		switch f.Name {
-		case "shortcode":
-			w.write(graphql.MarshalString(ref.Shortcode))
-		case "title":
-			w.write(graphql.MarshalString(ref.Title))
-		case "state":
-			j, ok := w.listedJob(ref.Shortcode)
-			if !ok || j == nil {
-				return false
-			}
-			st, err := jobState(j.State)
-			if err != nil {
-				return false
-			}
-			w.write(st)
-		case "location":
-			j, ok := w.listedJob(ref.Shortcode)
-			if !ok {
-				return false
-			}
-			if j == nil || j.Location == nil {
-				w.write(graphql.Null)
-				return true
-			}
-			return w.location(f.Selections, j.Location)
-		default:
-			return false
-		}
-		return true
-	})
+		s, ok := w.collect(f.Selections, locationTypes)
+		return ok && writeObject(w, s, locationTypes[0], j.Location, locationField)
+	}
+	return false
 }
 
 // listedJob returns the list item of the job with shortcode from the
@@ -380,35 +475,30 @@ func (w *recordWriter) listedJob(shortcode string) (*workable.Job, bool) {
 	return j, true
 }
 
-// location writes a Location.
-func (w *recordWriter) location(sel ast.SelectionSet, l *workable.Location) bool {
-	return w.object(sel, locationTypes, func(f *graphql.CollectedField) bool {
-		switch f.Name {
-		case "locationStr":
-			return w.optString(l.LocationStr)
-		case "country":
-			return w.optString(l.Country)
-		case "countryCode":
-			return w.optString(l.CountryCode)
-		case "region":
-			return w.optString(l.Region)
-		case "regionCode":
-			return w.optString(l.RegionCode)
-		case "city":
-			return w.optString(l.City)
-		case "zipCode":
-			return w.optString(l.ZipCode)
-		case "workplaceType":
-			return w.optString(l.WorkplaceType)
-		case "telecommuting":
-			if l.Telecommuting == nil {
-				w.write(graphql.Null)
-			} else {
-				w.write(graphql.MarshalBoolean(*l.Telecommuting))
-			}
-		default:
-			return false
+func locationField(w *recordWriter, f *graphql.CollectedField, l *workable.Location) bool {
+	switch f.Name {
+	case "locationStr":
+		return w.optString(l.LocationStr)
+	case "country":
+		return w.optString(l.Country)
+	case "countryCode":
+		return w.optString(l.CountryCode)
+	case "region":
+		return w.optString(l.Region)
+	case "regionCode":
+		return w.optString(l.RegionCode)
+	case "city":
+		return w.optString(l.City)
+	case "zipCode":
+		return w.optString(l.ZipCode)
+	case "workplaceType":
+		return w.optString(l.WorkplaceType)
+	case "telecommuting":
+		if l.Telecommuting == nil {
+			w.buf.WriteString("null")
+			return true
 		}
-		return true
-	})
+		return w.boolean(*l.Telecommuting)
+	}
+	return false
 }

@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/99designs/gqlgen/graphql"
 	"github.com/workablegw/gateway/cache"
 	"github.com/workablegw/gateway/upstream"
 	"github.com/workablegw/gateway/workable/simulator"
@@ -293,4 +294,21 @@ func randomCandidatesQuery(rng *rand.Rand, p *fastPathPair) (string, map[string]
 		field += "(" + strings.Join(args, ", ") + ")"
 	}
 	return "query R(" + strings.Join(decl, ", ") + ") { " + field + " { " + conn + " } }", vars
+}
+
+// FuzzWriteQuotedMatchesGqlgen: the fast path writes every string as
+// gqlgen's MarshalString does, invalid UTF-8 and control characters
+// included.
+func FuzzWriteQuotedMatchesGqlgen(f *testing.F) {
+	for _, s := range []string{"", "plain", `quote " and \ backslash`, "tab\tnew\nline\rreturn", "\x00\x01\x1f\x7f", "Björn 日本 \u2028", "\xff\xfe bad utf-8", "</script>&"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		var fast, want bytes.Buffer
+		writeQuoted(&fast, s)
+		graphql.MarshalString(s).MarshalGQL(&want)
+		if !bytes.Equal(fast.Bytes(), want.Bytes()) {
+			t.Errorf("writeQuoted(%q) = %s, gqlgen writes %s", s, fast.Bytes(), want.Bytes())
+		}
+	})
 }
