@@ -55,9 +55,12 @@ type Economy struct {
 	requests atomic.Int64
 	store    cache.Store // nil: no cache
 	ns       string
-	ttls     cache.TTLs
-	now      func() time.Time
-	logger   *slog.Logger
+	// listsGen and jobsGen are the keys of the account-wide generations
+	// (ListsGenKey, JobsGenKey), which nearly every read checks.
+	listsGen, jobsGen string
+	ttls              cache.TTLs
+	now               func() time.Time
+	logger            *slog.Logger
 	// flights coalesces concurrent identical fetches across requests (see
 	// shared).
 	flightMu sync.Mutex
@@ -180,6 +183,8 @@ func New(cfg Config, cred Credential, client *workable.Client) *Economy {
 		tp:         cfg.TracerProvider,
 		loaderWait: cfg.LoaderWait,
 	}
+	e.listsGen = cache.Key(e.ns, cache.KindGeneration, listsGenID)
+	e.jobsGen = cache.Key(e.ns, cache.KindGeneration, jobsGenID)
 	if cfg.Cache != nil {
 		e.local = newLocalTier(cfg.LocalTierBytes)
 	}
@@ -820,9 +825,7 @@ func genItem(key, gen string) cache.Item {
 }
 
 // ListsGenKey is the key of the candidate lists generation.
-func (e *Economy) ListsGenKey() string {
-	return cache.Key(e.ns, cache.KindGeneration, listsGenID)
-}
+func (e *Economy) ListsGenKey() string { return e.listsGen }
 
 // CandidateGenKey is the key of one candidate's generation (its detail and
 // activities).

@@ -17,9 +17,7 @@ import (
 
 // JobsGenKey is the key of the jobs generation: it guards every cached job
 // (detail and list item) and jobs list page.
-func (e *Economy) JobsGenKey() string {
-	return cache.Key(e.ns, cache.KindGeneration, jobsGenID)
-}
+func (e *Economy) JobsGenKey() string { return e.jobsGen }
 
 // InvalidateCandidates makes stale, on every replica sharing the cache,
 // what a change to the candidates ids changes: the candidate lists

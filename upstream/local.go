@@ -166,7 +166,7 @@ func Local[K comparable, V any](ctx context.Context, e *Economy, rs *Request, sp
 	if sp.Gen != nil {
 		genKey = sp.Gen(k)
 		gen, known := rs.gen(genKey)
-		if !known && (genKey == e.ListsGenKey() || genKey == e.JobsGenKey()) {
+		if !known && (genKey == e.listsGen || genKey == e.jobsGen) {
 			gen, known = rs.readGenOnce(ctx, e, genKey)
 		}
 		if !known || gen != le.gen {
@@ -200,17 +200,20 @@ func (rs *Request) firstLookup(key string) bool {
 	return true
 }
 
-// genRead is one read of a generation token by Request.readGenOnce.
+// genRead is one read of generation tokens by Request.readGenOnce.
 type genRead struct {
 	done chan struct{}
-	gen  string
-	ok   bool
+	// gens are the tokens read, by key; set before done closes.
+	gens map[string]string
 }
 
-// readGenOnce reads the generation token genKey from the shared cache once
-// for the request, however many fields ask for it at once, and remembers
-// it; false when the cache does not hold it (a batch then makes it) or
-// cannot be read.
+// readGenOnce reads the generation token genKey, one of the account-wide
+// ones (the candidate lists and the jobs), from the shared cache once for
+// the request, however many fields ask for it at once, and remembers it;
+// false when the cache does not hold it (a batch then makes it) or cannot
+// be read. The other account-wide token, unless known or being read, comes
+// in the same read (one round trip): a page of candidates with their jobs
+// needs both.
 func (rs *Request) readGenOnce(ctx context.Context, e *Economy, genKey string) (string, bool) {
 	rs.mu.Lock()
 	if gen, ok := rs.gens[genKey]; ok {
@@ -218,17 +221,29 @@ func (rs *Request) readGenOnce(ctx context.Context, e *Economy, genKey string) (
 		return gen, true
 	}
 	r, running := rs.genReads[genKey]
+	var keys []string
 	if !running {
 		if rs.genReads == nil {
 			rs.genReads = make(map[string]*genRead)
 		}
 		r = &genRead{done: make(chan struct{})}
-		rs.genReads[genKey] = r
+		keys = []string{genKey}
+		for _, k := range []string{e.listsGen, e.jobsGen} {
+			_, known := rs.gens[k]
+			_, reading := rs.genReads[k]
+			if k != genKey && !known && !reading {
+				keys = append(keys, k)
+			}
+		}
+		for _, k := range keys {
+			rs.genReads[k] = r
+		}
 	}
 	rs.mu.Unlock()
 	if running {
 		<-r.done
-		return r.gen, r.ok
+		gen, ok := r.gens[genKey]
+		return gen, ok
 	}
 	defer close(r.done)
 	if e.hasPending() && !e.applyPending(ctx) {
@@ -236,17 +251,19 @@ func (rs *Request) readGenOnce(ctx context.Context, e *Economy, genKey string) (
 		// (see pendingInvalidations): no token can be trusted.
 		return "", false
 	}
-	ents, err := e.store.GetMany(ctx, []string{genKey})
+	ents, err := e.store.GetMany(ctx, keys)
 	if err != nil {
 		return "", false
 	}
-	ent, ok := ents[genKey]
-	if !ok {
-		return "", false
+	r.gens = make(map[string]string, len(keys))
+	for _, k := range keys {
+		if ent, ok := ents[k]; ok {
+			r.gens[k] = string(ent.Value)
+			rs.noteGen(k, r.gens[k])
+		}
 	}
-	r.gen, r.ok = string(ent.Value), true
-	rs.noteGen(genKey, r.gen)
-	return r.gen, true
+	gen, ok := r.gens[genKey]
+	return gen, ok
 }
 
 // Wrote reports whether the request has written to Workable: from then on

@@ -160,3 +160,47 @@ func TestWritesEndLocalAnswers(t *testing.T) {
 		})
 	}
 }
+
+// getManyCounter is a store that counts its GetMany calls.
+type getManyCounter struct {
+	cache.Store
+	calls atomic.Int64
+}
+
+func (s *getManyCounter) GetMany(ctx context.Context, keys []string) (map[string]cache.Entry, error) {
+	s.calls.Add(1)
+	return s.Store.GetMany(ctx, keys)
+}
+
+// TestLocalReadsTheAccountGenerationsTogether: a request answered by the
+// decoded tier reads the candidate lists and the jobs generations in one
+// cache read (one Redis round trip), not one per generation.
+func TestLocalReadsTheAccountGenerationsTogether(t *testing.T) {
+	t.Parallel()
+	store := &getManyCounter{Store: cache.NewMemory(0)}
+	e := New(Config{Cache: store}, Credential{Nickname: "default", Namespace: "ns"}, nil)
+	ctx := context.Background()
+	if err := store.SetMany(ctx, []cache.Item{genItem(e.ListsGenKey(), "l1"), genItem(e.JobsGenKey(), "j1")}); err != nil {
+		t.Fatal(err)
+	}
+	fresh := time.Now().Add(time.Minute)
+	specs := []struct {
+		sp  Spec[string, string]
+		gen string
+	}{
+		{Spec[string, string]{Kind: cache.KindCandidateList, ID: func(k string) string { return k }, Gen: func(string) string { return e.ListsGenKey() }}, "l1"},
+		{Spec[string, string]{Kind: cache.KindJob, ID: func(k string) string { return k }, Gen: func(string) string { return e.JobsGenKey() }}, "j1"},
+	}
+	for _, s := range specs {
+		e.local.put(cache.Key(e.ns, s.sp.Kind, "k"), &localEntry{v: s.gen, gen: s.gen, raw: []byte(s.gen), freshUntil: fresh})
+	}
+	rs := &Request{econ: e}
+	for _, s := range specs {
+		if v, ok := Local(ctx, e, rs, s.sp, "k"); !ok || v != s.gen {
+			t.Errorf("%s: %q, %v", s.sp.Kind, v, ok)
+		}
+	}
+	if n := store.calls.Load(); n != 1 {
+		t.Errorf("the two account generations took %d cache reads, want 1", n)
+	}
+}
