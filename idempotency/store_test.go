@@ -449,75 +449,76 @@ func TestRedisStoreCrashedHolderExpires(t *testing.T) {
 	}
 }
 
+// The lock tests run in a synctest bubble on an in-process miniredis, whose
+// TTLs move only when the test fast-forwards them: the holder's refresher
+// ticks on the bubble's clock, and the lock's TTL in Redis shows whether it
+// refreshed.
+
 func TestRedisStoreRefreshesLock(t *testing.T) {
 	t.Parallel()
-	ctx := context.Background()
-	const lockTTL = 3 * time.Second
-	h := newRedisHarness(t, true, WithLockTTL(lockTTL))
-	ticks := make(chan time.Time)
-	h.redis.newTicker = func(d time.Duration) (<-chan time.Time, func()) {
-		if d != lockTTL/3 {
-			t.Errorf("refresh interval %v, want %v", d, lockTTL/3)
+	synctest.Test(t, func(t *testing.T) {
+		ctx := context.Background()
+		const lockTTL = 3 * time.Second
+		m, dial := redistest.InBubble(t)
+		s := NewRedisStore(dial(), "idem:", WithLockTTL(lockTTL))
+		c := &counter{result: []byte("r"), gate: make(chan struct{}), started: make(chan struct{})}
+		done := make(chan error, 1)
+		go func() {
+			_, _, err := s.Do(ctx, "k", "fp", testTTL, c.fn)
+			done <- err
+		}()
+		<-c.started
+		rkey := s.redisKey("k")
+		for i := range 3 {
+			// A third of the lock's TTL passes, in Redis and for the
+			// holder, whose refresh puts the TTL back.
+			m.FastForward(lockTTL / 3)
+			if ttl := m.TTL(rkey); ttl != lockTTL*2/3 {
+				t.Fatalf("lock TTL before refresh %d = %v, want %v", i, ttl, lockTTL*2/3)
+			}
+			time.Sleep(lockTTL / 3)
+			synctest.Wait()
+			if ttl := m.TTL(rkey); ttl != lockTTL {
+				t.Fatalf("lock TTL after refresh %d = %v, want %v", i, ttl, lockTTL)
+			}
 		}
-		return ticks, func() {}
-	}
-	refreshed := make(chan bool)
-	h.redis.onRefresh = func(held bool, err error) {
-		if err != nil {
-			t.Errorf("refresh: %v", err)
+		close(c.gate)
+		if err := <-done; err != nil {
+			t.Fatal(err)
 		}
-		refreshed <- held
-	}
-	c := &counter{result: []byte("r"), gate: make(chan struct{}), started: make(chan struct{})}
-	done := make(chan error, 1)
-	go func() {
-		_, _, err := h.store.Do(ctx, "k", "fp", testTTL, c.fn)
-		done <- err
-	}()
-	<-c.started
-	rkey := h.redis.redisKey("k")
-	for range 3 {
-		h.advance(lockTTL * 2 / 3)
-		ticks <- time.Now()
-		if !<-refreshed {
-			t.Fatal("the refresh did not find the lock")
+		if ttl := m.TTL(rkey); ttl != testTTL {
+			t.Errorf("result TTL = %v, want %v", ttl, testTTL)
 		}
-		if ttl := h.srv.Mini.TTL(rkey); ttl != lockTTL {
-			t.Fatalf("lock TTL after refresh = %v, want %v", ttl, lockTTL)
-		}
-	}
-	close(c.gate)
-	if err := <-done; err != nil {
-		t.Fatal(err)
-	}
-	if ttl := h.srv.Mini.TTL(rkey); ttl != testTTL {
-		t.Errorf("result TTL = %v, want %v", ttl, testTTL)
-	}
+	})
 }
 
 func TestRedisStoreLostLockIsNotOverwritten(t *testing.T) {
 	t.Parallel()
-	ctx := context.Background()
-	const lockTTL = 3 * time.Second
-	h := newRedisHarness(t, true, WithLockTTL(lockTTL))
-	h.redis.newTicker = func(time.Duration) (<-chan time.Time, func()) { return nil, func() {} } // never refreshes
-	slow := &counter{result: []byte("slow"), gate: make(chan struct{}), started: make(chan struct{})}
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		_, _, _ = h.store.Do(ctx, "k", "fp", testTTL, slow.fn)
-	}()
-	<-slow.started
-	h.advance(lockTTL) // the slow holder's lock expires; another takes the key
-	fast := &counter{result: []byte("fast")}
-	if r, rep, err := h.store.Do(ctx, "k", "fp", testTTL, fast.fn); err != nil || rep || string(r) != "fast" {
-		t.Fatalf("Do after the lock expired = %q, %v, %v", r, rep, err)
-	}
-	close(slow.gate)
-	<-done
-	if r, rep, err := h.store.Do(ctx, "k", "fp", testTTL, fast.fn); err != nil || !rep || string(r) != "fast" {
-		t.Errorf("stored result = %q, %v, %v; want the new holder's", r, rep, err)
-	}
+	synctest.Test(t, func(t *testing.T) {
+		ctx := context.Background()
+		const lockTTL = 3 * time.Second
+		m, dial := redistest.InBubble(t)
+		s := NewRedisStore(dial(), "idem:", WithLockTTL(lockTTL))
+		slow := &counter{result: []byte("slow"), gate: make(chan struct{}), started: make(chan struct{})}
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			_, _, _ = s.Do(ctx, "k", "fp", testTTL, slow.fn)
+		}()
+		<-slow.started
+		// The slow holder's lock expires in Redis before its refresher
+		// ticks (the bubble's clock stands still): another takes the key.
+		m.FastForward(lockTTL)
+		fast := &counter{result: []byte("fast")}
+		if r, rep, err := s.Do(ctx, "k", "fp", testTTL, fast.fn); err != nil || rep || string(r) != "fast" {
+			t.Fatalf("Do after the lock expired = %q, %v, %v", r, rep, err)
+		}
+		close(slow.gate)
+		<-done
+		if r, rep, err := s.Do(ctx, "k", "fp", testTTL, fast.fn); err != nil || !rep || string(r) != "fast" {
+			t.Errorf("stored result = %q, %v, %v; want the new holder's", r, rep, err)
+		}
+	})
 }
 
 func TestRedisStoreKeysAreHashedAndPrefixed(t *testing.T) {
