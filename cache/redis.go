@@ -14,7 +14,9 @@ import (
 
 // Defaults of RedisStore.
 const (
-	DefaultRedisTimeout = 100 * time.Millisecond
+	// DefaultRedisTimeout bounds each call (measured: see
+	// redisconn.DefaultTimeout).
+	DefaultRedisTimeout = redisconn.DefaultTimeout
 	DefaultScanTimeout  = time.Second
 	// DefaultCoolDown is how long Redis is kept out of the path after a
 	// failure.

@@ -24,8 +24,9 @@ const (
 	// DefaultSafetyMargin is added to the window so that requests admitted at
 	// the edges of two windows do not reach Workable within one of its own.
 	DefaultSafetyMargin = 250 * time.Millisecond
-	// DefaultTimeout bounds each call to Redis made by the limiter.
-	DefaultTimeout = 100 * time.Millisecond
+	// DefaultTimeout bounds each call to Redis made by the limiter
+	// (measured: see redisconn.DefaultTimeout).
+	DefaultTimeout = redisconn.DefaultTimeout
 )
 
 // admitScript is the sliding-window log. Atomically, with Redis server time

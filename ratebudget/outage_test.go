@@ -294,8 +294,8 @@ func TestThreeReplicasThroughARedisOutageDrawNo429(t *testing.T) {
 
 // TestThreeReplicasThroughARedisPauseDrawNo429 plays the pause that broke
 // the shared budget: three replicas on one Redis against the simulator with
-// rate limiting on, and as a burst starts every command to Redis is held for 250 ms
-// (as CLIENT PAUSE 250 does), longer than the limiters' 100 ms timeout.
+// rate limiting on, and as a burst starts every command to Redis is held (as
+// CLIENT PAUSE does) for longer than the limiters' timeout (DefaultTimeout).
 // Callers wait for Redis instead of each replica taking the whole budget:
 // every call is answered and the simulator never answers 429. Budgets as in
 // TestThreeReplicasThroughARedisOutageDrawNo429.
@@ -331,7 +331,7 @@ func TestThreeReplicasThroughARedisPauseDrawNo429(t *testing.T) {
 	// The pause starts as the burst does, so that every replica's first
 	// call to Redis times out: a replica that then took the whole budget
 	// would send 6 at once, 18 in all, where the simulator takes 12.
-	proxy.Pause(250 * time.Millisecond)
+	proxy.Pause(DefaultTimeout + 150*time.Millisecond)
 	done := make(chan error, calls)
 	for i := range calls {
 		go func() {
