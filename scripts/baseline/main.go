@@ -20,23 +20,15 @@ import (
 	"io"
 	"net/http"
 	"os"
-	"os/signal"
 	"strconv"
 	"sync"
-	"syscall"
 	"time"
 
+	"github.com/workablegw/gateway/scripts/internal/command"
 	"github.com/workablegw/gateway/scripts/internal/lines"
 )
 
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := run(ctx, os.Args[1:]); err != nil {
-		fmt.Fprintf(os.Stderr, "baseline: %v\n", err)
-		os.Exit(1)
-	}
-}
+func main() { command.Main("baseline", run) }
 
 func run(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("baseline", flag.ContinueOnError)

@@ -26,23 +26,17 @@ import (
 	"io"
 	"net/http"
 	"os"
-	"os/signal"
 	"path/filepath"
 	"reflect"
 	"sort"
-	"syscall"
 	"time"
 
+	"github.com/workablegw/gateway/scripts/internal/command"
 	"github.com/workablegw/gateway/scripts/internal/lines"
 )
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := run(ctx, os.Args[1:], os.Stdout); err != nil {
-		fmt.Fprintf(os.Stderr, "peerbench: %v\n", err)
-		os.Exit(1)
-	}
+	command.Main("peerbench", func(ctx context.Context, args []string) error { return run(ctx, args, os.Stdout) })
 }
 
 func run(ctx context.Context, args []string, stdout io.Writer) error {

@@ -19,40 +19,35 @@ import (
 	"flag"
 	"fmt"
 	"os"
-	"os/signal"
 	"slices"
 	"strconv"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/workablegw/gateway/cache"
 	"github.com/workablegw/gateway/ratebudget"
 	"github.com/workablegw/gateway/redisconn"
+	"github.com/workablegw/gateway/scripts/internal/command"
 	"github.com/workablegw/gateway/workable"
 )
 
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := run(ctx); err != nil {
-		fmt.Fprintf(os.Stderr, "redislatency: %v\n", err)
-		os.Exit(1)
-	}
-}
+func main() { command.Main("redislatency", run) }
 
 // measureTimeout bounds each call: far above any answer, so that a slow one
 // is measured, not cut short.
 const measureTimeout = 10 * time.Second
 
-func run(ctx context.Context) error {
-	url := flag.String("redis", os.Getenv("REDIS_URL"), "the Redis to measure (a REDIS_URL)")
-	duration := flag.Duration("duration", 20*time.Second, "how long each operation is measured")
-	workers := flag.Int("workers", 2, "concurrent callers per operation")
-	interval := flag.Duration("interval", 2*time.Millisecond, "pause of each worker between two calls")
-	label := flag.String("label", "idle", "the first column of the rows: what loads the machine meanwhile")
-	header := flag.Bool("header", false, "print the table's header first")
-	flag.Parse()
+func run(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("redislatency", flag.ContinueOnError)
+	url := fs.String("redis", os.Getenv("REDIS_URL"), "the Redis to measure (a REDIS_URL)")
+	duration := fs.Duration("duration", 20*time.Second, "how long each operation is measured")
+	workers := fs.Int("workers", 2, "concurrent callers per operation")
+	interval := fs.Duration("interval", 2*time.Millisecond, "pause of each worker between two calls")
+	label := fs.String("label", "idle", "the first column of the rows: what loads the machine meanwhile")
+	header := fs.Bool("header", false, "print the table's header first")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
 	if *url == "" {
 		return fmt.Errorf("need -redis or REDIS_URL")
 	}

@@ -34,28 +34,30 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
-	"os/signal"
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/redis/go-redis/v9"
 
 	"github.com/workablegw/gateway/cache"
+	"github.com/workablegw/gateway/scripts/internal/command"
 )
 
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	replicas := flag.String("replicas", "", "comma-separated base URLs of the gateway replicas (http://127.0.0.1:PORT)")
-	redisPorts := flag.String("redis-ports", "", "comma-separated loopback ports of the Redis Cluster masters")
-	burst := flag.Int("burst", 30, "distinct cold candidates per burst")
-	pauseMillis := flag.Int("pause", 12000, "CLIENT PAUSE length in milliseconds")
-	subdomain := flag.String("subdomain", "", "the Workable subdomain the replicas use (names the rate budget's keys)")
-	token := flag.String("token", "", "the Workable token the replicas use (names the rate budget's keys)")
-	flag.Parse()
+func main() { command.Main("scaleout", run) }
+
+func run(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("scaleout", flag.ContinueOnError)
+	replicas := fs.String("replicas", "", "comma-separated base URLs of the gateway replicas (http://127.0.0.1:PORT)")
+	redisPorts := fs.String("redis-ports", "", "comma-separated loopback ports of the Redis Cluster masters")
+	burst := fs.Int("burst", 30, "distinct cold candidates per burst")
+	pauseMillis := fs.Int("pause", 12000, "CLIENT PAUSE length in milliseconds")
+	subdomain := fs.String("subdomain", "", "the Workable subdomain the replicas use (names the rate budget's keys)")
+	token := fs.String("token", "", "the Workable token the replicas use (names the rate budget's keys)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
 	c := checker{
 		http:       &http.Client{Timeout: 2 * time.Minute},
 		replicas:   splitList(*replicas),
@@ -64,8 +66,7 @@ func main() {
 		pause:      time.Duration(*pauseMillis) * time.Millisecond,
 	}
 	if len(c.replicas) < 2 || len(c.redisPorts) == 0 || *subdomain == "" || *token == "" {
-		fmt.Fprintln(os.Stderr, "scaleout: need -replicas (at least 2), -redis-ports, -subdomain and -token")
-		os.Exit(2)
+		return errors.New("need -replicas (at least 2), -redis-ports, -subdomain and -token")
 	}
 	// The replicas' limiter keeps its keys under one hash tag (see
 	// ratebudget.NewLimiter): they all live on the master of its slot.
@@ -73,19 +74,19 @@ func main() {
 	rows, err := c.run(ctx)
 	printTable(os.Stdout, rows)
 	if err != nil {
-		fmt.Fprintf(os.Stderr, "scaleout: FAILED: %v\n", err)
-		os.Exit(1)
+		return fmt.Errorf("FAILED: %w", err)
 	}
-	failed := false
+	var failed []string
 	for _, r := range rows {
 		if !r.ok {
 			fmt.Fprintf(os.Stderr, "scaleout: FAILED: %s: %s\n", r.check, r.figures)
-			failed = true
+			failed = append(failed, r.check)
 		}
 	}
-	if failed {
-		os.Exit(1)
+	if len(failed) > 0 {
+		return fmt.Errorf("FAILED: %d of %d checks: %s", len(failed), len(rows), strings.Join(failed, "; "))
 	}
+	return nil
 }
 
 func splitList(s string) []string {
