@@ -3,9 +3,8 @@ package refresher
 import (
 	"context"
 	"net/http"
-	"net/http/httptest"
-	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/workablegw/gateway/credentials"
@@ -29,8 +28,17 @@ func (demoCredential) Get(_ context.Context, nickname string) (credentials.Crede
 // by the refresher reaches subscribers once, when both remember the
 // changes announced in the same store; a later move seen only by the
 // refresher is published by it.
+//
+// It runs in a synctest bubble: Workable's clock is the bubble's, moved by
+// sleeping, and the simulator, its webhook deliveries and the gateway's
+// receiver are called in process.
 func TestAChangeIsPublishedOnce(t *testing.T) {
 	t.Parallel()
+	synctest.Test(t, testAChangeIsPublishedOnce)
+}
+
+func testAChangeIsPublishedOnce(t *testing.T) {
+	pastSeed()
 	ctx := context.Background()
 	changes := idempotency.NewMemoryStore()
 	f := &fakes{}
@@ -41,20 +49,14 @@ func TestAChangeIsPublishedOnce(t *testing.T) {
 	}
 	mux := http.NewServeMux()
 	mux.Handle(webhooks.Path, receiver)
-	gw := httptest.NewServer(mux)
-	t.Cleanup(gw.Close)
 
-	// Workable's clock, moved by the test: two moves never share a time.
-	var simNow atomic.Int64
-	simNow.Store(time.Now().UnixNano())
-	sim := simulator.New(simulator.WithCandidates(10), simulator.WithClock(func() time.Time { return time.Unix(0, simNow.Load()) }))
-	simSrv := httptest.NewServer(sim.Handler())
-	t.Cleanup(simSrv.Close)
-	client, err := workable.NewClient(simulator.DemoSubdomain, simulator.DemoToken, workable.WithBaseURL(simSrv.URL+"/spi/v3/"))
+	sim := simulator.New(simulator.WithCandidates(10), simulator.WithWebhookClient(&http.Client{Transport: inProcess{mux}}))
+	client, err := workable.NewClient(simulator.DemoSubdomain, simulator.DemoToken,
+		workable.WithBaseURL("http://workable.test/spi/v3/"), workable.WithHTTPClient(&http.Client{Transport: sim.Transport()}))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := client.Subscriptions.Create(ctx, workable.NewSubscription{Target: gw.URL + "/webhooks/workable/main", Event: workable.EventCandidateMoved}); err != nil {
+	if _, _, err := client.Subscriptions.Create(ctx, workable.NewSubscription{Target: "http://gateway.test/webhooks/workable/main", Event: workable.EventCandidateMoved}); err != nil {
 		t.Fatal(err)
 	}
 	r, err := New(Config{Credential: "main", Client: client, Invalidator: f, Publisher: f, Lease: LocalLease{},
@@ -77,7 +79,7 @@ func TestAChangeIsPublishedOnce(t *testing.T) {
 	}
 
 	// The next move, a second later, is seen by the refresher only.
-	simNow.Add(int64(time.Second))
+	time.Sleep(time.Second)
 	if _, err := client.Subscriptions.Delete(ctx, string(sim.Subscriptions()[0].ID)); err != nil {
 		t.Fatal(err)
 	}

@@ -98,7 +98,7 @@ func newClient(t *testing.T, sim *simulator.Simulator, l workable.RateLimiter) *
 	t.Helper()
 	c, err := workable.NewClient(simulator.DemoSubdomain, simulator.DemoToken,
 		workable.WithBaseURL("http://simulator.test/spi/v3/"),
-		workable.WithHTTPClient(&http.Client{Transport: inProcess{sim.Handler()}}),
+		workable.WithHTTPClient(&http.Client{Transport: sim.Transport()}),
 		workable.WithRateLimiter(l))
 	if err != nil {
 		t.Fatal(err)

@@ -355,17 +355,22 @@ func TestRateLimitWaitingGauge(t *testing.T) {
 
 // TestMetricsWithWorkableClient wires Metrics into a real workable.Client
 // talking to the simulator, as the server will.
+//
+// It runs in a synctest bubble, over the simulator's in-process transport:
+// the clock stands still, so both calls fall in one rate window.
 func TestMetricsWithWorkableClient(t *testing.T) {
 	t.Parallel()
-	start := time.Now()
-	sim := simulator.New(simulator.WithRateLimit(10, time.Hour), simulator.WithClock(func() time.Time { return start }))
-	srv := httptest.NewServer(sim.Handler())
-	t.Cleanup(srv.Close)
+	synctest.Test(t, testMetricsWithWorkableClient)
+}
+
+func testMetricsWithWorkableClient(t *testing.T) {
+	sim := simulator.New(simulator.WithRateLimit(10, time.Hour))
 
 	reg := prometheus.NewRegistry()
 	m := NewMetrics(reg)
 	wc, err := workable.NewClient(simulator.DemoSubdomain, simulator.DemoToken,
-		workable.WithBaseURL(srv.URL+"/spi/v3/"),
+		workable.WithBaseURL("http://workable.test/spi/v3/"),
+		workable.WithHTTPClient(&http.Client{Transport: sim.Transport()}),
 		workable.WithRequestHook(m.WorkableHook("default")),
 		workable.WithRateLimiter(m.InstrumentLimiter("default", workable.NewWindowLimiter(100, time.Hour, workable.WithFixedLimit()))),
 	)

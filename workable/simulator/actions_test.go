@@ -57,7 +57,7 @@ func requireEmpty(t *testing.T, r response, status int) {
 func TestMoveCandidate(t *testing.T) {
 	t.Parallel()
 	now := time.Date(2026, time.July, 1, 10, 0, 0, 0, time.UTC)
-	ts := newTestServer(t, WithClock(newFakeClock(now).Now))
+	ts := newTestServerAt(t, newFakeClock(now).Now)
 	c := pickCandidate(t, ts.sim, qualifiedIn("Applied"))
 	before := len(ts.sim.Activities(c.ID))
 
@@ -187,7 +187,7 @@ func TestActionValidation(t *testing.T) {
 func TestDisqualifyAndRevert(t *testing.T) {
 	t.Parallel()
 	now := time.Date(2026, time.July, 2, 9, 30, 0, 0, time.UTC)
-	ts := newTestServer(t, WithClock(newFakeClock(now).Now))
+	ts := newTestServerAt(t, newFakeClock(now).Now)
 	c := pickCandidate(t, ts.sim, qualifiedIn("Interview"))
 	reasons := disqualificationReasonRecs()
 	withdrew := reasons[len(reasons)-1]

@@ -13,7 +13,7 @@ import (
 	"time"
 )
 
-// fakeClock is a settable clock for WithClock.
+// fakeClock is a settable clock for newTestServerAt.
 type fakeClock struct {
 	mu  sync.Mutex
 	now time.Time
@@ -41,7 +41,18 @@ type testServer struct {
 
 func newTestServer(t *testing.T, opts ...Option) *testServer {
 	t.Helper()
+	return newTestServerAt(t, nil, opts...)
+}
+
+// newTestServerAt is newTestServer with the simulator's clock set to now
+// (nil: the system clock): these tests move it by hand, as subtests and a
+// clock going back are not allowed in a testing/synctest bubble.
+func newTestServerAt(t *testing.T, now func() time.Time, opts ...Option) *testServer {
+	t.Helper()
 	sim := New(opts...)
+	if now != nil {
+		sim.now = now
+	}
 	srv := httptest.NewServer(sim.Handler())
 	t.Cleanup(srv.Close)
 	return &testServer{sim: sim, srv: srv}

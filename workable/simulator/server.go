@@ -7,6 +7,7 @@ import (
 	"io"
 	"math"
 	"net/http"
+	"net/http/httptest"
 	"strconv"
 	"strings"
 	"time"
@@ -89,6 +90,21 @@ func (rt route) match(segs []string) (map[string]string, bool) {
 		}
 	}
 	return params, true
+}
+
+// Transport returns a RoundTripper that serves each request with Handler in
+// the caller's goroutine, without a socket: a client in a testing/synctest
+// bubble uses it, as a real connection would keep the bubble's clock from
+// moving.
+func (s *Simulator) Transport() http.RoundTripper { return handlerTransport{s.Handler()} }
+
+// handlerTransport serves requests with a handler, in process.
+type handlerTransport struct{ h http.Handler }
+
+func (t handlerTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	rec := httptest.NewRecorder()
+	t.h.ServeHTTP(rec, req)
+	return rec.Result(), nil
 }
 
 // Handler returns the HTTP handler of the simulated API. It serves

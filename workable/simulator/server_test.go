@@ -34,7 +34,7 @@ func rateHeaders(t *testing.T, r response) (limit, remaining int, reset int64) {
 func TestEveryEndpointAndHeaders(t *testing.T) {
 	t.Parallel()
 	clock := newFakeClock(time.Unix(1_700_000_003, 0))
-	ts := newTestServer(t, WithClock(clock.Now), WithForbiddenToken("no-scope"))
+	ts := newTestServerAt(t, clock.Now, WithForbiddenToken("no-scope"))
 	cand := ts.sim.Candidates()[3]
 	newCand := map[string]any{"candidate": map[string]any{"name": "New Person", "email": "new.person@example.com"}}
 
@@ -153,7 +153,7 @@ func TestRateLimit(t *testing.T) {
 	t.Parallel()
 	start := time.Unix(1_700_000_000, 0) // a window boundary for 10 s windows
 	clock := newFakeClock(start.Add(2 * time.Second))
-	ts := newTestServer(t, WithClock(clock.Now), WithRateLimit(3, 10*time.Second), WithTokens("a", "b"))
+	ts := newTestServerAt(t, clock.Now, WithRateLimit(3, 10*time.Second), WithTokens("a", "b"))
 
 	wantLimit := 3
 	check := func(t *testing.T, token string, wantStatus, wantRemaining int, wantReset int64) {

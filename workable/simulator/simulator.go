@@ -239,13 +239,6 @@ func WithRateLimit(limit int, window time.Duration) Option {
 	return func(s *Simulator) { s.setRateLimit(limit, window) }
 }
 
-// WithClock sets the clock used for created_at/updated_at of new or changed
-// records and for rate-limit windows (default time.Now). Fault delays always
-// use real time.
-func WithClock(now func() time.Time) Option {
-	return func(s *Simulator) { s.now = now }
-}
-
 // SetRateLimit switches rate limiting on (limit requests per token per fixed
 // window) or off (limit 0). Current windows are forgotten.
 func (s *Simulator) SetRateLimit(limit int, window time.Duration) {

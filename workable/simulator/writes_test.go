@@ -36,7 +36,7 @@ func validCandidate(email string) map[string]any {
 func TestCreateCandidate(t *testing.T) {
 	t.Parallel()
 	clock := newFakeClock(time.Date(2026, 1, 2, 3, 4, 5, 600, time.UTC))
-	ts := newTestServer(t, WithClock(clock.Now))
+	ts := newTestServerAt(t, clock.Now)
 	before := ts.sim.Candidates()
 	lastID := mustHex(t, before[len(before)-1].ID)
 
@@ -244,7 +244,7 @@ func upper(s string) string {
 func TestUpdateCandidate(t *testing.T) {
 	t.Parallel()
 	clock := newFakeClock(time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC))
-	ts := newTestServer(t, WithClock(clock.Now))
+	ts := newTestServerAt(t, clock.Now)
 
 	// A candidate with every list field filled, so replacing is visible.
 	var orig workable.Candidate
