@@ -6,6 +6,7 @@ import (
 	"math"
 
 	"github.com/99designs/gqlgen/graphql"
+	"github.com/99designs/gqlgen/graphql/handler/lru"
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 	"github.com/vektah/gqlparser/v2/lexer"
@@ -109,11 +110,22 @@ func (q QueryLimits) withDefaults() QueryLimits {
 // gqlgen's AutomaticPersistedQuery extension does not matter: a persisted
 // query is checked when it is first sent in full and whenever it runs.
 func (q QueryLimits) Extension() graphql.HandlerExtension {
-	return queryLimitsExtension{limits: q.withDefaults()}
+	return queryLimitsExtension{limits: q.withDefaults(), passed: lru.New[struct{}](passedQueries)}
 }
+
+// A query text that passed the checks before the parse passes them again
+// (they depend on the text alone), so the last passedQueries such texts of
+// up to passedQueryBytes are remembered: a client's usual queries are not
+// tokenized and parsed twice on every request. Refused texts are not kept.
+const (
+	passedQueries    = 1000
+	passedQueryBytes = 8 << 10
+)
 
 type queryLimitsExtension struct {
 	limits QueryLimits
+	// passed are query texts that passed MutateOperationParameters.
+	passed *lru.LRU[struct{}]
 }
 
 var _ interface {
@@ -131,9 +143,15 @@ func (queryLimitsExtension) Validate(graphql.ExecutableSchema) error { return ni
 // MutateOperationParameters implements graphql.OperationParameterMutator:
 // it counts the query's tokens, stopping one past the limit, then parses
 // the query and checks all of it before gqlgen validates it.
-func (e queryLimitsExtension) MutateOperationParameters(_ context.Context, params *graphql.RawParams) *gqlerror.Error {
+func (e queryLimitsExtension) MutateOperationParameters(ctx context.Context, params *graphql.RawParams) *gqlerror.Error {
 	if params.Query == "" {
 		return nil
+	}
+	remember := e.passed != nil && len(params.Query) <= passedQueryBytes
+	if remember {
+		if _, ok := e.passed.Get(ctx, params.Query); ok {
+			return nil
+		}
 	}
 	if e.limits.MaxTokens >= 0 && countTokens(params.Query, e.limits.MaxTokens+1) > e.limits.MaxTokens {
 		return limitError(CodeTooManyTokens, "the query has more than %d tokens", e.limits.MaxTokens)
@@ -143,7 +161,13 @@ func (e queryLimitsExtension) MutateOperationParameters(_ context.Context, param
 		// gqlgen parses again and reports the error in its usual form.
 		return nil
 	}
-	return e.limits.checkDocument(doc)
+	if err := e.limits.checkDocument(doc); err != nil {
+		return err
+	}
+	if remember {
+		e.passed.Add(ctx, params.Query, struct{}{})
+	}
+	return nil
 }
 
 // countTokens counts the non-comment tokens of query, stopping at stop or at

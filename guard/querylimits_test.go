@@ -17,6 +17,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/vektah/gqlparser/v2"
 	"github.com/vektah/gqlparser/v2/ast"
+	"github.com/vektah/gqlparser/v2/gqlerror"
 	"github.com/vektah/gqlparser/v2/parser"
 )
 
@@ -338,6 +339,44 @@ func TestCountTokens(t *testing.T) {
 	for _, tt := range tests {
 		if got := countTokens(tt.query, tt.stop); got != tt.want {
 			t.Errorf("countTokens(%q, %d) = %d, want %d", tt.query, tt.stop, got, tt.want)
+		}
+	}
+}
+
+// TestQueryLimitsRememberPassedTexts: a query text that passed the checks
+// before the parse is remembered and passes again without them; a refused
+// text is not remembered and is refused every time; a text longer than
+// passedQueryBytes is checked every time.
+func TestQueryLimitsRememberPassedTexts(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	ext, ok := DefaultQueryLimits().Extension().(queryLimitsExtension)
+	if !ok {
+		t.Fatal("Extension is not a queryLimitsExtension")
+	}
+	check := func(q string) *gqlerror.Error {
+		return ext.MutateOperationParameters(ctx, &graphql.RawParams{Query: q})
+	}
+	good := `{ jobs { nodes { id title } } }`
+	bad := nested(DefaultMaxDepth + 1)
+	long := `{ jobs { nodes { id } } } # ` + strings.Repeat("x", passedQueryBytes)
+	for round := range 2 {
+		if err := check(good); err != nil {
+			t.Errorf("round %d: a reasonable query refused: %v", round, err)
+		}
+		if err := check(bad); err == nil || err.Extensions["code"] != CodeQueryTooDeep {
+			t.Errorf("round %d: a query too deep: %v, want %s", round, err, CodeQueryTooDeep)
+		}
+		if err := check(long); err != nil {
+			t.Errorf("round %d: a long reasonable query refused: %v", round, err)
+		}
+	}
+	for _, tt := range []struct {
+		name, query string
+		want        bool
+	}{{"reasonable", good, true}, {"too deep", bad, false}, {"long", long, false}} {
+		if _, got := ext.passed.Get(ctx, tt.query); got != tt.want {
+			t.Errorf("%s query remembered: %v, want %v", tt.name, got, tt.want)
 		}
 	}
 }
