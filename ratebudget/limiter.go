@@ -734,7 +734,7 @@ func (r *Limiter) waitShared(ctx context.Context, p workable.Priority) error {
 		// nor before the log lets them: fail those whose deadlines come
 		// first.
 		r.queue.project(res.picture(local, r.window+r.margin))
-		if w.misses(local.Add(res.wait)) {
+		if w.Misses(local.Add(res.wait)) {
 			r.queue.lateAt(w)
 			return &workable.BudgetError{NextSlot: local.Add(res.wait), Wait: res.wait}
 		}
@@ -991,38 +991,10 @@ type localQueue struct {
 
 // queued is one caller in a localQueue.
 type queued struct {
-	prio     workable.Priority
-	rank     workable.Rank
-	seq      uint64
-	deadline time.Time // zero: none
-	// reserve is the time the call needs before the deadline (see
-	// workable.WithCallReserve), read when a slot is judged; nil for none.
-	reserve func() time.Duration
+	workable.Place
 	late    error // set, and the caller removed, when its slot cannot come in time
 	counted bool  // counted in nDelayed (refused by Redis at least once)
 	wake    chan struct{}
-}
-
-// misses reports whether a slot at t leaves too little time before q's
-// deadline.
-func (q *queued) misses(t time.Time) bool {
-	if q.deadline.IsZero() {
-		return false
-	}
-	if q.reserve != nil {
-		t = t.Add(q.reserve())
-	}
-	return t.After(q.deadline)
-}
-
-func (q *queued) before(o *queued) bool {
-	if q.prio != o.prio {
-		return q.prio > o.prio
-	}
-	if c := q.rank.Compare(o.rank); c != 0 {
-		return c < 0
-	}
-	return q.seq < o.seq
 }
 
 // logPicture is what the last refusal told about the shared log, in local
@@ -1039,34 +1011,27 @@ type logPicture struct {
 // that has to queue behind others, and that the last picture of the log
 // already shows cannot be served before its deadline, fails at once.
 func (lq *localQueue) join(ctx context.Context, p workable.Priority) (*queued, error) {
-	w := &queued{prio: p, rank: workable.RankFrom(ctx), wake: make(chan struct{}, 1)}
-	if dl, ok := ctx.Deadline(); ok {
-		w.deadline = dl
-		w.reserve = func() time.Duration {
-			sd, _ := workable.SlotDeadline(ctx)
-			return dl.Sub(sd)
-		}
-	}
+	w := &queued{Place: workable.PlaceOf(ctx, p), wake: make(chan struct{}, 1)}
 	lq.mu.Lock()
 	defer lq.mu.Unlock()
-	w.seq = lq.seq
+	w.Seq = lq.seq
 	lq.seq++
 	now := lq.now()
-	if lq.order.Behind(w.rank, now) {
+	if lq.order.Behind(w.Rank, now) {
 		return nil, &workable.BudgetError{}
 	}
 	pos, _ := slices.BinarySearchFunc(lq.waiters, w, func(a, b *queued) int {
-		if a.before(b) {
+		if a.Before(b.Place) {
 			return -1
 		}
 		return 1
 	})
-	if pos > 0 && lq.picture != nil && !w.deadline.IsZero() {
+	if pos > 0 && lq.picture != nil && !w.Deadline.IsZero() {
 		pic := *lq.picture
 		if now.After(pic.notBefore) {
 			pic.notBefore = now
 		}
-		if at := workable.SlotAfter(pic.sends, pic.limit, pic.span, pic.notBefore, pos); w.misses(at) {
+		if at := workable.SlotAfter(pic.sends, pic.limit, pic.span, pic.notBefore, pos); w.Misses(at) {
 			lq.markLate(w, now)
 			return nil, &workable.BudgetError{NextSlot: at, Wait: time.Until(at)}
 		}
@@ -1088,10 +1053,10 @@ func (lq *localQueue) lateAt(w *queued) {
 
 // markLate is lateAt with lq.mu held.
 func (lq *localQueue) markLate(w *queued, now time.Time) {
-	lq.order.Late(w.rank, w.deadline, now)
+	lq.order.Late(w.Rank, w.Deadline, now)
 	kept := 0
 	for _, q := range lq.waiters {
-		if q != w && lq.order.Behind(q.rank, now) {
+		if q != w && lq.order.Behind(q.Rank, now) {
 			q.late = &workable.BudgetError{}
 			signal(q.wake)
 			continue
@@ -1178,11 +1143,11 @@ func (lq *localQueue) project(p logPicture) {
 	for _, w := range lq.waiters[1:] {
 		// The head takes the first slot; w comes after the kept ones.
 		at := workable.SlotAfter(p.sends, p.limit, p.span, p.notBefore, kept)
-		late := w.misses(at)
+		late := w.Misses(at)
 		if late {
-			lq.order.Late(w.rank, w.deadline, now)
+			lq.order.Late(w.Rank, w.Deadline, now)
 		}
-		if late || lq.order.Behind(w.rank, now) {
+		if late || lq.order.Behind(w.Rank, now) {
 			w.late = &workable.BudgetError{NextSlot: at, Wait: time.Until(at)}
 			signal(w.wake)
 			continue

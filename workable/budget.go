@@ -65,6 +65,56 @@ func SlotDeadline(ctx context.Context) (t time.Time, ok bool) {
 	return dl, true
 }
 
+// Place is where a caller stands among those queued in a rate limiter:
+// served by priority (higher first), then by rank, then in arrival order,
+// and only with a slot that leaves its call time before its deadline.
+// WindowLimiter and the Redis limiter of the ratebudget package queue
+// their callers by it.
+type Place struct {
+	Priority Priority
+	Rank     Rank
+	// Seq is the caller's arrival in its queue, which the queue sets.
+	Seq      uint64
+	Deadline time.Time // zero: none
+	// Reserve is the time the call needs before the deadline (see
+	// WithCallReserve), read each time a slot is judged; nil for none.
+	Reserve func() time.Duration
+}
+
+// PlaceOf returns the place of a caller of priority p under ctx: its rank
+// (RankFrom), its deadline and its call reserve. The queue sets Seq.
+func PlaceOf(ctx context.Context, p Priority) Place {
+	pl := Place{Priority: p, Rank: RankFrom(ctx)}
+	if dl, ok := ctx.Deadline(); ok {
+		pl.Deadline = dl
+		pl.Reserve, _ = ctx.Value(reserveKey{}).(func() time.Duration)
+	}
+	return pl
+}
+
+// Before reports whether a caller at p is served before one at o.
+func (p Place) Before(o Place) bool {
+	if p.Priority != o.Priority {
+		return p.Priority > o.Priority
+	}
+	if c := p.Rank.Compare(o.Rank); c != 0 {
+		return c < 0
+	}
+	return p.Seq < o.Seq
+}
+
+// Misses reports whether a slot at t leaves too little time before p's
+// deadline for its call.
+func (p Place) Misses(t time.Time) bool {
+	if p.Deadline.IsZero() {
+		return false
+	}
+	if p.Reserve != nil {
+		t = t.Add(p.Reserve())
+	}
+	return t.After(p.Deadline)
+}
+
 // PageOrder keeps the callers of one page served as a prefix: once a caller
 // could not be given a slot before its deadline, the callers of the same
 // group (the first element of their ranks: one request, for the gateway)

@@ -95,40 +95,11 @@ type WindowLimiter struct {
 }
 
 type waiter struct {
-	prio     Priority
-	rank     Rank
-	seq      uint64
-	deadline time.Time // zero: none
-	// reserve is the time the call needs before the deadline (see
-	// WithCallReserve), read when a slot is decided; nil for none.
-	reserve func() time.Duration
+	Place
 	// late is set, and the waiter removed from the queue, when its slot
 	// falls after its deadline.
 	late *BudgetError
 	wake chan struct{}
-}
-
-// before reports whether w is served before o.
-func (w *waiter) before(o *waiter) bool {
-	if w.prio != o.prio {
-		return w.prio > o.prio
-	}
-	if c := w.rank.Compare(o.rank); c != 0 {
-		return c < 0
-	}
-	return w.seq < o.seq
-}
-
-// misses reports whether a slot at t leaves too little time before w's
-// deadline.
-func (w *waiter) misses(t time.Time) bool {
-	if w.deadline.IsZero() {
-		return false
-	}
-	if w.reserve != nil {
-		t = t.Add(w.reserve())
-	}
-	return t.After(w.deadline)
 }
 
 // NewWindowLimiter returns a limiter allowing limit requests per window (plus
@@ -190,23 +161,19 @@ func (l *WindowLimiter) Wait(ctx context.Context, p Priority) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	w := &waiter{prio: p, rank: RankFrom(ctx), wake: make(chan struct{}, 1)}
-	if dl, ok := ctx.Deadline(); ok {
-		w.deadline = dl
-		w.reserve, _ = ctx.Value(reserveKey{}).(func() time.Duration)
-	}
+	w := &waiter{Place: PlaceOf(ctx, p), wake: make(chan struct{}, 1)}
 	l.mu.Lock()
-	w.seq = l.seq
+	w.Seq = l.seq
 	l.seq++
 	now := time.Now()
 	pos, _ := slices.BinarySearchFunc(l.queue, w, func(q, w *waiter) int {
-		if q.before(w) {
+		if q.Before(w.Place) {
 			return -1
 		}
 		return 1
 	})
 	at := l.slot(now, pos)
-	if w.misses(at) || l.order.Behind(w.rank, now) {
+	if w.Misses(at) || l.order.Behind(w.Rank, now) {
 		l.lateAt(w, now)
 		l.mu.Unlock()
 		NotifyQueued(ctx)
@@ -248,7 +215,7 @@ func (l *WindowLimiter) Wait(ctx context.Context, p Priority) error {
 				l.mu.Unlock()
 				return nil
 			}
-			if w.misses(at) {
+			if w.Misses(at) {
 				l.remove(w)
 				l.lateAt(w, now)
 				l.notifyHead()
@@ -340,7 +307,7 @@ func (l *WindowLimiter) slot(now time.Time, ahead int) time.Time {
 // that the callers of its page ranked after it are not served either (see
 // PageOrder), and fails those already queued. l.mu must be held.
 func (l *WindowLimiter) lateAt(w *waiter, now time.Time) {
-	l.order.Late(w.rank, w.deadline, now)
+	l.order.Late(w.Rank, w.Deadline, now)
 	l.dropLate(now, 0)
 }
 
@@ -353,11 +320,11 @@ func (l *WindowLimiter) dropLate(now time.Time, from int) {
 	for i, w := range l.queue {
 		if i >= from {
 			at := l.slot(now, kept)
-			late := w.misses(at)
+			late := w.Misses(at)
 			if late {
-				l.order.Late(w.rank, w.deadline, now)
+				l.order.Late(w.Rank, w.Deadline, now)
 			}
-			if late || l.order.Behind(w.rank, now) {
+			if late || l.order.Behind(w.Rank, now) {
 				w.late = budgetError(now, at)
 				signal(w.wake)
 				continue
