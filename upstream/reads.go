@@ -207,7 +207,7 @@ func (e *Economy) FetchJobPage(ctx context.Context, k JobPageKey, gen string) (P
 		opts.IncludeFields = append(opts.IncludeFields, JobTextFields...)
 	}
 	jobs, resp, err := e.client.Jobs.List(ctx, opts)
-	return recordPage(ctx, e, cache.KindJob, gen, jobs, resp, err, k.Limit, func(j *workable.Job) string { return j.Shortcode })
+	return recordPage(ctx, e, cache.KindJob, gen, jobs, resp, err, k.Limit, func(j *workable.Job) string { return ListedID(j.Shortcode) })
 }
 
 // FetchCandidatePage runs one GET /candidates. The list fields of each
@@ -225,7 +225,7 @@ func (e *Economy) FetchCandidatePage(ctx context.Context, k CandidatePageKey, ge
 		Email:       k.Email,
 		ListOptions: listOptions(k.Limit, k.SinceID, k.MaxID, k.CreatedAfter, k.UpdatedAfter),
 	})
-	return recordPage(ctx, e, cache.KindCandidate, gen, cands, resp, err, k.Limit, func(c *workable.Candidate) string { return c.ID })
+	return recordPage(ctx, e, cache.KindCandidate, gen, cands, resp, err, k.Limit, func(c *workable.Candidate) string { return ListedID(c.ID) })
 }
 
 // listOptions returns the paging and date parameters of a page key.
@@ -235,19 +235,27 @@ func listOptions(limit int, sinceID, maxID, createdAfter, updatedAfter string) w
 }
 
 // recordPage completes the first answer of a list (recs, resp, err) to a
-// page of limit records (fillPage), with a cache item for each record
-// under its key.
-func recordPage[T any](ctx context.Context, e *Economy, kind cache.Kind, gen string, recs []*T, resp *workable.Response, err error, limit int, key func(*T) string) (Page[T], []cache.Item, error) {
+// page of limit records (fillPage), with a cache item of kind, made under
+// generation gen, for each record whose cache id (id) is not "".
+func recordPage[T any](ctx context.Context, e *Economy, kind cache.Kind, gen string, recs []*T, resp *workable.Response, err error, limit int, id func(*T) string) (Page[T], []cache.Item, error) {
 	if err != nil {
 		return Page[T]{}, nil, err
 	}
 	pg, err := fillPage(ctx, e.client, recs, resp, limit)
-	if err != nil {
-		return Page[T]{}, nil, err
+	if err != nil || !e.Caches() {
+		return pg, nil, err
 	}
-	items, err := perRecord(e, kind, gen, pg.Items, key)
-	if err != nil {
-		return Page[T]{}, nil, err
+	items := make([]cache.Item, 0, len(pg.Items))
+	for _, r := range pg.Items {
+		cid := id(r)
+		if cid == "" {
+			continue
+		}
+		it, err := e.Item(kind, cid, gen, r)
+		if err != nil {
+			return Page[T]{}, nil, err
+		}
+		items = append(items, it)
 	}
 	return pg, items, nil
 }
@@ -274,17 +282,9 @@ func (e *Economy) FetchCandidateListed(ctx context.Context, id, _ string) (*work
 func (e *Economy) FetchActivityPage(ctx context.Context, k ActivityPageKey, gen string) (Page[workable.Activity], []cache.Item, error) {
 	acts, resp, err := e.client.Candidates.ListActivities(ctx, k.CandidateID,
 		&workable.ActivityListOptions{Limit: k.Limit, SinceID: k.SinceID, MaxID: k.MaxID})
-	if err != nil {
-		return Page[workable.Activity]{}, nil, err
-	}
-	pg, err := fillPage(ctx, e.client, acts, resp, k.Limit)
-	if err != nil {
-		return Page[workable.Activity]{}, nil, err
-	}
-	items, err := e.activityItems(pg.Items, gen, func(a *workable.Activity) ActivityKey {
-		return ActivityKey{CandidateID: k.CandidateID, ID: a.ID}
+	return recordPage(ctx, e, cache.KindActivities, gen, acts, resp, err, k.Limit, func(a *workable.Activity) string {
+		return ActivityKey{CandidateID: k.CandidateID, ID: a.ID}.Canonical()
 	})
-	return pg, items, err
 }
 
 // FetchJobActivityPage runs one GET /jobs/{shortcode}/activities (API.md
@@ -294,40 +294,12 @@ func (e *Economy) FetchActivityPage(ctx context.Context, k ActivityPageKey, gen 
 func (e *Economy) FetchJobActivityPage(ctx context.Context, k JobActivityPageKey, gen string) (Page[workable.Activity], []cache.Item, error) {
 	acts, resp, err := e.client.Jobs.ListActivities(ctx, k.Shortcode,
 		&workable.ActivityListOptions{Limit: k.Limit, SinceID: k.SinceID, MaxID: k.MaxID})
-	if err != nil {
-		return Page[workable.Activity]{}, nil, err
-	}
-	pg, err := fillPage(ctx, e.client, acts, resp, k.Limit)
-	if err != nil {
-		return Page[workable.Activity]{}, nil, err
-	}
-	var own []*workable.Activity
-	for _, a := range pg.Items {
-		if a.Candidate == nil || a.Candidate.ID == "" {
-			own = append(own, a)
+	return recordPage(ctx, e, cache.KindActivities, gen, acts, resp, err, k.Limit, func(a *workable.Activity) string {
+		if a.Candidate != nil && a.Candidate.ID != "" {
+			return ""
 		}
-	}
-	items, err := e.activityItems(own, gen, func(a *workable.Activity) ActivityKey {
-		return ActivityKey{Shortcode: k.Shortcode, ID: a.ID}
+		return ActivityKey{Shortcode: k.Shortcode, ID: a.ID}.Canonical()
 	})
-	return pg, items, err
-}
-
-// activityItems returns the cache items of activities of a page, each made
-// under the page's generation gen.
-func (e *Economy) activityItems(acts []*workable.Activity, gen string, key func(*workable.Activity) ActivityKey) ([]cache.Item, error) {
-	if !e.Caches() {
-		return nil, nil
-	}
-	items := make([]cache.Item, 0, len(acts))
-	for _, a := range acts {
-		it, err := e.Item(cache.KindActivities, key(a).Canonical(), gen, a)
-		if err != nil {
-			return nil, err
-		}
-		items = append(items, it)
-	}
-	return items, nil
 }
 
 // FetchActivity reads one activity: the page of its candidate's (or job's)
@@ -409,23 +381,6 @@ func fillPage[T any](ctx context.Context, c *workable.Client, items []*T, resp *
 		pg.Items, pg.More = items[:limit], true
 	}
 	return pg, nil
-}
-
-// perRecord returns the cache items of the list fields of each record of a
-// list page (id "l:"+key), made under generation gen.
-func perRecord[T any](e *Economy, kind cache.Kind, gen string, recs []*T, key func(*T) string) ([]cache.Item, error) {
-	if !e.Caches() {
-		return nil, nil
-	}
-	items := make([]cache.Item, 0, len(recs))
-	for _, r := range recs {
-		it, err := e.Item(kind, ListedID(key(r)), gen, r)
-		if err != nil {
-			return nil, err
-		}
-		items = append(items, it)
-	}
-	return items, nil
 }
 
 // KeyTime renders an optional time for a loader key.
