@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/workablegw/gateway/cache"
+	"github.com/workablegw/gateway/ratebudget"
+	"github.com/workablegw/gateway/redisconn/redistest"
 	"github.com/workablegw/gateway/workable"
 )
 
@@ -57,13 +59,19 @@ func (w *countingWorkable) count(id string) int {
 }
 
 // hangupEconomy returns an economy with a memory cache over wk, whose
-// client sends at most 1 call per window, and the candidate detail batch
-// of one request.
+// client sends at most 1 call per window (in process), and the candidate
+// detail batch of one request.
 func hangupEconomy(t *testing.T, wk *countingWorkable, window time.Duration) (*Economy, func(ctx context.Context, id string) (*workable.Candidate, error)) {
+	t.Helper()
+	return hangupEconomyWith(t, wk, workable.NewWindowLimiter(1, window, workable.WithFixedLimit(), workable.WithMargin(0)))
+}
+
+// hangupEconomyWith is hangupEconomy with the rate limiter lim.
+func hangupEconomyWith(t *testing.T, wk *countingWorkable, lim workable.RateLimiter) (*Economy, func(ctx context.Context, id string) (*workable.Candidate, error)) {
 	t.Helper()
 	client, err := workable.NewClient("acme", "token",
 		workable.WithHTTPClient(&http.Client{Transport: wk}),
-		workable.WithRateLimiter(workable.NewWindowLimiter(1, window, workable.WithFixedLimit(), workable.WithMargin(0))))
+		workable.WithRateLimiter(lim))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -84,35 +92,69 @@ func TestClientsThatHungUpCauseNoWorkableCall(t *testing.T) {
 	t.Parallel()
 	const window = 10 * time.Second
 
-	t.Run("the only caller hangs up while queued", func(t *testing.T) {
-		synctest.Test(t, func(t *testing.T) {
-			wk := &countingWorkable{}
-			_, get := hangupEconomy(t, wk, window)
-			if _, err := get(t.Context(), "c0"); err != nil { // spends the window's slot
-				t.Fatal(err)
+	// The only caller hangs up while queued, in process or for the budget
+	// shared through Redis (where it holds a ticket): no call, its place is
+	// given up (the ticket removed) and the next caller takes the slot.
+	for _, tt := range []struct {
+		name string
+		// limiter returns a limiter of 1 call per window, and how many
+		// tickets its shared queue holds (nil: it has none).
+		limiter func(t *testing.T) (workable.RateLimiter, func() int64)
+	}{
+		{"in process", func(*testing.T) (workable.RateLimiter, func() int64) {
+			return workable.NewWindowLimiter(1, window, workable.WithFixedLimit(), workable.WithMargin(0)), nil
+		}},
+		{"for the shared budget", func(t *testing.T) (workable.RateLimiter, func() int64) {
+			_, dial := redistest.InBubble(t)
+			rdb := dial()
+			tickets := func() int64 {
+				n, err := rdb.ZCard(context.Background(), "{rate}:tickets").Result()
+				if err != nil {
+					t.Fatal(err)
+				}
+				return n
 			}
-			ctx, hangUp := context.WithCancel(t.Context())
-			gone := make(chan error, 1)
-			go func() { _, err := get(ctx, "gone"); gone <- err }()
-			synctest.Wait() // queued for the budget
-			hangUp()
-			if err := <-gone; !errors.Is(err, context.Canceled) {
-				t.Fatalf("the caller that hung up got %v", err)
-			}
-			start := time.Now()
-			if _, err := get(t.Context(), "next"); err != nil {
-				t.Fatal(err)
-			}
-			if waited := time.Since(start); waited > window {
-				t.Errorf("the next caller waited %v: the abandoned fetch kept its place (one window is %v)", waited, window)
-			}
-			time.Sleep(3 * window)
-			synctest.Wait()
-			if n := wk.count("gone"); n != 0 {
-				t.Errorf("%d Workable calls for a caller that hung up while queued, want 0", n)
-			}
+			return ratebudget.NewLimiter(rdb, "rate", 1, window, ratebudget.WithFixedLimit(), ratebudget.WithSafetyMargin(0)), tickets
+		}},
+	} {
+		t.Run("the only caller hangs up while queued "+tt.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				lim, tickets := tt.limiter(t)
+				wk := &countingWorkable{}
+				_, get := hangupEconomyWith(t, wk, lim)
+				if _, err := get(t.Context(), "c0"); err != nil { // spends the window's slot
+					t.Fatal(err)
+				}
+				ctx, hangUp := context.WithCancel(t.Context())
+				gone := make(chan error, 1)
+				go func() { _, err := get(ctx, "gone"); gone <- err }()
+				synctest.Wait() // queued for the budget
+				if tickets != nil && tickets() != 1 {
+					t.Fatalf("tickets while queued: %d, want 1", tickets())
+				}
+				hangUp()
+				if err := <-gone; !errors.Is(err, context.Canceled) {
+					t.Fatalf("the caller that hung up got %v", err)
+				}
+				synctest.Wait()
+				if tickets != nil && tickets() != 0 {
+					t.Errorf("tickets after the caller hung up: %d, want 0", tickets())
+				}
+				start := time.Now()
+				if _, err := get(t.Context(), "next"); err != nil {
+					t.Fatal(err)
+				}
+				if waited := time.Since(start); waited > window {
+					t.Errorf("the next caller waited %v: the abandoned fetch kept its place (one window is %v)", waited, window)
+				}
+				time.Sleep(3 * window)
+				synctest.Wait()
+				if n := wk.count("gone"); n != 0 {
+					t.Errorf("%d Workable calls for a caller that hung up while queued, want 0", n)
+				}
+			})
 		})
-	})
+	}
 
 	t.Run("one of two callers hangs up", func(t *testing.T) {
 		synctest.Test(t, func(t *testing.T) {
