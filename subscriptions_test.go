@@ -443,7 +443,11 @@ func TestShutdownEndsSubscriptions(t *testing.T) {
 // whose client does not.
 func TestWebSocketHeartbeats(t *testing.T) {
 	t.Parallel()
-	base, stop := startRun(t, nil, map[string]string{"PORT": "0", "SUBSCRIPTION_HEARTBEAT": "20ms", "REFRESH_ENABLED": "false"},
+	// The client must answer each ping within two intervals: 250 ms keeps
+	// the test short while a busy CI machine (-race, 2 cores) still gets a
+	// pong back in time; at 20 ms a scheduling delay of 40 ms dropped the
+	// answering client too.
+	base, stop := startRun(t, nil, map[string]string{"PORT": "0", "SUBSCRIPTION_HEARTBEAT": "250ms", "REFRESH_ENABLED": "false"},
 		`listening on (http://localhost:\d+)/query`)
 	t.Cleanup(func() { stop() })
 	answering, err := dialWSClient(t, base, nil, nil, false)
@@ -464,6 +468,8 @@ func TestWebSocketHeartbeats(t *testing.T) {
 	for range 5 {
 		select {
 		case <-answering.pings:
+		case err := <-answering.closed:
+			t.Fatalf("the answering client was disconnected: %v", err)
 		case <-time.After(10 * time.Second):
 			t.Fatal("no ping within 10 s")
 		}
