@@ -29,11 +29,18 @@ const (
 // cachedFresh returns the fresh value of lk made under lk.gen, if the cache
 // holds one.
 func cachedFresh[V any](ctx context.Context, e *Economy, lk lookup) (V, bool) {
-	var zero V
 	ents, err := e.store.GetMany(ctx, []string{lk.key})
 	if err != nil {
+		var zero V
 		return zero, false
 	}
+	return freshValue[V](e, lk, ents)
+}
+
+// freshValue returns the value of lk's entry among ents when the entry is
+// fresh, decodes, and was made under lk.gen.
+func freshValue[V any](e *Economy, lk lookup, ents map[string]cache.Entry) (V, bool) {
+	var zero V
 	ent, ok := ents[lk.key]
 	if !ok || !ent.IsFresh(e.now()) {
 		return zero, false
@@ -81,10 +88,8 @@ func awaitReplica[V any](ctx context.Context, e *Economy, guarded bool, lk looku
 		if err != nil {
 			return v, false, release
 		}
-		if ent, ok := ents[lk.key]; ok && ent.IsFresh(e.now()) {
-			if got, gen, err := decodeEntry[V](e, lk.key, ent); err == nil && gen == lk.gen {
-				return got, true, release
-			}
+		if got, ok := freshValue[V](e, lk, ents); ok {
+			return got, true, release
 		}
 		if _, locked := ents[lockKey]; !locked {
 			// The fetching replica failed or gave up: fetch here.

@@ -246,13 +246,10 @@ func (rs *Request) readGenOnce(ctx context.Context, e *Economy, genKey string) (
 		return gen, ok
 	}
 	defer close(r.done)
-	if e.hasPending() && !e.applyPending(ctx) {
-		// An invalidation made during an outage is not in the cache yet
-		// (see pendingInvalidations): no token can be trusted.
-		return "", false
-	}
-	ents, err := e.store.GetMany(ctx, keys)
-	if err != nil {
+	ents, ok := e.getMany(ctx, keys)
+	if !ok {
+		// Unreadable, or an invalidation made during an outage is not in
+		// the cache yet (see pendingInvalidations): no token is trusted.
 		return "", false
 	}
 	r.gens = make(map[string]string, len(keys))
