@@ -56,7 +56,7 @@ func (r *Resolver) createCandidate(ctx context.Context, input model.CreateCandid
 				return storedCreate{UserErrors: userErrs}, nil
 			}
 			if errors.Is(err, workable.ErrOutcomeUnknown) {
-				e.CandidateMaybeWritten(ctx, "")
+				e.CandidatesChanged(ctx)
 			}
 			return storedCreate{}, err
 		}
@@ -96,7 +96,7 @@ func (r *Resolver) updateCandidate(ctx context.Context, input model.UpdateCandid
 			return &model.UpdateCandidatePayload{UserErrors: userErrs}, nil
 		}
 		if errors.Is(err, workable.ErrOutcomeUnknown) {
-			r.econFor(ctx).CandidateMaybeWritten(ctx, id)
+			r.econFor(ctx).CandidatesChanged(ctx, id)
 		}
 		return nil, r.writeFailed(ctx, "update candidate", "updated", err)
 	}

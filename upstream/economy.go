@@ -909,28 +909,10 @@ func (e *Economy) CandidateWritten(ctx context.Context, c *workable.Candidate) {
 	}
 }
 
-// CandidateMaybeWritten invalidates what a write whose outcome is unknown
-// (workable.ErrOutcomeUnknown) may have changed, with no answer to store:
-// the candidate lists and, for an update (id != ""), the candidate's detail
-// and activities.
-func (e *Economy) CandidateMaybeWritten(ctx context.Context, id string) {
-	RequestFrom(ctx).markWrote()
-	if e.store == nil {
-		return
-	}
-	ctx = context.WithoutCancel(ctx)
-	items := []cache.Item{genItem(e.ListsGenKey(), newGeneration())}
-	if id != "" {
-		items = append(items, genItem(e.CandidateGenKey(id), newGeneration()))
-	}
-	if err := e.invalidate(ctx, items); err != nil {
-		e.logger.LogAttrs(ctx, slog.LevelWarn, "cache invalidation after an uncertain candidate write failed; recorded, to be applied when the cache answers", slog.Any("err", err))
-	}
-}
-
 // CandidatesChanged invalidates what a write changed when Workable's answer
 // does not carry the candidate (the hiring actions: move, comment, …), or
-// when its outcome is unknown: the candidate lists generation (list pages
+// when its outcome is unknown (workable.ErrOutcomeUnknown: a create names
+// no candidate, an update its own): the candidate lists generation (list pages
 // show a candidate's stage, state and updated_at, and it also guards the
 // job activity pages, where a new activity appears) and the generation of
 // each of ids (its detail and its activities). Nothing is stored: the next

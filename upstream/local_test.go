@@ -141,9 +141,8 @@ func TestWritesEndLocalAnswers(t *testing.T) {
 	t.Parallel()
 	e := New(Config{Cache: cache.NewMemory(0)}, Credential{Nickname: "default", Namespace: "ns"}, nil)
 	writes := map[string]func(context.Context){
-		"CandidateWritten":      func(ctx context.Context) { e.CandidateWritten(ctx, &workable.Candidate{ID: "c1"}) },
-		"CandidateMaybeWritten": func(ctx context.Context) { e.CandidateMaybeWritten(ctx, "c1") },
-		"CandidatesChanged":     func(ctx context.Context) { e.CandidatesChanged(ctx, "c1") },
+		"CandidateWritten":  func(ctx context.Context) { e.CandidateWritten(ctx, &workable.Candidate{ID: "c1"}) },
+		"CandidatesChanged": func(ctx context.Context) { e.CandidatesChanged(ctx, "c1") },
 	}
 	for name, write := range writes {
 		t.Run(name, func(t *testing.T) {

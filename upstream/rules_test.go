@@ -103,7 +103,6 @@ func TestInvalidationOutlivesTheCaller(t *testing.T) {
 		invalidate func(ctx context.Context, e *Economy)
 	}{
 		{"written", func(ctx context.Context, e *Economy) { e.CandidateWritten(ctx, &workable.Candidate{ID: "c1"}) }},
-		{"maybe written", func(ctx context.Context, e *Economy) { e.CandidateMaybeWritten(ctx, "c1") }},
 		{"changed", func(ctx context.Context, e *Economy) { e.CandidatesChanged(ctx, "c1") }},
 	}
 	for _, tt := range tests {
