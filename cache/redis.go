@@ -104,7 +104,10 @@ func (s *RedisStore) GetMany(ctx context.Context, keys []string) (map[string]Ent
 	if len(keys) == 0 {
 		return out, nil
 	}
-	err := s.call(ctx, s.timeout, "cache get", func(ctx context.Context) error {
+	// A read is safe to repeat: one late answer is tried again before the
+	// keys count as missing, which would send them to Workable.
+	err := s.breaker.DoRead(ctx, s.timeout, func(ctx context.Context) error {
+		clear(out)
 		cmds := make([]*redis.StringCmd, len(keys))
 		// Exec reports the first failing command, a miss included, so each
 		// command is checked below instead.
@@ -133,6 +136,9 @@ func (s *RedisStore) GetMany(ctx context.Context, keys []string) (map[string]Ent
 		}
 		return firstErr(errs)
 	})
+	if err != nil {
+		err = fmt.Errorf("cache get: %w", err)
+	}
 	return out, err
 }
 

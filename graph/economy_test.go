@@ -894,3 +894,34 @@ func TestFiftyWarmConnectionsAtOnceOnTheRedisRecordPath(t *testing.T) {
 		t.Errorf("50 warm requests at once made %d Workable calls, want 0", n)
 	}
 }
+
+// TestOneLateCacheReadCostsNoWorkableCall: a warm candidate whose cache read
+// Redis answers after the production timeout, once, while Redis is
+// otherwise well, is still answered from the cache: the read is tried
+// again instead of counting its keys as missing (one Workable call each)
+// and opening the breaker for every other request.
+func TestOneLateCacheReadCostsNoWorkableCall(t *testing.T) {
+	t.Parallel()
+	srv := redistest.NewServer(t)
+	proxy := srv.NewProxy(t)
+	store := cache.NewRedis(srv.NewClientVia(t, proxy)) // production timeouts
+	env := newTestEnv(t, withCache(store, srv.Prefix))
+	c := env.sim.Candidates()[0]
+	if r, err := env.post(qNameAndDetail, vars{"id": c.ID}); err != nil || len(r.Errors) > 0 {
+		t.Fatalf("warming %s: %v %s", c.ID, err, r.Raw)
+	}
+	env.sim.ResetCounts()
+	// The request's first Redis command reaches Redis well after the
+	// client has given up on it.
+	proxy.DelayNext(4 * cache.DefaultRedisTimeout)
+	r, err := env.post(qNameAndDetail, vars{"id": c.ID})
+	if err != nil || len(r.Errors) > 0 {
+		t.Fatalf("warm request: %v %s", err, r.Raw)
+	}
+	if n := env.sim.TotalRequests(); n != 0 {
+		t.Errorf("a warm request whose cache read was late made %d Workable calls, want 0", n)
+	}
+	if !store.Healthy() {
+		t.Error("one late cache read opened the breaker")
+	}
+}

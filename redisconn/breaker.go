@@ -29,7 +29,7 @@ var ErrUnavailable = errors.New("redis unavailable")
 const DefaultTimeout = 250 * time.Millisecond
 
 // DefaultCoolDown is how long a Breaker keeps Redis out of the path after a
-// failure. One failure opens it: with DefaultTimeout three times the
+// failure. One failure opens it (a read through DoRead fails twice first): with DefaultTimeout three times the
 // slowest call measured under load, one timeout already means Redis is
 // away, and the cool-down makes the calls in flight pay a timeout at most
 // once a second while it is.
@@ -106,14 +106,45 @@ func (b *Breaker) Do(ctx context.Context, timeout time.Duration, fn func(context
 	if !b.Allow() {
 		return ErrUnavailable
 	}
+	err := attempt(ctx, timeout, fn)
+	b.record(ctx, err)
+	return err
+}
+
+// DoRead is Do for a call that is safe to repeat, a read: when it fails
+// while its caller still waits, it is tried once more with a timeout of its
+// own, unless another call has opened the breaker meanwhile, and only the
+// second failure counts. One read that Redis answers late (a busy server, a
+// scheduling delay) thus neither turns into misses nor opens the breaker
+// for the other calls; a Redis that is away costs the read a second
+// timeout, once per cool-down, and one that refuses connections nothing
+// noticeable.
+func (b *Breaker) DoRead(ctx context.Context, timeout time.Duration, fn func(context.Context) error) error {
+	if !b.Allow() {
+		return ErrUnavailable
+	}
+	err := attempt(ctx, timeout, fn)
+	if err != nil && ctx.Err() == nil && b.Allow() {
+		err = attempt(ctx, timeout, fn)
+	}
+	b.record(ctx, err)
+	return err
+}
+
+// attempt runs fn once, bounded by timeout.
+func attempt(ctx context.Context, timeout time.Duration, fn func(context.Context) error) error {
 	cctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	err := fn(cctx)
+	return fn(cctx)
+}
+
+// record records the outcome of a call made for ctx: a success closes the
+// breaker, a failure opens it unless the caller gave up.
+func (b *Breaker) record(ctx context.Context, err error) {
 	switch {
 	case err == nil:
 		b.Success()
 	case ctx.Err() == nil:
 		b.Failure()
 	}
-	return err
 }

@@ -21,6 +21,7 @@ type Proxy struct {
 
 	mu          sync.Mutex
 	pausedUntil time.Time
+	delayNext   time.Duration
 	conns       []net.Conn
 }
 
@@ -62,11 +63,21 @@ func (p *Proxy) Pause(d time.Duration) {
 	p.pausedUntil = time.Now().Add(d)
 }
 
+// DelayNext holds the next command sent through the proxy, on any of its
+// connections, for d; the commands after it pass as usual.
+func (p *Proxy) DelayNext(d time.Duration) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.delayNext = d
+}
+
 // hold returns how long a command sent now must wait.
 func (p *Proxy) hold() time.Duration {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return time.Until(p.pausedUntil)
+	d := max(time.Until(p.pausedUntil), p.delayNext)
+	p.delayNext = 0
+	return d
 }
 
 func (p *Proxy) serve() {
