@@ -59,8 +59,8 @@ func Add(srv interface{ AddTransport(graphql.Transport) }, opts Options) {
 	srv.AddTransport(transport.Options{})
 	srv.AddTransport(deferredMultipart{transport.MultipartMixed{DeliveryTimeout: multipartDeliveryInterval}})
 	srv.AddTransport(sse)
-	srv.AddTransport(complete{transport.GET{}})
-	srv.AddTransport(complete{transport.POST{}})
+	srv.AddTransport(complete{rawData{transport.GET{}}})
+	srv.AddTransport(complete{rawData{transport.POST{}}})
 }
 
 // deferredMultipart is gqlgen's multipart/mixed transport, used for the
