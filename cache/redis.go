@@ -97,15 +97,17 @@ func NewRedis(client redis.UniversalClient, opts ...RedisOption) *RedisStore {
 func (s *RedisStore) Healthy() bool { return s.breaker.Healthy() }
 
 // GetMany reads keys with pipelined GETs (not MGET, which a cluster refuses
-// across slots). Misses are absent from the map. On a failure it returns the
-// entries it could read along with the error.
+// across slots). Misses are absent from the map. A read that fails or times
+// out is tried once more (redisconn.Breaker.DoRead) before it counts; on a
+// failure it returns the entries the last attempt could read along with the
+// error.
 func (s *RedisStore) GetMany(ctx context.Context, keys []string) (map[string]Entry, error) {
 	out := make(map[string]Entry, len(keys))
 	if len(keys) == 0 {
 		return out, nil
 	}
-	// A read is safe to repeat: one late answer is tried again before the
-	// keys count as missing, which would send them to Workable.
+	// One late answer is tried again before the keys count as missing,
+	// which would send them to Workable.
 	err := s.breaker.DoRead(ctx, s.timeout, func(ctx context.Context) error {
 		clear(out)
 		cmds := make([]*redis.StringCmd, len(keys))
