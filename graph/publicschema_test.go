@@ -61,17 +61,31 @@ func TestIntrospectionDisabled(t *testing.T) {
 			t.Errorf("__typename answers %+v", out)
 		}
 	})
-	t.Run("no suggestions reveal field names", func(t *testing.T) {
-		msg := off.query(`{ jbos(first: 1) { nodes { id } } }`, nil).requireCode(t, "GRAPHQL_VALIDATION_FAILED").Message
-		if strings.Contains(msg, "Did you mean") || strings.Contains(msg, `"jobs"`) {
-			t.Errorf("validation error with introspection off suggests a field: %q", msg)
-		}
-		// The same typo with introspection on does get the suggestion, so
-		// the check above can fail.
-		if msg := on.query(`{ jbos(first: 1) { nodes { id } } }`, nil).requireCode(t, "GRAPHQL_VALIDATION_FAILED").Message; !strings.Contains(msg, "Did you mean") {
-			t.Errorf("validation error with introspection on = %q, want a suggestion", msg)
-		}
-	})
+	// Each typo names something introspection would show: a field, an
+	// argument, an enum value, an input field, a type. With introspection
+	// on, the same typo gets a suggestion, so each case can fail.
+	for _, tc := range []struct{ name, query, hidden string }{
+		{"field", `{ jbos(first: 1) { nodes { id } } }`, `"jobs"`},
+		{"argument", `{ jobs(firs: 1) { nodes { id } } }`, `"first"`},
+		{"enum value", `{ jobs(first: 1, state: PUBLISHE) { nodes { id } } }`, `"PUBLISHED"`},
+		{"input field", `mutation { createCandidate(input: {jobShortcode: "X", firstName: "a", lastName: "b", email: "a@b.c", headlin: "x"}) { candidate { id } } }`, `"headline"`},
+		{"type", `{ ...F } fragment F on Quer { __typename }`, `"Query"`},
+	} {
+		t.Run("no suggestion names the "+tc.name, func(t *testing.T) {
+			r := off.query(tc.query, nil)
+			if len(r.Errors) == 0 {
+				t.Fatalf("no validation error: %s", r.Raw)
+			}
+			for _, e := range r.Errors {
+				if e.Code() != "GRAPHQL_VALIDATION_FAILED" || strings.Contains(e.Message, "Did you mean") || strings.Contains(e.Message, tc.hidden) {
+					t.Errorf("validation error with introspection off reveals %s: %s", tc.hidden, r.Raw)
+				}
+			}
+			if r := on.query(tc.query, nil); !strings.Contains(r.Raw, "Did you mean") {
+				t.Errorf("validation errors with introspection on = %s, want a suggestion", r.Raw)
+			}
+		})
+	}
 }
 
 // TestPublicSchemaHidesCodeGenDirectives: gqlgen's @goField steers code
