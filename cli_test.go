@@ -48,7 +48,12 @@ func TestBinaryCommands(t *testing.T) {
 	if out, _ := run("schema"); out != graph.SchemaSDL() {
 		t.Error("gateway schema does not print graph.SchemaSDL()")
 	}
-	cmd := exec.Command(bin, "serve")
+	// The simulator's own flags answer -h with their usage and exit 0.
+	cmd := exec.Command(bin, "simulator", "-h")
+	if out, err := cmd.CombinedOutput(); err != nil || !strings.Contains(string(out), "-rate-limit") {
+		t.Errorf("gateway simulator -h = %v %q, want its flags and exit 0", err, out)
+	}
+	cmd = exec.Command(bin, "serve")
 	out, err := cmd.CombinedOutput()
 	if err == nil || !strings.Contains(string(out), `unknown command "serve"`) || !strings.Contains(string(out), "--help") {
 		t.Errorf("gateway serve = %v %q, want exit 1 pointing at --help", err, out)

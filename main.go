@@ -7,6 +7,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -272,6 +273,9 @@ func runSimulator(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	limit := fs.Int("rate-limit", 0, "requests per window per token (0: no limit; Workable's is 10)")
 	window := fs.Duration("rate-window", 10*time.Second, "rate-limit window")
 	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil // the flags' usage is printed: asked for, not a failure
+		}
 		return err
 	}
 	sim := simulator.New(simulator.WithToken(*token), simulator.WithRateLimit(*limit, *window))
