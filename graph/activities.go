@@ -156,16 +156,19 @@ func (r *Resolver) activityCandidate(ctx context.Context, a *model.Activity) (*w
 
 // latestActivity resolves Candidate.latestActivity and
 // Candidate.latestStageMove: the newest activity of the candidate whose
-// kind is one of kinds (any kind when kinds is empty). It reads the whole
-// stream (activityLog: one call per 100 activities, cached) and types the
-// activities from the newest back, so the pipeline is only read when an
-// action does not tell its kind.
+// kind is one of kinds (any kind when kinds is empty). Newest is by
+// created_at, not by position: the stream comes in id order, which may
+// differ from created_at order (API.md §10); of activities created at the
+// same instant the later one in the stream is the newer. It reads the
+// whole stream (activityLog: one call per 100 activities, cached) and types
+// the activities from the newest back, so the pipeline is only read when
+// an action does not tell its kind.
 func (r *Resolver) latestActivity(ctx context.Context, c *workable.Candidate, kinds []model.ActivityKind) (*model.Activity, error) {
 	log, err := load(ctx, r.loadersFor(ctx).activityLog, c.ID)
 	if err != nil {
 		return nil, activityLogError(err)
 	}
-	for i := len(log) - 1; i >= 0; i-- {
+	for _, i := range newestFirst(log) {
 		a := &model.Activity{Activity: *log[i], JobShortcode: c.Job.Shortcode, CandidateID: c.ID}
 		if len(kinds) == 0 {
 			return a, nil
@@ -179,6 +182,22 @@ func (r *Resolver) latestActivity(ctx context.Context, c *workable.Candidate, ki
 		}
 	}
 	return nil, nil
+}
+
+// newestFirst returns the positions of log from the newest activity to the
+// oldest: by created_at, descending, and of equal created_at the later
+// position first.
+func newestFirst(log []*workable.Activity) []int {
+	order := make([]int, len(log))
+	for i := range order {
+		order[i] = len(log) - 1 - i
+	}
+	// order starts from the last position, so a stable sort keeps later
+	// positions first among equal created_at.
+	slices.SortStableFunc(order, func(a, b int) int {
+		return log[b].CreatedAt.Compare(log[a].CreatedAt)
+	})
+	return order
 }
 
 // candidateStageSlug resolves Candidate.stageSlug. Candidates carry their

@@ -238,6 +238,12 @@ func fixtureProxy(t *testing.T, id *string) func(http.Handler) http.Handler {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return activitiesProxy(id, body)
+}
+
+// activitiesProxy serves body as the activities of candidate *id, and the
+// simulator otherwise.
+func activitiesProxy(id *string, body []byte) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			if r.URL.Path == "/spi/v3/candidates/"+*id+"/activities" {
@@ -348,6 +354,73 @@ func TestActivityKindsOfLiveActions(t *testing.T) {
 	}
 	if rel := out.Candidate.Relocation; rel.Action != "moved" || rel.ToStage.Slug != "applied" {
 		t.Errorf("latest relocation = %+v", rel)
+	}
+}
+
+// TestLatestIsByCreatedAt: a live stream comes in id order, which may
+// differ from created_at order (API.md §10). The latest activity and the
+// latest stage move are the newest by created_at; of two created at the
+// same instant, the later in the stream.
+func TestLatestIsByCreatedAt(t *testing.T) {
+	t.Parallel()
+	raw, err := os.ReadFile("../workable/testdata/live_candidate_activities.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stream struct {
+		Activities []map[string]any `json:"activities"`
+	}
+	if err := json.Unmarshal(raw, &stream); err != nil {
+		t.Fatal(err)
+	}
+	byID := map[string]map[string]any{}
+	for _, a := range stream.Activities {
+		byID[a["id"].(string)] = a
+	}
+	clone := func(a map[string]any, id, createdAt string) map[string]any {
+		c := make(map[string]any, len(a))
+		for k, v := range a {
+			c[k] = v
+		}
+		c["id"], c["created_at"] = id, createdAt
+		return c
+	}
+	// The recorded stage move (3c10a004) is the newest by created_at but
+	// not last by id; a later id is an older move into the same stage; a
+	// later id is a comment created at the same instant as 3c10a003.
+	move, comment := byID["3c10a004"], byID["3c10a003"]
+	move["created_at"] = "2026-04-20T08:00:00.000Z"
+	stream.Activities = append(stream.Activities,
+		clone(move, "3c10a011", "2026-04-11T05:00:00.000Z"),
+		clone(comment, "3c10a012", comment["created_at"].(string)))
+	body, err := json.Marshal(stream)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	var id string
+	env := newTestEnv(t, withSimProxy(activitiesProxy(&id, body)))
+	id = env.sim.Candidates()[0].ID
+	var out struct {
+		Candidate struct {
+			LatestStageMove, Latest, Comment, Relocation struct{ ID string }
+		}
+	}
+	env.mustQuery(`query($id: ID!) { candidate(id: $id) {
+		latestStageMove { id }
+		latest: latestActivity { id }
+		comment: latestActivity(kinds: [COMMENT]) { id }
+		relocation: latestActivity(kinds: [RELOCATION]) { id } } }`, vars{"id": id}, &out)
+	got := out.Candidate
+	for _, c := range []struct{ field, got, want string }{
+		{"latestStageMove", got.LatestStageMove.ID, "3c10a004"},
+		{"latestActivity", got.Latest.ID, "3c10a004"},
+		{"latestActivity(kinds: [COMMENT])", got.Comment.ID, "3c10a012"},
+		{"latestActivity(kinds: [RELOCATION])", got.Relocation.ID, "3c10a00b"},
+	} {
+		if c.got != c.want {
+			t.Errorf("%s = %s, want %s", c.field, c.got, c.want)
+		}
 	}
 }
 

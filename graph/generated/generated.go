@@ -2886,12 +2886,13 @@ type Candidate {
   """
   The candidate's most recent stage move, with who made it (member) and from and to which
   stage: one field for "what was this candidate's last stage move, and who made it". Null when
-  the candidate was never moved.
+  the candidate was never moved. Most recent is by createdAt (Workable lists activities in id
+  order, which may differ); of two created at the same instant, the later one in the stream.
   """
   latestStageMove: Activity
   """
-  The candidate's most recent activity of one of the given kinds (of any kind when kinds is
-  null or empty), or null when there is none.
+  The candidate's most recent activity (by createdAt, as latestStageMove) of one of the given
+  kinds (of any kind when kinds is null or empty), or null when there is none.
   """
   latestActivity(kinds: [ActivityKind!]): Activity
 }
