@@ -200,6 +200,10 @@ type recordWriter struct {
 	// collected are the selections collected so far, by selection set:
 	// the fields of a list's items are collected once for all of them.
 	collected map[selectionKey]*selection
+	// lastKey and last are the selection collect returned last: a list's
+	// items ask for the same one in a row, found without hashing its key.
+	lastKey selectionKey
+	last    *selection
 }
 
 // selectionKey names a selection set (by its first element) collected
@@ -226,7 +230,11 @@ func (w *recordWriter) collect(sel ast.SelectionSet, types []string) (*selection
 	var key selectionKey
 	if len(sel) > 0 {
 		key = selectionKey{first: &sel[0], n: len(sel), typ: types[0]}
+		if w.last != nil && w.lastKey == key {
+			return w.last, true
+		}
 		if s, ok := w.collected[key]; ok {
+			w.lastKey, w.last = key, s
 			return s, true
 		}
 	}
@@ -259,6 +267,7 @@ func (w *recordWriter) collect(sel ast.SelectionSet, types []string) (*selection
 			w.collected = make(map[selectionKey]*selection)
 		}
 		w.collected[key] = s
+		w.lastKey, w.last = key, s
 	}
 	return s, true
 }

@@ -199,7 +199,7 @@ func newServer(cfg Config) *handler.Server {
 		apq = cfg.APQCache
 	}
 	srv.Use(extension.AutomaticPersistedQuery{Cache: apq})
-	srv.Use(extension.FixedComplexityLimit(cmp.Or(cfg.ComplexityLimit, DefaultComplexityLimit)))
+	srv.Use(newComplexityLimit(cmp.Or(cfg.ComplexityLimit, DefaultComplexityLimit)))
 	srv.Use(cost.Extension{})
 	for _, ext := range cfg.Extensions {
 		srv.Use(ext)
