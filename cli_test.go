@@ -12,6 +12,7 @@ import (
 
 	"github.com/workablegw/gateway/graph"
 	"github.com/workablegw/gateway/guard"
+	"github.com/workablegw/gateway/workable/simulator"
 )
 
 // TestBinaryCommands builds the gateway with the version stamped by
@@ -170,6 +171,52 @@ func TestEveryLogLineIsJSONWithRedisDown(t *testing.T) {
 		if !msgs[m] {
 			t.Errorf("no %q line in the log", m)
 		}
+	}
+}
+
+// TestJSONLogsPrintNothingElse: with JSON logs (LOG_FORMAT=json, or
+// production) every line the gateway writes, on stdout and on stderr, is
+// JSON: the startup banner becomes the "listening" line's url, playground
+// and demo, and nothing is printed on stdout.
+func TestJSONLogsPrintNothingElse(t *testing.T) {
+	t.Parallel()
+	sim := httptest.NewServer(simulator.New().Handler())
+	t.Cleanup(sim.Close)
+	tests := []struct {
+		name           string
+		env            map[string]string
+		demo           bool
+		wantPlayground bool
+	}{
+		{name: "demo with LOG_FORMAT=json", env: map[string]string{"PORT": "0", "LOG_FORMAT": "json"}, demo: true, wantPlayground: true},
+		{name: "production", env: production("PORT", "0", "WORKABLE_SUBDOMAIN", simulator.DemoSubdomain,
+			"WORKABLE_API_TOKEN", simulator.DemoToken, "WORKABLE_BASE_URL", sim.URL+"/spi/v3/", "DRAIN_DELAY", "0s")},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			base, logs, stdout, stop := startLoggedRunOutput(t, tt.env)
+			if err := stop(); err != nil {
+				t.Fatal(err)
+			}
+			if out := stdout.String(); out != "" {
+				t.Errorf("stdout with JSON logs = %q, want nothing", out)
+			}
+			var listening map[string]any
+			for _, l := range jsonLogLines(t, logs.String()) {
+				if l["msg"] == "listening" {
+					listening = l
+				}
+			}
+			if listening == nil {
+				t.Fatalf("no listening line in:\n%s", logs)
+			}
+			pg, hasPG := listening["playground"]
+			if listening["url"] != base+"/query" || listening["demo"] != tt.demo || hasPG != tt.wantPlayground ||
+				(hasPG && pg != base+"/") {
+				t.Errorf("listening = %v, want url %s/query, demo %v, playground %v", listening, base, tt.demo, tt.wantPlayground)
+			}
+		})
 	}
 }
 

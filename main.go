@@ -203,17 +203,46 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	srv.RegisterOnShutdown(func() { bus.Close() })
 	base := publicBase(cfg.Host, ln.Addr().(*net.TCPAddr).Port)
 	ver, _ := buildInfo()
-	logger.Info("listening", "addr", ln.Addr().String(), "version", ver, "production", cfg.Production)
-	fmt.Fprintf(stdout, "Workable GraphQL gateway listening on %s/query\n", base)
-	if cfg.Playground {
-		fmt.Fprintf(stdout, "GraphQL Playground: %s/\n", base)
-	}
-	if cfg.demo() {
-		fmt.Fprintln(stdout, "Demo mode: answering from the built-in Workable simulator, on this machine only (set WORKABLE_SUBDOMAIN and WORKABLE_API_TOKEN for a real account)")
-	}
+	announceListening(stdout, logger, telemetry.JSONLogs(getenv), listening{
+		addr: ln.Addr().String(), base: base, version: ver,
+		production: cfg.Production, playground: cfg.Playground, demo: cfg.demo(),
+	})
 	return serveUntilDone(ctx, srv, ln, shutdownPlan{
 		drain: cfg.DrainDelay, timeout: cfg.ShutdownTimeout, draining: draining, logger: logger,
 	})
+}
+
+// listening is what the gateway says once it listens.
+type listening struct {
+	addr, base, version          string
+	production, playground, demo bool
+}
+
+// announceListening logs the "listening" line and prints the banner: where
+// the endpoint and Playground are, and whether this is demo mode. With
+// JSON logs nothing else may reach a log pipeline, so the banner's
+// information goes into the log line (url, playground) and nothing is
+// printed on stdout.
+func announceListening(stdout io.Writer, logger *slog.Logger, jsonLogs bool, l listening) {
+	attrs := []any{"addr", l.addr, "version", l.version, "production", l.production}
+	if jsonLogs {
+		attrs = append(attrs, "url", l.base+"/query")
+		if l.playground {
+			attrs = append(attrs, "playground", l.base+"/")
+		}
+		attrs = append(attrs, "demo", l.demo)
+	}
+	logger.Info("listening", attrs...)
+	if jsonLogs {
+		return
+	}
+	fmt.Fprintf(stdout, "Workable GraphQL gateway listening on %s/query\n", l.base)
+	if l.playground {
+		fmt.Fprintf(stdout, "GraphQL Playground: %s/\n", l.base)
+	}
+	if l.demo {
+		fmt.Fprintln(stdout, "Demo mode: answering from the built-in Workable simulator, on this machine only (set WORKABLE_SUBDOMAIN and WORKABLE_API_TOKEN for a real account)")
+	}
 }
 
 // eventBus is a bus of candidate events that the gateway closes when it

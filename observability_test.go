@@ -59,40 +59,70 @@ func (b *syncBuffer) String() string {
 // is written) and returns run's error.
 func startLoggedRun(t *testing.T, env map[string]string) (string, *syncBuffer, func() error) {
 	t.Helper()
+	base, logs, _, stop := startLoggedRunOutput(t, env)
+	return base, logs, stop
+}
+
+// startLoggedRunOutput is startLoggedRun that also keeps run's standard
+// output. The base URL comes from the banner on stdout with text logs, and
+// from the "listening" line's url with JSON logs, which print no banner.
+func startLoggedRunOutput(t *testing.T, env map[string]string) (base string, logs, stdout *syncBuffer, stop func() error) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	logs := new(syncBuffer)
-	pr, pw := io.Pipe()
+	logs, stdout = new(syncBuffer), new(syncBuffer)
+	outR, outW := io.Pipe()
+	errR, errW := io.Pipe()
 	done := make(chan error, 1)
 	go func() {
-		err := run(ctx, nil, func(k string) string { return env[k] }, pw, logs)
-		pw.CloseWithError(io.EOF)
+		err := run(ctx, nil, func(k string) string { return env[k] }, outW, io.MultiWriter(logs, errW))
+		outW.CloseWithError(io.EOF)
+		errW.CloseWithError(io.EOF)
 		done <- err
 	}()
-	re := regexp.MustCompile(`Playground: (http://localhost:\d+)/`)
-	sc := bufio.NewScanner(pr)
-	var base string
-	for sc.Scan() {
-		if m := re.FindStringSubmatch(sc.Text()); m != nil {
-			base = m[1]
+	found := make(chan string, 2)
+	var watching sync.WaitGroup
+	watching.Add(2)
+	watch := func(r io.Reader, keep *syncBuffer, re *regexp.Regexp) {
+		defer watching.Done()
+		sc := bufio.NewScanner(r)
+		sent := false
+		for sc.Scan() {
+			if keep != nil {
+				keep.Write(append(sc.Bytes(), '\n'))
+			}
+			if m := re.FindSubmatch(sc.Bytes()); m != nil && !sent {
+				found <- string(m[1])
+				sent = true
+			}
+		}
+		io.Copy(io.Discard, r) // a line too long for the scanner
+		if !sent {
+			found <- ""
+		}
+	}
+	go watch(outR, stdout, regexp.MustCompile(`listening on (http://localhost:\d+)/query`))
+	go watch(errR, nil, regexp.MustCompile(`"url":"(http://localhost:\d+)/query"`))
+	for range 2 {
+		if base = <-found; base != "" {
 			break
 		}
 	}
 	if base == "" {
 		cancel()
-		t.Fatalf("run printed no Playground URL; run returned %v; logs:\n%s", <-done, logs)
+		t.Fatalf("run announced no URL; run returned %v; logs:\n%s", <-done, logs)
 	}
-	go io.Copy(io.Discard, pr)
 	var once sync.Once
 	var runErr error
-	stop := func() error {
+	stop = func() error {
 		once.Do(func() {
 			cancel()
 			runErr = <-done
+			watching.Wait() // every line run printed is kept
 		})
 		return runErr
 	}
 	t.Cleanup(func() { _ = stop() })
-	return base, logs, stop
+	return base, logs, stdout, stop
 }
 
 // gqlResult is the part of a GraphQL response the tests read.

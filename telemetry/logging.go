@@ -45,6 +45,34 @@ func NewLogger(w io.Writer, getenv func(string) string) *slog.Logger {
 		}
 	}
 
+	jsonLogs, problem := logFormat(getenv)
+	if problem != "" {
+		problems = append(problems, problem)
+	}
+
+	opts := &slog.HandlerOptions{Level: level}
+	var h slog.Handler = slog.NewTextHandler(w, opts)
+	if jsonLogs {
+		h = slog.NewJSONHandler(w, opts)
+	}
+	logger := slog.New(requestHandler{h})
+	for _, p := range problems {
+		logger.Warn("invalid logging setting", "problem", p)
+	}
+	return logger
+}
+
+// JSONLogs reports whether NewLogger, given getenv, writes JSON lines
+// (LOG_FORMAT, else GATEWAY_ENV), so that what a program prints besides its
+// logs can follow the same format.
+func JSONLogs(getenv func(string) string) bool {
+	jsonLogs, _ := logFormat(getenv)
+	return jsonLogs
+}
+
+// logFormat reads LOG_FORMAT and GATEWAY_ENV: whether logs are JSON, and
+// the problem with a LOG_FORMAT it does not know ("" when none).
+func logFormat(getenv func(string) string) (jsonLogs bool, problem string) {
 	format := "text"
 	if strings.EqualFold(strings.TrimSpace(getenv("GATEWAY_ENV")), "production") {
 		format = "json"
@@ -54,19 +82,9 @@ func NewLogger(w io.Writer, getenv func(string) string) *slog.Logger {
 	case "json", "text":
 		format = v
 	default:
-		problems = append(problems, "LOG_FORMAT must be json or text; using "+format)
+		problem = "LOG_FORMAT must be json or text; using " + format
 	}
-
-	opts := &slog.HandlerOptions{Level: level}
-	var h slog.Handler = slog.NewTextHandler(w, opts)
-	if format == "json" {
-		h = slog.NewJSONHandler(w, opts)
-	}
-	logger := slog.New(requestHandler{h})
-	for _, p := range problems {
-		logger.Warn("invalid logging setting", "problem", p)
-	}
-	return logger
+	return format == "json", problem
 }
 
 // RequestStats is what one request cost, filled in while it runs and
