@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -32,7 +33,11 @@ func TestJobDetailNeverBlanksListFields(t *testing.T) {
 	for _, b := range backends() {
 		t.Run(b.name, func(t *testing.T) {
 			t.Parallel()
-			env, _ := econEnv(t, b)
+			var answered atomic.Int64
+			env, _ := econEnv(t, b, withHandler(func(c Config) http.Handler {
+				c.fastPathAnswered = func() { answered.Add(1) }
+				return NewHandler(c)
+			}))
 			// The premise: the simulator's detail has no location_str.
 			detail, _, err := env.client.Jobs.Get(context.Background(), "GROOV002")
 			if err != nil || detail.Location == nil || detail.Location.LocationStr != nil {
@@ -87,6 +92,37 @@ func TestJobDetailNeverBlanksListFields(t *testing.T) {
 			}
 			if s := later.Again.Location.LocationStr; s == nil || *s != wantStr {
 				t.Errorf("job(shortcode:) again: locationStr %v", s)
+			}
+			// A candidates page of the record fast path's shape: it writes
+			// the job's fields from the list items, which the detail read
+			// must not have replaced. Its first read (gqlgen's) fills the
+			// decoded tier the fast path reads; the second is the fast
+			// path's.
+			var fast struct {
+				Candidates struct {
+					Nodes []struct {
+						ID  string
+						Job struct {
+							Shortcode, Title, State string
+							Location                struct{ City, LocationStr *string }
+						}
+					}
+				}
+			}
+			const fastQuery = `{ candidates(jobShortcode: "GROOV002", first: 5) { nodes { id job { shortcode title state location { city locationStr } } } } }`
+			env.mustQuery(fastQuery, nil, &fast)
+			before := answered.Load()
+			env.mustQuery(fastQuery, nil, &fast)
+			if answered.Load() != before+1 {
+				t.Errorf("the fast path did not answer the candidates page (%d answers before, %d after)", before, answered.Load())
+			}
+			if len(fast.Candidates.Nodes) == 0 {
+				t.Fatal("the fast path's page has no candidates")
+			}
+			for _, c := range fast.Candidates.Nodes {
+				if s := c.Job.Location.LocationStr; c.Job.Shortcode != "GROOV002" || s == nil || *s != wantStr {
+					t.Errorf("fast path: candidate %s's job = %+v, want GROOV002 with locationStr %q", c.ID, c.Job, wantStr)
+				}
 			}
 		})
 	}
