@@ -222,7 +222,7 @@ func emptyActivities() *model.ActivityConnection {
 // list fetch reads; shortcode is the job whose pipeline the activities'
 // stages belong to, candidateID the candidate whose list it is ("" for a
 // job's list, whose items name their candidate).
-func activityConnection(ctx context.Context, p pageRequest, fetch listPage[workable.Activity], shortcode, candidateID string) (*model.ActivityConnection, error) {
+func activityConnection(ctx context.Context, p pageRequest, fetch upstream.ListPage[workable.Activity], shortcode, candidateID string) (*model.ActivityConnection, error) {
 	conn := emptyActivities()
 	var err error
 	conn.Nodes, conn.Edges, conn.PageInfo, err = connection(ctx, p, fetch, activityID,

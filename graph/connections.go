@@ -157,7 +157,7 @@ type pageRequest struct {
 	first   int
 	afterID string // "" for the first page
 	// backward is set for last/before: the last items before beforeID
-	// ("" for the end of the list); see backwardPage.
+	// ("" for the end of the list); see upstream.LastPage.
 	backward bool
 	last     int
 	beforeID string
@@ -257,10 +257,25 @@ func followsCursor[T any](p pageRequest, items []T, id func(T) string) bool {
 	return p.afterID != "" && len(items) > 0 && id(items[0]) == p.afterID
 }
 
+// connectionPage returns the items of the page p asks for, with its
+// hasPreviousPage and hasNextPage.
+func connectionPage[T any](ctx context.Context, p pageRequest, fetch upstream.ListPage[T], id func(*T) string) (items []*T, hasPrev, hasNext bool, err error) {
+	if p.backward {
+		return upstream.LastPage(ctx, fetch, id, p.last, p.beforeID, p.kind == kindActivities)
+	}
+	pg, err := fetch(ctx, p.afterID, "", p.limit())
+	if err != nil {
+		return nil, false, false, err
+	}
+	hasPrev = followsCursor(p, pg.Items, id)
+	items, hasNext = window(p, pg.Items, id, pg.More)
+	return items, hasPrev, hasNext, nil
+}
+
 // connection reads the page p asks for through fetch and lays it out as a
 // connection: its nodes (made from the page's items by nodes), one edge
 // per node (made by edge with the node's cursor) and the page info.
-func connection[T, N, E any](ctx context.Context, p pageRequest, fetch listPage[T], id func(*T) string,
+func connection[T, N, E any](ctx context.Context, p pageRequest, fetch upstream.ListPage[T], id func(*T) string,
 	nodes func([]*T) []N, edge func(cursor string, node *N) E) ([]N, []E, *model.PageInfo, error) {
 	items, hasPrev, hasNext, err := connectionPage(ctx, p, fetch, id)
 	if err != nil {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/workablegw/gateway/cost"
 	"github.com/workablegw/gateway/redisconn"
+	"github.com/workablegw/gateway/upstream"
 	"github.com/workablegw/gateway/workable"
 )
 
@@ -32,7 +33,7 @@ const (
 	// extensions.retryAfter seconds is safe.
 	CodeStoreUnavailable = "STORE_UNAVAILABLE"
 	// CodeBackwardPagingLimit: a last/before page that the gateway could
-	// not find within its budget of Workable calls (see backwardPage).
+	// not find within its budget of Workable calls (see upstream.LastPage).
 	CodeBackwardPagingLimit = "BACKWARD_PAGING_LIMIT"
 )
 
@@ -73,6 +74,10 @@ func classify(err error) (code, msg string) {
 		// Any id or shortcode that fails the one rule (workable.ValidID),
 		// wherever it was checked.
 		return CodeBadUserInput, badID.Reason()
+	case errors.Is(err, upstream.ErrNotHexIDs):
+		return CodeBadUserInput, upstream.ErrNotHexIDs.Error()
+	case errors.Is(err, upstream.ErrBackwardPagingLimit):
+		return CodeBackwardPagingLimit, upstream.ErrBackwardPagingLimit.Error()
 	case errors.Is(err, errActivityLogTooLong):
 		return CodeResultTooLarge, errActivityLogTooLong.Error()
 	case errors.Is(err, workable.ErrUnauthorized):

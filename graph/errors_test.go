@@ -14,6 +14,7 @@ import (
 
 	"github.com/workablegw/gateway/gqlhttp"
 	"github.com/workablegw/gateway/redisconn"
+	"github.com/workablegw/gateway/upstream"
 	"github.com/workablegw/gateway/workable"
 	"github.com/workablegw/gateway/workable/simulator"
 )
@@ -198,6 +199,8 @@ func TestClassify(t *testing.T) {
 		{fmt.Errorf("get: %w", context.DeadlineExceeded), CodeUpstreamUnavailable},
 		{fmt.Errorf("get: %w", workable.ErrNotFound), CodeNotFound},
 		{errJobGone, CodeNotFound},
+		{fmt.Errorf("page: %w", upstream.ErrNotHexIDs), CodeBadUserInput},
+		{fmt.Errorf("page: %w", upstream.ErrBackwardPagingLimit), CodeBackwardPagingLimit},
 		{fmt.Errorf("list: %w", workable.ErrValidation), CodeBadUserInput},
 		{errors.New("something else"), CodeInternal},
 	}

@@ -1,7 +1,8 @@
-package graph
+package upstream
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"maps"
 	"math/rand/v2"
@@ -10,8 +11,6 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
-
-	"github.com/workablegw/gateway/upstream"
 )
 
 // item is a list item of the backward paging tests.
@@ -26,16 +25,16 @@ type fakeList struct {
 	calls int
 }
 
-func (f *fakeList) fetch(_ context.Context, since, max string, limit int) (upstream.Page[item], error) {
+func (f *fakeList) fetch(_ context.Context, since, max string, limit int) (Page[item], error) {
 	f.calls++
 	lo, hi := uint64(0), ^uint64(0)
 	if since != "" {
-		lo, _ = parseWorkableID(since)
+		lo, _ = ParseWorkableID(since)
 	}
 	if max != "" {
-		hi, _ = parseWorkableID(max)
+		hi, _ = ParseWorkableID(max)
 	}
-	var pg upstream.Page[item]
+	var pg Page[item]
 	for _, v := range f.ids {
 		if v < lo || v > hi {
 			continue
@@ -44,7 +43,7 @@ func (f *fakeList) fetch(_ context.Context, since, max string, limit int) (upstr
 			pg.More = true
 			break
 		}
-		pg.Items = append(pg.Items, &item{ID: hexID(v)})
+		pg.Items = append(pg.Items, &item{ID: HexID(v)})
 	}
 	return pg, nil
 }
@@ -101,7 +100,7 @@ func idLists() map[string][]uint64 {
 // TestBackwardPageMatchesBruteForce pages backwards through lists of every
 // shape, from every kind of position, and compares each page and its page
 // info with what the whole list says; it also bounds the Workable calls.
-// On the bursty list the search may stop at maxBackwardProbes: the page is
+// On the bursty list the search may stop at MaxBackwardProbes: the page is
 // then the last items found, fewer than asked (checked by
 // TestBackwardWalkCoversEveryItem).
 func TestBackwardPageMatchesBruteForce(t *testing.T) {
@@ -114,16 +113,15 @@ func TestBackwardPageMatchesBruteForce(t *testing.T) {
 		}
 		for _, b := range befores {
 			for _, last := range []int{0, 1, 7, 20, 50, 99, 100} {
-				for _, kind := range []string{kindCandidates, kindActivities} {
-					label := fmt.Sprintf("%s/before %d/last %d/%s", name, b, last, kind)
-					p := pageRequest{kind: kind, backward: true, last: last}
-					end := len(ids)
+				for _, fullIsTruncated := range []bool{false, true} {
+					label := fmt.Sprintf("%s/before %d/last %d/full page truncated %v", name, b, last, fullIsTruncated)
+					before, end := "", len(ids)
 					if b >= 0 {
-						p.beforeID, end = hexID(ids[b]), b
+						before, end = HexID(ids[b]), b
 					}
 					f := &fakeList{ids: ids}
-					got, hasPrev, hasNext, err := backwardPage(context.Background(), p, f.fetch, itemID)
-					if code, _ := classify(err); err != nil && (name != bursty || code != CodeBackwardPagingLimit) {
+					got, hasPrev, hasNext, err := LastPage(context.Background(), f.fetch, itemID, last, before, fullIsTruncated)
+					if err != nil && (name != bursty || !errors.Is(err, ErrBackwardPagingLimit)) {
 						t.Fatalf("%s: %v", label, err)
 					}
 					if err != nil {
@@ -131,7 +129,7 @@ func TestBackwardPageMatchesBruteForce(t *testing.T) {
 					}
 					want := hexIDs(ids[max(end-last, 0):end])
 					gotIDs := itemIDs(got)
-					if f.calls == maxBackwardProbes && len(gotIDs) < len(want) {
+					if f.calls == MaxBackwardProbes && len(gotIDs) < len(want) {
 						// Stopped at the cap: a shorter page of the right
 						// items, and a previous page to come.
 						want = want[len(want)-len(gotIDs):]
@@ -148,8 +146,8 @@ func TestBackwardPageMatchesBruteForce(t *testing.T) {
 					if wantNext := b >= 0; hasNext != wantNext {
 						t.Errorf("%s: hasNextPage = %v, want %v", label, hasNext, wantNext)
 					}
-					if f.calls > maxBackwardProbes {
-						t.Errorf("%s: %d Workable calls, more than %d", label, f.calls, maxBackwardProbes)
+					if f.calls > MaxBackwardProbes {
+						t.Errorf("%s: %d Workable calls, more than %d", label, f.calls, MaxBackwardProbes)
 					}
 					maxCalls[name] = max(maxCalls[name], f.calls)
 				}
@@ -173,14 +171,14 @@ func TestBackwardWalkCoversEveryItem(t *testing.T) {
 			f := &fakeList{ids: ids}
 			var walked []string
 			pages, limited := 0, 0
-			p := pageRequest{kind: kindCandidates, backward: true, last: last}
+			before := ""
 			for {
 				pages++
 				if pages > len(ids)+2 {
 					t.Fatalf("%s last %d: the walk does not end", name, last)
 				}
-				got, hasPrev, _, err := backwardPage(context.Background(), p, f.fetch, itemID)
-				if code, _ := classify(err); name == bursty && code == CodeBackwardPagingLimit {
+				got, hasPrev, _, err := LastPage(context.Background(), f.fetch, itemID, last, before, false)
+				if name == bursty && errors.Is(err, ErrBackwardPagingLimit) {
 					// A burst after a quiet month can hide the end of a
 					// long list from the bounded search; the answer says so.
 					limited++
@@ -196,7 +194,7 @@ func TestBackwardWalkCoversEveryItem(t *testing.T) {
 				if len(got) == 0 {
 					t.Fatalf("%s last %d: an empty page says a previous one follows", name, last)
 				}
-				p.beforeID = got[0].ID
+				before = got[0].ID
 			}
 			want := hexIDs(ids)
 			if limited > 0 {
@@ -216,7 +214,7 @@ func TestBackwardWalkCoversEveryItem(t *testing.T) {
 func hexIDs(ids []uint64) []string {
 	var out []string
 	for _, v := range ids {
-		out = append(out, hexID(v))
+		out = append(out, HexID(v))
 	}
 	return out
 }
@@ -234,8 +232,7 @@ func itemIDs(items []*item) []string {
 func TestBackwardPageFromADeletedItem(t *testing.T) {
 	t.Parallel()
 	f := &fakeList{ids: []uint64{0x10, 0x20, 0x30, 0x50}}
-	got, hasPrev, hasNext, err := backwardPage(context.Background(),
-		pageRequest{kind: kindJobs, backward: true, last: 2, beforeID: "40"}, f.fetch, itemID)
+	got, hasPrev, hasNext, err := LastPage(context.Background(), f.fetch, itemID, 2, "40", false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -248,14 +245,13 @@ func TestBackwardPageFromADeletedItem(t *testing.T) {
 // hexadecimal ids; anything else is a clear error, not a wrong page.
 func TestBackwardPageRefusesIDsThatAreNotHex(t *testing.T) {
 	t.Parallel()
-	fetch := func(context.Context, string, string, int) (upstream.Page[item], error) {
-		return upstream.Page[item]{Items: []*item{{ID: "GROOV003"}}}, nil
+	fetch := func(context.Context, string, string, int) (Page[item], error) {
+		return Page[item]{Items: []*item{{ID: "GROOV003"}}}, nil
 	}
 	for _, before := range []string{"", "not-hex"} {
-		_, _, _, err := backwardPage(context.Background(),
-			pageRequest{kind: kindJobs, backward: true, last: 2, beforeID: before}, fetch, itemID)
-		if code, _ := classify(err); code != CodeBadUserInput {
-			t.Errorf("before %q: error %v, want BAD_USER_INPUT", before, err)
+		_, _, _, err := LastPage(context.Background(), fetch, itemID, 2, before, false)
+		if !errors.Is(err, ErrNotHexIDs) {
+			t.Errorf("before %q: error %v, want ErrNotHexIDs", before, err)
 		}
 	}
 }

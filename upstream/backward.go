@@ -1,11 +1,10 @@
-package graph
+package upstream
 
 import (
 	"context"
+	"errors"
 	"math"
 	"strconv"
-
-	"github.com/workablegw/gateway/upstream"
 )
 
 // Backward paging (last/before) over lists that Workable only serves
@@ -17,7 +16,7 @@ import (
 // OLDEST items before a cursor, not the newest, and no total count says
 // where the end is. What makes backward paging possible is that since_id
 // need not be an existing id: Workable's own paging.next uses "last id + 1"
-// (API.md §10). backwardPage therefore searches the id space: it asks for
+// (API.md §10). LastPage therefore searches the id space: it asks for
 // windows [s, hi] and moves s until the window holds the last+1 items it
 // needs (the extra one proves a previous page), estimating s from the
 // density of the ids it has seen. A window that comes back complete (no
@@ -34,34 +33,27 @@ import (
 
 const (
 	// backwardLimit is the page size of a backward probe: Workable's
-	// largest.
-	backwardLimit = workableMaxLimit
-	// maxBackwardProbes bounds the Workable calls of one backward page.
-	maxBackwardProbes = 12
+	// largest (API.md §2).
+	backwardLimit = 100
+	// MaxBackwardProbes bounds the Workable calls of one backward page.
+	MaxBackwardProbes = 12
 )
 
-// listPage fetches one Workable list page of a connection: at most limit
-// items with since <= id <= max (hexadecimal ids; "" for no bound), oldest
-// first, and whether paging.next was present.
-type listPage[T any] func(ctx context.Context, since, max string, limit int) (upstream.Page[T], error)
+// ListPage fetches one Workable list page: at most limit items with
+// since <= id <= max (hexadecimal ids; "" for no bound), oldest first, and
+// whether paging.next was present.
+type ListPage[T any] func(ctx context.Context, since, max string, limit int) (Page[T], error)
 
-// connectionPage returns the items of the page p asks for, with its
-// hasPreviousPage and hasNextPage.
-func connectionPage[T any](ctx context.Context, p pageRequest, fetch listPage[T], id func(*T) string) (items []*T, hasPrev, hasNext bool, err error) {
-	if p.backward {
-		return backwardPage(ctx, p, fetch, id)
-	}
-	pg, err := fetch(ctx, p.afterID, "", p.limit())
-	if err != nil {
-		return nil, false, false, err
-	}
-	hasPrev = followsCursor(p, pg.Items, id)
-	items, hasNext = window(p, pg.Items, id, pg.More)
-	return items, hasPrev, hasNext, nil
-}
+// ErrNotHexIDs is the answer to backward paging over ids that are not
+// Workable's hexadecimal numbers, which the search cannot do arithmetic on.
+var ErrNotHexIDs = errors.New("paging backwards needs Workable's hexadecimal ids, and this list has an id that is not one; page forwards with first and after")
 
-// parseWorkableID parses an id as Workable's hexadecimal number.
-func parseWorkableID(id string) (uint64, bool) {
+// ErrBackwardPagingLimit is the answer to a backward page that the search
+// could not find within MaxBackwardProbes Workable calls.
+var ErrBackwardPagingLimit = errors.New("the gateway could not find this page within its budget of Workable calls for one backward page; page forwards with first and after, or narrow the list with filters")
+
+// ParseWorkableID parses an id as Workable's hexadecimal number.
+func ParseWorkableID(id string) (uint64, bool) {
 	if id == "" || len(id) > 16 {
 		return 0, false
 	}
@@ -69,38 +61,32 @@ func parseWorkableID(id string) (uint64, bool) {
 	return v, err == nil
 }
 
-// hexID formats v as a Workable id.
-func hexID(v uint64) string { return strconv.FormatUint(v, 16) }
+// HexID formats v as a Workable id.
+func HexID(v uint64) string { return strconv.FormatUint(v, 16) }
 
-// errNotHexIDs is the answer to backward paging over ids that are not
-// Workable's hexadecimal numbers, which the search cannot do arithmetic on.
-func errNotHexIDs() error {
-	return badInput("paging backwards needs Workable's hexadecimal ids, and this list has an id that is not one; page forwards with first and after")
-}
-
-// backwardPage returns the last p.last items before p.beforeID (or of the
-// whole list), hasPrev (exact, except that it is true when the search
-// stopped at maxBackwardProbes before knowing) and hasNext (whether the
+// LastPage returns the last n items before beforeID (or of the whole list
+// when it is ""), hasPrev (exact, except that it is true when the search
+// stopped at MaxBackwardProbes before knowing) and hasNext (whether the
 // before item still exists; false at the end of the list, which is exact).
-// A search that stops at maxBackwardProbes returns the last items it found
-// (fewer than asked, still the right ones), or BACKWARD_PAGING_LIMIT when
-// it found none.
-func backwardPage[T any](ctx context.Context, p pageRequest, fetch listPage[T], id func(*T) string) (items []*T, hasPrev, hasNext bool, err error) {
-	n := p.last
-	hasBefore := p.beforeID != ""
+// A search that stops at MaxBackwardProbes returns the last items it found
+// (fewer than asked, still the right ones), or ErrBackwardPagingLimit when
+// it found none; ids that are not hexadecimal give ErrNotHexIDs.
+//
+// A probe is truncated when more items than it returned are in its window:
+// paging.next says so for jobs and candidates; for activities, whose
+// paging.next the reference does not confirm, fullIsTruncated makes a full
+// page count as truncated.
+func LastPage[T any](ctx context.Context, fetch ListPage[T], id func(*T) string, n int, beforeID string, fullIsTruncated bool) (items []*T, hasPrev, hasNext bool, err error) {
+	hasBefore := beforeID != ""
 	hi := uint64(math.MaxUint64) // inclusive upper bound of the search
 	if hasBefore {
 		var ok bool
-		if hi, ok = parseWorkableID(p.beforeID); !ok {
-			return nil, false, false, errNotHexIDs()
+		if hi, ok = ParseWorkableID(beforeID); !ok {
+			return nil, false, false, ErrNotHexIDs
 		}
 	}
-	// A probe is truncated when more items than it returned are in its
-	// window: paging.next says so for jobs and candidates; for activities,
-	// whose paging.next the reference does not confirm, a full page counts
-	// as truncated.
-	truncated := func(pg upstream.Page[T]) bool {
-		return pg.More || (p.kind == kindActivities && len(pg.Items) >= backwardLimit)
+	truncated := func(pg Page[T]) bool {
+		return pg.More || (fullIsTruncated && len(pg.Items) >= backwardLimit)
 	}
 	var (
 		// tail holds every item with tailFrom <= id <= hi, oldest first,
@@ -140,7 +126,7 @@ func backwardPage[T any](ctx context.Context, p pageRequest, fetch listPage[T], 
 			tailFrom, low = lowFrom, nil
 			continue
 		}
-		if probes == maxBackwardProbes {
+		if probes == MaxBackwardProbes {
 			capped = true
 			break
 		}
@@ -188,21 +174,21 @@ func backwardPage[T any](ctx context.Context, p pageRequest, fetch listPage[T], 
 		until := ""
 		switch {
 		case tailKnown:
-			until = hexID(tailFrom - 1)
+			until = HexID(tailFrom - 1)
 		case hasBefore:
-			until = hexID(hi)
+			until = HexID(hi)
 		}
 		since := ""
 		if s > 0 {
-			since = hexID(s)
+			since = HexID(s)
 		}
 		pg, err := fetch(ctx, since, until, backwardLimit)
 		if err != nil {
 			return nil, false, false, err
 		}
 		for _, it := range pg.Items {
-			if _, ok := parseWorkableID(id(it)); !ok {
-				return nil, false, false, errNotHexIDs()
+			if _, ok := ParseWorkableID(id(it)); !ok {
+				return nil, false, false, ErrNotHexIDs
 			}
 		}
 		per := topPer
@@ -232,7 +218,7 @@ func backwardPage[T any](ctx context.Context, p pageRequest, fetch listPage[T], 
 	}
 	if capped && len(tail) == 0 {
 		// Nothing found to return, and no cursor to continue from.
-		return nil, false, false, errBackwardPagingLimit
+		return nil, false, false, ErrBackwardPagingLimit
 	}
 	// Capped, the page holds the last items found, fewer than asked: a
 	// correct page, which the client continues from with before.
@@ -243,14 +229,9 @@ func backwardPage[T any](ctx context.Context, p pageRequest, fetch listPage[T], 
 	return tail, hasPrev, hasNext, nil
 }
 
-// errBackwardPagingLimit is the answer to a backward page that the search
-// could not find within maxBackwardProbes Workable calls.
-var errBackwardPagingLimit = &codedError{code: CodeBackwardPagingLimit,
-	msg: "the gateway could not find this page within its budget of Workable calls for one backward page; page forwards with first and after, or narrow the list with filters"}
-
 // mustID returns the numeric id of an item whose id has been checked.
 func mustID[T any](it *T, id func(*T) string) uint64 {
-	v, _ := parseWorkableID(id(it))
+	v, _ := ParseWorkableID(id(it))
 	return v
 }
 
