@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/workablegw/gateway/graph/model"
+	"github.com/workablegw/gateway/upstream"
 	"github.com/workablegw/gateway/workable"
 )
 
@@ -18,47 +19,35 @@ import (
 
 // disqualificationReasons resolves Query.disqualificationReasons.
 func (r *Resolver) disqualificationReasons(ctx context.Context) ([]workable.DisqualificationReason, error) {
-	reasons, err := load(ctx, r.loadersFor(ctx).reasons, "")
-	if err != nil {
-		return nil, fmt.Errorf("list disqualification reasons: %w", err)
-	}
-	out := make([]workable.DisqualificationReason, 0, len(reasons))
-	for _, x := range reasons {
-		out = append(out, *x)
-	}
-	return out, nil
+	return loadValues(ctx, r.loadersFor(ctx).reasons, "", "list disqualification reasons")
 }
 
 // jobStages resolves Job.stages: the job's own pipeline, GET
 // /jobs/{shortcode}/stages, through the same cached loader that types
 // activities.
 func (r *Resolver) jobStages(ctx context.Context, obj *model.Job) ([]workable.Stage, error) {
-	stages, err := load(ctx, r.loadersFor(ctx).stages, obj.Shortcode)
-	if err != nil {
-		return nil, fmt.Errorf("list stages of job %s: %w", obj.Shortcode, err)
-	}
-	if stages == nil {
-		return nil, errJobGone
-	}
-	out := make([]workable.Stage, 0, len(stages))
-	for _, s := range stages {
-		out = append(out, *s)
-	}
-	return out, nil
+	return loadValues(ctx, r.loadersFor(ctx).stages, obj.Shortcode, "list stages of job "+obj.Shortcode)
 }
 
 // jobMembers resolves Job.members: GET /jobs/{shortcode}/members.
 func (r *Resolver) jobMembers(ctx context.Context, obj *model.Job) ([]workable.Member, error) {
-	members, err := load(ctx, r.loadersFor(ctx).jobMembers, obj.Shortcode)
+	return loadValues(ctx, r.loadersFor(ctx).jobMembers, obj.Shortcode, "list members of job "+obj.Shortcode)
+}
+
+// loadValues loads the list of key through l and copies its items. A nil
+// list is a job Workable no longer has (errJobGone), except for the key
+// "" of an account-wide list.
+func loadValues[T any](ctx context.Context, l *upstream.Loader[string, []*T], key, what string) ([]T, error) {
+	items, err := load(ctx, l, key)
 	if err != nil {
-		return nil, fmt.Errorf("list members of job %s: %w", obj.Shortcode, err)
+		return nil, fmt.Errorf("%s: %w", what, err)
 	}
-	if members == nil {
+	if items == nil && key != "" {
 		return nil, errJobGone
 	}
-	out := make([]workable.Member, 0, len(members))
-	for _, m := range members {
-		out = append(out, *m)
+	out := make([]T, 0, len(items))
+	for _, it := range items {
+		out = append(out, *it)
 	}
 	return out, nil
 }

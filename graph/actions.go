@@ -14,7 +14,7 @@ import (
 	"github.com/workablegw/gateway/events"
 	"github.com/workablegw/gateway/gqlhttp"
 	"github.com/workablegw/gateway/graph/model"
-	"github.com/workablegw/gateway/upstream"
+	"github.com/workablegw/gateway/hiring"
 	"github.com/workablegw/gateway/workable"
 )
 
@@ -29,8 +29,9 @@ import (
 //  2. names the acting member: the input's memberId, else the credential's
 //     default (WORKABLE_MEMBER_ID, or the memberId given to
 //     addWorkableCredential); with neither it is userError MEMBER_REQUIRED;
-//  3. with an idempotency key (all but setCandidateTags, which a repeat
-//     cannot double), runs at most once per key, like createCandidate;
+//  3. runs in hiring.Writes.Act: with an idempotency key (all but
+//     setCandidateTags, which a repeat cannot double), at most once per
+//     key, like createCandidate;
 //  4. makes one Workable write, never retried: 404 is userError NOT_FOUND
 //     on id, 422 one userError per Workable message on the input field it
 //     names, an unknown outcome (5xx, timeout) UPSTREAM_UNAVAILABLE;
@@ -58,27 +59,15 @@ func (r *Resolver) defaultActingMember(ctx context.Context) string {
 	return r.econFor(ctx).MemberID()
 }
 
-// candidateAction is a validated hiring action, ready for Workable.
+// candidateAction is a validated hiring action, ready for hiring.Act,
+// with what the GraphQL answer needs beside it.
 type candidateAction struct {
-	// op is the mutation's name; it scopes idempotency keys.
-	op string
+	hiring.Action
 	// past says what happened to the candidate, for the message of an
 	// unknown outcome ("moved", "rated", …).
 	past string
-	// id is the candidate acted on.
-	id string
 	// keyed actions take an idempotency key.
 	keyed bool
-	// request is what is sent to Workable, the fingerprint of the input
-	// for idempotency.
-	request any
-	// fields maps the keys of Workable's validation_errors to the input's
-	// fields (a key's first segment is tried too: "comment.body").
-	fields map[string]string
-	// notFound is the message of a 404.
-	notFound string
-	// send makes the Workable write.
-	send func(ctx context.Context, c *workable.Client) (actionOutcome, error)
 	// event is the candidate event the action publishes once it happened
 	// ("" for none), about the candidate the payload answers; job and stage
 	// are what the input says of them, used when the candidate cannot be
@@ -87,54 +76,32 @@ type candidateAction struct {
 	job, stage string
 }
 
-// actionOutcome is what an action's Workable write gave; the idempotency
-// store keeps it for repeats.
-type actionOutcome struct {
-	// CandidateID is the candidate the payload answers when it is not the
-	// one acted on: the new candidate of a copy or a relocation.
-	CandidateID string `json:"candidateId,omitempty"`
-	// Unnamed reports a copy or relocation whose answer named no new
-	// candidate (the write happened).
-	Unnamed bool `json:"unnamed,omitempty"`
-	// CommentID is Workable's id of a new comment, when it gave one.
-	CommentID string `json:"commentId,omitempty"`
-	// UserErrors are Workable's 404 or 422, mapped to the input.
-	UserErrors []model.UserError `json:"userErrors,omitempty"`
-	// sent reports that this request made the write (false for a replay of
-	// an earlier request's with the same idempotency key).
-	sent bool
-}
-
 // runAction runs a valid action once (once per idempotency key, when
 // keyField or the Idempotency-Key header gives one and a.keyed) and reads
 // the candidate the payload answers. userErrors are the caller's to fix;
 // err is a GraphQL error.
-func (r *Resolver) runAction(ctx context.Context, a candidateAction, keyField *string) (out actionOutcome, cand *workable.Candidate, userErrs []model.UserError, err error) {
+func (r *Resolver) runAction(ctx context.Context, a candidateAction, keyField *string) (out hiring.Outcome, cand *workable.Candidate, userErrs []model.UserError, err error) {
 	ctx = gqlhttp.RequestContext(ctx) // the Workable call and the stores wait within the request's deadline
-	key := ""
 	if a.keyed {
 		k, keyErrs := requestIdempotencyKey(ctx, keyField)
 		if len(keyErrs) > 0 {
 			return out, nil, keyErrs, nil
 		}
-		key = k
+		a.Key = k
 	}
-	e := r.econFor(ctx)
-	// The mutation's name scopes the key: one Idempotency-Key header may
-	// cover actions of different kinds in one request.
-	w := write{op: a.op, past: a.past, noun: "action", key: key, scope: a.op, input: struct {
-		Op, ID  string
-		Request any
-	}{a.op, a.id, a.request}}
-	out, replayed, userErrs, err := once(ctx, r, w, func(ctx context.Context) (actionOutcome, error) {
-		return r.sendAction(ctx, e, a)
-	})
-	if err != nil || len(userErrs) > 0 {
+	out, err = r.writes.Act(ctx, r.econFor(ctx), a.Action)
+	switch {
+	case out.Sent:
+		r.forgetCandidates(ctx, a.ID, out.CandidateID)
+	case errors.Is(err, workable.ErrOutcomeUnknown):
+		r.forgetCandidates(ctx, a.ID)
+	}
+	if err != nil {
+		userErrs, err := r.writeError(ctx, a.Op, a.past, "action", err)
 		return out, nil, userErrs, err
 	}
-	out.sent = !replayed
-	if len(out.UserErrors) > 0 {
-		return out, nil, out.UserErrors, nil
+	if len(out.Problems) > 0 {
+		return out, nil, problemUserErrors(out.Problems), nil
 	}
 	if out.Unnamed {
 		graphql.AddError(ctx, &gqlerror.Error{
@@ -147,49 +114,25 @@ func (r *Resolver) runAction(ctx context.Context, a candidateAction, keyField *s
 	}
 	// The action happened: a failure to read the candidate back is reported
 	// next to the payload, not instead of it.
-	cand, err = load(ctx, r.loadersFor(ctx).candidate, cmp.Or(out.CandidateID, a.id))
+	cand, err = load(ctx, r.loadersFor(ctx).candidate, cmp.Or(out.CandidateID, a.ID))
 	if err != nil {
 		graphql.AddError(ctx, fmt.Errorf("read the candidate after the action: %w", err))
 		cand = nil
 	}
-	if out.sent && a.event != "" {
+	if out.Sent && a.event != "" {
 		job := a.job
 		if cand != nil {
 			job = cmp.Or(cand.Job.Shortcode, job)
 		}
-		r.publish(ctx, a.event, cmp.Or(out.CandidateID, a.id), job, cmp.Or(cand.StageName(), a.stage), cand.LastUpdated())
+		r.publish(ctx, a.event, cmp.Or(out.CandidateID, a.ID), job, cmp.Or(cand.StageName(), a.stage), cand.LastUpdated())
 	}
 	return out, cand, []model.UserError{}, nil
 }
 
-// sendAction makes the Workable write of a valid action and invalidates
-// what it made stale. Workable's 404 and 422 come back as the outcome's
-// userErrors; any other failure as the error.
-func (r *Resolver) sendAction(ctx context.Context, e *upstream.Economy, a candidateAction) (actionOutcome, error) {
-	out, err := a.send(ctx, e.Client())
-	switch {
-	case err == nil:
-		r.candidatesChanged(ctx, e, a.id, out.CandidateID)
-		out.sent = true
-		return out, nil
-	case errors.Is(err, workable.ErrNotFound):
-		return actionOutcome{UserErrors: []model.UserError{{Field: inputAt("id"), Message: a.notFound, Code: UserErrorNotFound}}}, nil
-	case errors.Is(err, workable.ErrValidation):
-		return actionOutcome{UserErrors: actionUserErrors(err, a.fields)}, nil
-	case errors.Is(err, workable.ErrOutcomeUnknown):
-		// Nothing of the answer is trusted: everything the action could
-		// have changed is read again. (A copy's or relocation's new
-		// candidate is unknown; the lists generation covers its lists.)
-		r.candidatesChanged(ctx, e, a.id)
-	}
-	return out, err
-}
-
-// candidatesChanged invalidates the cache after an action on the
-// candidates ids (see upstream.Economy.CandidatesChanged) and forgets the copies
-// this request's loaders hold, so that the payload reads the new state.
-func (r *Resolver) candidatesChanged(ctx context.Context, e *upstream.Economy, ids ...string) {
-	e.CandidatesChanged(ctx, ids...)
+// forgetCandidates forgets the copies this request's loaders hold of the
+// candidates ids after an action on them (which invalidated the cache), so
+// that the payload reads the new state.
+func (r *Resolver) forgetCandidates(ctx context.Context, ids ...string) {
 	l := r.loadersFor(ctx)
 	for _, id := range ids {
 		if id == "" {
@@ -206,47 +149,6 @@ func (r *Resolver) candidatesChanged(ctx context.Context, e *upstream.Economy, i
 	l.activityPages.ClearAll()
 	l.jobActivityPages.ClearAll()
 	l.activity.ClearAll()
-}
-
-// actionUserErrors maps a Workable 422 to userErrors: one per message of
-// validation_errors, in key order, on the input field fields names for its
-// key (or for the key's first segment, e.g. "comment" of "comment.body"),
-// else on the input root. "already exists" messages (a copy into a job
-// that has the candidate's e-mail address) get ALREADY_EXISTS.
-func actionUserErrors(err error, fields map[string]string) []model.UserError {
-	var er *workable.ErrorResponse
-	if !errors.As(err, &er) {
-		return []model.UserError{{Field: inputAt(), Code: UserErrorInvalid, Message: "Workable rejected the input"}}
-	}
-	keys := make([]string, 0, len(er.ValidationErrors))
-	for k := range er.ValidationErrors {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	var out []model.UserError
-	for _, key := range keys {
-		path := inputAt()
-		if f, ok := fields[key]; ok {
-			path = inputAt(f)
-		} else if i := strings.IndexAny(key, ".["); i > 0 && fields[key[:i]] != "" {
-			path = inputAt(fields[key[:i]])
-		}
-		for _, msg := range er.ValidationErrors[key] {
-			code := UserErrorInvalid
-			if strings.Contains(strings.ToLower(msg), "already exists") {
-				code = UserErrorAlreadyExists
-			}
-			out = append(out, model.UserError{Field: path, Code: code, Message: fmt.Sprintf("Workable rejected %s: %s", key, msg)})
-		}
-	}
-	if len(out) == 0 {
-		msg := "Workable rejected the action"
-		if er.Message != "" {
-			msg += ": " + er.Message
-		}
-		out = append(out, model.UserError{Field: inputAt(), Code: UserErrorInvalid, Message: msg})
-	}
-	return out
 }
 
 // actingMember checks the input's memberId, or takes the credential's
@@ -281,6 +183,29 @@ func withMember(fields map[string]string) map[string]string {
 	return out
 }
 
+// runActionPayload answers a hiring action: the userErrors of v when the
+// input has problems, else those of running a (see runAction) or its
+// candidate, made into the mutation's payload by payload.
+func runActionPayload[P any](ctx context.Context, r *Resolver, v *validator, a candidateAction, keyField *string,
+	payload func(c *workable.Candidate, out hiring.Outcome, userErrs []model.UserError) *P) (*P, error) {
+	if len(v.errs) > 0 {
+		return payload(nil, hiring.Outcome{}, v.errs), nil
+	}
+	out, c, userErrs, err := r.runAction(ctx, a, keyField)
+	if err != nil {
+		return nil, err
+	}
+	return payload(c, out, userErrs), nil
+}
+
+// sendOnly is the Send of an action whose Workable answer names nothing
+// the payload needs.
+func sendOnly(send func(ctx context.Context, c *workable.CandidatesService) error) func(context.Context, *workable.Client) (hiring.Outcome, error) {
+	return func(ctx context.Context, wc *workable.Client) (hiring.Outcome, error) {
+		return hiring.Outcome{}, send(ctx, wc.Candidates)
+	}
+}
+
 // moveCandidate implements Mutation.moveCandidate: POST
 // /candidates/{id}/move.
 func (r *Resolver) moveCandidate(ctx context.Context, in model.MoveCandidateInput) (*model.MoveCandidatePayload, error) {
@@ -288,23 +213,16 @@ func (r *Resolver) moveCandidate(ctx context.Context, in model.MoveCandidateInpu
 	id := v.identifier(inputAt("id"), in.ID, "candidate id")
 	req := workable.Move{TargetStage: v.stageSlug(inputAt("toStage"), in.ToStage)}
 	req.MemberID = r.actingMember(ctx, &v, in.MemberID)
-	if len(v.errs) > 0 {
-		return &model.MoveCandidatePayload{UserErrors: v.errs}, nil
-	}
-	_, c, userErrs, err := r.runAction(ctx, candidateAction{
-		op: "moveCandidate", past: "moved", id: id, keyed: true, request: req,
-		event: events.CandidateMoved, stage: req.TargetStage,
-		fields:   withMember(map[string]string{"target_stage": "toStage"}),
-		notFound: "Workable has no candidate with this id",
-		send: func(ctx context.Context, wc *workable.Client) (actionOutcome, error) {
-			_, err := wc.Candidates.Move(ctx, id, req)
-			return actionOutcome{}, err
-		},
-	}, in.IdempotencyKey)
-	if err != nil {
-		return nil, err
-	}
-	return &model.MoveCandidatePayload{Candidate: c, UserErrors: userErrs}, nil
+	a := candidateAction{past: "moved", keyed: true, event: events.CandidateMoved, stage: req.TargetStage,
+		Action: hiring.Action{Op: "moveCandidate", ID: id, Request: req,
+			Fields: withMember(map[string]string{"target_stage": "toStage"}),
+			Send: sendOnly(func(ctx context.Context, c *workable.CandidatesService) error {
+				_, err := c.Move(ctx, id, req)
+				return err
+			})}}
+	return runActionPayload(ctx, r, &v, a, in.IdempotencyKey, func(c *workable.Candidate, _ hiring.Outcome, errs []model.UserError) *model.MoveCandidatePayload {
+		return &model.MoveCandidatePayload{Candidate: c, UserErrors: errs}
+	})
 }
 
 // disqualifyCandidate implements Mutation.disqualifyCandidate: POST
@@ -320,24 +238,17 @@ func (r *Resolver) disqualifyCandidate(ctx context.Context, in model.DisqualifyC
 		req.Note = *note
 	}
 	req.MemberID = r.actingMember(ctx, &v, in.MemberID)
-	if len(v.errs) > 0 {
-		return &model.DisqualifyCandidatePayload{UserErrors: v.errs}, nil
-	}
-	_, c, userErrs, err := r.runAction(ctx, candidateAction{
-		op: "disqualifyCandidate", past: "disqualified", id: id, keyed: true, request: req,
-		event: events.CandidateMoved,
-		fields: withMember(map[string]string{"disqualify_reason_id": "reasonId", "disqualification_reason": "reasonId",
-			"disqualify_note": "note", "withdrew": "withdrew"}),
-		notFound: "Workable has no candidate with this id",
-		send: func(ctx context.Context, wc *workable.Client) (actionOutcome, error) {
-			_, err := wc.Candidates.Disqualify(ctx, id, req)
-			return actionOutcome{}, err
-		},
-	}, in.IdempotencyKey)
-	if err != nil {
-		return nil, err
-	}
-	return &model.DisqualifyCandidatePayload{Candidate: c, UserErrors: userErrs}, nil
+	a := candidateAction{past: "disqualified", keyed: true, event: events.CandidateMoved,
+		Action: hiring.Action{Op: "disqualifyCandidate", ID: id, Request: req,
+			Fields: withMember(map[string]string{"disqualify_reason_id": "reasonId", "disqualification_reason": "reasonId",
+				"disqualify_note": "note", "withdrew": "withdrew"}),
+			Send: sendOnly(func(ctx context.Context, c *workable.CandidatesService) error {
+				_, err := c.Disqualify(ctx, id, req)
+				return err
+			})}}
+	return runActionPayload(ctx, r, &v, a, in.IdempotencyKey, func(c *workable.Candidate, _ hiring.Outcome, errs []model.UserError) *model.DisqualifyCandidatePayload {
+		return &model.DisqualifyCandidatePayload{Candidate: c, UserErrors: errs}
+	})
 }
 
 // revertDisqualification implements Mutation.revertDisqualification: POST
@@ -346,23 +257,16 @@ func (r *Resolver) revertDisqualification(ctx context.Context, in model.RevertDi
 	var v validator
 	id := v.identifier(inputAt("id"), in.ID, "candidate id")
 	member := r.actingMember(ctx, &v, in.MemberID)
-	if len(v.errs) > 0 {
-		return &model.RevertDisqualificationPayload{UserErrors: v.errs}, nil
-	}
-	_, c, userErrs, err := r.runAction(ctx, candidateAction{
-		op: "revertDisqualification", past: "requalified", id: id, keyed: true,
-		event:   events.CandidateMoved,
-		request: map[string]string{"member_id": member}, fields: withMember(nil),
-		notFound: "Workable has no candidate with this id",
-		send: func(ctx context.Context, wc *workable.Client) (actionOutcome, error) {
-			_, err := wc.Candidates.RevertDisqualification(ctx, id, member)
-			return actionOutcome{}, err
-		},
-	}, in.IdempotencyKey)
-	if err != nil {
-		return nil, err
-	}
-	return &model.RevertDisqualificationPayload{Candidate: c, UserErrors: userErrs}, nil
+	a := candidateAction{past: "requalified", keyed: true, event: events.CandidateMoved,
+		Action: hiring.Action{Op: "revertDisqualification", ID: id,
+			Request: map[string]string{"member_id": member}, Fields: withMember(nil),
+			Send: sendOnly(func(ctx context.Context, c *workable.CandidatesService) error {
+				_, err := c.RevertDisqualification(ctx, id, member)
+				return err
+			})}}
+	return runActionPayload(ctx, r, &v, a, in.IdempotencyKey, func(c *workable.Candidate, _ hiring.Outcome, errs []model.UserError) *model.RevertDisqualificationPayload {
+		return &model.RevertDisqualificationPayload{Candidate: c, UserErrors: errs}
+	})
 }
 
 // commentOnCandidate implements Mutation.commentOnCandidate: POST
@@ -383,22 +287,16 @@ func (r *Resolver) commentOnCandidate(ctx context.Context, in model.CommentOnCan
 		}
 	}
 	req.MemberID = r.actingMember(ctx, &v, in.MemberID)
-	if len(v.errs) > 0 {
-		return &model.CommentOnCandidatePayload{UserErrors: v.errs}, nil
-	}
-	out, c, userErrs, err := r.runAction(ctx, candidateAction{
-		op: "commentOnCandidate", past: "commented on", id: id, keyed: true, request: req,
-		fields:   withMember(map[string]string{"comment": "body", "body": "body", "policy": "visibleTo", "comment.policy": "visibleTo"}),
-		notFound: "Workable has no candidate with this id",
-		send: func(ctx context.Context, wc *workable.Client) (actionOutcome, error) {
-			commentID, _, err := wc.Candidates.Comment(ctx, id, req)
-			return actionOutcome{CommentID: commentID}, err
-		},
-	}, in.IdempotencyKey)
-	if err != nil {
-		return nil, err
-	}
-	return &model.CommentOnCandidatePayload{Candidate: c, CommentID: optionalID(out.CommentID), UserErrors: userErrs}, nil
+	a := candidateAction{past: "commented on", keyed: true,
+		Action: hiring.Action{Op: "commentOnCandidate", ID: id, Request: req,
+			Fields: withMember(map[string]string{"comment": "body", "body": "body", "policy": "visibleTo", "comment.policy": "visibleTo"}),
+			Send: func(ctx context.Context, wc *workable.Client) (hiring.Outcome, error) {
+				commentID, _, err := wc.Candidates.Comment(ctx, id, req)
+				return hiring.Outcome{CommentID: commentID}, err
+			}}}
+	return runActionPayload(ctx, r, &v, a, in.IdempotencyKey, func(c *workable.Candidate, out hiring.Outcome, errs []model.UserError) *model.CommentOnCandidatePayload {
+		return &model.CommentOnCandidatePayload{Candidate: c, CommentID: optionalID(out.CommentID), UserErrors: errs}
+	})
 }
 
 // rateCandidate implements Mutation.rateCandidate: POST
@@ -416,22 +314,16 @@ func (r *Resolver) rateCandidate(ctx context.Context, in model.RateCandidateInpu
 		req.Comment = *comment
 	}
 	req.MemberID = r.actingMember(ctx, &v, in.MemberID)
-	if len(v.errs) > 0 {
-		return &model.RateCandidatePayload{UserErrors: v.errs}, nil
-	}
-	_, c, userErrs, err := r.runAction(ctx, candidateAction{
-		op: "rateCandidate", past: "rated", id: id, keyed: true, request: req,
-		fields:   withMember(map[string]string{"scale": "scale", "grade": "grade", "score": "grade", "comment": "comment"}),
-		notFound: "Workable has no candidate with this id",
-		send: func(ctx context.Context, wc *workable.Client) (actionOutcome, error) {
-			_, err := wc.Candidates.Rate(ctx, id, req)
-			return actionOutcome{}, err
-		},
-	}, in.IdempotencyKey)
-	if err != nil {
-		return nil, err
-	}
-	return &model.RateCandidatePayload{Candidate: c, UserErrors: userErrs}, nil
+	a := candidateAction{past: "rated", keyed: true,
+		Action: hiring.Action{Op: "rateCandidate", ID: id, Request: req,
+			Fields: withMember(map[string]string{"scale": "scale", "grade": "grade", "score": "grade", "comment": "comment"}),
+			Send: sendOnly(func(ctx context.Context, c *workable.CandidatesService) error {
+				_, err := c.Rate(ctx, id, req)
+				return err
+			})}}
+	return runActionPayload(ctx, r, &v, a, in.IdempotencyKey, func(c *workable.Candidate, _ hiring.Outcome, errs []model.UserError) *model.RateCandidatePayload {
+		return &model.RateCandidatePayload{Candidate: c, UserErrors: errs}
+	})
 }
 
 // setCandidateTags implements Mutation.setCandidateTags: PUT
@@ -441,28 +333,26 @@ func (r *Resolver) setCandidateTags(ctx context.Context, in model.SetCandidateTa
 	var v validator
 	id := v.identifier(inputAt("id"), in.ID, "candidate id")
 	tags := v.tags(inputAt("tags"), in.Tags)
-	if len(v.errs) > 0 {
-		return &model.SetCandidateTagsPayload{UserErrors: v.errs}, nil
-	}
-	_, c, userErrs, err := r.runAction(ctx, candidateAction{
-		op: "setCandidateTags", past: "given these tags", id: id, request: tags,
-		fields:   map[string]string{"tags": "tags"},
-		notFound: "Workable has no candidate with this id",
-		send: func(ctx context.Context, wc *workable.Client) (actionOutcome, error) {
-			_, _, err := wc.Candidates.SetTags(ctx, id, tags)
-			return actionOutcome{}, err
-		},
-	}, nil)
-	if err != nil {
-		return nil, err
-	}
-	return &model.SetCandidateTagsPayload{Candidate: c, UserErrors: userErrs}, nil
+	a := candidateAction{past: "given these tags",
+		Action: hiring.Action{Op: "setCandidateTags", ID: id, Request: tags,
+			Fields: map[string]string{"tags": "tags"},
+			Send: sendOnly(func(ctx context.Context, c *workable.CandidatesService) error {
+				_, _, err := c.SetTags(ctx, id, tags)
+				return err
+			})}}
+	return runActionPayload(ctx, r, &v, a, nil, func(c *workable.Candidate, _ hiring.Outcome, errs []model.UserError) *model.SetCandidateTagsPayload {
+		return &model.SetCandidateTagsPayload{Candidate: c, UserErrors: errs}
+	})
 }
 
-// transferAction validates a copyCandidate or relocateCandidate input.
-func (r *Resolver) transferAction(ctx context.Context, in model.TransferCandidateInput, op, past string,
-	send func(*workable.Client) func(context.Context, string, workable.Transfer) (workable.CandidateLink, *workable.Response, error),
-) (candidateAction, []model.UserError) {
+// transferMethod is the Workable call of a copy or relocation.
+type transferMethod func(*workable.CandidatesService, context.Context, string, workable.Transfer) (workable.CandidateLink, *workable.Response, error)
+
+// transfer answers copyCandidate or relocateCandidate (op, past), whose
+// Workable call is send, with the payload payload makes of the new
+// candidate.
+func transfer[P any](ctx context.Context, r *Resolver, in model.TransferCandidateInput, op, past string, send transferMethod,
+	payload func(c *workable.Candidate, errs []model.UserError) *P) (*P, error) {
 	var v validator
 	id := v.identifier(inputAt("id"), in.ID, "candidate id")
 	req := workable.Transfer{
@@ -470,51 +360,37 @@ func (r *Resolver) transferAction(ctx context.Context, in model.TransferCandidat
 		TargetStage:        v.stageSlug(inputAt("toStage"), in.ToStage),
 	}
 	req.MemberID = r.actingMember(ctx, &v, in.MemberID)
-	return candidateAction{
-		op: op, past: past, id: id, keyed: true, request: req,
+	a := candidateAction{past: past, keyed: true,
 		// The copy or relocated candidate is a new one in the target job.
 		event: events.CandidateCreated, job: req.TargetJobShortcode, stage: req.TargetStage,
-		fields: withMember(map[string]string{"target_job_shortcode": "toJob", "target_stage": "toStage",
-			"email": "toJob"}),
-		notFound: "Workable has no candidate with this id (or no job with the shortcode toJob)",
-		send: func(ctx context.Context, wc *workable.Client) (actionOutcome, error) {
-			link, _, err := send(wc)(ctx, id, req)
-			return actionOutcome{CandidateID: link.ID, Unnamed: err == nil && link.ID == ""}, err
-		},
-	}, v.errs
+		Action: hiring.Action{Op: op, ID: id, Request: req,
+			Fields: withMember(map[string]string{"target_job_shortcode": "toJob", "target_stage": "toStage",
+				"email": "toJob"}),
+			NotFound: "Workable has no candidate with this id (or no job with the shortcode toJob)",
+			Send: func(ctx context.Context, wc *workable.Client) (hiring.Outcome, error) {
+				link, _, err := send(wc.Candidates, ctx, id, req)
+				return hiring.Outcome{CandidateID: link.ID, Unnamed: err == nil && link.ID == ""}, err
+			}}}
+	return runActionPayload(ctx, r, &v, a, in.IdempotencyKey, func(c *workable.Candidate, _ hiring.Outcome, errs []model.UserError) *P {
+		return payload(c, errs)
+	})
 }
 
 // copyCandidate implements Mutation.copyCandidate: POST
 // /candidates/{id}/copy. The payload answers the copy.
 func (r *Resolver) copyCandidate(ctx context.Context, in model.TransferCandidateInput) (*model.CopyCandidatePayload, error) {
-	a, errs := r.transferAction(ctx, in, "copyCandidate", "copied",
-		func(wc *workable.Client) func(context.Context, string, workable.Transfer) (workable.CandidateLink, *workable.Response, error) {
-			return wc.Candidates.Copy
+	return transfer(ctx, r, in, "copyCandidate", "copied", (*workable.CandidatesService).Copy,
+		func(c *workable.Candidate, errs []model.UserError) *model.CopyCandidatePayload {
+			return &model.CopyCandidatePayload{Candidate: c, UserErrors: errs}
 		})
-	if len(errs) > 0 {
-		return &model.CopyCandidatePayload{UserErrors: errs}, nil
-	}
-	_, c, userErrs, err := r.runAction(ctx, a, in.IdempotencyKey)
-	if err != nil {
-		return nil, err
-	}
-	return &model.CopyCandidatePayload{Candidate: c, UserErrors: userErrs}, nil
 }
 
 // relocateCandidate implements Mutation.relocateCandidate: POST
 // /candidates/{id}/relocate. The payload answers the relocated candidate,
 // which has a new id.
 func (r *Resolver) relocateCandidate(ctx context.Context, in model.TransferCandidateInput) (*model.RelocateCandidatePayload, error) {
-	a, errs := r.transferAction(ctx, in, "relocateCandidate", "relocated",
-		func(wc *workable.Client) func(context.Context, string, workable.Transfer) (workable.CandidateLink, *workable.Response, error) {
-			return wc.Candidates.Relocate
+	return transfer(ctx, r, in, "relocateCandidate", "relocated", (*workable.CandidatesService).Relocate,
+		func(c *workable.Candidate, errs []model.UserError) *model.RelocateCandidatePayload {
+			return &model.RelocateCandidatePayload{Candidate: c, UserErrors: errs}
 		})
-	if len(errs) > 0 {
-		return &model.RelocateCandidatePayload{UserErrors: errs}, nil
-	}
-	_, c, userErrs, err := r.runAction(ctx, a, in.IdempotencyKey)
-	if err != nil {
-		return nil, err
-	}
-	return &model.RelocateCandidatePayload{Candidate: c, UserErrors: userErrs}, nil
 }

@@ -26,6 +26,7 @@ import (
 
 	"github.com/workablegw/gateway/cache"
 	"github.com/workablegw/gateway/credentials"
+	"github.com/workablegw/gateway/hiring"
 	"github.com/workablegw/gateway/idempotency"
 	"github.com/workablegw/gateway/upstream"
 	"github.com/workablegw/gateway/workable"
@@ -240,7 +241,9 @@ func newTestEnv(t *testing.T, opts ...envOption) *testEnv {
 // methods directly.
 func (e *testEnv) resolver() (*Resolver, context.Context) {
 	ctx := newRequest(e.econ.NewRequest(context.Background()))
-	return &Resolver{logger: e.hcfg.Logger, creds: e.registry, idem: idempotency.NewMemoryStore(), idemTTL: idempotency.DefaultTTL}, ctx
+	idem := idempotency.NewMemoryStore()
+	return &Resolver{logger: e.hcfg.Logger, creds: e.registry, idem: idem,
+		writes: hiring.Writes{Store: idem, TTL: idempotency.DefaultTTL}}, ctx
 }
 
 // benchClient returns a client of the simulator at simURL whose rate limit

@@ -25,6 +25,7 @@ import (
 	"github.com/workablegw/gateway/graph/generated"
 	"github.com/workablegw/gateway/graph/model"
 	"github.com/workablegw/gateway/guard"
+	"github.com/workablegw/gateway/hiring"
 	"github.com/workablegw/gateway/idempotency"
 )
 
@@ -149,12 +150,12 @@ func newServer(cfg Config) *handler.Server {
 		creds:      cfg.Credentials,
 		checkRoles: cfg.AccessRules != nil,
 		idem:       cfg.Idempotency,
-		idemTTL:    cmp.Or(cfg.IdempotencyTTL, idempotency.DefaultTTL),
 		publicURL:  cfg.PublicURL,
 	}
 	if r.idem == nil {
 		r.idem = idempotency.NewMemoryStore()
 	}
+	r.writes = hiring.Writes{Store: r.idem, TTL: cmp.Or(cfg.IdempotencyTTL, idempotency.DefaultTTL)}
 	perClient := cfg.SubscriptionsPerClient
 	if perClient <= 0 {
 		perClient = DefaultSubscriptionsPerClient

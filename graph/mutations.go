@@ -5,21 +5,20 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"slices"
-	"strings"
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
 	"github.com/workablegw/gateway/gqlhttp"
 	"github.com/workablegw/gateway/graph/model"
+	"github.com/workablegw/gateway/hiring"
 	"github.com/workablegw/gateway/workable"
 )
 
 // The candidate mutations. Each one validates its whole input first
 // (validate.go) and answers every problem as a userError without calling
-// Workable; only a valid input costs one Workable write, which is never
-// retried here. Workable's answers map as follows:
+// Workable; only a valid input costs one Workable write (package hiring),
+// which is never retried. Workable's answers map as follows:
 //
 //   - 404 (unknown job or candidate): userError NOT_FOUND on the input's
 //     jobShortcode or id;
@@ -34,41 +33,29 @@ import (
 //     error presenter maps to its extensions.code.
 
 // createCandidate implements Mutation.createCandidate: one
-// POST /jobs/{shortcode}/candidates for a valid input. The payload's
-// candidate is Workable's answer, which carries the detail fields, so reading
-// them back costs no further call.
+// POST /jobs/{shortcode}/candidates for a valid input (hiring.Writes.Create).
+// The payload's candidate is Workable's answer, which carries the detail
+// fields, so reading them back costs no further call.
 func (r *Resolver) createCandidate(ctx context.Context, input model.CreateCandidateInput) (*model.CreateCandidatePayload, error) {
 	ctx = gqlhttp.RequestContext(ctx)
 	req, userErrs := validateCreateCandidateInput(input)
 	if len(userErrs) > 0 {
 		return &model.CreateCandidatePayload{UserErrors: userErrs}, nil
 	}
-	key, keyErrs := idempotencyKeyOf(ctx, input)
+	key, keyErrs := requestIdempotencyKey(ctx, input.IdempotencyKey)
 	if len(keyErrs) > 0 {
 		return &model.CreateCandidatePayload{UserErrors: keyErrs}, nil
 	}
-	e := r.econFor(ctx)
-	w := write{op: "create candidate", past: "created", noun: "candidate", key: key, input: req}
-	out, replayed, userErrs, err := once(ctx, r, w, func(ctx context.Context) (storedCreate, error) {
-		c, _, err := e.Client().Candidates.Create(ctx, req.Shortcode, req.Candidate, req.Options)
-		if err != nil {
-			if userErrs := writeUserErrors(err, inputAt("jobShortcode"), "Workable has no job with this shortcode"); userErrs != nil {
-				return storedCreate{UserErrors: userErrs}, nil
-			}
-			if errors.Is(err, workable.ErrOutcomeUnknown) {
-				e.CandidatesChanged(ctx)
-			}
-			return storedCreate{}, err
-		}
-		return storedCreate{Candidate: c}, nil
-	})
+	out, replayed, err := r.writes.Create(ctx, r.econFor(ctx), key, req)
 	switch {
 	case err != nil:
-		return nil, err
-	case len(userErrs) > 0:
+		userErrs, err := r.writeError(ctx, "create candidate", "created", "candidate", err)
+		if err != nil {
+			return nil, err
+		}
 		return &model.CreateCandidatePayload{UserErrors: userErrs}, nil
 	case out.Candidate == nil:
-		return &model.CreateCandidatePayload{UserErrors: out.UserErrors}, nil
+		return &model.CreateCandidatePayload{UserErrors: problemUserErrors(out.Problems)}, nil
 	case replayed:
 		// This request's loaders serve the stored candidate; the cache
 		// already saw the write when it happened.
@@ -90,127 +77,15 @@ func (r *Resolver) updateCandidate(ctx context.Context, input model.UpdateCandid
 	if len(userErrs) > 0 {
 		return &model.UpdateCandidatePayload{UserErrors: userErrs}, nil
 	}
-	c, _, err := r.clientFor(ctx).Candidates.Update(ctx, id, patch)
-	if err != nil {
-		if userErrs := writeUserErrors(err, inputAt("id"), "Workable has no candidate with this id"); userErrs != nil {
-			return &model.UpdateCandidatePayload{UserErrors: userErrs}, nil
-		}
-		if errors.Is(err, workable.ErrOutcomeUnknown) {
-			r.econFor(ctx).CandidatesChanged(ctx, id)
-		}
+	c, problems, err := hiring.Update(ctx, r.econFor(ctx), id, patch)
+	switch {
+	case err != nil:
 		return nil, r.writeFailed(ctx, "update candidate", "updated", err)
+	case problems != nil:
+		return &model.UpdateCandidatePayload{UserErrors: problemUserErrors(problems)}, nil
 	}
 	r.primeCandidate(ctx, c)
 	return &model.UpdateCandidatePayload{Candidate: c, UserErrors: []model.UserError{}}, nil
-}
-
-// writeUserErrors turns the Workable errors that are the caller's to fix
-// (404, 422) into userErrors; it returns nil for every other error.
-// notFoundPath is where a 404 points: the job or the candidate of the input.
-func writeUserErrors(err error, notFoundPath fieldPath, notFoundMsg string) []model.UserError {
-	switch {
-	case errors.Is(err, workable.ErrNotFound):
-		return []model.UserError{{Field: notFoundPath, Message: notFoundMsg, Code: UserErrorNotFound}}
-	case errors.Is(err, workable.ErrAlreadyExists), errors.Is(err, workable.ErrValidation):
-		return validationUserErrors(err)
-	}
-	return nil
-}
-
-// validationUserErrors maps a Workable 422 to userErrors: one per message
-// of validation_errors, in key order. A duplicate candidate
-// (workable.ErrAlreadyExists) gives ALREADY_EXISTS on email; everything
-// else INVALID.
-func validationUserErrors(err error) []model.UserError {
-	alreadyExists := errors.Is(err, workable.ErrAlreadyExists)
-	var out []model.UserError
-	var er *workable.ErrorResponse
-	if errors.As(err, &er) {
-		keys := make([]string, 0, len(er.ValidationErrors))
-		for k := range er.ValidationErrors {
-			keys = append(keys, k)
-		}
-		slices.Sort(keys)
-		for _, key := range keys {
-			path := workableFieldPath(key)
-			for _, msg := range er.ValidationErrors[key] {
-				if alreadyExists && strings.Contains(strings.ToLower(msg), "already exists") {
-					continue // reported once below
-				}
-				out = append(out, model.UserError{
-					Field:   path,
-					Message: fmt.Sprintf("Workable rejected %s: %s", key, msg),
-					Code:    UserErrorInvalid,
-				})
-			}
-		}
-	}
-	if alreadyExists {
-		out = append([]model.UserError{{
-			Field:   inputAt("email"),
-			Message: "a candidate with this e-mail address already exists in this job",
-			Code:    UserErrorAlreadyExists,
-		}}, out...)
-	}
-	if len(out) == 0 {
-		msg := "Workable rejected the input"
-		if er != nil && er.Message != "" {
-			msg += ": " + er.Message
-		}
-		out = append(out, model.UserError{Field: inputAt(), Message: msg, Code: UserErrorInvalid})
-	}
-	return out
-}
-
-// workableFieldPath maps a Workable validation key to the input path of the
-// field it names. Keys are snake_case and may index lists in either
-// "education_entries[1].start_date" or "education_entries.1.start_date"
-// form (the exact form is not documented, API.md §4 [I]). A key that names
-// no input field (e.g. "stage", "candidate") maps to the input root.
-//
-// simulator guess: the simulator uses the bracket form; both are accepted.
-func workableFieldPath(key string) fieldPath {
-	parts := strings.FieldsFunc(key, func(r rune) bool { return r == '[' || r == ']' || r == '.' })
-	if len(parts) == 0 {
-		return inputAt()
-	}
-	top, ok := workableInputFields(parts[0])
-	if !ok {
-		return inputAt()
-	}
-	path := inputAt(top)
-	for _, p := range parts[1:] {
-		path = path.at(snakeToCamel(p))
-	}
-	return path
-}
-
-// workableInputFields returns the input field of a top-level Workable
-// candidate key. "name" is derived from firstName and lastName, so its
-// problems point at firstName.
-func workableInputFields(key string) (string, bool) {
-	switch key {
-	case "name", "firstname":
-		return "firstName", true
-	case "lastname":
-		return "lastName", true
-	case "email", "headline", "summary", "address", "phone", "cover_letter",
-		"education_entries", "experience_entries", "social_profiles", "tags":
-		return snakeToCamel(key), true
-	}
-	return "", false
-}
-
-// snakeToCamel turns field_of_study into fieldOfStudy; digits and names
-// without underscores are returned as they are.
-func snakeToCamel(s string) string {
-	parts := strings.Split(s, "_")
-	for i := 1; i < len(parts); i++ {
-		if p := parts[i]; p != "" {
-			parts[i] = strings.ToUpper(p[:1]) + p[1:]
-		}
-	}
-	return strings.Join(parts, "")
 }
 
 // writeFailed returns the GraphQL error for a write Workable did not

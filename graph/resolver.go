@@ -2,11 +2,11 @@ package graph
 
 import (
 	"log/slog"
-	"time"
 
 	"github.com/workablegw/gateway/credentials"
 	"github.com/workablegw/gateway/events"
 	"github.com/workablegw/gateway/guard"
+	"github.com/workablegw/gateway/hiring"
 	"github.com/workablegw/gateway/idempotency"
 )
 
@@ -20,9 +20,10 @@ type Resolver struct {
 	// checkRoles makes resolvers check the caller's role again (access
 	// control is on: Config.AccessRules).
 	checkRoles bool
-	// idem runs createCandidate at most once per idempotency key.
-	idem    idempotency.Store
-	idemTTL time.Duration
+	// idem remembers the changes published (changes) and, in writes, the
+	// idempotency keys of the candidate writes.
+	idem   idempotency.Store
+	writes hiring.Writes
 	// events carries candidate events: actions publish, subscriptions
 	// listen (Config.Events).
 	events events.Bus

@@ -14,19 +14,20 @@ import (
 	"github.com/99designs/gqlgen/graphql"
 
 	"github.com/workablegw/gateway/graph/model"
+	"github.com/workablegw/gateway/hiring"
 	"github.com/workablegw/gateway/workable"
 )
 
 // The codes of the mutations' userErrors (UserError.code).
 const (
 	// UserErrorInvalid is an input the gateway (or Workable) rejects.
-	UserErrorInvalid = "INVALID"
+	UserErrorInvalid = hiring.CodeInvalid
 	// UserErrorNotFound is an unknown job (create) or candidate (update):
 	// Workable answered 404.
-	UserErrorNotFound = "NOT_FOUND"
+	UserErrorNotFound = hiring.CodeNotFound
 	// UserErrorAlreadyExists is Workable's duplicate candidate: the job
 	// already has a candidate with that e-mail address.
-	UserErrorAlreadyExists = "ALREADY_EXISTS"
+	UserErrorAlreadyExists = hiring.CodeAlreadyExists
 	// UserErrorEncryptionKeyMissing refuses to store a credential: the
 	// gateway keeps credentials in Redis and has no CREDENTIALS_KEY.
 	UserErrorEncryptionKeyMissing = "ENCRYPTION_KEY_MISSING"
@@ -398,21 +399,13 @@ func (v *validator) tags(path fieldPath, in []string) []string {
 	return out
 }
 
-// createRequest is a validated createCandidate input, ready for
-// Candidates.Create.
-type createRequest struct {
-	Shortcode string
-	Candidate *workable.NewCandidate
-	Options   *workable.CreateCandidateOptions
-}
-
 // validateCreateCandidateInput checks a createCandidate input and maps it to
 // Workable's create request. It returns every problem it finds, in input
 // order; the request is meaningful only when there are none. Strings are
 // trimmed; blank optional strings are left out; Name is "first last".
-func validateCreateCandidateInput(in model.CreateCandidateInput) (createRequest, []model.UserError) {
+func validateCreateCandidateInput(in model.CreateCandidateInput) (hiring.NewCandidate, []model.UserError) {
 	var v validator
-	req := createRequest{
+	req := hiring.NewCandidate{
 		Shortcode: v.identifier(inputAt("jobShortcode"), in.JobShortcode, "job shortcode"),
 		Candidate: &workable.NewCandidate{},
 		Options:   &workable.CreateCandidateOptions{Sourced: in.Sourced},

@@ -9,6 +9,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/workablegw/gateway/graph/model"
+	"github.com/workablegw/gateway/hiring"
 	"github.com/workablegw/gateway/workable"
 )
 
@@ -67,7 +68,7 @@ func TestValidateCreateCandidateInputMapsEveryField(t *testing.T) {
 	if len(errs) > 0 {
 		t.Fatalf("unexpected userErrors: %+v", errs)
 	}
-	want := createRequest{
+	want := hiring.NewCandidate{
 		Shortcode: "GROOV005",
 		Candidate: &workable.NewCandidate{
 			Name: "Jj Botha", Firstname: "Jj", Lastname: "Botha", Email: "jj_botha@fakemail.com",
@@ -413,34 +414,6 @@ func TestValidateUpdateCandidateInput(t *testing.T) {
 			}
 			if got := patchJSON(t, patch); got != tt.wantPatch {
 				t.Errorf("patch = %s\nwant    %s", got, tt.wantPatch)
-			}
-		})
-	}
-}
-
-func TestWorkableFieldPath(t *testing.T) {
-	t.Parallel()
-	tests := map[string]string{
-		"firstname":                          "input.firstName",
-		"lastname":                           "input.lastName",
-		"name":                               "input.firstName",
-		"email":                              "input.email",
-		"cover_letter":                       "input.coverLetter",
-		"education_entries[1].start_date":    "input.educationEntries.1.startDate",
-		"education_entries.0.field_of_study": "input.educationEntries.0.fieldOfStudy",
-		"social_profiles[2].type":            "input.socialProfiles.2.type",
-		"tags[3]":                            "input.tags.3",
-		"experience_entries":                 "input.experienceEntries",
-		"stage":                              "input",
-		"candidate":                          "input",
-		"":                                   "input",
-		"[].":                                "input",
-	}
-	for key, want := range tests {
-		t.Run(key, func(t *testing.T) {
-			t.Parallel()
-			if got := strings.Join(workableFieldPath(key), "."); got != want {
-				t.Errorf("workableFieldPath(%q) = %s, want %s", key, got, want)
 			}
 		})
 	}
