@@ -32,7 +32,42 @@ func (t rawData) Do(w http.ResponseWriter, r *http.Request, exec graphql.GraphEx
 
 // heldResponse is an operation's response, between the executor that
 // produced it and the writer that writes it.
-type heldResponse struct{ resp *graphql.Response }
+type heldResponse struct {
+	resp *graphql.Response
+	// prepared is the buffer PreparedData handed out as the data, when
+	// the data is already escaped.
+	prepared *bytes.Buffer
+}
+
+// heldKey finds an operation's heldResponse in its context.
+type heldKey struct{}
+
+// DataBuffer returns an empty buffer for the data of the operation of ctx,
+// to be handed back with PreparedData: pooled when the operation's
+// response is written by GET or POST, new otherwise.
+func DataBuffer(ctx context.Context) *bytes.Buffer {
+	if h, _ := ctx.Value(heldKey{}).(*heldResponse); h != nil {
+		buf := bufPool.Get().(*bytes.Buffer)
+		buf.Reset()
+		return buf
+	}
+	return new(bytes.Buffer)
+}
+
+// PreparedData returns the bytes of buf (from DataBuffer) as the data of
+// the operation of ctx. They must be compact JSON escaped as json.Marshal
+// escapes a json.RawMessage (<, > and & as \u003c \u003e \u0026, U+2028
+// and U+2029 as \u2028 \u2029): the GET and POST transports then write
+// them without a scan, and return buf to the pool once the response is
+// written, unless the response's data is no longer buf's bytes by then.
+// The caller must not use buf afterwards. Other transports marshal the
+// data as any other, and buf is left to the garbage collector.
+func PreparedData(ctx context.Context, buf *bytes.Buffer) json.RawMessage {
+	if h, _ := ctx.Value(heldKey{}).(*heldResponse); h != nil && h.prepared == nil {
+		h.prepared = buf
+	}
+	return buf.Bytes()
+}
 
 // heldExecutor gives the transport, for the operation's response, a stub
 // without errors and data (cheap for json.Marshal), and keeps the
@@ -54,7 +89,7 @@ func (e heldExecutor) DispatchOperation(ctx context.Context, rc *graphql.Operati
 		stub := *resp
 		stub.Errors, stub.Data = nil, nil
 		return &stub
-	}, ctx
+	}, context.WithValue(ctx, heldKey{}, e.held)
 }
 
 // stubPrefix is how json.Marshal of heldExecutor's stub starts.
@@ -73,15 +108,24 @@ func (w *rawDataWriter) Write(p []byte) (int, error) {
 		return w.ResponseWriter.Write(p)
 	}
 	w.held.resp = nil
+	// The data is the prepared buffer's as long as no interceptor has
+	// replaced it; only then is it known to be escaped, and referenced by
+	// nothing but resp once written.
+	prepared := w.held.prepared
+	w.held.prepared = nil
+	if prepared != nil && !sameBytes(resp.Data, prepared.Bytes()) {
+		prepared = nil
+	}
 	buf := bufPool.Get().(*bytes.Buffer)
 	defer func() {
-		if buf.Cap() <= maxPooledBuf {
-			buf.Reset()
-			bufPool.Put(buf)
+		putBuf(buf)
+		if prepared != nil {
+			resp.Data = nil
+			putBuf(prepared)
 		}
 	}()
 	buf.Reset()
-	if !appendResponse(buf, resp, p[len(stubPrefix):]) {
+	if !appendResponse(buf, resp, p[len(stubPrefix):], prepared != nil) {
 		b, err := json.Marshal(resp)
 		if err != nil {
 			// As gqlgen's transports do: a response that cannot be
@@ -105,11 +149,25 @@ const maxPooledBuf = 1 << 20
 
 var bufPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 
+// putBuf returns buf to the pool unless it is larger than maxPooledBuf.
+func putBuf(buf *bytes.Buffer) {
+	if buf.Cap() <= maxPooledBuf {
+		buf.Reset()
+		bufPool.Put(buf)
+	}
+}
+
+// sameBytes reports whether a and b are the same bytes in memory.
+func sameBytes(a, b []byte) bool {
+	return len(a) == len(b) && (len(a) == 0 || &a[0] == &b[0])
+}
+
 // appendResponse appends json.Marshal(resp) to buf, given rest, what
 // json.Marshal of resp without errors and data writes after stubPrefix.
-// It reports false, with buf's contents undefined, when data is not the
+// Data that is escaped already (PreparedData) is copied as it is. It
+// reports false, with buf's contents undefined, when data is not the
 // compact JSON it copies.
-func appendResponse(buf *bytes.Buffer, resp *graphql.Response, rest []byte) bool {
+func appendResponse(buf *bytes.Buffer, resp *graphql.Response, rest []byte, escaped bool) bool {
 	buf.WriteByte('{')
 	if len(resp.Errors) > 0 {
 		errs, err := json.Marshal(resp.Errors)
@@ -121,9 +179,12 @@ func appendResponse(buf *bytes.Buffer, resp *graphql.Response, rest []byte) bool
 		buf.WriteByte(',')
 	}
 	buf.WriteString(`"data":`)
-	if resp.Data == nil {
+	switch {
+	case resp.Data == nil:
 		buf.WriteString("null")
-	} else if !appendCompactData(buf, resp.Data) {
+	case escaped && len(resp.Data) > 0:
+		buf.Write(resp.Data)
+	case !appendCompactData(buf, resp.Data):
 		return false
 	}
 	buf.Write(rest)

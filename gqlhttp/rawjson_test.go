@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"reflect"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/99designs/gqlgen/graphql"
@@ -66,6 +67,21 @@ type Mutation { v: String }
 // response.
 func cannedExecutor(t testing.TB) graphql.GraphExecutor {
 	t.Helper()
+	return schemaExecutor(t, func(ctx context.Context) graphql.ResponseHandler {
+		name := graphql.GetOperationContext(ctx).OperationName
+		resp, ok := cannedResponses[name]
+		if !ok {
+			return graphql.OneShot(graphql.ErrorResponse(ctx, "no canned response %q", name))
+		}
+		copied := *resp
+		return graphql.OneShot(&copied)
+	})
+}
+
+// schemaExecutor is gqlgen's executor over cannedSchema, executing each
+// operation with exec.
+func schemaExecutor(t testing.TB, exec func(ctx context.Context) graphql.ResponseHandler) graphql.GraphExecutor {
+	t.Helper()
 	schema, err := gqlparser.LoadSchema(&ast.Source{Input: cannedSchema})
 	if err != nil {
 		t.Fatal(err)
@@ -75,15 +91,7 @@ func cannedExecutor(t testing.TB) graphql.GraphExecutor {
 		ComplexityFunc: func(context.Context, string, string, int, map[string]any) (int, bool) {
 			return 1, true
 		},
-		ExecFunc: func(ctx context.Context) graphql.ResponseHandler {
-			name := graphql.GetOperationContext(ctx).OperationName
-			resp, ok := cannedResponses[name]
-			if !ok {
-				return graphql.OneShot(graphql.ErrorResponse(ctx, "no canned response %q", name))
-			}
-			copied := *resp
-			return graphql.OneShot(&copied)
-		},
+		ExecFunc: exec,
 	})
 }
 
@@ -228,4 +236,109 @@ func FuzzAppendCompactData(f *testing.F) {
 			t.Fatalf("data %q: got %q, json.Marshal's %q", data, buf.Bytes(), want)
 		}
 	})
+}
+
+// preparedExecutor is gqlgen's executor answering `{ v }` with data written
+// into a DataBuffer and handed over with PreparedData: {"v":<the request's
+// header X-V as it is>}. replace, when set, is given the response and the
+// prepared buffer before the transport writes it.
+func preparedExecutor(t testing.TB, replace func(resp *graphql.Response, prepared *bytes.Buffer)) graphql.GraphExecutor {
+	t.Helper()
+	return schemaExecutor(t, func(ctx context.Context) graphql.ResponseHandler {
+		v := graphql.GetOperationContext(ctx).Headers.Get("X-V")
+		done := false
+		return func(ctx context.Context) *graphql.Response {
+			if done {
+				return nil
+			}
+			done = true
+			buf := DataBuffer(ctx)
+			buf.WriteString(`{"v":`)
+			buf.WriteString(v)
+			buf.WriteByte('}')
+			resp := &graphql.Response{Data: PreparedData(ctx, buf)}
+			if replace != nil {
+				replace(resp, buf)
+			}
+			return resp
+		}
+	})
+}
+
+// postPrepared answers one POST of `{ v }` with the header X-V: v.
+func postPrepared(t testing.TB, exec graphql.GraphExecutor, v string) *httptest.ResponseRecorder {
+	t.Helper()
+	req := httptest.NewRequest(http.MethodPost, "/query", strings.NewReader(`{"query":"{ v }"}`))
+	req = req.WithContext(graphql.StartOperationTrace(req.Context()))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("X-V", v)
+	rec := httptest.NewRecorder()
+	rawData{transport.POST{}}.Do(rec, req, exec)
+	return rec
+}
+
+// TestPreparedDataIsWrittenAsItIs: data handed over with PreparedData is
+// copied into the response without the scan that escapes it (here a raw <
+// stays raw, where json.Marshal would write \u003c); data an interceptor
+// put in its place is scanned and escaped as any other.
+func TestPreparedDataIsWrittenAsItIs(t *testing.T) {
+	t.Parallel()
+	const v = `"<b>\u003c"`
+	if got, want := postPrepared(t, preparedExecutor(t, nil), v).Body.String(), `{"data":{"v":`+v+`}}`; got != want {
+		t.Errorf("prepared data: body %s, want %s", got, want)
+	}
+	replaced := preparedExecutor(t, func(resp *graphql.Response, _ *bytes.Buffer) {
+		resp.Data = bytes.Clone(resp.Data)
+	})
+	if got, want := postPrepared(t, replaced, v).Body.String(), `{"data":{"v":"\u003cb\u003e\u003c"}}`; got != want {
+		t.Errorf("replaced data: body %s, want %s", got, want)
+	}
+}
+
+// TestPreparedBufferOutlivesAReplacedData: when an interceptor has put other
+// data in place of the prepared buffer's bytes, the buffer (which it may
+// still hold) does not go back to the pool: buffers handed out afterwards
+// never overwrite it.
+func TestPreparedBufferOutlivesAReplacedData(t *testing.T) {
+	t.Parallel()
+	var kept []byte
+	exec := preparedExecutor(t, func(resp *graphql.Response, prepared *bytes.Buffer) {
+		kept = prepared.Bytes()
+		resp.Data = []byte(`{"v":"other"}`)
+	})
+	for i := range 20 {
+		want := fmt.Sprintf(`{"v":"kept %d"}`, i)
+		if rec := postPrepared(t, exec, fmt.Sprintf(`"kept %d"`, i)); rec.Body.String() != `{"data":{"v":"other"}}` {
+			t.Fatalf("body %s", rec.Body)
+		}
+		for range 4 {
+			buf := DataBuffer(graphql.StartOperationTrace(context.WithValue(context.Background(), heldKey{}, &heldResponse{})))
+			buf.WriteString(strings.Repeat("x", 64))
+			bufPool.Put(buf)
+		}
+		if string(kept) != want {
+			t.Fatalf("the replaced prepared buffer was reused: %q, want %q", kept, want)
+		}
+	}
+}
+
+// TestPreparedDataConcurrently: many operations at once, each with data of
+// its own in a pooled buffer, each get their own bytes (run with -race: a
+// buffer reused while a response still reads it is a data race).
+func TestPreparedDataConcurrently(t *testing.T) {
+	t.Parallel()
+	exec := preparedExecutor(t, nil)
+	var wg sync.WaitGroup
+	for g := range 8 {
+		wg.Go(func() {
+			for i := range 50 {
+				v := fmt.Sprintf(`"g%d i%d %s"`, g, i, strings.Repeat("y", (g*50+i)%300))
+				if got, want := postPrepared(t, exec, v).Body.String(), `{"data":{"v":`+v+`}}`; got != want {
+					t.Errorf("body %s, want %s", got, want)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
 }

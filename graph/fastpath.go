@@ -130,7 +130,7 @@ func (f fastPath) answer(ctx context.Context, oc *graphql.OperationContext) (dat
 	if err != nil || conn == nil {
 		return nil, false
 	}
-	w := &recordWriter{ctx: rctx, oc: oc, jobs: l.job}
+	w := &recordWriter{ctx: rctx, oc: oc, jobs: l.job, buf: gqlhttp.DataBuffer(ctx)}
 	w.buf.Grow(64 + 160*len(conn.Nodes))
 	rootSel, ok := w.collect(oc.Operation.SelectionSet, queryTypes)
 	if !ok || !writeObject(w, rootSel, queryTypes[0], conn, func(w *recordWriter, f *graphql.CollectedField, conn *model.CandidateConnection) bool {
@@ -138,7 +138,7 @@ func (f fastPath) answer(ctx context.Context, oc *graphql.OperationContext) (dat
 	}) {
 		return nil, false
 	}
-	return w.buf.Bytes(), true
+	return gqlhttp.PreparedData(ctx, w.buf), true
 }
 
 // candidatesArgs reads Query.candidates' arguments as gqlgen's generated
@@ -193,7 +193,9 @@ type recordWriter struct {
 	ctx  context.Context
 	oc   *graphql.OperationContext
 	jobs *upstream.Loader[string, *workable.Job]
-	buf  bytes.Buffer
+	// buf holds the answer, escaped as the response writer would escape
+	// it (gqlhttp.PreparedData).
+	buf *bytes.Buffer
 	// listed are the jobs read so far: the list item, or nil when the
 	// decoded tier holds that Workable has no such job.
 	listed map[string]*workable.Job
@@ -284,7 +286,7 @@ func writeObject[T any](w *recordWriter, s *selection, typename string, obj T, f
 		w.buf.Write(s.keys[i])
 		f := &s.fields[i]
 		if f.Name == "__typename" {
-			writeQuoted(&w.buf, typename)
+			writeQuoted(w.buf, typename)
 			continue
 		}
 		if !field(w, f, obj) {
@@ -298,32 +300,69 @@ func writeObject[T any](w *recordWriter, s *selection, typename string, obj T, f
 // hexDigits are the digits of a \u00XX escape.
 const hexDigits = "0123456789ABCDEF"
 
-// writeQuoted writes s as a JSON string exactly as gqlgen's MarshalString
-// does (FuzzWriteQuotedMatchesGqlgen compares them): control characters,
-// quotes and backslashes escaped, everything else as it is.
+// quoteSpecial marks the bytes writeQuoted does not copy as they are:
+// control characters, quote and backslash (escaped by gqlgen's
+// MarshalString), <, > and & (escaped by json.Marshal), and 0xE2, which
+// starts U+2028 and U+2029 (escaped by json.Marshal).
+var quoteSpecial = func() (t [256]bool) {
+	for c := range 0x20 {
+		t[c] = true
+	}
+	for _, c := range []byte{'"', '\\', '<', '>', '&', 0xE2} {
+		t[c] = true
+	}
+	return t
+}()
+
+// writeQuoted writes s as a JSON string exactly as it reaches the client
+// through gqlgen's MarshalString and json.Marshal's escaping of the data
+// (FuzzWriteQuotedMatchesGqlgen compares them): control characters, quotes
+// and backslashes escaped as gqlgen escapes them, <, >, &, U+2028 and
+// U+2029 as json.Marshal does, everything else (invalid UTF-8 included) as
+// it is.
 func writeQuoted(b *bytes.Buffer, s string) {
 	b.WriteByte('"')
 	start := 0
-	for i, c := range s {
-		if c >= 0x20 && c != '\\' && c != '"' {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !quoteSpecial[c] {
 			continue
 		}
-		b.WriteString(s[start:i])
 		switch c {
 		case '\t':
+			b.WriteString(s[start:i])
 			b.WriteString(`\t`)
 		case '\r':
+			b.WriteString(s[start:i])
 			b.WriteString(`\r`)
 		case '\n':
+			b.WriteString(s[start:i])
 			b.WriteString(`\n`)
 		case '\\':
+			b.WriteString(s[start:i])
 			b.WriteString(`\\`)
 		case '"':
+			b.WriteString(s[start:i])
 			b.WriteString(`\"`)
+		case '<', '>', '&':
+			b.WriteString(s[start:i])
+			b.WriteString(`\u00`)
+			b.WriteByte(lowerHex[c>>4])
+			b.WriteByte(lowerHex[c&0xF])
+		case 0xE2:
+			// U+2028 and U+2029 are E2 80 A8 and E2 80 A9.
+			if i+2 >= len(s) || s[i+1] != 0x80 || s[i+2]&^1 != 0xA8 {
+				continue
+			}
+			b.WriteString(s[start:i])
+			b.WriteString(`\u202`)
+			b.WriteByte(lowerHex[s[i+2]&0xF])
+			i += 2
 		default:
+			b.WriteString(s[start:i])
 			b.WriteString(`\u00`)
 			b.WriteByte(hexDigits[c>>4])
-			b.WriteByte(hexDigits[c&0xf])
+			b.WriteByte(hexDigits[c&0xF])
 		}
 		start = i + 1
 	}
@@ -331,9 +370,12 @@ func writeQuoted(b *bytes.Buffer, s string) {
 	b.WriteByte('"')
 }
 
+// lowerHex are the digits of json.Marshal's escapes.
+const lowerHex = "0123456789abcdef"
+
 // str writes a non-null string.
 func (w *recordWriter) str(s string) bool {
-	writeQuoted(&w.buf, s)
+	writeQuoted(w.buf, s)
 	return true
 }
 
@@ -423,7 +465,7 @@ func candidateField(w *recordWriter, f *graphql.CollectedField, c *workable.Cand
 		if m == graphql.Null {
 			return false
 		}
-		m.MarshalGQL(&w.buf)
+		m.MarshalGQL(w.buf)
 		return true
 	case "job":
 		// As candidateJob and the job resolvers give it: the shortcode
@@ -450,7 +492,7 @@ func jobField(w *recordWriter, f *graphql.CollectedField, ref *workable.JobRef) 
 		if err != nil {
 			return false
 		}
-		st.MarshalGQL(&w.buf)
+		st.MarshalGQL(w.buf)
 		return true
 	case "location":
 		j, ok := w.listedJob(ref.Shortcode)

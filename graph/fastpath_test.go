@@ -296,19 +296,25 @@ func randomCandidatesQuery(rng *rand.Rand, p *fastPathPair) (string, map[string]
 	return "query R(" + strings.Join(decl, ", ") + ") { " + field + " { " + conn + " } }", vars
 }
 
-// FuzzWriteQuotedMatchesGqlgen: the fast path writes every string as
-// gqlgen's MarshalString does, invalid UTF-8 and control characters
-// included.
+// FuzzWriteQuotedMatchesGqlgen: the fast path writes every string as it
+// reaches the client from gqlgen: MarshalString's bytes, escaped as
+// json.Marshal escapes the data (<, >, &, U+2028, U+2029), invalid UTF-8
+// and control characters included.
 func FuzzWriteQuotedMatchesGqlgen(f *testing.F) {
-	for _, s := range []string{"", "plain", `quote " and \ backslash`, "tab\tnew\nline\rreturn", "\x00\x01\x1f\x7f", "Björn 日本 \u2028", "\xff\xfe bad utf-8", "</script>&"} {
+	for _, s := range []string{"", "plain", `quote " and \ backslash`, "tab\tnew\nline\rreturn", "\x00\x01\x1f\x7f", "Björn 日本 \u2028", "\xff\xfe bad utf-8", "</script>&",
+		"\u2029\u2027\u202a", "\xe2\x80", "\xe2\x80\xa8\xe2", "\xe2<\xe2\x80\xa9"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
-		var fast, want bytes.Buffer
+		var fast, gq bytes.Buffer
 		writeQuoted(&fast, s)
-		graphql.MarshalString(s).MarshalGQL(&want)
-		if !bytes.Equal(fast.Bytes(), want.Bytes()) {
-			t.Errorf("writeQuoted(%q) = %s, gqlgen writes %s", s, fast.Bytes(), want.Bytes())
+		graphql.MarshalString(s).MarshalGQL(&gq)
+		want, err := json.Marshal(json.RawMessage(gq.Bytes()))
+		if err != nil {
+			t.Fatalf("json.Marshal of gqlgen's %q: %v", gq.Bytes(), err)
+		}
+		if !bytes.Equal(fast.Bytes(), want) {
+			t.Errorf("writeQuoted(%q) = %s, gqlgen and json.Marshal write %s", s, fast.Bytes(), want)
 		}
 	})
 }
