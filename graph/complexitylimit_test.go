@@ -10,10 +10,12 @@ import (
 	"github.com/vektah/gqlparser/v2"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 	gqlvalidator "github.com/vektah/gqlparser/v2/validator"
+
+	"github.com/workablegw/gateway/guard"
 )
 
 // TestComplexityLimitMatchesGqlgen runs each operation three times through
-// complexityLimit (the first walks it, the others may remember it) and
+// guard.ComplexityLimit (the first walks it, the others may remember it) and
 // once through gqlgen's FixedComplexityLimit: the same statistics, the same
 // error, message and code included, every time.
 func TestComplexityLimitMatchesGqlgen(t *testing.T) {
@@ -33,7 +35,7 @@ func TestComplexityLimitMatchesGqlgen(t *testing.T) {
 		{"variables, same text, small", `query P($n: Int) { candidates(first: $n) { nodes { id activities(first: 100) { nodes { id } } } } }`, "", map[string]any{"n": 1}},
 	}
 	es := executableSchema(&Resolver{})
-	mine := newComplexityLimit(limit)
+	mine := guard.NewComplexityLimit(limit)
 	if err := mine.Validate(es); err != nil {
 		t.Fatal(err)
 	}

@@ -200,7 +200,7 @@ func newServer(cfg Config) *handler.Server {
 		apq = cfg.APQCache
 	}
 	srv.Use(extension.AutomaticPersistedQuery{Cache: apq})
-	srv.Use(newComplexityLimit(cmp.Or(cfg.ComplexityLimit, DefaultComplexityLimit)))
+	srv.Use(guard.NewComplexityLimit(cmp.Or(cfg.ComplexityLimit, DefaultComplexityLimit)))
 	srv.Use(cost.Extension{})
 	for _, ext := range cfg.Extensions {
 		srv.Use(ext)

@@ -1,4 +1,4 @@
-package graph
+package guard
 
 import (
 	"context"
@@ -12,12 +12,12 @@ import (
 	"github.com/vektah/gqlparser/v2/gqlerror"
 )
 
-// complexityLimit is gqlgen's FixedComplexityLimit (same error, same
+// ComplexityLimit is gqlgen's FixedComplexityLimit (same error, same
 // error code, same extension.ComplexityStats under the same name) that
 // remembers the complexity of operations without variables: the
 // complexity is a function of the operation's text, its name and the
 // variables only, so an operation sent again is not walked again.
-type complexityLimit struct {
+type ComplexityLimit struct {
 	limit int
 	es    graphql.ExecutableSchema
 	known *lru.Cache[operationKey, int]
@@ -31,30 +31,30 @@ type operationKey struct{ query, name string }
 // which extension.GetComplexityStats finds the statistics.
 const complexityLimitName = "ComplexityLimit"
 
-// knownComplexities is how many operations complexityLimit remembers, as
+// knownComplexities is how many operations ComplexityLimit remembers, as
 // many as the handler's query cache holds documents.
 const knownComplexities = 1000
 
-// newComplexityLimit returns the extension refusing operations over limit.
-func newComplexityLimit(limit int) *complexityLimit {
+// NewComplexityLimit returns the extension refusing operations over limit.
+func NewComplexityLimit(limit int) *ComplexityLimit {
 	known, err := lru.New[operationKey, int](knownComplexities)
 	if err != nil {
 		panic(fmt.Sprintf("complexity cache: %v", err))
 	}
-	return &complexityLimit{limit: limit, known: known}
+	return &ComplexityLimit{limit: limit, known: known}
 }
 
 // ExtensionName implements graphql.HandlerExtension.
-func (c *complexityLimit) ExtensionName() string { return complexityLimitName }
+func (c *ComplexityLimit) ExtensionName() string { return complexityLimitName }
 
 // Validate implements graphql.HandlerExtension.
-func (c *complexityLimit) Validate(es graphql.ExecutableSchema) error {
+func (c *ComplexityLimit) Validate(es graphql.ExecutableSchema) error {
 	c.es = es
 	return nil
 }
 
 // MutateOperationContext implements graphql.OperationContextMutator.
-func (c *complexityLimit) MutateOperationContext(ctx context.Context, oc *graphql.OperationContext) *gqlerror.Error {
+func (c *ComplexityLimit) MutateOperationContext(ctx context.Context, oc *graphql.OperationContext) *gqlerror.Error {
 	op := oc.Doc.Operations.ForName(oc.OperationName)
 	var n int
 	if op != nil && len(op.VariableDefinitions) == 0 {
