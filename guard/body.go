@@ -55,11 +55,40 @@ func BodyLimit(max int64, next http.Handler) http.Handler {
 			WriteError(w, http.StatusRequestEntityTooLarge, CodeRequestTooLarge, tooLarge)
 			return
 		}
-		r2 := r.Clone(r.Context())
-		r2.Body = io.NopCloser(bytes.NewReader(body))
-		r2.ContentLength = int64(len(body))
-		next.ServeHTTP(w, r2)
+		next.ServeHTTP(w, withBody(r, body))
 	})
+}
+
+// heldBody is a request body read into memory (by BodyLimit or
+// CheckRequest): the checks after it look at its bytes instead of reading
+// it again.
+type heldBody struct {
+	bytes.Reader
+	data []byte
+}
+
+// Close implements io.Closer.
+func (*heldBody) Close() error { return nil }
+
+// withBody returns a shallow copy of r (as r.WithContext makes) whose body
+// is data, held in memory.
+func withBody(r *http.Request, data []byte) *http.Request {
+	hb := &heldBody{data: data}
+	hb.Reset(data)
+	r2 := r.WithContext(r.Context())
+	r2.Body = hb
+	r2.ContentLength = int64(len(data))
+	return r2
+}
+
+// unreadBody returns the bytes of r's body when it is held in memory and
+// nothing has read from it yet.
+func unreadBody(r *http.Request) ([]byte, bool) {
+	hb, ok := r.Body.(*heldBody)
+	if !ok || hb.Len() != len(hb.data) {
+		return nil, false
+	}
+	return hb.data, true
 }
 
 // RejectBatches answers a POST whose JSON body is an array (a batch of
@@ -72,27 +101,51 @@ func BodyLimit(max int64, next http.Handler) http.Handler {
 // So batches are refused outright rather than allowed up to some N.
 //
 // Only the leading whitespace and the first byte of the body are read here;
-// put BodyLimit outside this middleware so that whitespace is bounded.
+// put BodyLimit outside this middleware so that whitespace is bounded (the
+// body BodyLimit holds in memory is looked at, not read).
 func RejectBatches(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodPost || r.Body == nil || r.Body == http.NoBody || !isJSON(r.Header.Get("Content-Type")) {
 			next.ServeHTTP(w, r)
 			return
 		}
+		if data, ok := unreadBody(r); ok {
+			if i := firstNonSpaceIndex(data); i < len(data) && data[i] == '[' {
+				WriteError(w, http.StatusBadRequest, CodeBatchNotSupported, batchRefusal)
+				return
+			}
+			next.ServeHTTP(w, r)
+			return
+		}
 		br := bufio.NewReader(r.Body)
 		first, err := firstNonSpace(br)
 		if err == nil && first == '[' {
-			WriteError(w, http.StatusBadRequest, CodeBatchNotSupported,
-				"batched operations are not supported; send one operation per request")
+			WriteError(w, http.StatusBadRequest, CodeBatchNotSupported, batchRefusal)
 			return
 		}
-		r2 := r.Clone(r.Context())
+		r2 := r.WithContext(r.Context())
 		r2.Body = struct {
 			io.Reader
 			io.Closer
 		}{br, r.Body}
 		next.ServeHTTP(w, r2)
 	})
+}
+
+// batchRefusal is the message of RejectBatches' answer.
+const batchRefusal = "batched operations are not supported; send one operation per request"
+
+// firstNonSpaceIndex returns the index of the first byte of data that is
+// not JSON whitespace, or len(data).
+func firstNonSpaceIndex(data []byte) int {
+	for i, b := range data {
+		switch b {
+		case ' ', '\t', '\n', '\r':
+			continue
+		}
+		return i
+	}
+	return len(data)
 }
 
 // firstNonSpace consumes JSON whitespace from br and returns the next byte

@@ -53,8 +53,8 @@ func CheckRequest(next http.Handler) http.Handler {
 				"send GraphQL requests as POST with Content-Type: application/json (or as GET with a query parameter)")
 			return
 		}
-		var body []byte
-		if r.Body != nil {
+		body, held := unreadBody(r)
+		if !held && r.Body != nil {
 			body, err = io.ReadAll(r.Body)
 			_ = r.Body.Close()
 			if err != nil {
@@ -66,10 +66,10 @@ func CheckRequest(next http.Handler) http.Handler {
 			WriteError(w, http.StatusBadRequest, CodeBadRequest, msg)
 			return
 		}
-		r2 := r.Clone(r.Context())
-		r2.Body = io.NopCloser(bytes.NewReader(body))
-		r2.ContentLength = int64(len(body))
-		next.ServeHTTP(w, r2)
+		if !held {
+			r = withBody(r, body)
+		}
+		next.ServeHTTP(w, r)
 	})
 }
 
@@ -80,25 +80,152 @@ const noQuery = "the request has no query: send {\"query\": \"…\"} (or a persi
 // graphQLBodyProblem describes what is wrong with a POST body, or returns
 // "" when it is a well-formed GraphQL request.
 func graphQLBodyProblem(body []byte) string {
-	var req map[string]json.RawMessage
-	if err := json.Unmarshal(body, &req); err != nil || req == nil {
-		return "the request body is not a JSON object; send {\"query\": \"…\", \"variables\": {…}}"
+	req, ok := scanBodyMembers(body)
+	if !ok {
+		if req, ok = unmarshalBodyMembers(body); !ok {
+			return notAnObject
+		}
 	}
-	if q := bytes.TrimSpace(req["query"]); (len(q) == 0 || string(q) == "null" || string(q) == `""`) &&
-		!bytes.Contains(req["extensions"], []byte(`"persistedQuery"`)) {
+	return req.problem()
+}
+
+// problem describes what is wrong with the members of a body, or returns
+// "".
+func (req bodyMembers) problem() string {
+	if q := bytes.TrimSpace(req.query); (len(q) == 0 || string(q) == "null" || string(q) == `""`) &&
+		!bytes.Contains(req.extensions, []byte(`"persistedQuery"`)) {
 		return noQuery
 	}
-	for field, want := range map[string]byte{"query": '"', "operationName": '"', "variables": '{', "extensions": '{'} {
-		v := bytes.TrimSpace(req[field])
+	for _, m := range []struct {
+		field string
+		value []byte
+		want  byte
+	}{{"query", req.query, '"'}, {"operationName", req.operationName, '"'}, {"variables", req.variables, '{'}, {"extensions", req.extensions, '{'}} {
+		v := bytes.TrimSpace(m.value)
 		if len(v) == 0 || string(v) == "null" {
 			continue
 		}
-		if v[0] != want {
-			kind := map[byte]string{'"': "a string", '{': "an object"}[want]
-			return "the request's " + field + " must be " + kind
+		if v[0] != m.want {
+			kind := "a string"
+			if m.want == '{' {
+				kind = "an object"
+			}
+			return "the request's " + m.field + " must be " + kind
 		}
 	}
 	return ""
+}
+
+// unmarshalBodyMembers decodes the members of body with json.Unmarshal;
+// false when body is not a JSON object.
+func unmarshalBodyMembers(body []byte) (bodyMembers, bool) {
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(body, &m); err != nil || m == nil {
+		return bodyMembers{}, false
+	}
+	return bodyMembers{m["query"], m["operationName"], m["variables"], m["extensions"]}, true
+}
+
+// notAnObject is the answer to a POST body that is not a JSON object.
+const notAnObject = "the request body is not a JSON object; send {\"query\": \"…\", \"variables\": {…}}"
+
+// bodyMembers are the members of a POST body that graphQLBodyProblem
+// checks, each as json.Unmarshal into a map[string]json.RawMessage leaves
+// it: the last member of that name, nil when there is none.
+type bodyMembers struct{ query, operationName, variables, extensions []byte }
+
+// scanBodyMembers finds the members of body, a JSON object, without
+// decoding it; false when body is not valid JSON, not an object, or has a
+// member name with an escape (json.Unmarshal then decides).
+func scanBodyMembers(body []byte) (m bodyMembers, ok bool) {
+	if !json.Valid(body) {
+		return m, false
+	}
+	i := skipJSONSpace(body, 0)
+	if body[i] != '{' {
+		return m, false
+	}
+	i = skipJSONSpace(body, i+1)
+	for body[i] != '}' {
+		end := jsonStringEnd(body, i)
+		name := body[i+1 : end-1]
+		if bytes.IndexByte(name, '\\') >= 0 {
+			return m, false
+		}
+		i = skipJSONSpace(body, skipJSONSpace(body, end)+1) // past the colon
+		end = jsonValueEnd(body, i)
+		switch string(name) {
+		case "query":
+			m.query = body[i:end]
+		case "operationName":
+			m.operationName = body[i:end]
+		case "variables":
+			m.variables = body[i:end]
+		case "extensions":
+			m.extensions = body[i:end]
+		}
+		i = skipJSONSpace(body, end)
+		if body[i] == ',' {
+			i = skipJSONSpace(body, i+1)
+		}
+	}
+	return m, true
+}
+
+// skipJSONSpace returns the index of the first byte of b from i on that is
+// not JSON whitespace (len(b) if none).
+func skipJSONSpace(b []byte, i int) int {
+	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
+		i++
+	}
+	return i
+}
+
+// jsonStringEnd returns the index just past the string of valid JSON b
+// that starts at i.
+func jsonStringEnd(b []byte, i int) int {
+	for i++; ; i++ {
+		switch b[i] {
+		case '\\':
+			i++
+		case '"':
+			return i + 1
+		}
+	}
+}
+
+// jsonValueEnd returns the index just past the value of valid JSON b that
+// starts at i.
+func jsonValueEnd(b []byte, i int) int {
+	switch b[i] {
+	case '"':
+		return jsonStringEnd(b, i)
+	case '{', '[':
+		depth := 0
+		for {
+			switch b[i] {
+			case '"':
+				i = jsonStringEnd(b, i)
+				continue
+			case '{', '[':
+				depth++
+			case '}', ']':
+				depth--
+				if depth == 0 {
+					return i + 1
+				}
+			}
+			i++
+		}
+	}
+	// A number, true, false or null: up to the next delimiter.
+	for ; i < len(b); i++ {
+		switch b[i] {
+		case ',', '}', ']', ' ', '\t', '\n', '\r':
+			return i
+		}
+	}
+	return i
 }
 
 // ErrorCodes makes sure every error answer of next (HTTP status 400 or
