@@ -85,61 +85,47 @@ type ActivityKey struct {
 	CandidateID, Shortcode, ID string
 }
 
-// canonical encodes the key for a cache id (sorted, escaped, stable).
+// Canonical encodes the key for a cache id (sorted, escaped, stable).
 func (k JobPageKey) Canonical() string {
-	v := url.Values{}
-	v.Set("state", k.State)
-	v.Set("ca", k.CreatedAfter)
-	v.Set("ua", k.UpdatedAfter)
-	v.Set("since", k.SinceID)
-	setMax(v, k.MaxID)
-	v.Set("limit", strconv.Itoa(k.Limit))
-	v.Set("text", strconv.FormatBool(k.WithText))
-	return v.Encode()
+	return pageQuery(k.SinceID, k.MaxID, k.Limit, "state", k.State, "ca", k.CreatedAfter, "ua", k.UpdatedAfter,
+		"text", strconv.FormatBool(k.WithText))
 }
 
-// setMax adds max_id to a page key's canonical form only when it is set,
-// so that the keys of forward pages stay what they were.
-func setMax(v url.Values, maxID string) {
+// Canonical encodes the key for a cache id (sorted, escaped, stable).
+func (k CandidatePageKey) Canonical() string {
+	return pageQuery(k.SinceID, k.MaxID, k.Limit, "job", k.Shortcode, "stage", k.Stage, "email", k.Email,
+		"ca", k.CreatedAfter, "ua", k.UpdatedAfter)
+}
+
+// Canonical encodes the key for a cache id (sorted, escaped, stable).
+func (k ActivityPageKey) Canonical() string {
+	return url.PathEscape(k.CandidateID) + "?" + pageQuery(k.SinceID, k.MaxID, k.Limit)
+}
+
+// Canonical encodes the key for a cache id (sorted, escaped, stable; the
+// "job:" prefix keeps it apart from a candidate's pages).
+func (k JobActivityPageKey) Canonical() string {
+	return "job:" + url.PathEscape(k.Shortcode) + "?" + pageQuery(k.SinceID, k.MaxID, k.Limit)
+}
+
+// pageQuery encodes a page key as a query string, sorted by name: its
+// filters (name, value pairs), since, max and limit. max is there only
+// when set, so that the keys of forward pages stay what they were before
+// backward paging set it.
+func pageQuery(since, maxID string, limit int, filters ...string) string {
+	v := url.Values{}
+	for i := 0; i+1 < len(filters); i += 2 {
+		v.Set(filters[i], filters[i+1])
+	}
+	v.Set("since", since)
 	if maxID != "" {
 		v.Set("max", maxID)
 	}
-}
-
-// canonical encodes the key for a cache id (sorted, escaped, stable).
-func (k CandidatePageKey) Canonical() string {
-	v := url.Values{}
-	v.Set("job", k.Shortcode)
-	v.Set("stage", k.Stage)
-	v.Set("email", k.Email)
-	v.Set("ca", k.CreatedAfter)
-	v.Set("ua", k.UpdatedAfter)
-	v.Set("since", k.SinceID)
-	setMax(v, k.MaxID)
-	v.Set("limit", strconv.Itoa(k.Limit))
+	v.Set("limit", strconv.Itoa(limit))
 	return v.Encode()
 }
 
-// canonical encodes the key for a cache id (sorted, escaped, stable).
-func (k ActivityPageKey) Canonical() string {
-	v := url.Values{}
-	v.Set("since", k.SinceID)
-	setMax(v, k.MaxID)
-	v.Set("limit", strconv.Itoa(k.Limit))
-	return url.PathEscape(k.CandidateID) + "?" + v.Encode()
-}
-
-// canonical encodes the key for a cache id (sorted, escaped, stable; the
-// "job:" prefix keeps it apart from a candidate's pages).
-func (k JobActivityPageKey) Canonical() string {
-	v := url.Values{}
-	v.Set("since", k.SinceID)
-	setMax(v, k.MaxID)
-	v.Set("limit", strconv.Itoa(k.Limit))
-	return "job:" + url.PathEscape(k.Shortcode) + "?" + v.Encode()
-}
-
-// canonical is the cache id of one activity: "r:" (a candidate's) and
+// Canonical is the cache id of one activity: "r:" (a candidate's) and
 // "rj:" (a job's own) set it apart from the pages of the same kind.
 func (k ActivityKey) Canonical() string {
 	if k.CandidateID == "" {
