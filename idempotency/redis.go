@@ -205,8 +205,10 @@ func (s *RedisStore) Do(ctx context.Context, key, fingerprint string, ttl time.D
 		if s.onWait != nil {
 			s.onWait(ctx, key)
 		}
-		if err := sleep(ctx, jitter(delay)); err != nil {
-			return nil, false, errWait(err)
+		select {
+		case <-ctx.Done():
+			return nil, false, errWait(ctx.Err())
+		case <-time.After(jitter(delay)):
 		}
 		delay = min(2*delay, s.pollMax)
 	}
@@ -300,16 +302,4 @@ func jitter(d time.Duration) time.Duration {
 	}
 	q := d / 4
 	return d - q + mrand.N(2*q+1)
-}
-
-// sleep waits d or until ctx ends.
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }

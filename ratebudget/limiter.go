@@ -90,16 +90,16 @@ local poll = tonumber(ARGV[6])
 local user = ARGV[8] == '1'
 local blocked = tonumber(redis.call('GET', KEYS[3]) or '0') or 0
 
+-- register puts the caller in the writers or waiters set at key.
+local function register(key)
+  redis.call('ZADD', key, now + wttl, member)
+  redis.call('PEXPIRE', key, wttl)
+end
+
 local function refuse(wait)
   takeTicket()
-  if write then
-    redis.call('ZADD', KEYS[2], now + wttl, member)
-    redis.call('PEXPIRE', KEYS[2], wttl)
-  end
-  if user then
-    redis.call('ZADD', KEYS[5], now + wttl, member)
-    redis.call('PEXPIRE', KEYS[5], wttl)
-  end
+  if write then register(KEYS[2]) end
+  if user then register(KEYS[5]) end
   local out = {0, wait, now, limit, blocked}
   local log = redis.call('ZRANGE', KEYS[1], -limit, -1, 'WITHSCORES')
   for i = 2, #log, 2 do out[#out + 1] = tonumber(log[i]) end
@@ -119,20 +119,17 @@ if count >= limit then
   if wait < 1 then wait = 1 end
 end
 
-if not write then
-  redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now)
-  if redis.call('ZCARD', KEYS[2]) > 0 then
-    if wait == 0 then wait = poll end
-    return refuse(wait)
-  end
+-- pending drops the expired entries of the writers or waiters set at key
+-- and reports whether any is left: reads wait for writers, the background
+-- for user calls.
+local function pending(key)
+  redis.call('ZREMRANGEBYSCORE', key, '-inf', now)
+  return redis.call('ZCARD', key) > 0
 end
 
-if not user then
-  redis.call('ZREMRANGEBYSCORE', KEYS[5], '-inf', now)
-  if redis.call('ZCARD', KEYS[5]) > 0 then
-    if wait == 0 then wait = poll end
-    return refuse(wait)
-  end
+if (not write and pending(KEYS[2])) or (not user and pending(KEYS[5])) then
+  if wait == 0 then wait = poll end
+  return refuse(wait)
 end
 
 if count >= limit then
@@ -1054,18 +1051,14 @@ func (lq *localQueue) lateAt(w *queued) {
 // markLate is lateAt with lq.mu held.
 func (lq *localQueue) markLate(w *queued, now time.Time) {
 	lq.order.Late(w.Rank, w.Deadline, now)
-	kept := 0
-	for _, q := range lq.waiters {
-		if q != w && lq.order.Behind(q.Rank, now) {
-			q.late = &workable.BudgetError{}
-			signal(q.wake)
-			continue
+	lq.waiters = slices.DeleteFunc(lq.waiters, func(q *queued) bool {
+		if q == w || !lq.order.Behind(q.Rank, now) {
+			return false
 		}
-		lq.waiters[kept] = q
-		kept++
-	}
-	clear(lq.waiters[kept:])
-	lq.waiters = lq.waiters[:kept]
+		q.late = &workable.BudgetError{}
+		signal(q.wake)
+		return true
+	})
 }
 
 // count counts w once in the delayed calls. lq.mu must be held.

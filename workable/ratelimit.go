@@ -316,9 +316,10 @@ func (l *WindowLimiter) lateAt(w *waiter, now time.Time) {
 // that could not be served, and wakes them. l.mu must be held.
 func (l *WindowLimiter) dropLate(now time.Time, from int) {
 	head := l.head()
-	kept := 0
-	for i, w := range l.queue {
-		if i >= from {
+	i, kept := 0, 0 // the caller's position before and after the drop
+	l.queue = slices.DeleteFunc(l.queue, func(w *waiter) bool {
+		i++
+		if i > from {
 			at := l.slot(now, kept)
 			late := w.Misses(at)
 			if late {
@@ -327,14 +328,12 @@ func (l *WindowLimiter) dropLate(now time.Time, from int) {
 			if late || l.order.Behind(w.Rank, now) {
 				w.late = budgetError(now, at)
 				signal(w.wake)
-				continue
+				return true
 			}
 		}
-		l.queue[kept] = w
 		kept++
-	}
-	clear(l.queue[kept:])
-	l.queue = l.queue[:kept]
+		return false
+	})
 	if h := l.head(); h != head && h != nil {
 		signal(h.wake)
 	}
