@@ -240,17 +240,8 @@ func observabilityProblems(env func(string) string, cfg *config) []error {
 		}
 		cfg.SlowQueryThreshold = d
 	}
-	for _, name := range strings.Split(env("METRICS_OPERATIONS"), ",") {
-		name = strings.TrimSpace(name)
-		if name == "" {
-			continue
-		}
-		if !telemetry.ValidOperationName(name) {
-			problems = append(problems, fmt.Errorf("METRICS_OPERATIONS must list GraphQL operation names ([A-Za-z_][A-Za-z0-9_]*, at most 64 characters), got %q", name))
-			continue
-		}
-		cfg.MetricsOperations = append(cfg.MetricsOperations, name)
-	}
+	cfg.MetricsOperations = append(cfg.MetricsOperations, listSetting(env, "METRICS_OPERATIONS",
+		"GraphQL operation names ([A-Za-z_][A-Za-z0-9_]*, at most 64 characters)", telemetry.ValidOperationName, &problems)...)
 	return problems
 }
 
@@ -363,22 +354,8 @@ func loadSecurity(env, getenv func(string) string, cfg *config) []error {
 		problems = append(problems, fmt.Errorf("GATEWAY_API_KEYS: %w", err))
 	}
 	cfg.APIKeys = keys
-	for _, o := range strings.Split(env("CORS_ALLOWED_ORIGINS"), ",") {
-		o = strings.TrimSpace(o)
-		if o == "" {
-			continue
-		}
-		if o != "*" {
-			// scheme://host:* allows every port of the host.
-			u, err := url.Parse(strings.TrimSuffix(o, ":*"))
-			if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || (u.Path != "" && u.Path != "/") || u.RawQuery != "" ||
-				(strings.HasSuffix(o, ":*") && (u.Port() != "" || u.Path != "")) {
-				problems = append(problems, fmt.Errorf("CORS_ALLOWED_ORIGINS must list origins such as https://dash.example.com or http://localhost:* (any port), or *, got %q", o))
-				continue
-			}
-		}
-		cfg.CORSAllowedOrigins = append(cfg.CORSAllowedOrigins, o)
-	}
+	cfg.CORSAllowedOrigins = append(cfg.CORSAllowedOrigins, listSetting(env, "CORS_ALLOWED_ORIGINS",
+		"origins such as https://dash.example.com or http://localhost:* (any port), or *", validOrigin, &problems)...)
 	boolSetting(env, "GATEWAY_INTROSPECTION", &cfg.Introspection, &problems)
 	boolSetting(env, "GATEWAY_PLAYGROUND", &cfg.Playground, &problems)
 	if v := env("MAX_BODY_BYTES"); v != "" {
@@ -414,6 +391,36 @@ func loadSecurity(env, getenv func(string) string, cfg *config) []error {
 	intSetting(env, "SUBSCRIPTIONS_PER_CLIENT", 1, 1e5, &cfg.SubscriptionsPerClient, &problems)
 	durationSetting(env, "SUBSCRIPTION_HEARTBEAT", &cfg.SubscriptionHeartbeat, &problems)
 	return problems
+}
+
+// listSetting reads the comma-separated setting name: its items, trimmed,
+// without empty ones, that valid accepts. Every other item is a problem
+// saying that name must list want.
+func listSetting(env func(string) string, name, want string, valid func(string) bool, problems *[]error) []string {
+	var out []string
+	for _, item := range strings.Split(env(name), ",") {
+		item = strings.TrimSpace(item)
+		if item == "" {
+			continue
+		}
+		if !valid(item) {
+			*problems = append(*problems, fmt.Errorf("%s must list %s, got %q", name, want, item))
+			continue
+		}
+		out = append(out, item)
+	}
+	return out
+}
+
+// validOrigin reports whether o is an allowed CORS origin: *, an http or
+// https origin, or scheme://host:* (every port of the host).
+func validOrigin(o string) bool {
+	if o == "*" {
+		return true
+	}
+	u, err := url.Parse(strings.TrimSuffix(o, ":*"))
+	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != "" && (u.Path == "" || u.Path == "/") && u.RawQuery == "" &&
+		!(strings.HasSuffix(o, ":*") && (u.Port() != "" || u.Path != ""))
 }
 
 // boolSetting reads a true/false setting.

@@ -197,39 +197,39 @@ func newPageRequest(ctx context.Context, kind string, filters map[string]string,
 	if (first != nil || after != nil) && (last != nil || before != nil) {
 		return pageRequest{}, badInput("page forwards with first and after, or backwards with last and before, not both at once")
 	}
+	var err error
 	if last != nil || before != nil {
-		p.backward, p.first, p.last = true, 0, defaultFirst
-		if last != nil {
-			p.last = *last
-		}
-		if p.last < 0 || p.last > maxFirst {
-			return pageRequest{}, badInput("last must be between 0 and %d, got %d", maxFirst, p.last)
-		}
-		if before != nil {
-			id, err := decodeCursor(*before, kind, filters)
-			if err != nil {
-				return pageRequest{}, err
-			}
-			p.beforeID = id
+		p.backward, p.first = true, 0
+		if p.last, p.beforeID, err = pageArgs("last", last, before, kind, filters); err != nil {
+			return pageRequest{}, err
 		}
 		p.skip = p.last == 0 && !p.pageInfo
 		return p, nil
 	}
-	if first != nil {
-		p.first = *first
-	}
-	if p.first < 0 || p.first > maxFirst {
-		return pageRequest{}, badInput("first must be between 0 and %d, got %d", maxFirst, p.first)
-	}
-	if after != nil {
-		id, err := decodeCursor(*after, kind, filters)
-		if err != nil {
-			return pageRequest{}, err
-		}
-		p.afterID = id
+	if p.first, p.afterID, err = pageArgs("first", first, after, kind, filters); err != nil {
+		return pageRequest{}, err
 	}
 	p.skip = p.first == 0 && !p.pageInfo
 	return p, nil
+}
+
+// pageArgs checks the paging arguments of one direction: the count (name
+// is first or last; defaultFirst when n is nil) and the cursor's id ("" for
+// none).
+func pageArgs(name string, n *int, cur *string, kind string, filters map[string]string) (count int, id string, err error) {
+	count = defaultFirst
+	if n != nil {
+		count = *n
+	}
+	if count < 0 || count > maxFirst {
+		return 0, "", badInput("%s must be between 0 and %d, got %d", name, maxFirst, count)
+	}
+	if cur != nil {
+		if id, err = decodeCursor(*cur, kind, filters); err != nil {
+			return 0, "", err
+		}
+	}
+	return count, id, nil
 }
 
 // window cuts a fetched Workable page (asked with p.limit()) down to the

@@ -308,44 +308,38 @@ func (v *validator) httpURL(path fieldPath, s string) string {
 	return s
 }
 
-// list checks the length of a list; false means it is too long and its
-// items are not checked (so a huge list gives one problem, not thousands).
-func (v *validator) list(path fieldPath, n, maxLen int) bool {
-	if n > maxLen {
-		v.fail(path, "must have at most %d entries (got %d)", maxLen, n)
-		return false
-	}
-	return true
-}
-
-// educationEntries checks and converts education entries; the result is
-// never nil, so it can also clear a list.
-func (v *validator) educationEntries(path fieldPath, in []model.EducationEntryInput) []workable.EducationEntry {
-	out := make([]workable.EducationEntry, 0, len(in))
-	if !v.list(path, len(in), maxListLen) {
+// each checks and converts a list of at most maxLen items, each with item
+// (given the item's path). The result is never nil, so it can also clear a
+// list; a list that is too long gives one problem, not thousands, and its
+// items are not checked.
+func each[In, Out any](v *validator, path fieldPath, in []In, maxLen int, item func(p fieldPath, x In) Out) []Out {
+	out := make([]Out, 0, len(in))
+	if len(in) > maxLen {
+		v.fail(path, "must have at most %d entries (got %d)", maxLen, len(in))
 		return out
 	}
-	for i, e := range in {
-		p := path.index(i)
+	for i, x := range in {
+		out = append(out, item(path.index(i), x))
+	}
+	return out
+}
+
+// educationEntries checks and converts education entries.
+func (v *validator) educationEntries(path fieldPath, in []model.EducationEntryInput) []workable.EducationEntry {
+	return each(v, path, in, maxListLen, func(p fieldPath, e model.EducationEntryInput) workable.EducationEntry {
 		entry := workable.EducationEntry{
 			School:       v.required(p.at("school"), e.School, maxShortTextLen, singleLine),
 			Degree:       v.optional(p.at("degree"), e.Degree, maxShortTextLen, singleLine),
 			FieldOfStudy: v.optional(p.at("fieldOfStudy"), e.FieldOfStudy, maxShortTextLen, singleLine),
 		}
 		entry.StartDate, entry.EndDate = v.dateRange(p, e.StartDate, e.EndDate)
-		out = append(out, entry)
-	}
-	return out
+		return entry
+	})
 }
 
-// experienceEntries checks and converts experience entries; never nil.
+// experienceEntries checks and converts experience entries.
 func (v *validator) experienceEntries(path fieldPath, in []model.ExperienceEntryInput) []workable.ExperienceEntry {
-	out := make([]workable.ExperienceEntry, 0, len(in))
-	if !v.list(path, len(in), maxListLen) {
-		return out
-	}
-	for i, e := range in {
-		p := path.index(i)
+	return each(v, path, in, maxListLen, func(p fieldPath, e model.ExperienceEntryInput) workable.ExperienceEntry {
 		entry := workable.ExperienceEntry{
 			Title:    v.required(p.at("title"), e.Title, maxShortTextLen, singleLine),
 			Summary:  v.optional(p.at("summary"), e.Summary, maxLongTextLen, multiLine),
@@ -354,21 +348,15 @@ func (v *validator) experienceEntries(path fieldPath, in []model.ExperienceEntry
 			Current:  e.Current,
 		}
 		entry.StartDate, entry.EndDate = v.dateRange(p, e.StartDate, e.EndDate)
-		out = append(out, entry)
-	}
-	return out
+		return entry
+	})
 }
 
-// socialProfiles checks and converts social profiles; never nil. The type is
-// matched case-insensitively against workable.SocialProfileTypes and sent in
-// lower case.
+// socialProfiles checks and converts social profiles. The type is matched
+// case-insensitively against workable.SocialProfileTypes and sent in lower
+// case.
 func (v *validator) socialProfiles(path fieldPath, in []model.SocialProfileInput) []workable.SocialProfile {
-	out := make([]workable.SocialProfile, 0, len(in))
-	if !v.list(path, len(in), maxListLen) {
-		return out
-	}
-	for i, s := range in {
-		p := path.index(i)
+	return each(v, path, in, maxListLen, func(p fieldPath, s model.SocialProfileInput) workable.SocialProfile {
 		typ := strings.ToLower(strings.TrimSpace(s.Type))
 		switch {
 		case typ == "":
@@ -376,27 +364,21 @@ func (v *validator) socialProfiles(path fieldPath, in []model.SocialProfileInput
 		case !workable.IsSocialProfileType(typ):
 			v.fail(p.at("type"), "must be one of Workable's social profile types (e.g. linkedin, github, twitter); see workable.SocialProfileTypes")
 		}
-		out = append(out, workable.SocialProfile{
+		return workable.SocialProfile{
 			Type:     typ,
 			Name:     v.optional(p.at("name"), s.Name, maxShortTextLen, singleLine),
 			Username: v.optional(p.at("username"), s.Username, maxShortTextLen, singleLine),
 			URL:      v.httpURL(p.at("url"), s.URL),
-		})
-	}
-	return out
+		}
+	})
 }
 
-// tags checks and trims tags; never nil. Duplicates are kept (Workable
-// folds them), so that the indices of Workable's errors match the input's.
+// tags checks and trims tags. Duplicates are kept (Workable folds them), so
+// that the indices of Workable's errors match the input's.
 func (v *validator) tags(path fieldPath, in []string) []string {
-	out := make([]string, 0, len(in))
-	if !v.list(path, len(in), maxTags) {
-		return out
-	}
-	for i, t := range in {
-		out = append(out, v.required(path.index(i), t, maxTagLen, singleLine))
-	}
-	return out
+	return each(v, path, in, maxTags, func(p fieldPath, t string) string {
+		return v.required(p, t, maxTagLen, singleLine)
+	})
 }
 
 // validateCreateCandidateInput checks a createCandidate input and maps it to
