@@ -283,6 +283,9 @@ func connection[T, N, E any](ctx context.Context, p pageRequest, fetch upstream.
 	}
 	cursors, info := edgeCursors(p, items, id, hasPrev, hasNext)
 	ns := nodes(items)
+	if !p.edges {
+		return ns, nil, info, nil
+	}
 	edges := make([]E, len(ns))
 	for i := range ns {
 		edges[i] = edge(cursors[i], &ns[i])
@@ -290,19 +293,34 @@ func connection[T, N, E any](ctx context.Context, p pageRequest, fetch upstream.
 	return ns, edges, info, nil
 }
 
-// edgeCursors returns the cursor of each item and the page info.
+// edgeCursors returns the page info and, when the selection asks for
+// edges, the cursor of each item (nil otherwise). The page info has
+// cursors when the selection asks for edges or pageInfo.
 func edgeCursors[T any](p pageRequest, items []T, id func(T) string, hasPrev, hasNext bool) ([]string, *model.PageInfo) {
+	info := &model.PageInfo{HasNextPage: hasNext, HasPreviousPage: hasPrev}
+	if len(items) == 0 {
+		return nil, info
+	}
+	if !p.edges {
+		// Only pageInfo's cursors (none when the selection asks for no
+		// pageInfo either).
+		if p.pageInfo {
+			start, end := encodeCursor(p.kind, p.filters, id(items[0])), ""
+			if len(items) == 1 {
+				end = start
+			} else {
+				end = encodeCursor(p.kind, p.filters, id(items[len(items)-1]))
+			}
+			info.StartCursor, info.EndCursor = &start, &end
+		}
+		return nil, info
+	}
 	cursors := make([]string, len(items))
 	for i, it := range items {
-		if p.edges || (p.pageInfo && (i == 0 || i == len(items)-1)) {
-			cursors[i] = encodeCursor(p.kind, p.filters, id(it))
-		}
+		cursors[i] = encodeCursor(p.kind, p.filters, id(it))
 	}
-	info := &model.PageInfo{HasNextPage: hasNext, HasPreviousPage: hasPrev}
-	if len(cursors) > 0 {
-		info.StartCursor = &cursors[0]
-		info.EndCursor = &cursors[len(cursors)-1]
-	}
+	info.StartCursor = &cursors[0]
+	info.EndCursor = &cursors[len(cursors)-1]
 	return cursors, info
 }
 

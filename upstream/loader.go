@@ -30,8 +30,40 @@ type Loader[K comparable, V any] struct {
 	// answers them, never the decoded tier.
 	primed map[K]bool
 	// local are the values the decoded tier gave this request, so that
-	// the fields asking for one key again take it at once.
-	local map[K]V
+	// the fields asking for one key again take it at once. The first one
+	// is kept beside the map (firstKey, firstLocal, hasFirst): a request
+	// reads one key of most of its loaders, and the map of a large key
+	// (a page's) would cost more than the lookup it saves.
+	local      map[K]V
+	firstKey   K
+	firstLocal V
+	hasFirst   bool
+}
+
+// localValue returns the value the decoded tier gave this request for
+// key; l.mu must be held.
+func (l *Loader[K, V]) localValue(key K) (V, bool) {
+	if l.hasFirst && l.firstKey == key {
+		return l.firstLocal, true
+	}
+	v, ok := l.local[key]
+	return v, ok
+}
+
+// keepLocal remembers v, the decoded tier's value of key, for the rest of
+// the request; l.mu must be held.
+func (l *Loader[K, V]) keepLocal(key K, v V) {
+	switch {
+	case !l.hasFirst:
+		l.firstKey, l.firstLocal, l.hasFirst = key, v, true
+	case l.firstKey == key:
+		l.firstLocal = v
+	default:
+		if l.local == nil {
+			l.local = make(map[K]V)
+		}
+		l.local[key] = v
+	}
 }
 
 // dataloader returns the dataloader, making it on first use.
@@ -75,7 +107,7 @@ func (l *Loader[K, V]) fromLocal(ctx context.Context, key K) (V, bool) {
 	}
 	l.mu.Lock()
 	primed := l.primed[key]
-	v, ok := l.local[key]
+	v, ok := l.localValue(key)
 	l.mu.Unlock()
 	if primed {
 		return zero, false
@@ -86,10 +118,7 @@ func (l *Loader[K, V]) fromLocal(ctx context.Context, key K) (V, bool) {
 	v, ok = Local(ctx, l.e, l.rs, l.sp, key)
 	if ok {
 		l.mu.Lock()
-		if l.local == nil {
-			l.local = make(map[K]V)
-		}
-		l.local[key] = v
+		l.keepLocal(key, v)
 		l.mu.Unlock()
 	}
 	return v, ok

@@ -203,3 +203,34 @@ func TestLocalReadsTheAccountGenerationsTogether(t *testing.T) {
 		t.Errorf("the two account generations took %d cache reads, want 1", n)
 	}
 }
+
+// TestLoaderKeepsItsLocalAnswers: a loader answers each key the decoded
+// tier gave it, the first as the later ones, with the same value for the
+// rest of the request, even once the tier no longer holds it.
+func TestLoaderKeepsItsLocalAnswers(t *testing.T) {
+	t.Parallel()
+	e := New(Config{Cache: cache.NewMemory(0)}, Credential{Nickname: "default", Namespace: "ns"}, nil)
+	sp := Spec[string, string]{Kind: cache.KindCandidateList, ID: func(k string) string { return k }}
+	ctx := e.NewRequest(context.Background())
+	l := NewLoader(e, RequestFrom(ctx), sp)
+	keys := []string{"a", "b", "c"}
+	for _, k := range keys {
+		e.local.put(cache.Key(e.ns, sp.Kind, k), &localEntry{v: "value " + k, raw: []byte("x"), freshUntil: time.Now().Add(time.Hour)})
+	}
+	for _, k := range keys {
+		if v, ok := l.Local(ctx, k); !ok || v != "value "+k {
+			t.Fatalf("first read of %s: %q, %v", k, v, ok)
+		}
+	}
+	for _, k := range keys {
+		e.local.put(cache.Key(e.ns, sp.Kind, k), &localEntry{v: "replaced " + k, raw: []byte("x"), freshUntil: time.Now().Add(time.Hour)})
+	}
+	for _, k := range []string{"c", "a", "b", "a"} {
+		if v, ok := l.Local(ctx, k); !ok || v != "value "+k {
+			t.Errorf("read of %s again: %q, %v; want the request's first answer", k, v, ok)
+		}
+	}
+	if _, ok := l.Local(ctx, "d"); ok {
+		t.Error("answered a key the tier never held")
+	}
+}
