@@ -4,8 +4,40 @@ import (
 	"context"
 	"errors"
 	"testing"
+	"testing/synctest"
 	"time"
 )
+
+// TestBreakerDoReadLateReadGetsItsOwnTimeout: a read that Redis answers
+// too late is tried again with a timeout of its own, not with what is left
+// of the first attempt's (nothing), so a second attempt that Redis answers
+// in time succeeds and the breaker stays closed.
+func TestBreakerDoReadLateReadGetsItsOwnTimeout(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		const timeout = 250 * time.Millisecond
+		b := NewBreaker(nil, time.Minute)
+		calls := 0
+		err := b.DoRead(t.Context(), timeout, func(ctx context.Context) error {
+			calls++
+			start := time.Now()
+			dl, ok := ctx.Deadline()
+			if !ok || dl.Sub(start) != timeout {
+				t.Errorf("attempt %d: deadline %v after its start, want %v", calls, dl.Sub(start), timeout)
+			}
+			if calls == 1 {
+				<-ctx.Done() // Redis answers after the timeout
+				return ctx.Err()
+			}
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			return nil
+		})
+		if err != nil || calls != 2 || !b.Healthy() {
+			t.Errorf("DoRead = %v after %d attempts, healthy %v; want nil after 2, healthy", err, calls, b.Healthy())
+		}
+	})
+}
 
 func TestBreakerDoRead(t *testing.T) {
 	errRedis := errors.New("i/o timeout")
