@@ -18,10 +18,6 @@ import (
 	"github.com/workablegw/gateway/workable"
 )
 
-// CodeCredentialsDisabled is the extensions.code of a credential field on
-// a handler that has no credential registry.
-const CodeCredentialsDisabled = "CREDENTIALS_DISABLED"
-
 // credentialUnreadableError is the GraphQL error of an undecryptable
 // credential.
 func credentialUnreadableError(nickname string) error {
@@ -32,19 +28,12 @@ func credentialUnreadableError(nickname string) error {
 }
 
 // requireAdmin checks the admin role when access control is on (FieldGuard
-// has already checked it; this is the second lock), and that credentials
-// are managed by this handler.
+// has already checked it; this is the second lock). Every handler has a
+// credential registry (NewHandler requires one), so the credential fields
+// are always served.
 func (r *Resolver) requireAdmin(ctx context.Context) error {
 	if r.checkRoles {
-		if err := access.Require(ctx, access.RoleAdmin); err != nil {
-			return err
-		}
-	}
-	if r.creds == nil {
-		return &gqlerror.Error{
-			Message:    "this gateway does not manage Workable credentials",
-			Extensions: map[string]any{"code": CodeCredentialsDisabled},
-		}
+		return access.Require(ctx, access.RoleAdmin)
 	}
 	return nil
 }

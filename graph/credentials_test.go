@@ -397,6 +397,50 @@ func TestCredentialsWithoutEncryptionKey(t *testing.T) {
 	ce.checkNoTokens(t)
 }
 
+// TestCredentialFieldsCheckTheAdminRoleThemselves: the credential
+// resolvers check the admin role again (the second lock), so rules that
+// forget a credential field still keep non-admins out; with access control
+// off, they serve everyone.
+func TestCredentialFieldsCheckTheAdminRoleThemselves(t *testing.T) {
+	t.Parallel()
+	keys, err := access.ParseKeys(testKeys)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		name string
+		// rules are the handler's AccessRules; nil switches access off.
+		rules    map[string]access.Role
+		key      string
+		wantCode string
+	}{
+		{"rules without the field, reader", map[string]access.Role{"Query.candidate": access.RoleWriter}, readerKey, access.CodeForbidden},
+		{"rules without the field, writer", map[string]access.Role{"Query.candidate": access.RoleWriter}, writerKey, access.CodeForbidden},
+		{"rules without the field, admin", map[string]access.Role{"Query.candidate": access.RoleWriter}, adminKey, ""},
+		{"access control off", nil, "", ""},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			ce := &credEnv{}
+			ce.testEnv = newTestEnv(t, withHandler(func(c Config) http.Handler {
+				c.AccessRules = tt.rules
+				if tt.rules == nil {
+					return NewHandler(c)
+				}
+				return access.Middleware(keys, NewHandler(c))
+			}))
+			resp := ce.do(tt.key, "", listCredentials, nil)
+			if tt.wantCode != "" {
+				resp.requireCode(t, tt.wantCode)
+				return
+			}
+			if len(resp.Errors) > 0 || !strings.Contains(string(resp.Data), `"nickname":"default"`) {
+				t.Errorf("workableCredentials = %s, want the default credential", resp.Raw)
+			}
+		})
+	}
+}
+
 // checkNoTokens fails if any response the env received holds a token.
 func (ce *credEnv) checkNoTokens(t *testing.T) {
 	t.Helper()
