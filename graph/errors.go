@@ -122,8 +122,13 @@ func errorPresenter(logger *slog.Logger) graphql.ErrorPresenterFunc {
 		code, msg := classify(err)
 		if code != CodeBadUserInput && code != CodeBackwardPagingLimit {
 			// The workable package guarantees its error texts carry no token.
-			logger.LogAttrs(ctx, slog.LevelWarn, "graphql error",
-				slog.String("code", code), slog.String("path", gqlErr.Path.String()), slog.Any("err", err))
+			attrs := []slog.Attr{slog.String("code", code), slog.String("path", gqlErr.Path.String()), slog.Any("err", err)}
+			// Workable's own id of a failed call, to quote to Workable; the
+			// line's request_id stays the gateway's.
+			if er := (*workable.ErrorResponse)(nil); errors.As(err, &er) && er.RequestID != "" {
+				attrs = append(attrs, slog.String("workable_request_id", er.RequestID))
+			}
+			logger.LogAttrs(ctx, slog.LevelWarn, "graphql error", attrs...)
 		}
 		out := *gqlErr
 		out.Message = msg

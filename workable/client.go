@@ -611,7 +611,7 @@ type errorBody struct {
 }
 
 func (c *Client) errorResponse(k call, resp *Response, data []byte) *ErrorResponse {
-	e := &ErrorResponse{Method: k.method, Route: k.route, StatusCode: resp.StatusCode}
+	e := &ErrorResponse{Method: k.method, Route: k.route, StatusCode: resp.StatusCode, RequestID: requestID(resp.Header)}
 	var b errorBody
 	if json.Unmarshal(data, &b) == nil {
 		var s string

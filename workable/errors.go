@@ -62,6 +62,11 @@ type ErrorResponse struct {
 	ValidationErrors map[string][]string
 	// RetryAfter is, for a 429, how long Workable asked us to wait.
 	RetryAfter time.Duration
+	// RequestID is the answer's X-Request-Id (API.md §10), Workable's name
+	// for the request, to quote when asking Workable about it; "" when the
+	// answer had none, or one that does not look like an id. It is not part
+	// of Error().
+	RequestID string
 }
 
 // Error returns e.g. "workable: GET /candidates/{id}: 404 Not found". It

@@ -93,6 +93,33 @@ func TestErrorClasses(t *testing.T) {
 			wantSentinel: []error{ErrUnauthorized}, wantAttempts: 1, wantText: "403 Forbidden"},
 		{name: "404", op: read, replies: []reply{{404, `{"error":"Not found"}`, nil}},
 			wantSentinel: []error{ErrNotFound}, wantAttempts: 1, wantText: "workable: GET /candidates/{id}: 404 Not found"},
+		{name: "404 keeps Workable's request id", op: read,
+			replies:      []reply{{404, `{"error":"Not found"}`, map[string]string{"X-Request-Id": "5c1b7f7e-3d0a-4b8e-9f55-2e7c1a0d9b44"}}},
+			wantSentinel: []error{ErrNotFound}, wantAttempts: 1, wantText: "workable: GET /candidates/{id}: 404 Not found",
+			check: func(t *testing.T, er *ErrorResponse) {
+				if er.RequestID != "5c1b7f7e-3d0a-4b8e-9f55-2e7c1a0d9b44" {
+					t.Errorf("RequestID = %q, want the answer's X-Request-Id", er.RequestID)
+				}
+				if strings.Contains(er.Error(), er.RequestID) {
+					t.Errorf("Error() = %q carries the request id", er.Error())
+				}
+			}},
+		{name: "a request id that does not look like one is left out", op: read,
+			replies:      []reply{{404, `{"error":"Not found"}`, map[string]string{"X-Request-Id": "id with spaces; and=more"}}},
+			wantSentinel: []error{ErrNotFound}, wantAttempts: 1,
+			check: func(t *testing.T, er *ErrorResponse) {
+				if er.RequestID != "" {
+					t.Errorf("RequestID = %q, want none", er.RequestID)
+				}
+			}},
+		{name: "an overlong request id is left out", op: read,
+			replies:      []reply{{404, `{"error":"Not found"}`, map[string]string{"X-Request-Id": strings.Repeat("a", 129)}}},
+			wantSentinel: []error{ErrNotFound}, wantAttempts: 1,
+			check: func(t *testing.T, er *ErrorResponse) {
+				if er.RequestID != "" {
+					t.Errorf("RequestID = %q, want none", er.RequestID)
+				}
+			}},
 		{name: "404 on a write", op: write, replies: []reply{{404, `{"error":"Not found"}`, nil}},
 			wantSentinel: []error{ErrNotFound}, wantAttempts: 1},
 		{name: "400 matches no sentinel", op: read, replies: []reply{{400, `{"message":"bad request"}`, nil}},

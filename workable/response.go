@@ -3,7 +3,10 @@ package workable
 import (
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 )
 
 // Rate is Workable's view of the token's budget, from the X-Rate-Limit-*
@@ -33,6 +36,24 @@ func parseRate(h http.Header) Rate {
 		r.Reset = time.Unix(reset, 0)
 	}
 	return r
+}
+
+// maxRequestIDLen bounds the X-Request-Id kept from an answer; Workable's
+// are UUIDs (36 characters).
+const maxRequestIDLen = 128
+
+// requestID returns an answer's X-Request-Id (API.md §10) when it looks like
+// an id: at most maxRequestIDLen ASCII letters, digits and "-._:". Anything
+// else (it comes from outside, and goes into logs) gives "".
+func requestID(h http.Header) string {
+	id := h.Get("X-Request-Id")
+	bad := func(r rune) bool {
+		return r >= utf8.RuneSelf || !(unicode.IsLetter(r) || unicode.IsDigit(r) || strings.ContainsRune("-._:", r))
+	}
+	if len(id) > maxRequestIDLen || strings.ContainsFunc(id, bad) {
+		return ""
+	}
+	return id
 }
 
 // Response is a Workable response. The embedded *http.Response's Body has

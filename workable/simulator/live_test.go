@@ -315,3 +315,68 @@ func TestLiveStagesMembersAndLists(t *testing.T) {
 		}
 	}
 }
+
+// TestLiveGetHeaders: every successful GET carries what a live account's
+// GETs carry besides the rate headers (API.md §10): Cache-Control "max-age=0,
+// private, must-revalidate", a weak ETag (of the body: the same body, the
+// same ETag) and an X-Request-Id, a new one for each answer. Other answers
+// carry the X-Request-Id alone.
+func TestLiveGetHeaders(t *testing.T) {
+	t.Parallel()
+	ts := newTestServer(t)
+	uuid := regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$`)
+	weak := regexp.MustCompile(`^W/"[0-9a-f]{32}"$`)
+	seen := map[string]bool{}
+	requestID := func(r response, what string) {
+		t.Helper()
+		id := r.header.Get("X-Request-Id")
+		if !uuid.MatchString(id) || seen[id] {
+			t.Errorf("%s: X-Request-Id %q, want a new UUID", what, id)
+		}
+		seen[id] = true
+	}
+	etags := map[string]string{}
+	for _, path := range []string{
+		"/spi/v3/jobs", "/spi/v3/jobs/GROOV001", "/spi/v3/candidates?limit=3", "/spi/v3/stages",
+		"/spi/v3/departments", "/spi/v3/members", "/spi/v3/accounts", "/spi/v3/jobs", "/spi/v3/stages",
+	} {
+		r := ts.get(t, path, nil)
+		requestID(r, "GET "+path)
+		if got := r.header.Get("Cache-Control"); got != "max-age=0, private, must-revalidate" {
+			t.Errorf("GET %s: Cache-Control %q", path, got)
+		}
+		etag := r.header.Get("ETag")
+		if !weak.MatchString(etag) {
+			t.Errorf("GET %s: ETag %q, want a weak one", path, etag)
+		}
+		if prev, ok := etags[path]; ok && prev != etag {
+			t.Errorf("GET %s twice: ETag %q then %q for the same body", path, prev, etag)
+		}
+		etags[path] = etag
+	}
+	if etags["/spi/v3/jobs"] == etags["/spi/v3/stages"] {
+		t.Error("two different bodies have the same ETag")
+	}
+	for _, tc := range []struct {
+		method, path, token string
+		body                any
+		status              int
+	}{
+		{http.MethodGet, "/spi/v3/jobs/NOPE", DemoToken, nil, http.StatusNotFound},
+		{http.MethodGet, "/spi/v3/jobs", "", nil, http.StatusUnauthorized},
+		{http.MethodGet, "/spi/v3/candidates?stage=..%2Fx", DemoToken, nil, http.StatusUnprocessableEntity},
+		{http.MethodGet, "/spi/v3/nowhere", DemoToken, nil, http.StatusNotFound},
+		{http.MethodPatch, "/spi/v3/candidates/nope", DemoToken, map[string]any{"candidate": map[string]any{}}, http.StatusNotFound},
+	} {
+		r := ts.call(t, tc.method, tc.path, tc.token, tc.body)
+		what := tc.method + " " + tc.path
+		if r.status != tc.status {
+			t.Errorf("%s: status %d, want %d", what, r.status, tc.status)
+		}
+		requestID(r, what)
+		if r.header.Get("ETag") != "" || r.header.Get("Cache-Control") != "" {
+			t.Errorf("%s: ETag %q, Cache-Control %q on an answer that is not a successful GET", what,
+				r.header.Get("ETag"), r.header.Get("Cache-Control"))
+		}
+	}
+}

@@ -2,6 +2,10 @@ package simulator
 
 import (
 	"bytes"
+	"crypto/md5"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"io"
@@ -144,6 +148,13 @@ func (s *Simulator) serve(rts []route, w http.ResponseWriter, r *http.Request) {
 
 	s.mu.Lock()
 	now := s.now()
+	s.answered++
+	w.Header().Set("X-Request-Id", requestID(s.seed, s.answered))
+	if matched != nil && matched.method == http.MethodGet {
+		gw := &getWriter{ResponseWriter: w}
+		defer gw.finish()
+		w = gw
+	}
 	if matched == nil {
 		s.setRateHeaders(w, "", now)
 		s.mu.Unlock()
@@ -301,6 +312,61 @@ func (s *Simulator) setRateHeaders(w http.ResponseWriter, token string, now time
 	h.Set("X-Rate-Limit-Limit", strconv.Itoa(limit))
 	h.Set("X-Rate-Limit-Remaining", strconv.Itoa(remaining))
 	h.Set("X-Rate-Limit-Reset", strconv.FormatInt(secs, 10))
+}
+
+// getWriter holds a GET's answer until its handler is done, so that a
+// successful one goes out with the caching headers a live account's GETs
+// carry (API.md §10): "Cache-Control: max-age=0, private, must-revalidate"
+// and a weak ETag of the body.
+type getWriter struct {
+	http.ResponseWriter
+	status int
+	body   bytes.Buffer
+}
+
+func (g *getWriter) WriteHeader(status int) {
+	if g.status == 0 {
+		g.status = status
+	}
+}
+
+func (g *getWriter) Write(p []byte) (int, error) {
+	if g.status == 0 {
+		g.status = http.StatusOK
+	}
+	return g.body.Write(p)
+}
+
+// finish sends the answer held. A handler that wrote nothing (a delayed
+// fault whose client went away) sends nothing.
+func (g *getWriter) finish() {
+	if g.status == 0 {
+		return
+	}
+	if g.status >= 200 && g.status <= 299 {
+		h := g.ResponseWriter.Header()
+		h.Set("Cache-Control", "max-age=0, private, must-revalidate")
+		// simulator guess: LIVE shows a weak ETag but not how it is made;
+		// this is Rails' Rack::ETag, W/"<MD5 of the body in hex>". Only 2xx
+		// answers carry it and the Cache-Control above (Rails' default);
+		// what error answers carry is not recorded.
+		sum := md5.Sum(g.body.Bytes())
+		h.Set("ETag", `W/"`+hex.EncodeToString(sum[:])+`"`)
+	}
+	g.ResponseWriter.WriteHeader(g.status)
+	_, _ = g.ResponseWriter.Write(g.body.Bytes())
+}
+
+// requestID is the X-Request-Id of the simulator's n-th answer: a UUID
+// made from the seed and n, so that runs are repeatable. simulator guess:
+// LIVE shows the header on every GET but not its value; Rails (whose
+// ActionDispatch::RequestId makes it) sends a random UUID, on every answer.
+func requestID(seed int64, n uint64) string {
+	b := sha256.Sum256(binary.BigEndian.AppendUint64(binary.BigEndian.AppendUint64(nil, uint64(seed)), n))
+	b[6] = b[6]&0x0f | 0x40 // version 4
+	b[8] = b[8]&0x3f | 0x80 // RFC 4122 variant
+	x := hex.EncodeToString(b[:16])
+	return x[:8] + "-" + x[8:12] + "-" + x[12:16] + "-" + x[16:20] + "-" + x[20:]
 }
 
 // errorBody is Workable's error shape (API.md §8).

@@ -35,7 +35,8 @@
 // A request is handled in this order: route match (unknown path 404, known
 // path with another method 405, neither counted), count, authentication
 // (401, 403), rate limit (429), injected fault, endpoint. Every answer carries
-// the X-Rate-Limit-* headers.
+// the X-Rate-Limit-* headers and an X-Request-Id; a successful GET also
+// carries a live GET's Cache-Control and a weak ETag of its body.
 package simulator
 
 import (
@@ -118,11 +119,13 @@ type Simulator struct {
 	windows map[string]*rateWindow
 
 	// Counters and faults.
-	counts  map[string]int
-	bodies  map[string][][]byte // bodies of the write requests, by route
-	total   int
-	tooMany int
-	faults  map[string]*Fault
+	counts map[string]int
+	bodies map[string][][]byte // bodies of the write requests, by route
+	total  int
+	// answered numbers every answer, for its X-Request-Id; never reset.
+	answered uint64
+	tooMany  int
+	faults   map[string]*Fault
 
 	// Data.
 	account    accountRec
