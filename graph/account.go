@@ -36,6 +36,9 @@ func (r *Resolver) stages(ctx context.Context) ([]workable.Stage, error) {
 // given (at most maxMemberPages pages; more is an error rather than a
 // silently cut list).
 func (r *Resolver) members(ctx context.Context, role, email, name, status *string) ([]workable.Member, error) {
+	if err := checkMemberFilters(role, email, name, status); err != nil {
+		return nil, err
+	}
 	ctx = gqlhttp.RequestContext(ctx)
 	upstream.RequestFrom(ctx).NoResponseCache()
 	c := r.clientFor(ctx)

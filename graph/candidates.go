@@ -15,7 +15,10 @@ import (
 
 // candidateFilters are the filters of a candidate connection.
 type candidateFilters struct {
-	shortcode, stage, email    string
+	shortcode, email string
+	// stage is nil when the argument is absent (every stage); an empty
+	// slug is refused, not read as absent.
+	stage                      *string
 	createdAfter, updatedAfter *time.Time
 }
 
@@ -37,18 +40,24 @@ func candidatesPage(ctx context.Context, kind string, f candidateFilters,
 	read func(context.Context, upstream.CandidatePageKey) (upstream.Page[workable.Candidate], error),
 	first *int, after *string, last *int, before *string) (*model.CandidateConnection, error) {
 	key := upstream.CandidatePageKey{
-		Shortcode: f.shortcode, Stage: f.stage, Email: f.email,
+		Shortcode: f.shortcode, Stage: deref(f.stage), Email: f.email,
 		CreatedAfter: upstream.KeyTime(f.createdAfter), UpdatedAfter: upstream.KeyTime(f.updatedAfter),
 	}
-	// Filters go to Workable in the query string: bound them, so a hostile
+	// Filters go to Workable in the query string: refuse what Workable
+	// could only refuse (without asking it) and bound them, so a hostile
 	// request cannot send megabytes upstream.
 	if f.shortcode != "" {
 		if err := checkRef("jobShortcode", f.shortcode); err != nil {
 			return nil, err
 		}
 	}
-	if len(f.stage) > maxShortTextLen || len(f.email) > maxEmailLen {
-		return nil, badInput("a filter is too long (stage at most %d, email %d characters)", maxShortTextLen, maxEmailLen)
+	if f.stage != nil {
+		if msg := slugProblem(*f.stage); msg != "" {
+			return nil, badInput("stage must be a stage slug such as phone-screen (see Query.stages): %s", msg)
+		}
+	}
+	if len(f.email) > maxEmailLen {
+		return nil, badInput("the email filter is too long (at most %d characters)", maxEmailLen)
 	}
 	filters := map[string]string{"shortcode": key.Shortcode, "stage": key.Stage}
 	if kind == kindCandidates {

@@ -177,7 +177,7 @@ func candidatesArgs(ctx context.Context, raw map[string]any) (args map[string]an
 			case "jobShortcode":
 				f.shortcode = deref(s)
 			case "stage":
-				f.stage = deref(s)
+				f.stage = s
 			case "email":
 				f.email = deref(s)
 			}

@@ -222,7 +222,7 @@ func (r *jobResolver) Description(ctx context.Context, obj *model.Job) (*string,
 }
 
 func (r *jobResolver) Candidates(ctx context.Context, obj *model.Job, first *int, after *string, last *int, before *string, stage *string) (*model.CandidateConnection, error) {
-	return r.candidatesConnection(ctx, kindJobCandidates, candidateFilters{shortcode: obj.Shortcode, stage: deref(stage)}, first, after, last, before)
+	return r.candidatesConnection(ctx, kindJobCandidates, candidateFilters{shortcode: obj.Shortcode, stage: stage}, first, after, last, before)
 }
 
 func (r *jobResolver) UpdatedAt(ctx context.Context, obj *model.Job) (*time.Time, error) {
@@ -406,7 +406,7 @@ func (r *queryResolver) Job(ctx context.Context, shortcode string) (*model.Job, 
 
 func (r *queryResolver) Candidates(ctx context.Context, first *int, after *string, last *int, before *string, jobShortcode *string, stage *string, email *string, createdAfter *time.Time, updatedAfter *time.Time) (*model.CandidateConnection, error) {
 	return r.candidatesConnection(ctx, kindCandidates, candidateFilters{
-		shortcode: deref(jobShortcode), stage: deref(stage), email: deref(email),
+		shortcode: deref(jobShortcode), stage: stage, email: deref(email),
 		createdAfter: createdAfter, updatedAfter: updatedAfter,
 	}, first, after, last, before)
 }

@@ -172,6 +172,67 @@ func (v *validator) identifier(path fieldPath, s, what string) string {
 	return s
 }
 
+// slugProblem returns why s can never be one of Workable's slugs (a stage's,
+// a member role's), or "". Slugs are what Workable makes of a name
+// (phone-screen, interview, offer; API.md §9, §10) and an account names its
+// stages freely, so the check is permissive: it refuses only what no slug
+// holds and what would change the meaning of the URL it goes into —
+// nothing at all, more than maxShortTextLen characters, invalid UTF-8,
+// white space or other control characters, a path separator (/ or \), ?,
+// #, %, and the dot segments "." and "..". Anything else goes to Workable,
+// which knows its own slugs.
+func slugProblem(s string) string {
+	switch {
+	case s == "":
+		return "not empty (leave the argument out to filter nothing)"
+	case !utf8.ValidString(s):
+		return "valid UTF-8"
+	case utf8.RuneCountInString(s) > maxShortTextLen:
+		return fmt.Sprintf("at most %d characters long", maxShortTextLen)
+	case s == "." || s == "..":
+		return `not "." or ".."`
+	case strings.ContainsFunc(s, func(r rune) bool {
+		return unicode.IsSpace(r) || unicode.IsControl(r) || strings.ContainsRune(`/\?#%`, r)
+	}):
+		return `without white space, control characters, /, \, ?, # or %`
+	}
+	return ""
+}
+
+// memberStatuses are the values of the status filter of GET /members
+// (API.md §9).
+var memberStatuses = []string{"active", "inactive", "all"}
+
+// checkMemberFilters refuses the filters of Query.members that Workable
+// could only refuse, before they cost a call: a status that is not one of
+// memberStatuses, a role that cannot be a slug (slugProblem), an e-mail
+// address or a name that is too long or holds control characters. An empty
+// email or name filters nothing, as Workable is not sent it.
+func checkMemberFilters(role, email, name, status *string) error {
+	if status != nil && !slices.Contains(memberStatuses, *status) {
+		return badInput("status must be one of %s", strings.Join(memberStatuses, ", "))
+	}
+	if role != nil {
+		if msg := slugProblem(*role); msg != "" {
+			return badInput("role must be a member role such as simple, admin or reviewer: %s", msg)
+		}
+	}
+	for _, f := range []struct {
+		arg    string
+		value  *string
+		maxLen int
+	}{{"email", email, maxEmailLen}, {"name", name, maxShortTextLen}} {
+		if f.value == nil {
+			continue
+		}
+		var v validator
+		if !v.text(fieldPath{f.arg}, *f.value, f.maxLen, singleLine) {
+			return badInput("%s %s", f.arg, v.errs[0].Message)
+		}
+	}
+	return nil
+}
+
 // email checks a required e-mail address; see emailProblem.
 func (v *validator) email(path fieldPath, s string) string {
 	s = strings.TrimSpace(s)

@@ -2589,7 +2589,8 @@ type Query {
   job(shortcode: String!): Job
 
   """
-  Candidates in Workable's order (oldest first). stage is a stage slug (see Query.stages).
+  Candidates in Workable's order (oldest first). stage is a stage slug (see Query.stages);
+  an empty one, or one with white space, /, \, ?, # or %, is BAD_USER_INPUT.
   Page forwards with first (0–100, default 50) and after, or backwards with last (0–100)
   and before; last without before gives the newest candidates.
   """
@@ -2616,7 +2617,8 @@ type Query {
 
   """
   The account's members (at most the first 500). role is simple, admin or reviewer;
-  status is active (Workable's default), inactive or all.
+  status is active (Workable's default), inactive or all; another status, or a role that
+  is empty or holds white space, /, \, ?, # or %, is BAD_USER_INPUT.
   """
   members(role: String, email: String, name: String, status: String): [Member!]
 
