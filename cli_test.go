@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -54,15 +55,42 @@ func TestBinaryCommands(t *testing.T) {
 	if out, err := cmd.CombinedOutput(); err != nil || !strings.Contains(string(out), "-rate-limit") {
 		t.Errorf("gateway simulator -h = %v %q, want its flags and exit 0", err, out)
 	}
-	cmd = exec.Command(bin, "serve")
-	out, err := cmd.CombinedOutput()
-	if err == nil || !strings.Contains(string(out), `unknown command "serve"`) || !strings.Contains(string(out), "--help") {
-		t.Errorf("gateway serve = %v %q, want exit 1 pointing at --help", err, out)
+	// A command line the gateway does not understand exits 2, says what is
+	// wrong on stderr with the usage, and does nothing else.
+	for _, tc := range []struct {
+		args []string
+		want []string // in stderr
+	}{
+		{[]string{"serve"}, []string{`unknown command "serve"`, "Usage:", "gateway schema", "--help"}},
+		{[]string{"schema", "--out", "x.graphql"}, []string{`schema takes no arguments, got ["--out" "x.graphql"]`, "Usage:"}},
+		{[]string{"version", "extra"}, []string{`version takes no arguments, got ["extra"]`, "Usage:"}},
+		{[]string{"--version", "-v"}, []string{`--version takes no arguments`, "Usage:"}},
+		{[]string{"healthcheck", "--port", "9090"}, []string{`healthcheck takes no arguments, got ["--port" "9090"]`, "Usage:"}},
+		{[]string{"simulator", "-addr", "127.0.0.1:0", "extra"}, []string{`simulator takes only flags, got ["extra"]`, "-rate-limit"}},
+		{[]string{"simulator", "-bogus"}, []string{"flag provided but not defined: -bogus", "-rate-limit"}},
+	} {
+		cmd := exec.Command(bin, tc.args...)
+		cmd.Env = []string{"PATH=/usr/bin:/bin", "PORT=1"}
+		var stdout, stderr strings.Builder
+		cmd.Stdout, cmd.Stderr = &stdout, &stderr
+		err := cmd.Run()
+		var exit *exec.ExitError
+		if !errors.As(err, &exit) || exit.ExitCode() != 2 {
+			t.Errorf("gateway %s = %v, want exit 2", strings.Join(tc.args, " "), err)
+		}
+		for _, w := range tc.want {
+			if !strings.Contains(stderr.String(), w) {
+				t.Errorf("gateway %s: stderr lacks %q:\n%s", strings.Join(tc.args, " "), w, stderr.String())
+			}
+		}
+		if stdout.Len() > 0 {
+			t.Errorf("gateway %s printed on stdout: %q", strings.Join(tc.args, " "), stdout.String())
+		}
 	}
 	// Production with nothing set refuses to start, naming what is missing.
 	cmd = exec.Command(bin)
 	cmd.Env = []string{"GATEWAY_ENV=production", "PORT=0"}
-	out, err = cmd.CombinedOutput()
+	out, err := cmd.CombinedOutput()
 	if err == nil || !strings.Contains(string(out), "WORKABLE_SUBDOMAIN") || !strings.Contains(string(out), "GATEWAY_API_KEYS") {
 		t.Errorf("production without settings = %v %q, want a refusal naming the missing settings", err, out)
 	}

@@ -43,9 +43,39 @@ func main() {
 	// process at once (Go's default for the signal, restored by stop).
 	context.AfterFunc(ctx, stop)
 	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr); err != nil {
+		var usage *usageError
+		if errors.As(err, &usage) {
+			// run has said what is wrong, with the usage: the command
+			// line's fault, exit 2 as Go's flag package does.
+			os.Exit(2)
+		}
 		fmt.Fprintf(os.Stderr, "gateway: %v\n", err)
 		os.Exit(1)
 	}
+}
+
+// usageError is a command line the gateway does not understand. run has
+// already written it and the usage on stderr; main exits 2.
+type usageError struct{ msg string }
+
+func (e *usageError) Error() string { return e.msg }
+
+// badUsage writes msg and the commands' usage on stderr and returns the
+// usageError that makes main exit 2.
+func badUsage(stderr io.Writer, format string, args ...any) error {
+	msg := fmt.Sprintf(format, args...)
+	fmt.Fprintf(stderr, "gateway: %s\n\n%s\nRun gateway --help for the settings as well.\n", msg, commandsUsage)
+	return &usageError{msg: msg}
+}
+
+// noArguments fails with a usageError when a command that takes no
+// arguments (schema, version, healthcheck) is given some: a mistyped
+// command line should not pass for the one meant.
+func noArguments(stderr io.Writer, command string, args []string) error {
+	if len(args) == 0 {
+		return nil
+	}
+	return badUsage(stderr, "%s takes no arguments, got %q", command, args)
 }
 
 // run runs the command in args (none: the gateway itself; see printUsage)
@@ -57,18 +87,27 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		case "simulator":
 			return runSimulator(ctx, args[1:], stdout, stderr)
 		case "healthcheck":
+			if err := noArguments(stderr, args[0], args[1:]); err != nil {
+				return err
+			}
 			return runHealthcheck(ctx, getenv, stdout)
 		case "schema":
+			if err := noArguments(stderr, args[0], args[1:]); err != nil {
+				return err
+			}
 			_, err := io.WriteString(stdout, graph.SchemaSDL())
 			return err
 		case "version", "--version", "-version":
+			if err := noArguments(stderr, args[0], args[1:]); err != nil {
+				return err
+			}
 			_, err := fmt.Fprintln(stdout, versionLine())
 			return err
 		case "help", "--help", "-help", "-h":
 			printUsage(stdout)
 			return nil
 		}
-		return fmt.Errorf("unknown command %q: run gateway --help to see the commands and settings", args[0])
+		return badUsage(stderr, "unknown command %q", args[0])
 	}
 	cfg, err := loadConfig(getenv)
 	if err != nil {
@@ -305,7 +344,13 @@ func runSimulator(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		if errors.Is(err, flag.ErrHelp) {
 			return nil // the flags' usage is printed: asked for, not a failure
 		}
-		return err
+		// The flag package has written the problem and the flags.
+		return &usageError{msg: err.Error()}
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "gateway: simulator takes only flags, got %q\n", fs.Args())
+		fs.Usage()
+		return &usageError{msg: "simulator takes only flags"}
 	}
 	sim := simulator.New(simulator.WithToken(*token), simulator.WithRateLimit(*limit, *window))
 	ln, err := net.Listen("tcp", *addr)

@@ -151,19 +151,23 @@ func isProduction(getenv func(string) string) bool {
 	return strings.EqualFold(strings.TrimSpace(getenv("GATEWAY_ENV")), "production")
 }
 
-// printUsage writes `gateway --help`: the commands, then every setting with
-// its default.
-func printUsage(w io.Writer) {
-	fmt.Fprint(w, `Workable GraphQL gateway: one GraphQL endpoint for a Workable account.
-
-Usage:
-  gateway                serve the gateway (configured by the settings below)
+// commandsUsage lists the commands, for --help and for a command line the
+// gateway does not understand.
+const commandsUsage = `Usage:
+  gateway                serve the gateway (configured by the environment: see Settings)
   gateway simulator [-h] serve the built-in Workable simulator alone
   gateway healthcheck    ask the gateway on this machine (127.0.0.1:$PORT/healthz) whether it is alive
   gateway schema         print the GraphQL schema (SDL)
   gateway version        print the version
   gateway --help         print this help (also -h, help)
+`
 
+// printUsage writes `gateway --help`: the commands, then every setting with
+// its default.
+func printUsage(w io.Writer) {
+	fmt.Fprint(w, `Workable GraphQL gateway: one GraphQL endpoint for a Workable account.
+
+`+commandsUsage+`
 With no Workable account configured the gateway runs in demo mode on the built-in
 simulator, listening on 127.0.0.1 only.
 
