@@ -43,9 +43,12 @@ type memoryConfig struct {
 }
 
 // WithMemoryClock makes the store read the time from now, both for
-// FreshUntil and for expiring entries; tests use it with a fake clock. With a
-// custom clock the store does no periodic clean-up: expired entries are
-// dropped when read or evicted.
+// FreshUntil and for expiring entries. With a custom clock the store does no
+// periodic clean-up: expired entries are dropped when read or evicted.
+// Tests use it with a fake clock shared with a Redis store (which may be a
+// real server over sockets, REDIS_URL, out of testing/synctest's reach),
+// and with time.Now inside a synctest bubble, which a clean-up goroutine
+// would never let settle.
 func WithMemoryClock(now func() time.Time) MemoryOption {
 	return func(c *memoryConfig) { c.now = now }
 }

@@ -67,8 +67,10 @@ func WithCoolDown(d time.Duration) RedisOption {
 }
 
 // WithClock makes the store read the time from now, for FreshUntil and for
-// the circuit breaker's cool-down; tests use it with a fake clock. The
-// physical TTLs are kept by Redis and follow the server's clock.
+// the circuit breaker's cool-down; tests use it with a fake clock, because
+// they need real sockets (a Redis at REDIS_URL, an address that refuses or
+// never answers), which testing/synctest cannot wait for. The physical TTLs are kept by Redis
+// and follow the server's clock.
 func WithClock(now func() time.Time) RedisOption {
 	return func(s *RedisStore) {
 		s.now = now

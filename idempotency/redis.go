@@ -85,7 +85,10 @@ type RedisStore struct {
 	refresh          *redis.Script
 
 	// onWait, a test hook (nil in production), is called each time a
-	// caller finds the key pending and starts waiting.
+	// caller finds the key pending and starts waiting. The memory store's
+	// tests learn that from testing/synctest instead; the Redis store's may
+	// run against a real Redis over sockets (REDIS_URL), whose waiters a
+	// synctest bubble cannot see.
 	onWait func(ctx context.Context, key string)
 }
 

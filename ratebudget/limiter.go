@@ -398,7 +398,9 @@ func WithCoolDown(d time.Duration) Option {
 // WithClock makes the limiter read the time from now for its circuit
 // breaker, for the span of an outage and for turning a Rate's Reset into a
 // duration. Admission itself always uses the Redis server's clock, and
-// waits use real timers.
+// waits use real timers. Tests use it with a fake clock, because they need
+// real sockets (Redis, an address that refuses connections), which
+// testing/synctest cannot wait for.
 func WithClock(now func() time.Time) Option {
 	return func(r *Limiter) {
 		r.now = now

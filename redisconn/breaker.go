@@ -50,7 +50,9 @@ type Breaker struct {
 
 // NewBreaker returns a closed breaker that reads the time from now (nil:
 // time.Now) and stays open for coolDown after each failure (<= 0:
-// DefaultCoolDown).
+// DefaultCoolDown). now is the clock of the store or limiter it guards
+// (cache.WithClock, ratebudget.WithClock), whose tests need real sockets,
+// out of testing/synctest's reach.
 func NewBreaker(now func() time.Time, coolDown time.Duration) *Breaker {
 	if now == nil {
 		now = time.Now

@@ -118,7 +118,9 @@ type Config struct {
 	// generations as the data. It needs Cache.
 	ResponseCache bool
 	// Now is the clock that decides freshness; nil means time.Now. Tests
-	// share a fake one with the cache store.
+	// share a fake one with the cache store: they run the same scenario on
+	// the memory store and on Redis, which may be a real server over
+	// sockets (REDIS_URL), where testing/synctest cannot move time.
 	Now func() time.Time
 	// LoaderWait is how long a per-request dataloader collects keys before
 	// it makes its batch (one cache multi-get, then Workable for the
