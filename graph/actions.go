@@ -51,7 +51,7 @@ const UserErrorMemberRequired = "MEMBER_REQUIRED"
 
 // maxCommentLen bounds a comment's body and a rating's comment. Workable
 // documents no limit; this is the gateway's bound for long texts.
-const maxCommentLen = maxLongTextLen
+const maxCommentLen = hiring.MaxLongTextLen
 
 // defaultActingMember is the acting member of an action whose input names
 // none: the request's credential's ("" for none).
@@ -154,23 +154,17 @@ func (r *Resolver) forgetCandidates(ctx context.Context, ids ...string) {
 // actingMember checks the input's memberId, or takes the credential's
 // default acting member when there is none.
 func (r *Resolver) actingMember(ctx context.Context, v *validator, in *string) string {
-	path := inputAt("memberId")
+	path := hiring.InputAt("memberId")
 	if in != nil {
-		return v.identifier(path, *in, "member id")
+		return v.Identifier(path, *in, "member id")
 	}
 	id := r.defaultActingMember(ctx)
 	if id == "" {
-		v.errs = append(v.errs, model.UserError{Field: path, Code: UserErrorMemberRequired,
+		v.Problems = append(v.Problems, hiring.Problem{Field: path, Code: UserErrorMemberRequired,
 			Message: "Workable needs the acting member of every action: give memberId (an id of Job.members or members), " +
 				"or configure the credential's default acting member (WORKABLE_MEMBER_ID, or addWorkableCredential's memberId)"})
 	}
 	return id
-}
-
-// stageSlug checks a stage slug: Workable takes slugs (phone-screen), not
-// names (Phone Screen), and every slug fits the one id rule.
-func (v *validator) stageSlug(path fieldPath, s string) string {
-	return v.identifier(path, s, "stage slug (e.g. phone-screen, see Job.stages)")
 }
 
 // withMember returns fields (Workable's validation keys → the input's
@@ -188,8 +182,8 @@ func withMember(fields map[string]string) map[string]string {
 // candidate, made into the mutation's payload by payload.
 func runActionPayload[P any](ctx context.Context, r *Resolver, v *validator, a candidateAction, keyField *string,
 	payload func(c *workable.Candidate, out hiring.Outcome, userErrs []model.UserError) *P) (*P, error) {
-	if len(v.errs) > 0 {
-		return payload(nil, hiring.Outcome{}, v.errs), nil
+	if len(v.Problems) > 0 {
+		return payload(nil, hiring.Outcome{}, v.userErrors()), nil
 	}
 	out, c, userErrs, err := r.runAction(ctx, a, keyField)
 	if err != nil {
@@ -210,8 +204,8 @@ func sendOnly(send func(ctx context.Context, c *workable.CandidatesService) erro
 // /candidates/{id}/move.
 func (r *Resolver) moveCandidate(ctx context.Context, in model.MoveCandidateInput) (*model.MoveCandidatePayload, error) {
 	var v validator
-	id := v.identifier(inputAt("id"), in.ID, "candidate id")
-	req := workable.Move{TargetStage: v.stageSlug(inputAt("toStage"), in.ToStage)}
+	id := v.Identifier(hiring.InputAt("id"), in.ID, "candidate id")
+	req := workable.Move{TargetStage: v.StageSlug(hiring.InputAt("toStage"), in.ToStage)}
 	req.MemberID = r.actingMember(ctx, &v, in.MemberID)
 	a := candidateAction{past: "moved", keyed: true, event: events.CandidateMoved, stage: req.TargetStage,
 		Action: hiring.Action{Op: "moveCandidate", ID: id, Request: req,
@@ -229,12 +223,12 @@ func (r *Resolver) moveCandidate(ctx context.Context, in model.MoveCandidateInpu
 // /candidates/{id}/disqualify.
 func (r *Resolver) disqualifyCandidate(ctx context.Context, in model.DisqualifyCandidateInput) (*model.DisqualifyCandidatePayload, error) {
 	var v validator
-	id := v.identifier(inputAt("id"), in.ID, "candidate id")
+	id := v.Identifier(hiring.InputAt("id"), in.ID, "candidate id")
 	req := workable.Disqualification{Withdrew: in.Withdrew}
 	if in.ReasonID != nil {
-		req.ReasonID = v.identifier(inputAt("reasonId"), *in.ReasonID, "disqualification reason id (see disqualificationReasons)")
+		req.ReasonID = v.Identifier(hiring.InputAt("reasonId"), *in.ReasonID, "disqualification reason id (see disqualificationReasons)")
 	}
-	if note := v.optional(inputAt("note"), in.Note, workable.MaxDisqualifyNoteLen, multiLine); note != nil {
+	if note := v.Optional(hiring.InputAt("note"), in.Note, workable.MaxDisqualifyNoteLen, hiring.MultiLine); note != nil {
 		req.Note = *note
 	}
 	req.MemberID = r.actingMember(ctx, &v, in.MemberID)
@@ -255,7 +249,7 @@ func (r *Resolver) disqualifyCandidate(ctx context.Context, in model.DisqualifyC
 // /candidates/{id}/revert.
 func (r *Resolver) revertDisqualification(ctx context.Context, in model.RevertDisqualificationInput) (*model.RevertDisqualificationPayload, error) {
 	var v validator
-	id := v.identifier(inputAt("id"), in.ID, "candidate id")
+	id := v.Identifier(hiring.InputAt("id"), in.ID, "candidate id")
 	member := r.actingMember(ctx, &v, in.MemberID)
 	a := candidateAction{past: "requalified", keyed: true, event: events.CandidateMoved,
 		Action: hiring.Action{Op: "revertDisqualification", ID: id,
@@ -273,11 +267,11 @@ func (r *Resolver) revertDisqualification(ctx context.Context, in model.RevertDi
 // /candidates/{id}/comments.
 func (r *Resolver) commentOnCandidate(ctx context.Context, in model.CommentOnCandidateInput) (*model.CommentOnCandidatePayload, error) {
 	var v validator
-	id := v.identifier(inputAt("id"), in.ID, "candidate id")
-	req := workable.NewComment{Body: v.required(inputAt("body"), in.Body, maxCommentLen, multiLine)}
+	id := v.Identifier(hiring.InputAt("id"), in.ID, "candidate id")
+	req := workable.NewComment{Body: v.Required(hiring.InputAt("body"), in.Body, maxCommentLen, hiring.MultiLine)}
 	if in.VisibleTo != nil {
 		if len(in.VisibleTo) == 0 {
-			v.fail(inputAt("visibleTo"), "must name at least one role: leave visibleTo out for Workable's default, or give [ADMIN] for admins only")
+			v.Fail(hiring.InputAt("visibleTo"), "must name at least one role: leave visibleTo out for Workable's default, or give [ADMIN] for admins only")
 		}
 		req.Policy = []string{}
 		for _, role := range in.VisibleTo {
@@ -303,14 +297,14 @@ func (r *Resolver) commentOnCandidate(ctx context.Context, in model.CommentOnCan
 // /candidates/{id}/ratings.
 func (r *Resolver) rateCandidate(ctx context.Context, in model.RateCandidateInput) (*model.RateCandidatePayload, error) {
 	var v validator
-	id := v.identifier(inputAt("id"), in.ID, "candidate id")
+	id := v.Identifier(hiring.InputAt("id"), in.ID, "candidate id")
 	req := workable.NewRating{Scale: strings.ToLower(string(in.Scale)), Grade: in.Grade}
 	if top, ok := workable.MaxGrade(req.Scale); !ok {
-		v.fail(inputAt("scale"), "must be THUMBS, STARS or NUMBERS")
+		v.Fail(hiring.InputAt("scale"), "must be THUMBS, STARS or NUMBERS")
 	} else if in.Grade < 0 || in.Grade > top {
-		v.fail(inputAt("grade"), "must be 0 to %d on the %s scale (got %d)", top, in.Scale, in.Grade)
+		v.Fail(hiring.InputAt("grade"), "must be 0 to %d on the %s scale (got %d)", top, in.Scale, in.Grade)
 	}
-	if comment := v.optional(inputAt("comment"), in.Comment, maxCommentLen, multiLine); comment != nil {
+	if comment := v.Optional(hiring.InputAt("comment"), in.Comment, maxCommentLen, hiring.MultiLine); comment != nil {
 		req.Comment = *comment
 	}
 	req.MemberID = r.actingMember(ctx, &v, in.MemberID)
@@ -331,8 +325,8 @@ func (r *Resolver) rateCandidate(ctx context.Context, in model.RateCandidateInpu
 // same tags again.
 func (r *Resolver) setCandidateTags(ctx context.Context, in model.SetCandidateTagsInput) (*model.SetCandidateTagsPayload, error) {
 	var v validator
-	id := v.identifier(inputAt("id"), in.ID, "candidate id")
-	tags := v.tags(inputAt("tags"), in.Tags)
+	id := v.Identifier(hiring.InputAt("id"), in.ID, "candidate id")
+	tags := v.Tags(hiring.InputAt("tags"), in.Tags)
 	a := candidateAction{past: "given these tags",
 		Action: hiring.Action{Op: "setCandidateTags", ID: id, Request: tags,
 			Fields: map[string]string{"tags": "tags"},
@@ -354,10 +348,10 @@ type transferMethod func(*workable.CandidatesService, context.Context, string, w
 func transfer[P any](ctx context.Context, r *Resolver, in model.TransferCandidateInput, op, past string, send transferMethod,
 	payload func(c *workable.Candidate, errs []model.UserError) *P) (*P, error) {
 	var v validator
-	id := v.identifier(inputAt("id"), in.ID, "candidate id")
+	id := v.Identifier(hiring.InputAt("id"), in.ID, "candidate id")
 	req := workable.Transfer{
-		TargetJobShortcode: v.identifier(inputAt("toJob"), in.ToJob, "job shortcode"),
-		TargetStage:        v.stageSlug(inputAt("toStage"), in.ToStage),
+		TargetJobShortcode: v.Identifier(hiring.InputAt("toJob"), in.ToJob, "job shortcode"),
+		TargetStage:        v.StageSlug(hiring.InputAt("toStage"), in.ToStage),
 	}
 	req.MemberID = r.actingMember(ctx, &v, in.MemberID)
 	a := candidateAction{past: past, keyed: true,

@@ -9,6 +9,7 @@ import (
 	"github.com/99designs/gqlgen/graphql"
 
 	"github.com/workablegw/gateway/graph/model"
+	"github.com/workablegw/gateway/hiring"
 	"github.com/workablegw/gateway/upstream"
 	"github.com/workablegw/gateway/workable"
 )
@@ -56,8 +57,8 @@ func candidatesPage(ctx context.Context, kind string, f candidateFilters,
 			return nil, badInput("stage must be a stage slug such as phone-screen (see Query.stages): %s", msg)
 		}
 	}
-	if len(f.email) > maxEmailLen {
-		return nil, badInput("the email filter is too long (at most %d characters)", maxEmailLen)
+	if len(f.email) > hiring.MaxEmailLen {
+		return nil, badInput("the email filter is too long (at most %d characters)", hiring.MaxEmailLen)
 	}
 	filters := map[string]string{"shortcode": key.Shortcode, "stage": key.Stage}
 	if kind == kindCandidates {

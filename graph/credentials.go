@@ -14,6 +14,7 @@ import (
 	"github.com/workablegw/gateway/credentials"
 	"github.com/workablegw/gateway/gqlhttp"
 	"github.com/workablegw/gateway/graph/model"
+	"github.com/workablegw/gateway/hiring"
 	"github.com/workablegw/gateway/upstream"
 	"github.com/workablegw/gateway/workable"
 )
@@ -98,7 +99,7 @@ func (r *Resolver) addWorkableCredential(ctx context.Context, in model.AddWorkab
 	}
 	if in.MemberID != nil {
 		if err := credentials.ValidateMemberID(strings.TrimSpace(*in.MemberID)); err != nil || strings.TrimSpace(*in.MemberID) == "" {
-			userErrs = append(userErrs, model.UserError{Field: inputAt("memberId"), Code: UserErrorInvalid,
+			userErrs = append(userErrs, model.UserError{Field: hiring.InputAt("memberId"), Code: UserErrorInvalid,
 				Message: fmt.Sprintf("must be a member id (see members): 1 to %d ASCII letters, digits, hyphens or underscores", workable.MaxIDLen)})
 		}
 	}
@@ -112,12 +113,12 @@ func (r *Resolver) addWorkableCredential(ctx context.Context, in model.AddWorkab
 		return &model.AddWorkableCredentialPayload{Credential: &c, UserErrors: []model.UserError{}}, nil
 	case errors.Is(err, credentials.ErrAlreadyExists):
 		return &model.AddWorkableCredentialPayload{UserErrors: []model.UserError{{
-			Field: inputAt("nickname"), Code: UserErrorAlreadyExists,
+			Field: hiring.InputAt("nickname"), Code: UserErrorAlreadyExists,
 			Message: "a credential with this nickname already exists",
 		}}}, nil
 	case errors.Is(err, credentials.ErrNoEncryptionKey):
 		return &model.AddWorkableCredentialPayload{UserErrors: []model.UserError{{
-			Field: inputAt(), Code: UserErrorEncryptionKeyMissing,
+			Field: hiring.InputAt(), Code: UserErrorEncryptionKeyMissing,
 			Message: "the gateway refuses to store credentials without an encryption key: " +
 				"set CREDENTIALS_KEY to 32 random bytes in base64 (e.g. `openssl rand -base64 32`) and restart it",
 		}}}, nil
@@ -190,12 +191,12 @@ func (r *Resolver) removeWorkableCredential(ctx context.Context, nickname string
 		return &model.RemoveWorkableCredentialPayload{Removed: true, UserErrors: []model.UserError{}}, nil
 	case errors.Is(err, credentials.ErrNotFound):
 		return &model.RemoveWorkableCredentialPayload{UserErrors: []model.UserError{{
-			Field: fieldPath{"nickname"}, Code: UserErrorNotFound,
+			Field: hiring.Path{"nickname"}, Code: UserErrorNotFound,
 			Message: "there is no Workable credential with this nickname",
 		}}}, nil
 	case errors.Is(err, credentials.ErrDefaultImmutable):
 		return &model.RemoveWorkableCredentialPayload{UserErrors: []model.UserError{{
-			Field: fieldPath{"nickname"}, Code: UserErrorDefaultCredential,
+			Field: hiring.Path{"nickname"}, Code: UserErrorDefaultCredential,
 			Message: "the default credential comes from WORKABLE_SUBDOMAIN and WORKABLE_API_TOKEN; change those settings instead",
 		}}}, nil
 	default:
@@ -211,7 +212,7 @@ func credentialUserError(field string, err error) model.UserError {
 	if i := strings.LastIndex(msg, marker); i >= 0 {
 		msg = msg[i+len(marker):]
 	}
-	return model.UserError{Field: inputAt(field), Code: UserErrorInvalid, Message: msg}
+	return model.UserError{Field: hiring.InputAt(field), Code: UserErrorInvalid, Message: msg}
 }
 
 // normalizeSubdomain and trimToken normalise like Registry.Add does, so

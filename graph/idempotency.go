@@ -24,7 +24,7 @@ import (
 // Idempotency-Key header, which must agree when both are given ("" when
 // neither is), or the userErrors of a malformed key.
 func requestIdempotencyKey(ctx context.Context, field *string) (string, []model.UserError) {
-	at := inputAt("idempotencyKey")
+	at := hiring.InputAt("idempotencyKey")
 	var header string
 	if rs := requestFrom(ctx); rs != nil {
 		if rs.idempotencyKeys > 1 {
@@ -59,7 +59,7 @@ func (r *Resolver) writeError(ctx context.Context, op, past, noun string, err er
 	switch {
 	case errors.Is(err, idempotency.ErrKeyReused):
 		return []model.UserError{{
-			Field: inputAt("idempotencyKey"), Code: UserErrorIdempotencyKeyReused,
+			Field: hiring.InputAt("idempotencyKey"), Code: UserErrorIdempotencyKeyReused,
 			Message: "this idempotency key was already used with a different input; use a new key for a new " + noun,
 		}}, nil
 	case errors.Is(err, hiring.ErrEarlierOutcomeUnknown):

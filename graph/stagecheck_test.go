@@ -5,6 +5,7 @@ import (
 	"testing"
 	"unicode/utf8"
 
+	"github.com/workablegw/gateway/hiring"
 	"github.com/workablegw/gateway/workable/simulator"
 )
 
@@ -16,7 +17,7 @@ var referenceStageSlugs = []string{"sourced", "applied", "shortlisted", "assessm
 // badSlugs can never be a stage slug or a member role.
 var badSlugs = []string{
 	"", "../x", "a/b", `a\b`, "a?b", "a#b", "a%2Fb", "%", " interview", "inter view", "interview\n",
-	"tab\there", "\u00a0offer", "nul\x00", ".", "..", "\xff\xfe", strings.Repeat("s", maxShortTextLen+1),
+	"tab\there", "\u00a0offer", "nul\x00", ".", "..", "\xff\xfe", strings.Repeat("s", hiring.MaxShortTextLen+1),
 }
 
 func TestSlugProblem(t *testing.T) {
@@ -25,7 +26,7 @@ func TestSlugProblem(t *testing.T) {
 		// What an account could name its stages: other languages,
 		// digits, underscores, capitals, dots inside, the longest allowed.
 		"entrevista-técnica", "2nd-interview", "stage_2", "Phone-Screen", "v1.2", "…", "面试",
-		strings.Repeat("é", maxShortTextLen),
+		strings.Repeat("é", hiring.MaxShortTextLen),
 	}, referenceStageSlugs...)
 	for _, st := range simulator.New().Stages() {
 		good = append(good, st.Slug)
@@ -83,8 +84,8 @@ func TestMalformedFiltersCostNoWorkableCall(t *testing.T) {
 	for _, v := range []vars{
 		{"status": "everyone"}, {"status": ""}, {"status": "Active"},
 		{"role": ""}, {"role": "../admin"}, {"role": "admin reviewer"},
-		{"email": strings.Repeat("a", maxEmailLen) + "@x.io"}, {"email": "a@b.io\r\nX: y"},
-		{"name": strings.Repeat("n", maxShortTextLen+1)},
+		{"email": strings.Repeat("a", hiring.MaxEmailLen) + "@x.io"}, {"email": "a@b.io\r\nX: y"},
+		{"name": strings.Repeat("n", hiring.MaxShortTextLen+1)},
 	} {
 		before := env.sim.RequestCount("GET /members")
 		env.query(members, v).requireCode(t, CodeBadUserInput)

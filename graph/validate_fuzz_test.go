@@ -10,6 +10,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/workablegw/gateway/graph/model"
+	"github.com/workablegw/gateway/hiring"
 	"github.com/workablegw/gateway/workable"
 )
 
@@ -94,7 +95,7 @@ func checkDates(t *testing.T, start, end *string) {
 		if d.p == nil {
 			continue
 		}
-		if _, ok := parseDate(*d.p); !ok {
+		if _, ok := hiring.ParseDate(*d.p); !ok {
 			t.Fatalf("date %q passed", *d.p)
 		}
 		*d.out = *d.p

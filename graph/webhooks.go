@@ -10,6 +10,7 @@ import (
 	"github.com/workablegw/gateway/credentials"
 	"github.com/workablegw/gateway/gqlhttp"
 	"github.com/workablegw/gateway/graph/model"
+	"github.com/workablegw/gateway/hiring"
 	"github.com/workablegw/gateway/webhooks"
 	"github.com/workablegw/gateway/workable"
 )
@@ -72,7 +73,7 @@ func (r *Resolver) webhookCredential(ctx context.Context, nickname string) (*wor
 	switch {
 	case errors.Is(err, credentials.ErrNotFound):
 		return nil, credentials.Credential{}, &model.UserError{
-			Field: fieldPath{"credential"}, Code: UserErrorNotFound, Message: "there is no Workable credential with this nickname",
+			Field: hiring.Path{"credential"}, Code: UserErrorNotFound, Message: "there is no Workable credential with this nickname",
 		}, nil
 	case err != nil:
 		return nil, credentials.Credential{}, nil, fmt.Errorf("find the credential: %w", err)
@@ -100,7 +101,7 @@ func (r *Resolver) unregisterOnRemoval(ctx context.Context, nickname string) *mo
 	}
 	r.logger.WarnContext(ctx, "could not end a credential's webhook subscriptions; the credential is kept", "credential", cred.Nickname, "err", err)
 	return &model.UserError{
-		Field: fieldPath{"nickname"}, Code: UserErrorWebhooksNotRemoved,
+		Field: hiring.Path{"nickname"}, Code: UserErrorWebhooksNotRemoved,
 		Message: "Workable could not be asked to end this credential's webhook subscriptions; the credential is kept, try again",
 	}
 }

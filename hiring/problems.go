@@ -32,14 +32,11 @@ type Problem struct {
 	Code    string   `json:"code"`
 }
 
-// InputAt returns the path of an input field: "input" and elems.
-func InputAt(elems ...string) []string { return append([]string{"input"}, elems...) }
-
 // WriteProblems turns the Workable errors of a create or update that are
 // the caller's to fix (404, 422) into problems; it returns nil for every
 // other error. notFoundField is where a 404 points: the job or the
 // candidate of the input.
-func WriteProblems(err error, notFoundField []string, notFoundMsg string) []Problem {
+func WriteProblems(err error, notFoundField Path, notFoundMsg string) []Problem {
 	switch {
 	case errors.Is(err, workable.ErrNotFound):
 		return []Problem{{Field: notFoundField, Message: notFoundMsg, Code: CodeNotFound}}
@@ -83,7 +80,7 @@ func actionProblems(err error, fields map[string]string) []Problem {
 	if !errors.As(err, &er) {
 		return []Problem{{Field: InputAt(), Code: CodeInvalid, Message: "Workable rejected the input"}}
 	}
-	path := func(key string) []string {
+	path := func(key string) Path {
 		if f, ok := fields[key]; ok {
 			return InputAt(f)
 		} else if i := strings.IndexAny(key, ".["); i > 0 && fields[key[:i]] != "" {
@@ -104,7 +101,7 @@ func actionProblems(err error, fields map[string]string) []Problem {
 // none) and one problem per message of its validation_errors, in key
 // order, on path(key), with the code that code gives the message (none
 // when it says to skip the message).
-func eachValidationMessage(err error, path func(key string) []string, code func(msg string) (string, bool)) (*workable.ErrorResponse, []Problem) {
+func eachValidationMessage(err error, path func(key string) Path, code func(msg string) (string, bool)) (*workable.ErrorResponse, []Problem) {
 	var er *workable.ErrorResponse
 	if !errors.As(err, &er) {
 		return nil, nil
@@ -141,7 +138,7 @@ func orRejected(out []Problem, er *workable.ErrorResponse, msg string) []Problem
 // "candidate") maps to the input root.
 //
 // simulator guess: the simulator uses the bracket form; both are accepted.
-func FieldPath(key string) []string {
+func FieldPath(key string) Path {
 	parts := strings.FieldsFunc(key, func(r rune) bool { return r == '[' || r == ']' || r == '.' })
 	if len(parts) == 0 {
 		return InputAt()
@@ -152,7 +149,7 @@ func FieldPath(key string) []string {
 	}
 	path := InputAt(top)
 	for _, p := range parts[1:] {
-		path = append(path, snakeToCamel(p))
+		path = path.At(snakeToCamel(p))
 	}
 	return path
 }
