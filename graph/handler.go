@@ -6,7 +6,6 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/99designs/gqlgen/graphql"
@@ -14,8 +13,6 @@ import (
 	"github.com/99designs/gqlgen/graphql/handler/extension"
 	"github.com/99designs/gqlgen/graphql/handler/lru"
 	"github.com/vektah/gqlparser/v2/ast"
-	"github.com/vektah/gqlparser/v2/validator/core"
-	"github.com/vektah/gqlparser/v2/validator/rules"
 
 	"github.com/workablegw/gateway/access"
 	"github.com/workablegw/gateway/cost"
@@ -191,7 +188,7 @@ func newServer(cfg Config) *handler.Server {
 		// gqlgen's switch covers fields and scalar leaves only; arguments,
 		// enum values, input fields and type names need rules of their own.
 		srv.SetDisableSuggestion(true)
-		srv.SetValidationRulesFn(rulesWithoutSuggestions)
+		srv.SetValidationRulesFn(guard.RulesWithoutSuggestions)
 	} else {
 		srv.Use(extension.Introspection{})
 	}
@@ -213,23 +210,6 @@ func newServer(cfg Config) *handler.Server {
 	srv.SetErrorPresenter(errorPresenter(logger))
 	srv.SetRecoverFunc(recoverFunc(logger))
 	return srv
-}
-
-// rulesWithoutSuggestions is the default validation rule set with every
-// rule that suggests a name ("Did you mean …") swapped for its variant
-// without suggestions (gqlgen swaps FieldsOnCorrectType and ScalarLeafs
-// itself when suggestions are disabled).
-func rulesWithoutSuggestions() *rules.Rules {
-	r := rules.NewDefaultRules()
-	for _, rule := range []core.Rule{
-		rules.KnownArgumentNamesRuleWithoutSuggestions,
-		rules.ValuesOfCorrectTypeRuleWithoutSuggestions,
-		rules.KnownTypeNamesRuleWithoutSuggestions,
-	} {
-		// Same name as the rule it replaces, so that ReplaceRule finds it.
-		r.ReplaceRule(strings.TrimSuffix(rule.Name, "WithoutSuggestions"), rule.RuleFunc)
-	}
-	return r
 }
 
 // interceptsFields reports whether one of exts intercepts fields.

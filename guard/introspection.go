@@ -2,10 +2,13 @@ package guard
 
 import (
 	"context"
+	"strings"
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
+	"github.com/vektah/gqlparser/v2/validator/core"
+	"github.com/vektah/gqlparser/v2/validator/rules"
 )
 
 // CodeIntrospectionDisabled is the code of an operation refused because it
@@ -61,4 +64,22 @@ func asksIntrospection(set ast.SelectionSet, seen map[string]bool) bool {
 		}
 	}
 	return false
+}
+
+// RulesWithoutSuggestions is the default validation rule set with every
+// rule that suggests a name ("Did you mean …") swapped for its variant
+// without suggestions (gqlgen swaps FieldsOnCorrectType and ScalarLeafs
+// itself when suggestions are disabled). With introspection off, a
+// suggestion would reveal the names introspection hides.
+func RulesWithoutSuggestions() *rules.Rules {
+	r := rules.NewDefaultRules()
+	for _, rule := range []core.Rule{
+		rules.KnownArgumentNamesRuleWithoutSuggestions,
+		rules.ValuesOfCorrectTypeRuleWithoutSuggestions,
+		rules.KnownTypeNamesRuleWithoutSuggestions,
+	} {
+		// Same name as the rule it replaces, so that ReplaceRule finds it.
+		r.ReplaceRule(strings.TrimSuffix(rule.Name, "WithoutSuggestions"), rule.RuleFunc)
+	}
+	return r
 }
