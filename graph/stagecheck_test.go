@@ -3,6 +3,7 @@ package graph
 import (
 	"strings"
 	"testing"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/workablegw/gateway/hiring"
@@ -97,5 +98,38 @@ func TestMalformedFiltersCostNoWorkableCall(t *testing.T) {
 		if resp := env.query(members, v); len(resp.Errors) > 0 {
 			t.Errorf("members(%v): %s", v, resp.Raw)
 		}
+	}
+}
+
+// notInSlugTables is notInSlug as the unicode tables say it.
+func notInSlugTables(r rune) bool {
+	return unicode.IsSpace(r) || unicode.IsControl(r) || strings.ContainsRune(`/\?#%`, r)
+}
+
+// TestNotInSlugMatchesTheUnicodeTables: notInSlug's shortcut for ASCII
+// answers as the unicode tables do, for every code point.
+func TestNotInSlugMatchesTheUnicodeTables(t *testing.T) {
+	t.Parallel()
+	for r := rune(0); r <= unicode.MaxRune; r++ {
+		if notInSlug(r) != notInSlugTables(r) {
+			t.Errorf("notInSlug(%U) = %v, the unicode tables say %v", r, notInSlug(r), notInSlugTables(r))
+		}
+	}
+}
+
+// BenchmarkSlugCharacters checks a live slug's characters with the unicode
+// tables and with notInSlug's ASCII shortcut.
+func BenchmarkSlugCharacters(b *testing.B) {
+	for _, bc := range []struct {
+		name string
+		f    func(rune) bool
+	}{{"tables", notInSlugTables}, {"ascii", notInSlug}} {
+		b.Run(bc.name, func(b *testing.B) {
+			for b.Loop() {
+				if strings.ContainsFunc("phone-screen", bc.f) {
+					b.Fatal("phone-screen refused")
+				}
+			}
+		})
 	}
 }

@@ -218,12 +218,21 @@ func slugProblem(s string) string {
 		return fmt.Sprintf("at most %d characters long", hiring.MaxShortTextLen)
 	case s == "." || s == "..":
 		return `not "." or ".."`
-	case strings.ContainsFunc(s, func(r rune) bool {
-		return unicode.IsSpace(r) || unicode.IsControl(r) || strings.ContainsRune(`/\?#%`, r)
-	}):
+	case strings.ContainsFunc(s, notInSlug):
 		return `without white space, control characters, /, \, ?, # or %`
 	}
 	return ""
+}
+
+// notInSlug reports whether r can never be in a slug: white space, a
+// control character, /, \, ?, # or %. ASCII, what slugs are made of, is
+// decided without the unicode tables (its spaces and controls are the
+// characters up to ' ' and DEL).
+func notInSlug(r rune) bool {
+	if r < utf8.RuneSelf {
+		return r <= ' ' || r == 0x7f || r == '/' || r == '\\' || r == '?' || r == '#' || r == '%'
+	}
+	return unicode.IsSpace(r) || unicode.IsControl(r)
 }
 
 // memberStatuses are the values of the status filter of GET /members
