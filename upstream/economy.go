@@ -278,6 +278,9 @@ type Request struct {
 	looked map[string]struct{}
 	// genReads are the reads of generation tokens made by Local.
 	genReads map[string]*genRead
+	// order makes the request's calls join the rate limiter in rank order
+	// across batches (see joinOrder).
+	order joinOrder
 }
 
 // StaleRef names one stale answer served, for extensions.staleData.
@@ -402,8 +405,13 @@ type Spec[K comparable, V any] struct {
 	Derived bool
 	// Rank returns the rank k was asked for at; nil ranks nothing. The
 	// misses of a batch are fetched in rank order, each at its own rank in
-	// the rate limiter's queue.
+	// the rate limiter's queue, once the keys of the request announced at
+	// lower ranks have their places (see joinOrder).
 	Rank func(K) workable.Rank
+	// Placed, if set, is called for each key of a batch once it needs no
+	// Workable call (a hit) or its fetch has its place in the rate
+	// limiter's queue (or ended); it may be called more than once.
+	Placed func(K)
 }
 
 // lookup is one key of a batch.
@@ -498,6 +506,13 @@ func Batch[K comparable, V any](e *Economy, rs *Request, sp Spec[K, V]) dataload
 			misses = len(missIdx)
 		}
 		e.countLookups(rs, sp.Kind, len(keys)-len(missIdx), misses)
+		if sp.Placed != nil {
+			for i, k := range keys {
+				if results[i] != nil {
+					sp.Placed(k)
+				}
+			}
+		}
 		if len(missIdx) == 0 {
 			span.End()
 			return results
@@ -513,8 +528,16 @@ func Batch[K comparable, V any](e *Economy, rs *Request, sp Spec[K, V]) dataload
 			}
 			slices.SortStableFunc(missIdx, func(a, b int) int { return ranks[a].Compare(ranks[b]) })
 		}
-		done := startEach(len(missIdx), func(j int, placed func()) {
+		done := startEach(len(missIdx), func(j int, queued func()) {
 			i := missIdx[j]
+			placed := queued
+			if sp.Placed != nil {
+				placed = func() {
+					queued()
+					sp.Placed(keys[i])
+				}
+				defer sp.Placed(keys[i])
+			}
 			if sp.Derived {
 				// Reads other loaders, which order their own calls.
 				placed()
@@ -531,6 +554,7 @@ func Batch[K comparable, V any](e *Economy, rs *Request, sp Spec[K, V]) dataload
 				fctx := workable.WithOnQueued(ctx, placed)
 				if ranks != nil {
 					fctx = workable.WithRank(fctx, ranks[i])
+					fctx = withJoinTurn(fctx, rs, ranks[i])
 				}
 				return fetchOne(fctx, e, sp, keys[i], lks[i])
 			}()
@@ -586,6 +610,9 @@ func fetchOne[K comparable, V any](ctx context.Context, e *Economy, sp Spec[K, V
 		defer release()
 		if found {
 			return v, nil
+		}
+		if err := awaitJoinTurn(ctx); err != nil {
+			return nil, err
 		}
 		v, items, err := sp.Fetch(ctx, k, lk.gen)
 		if err != nil {

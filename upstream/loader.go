@@ -38,6 +38,12 @@ type Loader[K comparable, V any] struct {
 	firstKey   K
 	firstLocal V
 	hasFirst   bool
+	// tickets are the keys read and announced to the request's join order
+	// (see joinOrder) that do not have their places yet; placed are those
+	// that had them, which the dataloader's cache answers from then on, so
+	// that reading them again announces nothing.
+	tickets map[K]*joinTicket
+	placed  map[K]bool
 }
 
 // localValue returns the value the decoded tier gave this request for
@@ -71,6 +77,7 @@ func (l *Loader[K, V]) dataloader() *dataloader.Loader[K, *Pending[V]] {
 	l.dlOnce.Do(func() {
 		sp := l.sp
 		sp.Rank = l.rank
+		sp.Placed = l.settle
 		l.dl = dataloader.NewBatchedLoader(Batch(l.e, l.rs, sp), dataloader.WithWait[K, *Pending[V]](l.e.LoaderWait()))
 	})
 	return l.dl
@@ -78,11 +85,17 @@ func (l *Loader[K, V]) dataloader() *dataloader.Loader[K, *Pending[V]] {
 
 // Clear forgets the dataloader's value of key.
 func (l *Loader[K, V]) Clear(ctx context.Context, key K) {
+	l.mu.Lock()
+	delete(l.placed, key)
+	l.mu.Unlock()
 	l.dataloader().Clear(ctx, key)
 }
 
 // ClearAll forgets every value of the dataloader.
 func (l *Loader[K, V]) ClearAll() {
+	l.mu.Lock()
+	clear(l.placed)
+	l.mu.Unlock()
 	l.dataloader().ClearAll()
 }
 
@@ -96,6 +109,12 @@ func (l *Loader[K, V]) Replace(ctx context.Context, key K, v V) {
 	l.mu.Unlock()
 	l.Clear(ctx, key)
 	l.dataloader().Prime(ctx, key, Resolved(v, nil))
+	l.mu.Lock()
+	if l.placed == nil {
+		l.placed = make(map[K]bool)
+	}
+	l.placed[key] = true
+	l.mu.Unlock()
 }
 
 // fromLocal answers key from the decoded tier when it can (see
@@ -134,7 +153,12 @@ func (l *Loader[K, V]) Local(ctx context.Context, key K) (V, bool) {
 }
 
 // noteRank records that key was asked for at rank r; a key asked for by
-// several fields keeps the best rank.
+// several fields keeps the best rank. A key without its place in the rate
+// limiter's queue yet is announced to the request's join order (see
+// joinOrder) at the rank of its first read, until settle. That rank is
+// never lowered: the batch has the key's place among its misses by the best
+// rank at the time it starts, which is at most the first read's, so a fetch
+// never waits for a key placed after it in its own batch.
 func (l *Loader[K, V]) noteRank(key K, r workable.Rank) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -143,6 +167,32 @@ func (l *Loader[K, V]) noteRank(key K, r workable.Rank) {
 			l.ranks = make(map[K]workable.Rank)
 		}
 		l.ranks[key] = r
+	}
+	if l.rs == nil || len(r) == 0 || l.placed[key] {
+		return
+	}
+	if _, ok := l.tickets[key]; ok {
+		return
+	}
+	if l.tickets == nil {
+		l.tickets = make(map[K]*joinTicket)
+	}
+	l.tickets[key] = l.rs.order.announce(r)
+}
+
+// settle records that key has its place in the rate limiter's queue, or
+// needs none (the Placed hook of the loader's batches).
+func (l *Loader[K, V]) settle(key K) {
+	l.mu.Lock()
+	t, ok := l.tickets[key]
+	delete(l.tickets, key)
+	if l.placed == nil {
+		l.placed = make(map[K]bool)
+	}
+	l.placed[key] = true
+	l.mu.Unlock()
+	if ok {
+		l.rs.order.settle(t)
 	}
 }
 

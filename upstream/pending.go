@@ -3,6 +3,7 @@ package upstream
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 
 	"github.com/workablegw/gateway/workable"
@@ -117,4 +118,120 @@ func (rs *Request) NeededCalls() int {
 	rs.mu.Lock()
 	defer rs.mu.Unlock()
 	return len(rs.needed)
+}
+
+// joinOrder makes the Workable calls of one request join the rate
+// limiter's queue in rank order across batches and loaders, as startEach
+// does within one batch. A loader's keys are read at once by the fields of
+// a page, but reach the limiter through several batches (one per loader,
+// and more when the fields of a page take longer than the batch wait to ask
+// for them), each after a cache read of its own: without an order, a later
+// item's call could find a slot free and take it while an earlier item's,
+// read before it, was still on its way, and under a short budget the
+// earlier item would then stay incomplete while the later one completed.
+//
+// A key read at a rank is announced (Loader.Read); a fetch waits, before
+// its Workable call, until every key of its request announced at a lower
+// rank of the same group (the first element: the request) has its place in
+// the limiter's queue, or needs no call (a hit, a coalesced fetch). Keys of
+// equal ranks do not wait for each other, so the waits cannot form a cycle.
+// The zero joinOrder is ready to use.
+type joinOrder struct {
+	mu      sync.Mutex
+	pending map[*joinTicket]struct{}
+	// changed is closed (and forgotten) each time a ticket is settled.
+	changed chan struct{}
+}
+
+// joinTicket is one announced key, until it is settled; its rank does not
+// change.
+type joinTicket struct{ rank workable.Rank }
+
+// announce records a key read at rank r that is still to be placed.
+func (o *joinOrder) announce(r workable.Rank) *joinTicket {
+	t := &joinTicket{rank: r}
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.pending == nil {
+		o.pending = make(map[*joinTicket]struct{})
+	}
+	o.pending[t] = struct{}{}
+	return t
+}
+
+// settle records that t's key has its place (or needs none).
+func (o *joinOrder) settle(t *joinTicket) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if _, ok := o.pending[t]; !ok {
+		return
+	}
+	delete(o.pending, t)
+	if o.changed != nil {
+		close(o.changed)
+		o.changed = nil
+	}
+}
+
+// await blocks until no key announced at a rank before r, in r's group, is
+// still to be placed, or until ctx ends. An unranked caller never waits.
+func (o *joinOrder) await(ctx context.Context, r workable.Rank) error {
+	if len(r) == 0 {
+		return nil
+	}
+	for {
+		o.mu.Lock()
+		ahead := false
+		for t := range o.pending {
+			if len(t.rank) > 0 && t.rank[0] == r[0] && t.rank.Compare(r) < 0 {
+				ahead = true
+				break
+			}
+		}
+		if !ahead {
+			o.mu.Unlock()
+			return nil
+		}
+		if o.changed == nil {
+			o.changed = make(chan struct{})
+		}
+		ch := o.changed
+		o.mu.Unlock()
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+type joinTurnKey struct{}
+
+// joinTurn is what a fetch waits for before its Workable call (see
+// joinOrder).
+type joinTurn struct {
+	order *joinOrder
+	rank  workable.Rank
+}
+
+// withJoinTurn returns a copy of ctx whose fetch waits for its turn at rank
+// r among the keys of rs (see awaitJoinTurn).
+func withJoinTurn(ctx context.Context, rs *Request, r workable.Rank) context.Context {
+	if rs == nil || len(r) == 0 {
+		return ctx
+	}
+	return context.WithValue(ctx, joinTurnKey{}, joinTurn{order: &rs.order, rank: r})
+}
+
+// awaitJoinTurn waits until the keys announced before the fetch of ctx have
+// their places (see joinOrder); it returns at once without a turn in ctx.
+func awaitJoinTurn(ctx context.Context) error {
+	jt, ok := ctx.Value(joinTurnKey{}).(joinTurn)
+	if !ok {
+		return nil
+	}
+	if err := jt.order.await(ctx, jt.rank); err != nil {
+		return fmt.Errorf("wait for the calls of earlier items: %w", err)
+	}
+	return nil
 }
