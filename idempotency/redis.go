@@ -83,13 +83,6 @@ type RedisStore struct {
 	complete         *redis.Script
 	release          *redis.Script
 	refresh          *redis.Script
-
-	// onWait, a test hook (nil in production), is called each time a
-	// caller finds the key pending and starts waiting. The memory store's
-	// tests learn that from testing/synctest instead; the Redis store's may
-	// run against a real Redis over sockets (REDIS_URL), whose waiters a
-	// synctest bubble cannot see.
-	onWait func(ctx context.Context, key string)
 }
 
 var _ Store = (*RedisStore)(nil)
@@ -204,9 +197,6 @@ func (s *RedisStore) Do(ctx context.Context, key, fingerprint string, ttl time.D
 			}
 		default:
 			return nil, false, fmt.Errorf("idempotency: read key: unknown state %q", rec.State)
-		}
-		if s.onWait != nil {
-			s.onWait(ctx, key)
 		}
 		select {
 		case <-ctx.Done():

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/redis/go-redis/v9"
 
 	"github.com/workablegw/gateway/redisconn"
 	"github.com/workablegw/gateway/redisconn/redistest"
@@ -18,90 +19,84 @@ import (
 
 const testTTL = time.Hour
 
-// harness is one store under test, with a way to see waiting callers and
-// to move time.
+// harness is one store under test, made inside the testing/synctest bubble
+// its test runs in: synctest.Wait returns once every caller waits for
+// another's run (a waiter's poll of a Redis over a socket is not durable
+// blocking, so Wait waits for its reply), and the bubble's clock moves the
+// store's timers.
 type harness struct {
 	store Store
-	// bubble is set for a store that runs in a testing/synctest bubble,
-	// whose waits and time the bubble shows and moves; else waits receives
-	// the caller id (see withCaller) of every wait.
-	bubble bool
-	waits  chan string
-	// advance moves the store's time forward by d.
+	// advance moves the store's time forward by d: the bubble's clock for
+	// the memory store, the server's clock (miniredis) for the Redis store.
 	advance func(d time.Duration)
-	// redis is the Redis store, nil for the memory store.
-	redis *RedisStore
-	srv   *redistest.Server
-}
-
-type callerKey struct{}
-
-// withCaller tags ctx with a caller id, reported by the wait hook.
-func withCaller(ctx context.Context, id string) context.Context {
-	return context.WithValue(ctx, callerKey{}, id)
-}
-
-func (h *harness) hook(ctx context.Context, _ string) {
-	id, _ := ctx.Value(callerKey{}).(string)
-	select {
-	case h.waits <- id:
-	default: // nobody is counting; polling waiters report many times
-	}
-}
-
-// waitFor blocks until n distinct callers have waited (in a bubble: until
-// every goroutine of the test waits).
-func (h *harness) waitFor(t *testing.T, n int) {
-	t.Helper()
-	if h.bubble {
-		synctest.Wait()
-		return
-	}
-	seen := map[string]bool{}
-	for len(seen) < n {
-		seen[<-h.waits] = true
-	}
+	// redis is the Redis store and client its connection, nil for the
+	// memory store.
+	redis  *RedisStore
+	client redis.UniversalClient
 }
 
 // newMemoryHarness is a MemoryStore, for a test running in a synctest
 // bubble: time moves by sleeping, which returns at once once every other
 // goroutine of the test waits.
 func newMemoryHarness(opts ...MemoryOption) *harness {
-	return &harness{store: NewMemoryStore(opts...), bubble: true, advance: time.Sleep}
+	return &harness{store: NewMemoryStore(opts...), advance: time.Sleep}
 }
 
-// newRedisHarness uses the REDIS_URL server when set, else miniredis; with
-// needClock it always uses miniredis, whose clock can be moved.
-func newRedisHarness(t *testing.T, needClock bool, opts ...RedisOption) *harness {
+// redisHarness starts a Redis for t, outside the bubble: the REDIS_URL
+// server when set, else miniredis; with needClock always miniredis, whose
+// clock can be moved. The returned func, called inside the bubble, makes
+// the store on a client of its own, whose connections belong to the
+// bubble.
+func redisHarness(t *testing.T, needClock bool, opts ...RedisOption) func(t *testing.T) *harness {
 	t.Helper()
 	srv := redistest.NewServer(t)
 	if needClock {
 		srv = redistest.Mini(t)
 	}
-	s := NewRedisStore(srv.Client, srv.Prefix, append([]RedisOption{WithPolling(time.Millisecond, 5*time.Millisecond)}, opts...)...)
-	h := &harness{store: s, waits: make(chan string, 256), redis: s, srv: srv}
-	s.onWait = h.hook
-	if srv.Mini != nil {
-		h.advance = srv.Mini.FastForward
+	return func(t *testing.T) *harness {
+		c := srv.NewClient(t)
+		s := NewRedisStore(c, srv.Prefix, append([]RedisOption{WithPolling(time.Millisecond, 5*time.Millisecond)}, opts...)...)
+		h := &harness{store: s, redis: s, client: c}
+		if srv.Mini != nil {
+			h.advance = srv.Mini.FastForward
+		}
+		return h
 	}
-	return h
 }
 
-// harnesses lists a factory per store kind; a bubble one makes stores for
-// tests running in a testing/synctest bubble.
+// harnesses lists a factory per store kind: called outside the bubble, it
+// returns the func that makes the store inside it.
 func harnesses() []struct {
-	name   string
-	bubble bool
-	new    func(t *testing.T, needClock bool) *harness
+	name string
+	new  func(t *testing.T, needClock bool) func(t *testing.T) *harness
 } {
 	return []struct {
-		name   string
-		bubble bool
-		new    func(t *testing.T, needClock bool) *harness
+		name string
+		new  func(t *testing.T, needClock bool) func(t *testing.T) *harness
 	}{
-		{"memory", true, func(*testing.T, bool) *harness { return newMemoryHarness() }},
-		{"redis", false, func(t *testing.T, needClock bool) *harness { return newRedisHarness(t, needClock) }},
+		{"memory", func(*testing.T, bool) func(*testing.T) *harness {
+			return func(*testing.T) *harness { return newMemoryHarness() }
+		}},
+		{"redis", func(t *testing.T, needClock bool) func(*testing.T) *harness { return redisHarness(t, needClock) }},
 	}
+}
+
+// answer is what a call of Do returned.
+type answer struct {
+	r   []byte
+	rep bool
+	err error
+}
+
+// doAsync calls Do(ctx, key, "fp", testTTL, c.fn) on a goroutine of its own
+// and sends its answer on the returned channel.
+func (h *harness) doAsync(ctx context.Context, key string, c *counter) <-chan answer {
+	got := make(chan answer, 1)
+	go func() {
+		r, rep, err := h.store.Do(ctx, key, "fp", testTTL, c.fn)
+		got <- answer{r, rep, err}
+	}()
+	return got
 }
 
 // counter is an fn that counts its runs and answers what it is told.
@@ -148,13 +143,12 @@ func TestStores(t *testing.T) {
 			var wg sync.WaitGroup
 			for i := range n {
 				wg.Go(func() {
-					ctx := withCaller(ctx, fmt.Sprint(i))
 					r, rep, err := h.store.Do(ctx, "k", "fp", testTTL, c.fn)
 					answers[i] = answer{r, rep, err}
 				})
 			}
 			<-c.started
-			h.waitFor(t, n-1) // everyone else is waiting for the first
+			synctest.Wait() // everyone else is waiting for the first
 			close(c.gate)
 			wg.Wait()
 			if got := c.calls.Load(); got != 1 {
@@ -226,17 +220,8 @@ func TestStores(t *testing.T) {
 			}()
 			<-first.started
 			second := &counter{result: []byte("second")}
-			type answer struct {
-				r   []byte
-				rep bool
-				err error
-			}
-			got := make(chan answer, 1)
-			go func() {
-				r, rep, err := h.store.Do(withCaller(ctx, "waiter"), "k", "fp", testTTL, second.fn)
-				got <- answer{r, rep, err}
-			}()
-			h.waitFor(t, 1)
+			got := h.doAsync(ctx, "k", second)
+			synctest.Wait()
 			close(first.gate)
 			if err := <-done; err == nil {
 				t.Error("the first caller did not get its error")
@@ -276,14 +261,14 @@ func TestStores(t *testing.T) {
 				done <- err
 			}()
 			<-first.started
-			wctx, cancel := context.WithCancel(withCaller(ctx, "waiter"))
+			wctx, cancel := context.WithCancel(ctx)
 			waiterErr := make(chan error, 1)
 			second := &counter{}
 			go func() {
 				_, _, err := h.store.Do(wctx, "k", "fp", testTTL, second.fn)
 				waiterErr <- err
 			}()
-			h.waitFor(t, 1)
+			synctest.Wait()
 			cancel()
 			if err := <-waiterErr; !errors.Is(err, context.Canceled) {
 				t.Errorf("cancelled waiter = %v, want context.Canceled", err)
@@ -390,11 +375,8 @@ func TestStores(t *testing.T) {
 			for _, tt := range tests {
 				t.Run(tt.name, func(t *testing.T) {
 					t.Parallel()
-					if !hs.bubble {
-						tt.run(t, hs.new(t, tt.needClock))
-						return
-					}
-					synctest.Test(t, func(t *testing.T) { tt.run(t, hs.new(t, tt.needClock)) })
+					open := hs.new(t, tt.needClock)
+					synctest.Test(t, func(t *testing.T) { tt.run(t, open(t)) })
 				})
 			}
 		})
@@ -422,31 +404,25 @@ func TestMemoryStoreCapacity(t *testing.T) {
 
 func TestRedisStoreCrashedHolderExpires(t *testing.T) {
 	t.Parallel()
-	ctx := context.Background()
 	const lockTTL = 3 * time.Second
-	h := newRedisHarness(t, true, WithLockTTL(lockTTL))
-	// A process took the key and died: its pending record is never refreshed.
-	rkey := h.redis.redisKey("k")
-	if err := h.srv.Client.Set(ctx, rkey, `{"s":"pending","o":"dead","f":"fp"}`, lockTTL).Err(); err != nil {
-		t.Fatal(err)
-	}
-	c := &counter{result: []byte("mine")}
-	type answer struct {
-		r   []byte
-		rep bool
-		err error
-	}
-	got := make(chan answer, 1)
-	go func() {
-		r, rep, err := h.store.Do(withCaller(ctx, "w"), "k", "fp", testTTL, c.fn)
-		got <- answer{r, rep, err}
-	}()
-	h.waitFor(t, 1)
-	h.advance(lockTTL)
-	a := <-got
-	if a.err != nil || a.rep || string(a.r) != "mine" || c.calls.Load() != 1 {
-		t.Errorf("Do after the dead lock expired = %q, %v, %v", a.r, a.rep, a.err)
-	}
+	open := redisHarness(t, true, WithLockTTL(lockTTL))
+	synctest.Test(t, func(t *testing.T) {
+		ctx := context.Background()
+		h := open(t)
+		// A process took the key and died: its pending record is never refreshed.
+		rkey := h.redis.redisKey("k")
+		if err := h.client.Set(ctx, rkey, `{"s":"pending","o":"dead","f":"fp"}`, lockTTL).Err(); err != nil {
+			t.Fatal(err)
+		}
+		c := &counter{result: []byte("mine")}
+		got := h.doAsync(ctx, "k", c)
+		synctest.Wait()
+		h.advance(lockTTL)
+		a := <-got
+		if a.err != nil || a.rep || string(a.r) != "mine" || c.calls.Load() != 1 {
+			t.Errorf("Do after the dead lock expired = %q, %v, %v", a.r, a.rep, a.err)
+		}
+	})
 }
 
 // The lock tests run in a synctest bubble on an in-process miniredis, whose
