@@ -41,10 +41,6 @@ type pendingInvalidations struct {
 	keys     map[string]struct{}
 	// running is true while retryPending runs; only retryPending clears it.
 	running bool
-	every   time.Duration
-	// onApplied is a test hook, called after the recorded keys were
-	// replaced.
-	onApplied func()
 }
 
 // invalidate replaces the generation tokens of items (and stores the other
@@ -89,17 +85,13 @@ func (e *Economy) deferInvalidation(keys []string) {
 		return
 	}
 	p.running = true
-	every := p.every
-	if every <= 0 {
-		every = pendingRetry
-	}
-	go e.retryPending(every)
+	go e.retryPending()
 }
 
-// retryPending applies the recorded invalidations every interval until
+// retryPending applies the recorded invalidations every pendingRetry until
 // none is left.
-func (e *Economy) retryPending(every time.Duration) {
-	t := time.NewTicker(every)
+func (e *Economy) retryPending() {
+	t := time.NewTicker(pendingRetry)
 	defer t.Stop()
 	p := &e.pending
 	for range t.C {
@@ -146,9 +138,6 @@ func (e *Economy) applyPending(ctx context.Context) (done bool) {
 	}
 	p.mu.Unlock()
 	e.logger.LogAttrs(ctx, slog.LevelInfo, "cache invalidations recorded during an outage applied", slog.Int("generations", len(keys)))
-	if p.onApplied != nil {
-		p.onApplied()
-	}
 	return !e.hasPending()
 }
 

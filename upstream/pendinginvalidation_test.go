@@ -6,6 +6,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/workablegw/gateway/cache"
@@ -18,68 +19,81 @@ import (
 // is down the writer trusts nothing cached; as soon as Redis answers again
 // the generations are replaced, and the other replica no longer serves what
 // it holds under the old ones (here its decoded tier), nor does anyone else.
+// It runs in a testing/synctest bubble, the replicas' clients inside it and
+// the miniredis outside (a socket wait is waited for, not skipped), so the
+// background retry ticks on the bubble's clock. The miniredis restarts
+// from outside too: a listener's goroutine in the bubble, never durably
+// blocked, would keep its clock still.
 func TestInvalidationDuringAnOutageReachesEveryReplica(t *testing.T) {
 	t.Parallel()
 	srv := redistest.Mini(t)
-	ns := srv.Prefix + "ns:"
-	replica := func() *Economy {
-		store := cache.NewRedis(srv.NewClient(t), cache.WithTimeout(time.Second), cache.WithCoolDown(10*time.Millisecond))
-		return New(Config{Cache: store}, Credential{Nickname: "default", Namespace: ns}, nil)
-	}
-	writer, reader := replica(), replica()
-	applied := make(chan struct{}, 1)
-	writer.pending.every = 10 * time.Millisecond
-	writer.pending.onApplied = func() { applied <- struct{}{} }
-	ctx := context.Background()
-
-	genKeys := []string{writer.ListsGenKey(), writer.CandidateGenKey("7")}
-	var old []cache.Item
-	for _, k := range genKeys {
-		old = append(old, genItem(k, "before"))
-	}
-	if err := writer.store.SetMany(ctx, old); err != nil {
-		t.Fatal(err)
-	}
-	sp := Spec[string, string]{Kind: cache.KindCandidateList, ID: func(k string) string { return k },
-		Gen: func(string) string { return reader.ListsGenKey() }}
-	key := cache.Key(ns, sp.Kind, "page")
-	reader.local.put(key, &localEntry{v: "page from before the write", gen: "before", raw: []byte("x"), freshUntil: time.Now().Add(time.Hour)})
-	if v, ok := Local(ctx, reader, &Request{econ: reader}, sp, "page"); !ok || v != "page from before the write" {
-		t.Fatalf("before the outage the reader's decoded tier answers %q, %v", v, ok)
-	}
-
-	srv.Mini.Close()
-	writer.CandidatesChanged(ctx, "7")
-	if !writer.hasPending() {
-		t.Fatal("the invalidation that could not reach Redis was not recorded")
-	}
-	if _, ok := writer.getMany(ctx, genKeys); ok {
-		t.Error("the writer trusts the cache while its invalidation is pending")
-	}
-
-	if err := srv.Mini.Restart(); err != nil {
-		t.Fatal(err)
-	}
-	select {
-	case <-applied:
-	case <-time.After(10 * time.Second):
-		t.Fatal("the recorded invalidation was not applied once Redis answered")
-	}
-	got, err := reader.store.GetMany(ctx, genKeys)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, k := range genKeys {
-		if ent, ok := got[k]; !ok || string(ent.Value) == "before" {
-			t.Errorf("generation %s = %q after Redis came back, want a new token", k, ent.Value)
+	restart, restarted := make(chan struct{}), make(chan error)
+	go func() {
+		if _, ok := <-restart; ok {
+			restarted <- srv.Mini.Restart()
 		}
-	}
-	if v, ok := Local(ctx, reader, &Request{econ: reader}, sp, "page"); ok {
-		t.Errorf("the other replica still serves %q, made before the write", v)
-	}
-	if writer.hasPending() {
-		t.Error("invalidations still pending after they were applied")
-	}
+	}()
+	defer close(restart)
+	synctest.Test(t, func(t *testing.T) {
+		ns := srv.Prefix + "ns:"
+		replica := func() *Economy {
+			store := cache.NewRedis(srv.NewClient(t), cache.WithTimeout(time.Second), cache.WithCoolDown(10*time.Millisecond))
+			return New(Config{Cache: store}, Credential{Nickname: "default", Namespace: ns}, nil)
+		}
+		writer, reader := replica(), replica()
+		ctx := context.Background()
+
+		genKeys := []string{writer.ListsGenKey(), writer.CandidateGenKey("7")}
+		var old []cache.Item
+		for _, k := range genKeys {
+			old = append(old, genItem(k, "before"))
+		}
+		if err := writer.store.SetMany(ctx, old); err != nil {
+			t.Fatal(err)
+		}
+		sp := Spec[string, string]{Kind: cache.KindCandidateList, ID: func(k string) string { return k },
+			Gen: func(string) string { return reader.ListsGenKey() }}
+		key := cache.Key(ns, sp.Kind, "page")
+		reader.local.put(key, &localEntry{v: "page from before the write", gen: "before", raw: []byte("x"), freshUntil: time.Now().Add(time.Hour)})
+		if v, ok := Local(ctx, reader, &Request{econ: reader}, sp, "page"); !ok || v != "page from before the write" {
+			t.Fatalf("before the outage the reader's decoded tier answers %q, %v", v, ok)
+		}
+
+		srv.Mini.Close()
+		writer.CandidatesChanged(ctx, "7")
+		if !writer.hasPending() {
+			t.Fatal("the invalidation that could not reach Redis was not recorded")
+		}
+		if _, ok := writer.getMany(ctx, genKeys); ok {
+			t.Error("the writer trusts the cache while its invalidation is pending")
+		}
+
+		restart <- struct{}{}
+		if err := <-restarted; err != nil {
+			t.Fatal(err)
+		}
+		// The background retry's ticks: the first finds Redis answering
+		// (a retry of go-redis's own may take it one more).
+		for range 3 {
+			time.Sleep(pendingRetry)
+			synctest.Wait()
+		}
+		if writer.hasPending() {
+			t.Fatal("the recorded invalidation was not applied once Redis answered")
+		}
+		got, err := reader.store.GetMany(ctx, genKeys)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, k := range genKeys {
+			if ent, ok := got[k]; !ok || string(ent.Value) == "before" {
+				t.Errorf("generation %s = %q after Redis came back, want a new token", k, ent.Value)
+			}
+		}
+		if v, ok := Local(ctx, reader, &Request{econ: reader}, sp, "page"); ok {
+			t.Errorf("the other replica still serves %q, made before the write", v)
+		}
+	})
 }
 
 // outageStore is a cache.Store whose writes fail while down is set, and
@@ -106,7 +120,6 @@ func TestPendingInvalidationsAppliedOnceByConcurrentReaders(t *testing.T) {
 	t.Parallel()
 	store := &outageStore{Store: cache.NewMemory(0)}
 	e := New(Config{Cache: store}, Credential{Nickname: "default", Namespace: "pending-once:"}, nil)
-	e.pending.every = time.Hour // the background retry stays out of the way
 	ctx := context.Background()
 
 	store.down.Store(true)
