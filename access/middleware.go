@@ -12,6 +12,7 @@ import (
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
+	"github.com/workablegw/gateway/ctxkey"
 	"github.com/workablegw/gateway/guard"
 )
 
@@ -37,18 +38,18 @@ type Principal struct {
 	Open bool
 }
 
-type principalKey struct{}
+// principalKey carries the request's Principal.
+var principalKey = ctxkey.New[Principal]("access.Principal")
 
 // WithPrincipal returns a copy of ctx that carries p, as Middleware does.
 func WithPrincipal(ctx context.Context, p Principal) context.Context {
-	return context.WithValue(ctx, principalKey{}, p)
+	return principalKey.With(ctx, p)
 }
 
 // PrincipalFrom returns the principal Middleware put in ctx, or the zero
 // Principal (RoleNone, so nothing is allowed) when there is none.
 func PrincipalFrom(ctx context.Context) Principal {
-	p, _ := ctx.Value(principalKey{}).(Principal)
-	return p
+	return principalKey.Get(ctx)
 }
 
 // Middleware authenticates each request and puts its Principal in the

@@ -9,6 +9,8 @@ import (
 	"strconv"
 
 	"github.com/99designs/gqlgen/graphql"
+
+	"github.com/workablegw/gateway/ctxkey"
 )
 
 // GraphQL over HTTP (https://graphql.github.io/graphql-over-http/) asks
@@ -35,7 +37,8 @@ type requestErrors struct {
 	code   string
 }
 
-type requestErrorsKey struct{}
+// requestErrorsKey carries the requestErrors of OverHTTP to the extension.
+var requestErrorsKey = ctxkey.New[*requestErrors]("guard.requestErrors")
 
 // RequestErrors returns a gqlgen extension that notes, for OverHTTP, when a
 // response is a request error: a response that carries errors and no data
@@ -61,7 +64,7 @@ func (requestErrorsExtension) InterceptResponse(ctx context.Context, next graphq
 	if resp == nil || resp.Data != nil || len(resp.Errors) == 0 {
 		return resp
 	}
-	if re, _ := ctx.Value(requestErrorsKey{}).(*requestErrors); re != nil && !re.before {
+	if re, _ := requestErrorsKey.Value(ctx); re != nil && !re.before {
 		re.before = true
 		if code, ok := resp.Errors[0].Extensions["code"].(string); ok {
 			re.code = code
@@ -87,7 +90,7 @@ func OverHTTP(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		re := &requestErrors{}
 		ow := &overHTTPWriter{ResponseWriter: w, method: r.Method, re: re}
-		next.ServeHTTP(ow, r.WithContext(context.WithValue(r.Context(), requestErrorsKey{}, re)))
+		next.ServeHTTP(ow, r.WithContext(requestErrorsKey.With(r.Context(), re)))
 		ow.finish()
 	})
 }

@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/99designs/gqlgen/graphql"
+
+	"github.com/workablegw/gateway/ctxkey"
 )
 
 // RequestIDHeader is the header a request id is read from and echoed in.
@@ -123,14 +125,16 @@ func (s *RequestStats) ErrorCode() string {
 	return ""
 }
 
-type statsKey struct{}
-
-type requestIDKey struct{}
+// statsKey and requestIDKey carry a request's RequestStats and its id.
+var (
+	statsKey     = ctxkey.New[*RequestStats]("telemetry.RequestStats")
+	requestIDKey = ctxkey.New[string]("telemetry.RequestID")
+)
 
 // ContextWithStats returns a copy of ctx carrying s; RequestLogger does this
 // for every request, tests and other entry points may too.
 func ContextWithStats(ctx context.Context, s *RequestStats) context.Context {
-	return context.WithValue(ctx, statsKey{}, s)
+	return statsKey.With(ctx, s)
 }
 
 // StatsFrom returns the RequestStats of the request in ctx. Outside a
@@ -144,14 +148,14 @@ func StatsFrom(ctx context.Context) *RequestStats {
 }
 
 func statsFromContext(ctx context.Context) *RequestStats {
-	s, _ := ctx.Value(statsKey{}).(*RequestStats)
+	s, _ := statsKey.Value(ctx)
 	return s
 }
 
 // RequestIDFrom returns the request id RequestLogger gave the request in
 // ctx, or "" outside a request.
 func RequestIDFrom(ctx context.Context) string {
-	id, _ := ctx.Value(requestIDKey{}).(string)
+	id, _ := requestIDKey.Value(ctx)
 	return id
 }
 
@@ -202,7 +206,7 @@ func RequestLogger(logger *slog.Logger, next http.Handler, opts ...RequestLogOpt
 		w.Header().Set(RequestIDHeader, id)
 
 		stats := new(RequestStats)
-		ctx := ContextWithStats(context.WithValue(r.Context(), requestIDKey{}, id), stats)
+		ctx := ContextWithStats(requestIDKey.With(r.Context(), id), stats)
 		sw := &statusWriter{ResponseWriter: w, stats: stats}
 		next.ServeHTTP(sw, r.WithContext(ctx))
 

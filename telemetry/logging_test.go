@@ -403,7 +403,7 @@ func TestRedisLoggerWritesTheGatewayFormat(t *testing.T) {
 	t.Parallel()
 	buf := &syncBuffer{}
 	logger := NewLogger(buf, func(k string) string { return map[string]string{"GATEWAY_ENV": "production"}[k] })
-	ctx := context.WithValue(context.Background(), requestIDKey{}, "r-1")
+	ctx := requestIDKey.With(context.Background(), "r-1")
 	RedisLogger(logger).Printf(ctx, "redis: connection pool: failed to dial after %d attempts: %v", 5, "connection refused")
 	lines := jsonLines(t, buf.String())
 	if len(lines) != 1 || lines[0]["level"] != "WARN" || lines[0]["component"] != "go-redis" || lines[0]["request_id"] != "r-1" ||

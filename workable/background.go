@@ -1,6 +1,10 @@
 package workable
 
-import "context"
+import (
+	"context"
+
+	"github.com/workablegw/gateway/ctxkey"
+)
 
 // PriorityBackground is the priority of reads no user waits for (the
 // gateway's background refresher): every user call queued in a limiter
@@ -9,7 +13,8 @@ import "context"
 // and delays a user call by at most the one call it already holds.
 const PriorityBackground Priority = -1
 
-type backgroundKey struct{}
+// backgroundKey carries the background of Background.
+var backgroundKey = ctxkey.New[background]("workable.Background")
 
 // background is what Background puts in a context.
 type background struct {
@@ -23,7 +28,7 @@ type background struct {
 // nil, is called each time one of its calls gets a slot, so that the
 // caller can count exactly what it spends of the budget.
 func Background(ctx context.Context, onSlot func()) context.Context {
-	return context.WithValue(ctx, backgroundKey{}, background{onSlot: onSlot})
+	return backgroundKey.With(ctx, background{onSlot: onSlot})
 }
 
 // priorityOf returns the priority of a call of method under ctx, and the
@@ -32,7 +37,7 @@ func priorityOf(ctx context.Context, method string) (Priority, func()) {
 	if isWrite(method) {
 		return PriorityWrite, nil
 	}
-	if bg, ok := ctx.Value(backgroundKey{}).(background); ok {
+	if bg, ok := backgroundKey.Value(ctx); ok {
 		return PriorityBackground, bg.onSlot
 	}
 	return PriorityRead, nil

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"slices"
 	"time"
+
+	"github.com/workablegw/gateway/ctxkey"
 )
 
 // MaxAdoptedLimit bounds the X-Rate-Limit-Limit a limiter adopts: a header
@@ -24,23 +26,24 @@ type Rank []int64
 // Compare returns -1, 0 or +1 as r ranks before, with or after o.
 func (r Rank) Compare(o Rank) int { return slices.Compare(r, o) }
 
-type rankKey struct{}
+// rankKey carries the Rank of WithRank.
+var rankKey = ctxkey.New[Rank]("workable.Rank")
 
 // WithRank returns a copy of ctx whose Workable calls queue for the rate
 // budget at rank (see Rank). A GraphQL gateway ranks the calls of a page by
 // the list position of the item they serve, so that when the budget is short
 // whole items complete in list order rather than a little of every item.
 func WithRank(ctx context.Context, rank Rank) context.Context {
-	return context.WithValue(ctx, rankKey{}, rank)
+	return rankKey.With(ctx, rank)
 }
 
 // RankFrom returns the rank of ctx, nil (first among equals) when none was set.
 func RankFrom(ctx context.Context) Rank {
-	r, _ := ctx.Value(rankKey{}).(Rank)
-	return r
+	return rankKey.Get(ctx)
 }
 
-type reserveKey struct{}
+// reserveKey carries the call reserve of WithCallReserve.
+var reserveKey = ctxkey.New[func() time.Duration]("workable.CallReserve")
 
 // WithCallReserve returns a copy of ctx asking rate limiters to give its
 // calls only a slot that leaves reserve() before ctx's deadline: the time
@@ -48,7 +51,7 @@ type reserveKey struct{}
 // caller queued early and one queued late are judged alike). The Client
 // sets it from its moving average of call durations.
 func WithCallReserve(ctx context.Context, reserve func() time.Duration) context.Context {
-	return context.WithValue(ctx, reserveKey{}, reserve)
+	return reserveKey.With(ctx, reserve)
 }
 
 // SlotDeadline returns the latest time a slot may have for a call under
@@ -59,7 +62,7 @@ func SlotDeadline(ctx context.Context) (t time.Time, ok bool) {
 	if !ok {
 		return time.Time{}, false
 	}
-	if f, has := ctx.Value(reserveKey{}).(func() time.Duration); has {
+	if f, has := reserveKey.Value(ctx); has {
 		dl = dl.Add(-f())
 	}
 	return dl, true
@@ -87,7 +90,7 @@ func PlaceOf(ctx context.Context, p Priority) Place {
 	pl := Place{Priority: p, Rank: RankFrom(ctx)}
 	if dl, ok := ctx.Deadline(); ok {
 		pl.Deadline = dl
-		pl.Reserve, _ = ctx.Value(reserveKey{}).(func() time.Duration)
+		pl.Reserve, _ = reserveKey.Value(ctx)
 	}
 	return pl
 }
@@ -170,7 +173,8 @@ func (o *PageOrder) Behind(r Rank, now time.Time) bool {
 	return ok && now.Before(m.until) && r.Compare(m.rank) > 0
 }
 
-type onQueuedKey struct{}
+// onQueuedKey carries the function of WithOnQueued.
+var onQueuedKey = ctxkey.New[func()]("workable.OnQueued")
 
 // WithOnQueued returns a copy of ctx whose Workable calls run f once they
 // have their place among the callers of the rate limiter: sent at once,
@@ -179,19 +183,20 @@ type onQueuedKey struct{}
 // in that order even when it has free slots (which it gives in arrival
 // order). f may be called more than once (a retried call queues again).
 func WithOnQueued(ctx context.Context, f func()) context.Context {
-	return context.WithValue(ctx, onQueuedKey{}, f)
+	return onQueuedKey.With(ctx, f)
 }
 
 // NotifyQueued runs the function of WithOnQueued, if ctx has one. Rate
 // limiters call it once a caller has its place; it must not be called with
 // a lock held that f could need.
 func NotifyQueued(ctx context.Context) {
-	if f, ok := ctx.Value(onQueuedKey{}).(func()); ok {
+	if f, ok := onQueuedKey.Value(ctx); ok {
 		f()
 	}
 }
 
-type sendGateKey struct{}
+// sendGateKey carries the function of WithSendGate.
+var sendGateKey = ctxkey.New[func() bool]("workable.SendGate")
 
 // WithSendGate returns a copy of ctx whose Workable calls ask send, each
 // time the rate limiter has given one of them a slot and before it goes out,
@@ -200,7 +205,7 @@ type sendGateKey struct{}
 // several clients uses it to give up its place in the rate limiter's queue
 // once every client has gone, yet to complete once it was sent.
 func WithSendGate(ctx context.Context, send func() bool) context.Context {
-	return context.WithValue(ctx, sendGateKey{}, send)
+	return sendGateKey.With(ctx, send)
 }
 
 // ErrAbandoned is the error of a call whose send gate (WithSendGate) said it
@@ -209,7 +214,7 @@ var ErrAbandoned = errors.New("workable: call abandoned before it was sent: nobo
 
 // sendWanted asks the send gate of ctx, if it has one.
 func sendWanted(ctx context.Context) bool {
-	f, ok := ctx.Value(sendGateKey{}).(func() bool)
+	f, ok := sendGateKey.Value(ctx)
 	return !ok || f()
 }
 
