@@ -265,16 +265,8 @@ func productionProblems(cfg config) []error {
 // validHostname reports whether s looks like a host name (letters, digits,
 // dots and hyphens).
 func validHostname(s string) bool {
-	if len(s) > 253 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '-') {
-			return false
-		}
-	}
-	return true
+	const hostnameChars = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-"
+	return len(s) <= 253 && strings.Trim(s, hostnameChars) == ""
 }
 
 // shortDuration formats d without trailing zero units: 35s, 5m, 1h30m.

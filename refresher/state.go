@@ -110,19 +110,15 @@ func (m *MemoryState) Load(_ context.Context, credential string) (State, bool, e
 	if !ok {
 		return State{}, false, nil
 	}
-	var st State
 	// Kept encoded, so that the caller's maps are never shared.
-	if err := json.Unmarshal(b, &st); err != nil {
-		return State{}, false, fmt.Errorf("decode the state: %w", err)
-	}
-	return st, true, nil
+	return decodeState(b)
 }
 
 // Save implements StateStore.
 func (m *MemoryState) Save(_ context.Context, credential string, st State) error {
-	b, err := json.Marshal(st)
+	b, err := encodeState(st)
 	if err != nil {
-		return fmt.Errorf("encode the state: %w", err)
+		return err
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -157,21 +153,34 @@ func (s *RedisState) Load(ctx context.Context, credential string) (State, bool, 
 	if err != nil {
 		return State{}, false, fmt.Errorf("read the state: redis: %w", err)
 	}
-	var st State
-	if err := json.Unmarshal(b, &st); err != nil {
-		return State{}, false, fmt.Errorf("decode the state: %w", err)
-	}
-	return st, true, nil
+	return decodeState(b)
 }
 
 // Save implements StateStore.
 func (s *RedisState) Save(ctx context.Context, credential string, st State) error {
-	b, err := json.Marshal(st)
+	b, err := encodeState(st)
 	if err != nil {
-		return fmt.Errorf("encode the state: %w", err)
+		return err
 	}
 	if err := s.rdb.Set(ctx, s.key(credential), b, stateTTL).Err(); err != nil {
 		return fmt.Errorf("write the state: redis: %w", err)
 	}
 	return nil
+}
+
+// encodeState is the form both stores keep a State in: JSON.
+func encodeState(st State) ([]byte, error) {
+	b, err := json.Marshal(st)
+	if err != nil {
+		return nil, fmt.Errorf("encode the state: %w", err)
+	}
+	return b, nil
+}
+
+// decodeState reads a State that encodeState wrote; found is true.
+func decodeState(b []byte) (st State, found bool, err error) {
+	if err := json.Unmarshal(b, &st); err != nil {
+		return State{}, false, fmt.Errorf("decode the state: %w", err)
+	}
+	return st, true, nil
 }
