@@ -7,9 +7,10 @@
 #   SCRIPT=scaleout
 #   . "$(dirname "$0")/lib.sh"
 #
-# It defines die, need, start (with pids), wait_up and free_port, creates
-# $tmp (removed on exit unless KEEP_TMP is set) and stops every process
-# started with start when the script ends.
+# It defines die, need, start (with pids), wait_up, free_port, redis_up,
+# simulator_account and the readers of wrk's output (check_wrk, rps,
+# pctms), creates $tmp (removed on exit unless KEEP_TMP is set) and stops
+# every process started with start when the script ends.
 
 die() {
   echo "$SCRIPT: $*" >&2
@@ -98,4 +99,30 @@ simulator_account() { # log
   SUBDOMAIN=$(sed -n 's/.*(subdomain \([^,]*\), token .*/\1/p' "$1")
   TOKEN=$(sed -n 's/.*, token \([^)]*\)).*/\1/p' "$1")
   [ -n "$SUBDOMAIN" ] && [ -n "$TOKEN" ] || die "could not read the simulator's subdomain and token: $(cat "$1")"
+}
+
+# check_wrk fails the script when wrk saw socket errors (connect, read,
+# write, timeout: wrk prints the line only when one is non-zero) or
+# non-2xx/3xx answers, or printed no throughput at all: the figures would be
+# meaningless.
+check_wrk() { # out label
+  local bad
+  bad=$(awk '
+    /Socket errors:/ { n = 0; for (i = 3; i <= NF; i++) { v = $i; gsub(/[^0-9]/, "", v); n += v } if (n > 0) print }
+    /Non-2xx or 3xx responses:/ { if ($NF + 0 > 0) print }
+  ' "$1")
+  [ -z "$bad" ] || die "$2: wrk reported failed requests: $bad"
+  grep -q '^Requests/sec' "$1" || { cat "$1" >&2; die "$2: wrk printed no Requests/sec"; }
+}
+
+# rps prints the requests per second of wrk output $1.
+rps() { awk '/^Requests\/sec/ { print $2 }' "$1"; }
+
+# pctms prints wrk's latency percentile $2 ("50%", "99%") of output $1 in ms.
+pctms() { # out pct
+  awk -v pct="$2" '$1 == pct {
+    v = $2; u = v; sub(/[0-9.]+/, "", u); sub(/[a-z]+$/, "", v)
+    if (u == "us") v /= 1000; else if (u == "s") v *= 1000; else if (u == "m") v *= 60000
+    printf "%.2f\n", v
+  }' "$1"
 }

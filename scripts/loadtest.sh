@@ -17,6 +17,9 @@
 # Needs wrk (Debian: apt-get install -y wrk) and curl.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+SCRIPT=loadtest
+# shellcheck source=scripts/lib.sh
+. scripts/lib.sh
 
 DURATION=${1:-10s}
 CONNS=${2:-50}
@@ -29,33 +32,14 @@ GW_PORT=${GW_PORT:-18080}
 BASE_PORT=${BASE_PORT:-18090}
 
 case $ROUNDS in
-  '' | *[!0-9]* | 0) echo "loadtest: ROUNDS must be a positive integer, not '$ROUNDS'" >&2; exit 1 ;;
+  '' | *[!0-9]* | 0) die "ROUNDS must be a positive integer, not '$ROUNDS'" ;;
 esac
 
-for tool in wrk curl go; do
-  command -v "$tool" >/dev/null || { echo "loadtest: $tool is missing (wrk: apt-get install -y wrk)" >&2; exit 1; }
-done
-
-tmp=$(mktemp -d)
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
+command -v wrk >/dev/null || die "wrk is missing (Debian: apt-get install -y wrk)"
+need curl go
 
 go build -o "$tmp/gateway" .
 go build -o "$tmp/baseline" ./scripts/baseline
-
-wait_up() { # url
-  for _ in $(seq 1 100); do
-    curl -fs -o /dev/null "$1" && return 0
-    sleep 0.1
-  done
-  echo "loadtest: $1 did not come up" >&2
-  exit 1
-}
 
 post() { # body-file url
   curl -fs -X POST -H 'Content-Type: application/json' --data-binary "@$1" "$2"
@@ -67,11 +51,9 @@ post() { # body-file url
 # The default fresh TTLs (30 s for candidate lists and activities) would run
 # out during the run, which is then no longer a warm-cache measurement:
 # CACHE_TTL_SCALE=20 keeps everything fresh for at least 9 minutes.
-PORT=$GW_PORT CACHE_PREFIX="${CACHE_PREFIX:-loadtest:$$:}" QUERY_TIMEOUT="${QUERY_TIMEOUT:-120s}" \
-  CACHE_TTL_SCALE="${CACHE_TTL_SCALE:-20}" \
-  "$tmp/gateway" >"$tmp/gateway.log" 2>&1 &
-pids+=($!)
-wait_up "http://127.0.0.1:$GW_PORT/healthz"
+start "$tmp/gateway.log" env PORT="$GW_PORT" CACHE_PREFIX="${CACHE_PREFIX:-loadtest:$$:}" \
+  QUERY_TIMEOUT="${QUERY_TIMEOUT:-120s}" CACHE_TTL_SCALE="${CACHE_TTL_SCALE:-20}" "$tmp/gateway"
+wait_up "http://127.0.0.1:$GW_PORT/healthz" $! "$tmp/gateway.log"
 
 printf '{"query":"{ candidates(first: 8) { nodes { id } } }"}' >"$tmp/ids.json"
 ID=$(post "$tmp/ids.json" "http://127.0.0.1:$GW_PORT/query" | grep -o '"id":"[^"]*"' | sed -n 8p | cut -d'"' -f4)
@@ -85,41 +67,8 @@ bodies=(
 )
 
 wrk_run() { # lua url out label
-  if ! wrk -t"$THREADS" -c"$CONNS" -d"$DURATION" --latency -s "$1" "$2" >"$3"; then
-    echo "loadtest: $4: wrk failed:" >&2
-    cat "$3" >&2
-    exit 1
-  fi
+  wrk -t"$THREADS" -c"$CONNS" -d"$DURATION" --latency -s "$1" "$2" >"$3" || { cat "$3" >&2; die "$4: wrk failed"; }
   check_wrk "$3" "$4"
-}
-# check_wrk fails the script when wrk saw socket errors (connect, read, write,
-# timeout: wrk prints the line only when one is non-zero) or non-2xx/3xx
-# responses, or printed no throughput at all.
-check_wrk() { # out label
-  local bad
-  bad=$(awk '
-    /Socket errors:/ { n = 0; for (i = 3; i <= NF; i++) { v = $i; gsub(/[^0-9]/, "", v); n += v } if (n > 0) print }
-    /Non-2xx or 3xx responses:/ { if ($NF + 0 > 0) print }
-  ' "$1")
-  if [ -n "$bad" ]; then
-    echo "loadtest: $2: wrk reported failed requests, the figures would be meaningless:" >&2
-    printf '%s\n' "$bad" >&2
-    exit 1
-  fi
-  if ! grep -q '^Requests/sec' "$1"; then
-    echo "loadtest: $2: wrk printed no Requests/sec:" >&2
-    cat "$1" >&2
-    exit 1
-  fi
-}
-rps() { awk '/^Requests\/sec/ {print $2}' "$1"; }
-# p99ms prints wrk's 99th percentile latency in milliseconds.
-p99ms() {
-  awk '$1 == "99%" {
-    v = $2; u = v; sub(/[0-9.]+/, "", u); sub(/[a-z]+$/, "", v)
-    if (u == "us") v /= 1000; else if (u == "s") v *= 1000; else if (u == "m") v *= 60000
-    printf "%.2f\n", v
-  }' "$1"
 }
 # median prints the median of its arguments (the mean of the middle two for
 # an even count).
@@ -141,8 +90,7 @@ for i in "${!names[@]}"; do
   printf '%s' "${bodies[$i]}" >"$tmp/$name.json"
   for _ in 1 2; do post "$tmp/$name.json" "http://127.0.0.1:$GW_PORT/query" >"$tmp/$name.resp"; done
   if grep -q '"errors"' "$tmp/$name.resp"; then
-    echo "loadtest: $name answered with errors: $(cat "$tmp/$name.resp")" >&2
-    exit 1
+    die "$name answered with errors: $(cat "$tmp/$name.resp")"
   fi
   cat >"$tmp/$name.lua" <<LUA
 wrk.method = "POST"
@@ -153,10 +101,9 @@ f:close()
 LUA
   # The baseline stays up for the query's rounds (idle while the gateway is
   # measured, as the gateway is while the baseline is).
-  "$tmp/baseline" -addr "127.0.0.1:$BASE_PORT" -body "$tmp/$name.resp" &
+  start "$tmp/$name.baseline.log" "$tmp/baseline" -addr "127.0.0.1:$BASE_PORT" -body "$tmp/$name.resp"
   bpid=$!
-  pids+=("$bpid")
-  wait_up "http://127.0.0.1:$BASE_PORT/query"
+  wait_up "http://127.0.0.1:$BASE_PORT/query" "$bpid" "$tmp/$name.baseline.log"
   gs=() bs=() ratios=() gp=() bp=()
   for r in $(seq 1 "$ROUNDS"); do
     wrk_run "$tmp/$name.lua" "http://127.0.0.1:$BASE_PORT/query" "$tmp/$name.base.$r" "$name, baseline, round $r"
@@ -165,15 +112,14 @@ LUA
     b=$(rps "$tmp/$name.base.$r")
     gs+=("$g") bs+=("$b")
     ratios+=("$(awk -v g="$g" -v b="$b" 'BEGIN { printf "%.2f", g / b }')")
-    gp+=("$(p99ms "$tmp/$name.gw.$r")") bp+=("$(p99ms "$tmp/$name.base.$r")")
+    gp+=("$(pctms "$tmp/$name.gw.$r" 99%)") bp+=("$(pctms "$tmp/$name.base.$r" 99%)")
   done
   kill "$bpid"
   wait "$bpid" 2>/dev/null || true
   # The gateway must still answer without errors after the load.
   if ! post "$tmp/$name.json" "http://127.0.0.1:$GW_PORT/query" >"$tmp/$name.after" ||
     grep -q '"errors"' "$tmp/$name.after"; then
-    echo "loadtest: $name failed or answered with errors after the load: $(cat "$tmp/$name.after")" >&2
-    exit 1
+    die "$name failed or answered with errors after the load: $(cat "$tmp/$name.after")"
   fi
   printf '| %s | %s | %s | %s | %sms | %sms | %s |\n' "$name" "$(median "${gs[@]}")" "$(median "${bs[@]}")" \
     "$(median "${ratios[@]}")" "$(median "${gp[@]}")" "$(median "${bp[@]}")" "${ratios[*]}"

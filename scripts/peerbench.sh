@@ -226,34 +226,6 @@ calls_re='^workable_gateway_workable_calls_total'
 resp_hit_re='^workable_gateway_cache_lookups_total[{]kind="resp",result="hit"[}]'
 resp_all_re='^workable_gateway_cache_lookups_total[{]kind="resp",'
 
-
-# check_wrk fails on socket errors (wrk prints the line only when one is
-# non-zero), non-2xx/3xx answers, or no throughput at all.
-check_wrk() { # out label
-  local bad
-  bad=$(awk '
-    /Socket errors:/ { n = 0; for (i = 3; i <= NF; i++) { v = $i; gsub(/[^0-9]/, "", v); n += v } if (n > 0) print }
-    /Non-2xx or 3xx responses:/ { if ($NF + 0 > 0) print }
-  ' "$1")
-  [ -z "$bad" ] || die "$2: wrk reported failed requests: $bad"
-  grep -q '^Requests/sec' "$1" || { cat "$1" >&2; die "$2: wrk printed no Requests/sec"; }
-}
-# pctms prints wrk's latency percentile $2 ("50%", "99%") of output $1 in ms.
-pctms() {
-  awk -v pct="$2" '$1 == pct {
-    v = $2; u = v; sub(/[0-9.]+/, "", u); sub(/[a-z]+$/, "", v)
-    if (u == "us") v /= 1000; else if (u == "s") v *= 1000; else if (u == "m") v *= 60000
-    printf "%.2f\n", v
-  }' "$1"
-}
-p99ms() {
-  awk '$1 == "99%" {
-    v = $2; u = v; sub(/[0-9.]+/, "", u); sub(/[a-z]+$/, "", v)
-    if (u == "us") v /= 1000; else if (u == "s") v *= 1000; else if (u == "m") v *= 60000
-    printf "%.2f\n", v
-  }' "$1"
-}
-
 # measure runs wrk against one system and appends a line to $tmp/results:
 # round workload system req/s p99-ms cpu-µs/req others-cpu-%.
 measure() { # round workload system
@@ -287,8 +259,8 @@ measure() { # round workload system
     [ "$calls1" = "$calls0" ] || die "$what: the gateway called Workable $((calls1 - calls0)) times: not a warm run"
     echo "$wl $sys $(($(metric_sum "$sys" "$resp_hit_re") - hits0)) $(($(metric_sum "$sys" "$resp_all_re") - all0))" >>"$tmp/resp"
   fi
-  awk -v r="$r" -v wl="$wl" -v sys="$sys" -v rps="$(awk '/^Requests\/sec/ { print $2 }' "$out")" \
-    -v p99="$(p99ms "$out")" -v c0="$c0" -v c1="$c1" -v n="$n" -v hz="$HZ" -v ncpu="$NCPU" \
+  awk -v r="$r" -v wl="$wl" -v sys="$sys" -v rps="$(rps "$out")" \
+    -v p99="$(pctms "$out" 99%)" -v c0="$c0" -v c1="$c1" -v n="$n" -v hz="$HZ" -v ncpu="$NCPU" \
     -v m0="$m0" -v m1="$m1" -v wrk_s="$wrk_s" 'BEGIN {
       split(m0, a, " "); split(m1, b, " ")
       busy = b[1] - a[1]; total = b[2] - a[2]
