@@ -2,7 +2,10 @@ package credentials
 
 import (
 	"context"
+	"crypto/aes"
+	"crypto/cipher"
 	"crypto/rand"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"strings"
@@ -459,5 +462,68 @@ func TestRedisStoreListSkipsUnreadable(t *testing.T) {
 	}
 	if !strings.Contains(err.Error(), `"alpha", "zeta"`) || !strings.Contains(err.Error(), "CREDENTIALS_KEY") {
 		t.Errorf("error %q should name the records and CREDENTIALS_KEY", err)
+	}
+}
+
+// TestRedisStoreStoredFormat pins the sealed record kept in Redis: a record
+// written before (a fixed blob, key and prefix) must still open to the same
+// credential, and a record written now must hold the same JSON, so that the
+// credentials of a running deployment survive an upgrade.
+func TestRedisStoreStoredFormat(t *testing.T) {
+	t.Parallel()
+	rdb, _ := redistest.Redis(t)
+	key := make([]byte, KeySize)
+	for i := range key {
+		key[i] = byte(i)
+	}
+	// The AAD binds a record to its prefix and nickname: both are fixed.
+	s, err := NewRedisStore(rdb, "gw:", key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tested := time.Date(2026, 3, 4, 5, 6, 7, 800000000, time.UTC)
+	ok, msg := true, "token works"
+	want := Credential{
+		Nickname: "acme", Subdomain: "acme-inc", Token: "tok-0123456789abcdef",
+		CreatedAt:    time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC),
+		LastTestedAt: &tested, LastTestOK: &ok, LastTestMessage: &msg, MemberID: "13e0eb0e",
+	}
+	const stored = "AaZCJA7jEz1GaRV1QFZSKA0Lka3rIg8aOG6A6I5NuLZU2EVSe/8Yr320PP0uqAzeEsBxAWVIWN2omlwMg388IH1usZn20GOlMvdIXVFtBfy1dkvzBOllew7dIwlLgoJbWenVjCZIdBlEEI7OLe+sW0NhHkgP8H1b3j7Otj/5ojdRqbzYeKJ23yvNqsf/e0WNMEZ8k2kkGFMO7WsQGaOULUucZf8FpHwuFpcdt5deysqb5aHOM+C5LA=="
+	blob, err := base64.StdEncoding.DecodeString(stored)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.open("acme", string(blob))
+	if err != nil {
+		t.Fatalf("open the stored record: %v", err)
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("stored record opens to another credential (-want +got):\n%s", diff)
+	}
+
+	sealed, err := s.seal(want)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sealed[0] != recordVersion {
+		t.Fatalf("record version %d, want %d", sealed[0], recordVersion)
+	}
+	block, err := aes.NewCipher(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gcm, err := cipher.NewGCM(block)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ns := gcm.NonceSize()
+	plain, err := gcm.Open(nil, []byte(sealed[1:1+ns]), []byte(sealed[1+ns:]), []byte("gw:acme"))
+	if err != nil {
+		t.Fatalf("decrypt a record written now: %v", err)
+	}
+	const wantJSON = `{"n":"acme","s":"acme-inc","t":"tok-0123456789abcdef","c":"2026-01-02T03:04:05Z",` +
+		`"lt":"2026-03-04T05:06:07.8Z","lo":true,"lm":"token works","m":"13e0eb0e"}`
+	if string(plain) != wantJSON {
+		t.Errorf("a record written now holds\n%s\nwant\n%s", plain, wantJSON)
 	}
 }
