@@ -11,6 +11,7 @@ import (
 	"github.com/99designs/gqlgen/graphql"
 
 	"github.com/workablegw/gateway/ctxkey"
+	"github.com/workablegw/gateway/gqlext"
 )
 
 // GraphQL over HTTP (https://graphql.github.io/graphql-over-http/) asks
@@ -44,17 +45,11 @@ var requestErrorsKey = ctxkey.New[*requestErrors]("guard.requestErrors")
 // response is a request error: a response that carries errors and no data
 // because the operation never ran. Add it to the server that OverHTTP
 // wraps.
-func RequestErrors() graphql.HandlerExtension { return requestErrorsExtension{} }
+func RequestErrors() graphql.HandlerExtension { return requestErrorsExtension{Name: "RequestErrors"} }
 
-type requestErrorsExtension struct{}
+type requestErrorsExtension struct{ gqlext.Name }
 
-var _ interface {
-	graphql.HandlerExtension
-	graphql.ResponseInterceptor
-} = requestErrorsExtension{}
-
-func (requestErrorsExtension) ExtensionName() string                   { return "RequestErrors" }
-func (requestErrorsExtension) Validate(graphql.ExecutableSchema) error { return nil }
+var _ graphql.ResponseInterceptor = requestErrorsExtension{}
 
 // InterceptResponse marks responses without data: gqlgen produces those
 // only for errors raised before execution (an executed operation always
@@ -64,7 +59,7 @@ func (requestErrorsExtension) InterceptResponse(ctx context.Context, next graphq
 	if resp == nil || resp.Data != nil || len(resp.Errors) == 0 {
 		return resp
 	}
-	if re, _ := requestErrorsKey.Value(ctx); re != nil && !re.before {
+	if re := requestErrorsKey.Get(ctx); re != nil && !re.before {
 		re.before = true
 		if code, ok := resp.Errors[0].Extensions["code"].(string); ok {
 			re.code = code

@@ -11,6 +11,8 @@ import (
 	"github.com/vektah/gqlparser/v2/gqlerror"
 	"github.com/vektah/gqlparser/v2/lexer"
 	"github.com/vektah/gqlparser/v2/parser"
+
+	"github.com/workablegw/gateway/gqlext"
 )
 
 // QueryLimits bounds the shape of one GraphQL operation. A zero field takes
@@ -110,7 +112,7 @@ func (q QueryLimits) withDefaults() QueryLimits {
 // gqlgen's AutomaticPersistedQuery extension does not matter: a persisted
 // query is checked when it is first sent in full and whenever it runs.
 func (q QueryLimits) Extension() graphql.HandlerExtension {
-	return queryLimitsExtension{limits: q.withDefaults(), passed: lru.New[struct{}](passedQueries)}
+	return queryLimitsExtension{Name: "QueryLimits", limits: q.withDefaults(), passed: lru.New[struct{}](passedQueries)}
 }
 
 // A query text that passed the checks before the parse passes them again
@@ -123,22 +125,16 @@ const (
 )
 
 type queryLimitsExtension struct {
+	gqlext.Name
 	limits QueryLimits
 	// passed are query texts that passed MutateOperationParameters.
 	passed *lru.LRU[struct{}]
 }
 
 var _ interface {
-	graphql.HandlerExtension
 	graphql.OperationParameterMutator
 	graphql.OperationContextMutator
 } = queryLimitsExtension{}
-
-// ExtensionName implements graphql.HandlerExtension.
-func (queryLimitsExtension) ExtensionName() string { return "QueryLimits" }
-
-// Validate implements graphql.HandlerExtension.
-func (queryLimitsExtension) Validate(graphql.ExecutableSchema) error { return nil }
 
 // MutateOperationParameters implements graphql.OperationParameterMutator:
 // it counts the query's tokens, stopping one past the limit, then parses

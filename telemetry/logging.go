@@ -15,6 +15,7 @@ import (
 	"github.com/99designs/gqlgen/graphql"
 
 	"github.com/workablegw/gateway/ctxkey"
+	"github.com/workablegw/gateway/gqlext"
 )
 
 // RequestIDHeader is the header a request id is read from and echoed in.
@@ -148,15 +149,13 @@ func StatsFrom(ctx context.Context) *RequestStats {
 }
 
 func statsFromContext(ctx context.Context) *RequestStats {
-	s, _ := statsKey.Value(ctx)
-	return s
+	return statsKey.Get(ctx)
 }
 
 // RequestIDFrom returns the request id RequestLogger gave the request in
 // ctx, or "" outside a request.
 func RequestIDFrom(ctx context.Context) string {
-	id, _ := requestIDKey.Value(ctx)
-	return id
+	return requestIDKey.Get(ctx)
 }
 
 // RequestLogOption configures RequestLogger.
@@ -330,18 +329,8 @@ func isProbePath(path string) bool {
 
 // validRequestID reports whether id is 1–128 characters of [A-Za-z0-9._-].
 func validRequestID(id string) bool {
-	if id == "" || len(id) > 128 {
-		return false
-	}
-	for i := 0; i < len(id); i++ {
-		c := id[i]
-		switch {
-		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9', c == '.', c == '_', c == '-':
-		default:
-			return false
-		}
-	}
-	return true
+	const requestIDChars = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-"
+	return id != "" && len(id) <= 128 && strings.Trim(id, requestIDChars) == ""
 }
 
 // newRequestID returns 16 random bytes in hex.
@@ -392,17 +381,13 @@ func (w *statusWriter) Flush() {
 // OperationNameExtension returns a gqlgen extension that copies the
 // operation name (bounded as by OperationLabel) into the request's
 // RequestStats, so that the log line names the operation.
-func OperationNameExtension() graphql.HandlerExtension { return operationNameExtension{} }
+func OperationNameExtension() graphql.HandlerExtension {
+	return operationNameExtension{Name: "OperationNameLog"}
+}
 
-type operationNameExtension struct{}
+type operationNameExtension struct{ gqlext.Name }
 
-var _ interface {
-	graphql.HandlerExtension
-	graphql.ResponseInterceptor
-} = operationNameExtension{}
-
-func (operationNameExtension) ExtensionName() string                   { return "OperationNameLog" }
-func (operationNameExtension) Validate(graphql.ExecutableSchema) error { return nil }
+var _ graphql.ResponseInterceptor = operationNameExtension{}
 
 // InterceptResponse records the name before the response is produced, so it
 // is there also for requests refused before execution.

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"runtime"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/99designs/gqlgen/graphql"
@@ -13,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/workablegw/gateway/gqlext"
 	"github.com/workablegw/gateway/workable"
 )
 
@@ -61,6 +63,21 @@ type Metrics struct {
 	version, revision string
 }
 
+// counterVec, gaugeVec and histogramVec make one of the gateway's series:
+// its name (under the workable_gateway_ namespace), labels and help.
+func counterVec(name string, labels []string, help string) *prometheus.CounterVec {
+	return prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: metricsNamespace, Name: name, Help: help}, labels)
+}
+
+func gaugeVec(name string, labels []string, help string) *prometheus.GaugeVec {
+	return prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: metricsNamespace, Name: name, Help: help}, labels)
+}
+
+func histogramVec(name string, buckets []float64, labels []string, help string) *prometheus.HistogramVec {
+	opts := prometheus.HistogramOpts{Namespace: metricsNamespace, Name: name, Help: help, Buckets: buckets}
+	return prometheus.NewHistogramVec(opts, labels)
+}
+
 // MetricsOption configures NewMetrics.
 type MetricsOption func(*Metrics)
 
@@ -97,69 +114,30 @@ func NewMetrics(reg prometheus.Registerer, opts ...MetricsOption) *Metrics {
 		operations: make(map[string]bool),
 		version:    "unknown",
 		revision:   "unknown",
-		graphqlRequests: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Namespace: metricsNamespace,
-			Name:      "graphql_requests_total",
-			Help:      "GraphQL requests by operation name and outcome (ok, error, partial).",
-		}, []string{"operation", "outcome"}),
-		graphqlDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
-			Namespace: metricsNamespace,
-			Name:      "graphql_request_duration_seconds",
-			Help:      "Time from the start of a GraphQL request to its response, by operation name.",
-			Buckets:   []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30},
-		}, []string{"operation"}),
-		workableCalls: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Namespace: metricsNamespace,
-			Name:      "workable_calls_total",
-			Help:      "HTTP attempts to Workable (retries included) by route template and status code (\"error\" when no response arrived).",
-		}, []string{"route", "status"}),
-		workableDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
-			Namespace: metricsNamespace,
-			Name:      "workable_call_duration_seconds",
-			Help:      "Duration of one HTTP attempt to Workable, by route template, not counting rate-limit waits.",
-			Buckets:   []float64{.01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
-		}, []string{"route"}),
-		cacheLookups: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Namespace: metricsNamespace,
-			Name:      "cache_lookups_total",
-			Help:      "Cache lookups by kind of data and result (hit, miss, stale).",
-		}, []string{"kind", "result"}),
-		rateLimitWait: prometheus.NewHistogramVec(prometheus.HistogramOpts{
-			Namespace: metricsNamespace,
-			Name:      "ratelimit_wait_seconds",
-			Help:      "Time spent waiting for Workable rate budget before a call, by credential name.",
-			Buckets:   []float64{.001, .01, .05, .1, .25, .5, 1, 2, 5, 10, 20, 30},
-		}, []string{"credential"}),
-		rateRemaining: prometheus.NewGaugeVec(prometheus.GaugeOpts{
-			Namespace: metricsNamespace,
-			Name:      "ratelimit_remaining",
-			Help:      "Requests left in the current Workable rate window (X-Rate-Limit-Remaining), by credential name.",
-		}, []string{"credential"}),
-		rateWaiting: prometheus.NewGaugeVec(prometheus.GaugeOpts{
-			Namespace: metricsNamespace,
-			Name:      "ratelimit_waiting",
-			Help:      "Workable calls waiting for rate budget right now, by credential name.",
-		}, []string{"credential"}),
-		rateLocalShare: prometheus.NewGaugeVec(prometheus.GaugeOpts{
-			Namespace: metricsNamespace,
-			Name:      "ratelimit_local_share",
-			Help:      "Requests per Workable window this replica allows itself while it cannot reach the rate budget shared in Redis (its share: the limit divided by the live replicas), by credential name; 0 while it uses the shared budget.",
-		}, []string{"credential"}),
-		staleAnswers: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Namespace: metricsNamespace,
-			Name:      "stale_answers_total",
-			Help:      "Answers served from stale cache entries because Workable was unavailable or out of budget, by kind of data.",
-		}, []string{"kind"}),
-		refusals: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Namespace: metricsNamespace,
-			Name:      "refusals_total",
-			Help:      "Requests refused before any resolver ran (401, 403, 413, 415, 429, parse and validation errors, query limits, …), by extensions.code.",
-		}, []string{"code"}),
-		buildInfo: prometheus.NewGaugeVec(prometheus.GaugeOpts{
-			Namespace: metricsNamespace,
-			Name:      "build_info",
-			Help:      "Always 1; its labels say which build of the gateway runs: version, VCS revision and Go version.",
-		}, []string{"version", "revision", "go_version"}),
+		graphqlRequests: counterVec("graphql_requests_total", []string{"operation", "outcome"},
+			"GraphQL requests by operation name and outcome (ok, error, partial)."),
+		graphqlDuration: histogramVec("graphql_request_duration_seconds", []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30}, []string{"operation"},
+			"Time from the start of a GraphQL request to its response, by operation name."),
+		workableCalls: counterVec("workable_calls_total", []string{"route", "status"},
+			"HTTP attempts to Workable (retries included) by route template and status code (\"error\" when no response arrived)."),
+		workableDuration: histogramVec("workable_call_duration_seconds", []float64{.01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10}, []string{"route"},
+			"Duration of one HTTP attempt to Workable, by route template, not counting rate-limit waits."),
+		cacheLookups: counterVec("cache_lookups_total", []string{"kind", "result"},
+			"Cache lookups by kind of data and result (hit, miss, stale)."),
+		rateLimitWait: histogramVec("ratelimit_wait_seconds", []float64{.001, .01, .05, .1, .25, .5, 1, 2, 5, 10, 20, 30}, []string{"credential"},
+			"Time spent waiting for Workable rate budget before a call, by credential name."),
+		rateRemaining: gaugeVec("ratelimit_remaining", []string{"credential"},
+			"Requests left in the current Workable rate window (X-Rate-Limit-Remaining), by credential name."),
+		rateWaiting: gaugeVec("ratelimit_waiting", []string{"credential"},
+			"Workable calls waiting for rate budget right now, by credential name."),
+		rateLocalShare: gaugeVec("ratelimit_local_share", []string{"credential"},
+			"Requests per Workable window this replica allows itself while it cannot reach the rate budget shared in Redis (its share: the limit divided by the live replicas), by credential name; 0 while it uses the shared budget."),
+		staleAnswers: counterVec("stale_answers_total", []string{"kind"},
+			"Answers served from stale cache entries because Workable was unavailable or out of budget, by kind of data."),
+		refusals: counterVec("refusals_total", []string{"code"},
+			"Requests refused before any resolver ran (401, 403, 413, 415, 429, parse and validation errors, query limits, …), by extensions.code."),
+		buildInfo: gaugeVec("build_info", []string{"version", "revision", "go_version"},
+			"Always 1; its labels say which build of the gateway runs: version, VCS revision and Go version."),
 	}
 	for _, o := range opts {
 		o(m)
@@ -195,7 +173,7 @@ func (m *Metrics) Handler(g prometheus.Gatherer) http.Handler {
 // before execution (parse or validation errors, an unknown persisted query)
 // count too, with outcome "error".
 func (m *Metrics) GraphQLExtension() graphql.HandlerExtension {
-	return metricsExtension{m: m}
+	return metricsExtension{Name: "PrometheusMetrics", m: m}
 }
 
 // WorkableHook returns a workable.WithRequestHook function that counts every
@@ -259,19 +237,8 @@ func (m *Metrics) ObserveRefusal(code string) {
 // validCode reports whether code looks like an extensions.code of the
 // gateway: [A-Z][A-Z0-9_]{0,47}.
 func validCode(code string) bool {
-	if code == "" || len(code) > 48 {
-		return false
-	}
-	for i := 0; i < len(code); i++ {
-		c := code[i]
-		switch {
-		case c >= 'A' && c <= 'Z':
-		case (c >= '0' && c <= '9' || c == '_') && i > 0:
-		default:
-			return false
-		}
-	}
-	return true
+	const codeChars = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_"
+	return code != "" && len(code) <= 48 && code[0] >= 'A' && code[0] <= 'Z' && strings.Trim(code, codeChars) == ""
 }
 
 // ObserveCache counts n lookups of kind (e.g. "candidate", "job") with
@@ -356,15 +323,12 @@ func (l *instrumentedLimiter) Budget(ctx context.Context) (workable.Budget, erro
 }
 
 // metricsExtension is the gqlgen side of Metrics.
-type metricsExtension struct{ m *Metrics }
+type metricsExtension struct {
+	gqlext.Name
+	m *Metrics
+}
 
-var _ interface {
-	graphql.HandlerExtension
-	graphql.ResponseInterceptor
-} = metricsExtension{}
-
-func (metricsExtension) ExtensionName() string                   { return "PrometheusMetrics" }
-func (metricsExtension) Validate(graphql.ExecutableSchema) error { return nil }
+var _ graphql.ResponseInterceptor = metricsExtension{}
 
 // InterceptResponse observes each response. A query or mutation has one; a
 // streamed operation (subscription, @defer) would count once per part.

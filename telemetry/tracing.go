@@ -19,6 +19,8 @@ import (
 	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
 	"go.opentelemetry.io/otel/trace"
 	"go.opentelemetry.io/otel/trace/noop"
+
+	"github.com/workablegw/gateway/gqlext"
 )
 
 // DefaultServiceName is the service.name of the gateway's spans when
@@ -138,19 +140,18 @@ func StartSpan(ctx context.Context, tp trace.TracerProvider, name string, attrs 
 // which may quote user input. When the request carries a W3C traceparent
 // header, the operation span continues that trace.
 func TracingExtension(tp trace.TracerProvider) graphql.HandlerExtension {
-	return tracingExtension{tracer: tracer(tp)}
+	return tracingExtension{Name: "OpenTelemetryTracing", tracer: tracer(tp)}
 }
 
-type tracingExtension struct{ tracer trace.Tracer }
+type tracingExtension struct {
+	gqlext.Name
+	tracer trace.Tracer
+}
 
 var _ interface {
-	graphql.HandlerExtension
 	graphql.ResponseInterceptor
 	graphql.FieldInterceptor
 } = tracingExtension{}
-
-func (tracingExtension) ExtensionName() string                   { return "OpenTelemetryTracing" }
-func (tracingExtension) Validate(graphql.ExecutableSchema) error { return nil }
 
 // InterceptResponse wraps the production of a response (where gqlgen runs
 // the resolvers) in the operation span. The span starts at the start of the
