@@ -983,9 +983,6 @@ type localQueue struct {
 	// order refuses the callers of a page ranked after one that could not
 	// be served in time (see workable.PageOrder).
 	order workable.PageOrder
-
-	// onJoin is a test hook, called with lq.mu held when a caller queues.
-	onJoin func()
 }
 
 // queued is one caller in a localQueue.
@@ -1036,9 +1033,6 @@ func (lq *localQueue) join(ctx context.Context, p workable.Priority) (*queued, e
 		}
 	}
 	lq.waiters = slices.Insert(lq.waiters, pos, w)
-	if lq.onJoin != nil {
-		lq.onJoin()
-	}
 	return w, nil
 }
 

@@ -342,14 +342,15 @@ func TestRedisLimiterAdoptsAnnouncedLimit(t *testing.T) {
 }
 
 // TestRedisLimiterServesByRank: within one process, callers of one priority
-// get the shared budget by rank, whatever their arrival order.
+// get the shared budget by rank, whatever their arrival order. Each caller
+// starts once the one before it has its place in the queue, as the limiter
+// tells a caller's context (workable.WithOnQueued).
 func TestRedisLimiterServesByRank(t *testing.T) {
 	srv := redistest.NewServer(t)
 	l := NewLimiter(srv.Client, srv.Prefix+"rate", 1, 300*time.Millisecond,
 		WithSafetyMargin(0), WithTimeout(5*time.Second))
 	joined := make(chan struct{}, 8)
-	l.queue.onJoin = func() { joined <- struct{}{} }
-	ctx := t.Context()
+	ctx := workable.WithOnQueued(t.Context(), func() { joined <- struct{}{} })
 	if err := l.Wait(ctx, workable.PriorityRead); err != nil {
 		t.Fatal(err)
 	}
