@@ -35,8 +35,6 @@ import (
 // compares its answers with gqlgen's byte for byte.
 type fastPath struct {
 	logger *slog.Logger
-	// answered, when set, is called for each operation answered.
-	answered func()
 }
 
 var (
@@ -70,9 +68,6 @@ func (f fastPath) InterceptResponse(ctx context.Context, next graphql.ResponseHa
 		return next(ctx)
 	}
 	oc.Stats.SetExtension(fastPathAnswered, true)
-	if f.answered != nil {
-		f.answered()
-	}
 	// What gqlgen's executor adds to the response it builds.
 	return &graphql.Response{Data: data, Errors: graphql.GetErrors(ctx), Extensions: graphql.GetExtensions(ctx)}
 }

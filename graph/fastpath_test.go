@@ -2,6 +2,7 @@ package graph
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
@@ -17,16 +18,57 @@ import (
 	"github.com/workablegw/gateway/workable/simulator"
 )
 
+// fastPathCount is a handler extension that counts the operations the
+// record fast path answered, by the mark the fast path leaves in the
+// operation's stats (which the incremental transports read). A response
+// interceptor of Config.Extensions wraps the fast path, which comes last.
+type fastPathCount struct{ n *atomic.Int64 }
+
+var (
+	_ graphql.HandlerExtension    = fastPathCount{}
+	_ graphql.ResponseInterceptor = fastPathCount{}
+)
+
+func (fastPathCount) ExtensionName() string                   { return "FastPathCount" }
+func (fastPathCount) Validate(graphql.ExecutableSchema) error { return nil }
+
+func (c fastPathCount) InterceptResponse(ctx context.Context, next graphql.ResponseHandler) *graphql.Response {
+	resp := next(ctx)
+	if resp != nil && graphql.HasOperationContext(ctx) && graphql.GetOperationContext(ctx).Stats.GetExtension(fastPathAnswered) != nil {
+		c.n.Add(1)
+	}
+	return resp
+}
+
+// everyField is a handler extension that sees every field (and passes it
+// on), as tracing's spans do: NewHandler leaves the fast path out of a
+// handler that has one, so every operation goes through gqlgen's execution.
+type everyField struct{}
+
+var (
+	_ graphql.HandlerExtension = everyField{}
+	_ graphql.FieldInterceptor = everyField{}
+)
+
+func (everyField) ExtensionName() string                   { return "EveryField" }
+func (everyField) Validate(graphql.ExecutableSchema) error { return nil }
+
+func (everyField) InterceptField(ctx context.Context, next graphql.Resolver) (any, error) {
+	return next(ctx)
+}
+
 // fastPathPair is two gateways over one simulator and one shared cache: one
 // with the record fast path, one that leaves everything to gqlgen.
 type fastPathPair struct {
-	t              *testing.T
-	fast, gqlgen   http.Handler
-	answered       atomic.Int64
-	sim            *simulator.Simulator
-	cursorOf50     string
-	jobWithCands   string
-	stageWithCands string
+	t            *testing.T
+	fast, gqlgen http.Handler
+	// answered counts the fast gateway's fast answers; slowAnswered the
+	// other's, which must stay 0.
+	answered, slowAnswered atomic.Int64
+	sim                    *simulator.Simulator
+	cursorOf50             string
+	jobWithCands           string
+	stageWithCands         string
 }
 
 func newFastPathPair(t *testing.T) *fastPathPair {
@@ -41,8 +83,15 @@ func newFastPathPair(t *testing.T) *fastPathPair {
 		cfg(&c)
 		return NewHandler(c)
 	}
-	p.fast = handler(func(c *Config) { c.fastPathAnswered = func() { p.answered.Add(1) } })
-	p.gqlgen = handler(func(c *Config) { c.noFastPath = true })
+	p.fast = handler(func(c *Config) { c.Extensions = []graphql.HandlerExtension{fastPathCount{&p.answered}} })
+	p.gqlgen = handler(func(c *Config) {
+		c.Extensions = []graphql.HandlerExtension{everyField{}, fastPathCount{&p.slowAnswered}}
+	})
+	t.Cleanup(func() {
+		if n := p.slowAnswered.Load(); n > 0 {
+			t.Errorf("the fast path answered %d operations of the gateway without it", n)
+		}
+	})
 
 	var page struct {
 		Candidates struct {

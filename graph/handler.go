@@ -114,13 +114,6 @@ type Config struct {
 	// APQCache stores automatic persisted queries (telemetry.NewAPQCache on
 	// Redis, shared by every replica); nil means an in-process LRU of 100.
 	APQCache graphql.Cache[string]
-
-	// noFastPath leaves every operation to gqlgen's execution (see
-	// fastPath), for the tests that compare the two.
-	noFastPath bool
-	// fastPathAnswered, when set, is called for each operation the fast
-	// path answers.
-	fastPathAnswered func()
 }
 
 // NewHandler returns the /query endpoint: GraphQL over GET and POST (and
@@ -204,8 +197,8 @@ func newServer(cfg Config) *handler.Server {
 	}
 	// Last, so that it answers inside every other extension; not when an
 	// extension wants to see each field (tracing's spans).
-	if !cfg.noFastPath && !interceptsFields(cfg.Extensions) {
-		srv.Use(fastPath{logger: logger, answered: cfg.fastPathAnswered})
+	if !interceptsFields(cfg.Extensions) {
+		srv.Use(fastPath{logger: logger})
 	}
 	srv.SetErrorPresenter(errorPresenter(logger))
 	srv.SetRecoverFunc(recoverFunc(logger))
