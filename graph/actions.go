@@ -177,32 +177,33 @@ func withMember(fields map[string]string) map[string]string {
 	return out
 }
 
-// runActionPayload answers a hiring action: the userErrors of v when the
-// input has problems, else those of running a (see runAction) or its
-// candidate, made into the mutation's payload by payload.
-func runActionPayload[P any](ctx context.Context, r *Resolver, v *validator, a candidateAction, keyField *string,
-	payload func(c *workable.Candidate, out hiring.Outcome, userErrs []model.UserError) *P) (*P, error) {
+// act answers a hiring action: the userErrors of v when the input has
+// problems, else the candidate of running a (see runAction) and its
+// userErrors.
+func (r *Resolver) act(ctx context.Context, v *validator, a candidateAction, keyField *string) (*model.CandidatePayload, error) {
 	if len(v.Problems) > 0 {
-		return payload(nil, hiring.Outcome{}, v.userErrors()), nil
+		return &model.CandidatePayload{UserErrors: v.userErrors()}, nil
 	}
-	out, c, userErrs, err := r.runAction(ctx, a, keyField)
+	_, c, userErrs, err := r.runAction(ctx, a, keyField)
 	if err != nil {
 		return nil, err
 	}
-	return payload(c, out, userErrs), nil
+	return &model.CandidatePayload{Candidate: c, UserErrors: userErrs}, nil
 }
 
 // sendOnly is the Send of an action whose Workable answer names nothing
-// the payload needs.
-func sendOnly(send func(ctx context.Context, c *workable.CandidatesService) error) func(context.Context, *workable.Client) (hiring.Outcome, error) {
+// the payload needs: method (a workable.CandidatesService method) called
+// with the candidate's id and req.
+func sendOnly[R any](method func(*workable.CandidatesService, context.Context, string, R) (*workable.Response, error), id string, req R) func(context.Context, *workable.Client) (hiring.Outcome, error) {
 	return func(ctx context.Context, wc *workable.Client) (hiring.Outcome, error) {
-		return hiring.Outcome{}, send(ctx, wc.Candidates)
+		_, err := method(wc.Candidates, ctx, id, req)
+		return hiring.Outcome{}, err
 	}
 }
 
 // moveCandidate implements Mutation.moveCandidate: POST
 // /candidates/{id}/move.
-func (r *Resolver) moveCandidate(ctx context.Context, in model.MoveCandidateInput) (*model.MoveCandidatePayload, error) {
+func (r *Resolver) moveCandidate(ctx context.Context, in model.MoveCandidateInput) (*model.CandidatePayload, error) {
 	var v validator
 	id := v.Identifier(hiring.InputAt("id"), in.ID, "candidate id")
 	req := workable.Move{TargetStage: v.StageSlug(hiring.InputAt("toStage"), in.ToStage)}
@@ -210,18 +211,13 @@ func (r *Resolver) moveCandidate(ctx context.Context, in model.MoveCandidateInpu
 	a := candidateAction{past: "moved", keyed: true, event: events.CandidateMoved, stage: req.TargetStage,
 		Action: hiring.Action{Op: "moveCandidate", ID: id, Request: req,
 			Fields: withMember(map[string]string{"target_stage": "toStage"}),
-			Send: sendOnly(func(ctx context.Context, c *workable.CandidatesService) error {
-				_, err := c.Move(ctx, id, req)
-				return err
-			})}}
-	return runActionPayload(ctx, r, &v, a, in.IdempotencyKey, func(c *workable.Candidate, _ hiring.Outcome, errs []model.UserError) *model.MoveCandidatePayload {
-		return &model.MoveCandidatePayload{Candidate: c, UserErrors: errs}
-	})
+			Send:   sendOnly((*workable.CandidatesService).Move, id, req)}}
+	return r.act(ctx, &v, a, in.IdempotencyKey)
 }
 
 // disqualifyCandidate implements Mutation.disqualifyCandidate: POST
 // /candidates/{id}/disqualify.
-func (r *Resolver) disqualifyCandidate(ctx context.Context, in model.DisqualifyCandidateInput) (*model.DisqualifyCandidatePayload, error) {
+func (r *Resolver) disqualifyCandidate(ctx context.Context, in model.DisqualifyCandidateInput) (*model.CandidatePayload, error) {
 	var v validator
 	id := v.Identifier(hiring.InputAt("id"), in.ID, "candidate id")
 	req := workable.Disqualification{Withdrew: in.Withdrew}
@@ -236,31 +232,21 @@ func (r *Resolver) disqualifyCandidate(ctx context.Context, in model.DisqualifyC
 		Action: hiring.Action{Op: "disqualifyCandidate", ID: id, Request: req,
 			Fields: withMember(map[string]string{"disqualify_reason_id": "reasonId", "disqualification_reason": "reasonId",
 				"disqualify_note": "note", "withdrew": "withdrew"}),
-			Send: sendOnly(func(ctx context.Context, c *workable.CandidatesService) error {
-				_, err := c.Disqualify(ctx, id, req)
-				return err
-			})}}
-	return runActionPayload(ctx, r, &v, a, in.IdempotencyKey, func(c *workable.Candidate, _ hiring.Outcome, errs []model.UserError) *model.DisqualifyCandidatePayload {
-		return &model.DisqualifyCandidatePayload{Candidate: c, UserErrors: errs}
-	})
+			Send: sendOnly((*workable.CandidatesService).Disqualify, id, req)}}
+	return r.act(ctx, &v, a, in.IdempotencyKey)
 }
 
 // revertDisqualification implements Mutation.revertDisqualification: POST
 // /candidates/{id}/revert.
-func (r *Resolver) revertDisqualification(ctx context.Context, in model.RevertDisqualificationInput) (*model.RevertDisqualificationPayload, error) {
+func (r *Resolver) revertDisqualification(ctx context.Context, in model.RevertDisqualificationInput) (*model.CandidatePayload, error) {
 	var v validator
 	id := v.Identifier(hiring.InputAt("id"), in.ID, "candidate id")
 	member := r.actingMember(ctx, &v, in.MemberID)
 	a := candidateAction{past: "requalified", keyed: true, event: events.CandidateMoved,
 		Action: hiring.Action{Op: "revertDisqualification", ID: id,
 			Request: map[string]string{"member_id": member}, Fields: withMember(nil),
-			Send: sendOnly(func(ctx context.Context, c *workable.CandidatesService) error {
-				_, err := c.RevertDisqualification(ctx, id, member)
-				return err
-			})}}
-	return runActionPayload(ctx, r, &v, a, in.IdempotencyKey, func(c *workable.Candidate, _ hiring.Outcome, errs []model.UserError) *model.RevertDisqualificationPayload {
-		return &model.RevertDisqualificationPayload{Candidate: c, UserErrors: errs}
-	})
+			Send: sendOnly((*workable.CandidatesService).RevertDisqualification, id, member)}}
+	return r.act(ctx, &v, a, in.IdempotencyKey)
 }
 
 // commentOnCandidate implements Mutation.commentOnCandidate: POST
@@ -288,14 +274,19 @@ func (r *Resolver) commentOnCandidate(ctx context.Context, in model.CommentOnCan
 				commentID, _, err := wc.Candidates.Comment(ctx, id, req)
 				return hiring.Outcome{CommentID: commentID}, err
 			}}}
-	return runActionPayload(ctx, r, &v, a, in.IdempotencyKey, func(c *workable.Candidate, out hiring.Outcome, errs []model.UserError) *model.CommentOnCandidatePayload {
-		return &model.CommentOnCandidatePayload{Candidate: c, CommentID: optionalID(out.CommentID), UserErrors: errs}
-	})
+	if len(v.Problems) > 0 {
+		return &model.CommentOnCandidatePayload{UserErrors: v.userErrors()}, nil
+	}
+	out, c, userErrs, err := r.runAction(ctx, a, in.IdempotencyKey)
+	if err != nil {
+		return nil, err
+	}
+	return &model.CommentOnCandidatePayload{Candidate: c, CommentID: optionalID(out.CommentID), UserErrors: userErrs}, nil
 }
 
 // rateCandidate implements Mutation.rateCandidate: POST
 // /candidates/{id}/ratings.
-func (r *Resolver) rateCandidate(ctx context.Context, in model.RateCandidateInput) (*model.RateCandidatePayload, error) {
+func (r *Resolver) rateCandidate(ctx context.Context, in model.RateCandidateInput) (*model.CandidatePayload, error) {
 	var v validator
 	id := v.Identifier(hiring.InputAt("id"), in.ID, "candidate id")
 	req := workable.NewRating{Scale: strings.ToLower(string(in.Scale)), Grade: in.Grade}
@@ -311,42 +302,35 @@ func (r *Resolver) rateCandidate(ctx context.Context, in model.RateCandidateInpu
 	a := candidateAction{past: "rated", keyed: true,
 		Action: hiring.Action{Op: "rateCandidate", ID: id, Request: req,
 			Fields: withMember(map[string]string{"scale": "scale", "grade": "grade", "score": "grade", "comment": "comment"}),
-			Send: sendOnly(func(ctx context.Context, c *workable.CandidatesService) error {
-				_, err := c.Rate(ctx, id, req)
-				return err
-			})}}
-	return runActionPayload(ctx, r, &v, a, in.IdempotencyKey, func(c *workable.Candidate, _ hiring.Outcome, errs []model.UserError) *model.RateCandidatePayload {
-		return &model.RateCandidatePayload{Candidate: c, UserErrors: errs}
-	})
+			Send:   sendOnly((*workable.CandidatesService).Rate, id, req)}}
+	return r.act(ctx, &v, a, in.IdempotencyKey)
 }
 
 // setCandidateTags implements Mutation.setCandidateTags: PUT
 // /candidates/{id}/tags. It takes no idempotency key: a repeat sets the
 // same tags again.
-func (r *Resolver) setCandidateTags(ctx context.Context, in model.SetCandidateTagsInput) (*model.SetCandidateTagsPayload, error) {
+func (r *Resolver) setCandidateTags(ctx context.Context, in model.SetCandidateTagsInput) (*model.CandidatePayload, error) {
 	var v validator
 	id := v.Identifier(hiring.InputAt("id"), in.ID, "candidate id")
 	tags := v.Tags(hiring.InputAt("tags"), in.Tags)
 	a := candidateAction{past: "given these tags",
 		Action: hiring.Action{Op: "setCandidateTags", ID: id, Request: tags,
 			Fields: map[string]string{"tags": "tags"},
-			Send: sendOnly(func(ctx context.Context, c *workable.CandidatesService) error {
-				_, _, err := c.SetTags(ctx, id, tags)
-				return err
-			})}}
-	return runActionPayload(ctx, r, &v, a, nil, func(c *workable.Candidate, _ hiring.Outcome, errs []model.UserError) *model.SetCandidateTagsPayload {
-		return &model.SetCandidateTagsPayload{Candidate: c, UserErrors: errs}
-	})
+			Send: func(ctx context.Context, wc *workable.Client) (hiring.Outcome, error) {
+				_, _, err := wc.Candidates.SetTags(ctx, id, tags)
+				return hiring.Outcome{}, err
+			}}}
+	return r.act(ctx, &v, a, nil)
 }
 
 // transferMethod is the Workable call of a copy or relocation.
 type transferMethod func(*workable.CandidatesService, context.Context, string, workable.Transfer) (workable.CandidateLink, *workable.Response, error)
 
-// transfer answers copyCandidate or relocateCandidate (op, past), whose
-// Workable call is send, with the payload payload makes of the new
-// candidate.
-func transfer[P any](ctx context.Context, r *Resolver, in model.TransferCandidateInput, op, past string, send transferMethod,
-	payload func(c *workable.Candidate, errs []model.UserError) *P) (*P, error) {
+// transfer answers copyCandidate (POST /candidates/{id}/copy) or
+// relocateCandidate (POST /candidates/{id}/relocate): op, past, whose
+// Workable call is send, with the new candidate (a copy; the relocated
+// candidate, which has a new id).
+func (r *Resolver) transfer(ctx context.Context, in model.TransferCandidateInput, op, past string, send transferMethod) (*model.CandidatePayload, error) {
 	var v validator
 	id := v.Identifier(hiring.InputAt("id"), in.ID, "candidate id")
 	req := workable.Transfer{
@@ -365,26 +349,5 @@ func transfer[P any](ctx context.Context, r *Resolver, in model.TransferCandidat
 				link, _, err := send(wc.Candidates, ctx, id, req)
 				return hiring.Outcome{CandidateID: link.ID, Unnamed: err == nil && link.ID == ""}, err
 			}}}
-	return runActionPayload(ctx, r, &v, a, in.IdempotencyKey, func(c *workable.Candidate, _ hiring.Outcome, errs []model.UserError) *P {
-		return payload(c, errs)
-	})
-}
-
-// copyCandidate implements Mutation.copyCandidate: POST
-// /candidates/{id}/copy. The payload answers the copy.
-func (r *Resolver) copyCandidate(ctx context.Context, in model.TransferCandidateInput) (*model.CopyCandidatePayload, error) {
-	return transfer(ctx, r, in, "copyCandidate", "copied", (*workable.CandidatesService).Copy,
-		func(c *workable.Candidate, errs []model.UserError) *model.CopyCandidatePayload {
-			return &model.CopyCandidatePayload{Candidate: c, UserErrors: errs}
-		})
-}
-
-// relocateCandidate implements Mutation.relocateCandidate: POST
-// /candidates/{id}/relocate. The payload answers the relocated candidate,
-// which has a new id.
-func (r *Resolver) relocateCandidate(ctx context.Context, in model.TransferCandidateInput) (*model.RelocateCandidatePayload, error) {
-	return transfer(ctx, r, in, "relocateCandidate", "relocated", (*workable.CandidatesService).Relocate,
-		func(c *workable.Candidate, errs []model.UserError) *model.RelocateCandidatePayload {
-			return &model.RelocateCandidatePayload{Candidate: c, UserErrors: errs}
-		})
+	return r.act(ctx, &v, a, in.IdempotencyKey)
 }

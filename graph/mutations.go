@@ -36,15 +36,15 @@ import (
 // POST /jobs/{shortcode}/candidates for a valid input (hiring.Writes.Create).
 // The payload's candidate is Workable's answer, which carries the detail
 // fields, so reading them back costs no further call.
-func (r *Resolver) createCandidate(ctx context.Context, input model.CreateCandidateInput) (*model.CreateCandidatePayload, error) {
+func (r *Resolver) createCandidate(ctx context.Context, input model.CreateCandidateInput) (*model.CandidatePayload, error) {
 	ctx = gqlhttp.RequestContext(ctx)
 	req, userErrs := validateCreateCandidateInput(input)
 	if len(userErrs) > 0 {
-		return &model.CreateCandidatePayload{UserErrors: userErrs}, nil
+		return &model.CandidatePayload{UserErrors: userErrs}, nil
 	}
 	key, keyErrs := requestIdempotencyKey(ctx, input.IdempotencyKey)
 	if len(keyErrs) > 0 {
-		return &model.CreateCandidatePayload{UserErrors: keyErrs}, nil
+		return &model.CandidatePayload{UserErrors: keyErrs}, nil
 	}
 	out, replayed, err := r.writes.Create(ctx, r.econFor(ctx), key, req)
 	switch {
@@ -53,9 +53,9 @@ func (r *Resolver) createCandidate(ctx context.Context, input model.CreateCandid
 		if err != nil {
 			return nil, err
 		}
-		return &model.CreateCandidatePayload{UserErrors: userErrs}, nil
+		return &model.CandidatePayload{UserErrors: userErrs}, nil
 	case out.Candidate == nil:
-		return &model.CreateCandidatePayload{UserErrors: problemUserErrors(out.Problems)}, nil
+		return &model.CandidatePayload{UserErrors: problemUserErrors(out.Problems)}, nil
 	case replayed:
 		// This request's loaders serve the stored candidate; the cache
 		// already saw the write when it happened.
@@ -64,28 +64,28 @@ func (r *Resolver) createCandidate(ctx context.Context, input model.CreateCandid
 		r.primeCandidate(ctx, out.Candidate)
 		r.publishCreated(ctx, out.Candidate, req.Shortcode)
 	}
-	return &model.CreateCandidatePayload{Candidate: out.Candidate, UserErrors: []model.UserError{}}, nil
+	return &model.CandidatePayload{Candidate: out.Candidate, UserErrors: []model.UserError{}}, nil
 }
 
 // updateCandidate implements Mutation.updateCandidate: one
 // PATCH /candidates/{id} carrying only the fields present in the input (see
 // validateUpdateCandidateInput for null, [] and an input with only the id).
 // The payload's candidate is Workable's answer, detail fields included.
-func (r *Resolver) updateCandidate(ctx context.Context, input model.UpdateCandidateInput) (*model.UpdateCandidatePayload, error) {
+func (r *Resolver) updateCandidate(ctx context.Context, input model.UpdateCandidateInput) (*model.CandidatePayload, error) {
 	ctx = gqlhttp.RequestContext(ctx)
 	id, patch, userErrs := validateUpdateCandidateInput(input)
 	if len(userErrs) > 0 {
-		return &model.UpdateCandidatePayload{UserErrors: userErrs}, nil
+		return &model.CandidatePayload{UserErrors: userErrs}, nil
 	}
 	c, problems, err := hiring.Update(ctx, r.econFor(ctx), id, patch)
 	switch {
 	case err != nil:
 		return nil, r.writeFailed(ctx, "update candidate", "updated", err)
 	case problems != nil:
-		return &model.UpdateCandidatePayload{UserErrors: problemUserErrors(problems)}, nil
+		return &model.CandidatePayload{UserErrors: problemUserErrors(problems)}, nil
 	}
 	r.primeCandidate(ctx, c)
-	return &model.UpdateCandidatePayload{Candidate: c, UserErrors: []model.UserError{}}, nil
+	return &model.CandidatePayload{Candidate: c, UserErrors: []model.UserError{}}, nil
 }
 
 // writeFailed returns the GraphQL error for a write Workable did not

@@ -336,11 +336,11 @@ func (r *memberResolver) Roles(ctx context.Context, obj *workable.Member) ([]str
 	return obj.Roles, nil
 }
 
-func (r *mutationResolver) CreateCandidate(ctx context.Context, input model.CreateCandidateInput) (*model.CreateCandidatePayload, error) {
+func (r *mutationResolver) CreateCandidate(ctx context.Context, input model.CreateCandidateInput) (*model.CandidatePayload, error) {
 	return r.createCandidate(ctx, input)
 }
 
-func (r *mutationResolver) UpdateCandidate(ctx context.Context, input model.UpdateCandidateInput) (*model.UpdateCandidatePayload, error) {
+func (r *mutationResolver) UpdateCandidate(ctx context.Context, input model.UpdateCandidateInput) (*model.CandidatePayload, error) {
 	return r.updateCandidate(ctx, input)
 }
 
@@ -356,15 +356,15 @@ func (r *mutationResolver) RemoveWorkableCredential(ctx context.Context, nicknam
 	return r.removeWorkableCredential(ctx, nickname)
 }
 
-func (r *mutationResolver) MoveCandidate(ctx context.Context, input model.MoveCandidateInput) (*model.MoveCandidatePayload, error) {
+func (r *mutationResolver) MoveCandidate(ctx context.Context, input model.MoveCandidateInput) (*model.CandidatePayload, error) {
 	return r.moveCandidate(ctx, input)
 }
 
-func (r *mutationResolver) DisqualifyCandidate(ctx context.Context, input model.DisqualifyCandidateInput) (*model.DisqualifyCandidatePayload, error) {
+func (r *mutationResolver) DisqualifyCandidate(ctx context.Context, input model.DisqualifyCandidateInput) (*model.CandidatePayload, error) {
 	return r.disqualifyCandidate(ctx, input)
 }
 
-func (r *mutationResolver) RevertDisqualification(ctx context.Context, input model.RevertDisqualificationInput) (*model.RevertDisqualificationPayload, error) {
+func (r *mutationResolver) RevertDisqualification(ctx context.Context, input model.RevertDisqualificationInput) (*model.CandidatePayload, error) {
 	return r.revertDisqualification(ctx, input)
 }
 
@@ -372,20 +372,20 @@ func (r *mutationResolver) CommentOnCandidate(ctx context.Context, input model.C
 	return r.commentOnCandidate(ctx, input)
 }
 
-func (r *mutationResolver) RateCandidate(ctx context.Context, input model.RateCandidateInput) (*model.RateCandidatePayload, error) {
+func (r *mutationResolver) RateCandidate(ctx context.Context, input model.RateCandidateInput) (*model.CandidatePayload, error) {
 	return r.rateCandidate(ctx, input)
 }
 
-func (r *mutationResolver) SetCandidateTags(ctx context.Context, input model.SetCandidateTagsInput) (*model.SetCandidateTagsPayload, error) {
+func (r *mutationResolver) SetCandidateTags(ctx context.Context, input model.SetCandidateTagsInput) (*model.CandidatePayload, error) {
 	return r.setCandidateTags(ctx, input)
 }
 
-func (r *mutationResolver) CopyCandidate(ctx context.Context, input model.TransferCandidateInput) (*model.CopyCandidatePayload, error) {
-	return r.copyCandidate(ctx, input)
+func (r *mutationResolver) CopyCandidate(ctx context.Context, input model.TransferCandidateInput) (*model.CandidatePayload, error) {
+	return r.transfer(ctx, input, "copyCandidate", "copied", (*workable.CandidatesService).Copy)
 }
 
-func (r *mutationResolver) RelocateCandidate(ctx context.Context, input model.TransferCandidateInput) (*model.RelocateCandidatePayload, error) {
-	return r.relocateCandidate(ctx, input)
+func (r *mutationResolver) RelocateCandidate(ctx context.Context, input model.TransferCandidateInput) (*model.CandidatePayload, error) {
+	return r.transfer(ctx, input, "relocateCandidate", "relocated", (*workable.CandidatesService).Relocate)
 }
 
 func (r *mutationResolver) RegisterWorkableWebhooks(ctx context.Context, credential string) (*model.RegisterWorkableWebhooksPayload, error) {

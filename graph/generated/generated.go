@@ -550,19 +550,19 @@ type MemberResolver interface {
 	Roles(ctx context.Context, obj *workable.Member) ([]string, error)
 }
 type MutationResolver interface {
-	CreateCandidate(ctx context.Context, input model.CreateCandidateInput) (*model.CreateCandidatePayload, error)
-	UpdateCandidate(ctx context.Context, input model.UpdateCandidateInput) (*model.UpdateCandidatePayload, error)
+	CreateCandidate(ctx context.Context, input model.CreateCandidateInput) (*model.CandidatePayload, error)
+	UpdateCandidate(ctx context.Context, input model.UpdateCandidateInput) (*model.CandidatePayload, error)
 	AddWorkableCredential(ctx context.Context, input model.AddWorkableCredentialInput) (*model.AddWorkableCredentialPayload, error)
 	TestWorkableCredential(ctx context.Context, nickname string) (*model.TestWorkableCredentialPayload, error)
 	RemoveWorkableCredential(ctx context.Context, nickname string) (*model.RemoveWorkableCredentialPayload, error)
-	MoveCandidate(ctx context.Context, input model.MoveCandidateInput) (*model.MoveCandidatePayload, error)
-	DisqualifyCandidate(ctx context.Context, input model.DisqualifyCandidateInput) (*model.DisqualifyCandidatePayload, error)
-	RevertDisqualification(ctx context.Context, input model.RevertDisqualificationInput) (*model.RevertDisqualificationPayload, error)
+	MoveCandidate(ctx context.Context, input model.MoveCandidateInput) (*model.CandidatePayload, error)
+	DisqualifyCandidate(ctx context.Context, input model.DisqualifyCandidateInput) (*model.CandidatePayload, error)
+	RevertDisqualification(ctx context.Context, input model.RevertDisqualificationInput) (*model.CandidatePayload, error)
 	CommentOnCandidate(ctx context.Context, input model.CommentOnCandidateInput) (*model.CommentOnCandidatePayload, error)
-	RateCandidate(ctx context.Context, input model.RateCandidateInput) (*model.RateCandidatePayload, error)
-	SetCandidateTags(ctx context.Context, input model.SetCandidateTagsInput) (*model.SetCandidateTagsPayload, error)
-	CopyCandidate(ctx context.Context, input model.TransferCandidateInput) (*model.CopyCandidatePayload, error)
-	RelocateCandidate(ctx context.Context, input model.TransferCandidateInput) (*model.RelocateCandidatePayload, error)
+	RateCandidate(ctx context.Context, input model.RateCandidateInput) (*model.CandidatePayload, error)
+	SetCandidateTags(ctx context.Context, input model.SetCandidateTagsInput) (*model.CandidatePayload, error)
+	CopyCandidate(ctx context.Context, input model.TransferCandidateInput) (*model.CandidatePayload, error)
+	RelocateCandidate(ctx context.Context, input model.TransferCandidateInput) (*model.CandidatePayload, error)
 	RegisterWorkableWebhooks(ctx context.Context, credential string) (*model.RegisterWorkableWebhooksPayload, error)
 	UnregisterWorkableWebhooks(ctx context.Context, credential string) (*model.UnregisterWorkableWebhooksPayload, error)
 }
@@ -7462,7 +7462,7 @@ func (ec *executionContext) fieldContext_Coordinates_longitude(_ context.Context
 	return graphql.NewScalarFieldContext("Coordinates", field, false, false, "Float")
 }
 
-func (ec *executionContext) _CopyCandidatePayload_candidate(ctx context.Context, field graphql.CollectedField, obj *model.CopyCandidatePayload) (ret graphql.Marshaler) {
+func (ec *executionContext) _CopyCandidatePayload_candidate(ctx context.Context, field graphql.CollectedField, obj *model.CandidatePayload) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -7494,7 +7494,7 @@ func (ec *executionContext) fieldContext_CopyCandidatePayload_candidate(_ contex
 	return fc, nil
 }
 
-func (ec *executionContext) _CopyCandidatePayload_userErrors(ctx context.Context, field graphql.CollectedField, obj *model.CopyCandidatePayload) (ret graphql.Marshaler) {
+func (ec *executionContext) _CopyCandidatePayload_userErrors(ctx context.Context, field graphql.CollectedField, obj *model.CandidatePayload) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -7526,7 +7526,7 @@ func (ec *executionContext) fieldContext_CopyCandidatePayload_userErrors(_ conte
 	return fc, nil
 }
 
-func (ec *executionContext) _CreateCandidatePayload_candidate(ctx context.Context, field graphql.CollectedField, obj *model.CreateCandidatePayload) (ret graphql.Marshaler) {
+func (ec *executionContext) _CreateCandidatePayload_candidate(ctx context.Context, field graphql.CollectedField, obj *model.CandidatePayload) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -7558,7 +7558,7 @@ func (ec *executionContext) fieldContext_CreateCandidatePayload_candidate(_ cont
 	return fc, nil
 }
 
-func (ec *executionContext) _CreateCandidatePayload_userErrors(ctx context.Context, field graphql.CollectedField, obj *model.CreateCandidatePayload) (ret graphql.Marshaler) {
+func (ec *executionContext) _CreateCandidatePayload_userErrors(ctx context.Context, field graphql.CollectedField, obj *model.CandidatePayload) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -7728,7 +7728,7 @@ func (ec *executionContext) fieldContext_DisqualificationReason_position(_ conte
 	return graphql.NewScalarFieldContext("DisqualificationReason", field, false, false, "Int")
 }
 
-func (ec *executionContext) _DisqualifyCandidatePayload_candidate(ctx context.Context, field graphql.CollectedField, obj *model.DisqualifyCandidatePayload) (ret graphql.Marshaler) {
+func (ec *executionContext) _DisqualifyCandidatePayload_candidate(ctx context.Context, field graphql.CollectedField, obj *model.CandidatePayload) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -7760,7 +7760,7 @@ func (ec *executionContext) fieldContext_DisqualifyCandidatePayload_candidate(_ 
 	return fc, nil
 }
 
-func (ec *executionContext) _DisqualifyCandidatePayload_userErrors(ctx context.Context, field graphql.CollectedField, obj *model.DisqualifyCandidatePayload) (ret graphql.Marshaler) {
+func (ec *executionContext) _DisqualifyCandidatePayload_userErrors(ctx context.Context, field graphql.CollectedField, obj *model.CandidatePayload) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -9670,7 +9670,7 @@ func (ec *executionContext) fieldContext_Member_collaborationRole(_ context.Cont
 	return graphql.NewScalarFieldContext("Member", field, false, false, "String")
 }
 
-func (ec *executionContext) _MoveCandidatePayload_candidate(ctx context.Context, field graphql.CollectedField, obj *model.MoveCandidatePayload) (ret graphql.Marshaler) {
+func (ec *executionContext) _MoveCandidatePayload_candidate(ctx context.Context, field graphql.CollectedField, obj *model.CandidatePayload) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -9702,7 +9702,7 @@ func (ec *executionContext) fieldContext_MoveCandidatePayload_candidate(_ contex
 	return fc, nil
 }
 
-func (ec *executionContext) _MoveCandidatePayload_userErrors(ctx context.Context, field graphql.CollectedField, obj *model.MoveCandidatePayload) (ret graphql.Marshaler) {
+func (ec *executionContext) _MoveCandidatePayload_userErrors(ctx context.Context, field graphql.CollectedField, obj *model.CandidatePayload) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -9747,8 +9747,8 @@ func (ec *executionContext) _Mutation_createCandidate(ctx context.Context, field
 			return ec.Resolvers.Mutation().CreateCandidate(ctx, fc.Args["input"].(model.CreateCandidateInput))
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *model.CreateCandidatePayload) graphql.Marshaler {
-			return ec.marshalNCreateCandidatePayload2ᚖgithubᚗcomᚋworkablegwᚋgatewayᚋgraphᚋmodelᚐCreateCandidatePayload(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *model.CandidatePayload) graphql.Marshaler {
+			return ec.marshalNCreateCandidatePayload2ᚖgithubᚗcomᚋworkablegwᚋgatewayᚋgraphᚋmodelᚐCandidatePayload(ctx, selections, v)
 		},
 		true,
 		true,
@@ -9791,8 +9791,8 @@ func (ec *executionContext) _Mutation_updateCandidate(ctx context.Context, field
 			return ec.Resolvers.Mutation().UpdateCandidate(ctx, fc.Args["input"].(model.UpdateCandidateInput))
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *model.UpdateCandidatePayload) graphql.Marshaler {
-			return ec.marshalNUpdateCandidatePayload2ᚖgithubᚗcomᚋworkablegwᚋgatewayᚋgraphᚋmodelᚐUpdateCandidatePayload(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *model.CandidatePayload) graphql.Marshaler {
+			return ec.marshalNUpdateCandidatePayload2ᚖgithubᚗcomᚋworkablegwᚋgatewayᚋgraphᚋmodelᚐCandidatePayload(ctx, selections, v)
 		},
 		true,
 		true,
@@ -9967,8 +9967,8 @@ func (ec *executionContext) _Mutation_moveCandidate(ctx context.Context, field g
 			return ec.Resolvers.Mutation().MoveCandidate(ctx, fc.Args["input"].(model.MoveCandidateInput))
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *model.MoveCandidatePayload) graphql.Marshaler {
-			return ec.marshalNMoveCandidatePayload2ᚖgithubᚗcomᚋworkablegwᚋgatewayᚋgraphᚋmodelᚐMoveCandidatePayload(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *model.CandidatePayload) graphql.Marshaler {
+			return ec.marshalNMoveCandidatePayload2ᚖgithubᚗcomᚋworkablegwᚋgatewayᚋgraphᚋmodelᚐCandidatePayload(ctx, selections, v)
 		},
 		true,
 		true,
@@ -10011,8 +10011,8 @@ func (ec *executionContext) _Mutation_disqualifyCandidate(ctx context.Context, f
 			return ec.Resolvers.Mutation().DisqualifyCandidate(ctx, fc.Args["input"].(model.DisqualifyCandidateInput))
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *model.DisqualifyCandidatePayload) graphql.Marshaler {
-			return ec.marshalNDisqualifyCandidatePayload2ᚖgithubᚗcomᚋworkablegwᚋgatewayᚋgraphᚋmodelᚐDisqualifyCandidatePayload(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *model.CandidatePayload) graphql.Marshaler {
+			return ec.marshalNDisqualifyCandidatePayload2ᚖgithubᚗcomᚋworkablegwᚋgatewayᚋgraphᚋmodelᚐCandidatePayload(ctx, selections, v)
 		},
 		true,
 		true,
@@ -10055,8 +10055,8 @@ func (ec *executionContext) _Mutation_revertDisqualification(ctx context.Context
 			return ec.Resolvers.Mutation().RevertDisqualification(ctx, fc.Args["input"].(model.RevertDisqualificationInput))
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *model.RevertDisqualificationPayload) graphql.Marshaler {
-			return ec.marshalNRevertDisqualificationPayload2ᚖgithubᚗcomᚋworkablegwᚋgatewayᚋgraphᚋmodelᚐRevertDisqualificationPayload(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *model.CandidatePayload) graphql.Marshaler {
+			return ec.marshalNRevertDisqualificationPayload2ᚖgithubᚗcomᚋworkablegwᚋgatewayᚋgraphᚋmodelᚐCandidatePayload(ctx, selections, v)
 		},
 		true,
 		true,
@@ -10143,8 +10143,8 @@ func (ec *executionContext) _Mutation_rateCandidate(ctx context.Context, field g
 			return ec.Resolvers.Mutation().RateCandidate(ctx, fc.Args["input"].(model.RateCandidateInput))
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *model.RateCandidatePayload) graphql.Marshaler {
-			return ec.marshalNRateCandidatePayload2ᚖgithubᚗcomᚋworkablegwᚋgatewayᚋgraphᚋmodelᚐRateCandidatePayload(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *model.CandidatePayload) graphql.Marshaler {
+			return ec.marshalNRateCandidatePayload2ᚖgithubᚗcomᚋworkablegwᚋgatewayᚋgraphᚋmodelᚐCandidatePayload(ctx, selections, v)
 		},
 		true,
 		true,
@@ -10187,8 +10187,8 @@ func (ec *executionContext) _Mutation_setCandidateTags(ctx context.Context, fiel
 			return ec.Resolvers.Mutation().SetCandidateTags(ctx, fc.Args["input"].(model.SetCandidateTagsInput))
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *model.SetCandidateTagsPayload) graphql.Marshaler {
-			return ec.marshalNSetCandidateTagsPayload2ᚖgithubᚗcomᚋworkablegwᚋgatewayᚋgraphᚋmodelᚐSetCandidateTagsPayload(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *model.CandidatePayload) graphql.Marshaler {
+			return ec.marshalNSetCandidateTagsPayload2ᚖgithubᚗcomᚋworkablegwᚋgatewayᚋgraphᚋmodelᚐCandidatePayload(ctx, selections, v)
 		},
 		true,
 		true,
@@ -10231,8 +10231,8 @@ func (ec *executionContext) _Mutation_copyCandidate(ctx context.Context, field g
 			return ec.Resolvers.Mutation().CopyCandidate(ctx, fc.Args["input"].(model.TransferCandidateInput))
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *model.CopyCandidatePayload) graphql.Marshaler {
-			return ec.marshalNCopyCandidatePayload2ᚖgithubᚗcomᚋworkablegwᚋgatewayᚋgraphᚋmodelᚐCopyCandidatePayload(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *model.CandidatePayload) graphql.Marshaler {
+			return ec.marshalNCopyCandidatePayload2ᚖgithubᚗcomᚋworkablegwᚋgatewayᚋgraphᚋmodelᚐCandidatePayload(ctx, selections, v)
 		},
 		true,
 		true,
@@ -10275,8 +10275,8 @@ func (ec *executionContext) _Mutation_relocateCandidate(ctx context.Context, fie
 			return ec.Resolvers.Mutation().RelocateCandidate(ctx, fc.Args["input"].(model.TransferCandidateInput))
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *model.RelocateCandidatePayload) graphql.Marshaler {
-			return ec.marshalNRelocateCandidatePayload2ᚖgithubᚗcomᚋworkablegwᚋgatewayᚋgraphᚋmodelᚐRelocateCandidatePayload(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *model.CandidatePayload) graphql.Marshaler {
+			return ec.marshalNRelocateCandidatePayload2ᚖgithubᚗcomᚋworkablegwᚋgatewayᚋgraphᚋmodelᚐCandidatePayload(ctx, selections, v)
 		},
 		true,
 		true,
@@ -11030,7 +11030,7 @@ func (ec *executionContext) fieldContext_Query___schema(_ context.Context, field
 	return fc, nil
 }
 
-func (ec *executionContext) _RateCandidatePayload_candidate(ctx context.Context, field graphql.CollectedField, obj *model.RateCandidatePayload) (ret graphql.Marshaler) {
+func (ec *executionContext) _RateCandidatePayload_candidate(ctx context.Context, field graphql.CollectedField, obj *model.CandidatePayload) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -11062,7 +11062,7 @@ func (ec *executionContext) fieldContext_RateCandidatePayload_candidate(_ contex
 	return fc, nil
 }
 
-func (ec *executionContext) _RateCandidatePayload_userErrors(ctx context.Context, field graphql.CollectedField, obj *model.RateCandidatePayload) (ret graphql.Marshaler) {
+func (ec *executionContext) _RateCandidatePayload_userErrors(ctx context.Context, field graphql.CollectedField, obj *model.CandidatePayload) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -11158,7 +11158,7 @@ func (ec *executionContext) fieldContext_RegisterWorkableWebhooksPayload_userErr
 	return fc, nil
 }
 
-func (ec *executionContext) _RelocateCandidatePayload_candidate(ctx context.Context, field graphql.CollectedField, obj *model.RelocateCandidatePayload) (ret graphql.Marshaler) {
+func (ec *executionContext) _RelocateCandidatePayload_candidate(ctx context.Context, field graphql.CollectedField, obj *model.CandidatePayload) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -11190,7 +11190,7 @@ func (ec *executionContext) fieldContext_RelocateCandidatePayload_candidate(_ co
 	return fc, nil
 }
 
-func (ec *executionContext) _RelocateCandidatePayload_userErrors(ctx context.Context, field graphql.CollectedField, obj *model.RelocateCandidatePayload) (ret graphql.Marshaler) {
+func (ec *executionContext) _RelocateCandidatePayload_userErrors(ctx context.Context, field graphql.CollectedField, obj *model.CandidatePayload) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -11369,7 +11369,7 @@ func (ec *executionContext) fieldContext_ResumeMetadata_updatedAt(_ context.Cont
 	return graphql.NewScalarFieldContext("ResumeMetadata", field, false, false, "DateTime")
 }
 
-func (ec *executionContext) _RevertDisqualificationPayload_candidate(ctx context.Context, field graphql.CollectedField, obj *model.RevertDisqualificationPayload) (ret graphql.Marshaler) {
+func (ec *executionContext) _RevertDisqualificationPayload_candidate(ctx context.Context, field graphql.CollectedField, obj *model.CandidatePayload) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -11401,7 +11401,7 @@ func (ec *executionContext) fieldContext_RevertDisqualificationPayload_candidate
 	return fc, nil
 }
 
-func (ec *executionContext) _RevertDisqualificationPayload_userErrors(ctx context.Context, field graphql.CollectedField, obj *model.RevertDisqualificationPayload) (ret graphql.Marshaler) {
+func (ec *executionContext) _RevertDisqualificationPayload_userErrors(ctx context.Context, field graphql.CollectedField, obj *model.CandidatePayload) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -11502,7 +11502,7 @@ func (ec *executionContext) fieldContext_Salary_currency(_ context.Context, fiel
 	return graphql.NewScalarFieldContext("Salary", field, false, false, "String")
 }
 
-func (ec *executionContext) _SetCandidateTagsPayload_candidate(ctx context.Context, field graphql.CollectedField, obj *model.SetCandidateTagsPayload) (ret graphql.Marshaler) {
+func (ec *executionContext) _SetCandidateTagsPayload_candidate(ctx context.Context, field graphql.CollectedField, obj *model.CandidatePayload) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -11534,7 +11534,7 @@ func (ec *executionContext) fieldContext_SetCandidateTagsPayload_candidate(_ con
 	return fc, nil
 }
 
-func (ec *executionContext) _SetCandidateTagsPayload_userErrors(ctx context.Context, field graphql.CollectedField, obj *model.SetCandidateTagsPayload) (ret graphql.Marshaler) {
+func (ec *executionContext) _SetCandidateTagsPayload_userErrors(ctx context.Context, field graphql.CollectedField, obj *model.CandidatePayload) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -12005,7 +12005,7 @@ func (ec *executionContext) fieldContext_UnregisterWorkableWebhooksPayload_userE
 	return fc, nil
 }
 
-func (ec *executionContext) _UpdateCandidatePayload_candidate(ctx context.Context, field graphql.CollectedField, obj *model.UpdateCandidatePayload) (ret graphql.Marshaler) {
+func (ec *executionContext) _UpdateCandidatePayload_candidate(ctx context.Context, field graphql.CollectedField, obj *model.CandidatePayload) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -12037,7 +12037,7 @@ func (ec *executionContext) fieldContext_UpdateCandidatePayload_candidate(_ cont
 	return fc, nil
 }
 
-func (ec *executionContext) _UpdateCandidatePayload_userErrors(ctx context.Context, field graphql.CollectedField, obj *model.UpdateCandidatePayload) (ret graphql.Marshaler) {
+func (ec *executionContext) _UpdateCandidatePayload_userErrors(ctx context.Context, field graphql.CollectedField, obj *model.CandidatePayload) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -15516,7 +15516,7 @@ func (ec *executionContext) _Coordinates(ctx context.Context, sel ast.SelectionS
 
 var copyCandidatePayloadImplementors = []string{"CopyCandidatePayload"}
 
-func (ec *executionContext) _CopyCandidatePayload(ctx context.Context, sel ast.SelectionSet, obj *model.CopyCandidatePayload) graphql.Marshaler {
+func (ec *executionContext) _CopyCandidatePayload(ctx context.Context, sel ast.SelectionSet, obj *model.CandidatePayload) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, copyCandidatePayloadImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -15554,7 +15554,7 @@ func (ec *executionContext) _CopyCandidatePayload(ctx context.Context, sel ast.S
 
 var createCandidatePayloadImplementors = []string{"CreateCandidatePayload"}
 
-func (ec *executionContext) _CreateCandidatePayload(ctx context.Context, sel ast.SelectionSet, obj *model.CreateCandidatePayload) graphql.Marshaler {
+func (ec *executionContext) _CreateCandidatePayload(ctx context.Context, sel ast.SelectionSet, obj *model.CandidatePayload) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, createCandidatePayloadImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -15679,7 +15679,7 @@ func (ec *executionContext) _DisqualificationReason(ctx context.Context, sel ast
 
 var disqualifyCandidatePayloadImplementors = []string{"DisqualifyCandidatePayload"}
 
-func (ec *executionContext) _DisqualifyCandidatePayload(ctx context.Context, sel ast.SelectionSet, obj *model.DisqualifyCandidatePayload) graphql.Marshaler {
+func (ec *executionContext) _DisqualifyCandidatePayload(ctx context.Context, sel ast.SelectionSet, obj *model.CandidatePayload) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, disqualifyCandidatePayloadImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -16349,7 +16349,7 @@ func (ec *executionContext) _Member(ctx context.Context, sel ast.SelectionSet, o
 
 var moveCandidatePayloadImplementors = []string{"MoveCandidatePayload"}
 
-func (ec *executionContext) _MoveCandidatePayload(ctx context.Context, sel ast.SelectionSet, obj *model.MoveCandidatePayload) graphql.Marshaler {
+func (ec *executionContext) _MoveCandidatePayload(ctx context.Context, sel ast.SelectionSet, obj *model.CandidatePayload) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, moveCandidatePayloadImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -16698,7 +16698,7 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 
 var rateCandidatePayloadImplementors = []string{"RateCandidatePayload"}
 
-func (ec *executionContext) _RateCandidatePayload(ctx context.Context, sel ast.SelectionSet, obj *model.RateCandidatePayload) graphql.Marshaler {
+func (ec *executionContext) _RateCandidatePayload(ctx context.Context, sel ast.SelectionSet, obj *model.CandidatePayload) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, rateCandidatePayloadImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -16774,7 +16774,7 @@ func (ec *executionContext) _RegisterWorkableWebhooksPayload(ctx context.Context
 
 var relocateCandidatePayloadImplementors = []string{"RelocateCandidatePayload"}
 
-func (ec *executionContext) _RelocateCandidatePayload(ctx context.Context, sel ast.SelectionSet, obj *model.RelocateCandidatePayload) graphql.Marshaler {
+func (ec *executionContext) _RelocateCandidatePayload(ctx context.Context, sel ast.SelectionSet, obj *model.CandidatePayload) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, relocateCandidatePayloadImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -16898,7 +16898,7 @@ func (ec *executionContext) _ResumeMetadata(ctx context.Context, sel ast.Selecti
 
 var revertDisqualificationPayloadImplementors = []string{"RevertDisqualificationPayload"}
 
-func (ec *executionContext) _RevertDisqualificationPayload(ctx context.Context, sel ast.SelectionSet, obj *model.RevertDisqualificationPayload) graphql.Marshaler {
+func (ec *executionContext) _RevertDisqualificationPayload(ctx context.Context, sel ast.SelectionSet, obj *model.CandidatePayload) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, revertDisqualificationPayloadImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -16979,7 +16979,7 @@ func (ec *executionContext) _Salary(ctx context.Context, sel ast.SelectionSet, o
 
 var setCandidateTagsPayloadImplementors = []string{"SetCandidateTagsPayload"}
 
-func (ec *executionContext) _SetCandidateTagsPayload(ctx context.Context, sel ast.SelectionSet, obj *model.SetCandidateTagsPayload) graphql.Marshaler {
+func (ec *executionContext) _SetCandidateTagsPayload(ctx context.Context, sel ast.SelectionSet, obj *model.CandidatePayload) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, setCandidateTagsPayloadImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -17230,7 +17230,7 @@ func (ec *executionContext) _UnregisterWorkableWebhooksPayload(ctx context.Conte
 
 var updateCandidatePayloadImplementors = []string{"UpdateCandidatePayload"}
 
-func (ec *executionContext) _UpdateCandidatePayload(ctx context.Context, sel ast.SelectionSet, obj *model.UpdateCandidatePayload) graphql.Marshaler {
+func (ec *executionContext) _UpdateCandidatePayload(ctx context.Context, sel ast.SelectionSet, obj *model.CandidatePayload) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, updateCandidatePayloadImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -18021,7 +18021,7 @@ func (ec *executionContext) marshalNCommentOnCandidatePayload2ᚖgithubᚗcomᚋ
 	return ec._CommentOnCandidatePayload(ctx, sel, v)
 }
 
-func (ec *executionContext) marshalNCopyCandidatePayload2ᚖgithubᚗcomᚋworkablegwᚋgatewayᚋgraphᚋmodelᚐCopyCandidatePayload(ctx context.Context, sel ast.SelectionSet, v *model.CopyCandidatePayload) graphql.Marshaler {
+func (ec *executionContext) marshalNCopyCandidatePayload2ᚖgithubᚗcomᚋworkablegwᚋgatewayᚋgraphᚋmodelᚐCandidatePayload(ctx context.Context, sel ast.SelectionSet, v *model.CandidatePayload) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "CopyCandidatePayload!")
 		return graphql.Null
@@ -18034,7 +18034,7 @@ func (ec *executionContext) unmarshalNCreateCandidateInput2githubᚗcomᚋworkab
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) marshalNCreateCandidatePayload2ᚖgithubᚗcomᚋworkablegwᚋgatewayᚋgraphᚋmodelᚐCreateCandidatePayload(ctx context.Context, sel ast.SelectionSet, v *model.CreateCandidatePayload) graphql.Marshaler {
+func (ec *executionContext) marshalNCreateCandidatePayload2ᚖgithubᚗcomᚋworkablegwᚋgatewayᚋgraphᚋmodelᚐCandidatePayload(ctx context.Context, sel ast.SelectionSet, v *model.CandidatePayload) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "CreateCandidatePayload!")
 		return graphql.Null
@@ -18119,7 +18119,7 @@ func (ec *executionContext) unmarshalNDisqualifyCandidateInput2githubᚗcomᚋwo
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) marshalNDisqualifyCandidatePayload2ᚖgithubᚗcomᚋworkablegwᚋgatewayᚋgraphᚋmodelᚐDisqualifyCandidatePayload(ctx context.Context, sel ast.SelectionSet, v *model.DisqualifyCandidatePayload) graphql.Marshaler {
+func (ec *executionContext) marshalNDisqualifyCandidatePayload2ᚖgithubᚗcomᚋworkablegwᚋgatewayᚋgraphᚋmodelᚐCandidatePayload(ctx context.Context, sel ast.SelectionSet, v *model.CandidatePayload) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "DisqualifyCandidatePayload!")
 		return graphql.Null
@@ -18333,7 +18333,7 @@ func (ec *executionContext) unmarshalNMoveCandidateInput2githubᚗcomᚋworkable
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) marshalNMoveCandidatePayload2ᚖgithubᚗcomᚋworkablegwᚋgatewayᚋgraphᚋmodelᚐMoveCandidatePayload(ctx context.Context, sel ast.SelectionSet, v *model.MoveCandidatePayload) graphql.Marshaler {
+func (ec *executionContext) marshalNMoveCandidatePayload2ᚖgithubᚗcomᚋworkablegwᚋgatewayᚋgraphᚋmodelᚐCandidatePayload(ctx context.Context, sel ast.SelectionSet, v *model.CandidatePayload) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "MoveCandidatePayload!")
 		return graphql.Null
@@ -18364,7 +18364,7 @@ func (ec *executionContext) unmarshalNRateCandidateInput2githubᚗcomᚋworkable
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) marshalNRateCandidatePayload2ᚖgithubᚗcomᚋworkablegwᚋgatewayᚋgraphᚋmodelᚐRateCandidatePayload(ctx context.Context, sel ast.SelectionSet, v *model.RateCandidatePayload) graphql.Marshaler {
+func (ec *executionContext) marshalNRateCandidatePayload2ᚖgithubᚗcomᚋworkablegwᚋgatewayᚋgraphᚋmodelᚐCandidatePayload(ctx context.Context, sel ast.SelectionSet, v *model.CandidatePayload) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "RateCandidatePayload!")
 		return graphql.Null
@@ -18390,7 +18390,7 @@ func (ec *executionContext) marshalNRegisterWorkableWebhooksPayload2ᚖgithubᚗ
 	return ec._RegisterWorkableWebhooksPayload(ctx, sel, v)
 }
 
-func (ec *executionContext) marshalNRelocateCandidatePayload2ᚖgithubᚗcomᚋworkablegwᚋgatewayᚋgraphᚋmodelᚐRelocateCandidatePayload(ctx context.Context, sel ast.SelectionSet, v *model.RelocateCandidatePayload) graphql.Marshaler {
+func (ec *executionContext) marshalNRelocateCandidatePayload2ᚖgithubᚗcomᚋworkablegwᚋgatewayᚋgraphᚋmodelᚐCandidatePayload(ctx context.Context, sel ast.SelectionSet, v *model.CandidatePayload) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "RelocateCandidatePayload!")
 		return graphql.Null
@@ -18411,7 +18411,7 @@ func (ec *executionContext) unmarshalNRevertDisqualificationInput2githubᚗcom�
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) marshalNRevertDisqualificationPayload2ᚖgithubᚗcomᚋworkablegwᚋgatewayᚋgraphᚋmodelᚐRevertDisqualificationPayload(ctx context.Context, sel ast.SelectionSet, v *model.RevertDisqualificationPayload) graphql.Marshaler {
+func (ec *executionContext) marshalNRevertDisqualificationPayload2ᚖgithubᚗcomᚋworkablegwᚋgatewayᚋgraphᚋmodelᚐCandidatePayload(ctx context.Context, sel ast.SelectionSet, v *model.CandidatePayload) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "RevertDisqualificationPayload!")
 		return graphql.Null
@@ -18424,7 +18424,7 @@ func (ec *executionContext) unmarshalNSetCandidateTagsInput2githubᚗcomᚋworka
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) marshalNSetCandidateTagsPayload2ᚖgithubᚗcomᚋworkablegwᚋgatewayᚋgraphᚋmodelᚐSetCandidateTagsPayload(ctx context.Context, sel ast.SelectionSet, v *model.SetCandidateTagsPayload) graphql.Marshaler {
+func (ec *executionContext) marshalNSetCandidateTagsPayload2ᚖgithubᚗcomᚋworkablegwᚋgatewayᚋgraphᚋmodelᚐCandidatePayload(ctx context.Context, sel ast.SelectionSet, v *model.CandidatePayload) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "SetCandidateTagsPayload!")
 		return graphql.Null
@@ -18530,7 +18530,7 @@ func (ec *executionContext) unmarshalNUpdateCandidateInput2githubᚗcomᚋworkab
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) marshalNUpdateCandidatePayload2ᚖgithubᚗcomᚋworkablegwᚋgatewayᚋgraphᚋmodelᚐUpdateCandidatePayload(ctx context.Context, sel ast.SelectionSet, v *model.UpdateCandidatePayload) graphql.Marshaler {
+func (ec *executionContext) marshalNUpdateCandidatePayload2ᚖgithubᚗcomᚋworkablegwᚋgatewayᚋgraphᚋmodelᚐCandidatePayload(ctx context.Context, sel ast.SelectionSet, v *model.CandidatePayload) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "UpdateCandidatePayload!")
 		return graphql.Null

@@ -70,12 +70,6 @@ type Coordinates struct {
 	Longitude float64 `json:"longitude"`
 }
 
-type CopyCandidatePayload struct {
-	// The new candidate, in the target job; the original stays.
-	Candidate  *workable.Candidate `json:"candidate,omitempty"`
-	UserErrors []UserError         `json:"userErrors"`
-}
-
 type CreateCandidateInput struct {
 	JobShortcode string `json:"jobShortcode"`
 	FirstName    string `json:"firstName"`
@@ -98,11 +92,6 @@ type CreateCandidateInput struct {
 	IdempotencyKey *string `json:"idempotencyKey,omitempty"`
 }
 
-type CreateCandidatePayload struct {
-	Candidate  *workable.Candidate `json:"candidate,omitempty"`
-	UserErrors []UserError         `json:"userErrors"`
-}
-
 type DisqualifyCandidateInput struct {
 	ID       string  `json:"id"`
 	MemberID *string `json:"memberId,omitempty"`
@@ -114,11 +103,6 @@ type DisqualifyCandidateInput struct {
 	Withdrew *bool `json:"withdrew,omitempty"`
 	// See MoveCandidateInput.idempotencyKey.
 	IdempotencyKey *string `json:"idempotencyKey,omitempty"`
-}
-
-type DisqualifyCandidatePayload struct {
-	Candidate  *workable.Candidate `json:"candidate,omitempty"`
-	UserErrors []UserError         `json:"userErrors"`
 }
 
 type EducationEntryInput struct {
@@ -163,12 +147,6 @@ type MoveCandidateInput struct {
 	IdempotencyKey *string `json:"idempotencyKey,omitempty"`
 }
 
-type MoveCandidatePayload struct {
-	// The candidate, read again after the move.
-	Candidate  *workable.Candidate `json:"candidate,omitempty"`
-	UserErrors []UserError         `json:"userErrors"`
-}
-
 type Mutation struct {
 }
 
@@ -199,21 +177,10 @@ type RateCandidateInput struct {
 	IdempotencyKey *string `json:"idempotencyKey,omitempty"`
 }
 
-type RateCandidatePayload struct {
-	Candidate  *workable.Candidate `json:"candidate,omitempty"`
-	UserErrors []UserError         `json:"userErrors"`
-}
-
 type RegisterWorkableWebhooksPayload struct {
 	// The subscriptions in place for the credential (those made now and those there already).
 	Subscriptions []WorkableWebhookSubscription `json:"subscriptions"`
 	UserErrors    []UserError                   `json:"userErrors"`
-}
-
-type RelocateCandidatePayload struct {
-	// The candidate in the target job: Workable gives it a new id and deletes the original.
-	Candidate  *workable.Candidate `json:"candidate,omitempty"`
-	UserErrors []UserError         `json:"userErrors"`
 }
 
 type RemoveWorkableCredentialPayload struct {
@@ -228,21 +195,11 @@ type RevertDisqualificationInput struct {
 	IdempotencyKey *string `json:"idempotencyKey,omitempty"`
 }
 
-type RevertDisqualificationPayload struct {
-	Candidate  *workable.Candidate `json:"candidate,omitempty"`
-	UserErrors []UserError         `json:"userErrors"`
-}
-
 // Replaces the candidate's tags: [] clears them. Repeating it has the same effect, so it takes no idempotency key.
 type SetCandidateTagsInput struct {
 	ID string `json:"id"`
 	// At most 50 tags of at most 100 characters each.
 	Tags []string `json:"tags"`
-}
-
-type SetCandidateTagsPayload struct {
-	Candidate  *workable.Candidate `json:"candidate,omitempty"`
-	UserErrors []UserError         `json:"userErrors"`
 }
 
 type SocialProfileInput struct {
@@ -297,11 +254,6 @@ type UpdateCandidateInput struct {
 	ExperienceEntries graphql.Omittable[[]ExperienceEntryInput] `json:"experienceEntries,omitempty"`
 	SocialProfiles    graphql.Omittable[[]SocialProfileInput]   `json:"socialProfiles,omitempty"`
 	Tags              graphql.Omittable[[]string]               `json:"tags,omitempty"`
-}
-
-type UpdateCandidatePayload struct {
-	Candidate  *workable.Candidate `json:"candidate,omitempty"`
-	UserErrors []UserError         `json:"userErrors"`
 }
 
 type UserError struct {
