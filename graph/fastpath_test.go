@@ -14,6 +14,7 @@ import (
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/workablegw/gateway/cache"
+	"github.com/workablegw/gateway/gqlext"
 	"github.com/workablegw/gateway/upstream"
 	"github.com/workablegw/gateway/workable/simulator"
 )
@@ -22,15 +23,12 @@ import (
 // record fast path answered, by the mark the fast path leaves in the
 // operation's stats (which the incremental transports read). A response
 // interceptor of Config.Extensions wraps the fast path, which comes last.
-type fastPathCount struct{ n *atomic.Int64 }
+type fastPathCount struct {
+	gqlext.Name
+	n *atomic.Int64
+}
 
-var (
-	_ graphql.HandlerExtension    = fastPathCount{}
-	_ graphql.ResponseInterceptor = fastPathCount{}
-)
-
-func (fastPathCount) ExtensionName() string                   { return "FastPathCount" }
-func (fastPathCount) Validate(graphql.ExecutableSchema) error { return nil }
+var _ graphql.ResponseInterceptor = fastPathCount{}
 
 func (c fastPathCount) InterceptResponse(ctx context.Context, next graphql.ResponseHandler) *graphql.Response {
 	resp := next(ctx)
@@ -43,15 +41,9 @@ func (c fastPathCount) InterceptResponse(ctx context.Context, next graphql.Respo
 // everyField is a handler extension that sees every field (and passes it
 // on), as tracing's spans do: NewHandler leaves the fast path out of a
 // handler that has one, so every operation goes through gqlgen's execution.
-type everyField struct{}
+type everyField struct{ gqlext.Name }
 
-var (
-	_ graphql.HandlerExtension = everyField{}
-	_ graphql.FieldInterceptor = everyField{}
-)
-
-func (everyField) ExtensionName() string                   { return "EveryField" }
-func (everyField) Validate(graphql.ExecutableSchema) error { return nil }
+var _ graphql.FieldInterceptor = everyField{}
 
 func (everyField) InterceptField(ctx context.Context, next graphql.Resolver) (any, error) {
 	return next(ctx)
@@ -83,9 +75,11 @@ func newFastPathPair(t *testing.T) *fastPathPair {
 		cfg(&c)
 		return NewHandler(c)
 	}
-	p.fast = handler(func(c *Config) { c.Extensions = []graphql.HandlerExtension{fastPathCount{&p.answered}} })
+	p.fast = handler(func(c *Config) {
+		c.Extensions = []graphql.HandlerExtension{fastPathCount{"FastPathCount", &p.answered}}
+	})
 	p.gqlgen = handler(func(c *Config) {
-		c.Extensions = []graphql.HandlerExtension{everyField{}, fastPathCount{&p.slowAnswered}}
+		c.Extensions = []graphql.HandlerExtension{everyField{"EveryField"}, fastPathCount{"FastPathCount", &p.slowAnswered}}
 	})
 	t.Cleanup(func() {
 		if n := p.slowAnswered.Load(); n > 0 {

@@ -35,7 +35,7 @@ func TestJobDetailNeverBlanksListFields(t *testing.T) {
 			t.Parallel()
 			var answered atomic.Int64
 			env, _ := econEnv(t, b, withHandler(func(c Config) http.Handler {
-				c.Extensions = append(c.Extensions, fastPathCount{&answered})
+				c.Extensions = append(c.Extensions, fastPathCount{"FastPathCount", &answered})
 				return NewHandler(c)
 			}))
 			// The premise: the simulator's detail has no location_str.
