@@ -16,20 +16,6 @@ import (
 	"github.com/workablegw/gateway/redisconn"
 )
 
-// Defaults of RedisStore.
-const (
-	// DefaultLockTTL is how long a run's lock outlives its last refresh:
-	// the time after which the key of a crashed process frees itself.
-	DefaultLockTTL = 15 * time.Second
-	// DefaultPollMin and DefaultPollMax bound the backoff with which a
-	// waiting caller looks at the key again.
-	DefaultPollMin = 20 * time.Millisecond
-	DefaultPollMax = 500 * time.Millisecond
-	// writeTimeout bounds writing a run's outcome, which happens even when
-	// the caller's context has ended.
-	writeTimeout = 5 * time.Second
-)
-
 // Record states.
 const (
 	statePending = "pending"
@@ -96,6 +82,20 @@ type redisRecord struct {
 	// HasResult tells a nil result from an empty one.
 	HasResult bool `json:"h,omitempty"`
 }
+
+// Defaults of RedisStore.
+const (
+	// DefaultLockTTL is how long a run's lock outlives its last refresh:
+	// the time after which the key of a crashed process frees itself.
+	DefaultLockTTL = 15 * time.Second
+	// DefaultPollMin and DefaultPollMax bound the backoff with which a
+	// waiting caller looks at the key again.
+	DefaultPollMin = 20 * time.Millisecond
+	DefaultPollMax = 500 * time.Millisecond
+	// writeTimeout bounds writing a run's outcome, which happens even when
+	// the caller's context has ended.
+	writeTimeout = 5 * time.Second
+)
 
 // RedisOption configures a RedisStore.
 type RedisOption func(*RedisStore)
