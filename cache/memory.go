@@ -30,44 +30,13 @@ type memoryValue struct {
 // and value (plus a small fixed overhead). It never fails.
 type MemoryStore struct {
 	cache *otter.Cache[string, memoryValue]
-	now   func() time.Time
 }
 
 var _ Store = (*MemoryStore)(nil)
 
-// MemoryOption configures a MemoryStore.
-type MemoryOption func(*memoryConfig)
-
-type memoryConfig struct {
-	now func() time.Time
-}
-
-// WithMemoryClock makes the store read the time from now, both for
-// FreshUntil and for expiring entries. With a custom clock the store does no
-// periodic clean-up: expired entries are dropped when read or evicted.
-// Tests use it with a fake clock shared with a Redis store (which may be a
-// real server over sockets, REDIS_URL, out of testing/synctest's reach),
-// and with time.Now inside a synctest bubble, which a clean-up goroutine
-// would never let settle.
-func WithMemoryClock(now func() time.Time) MemoryOption {
-	return func(c *memoryConfig) { c.now = now }
-}
-
-// otterClock adapts a func() time.Time to otter.Clock.
-type otterClock func() time.Time
-
-func (c otterClock) NowNano() int64 { return c().UnixNano() }
-
-// Tick returns nil: no periodic clean-up with an injected clock.
-func (otterClock) Tick(time.Duration) <-chan time.Time { return nil }
-
 // NewMemory returns an in-process store holding at most about maxBytes of
 // keys and values (DefaultMemoryBytes when maxBytes is not positive).
-func NewMemory(maxBytes int64, opts ...MemoryOption) *MemoryStore {
-	cfg := memoryConfig{}
-	for _, o := range opts {
-		o(&cfg)
-	}
+func NewMemory(maxBytes int64) *MemoryStore {
 	if maxBytes <= 0 {
 		maxBytes = DefaultMemoryBytes
 	}
@@ -81,13 +50,14 @@ func NewMemory(maxBytes int64, opts ...MemoryOption) *MemoryStore {
 			return e.Value.ttl
 		}),
 	}
-	now := time.Now
-	if cfg.now != nil {
-		now = cfg.now
-		o.Clock = otterClock(cfg.now)
-	}
-	return &MemoryStore{cache: otter.Must(o), now: now}
+	return &MemoryStore{cache: otter.Must(o)}
 }
+
+// Close stops the goroutine that drops expired entries once a second; the
+// store still works afterwards, dropping them when read or evicted. A test
+// in a testing/synctest bubble closes the store before the bubble ends,
+// whose clock stops then and would leave that goroutine waiting forever.
+func (m *MemoryStore) Close() { m.cache.StopAllGoroutines() }
 
 // GetMany returns the live entries among keys. The returned values are
 // copies: callers may keep or modify them.
@@ -105,7 +75,7 @@ func (m *MemoryStore) GetMany(_ context.Context, keys []string) (map[string]Entr
 
 // SetMany stores copies of the items' values.
 func (m *MemoryStore) SetMany(_ context.Context, items []Item) error {
-	now := m.now()
+	now := time.Now()
 	for _, it := range items {
 		ttl := it.ttl()
 		if ttl <= 0 {
@@ -124,7 +94,7 @@ func (m *MemoryStore) SetMany(_ context.Context, items []Item) error {
 // SetIfAbsent stores copies of the items whose keys hold nothing and
 // returns the entries the keys hold afterwards.
 func (m *MemoryStore) SetIfAbsent(_ context.Context, items []Item) (map[string]Entry, error) {
-	now := m.now()
+	now := time.Now()
 	out := make(map[string]Entry, len(items))
 	for _, it := range items {
 		ttl := it.ttl()

@@ -39,7 +39,6 @@ type RedisStore struct {
 	client      redis.UniversalClient
 	timeout     time.Duration
 	scanTimeout time.Duration
-	now         func() time.Time
 	coolDown    time.Duration
 	breaker     *redisconn.Breaker
 }
@@ -66,17 +65,6 @@ func WithCoolDown(d time.Duration) RedisOption {
 	return func(s *RedisStore) { s.coolDown = d }
 }
 
-// WithClock makes the store read the time from now, for FreshUntil and for
-// the circuit breaker's cool-down; tests use it with a fake clock, because
-// they need real sockets (a Redis at REDIS_URL, an address that refuses or
-// never answers), which testing/synctest cannot wait for. The physical TTLs are kept by Redis
-// and follow the server's clock.
-func WithClock(now func() time.Time) RedisOption {
-	return func(s *RedisStore) {
-		s.now = now
-	}
-}
-
 // NewRedis returns a Store on client, which may be a single node, a Sentinel
 // failover client or a Cluster client.
 func NewRedis(client redis.UniversalClient, opts ...RedisOption) *RedisStore {
@@ -84,13 +72,12 @@ func NewRedis(client redis.UniversalClient, opts ...RedisOption) *RedisStore {
 		client:      client,
 		timeout:     DefaultRedisTimeout,
 		scanTimeout: DefaultScanTimeout,
-		now:         time.Now,
 		coolDown:    DefaultCoolDown,
 	}
 	for _, o := range opts {
 		o(s)
 	}
-	s.breaker = redisconn.NewBreaker(s.now, s.coolDown)
+	s.breaker = redisconn.NewBreaker(s.coolDown)
 	return s
 }
 
@@ -152,7 +139,7 @@ func (s *RedisStore) SetMany(ctx context.Context, items []Item) error {
 	if len(items) == 0 {
 		return nil
 	}
-	now := s.now()
+	now := time.Now()
 	return s.call(ctx, s.timeout, "cache set", func(ctx context.Context) error {
 		cmds, _ := s.client.Pipelined(ctx, func(p redis.Pipeliner) error {
 			for _, it := range items {
@@ -179,7 +166,7 @@ func (s *RedisStore) SetIfAbsent(ctx context.Context, items []Item) (map[string]
 	if len(items) == 0 {
 		return out, nil
 	}
-	now := s.now()
+	now := time.Now()
 	err := s.call(ctx, s.timeout, "cache set if absent", func(ctx context.Context) error {
 		gets := make([]*redis.StringCmd, len(items))
 		cmds, _ := s.client.Pipelined(ctx, func(p redis.Pipeliner) error {

@@ -5,26 +5,11 @@ import (
 	"errors"
 	"net"
 	"testing"
+	"testing/synctest"
 	"time"
-
-	"github.com/redis/go-redis/v9"
 
 	"github.com/workablegw/gateway/redisconn/redistest"
 )
-
-// closedAddr returns an address nothing listens on.
-func closedAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatalf("listen: %v", err)
-	}
-	addr := ln.Addr().String()
-	if err := ln.Close(); err != nil {
-		t.Fatalf("close listener: %v", err)
-	}
-	return addr
-}
 
 // silentAddr returns the address of a server that accepts connections and
 // never answers: a Redis too slow to be of use.
@@ -65,121 +50,128 @@ func silentAddr(t *testing.T) string {
 	return ln.Addr().String()
 }
 
-func newTestClient(t *testing.T, addr string) redis.UniversalClient {
-	t.Helper()
-	c := redis.NewClient(&redis.Options{Addr: addr, ContextTimeoutEnabled: true, MaxRetries: -1})
-	t.Cleanup(func() { _ = c.Close() })
-	return c
-}
-
 func TestRedisStoreUnavailable(t *testing.T) {
 	tests := []struct {
 		name string
 		addr func(t *testing.T) string
 	}{
-		{"unreachable address", closedAddr},
+		{"unreachable address", func(t *testing.T) string { return redistest.ClosedAddr(t) }},
 		{"silent server", silentAddr},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			clock := newFakeClock()
-			s := NewRedis(newTestClient(t, tt.addr(t)),
-				WithTimeout(50*time.Millisecond), WithScanTimeout(50*time.Millisecond), WithClock(clock.Now))
-			ctx := t.Context()
-			ops := []struct {
-				name string
-				call func() error
-			}{
-				{"GetMany", func() error { _, err := s.GetMany(ctx, []string{"k"}); return err }},
-				{"SetMany", func() error { return s.SetMany(ctx, []Item{{Key: "k", Value: []byte("v"), FreshFor: time.Second}}) }},
-				{"Delete", func() error { return s.Delete(ctx, "k") }},
-				{"DeletePrefix", func() error { return s.DeletePrefix(ctx, "p:") }},
-			}
-			for _, op := range ops {
-				clock.Advance(time.Hour) // past any cool-down: this call reaches the server
-				err := op.call()
-				if err == nil || errors.Is(err, ErrUnavailable) {
-					t.Errorf("%s: err = %v, want the connection's error", op.name, err)
+			// The server outside the bubble, the client in it: a read that
+			// waits for the silent server does not hold the bubble's clock,
+			// and fails on its deadline after 50 ms of real time.
+			addr := tt.addr(t)
+			synctest.Test(t, func(t *testing.T) {
+				s := NewRedis(redistest.Dial(t, addr),
+					WithTimeout(50*time.Millisecond), WithScanTimeout(50*time.Millisecond))
+				ctx := t.Context()
+				ops := []struct {
+					name string
+					call func() error
+				}{
+					{"GetMany", func() error { _, err := s.GetMany(ctx, []string{"k"}); return err }},
+					{"SetMany", func() error { return s.SetMany(ctx, []Item{{Key: "k", Value: []byte("v"), FreshFor: time.Second}}) }},
+					{"Delete", func() error { return s.Delete(ctx, "k") }},
+					{"DeletePrefix", func() error { return s.DeletePrefix(ctx, "p:") }},
 				}
-				if s.Healthy() {
-					t.Errorf("%s: Healthy() = true after a failure", op.name)
+				for _, op := range ops {
+					time.Sleep(time.Hour) // past any cool-down: this call reaches the server
+					err := op.call()
+					if err == nil || errors.Is(err, ErrUnavailable) {
+						t.Errorf("%s: err = %v, want the connection's error", op.name, err)
+					}
+					if s.Healthy() {
+						t.Errorf("%s: Healthy() = true after a failure", op.name)
+					}
+					// Within the cool-down the store does not even try.
+					if err := op.call(); !errors.Is(err, ErrUnavailable) {
+						t.Errorf("%s in cool-down: err = %v, want ErrUnavailable", op.name, err)
+					}
 				}
-				// Within the cool-down the store does not even try.
-				if err := op.call(); !errors.Is(err, ErrUnavailable) {
-					t.Errorf("%s in cool-down: err = %v, want ErrUnavailable", op.name, err)
+				if err := s.Ping(ctx); err == nil {
+					t.Error("Ping succeeded on a dead server")
 				}
-			}
-			if err := s.Ping(ctx); err == nil {
-				t.Error("Ping succeeded on a dead server")
-			}
+			})
 		})
 	}
 }
 
 func TestRedisStoreRecoversAfterCoolDown(t *testing.T) {
 	srv := redistest.Mini(t)
-	clock := newFakeClock()
-	// While Redis is stopped go-redis retries dialling until the timeout.
-	s := NewRedis(srv.Client, WithClock(clock.Now), WithCoolDown(time.Second), WithTimeout(200*time.Millisecond))
-	ctx := t.Context()
-	k := srv.Prefix + "k"
-	if err := s.SetMany(ctx, []Item{{Key: k, Value: []byte("v"), FreshFor: time.Minute}}); err != nil {
-		t.Fatalf("SetMany: %v", err)
-	}
-	if !s.Healthy() {
-		t.Fatal("Healthy() = false with Redis up")
-	}
+	outside := redistest.Outside(t)
+	synctest.Test(t, func(t *testing.T) {
+		s := NewRedis(redistest.Dial(t, srv.Mini.Addr()), WithCoolDown(time.Second), WithTimeout(200*time.Millisecond))
+		ctx := t.Context()
+		k := srv.Prefix + "k"
+		if err := s.SetMany(ctx, []Item{{Key: k, Value: []byte("v"), FreshFor: time.Minute}}); err != nil {
+			t.Fatalf("SetMany: %v", err)
+		}
+		if !s.Healthy() {
+			t.Fatal("Healthy() = false with Redis up")
+		}
 
-	srv.Mini.Close()
-	if _, err := s.GetMany(ctx, []string{k}); err == nil {
-		t.Fatal("GetMany succeeded with Redis stopped")
-	}
-	if s.Healthy() {
-		t.Error("Healthy() = true with Redis stopped")
-	}
+		srv.Mini.Close()
+		if _, err := s.GetMany(ctx, []string{k}); err == nil {
+			t.Fatal("GetMany succeeded with Redis stopped")
+		}
+		if s.Healthy() {
+			t.Error("Healthy() = true with Redis stopped")
+		}
 
-	if err := srv.Mini.Restart(); err != nil {
-		t.Fatalf("restart miniredis: %v", err)
-	}
-	clock.Advance(999 * time.Millisecond)
-	if _, err := s.GetMany(ctx, []string{k}); !errors.Is(err, ErrUnavailable) {
-		t.Errorf("GetMany within the cool-down: err = %v, want ErrUnavailable", err)
-	}
-	clock.Advance(time.Millisecond)
-	got, err := s.GetMany(ctx, []string{k})
-	if err != nil {
-		t.Fatalf("GetMany after the cool-down: %v", err)
-	}
-	if string(got[k].Value) != "v" {
-		t.Errorf("GetMany after the cool-down = %v, want the value back", got)
-	}
-	if !s.Healthy() {
-		t.Error("Healthy() = false after Redis came back")
-	}
+		// The restarted server's goroutines must not join the bubble.
+		outside(func() {
+			if err := srv.Mini.Restart(); err != nil {
+				t.Errorf("restart miniredis: %v", err)
+			}
+		})
+		time.Sleep(999 * time.Millisecond)
+		if _, err := s.GetMany(ctx, []string{k}); !errors.Is(err, ErrUnavailable) {
+			t.Errorf("GetMany within the cool-down: err = %v, want ErrUnavailable", err)
+		}
+		time.Sleep(time.Millisecond)
+		got, err := s.GetMany(ctx, []string{k})
+		if err != nil {
+			t.Fatalf("GetMany after the cool-down: %v", err)
+		}
+		if string(got[k].Value) != "v" {
+			t.Errorf("GetMany after the cool-down = %v, want the value back", got)
+		}
+		if !s.Healthy() {
+			t.Error("Healthy() = false after Redis came back")
+		}
+	})
 }
 
 func TestRedisStorePingClosesBreaker(t *testing.T) {
 	srv := redistest.Mini(t)
-	clock := newFakeClock()
-	s := NewRedis(srv.Client, WithClock(clock.Now), WithTimeout(200*time.Millisecond))
-	srv.Mini.Close()
-	if err := s.Ping(t.Context()); err == nil {
-		t.Fatal("Ping succeeded with Redis stopped")
-	}
-	if err := srv.Mini.Restart(); err != nil {
-		t.Fatalf("restart miniredis: %v", err)
-	}
-	// A probe goes through even within the cool-down, and closes the breaker.
-	if err := s.Ping(t.Context()); err != nil {
-		t.Fatalf("Ping: %v", err)
-	}
-	if _, err := s.GetMany(t.Context(), []string{srv.Prefix + "k"}); err != nil {
-		t.Errorf("GetMany after a good Ping: %v", err)
-	}
+	outside := redistest.Outside(t)
+	synctest.Test(t, func(t *testing.T) {
+		s := NewRedis(redistest.Dial(t, srv.Mini.Addr()), WithTimeout(200*time.Millisecond))
+		srv.Mini.Close()
+		if err := s.Ping(t.Context()); err == nil {
+			t.Fatal("Ping succeeded with Redis stopped")
+		}
+		outside(func() {
+			if err := srv.Mini.Restart(); err != nil {
+				t.Errorf("restart miniredis: %v", err)
+			}
+		})
+		// A probe goes through even within the cool-down (the bubble's
+		// clock has not moved), and closes the breaker.
+		if err := s.Ping(t.Context()); err != nil {
+			t.Fatalf("Ping: %v", err)
+		}
+		if _, err := s.GetMany(t.Context(), []string{srv.Prefix + "k"}); err != nil {
+			t.Errorf("GetMany after a good Ping: %v", err)
+		}
+	})
 }
 
 func TestRedisStoreCallerCancelDoesNotTrip(t *testing.T) {
-	s := NewRedis(newTestClient(t, silentAddr(t)), WithTimeout(time.Minute))
+	s := NewRedis(redistest.Dial(t, silentAddr(t)), WithTimeout(time.Minute))
 	ctx, cancel := context.WithCancel(t.Context())
 	cancel()
 	if _, err := s.GetMany(ctx, []string{"k"}); err == nil {

@@ -401,7 +401,7 @@ func TestActionsInvalidateCaches(t *testing.T) {
 		for _, tc := range actionCases() {
 			t.Run(b.name+"/"+tc.name, func(t *testing.T) {
 				t.Parallel()
-				env, _ := econEnv(t, b, withResponseCache(), withMemberID(actorID))
+				env := econEnv(t, b, withResponseCache(), withMemberID(actorID))
 				plain := newTestEnv(t, withSim(env.sim)) // no cache at all
 				c := pickActionCandidate(t, env.sim, tc.pick)
 				target := otherJob(t, env.sim, c.Job.Shortcode)
@@ -473,7 +473,7 @@ func TestActionUnknownOutcomeInvalidates(t *testing.T) {
 		t.Run(b.name, func(t *testing.T) {
 			t.Parallel()
 			proxy := &staleProxy{}
-			env, _ := econEnv(t, b, withResponseCache(), withMemberID(actorID),
+			env := econEnv(t, b, withResponseCache(), withMemberID(actorID),
 				withSimProxy(func(h http.Handler) http.Handler { proxy.next = h; return proxy }))
 			c := pickActionCandidate(t, env.sim, qualifiedIn("Applied"))
 			const q = `query($id: ID!, $sc: String!) { candidate(id: $id) { stage latestActivity { id kind } }
@@ -851,7 +851,7 @@ func TestActionForms(t *testing.T) {
 	for _, b := range backends() {
 		t.Run(b.name, func(t *testing.T) {
 			t.Parallel()
-			env, _ := econEnv(t, b)
+			env := econEnv(t, b)
 			const q = `{ disqualificationReasons { id description candidateWithdrew position }
 				job(shortcode: "GROOV001") { stages { slug name kind position } members { id name collaborationRole } } }`
 			var out struct {
@@ -972,7 +972,7 @@ func TestTwoActionsInOneRequest(t *testing.T) {
 	for _, b := range backends() {
 		t.Run(b.name, func(t *testing.T) {
 			t.Parallel()
-			env, _ := econEnv(t, b, withMemberID(actorID))
+			env := econEnv(t, b, withMemberID(actorID))
 			c := pickActionCandidate(t, env.sim, qualifiedIn("Applied"))
 			const m = `mutation($id: ID!) {
 				a: moveCandidate(input: {id: $id, toStage: "interview"}) { candidate { stage latestActivity { kind } activities(first: 100) { nodes { id } } } }

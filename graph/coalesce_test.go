@@ -110,7 +110,7 @@ func TestSharedFetchSurvivesItsCallerHangingUp(t *testing.T) {
 			}
 			obs := &missSignal{kind: cache.KindCandidate, misses: make(chan struct{}, 2)}
 			firstDone := make(chan struct{})
-			env, _ := econEnv(t, b, withSimProxy(hold), withObserver(obs), withHandler(func(c Config) http.Handler {
+			env := econEnv(t, b, withSimProxy(hold), withObserver(obs), withHandler(func(c Config) http.Handler {
 				h := NewHandler(c)
 				return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 					if r.Header.Get(callerHeader) == "first" {
@@ -199,7 +199,7 @@ func TestResponseCacheRespectsRoles(t *testing.T) {
 			t.Parallel()
 			const roleHeader = "X-Test-Role"
 			roles := map[string]access.Role{"reader": access.RoleReader, "writer": access.RoleWriter}
-			env, _ := econEnv(t, b, withResponseCache(), withHandler(func(c Config) http.Handler {
+			env := econEnv(t, b, withResponseCache(), withHandler(func(c Config) http.Handler {
 				c.AccessRules = map[string]access.Role{"Query.candidate": access.RoleWriter}
 				h := NewHandler(c)
 				return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
@@ -27,53 +28,60 @@ import (
 // write invalidation, stale answers and extensions.cost, each on the
 // in-process cache and on Redis (REDIS_URL when set, else miniredis).
 
-// testClock is a settable clock shared by a cache store and the gateway.
-type testClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func newTestClock() *testClock { return &testClock{t: time.Now()} }
-
-func (c *testClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *testClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
 // backend is a cache backend the economy tests run on.
 type backend struct {
 	name string
-	// open returns a fresh store and namespace prefix of its own for t.
-	open func(t *testing.T, now func() time.Time) (cache.Store, string)
+	// server starts, outside any testing/synctest bubble, the server the
+	// store talks to: Redis (REDIS_URL when set, else miniredis), nil for
+	// the memory store. A server in the bubble would keep its clock from
+	// moving: its goroutines wait on the network.
+	server func(t testing.TB) *redistest.Server
+	// store returns a fresh store on srv, made for t (in a bubble or not)
+	// and closed when t ends, and a namespace prefix of its own.
+	store func(t *testing.T, srv *redistest.Server) (cache.Store, string)
 }
 
 func backends() []backend {
 	return []backend{
-		{"memory", func(t *testing.T, now func() time.Time) (cache.Store, string) {
-			return cache.NewMemory(0, cache.WithMemoryClock(now)), ""
+		{"memory", func(testing.TB) *redistest.Server { return nil }, func(t *testing.T, _ *redistest.Server) (cache.Store, string) {
+			m := cache.NewMemory(0)
+			t.Cleanup(m.Close)
+			return m, ""
 		}},
-		{"redis", func(t *testing.T, now func() time.Time) (cache.Store, string) {
-			srv := redistest.NewServer(t)
+		{"redis", redistest.NewServer, func(t *testing.T, srv *redistest.Server) (cache.Store, string) {
 			// A generous timeout: these tests count calls and must not see
 			// the breaker trip on a busy CI machine.
-			return cache.NewRedis(srv.Client, cache.WithClock(now), cache.WithTimeout(5*time.Second)), srv.Prefix
+			return cache.NewRedis(srv.NewClient(t), cache.WithTimeout(5*time.Second)), srv.Prefix
 		}},
 	}
 }
 
-// econEnv is a gateway with a cache of backend b and a settable clock.
-func econEnv(t *testing.T, b backend, opts ...envOption) (*testEnv, *testClock) {
+// econEnv is a gateway with a cache of backend b.
+func econEnv(t *testing.T, b backend, opts ...envOption) *testEnv {
 	t.Helper()
-	clock := newTestClock()
-	store, prefix := b.open(t, clock.Now)
-	return newTestEnv(t, append([]envOption{withCache(store, prefix), withClock(clock.Now)}, opts...)...), clock
+	store, prefix := b.store(t, b.server(t))
+	return newTestEnv(t, append([]envOption{withCache(store, prefix)}, opts...)...)
+}
+
+// econBubble runs f in a testing/synctest bubble on a gateway with a cache
+// of backend b, served in process (inBubble): f moves the time that decides
+// freshness with time.Sleep. Redis keeps its own clock (a real server's
+// cannot be moved): entries expire there on the server's time, not the
+// bubble's, so a test that sleeps past a fresh time still finds the
+// entries held.
+func econBubble(t *testing.T, b backend, f func(t *testing.T, env *testEnv), opts ...envOption) {
+	t.Helper()
+	srv := b.server(t)
+	synctest.Test(t, func(t *testing.T) {
+		store, prefix := b.store(t, srv)
+		env := newTestEnv(t, append([]envOption{withCache(store, prefix), inBubble()}, opts...)...)
+		// Before the store closes: the fetches that went on after their
+		// request ended (a shared fetch does, and then drops its lock in
+		// the store) run through their Workable timeouts on the bubble's
+		// clock and end, as the bubble requires.
+		t.Cleanup(func() { time.Sleep(time.Minute) })
+		f(t, env)
+	})
 }
 
 // extensions is the decoded extensions of a response.
@@ -102,7 +110,7 @@ func (e *testEnv) post(q string, v vars) (gqlResponse, error) {
 	if err != nil {
 		return gqlResponse{}, err
 	}
-	resp, err := http.Post(e.srv.URL+"/query", "application/json", bytes.NewReader(body))
+	resp, err := e.http.Post(e.url+"/query", "application/json", bytes.NewReader(body))
 	if err != nil {
 		return gqlResponse{}, err
 	}
@@ -179,7 +187,7 @@ func TestWorkableCallFigures(t *testing.T) {
 			for _, row := range rows {
 				t.Run(row.name, func(t *testing.T) {
 					t.Parallel()
-					env, _ := econEnv(t, b)
+					env := econEnv(t, b)
 					var v vars
 					if row.id {
 						v = vars{"id": env.sim.Candidates()[7].ID}
@@ -218,7 +226,7 @@ func TestIdenticalColdQueriesAtOnce(t *testing.T) {
 	for _, b := range backends() {
 		t.Run(b.name, func(t *testing.T) {
 			t.Parallel()
-			env, _ := econEnv(t, b)
+			env := econEnv(t, b)
 			c := env.sim.Candidates()[3]
 			reqs := make([]func() (gqlResponse, error), 10)
 			for i := range reqs {
@@ -274,7 +282,7 @@ func TestThirtyDistinctColdQueriesStayInBudget(t *testing.T) {
 		t.Run(b.name, func(t *testing.T) {
 			t.Parallel() // each subtest has its own simulator and budget
 			limiter := workable.NewWindowLimiter(clientBudget, simWindow, workable.WithMargin(0), workable.WithFixedLimit())
-			env, _ := econEnv(t, b, withClientOptions(workable.WithRateLimiter(limiter)))
+			env := econEnv(t, b, withClientOptions(workable.WithRateLimiter(limiter)))
 			env.sim.SetRateLimit(simBudget, simWindow)
 			cands := env.sim.Candidates()[:30]
 			reqs := make([]func() (gqlResponse, error), len(cands))
@@ -313,7 +321,7 @@ func TestTwoGatewaysShareOneBudget(t *testing.T) {
 			gateway := func(rdb redis.UniversalClient) *testEnv {
 				limiter := ratebudget.NewLimiter(rdb, budget, clientBudget, simWindow,
 					ratebudget.WithSafetyMargin(0), ratebudget.WithTimeout(5*time.Second), ratebudget.WithFixedLimit())
-				env, _ := econEnv(t, b, withSim(sim), withClientOptions(workable.WithRateLimiter(limiter)))
+				env := econEnv(t, b, withSim(sim), withClientOptions(workable.WithRateLimiter(limiter)))
 				return env
 			}
 			gws := []*testEnv{gateway(srv.Client), gateway(srv.NewClient(t))}
@@ -424,66 +432,70 @@ func redisAddr(t *testing.T, srv *redistest.Server) string {
 // is back, the cache is used again without a restart.
 func TestRedisStoppedMidRun(t *testing.T) {
 	t.Parallel()
+	// Redis and the proxy run outside the testing/synctest bubble, the
+	// gateway (served in process) and its Redis client in it.
 	srv := redistest.NewServer(t)
 	proxy := startProxy(t, redisAddr(t, srv))
-	rdb := redis.NewClient(&redis.Options{Addr: proxy.Addr(), ContextTimeoutEnabled: true, MaxRetries: -1})
-	t.Cleanup(func() { rdb.Close() })
-	clock := newTestClock()
-	// Generous timeouts: the store must still be healthy when Redis is cut,
-	// and a busy CI machine (2 cores, -race) can stall a Redis round trip
-	// for longer than a production-like 500 ms. Once the proxy is cut every
-	// Redis call fails at once (connections are closed and refused), so the
-	// timeouts do not slow the run down.
-	store := cache.NewRedis(rdb, cache.WithClock(clock.Now), cache.WithTimeout(5*time.Second), cache.WithCoolDown(time.Second))
-	ns := srv.Prefix + cache.Namespace(simulator.DemoSubdomain, simulator.DemoToken)
-	// While Redis is down the rate budget waits for it for one window (1 s
-	// here), then this only replica sends its share: the whole budget.
-	replicas := ratebudget.NewReplicas(rdb, ns+"replicas", nil)
-	if err := replicas.Beat(t.Context()); err != nil {
-		t.Fatal(err)
-	}
-	limiter := ratebudget.NewLimiter(rdb, ns+"rate", 1000, time.Second, ratebudget.WithTimeout(5*time.Second),
-		ratebudget.WithFixedLimit(), ratebudget.WithReplicas(replicas))
-	env := newTestEnv(t, withCache(store, srv.Prefix), withClock(clock.Now), withClientOptions(workable.WithRateLimiter(limiter)))
-
-	cands := env.sim.Candidates()
-	run := func(phase string, from, to int) []gqlResponse {
-		t.Helper()
-		var reqs []func() (gqlResponse, error)
-		for _, c := range cands[from:to] {
-			reqs = append(reqs, func() (gqlResponse, error) { return env.post(qNameAndDetail, vars{"id": c.ID}) })
+	synctest.Test(t, func(t *testing.T) {
+		rdb := redistest.Dial(t, proxy.Addr())
+		defer redistest.CloseInBubble(rdb)
+		// Generous timeouts: the store must still be healthy when Redis is
+		// cut, and a busy CI machine (2 cores, -race) can stall a Redis
+		// round trip for longer than a production-like 500 ms. Once the
+		// proxy is cut every Redis call fails at once (connections are
+		// closed and refused), so the timeouts do not slow the run down.
+		store := cache.NewRedis(rdb, cache.WithTimeout(5*time.Second), cache.WithCoolDown(time.Second))
+		ns := srv.Prefix + cache.Namespace(simulator.DemoSubdomain, simulator.DemoToken)
+		// While Redis is down the rate budget waits for it for one window
+		// (1 s here), then this only replica sends its share: the whole
+		// budget.
+		replicas := ratebudget.NewReplicas(rdb, ns+"replicas", nil)
+		if err := replicas.Beat(t.Context()); err != nil {
+			t.Fatal(err)
 		}
-		reqs = append(reqs, func() (gqlResponse, error) { return env.post(qListJobs, nil) })
-		resps := queryAll(t, reqs)
-		for i, r := range resps[:to-from] {
-			var out struct{ Candidate struct{ ID string } }
-			if err := json.Unmarshal(r.Data, &out); err != nil || out.Candidate.ID != cands[from+i].ID {
-				t.Errorf("%s: answer %d = %s", phase, i, r.Data)
+		limiter := ratebudget.NewLimiter(rdb, ns+"rate", 1000, time.Second, ratebudget.WithTimeout(5*time.Second),
+			ratebudget.WithFixedLimit(), ratebudget.WithReplicas(replicas))
+		env := newTestEnv(t, withCache(store, srv.Prefix), inBubble(), withClientOptions(workable.WithRateLimiter(limiter)))
+
+		cands := env.sim.Candidates()
+		run := func(phase string, from, to int) []gqlResponse {
+			t.Helper()
+			var reqs []func() (gqlResponse, error)
+			for _, c := range cands[from:to] {
+				reqs = append(reqs, func() (gqlResponse, error) { return env.post(qNameAndDetail, vars{"id": c.ID}) })
 			}
+			reqs = append(reqs, func() (gqlResponse, error) { return env.post(qListJobs, nil) })
+			resps := queryAll(t, reqs)
+			for i, r := range resps[:to-from] {
+				var out struct{ Candidate struct{ ID string } }
+				if err := json.Unmarshal(r.Data, &out); err != nil || out.Candidate.ID != cands[from+i].ID {
+					t.Errorf("%s: answer %d = %s", phase, i, r.Data)
+				}
+			}
+			return resps
 		}
-		return resps
-	}
-	run("before", 0, 10)
-	if !store.Healthy() {
-		t.Fatalf("the store is not healthy before Redis stops")
-	}
-	proxy.cut()
-	run("Redis down", 0, 20)
-	if store.Healthy() {
-		t.Errorf("the store still reports healthy with Redis gone")
-	}
+		run("before", 0, 10)
+		if !store.Healthy() {
+			t.Fatalf("the store is not healthy before Redis stops")
+		}
+		proxy.cut()
+		run("Redis down", 0, 20)
+		if store.Healthy() {
+			t.Errorf("the store still reports healthy with Redis gone")
+		}
 
-	proxy.restore()
-	clock.Advance(2 * time.Second) // past the breaker's cool-down
-	run("Redis back", 20, 25)
-	env.sim.ResetCounts()
-	resps := run("Redis back, warm", 20, 25)
-	if n := env.sim.TotalRequests(); n != 0 {
-		t.Errorf("after Redis came back, warm queries made %d Workable calls, want 0", n)
-	}
-	if ext := extensionsOf(t, resps[0]); ext.Cost.CacheHits == 0 {
-		t.Errorf("no cache hits once Redis is back: %+v", ext.Cost)
-	}
+		proxy.restore()
+		time.Sleep(2 * time.Second) // past the breaker's cool-down
+		run("Redis back", 20, 25)
+		env.sim.ResetCounts()
+		resps := run("Redis back, warm", 20, 25)
+		if n := env.sim.TotalRequests(); n != 0 {
+			t.Errorf("after Redis came back, warm queries made %d Workable calls, want 0", n)
+		}
+		if ext := extensionsOf(t, resps[0]); ext.Cost.CacheHits == 0 {
+			t.Errorf("no cache hits once Redis is back: %+v", ext.Cost)
+		}
+	})
 }
 
 // TestWritesInvalidateWhatTheyChange: after createCandidate the lists
@@ -509,7 +521,7 @@ func TestWritesInvalidateWhatTheyChange(t *testing.T) {
 }
 
 func testWriteInvalidation(t *testing.T, b backend, opts ...envOption) {
-	env, _ := econEnv(t, b, opts...)
+	env := econEnv(t, b, opts...)
 	var job workable.Job
 	for _, j := range env.sim.Jobs() {
 		if j.State == "published" {
@@ -639,34 +651,35 @@ func TestStaleRatherThanFailed(t *testing.T) {
 		for _, f := range faults {
 			t.Run(b.name+"/"+f.name, func(t *testing.T) {
 				t.Parallel()
-				env, clock := econEnv(t, b, f.opts...)
-				c := env.sim.Candidates()[5]
-				fresh := env.query(qNameAndDetail, vars{"id": c.ID})
-				if len(fresh.Errors) > 0 {
-					t.Fatalf("first query: %s", fresh.Raw)
-				}
-				clock.Advance(cache.DefaultTTLs().Candidate.Fresh * 2) // stale, still held
-				env.sim.InjectFault("GET /candidates/{id}", f.fault)
+				econBubble(t, b, func(t *testing.T, env *testEnv) {
+					c := env.sim.Candidates()[5]
+					fresh := env.query(qNameAndDetail, vars{"id": c.ID})
+					if len(fresh.Errors) > 0 {
+						t.Fatalf("first query: %s", fresh.Raw)
+					}
+					time.Sleep(cache.DefaultTTLs().Candidate.Fresh * 2) // stale, still held
+					env.sim.InjectFault("GET /candidates/{id}", f.fault)
 
-				resp := env.query(qNameAndDetail, vars{"id": c.ID})
-				if len(resp.Errors) > 0 {
-					t.Fatalf("stale copy not served: %s", resp.Raw)
-				}
-				if diff := cmp.Diff(string(fresh.Data), string(resp.Data)); diff != "" {
-					t.Errorf("stale answer differs (-fresh +stale):\n%s", diff)
-				}
-				ext := extensionsOf(t, resp)
-				want := extensions{Cost: upstream.Cost{WorkableCalls: ext.Cost.WorkableCalls, CacheMisses: 1, Stale: 1}, Stale: true,
-					StaleData: []upstream.StaleRef{{Kind: string(cache.KindCandidate), ID: env.econ.StaleID(cache.KindCandidate, upstream.DetailID(c.ID))}}}
-				if diff := cmp.Diff(want, ext); diff != "" {
-					t.Errorf("extensions mismatch (-want +got):\n%s", diff)
-				}
+					resp := env.query(qNameAndDetail, vars{"id": c.ID})
+					if len(resp.Errors) > 0 {
+						t.Fatalf("stale copy not served: %s", resp.Raw)
+					}
+					if diff := cmp.Diff(string(fresh.Data), string(resp.Data)); diff != "" {
+						t.Errorf("stale answer differs (-fresh +stale):\n%s", diff)
+					}
+					ext := extensionsOf(t, resp)
+					want := extensions{Cost: upstream.Cost{WorkableCalls: ext.Cost.WorkableCalls, CacheMisses: 1, Stale: 1}, Stale: true,
+						StaleData: []upstream.StaleRef{{Kind: string(cache.KindCandidate), ID: env.econ.StaleID(cache.KindCandidate, upstream.DetailID(c.ID))}}}
+					if diff := cmp.Diff(want, ext); diff != "" {
+						t.Errorf("extensions mismatch (-want +got):\n%s", diff)
+					}
 
-				// Nothing held: the failure is an error.
-				other := env.sim.Candidates()[6]
-				if r := env.query(qNameAndDetail, vars{"id": other.ID}); len(r.Errors) == 0 {
-					t.Errorf("a candidate never cached was answered during the outage: %s", r.Raw)
-				}
+					// Nothing held: the failure is an error.
+					other := env.sim.Candidates()[6]
+					if r := env.query(qNameAndDetail, vars{"id": other.ID}); len(r.Errors) == 0 {
+						t.Errorf("a candidate never cached was answered during the outage: %s", r.Raw)
+					}
+				}, f.opts...)
 			})
 		}
 	}
@@ -678,7 +691,7 @@ func TestCostExtension(t *testing.T) {
 	for _, b := range backends() {
 		t.Run(b.name, func(t *testing.T) {
 			t.Parallel()
-			env, _ := econEnv(t, b)
+			env := econEnv(t, b)
 			const q = `{ candidates(first: 5) { nodes { summary } } }`
 			steps := []struct {
 				name string
@@ -710,7 +723,7 @@ func TestResponseCache(t *testing.T) {
 	for _, b := range backends() {
 		t.Run(b.name, func(t *testing.T) {
 			t.Parallel()
-			env, _ := econEnv(t, b, withResponseCache())
+			env := econEnv(t, b, withResponseCache())
 			cands := env.sim.Candidates()
 			x, y := cands[1], cands[2]
 			mustHit := func(step string, q string, v vars, hit bool) gqlResponse {
@@ -767,7 +780,7 @@ func TestUncertainWriteInvalidates(t *testing.T) {
 	for _, b := range backends() {
 		t.Run(b.name, func(t *testing.T) {
 			t.Parallel()
-			env, _ := econEnv(t, b)
+			env := econEnv(t, b)
 			cands := env.sim.Candidates()
 			x, y := cands[0], cands[1]
 			for _, q := range []struct {
@@ -801,7 +814,7 @@ func TestListPageServesListFields(t *testing.T) {
 	for _, b := range backends() {
 		t.Run(b.name, func(t *testing.T) {
 			t.Parallel()
-			env, _ := econEnv(t, b)
+			env := econEnv(t, b)
 			c := env.sim.Candidates()[4]
 			env.mustQuery(qListJobs, nil, nil)
 			env.sim.ResetCounts()

@@ -12,11 +12,14 @@ package graph
 //	env.sim.ResetCounts(); ...; env.sim.RequestCount("GET /candidates/{id}")
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -46,9 +49,13 @@ type testEnv struct {
 	// registry holds the gateway's credentials: the default one, and any a
 	// test adds.
 	registry *credentials.Registry
-	srv      *httptest.Server
-	logs     *syncBuffer
-	hcfg     Config
+	// srv serves the gateway, nil when it is served in process (inBubble);
+	// url and http reach it either way.
+	srv  *httptest.Server
+	url  string
+	http *http.Client
+	logs *syncBuffer
+	hcfg Config
 }
 
 // envConfig collects the options of newTestEnv.
@@ -63,7 +70,6 @@ type envConfig struct {
 	store         cache.Store
 	prefix        string
 	responseCache bool
-	now           func() time.Time
 	observer      upstream.Observer
 	// credStore keeps the credentials added through the API (nil: in
 	// memory); accounts maps other subdomains to their Workable base URL.
@@ -77,6 +83,8 @@ type envConfig struct {
 	memberID string
 	// upstreamOpts change the upstream.Config further.
 	upstreamOpts []func(*upstream.Config)
+	// inBubble serves the gateway and the simulator in process.
+	inBubble bool
 }
 
 // withUpstream changes the upstream.Config of the env's credentials.
@@ -121,8 +129,11 @@ func withAccount(subdomain, baseURL string) envOption {
 // withResponseCache switches the whole-response cache on.
 func withResponseCache() envOption { return func(c *envConfig) { c.responseCache = true } }
 
-// withClock sets the clock that decides freshness.
-func withClock(now func() time.Time) envOption { return func(c *envConfig) { c.now = now } }
+// inBubble serves the gateway and the simulator in process (inProcess),
+// for a test in a testing/synctest bubble: a goroutine waiting on a socket
+// would keep the bubble's clock from moving. The test then moves the time
+// that decides freshness with time.Sleep.
+func inBubble() envOption { return func(c *envConfig) { c.inBubble = true } }
 
 // withSimProxy puts wrap in front of the simulator: the gateway talks to
 // wrap(sim.Handler()), e.g. a proxy that drops what the reference does not
@@ -171,21 +182,29 @@ func newTestEnv(t *testing.T, opts ...envOption) *testEnv {
 	if cfg.simWrap != nil {
 		simHandler = cfg.simWrap(simHandler)
 	}
-	simSrv := httptest.NewServer(simHandler)
-	t.Cleanup(simSrv.Close)
+	simURL := "http://workable.test"
+	var simOpts []workable.Option
+	if cfg.inBubble {
+		simOpts = append(simOpts, workable.WithHTTPClient(&http.Client{Transport: inProcess{simHandler}}))
+	} else {
+		simSrv := httptest.NewServer(simHandler)
+		t.Cleanup(simSrv.Close)
+		simURL = simSrv.URL
+	}
 
 	newClient := func(cr credentials.Credential) (*workable.Client, error) {
-		base := simSrv.URL + "/spi/v3/"
+		base := simURL + "/spi/v3/"
 		if b, ok := cfg.accounts[cr.Subdomain]; ok {
 			base = b
 		}
-		return workable.NewClient(cr.Subdomain, cr.Token, append([]workable.Option{
+		opts := append([]workable.Option{
 			workable.WithBaseURL(base),
 			// Generous: the tests count calls, they do not test the budget.
 			workable.WithRateLimiter(workable.NewWindowLimiter(100000, time.Second, workable.WithFixedLimit())),
 			workable.WithRetry(2, time.Millisecond, 2*time.Millisecond),
 			workable.WithRequestHook(upstream.CountWorkableCalls),
-		}, cfg.clientOpts...)...)
+		}, simOpts...)
+		return workable.NewClient(cr.Subdomain, cr.Token, append(opts, cfg.clientOpts...)...)
 	}
 	logs := &syncBuffer{}
 	logger := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
@@ -198,7 +217,6 @@ func newTestEnv(t *testing.T, opts ...envOption) *testEnv {
 		Cache:           cfg.store,
 		NamespacePrefix: cfg.prefix,
 		ResponseCache:   cfg.responseCache,
-		Now:             cfg.now,
 		Logger:          logger,
 		Observer:        cfg.observer,
 	}
@@ -231,9 +249,56 @@ func newTestEnv(t *testing.T, opts ...envOption) *testEnv {
 			inner.ServeHTTP(w, r.WithContext(ctx))
 		})
 	}
-	srv := httptest.NewServer(h)
-	t.Cleanup(srv.Close)
-	return &testEnv{t: t, sim: sim, client: econ.Client(), econ: econ, registry: registry, srv: srv, logs: logs, hcfg: hcfg}
+	env := &testEnv{t: t, sim: sim, client: econ.Client(), econ: econ, registry: registry, logs: logs, hcfg: hcfg}
+	if cfg.inBubble {
+		env.url, env.http = "http://gateway.test", &http.Client{Transport: inProcess{h}}
+	} else {
+		env.srv = httptest.NewServer(h)
+		t.Cleanup(env.srv.Close)
+		env.url, env.http = env.srv.URL, http.DefaultClient
+	}
+	return env
+}
+
+// inProcess is an http.RoundTripper that serves each request with h in the
+// calling goroutine, without sockets. A handler that hijacks the
+// connection (to drop it) makes the round trip fail as a connection lost
+// before any answer; one whose request's context ends makes it fail with
+// the context's error, as a real connection would.
+type inProcess struct{ h http.Handler }
+
+func (p inProcess) RoundTrip(req *http.Request) (*http.Response, error) {
+	if req.Body != nil {
+		defer req.Body.Close()
+	}
+	sr := req.Clone(req.Context())
+	if sr.Body == nil {
+		sr.Body = http.NoBody
+	}
+	sr.Host, sr.RequestURI, sr.RemoteAddr = req.URL.Host, req.URL.RequestURI(), "127.0.0.1:1"
+	rec := &hijackRecorder{ResponseRecorder: httptest.NewRecorder()}
+	p.h.ServeHTTP(rec, sr)
+	if err := req.Context().Err(); err != nil {
+		return nil, fmt.Errorf("in-process %s %s: %w", req.Method, req.URL.Path, err)
+	}
+	if rec.hijacked {
+		return nil, fmt.Errorf("in-process %s %s: connection dropped: %w", req.Method, req.URL.Path, io.ErrUnexpectedEOF)
+	}
+	return rec.Result(), nil
+}
+
+// hijackRecorder is a ResponseRecorder whose connection can be hijacked:
+// the handler gets one end of a pipe whose other end is closed.
+type hijackRecorder struct {
+	*httptest.ResponseRecorder
+	hijacked bool
+}
+
+func (r *hijackRecorder) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	r.hijacked = true
+	c, peer := net.Pipe()
+	_ = peer.Close()
+	return c, bufio.NewReadWriter(bufio.NewReader(c), bufio.NewWriter(c)), nil
 }
 
 // resolver returns a resolver over the env's default credential and the
@@ -297,7 +362,7 @@ func (e *testEnv) query(q string, v vars) gqlResponse {
 	if err != nil {
 		e.t.Fatalf("encode request: %v", err)
 	}
-	resp, err := http.Post(e.srv.URL+"/query", "application/json", bytes.NewReader(body))
+	resp, err := e.http.Post(e.url+"/query", "application/json", bytes.NewReader(body))
 	if err != nil {
 		e.t.Fatalf("POST /query: %v", err)
 	}
@@ -308,14 +373,14 @@ func (e *testEnv) query(q string, v vars) gqlResponse {
 // get sends a query with GET /query?query=….
 func (e *testEnv) get(q string) gqlResponse {
 	e.t.Helper()
-	req, err := http.NewRequest(http.MethodGet, e.srv.URL+"/query", nil)
+	req, err := http.NewRequest(http.MethodGet, e.url+"/query", nil)
 	if err != nil {
 		e.t.Fatal(err)
 	}
 	qs := req.URL.Query()
 	qs.Set("query", q)
 	req.URL.RawQuery = qs.Encode()
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := e.http.Do(req)
 	if err != nil {
 		e.t.Fatalf("GET /query: %v", err)
 	}

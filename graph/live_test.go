@@ -34,7 +34,7 @@ func TestJobDetailNeverBlanksListFields(t *testing.T) {
 		t.Run(b.name, func(t *testing.T) {
 			t.Parallel()
 			var answered atomic.Int64
-			env, _ := econEnv(t, b, withHandler(func(c Config) http.Handler {
+			env := econEnv(t, b, withHandler(func(c Config) http.Handler {
 				c.Extensions = append(c.Extensions, fastPathCount{"FastPathCount", &answered})
 				return NewHandler(c)
 			}))

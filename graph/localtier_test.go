@@ -20,7 +20,7 @@ func TestWarmRecordsNeedNoBatch(t *testing.T) {
 			t.Run(b.name+"/"+q.name, func(t *testing.T) {
 				t.Parallel()
 				batches := &batchRecorder{}
-				env, _ := econEnv(t, b, withUpstream(func(c *upstream.Config) { c.TracerProvider = batches }))
+				env := econEnv(t, b, withUpstream(func(c *upstream.Config) { c.TracerProvider = batches }))
 				env.mustQuery(q.query, nil, nil) // cold: fetched and stored
 				batched := extensionsOf(t, env.query(q.query, nil))
 				if batched.Cost.CacheHits == 0 || batched.Cost.WorkableCalls != 0 {
@@ -54,11 +54,10 @@ func TestReplicasSeeWritesAtOnce(t *testing.T) {
 	for _, b := range backends() {
 		t.Run(b.name, func(t *testing.T) {
 			t.Parallel()
-			clock := newTestClock()
-			store, prefix := b.open(t, clock.Now)
+			store, prefix := b.store(t, b.server(t))
 			sim := simulator.New()
 			replica := func() *testEnv {
-				return newTestEnv(t, withSim(sim), withCache(store, prefix), withClock(clock.Now))
+				return newTestEnv(t, withSim(sim), withCache(store, prefix))
 			}
 			a, other := replica(), replica()
 			target := sim.Candidates()[3]

@@ -79,65 +79,64 @@ func TestObserverAndRequestStatsFollowTheCost(t *testing.T) {
 			statsc <- s
 		})
 	}
-	clock := newTestClock()
-	store := cache.NewMemory(0, cache.WithMemoryClock(clock.Now))
-	env := newTestEnv(t, withCache(store, ""),
-		withClock(clock.Now), withResponseCache(), withObserver(obs), withHandler(wrap))
-	c := env.sim.Candidates()[3]
-	const q = `query CandidateDetail($id: ID!) { candidate(id: $id) { id name summary } }`
+	// In a testing/synctest bubble, whose clock time.Sleep moves.
+	econBubble(t, backends()[0], func(t *testing.T, env *testEnv) {
+		c := env.sim.Candidates()[3]
+		const q = `query CandidateDetail($id: ID!) { candidate(id: $id) { id name summary } }`
 
-	view := func(s *telemetry.RequestStats) statsView {
-		return statsView{s.OperationName, s.WorkableCalls.Load(), s.CacheHits.Load(), s.CacheMisses.Load(), s.Stale.Load()}
-	}
-	costView := func(r gqlResponse, op string) statsView {
-		ext := extensionsOf(t, r)
-		return statsView{op, ext.Cost.WorkableCalls, ext.Cost.CacheHits, ext.Cost.CacheMisses, ext.Stale}
-	}
+		view := func(s *telemetry.RequestStats) statsView {
+			return statsView{s.OperationName, s.WorkableCalls.Load(), s.CacheHits.Load(), s.CacheMisses.Load(), s.Stale.Load()}
+		}
+		costView := func(r gqlResponse, op string) statsView {
+			ext := extensionsOf(t, r)
+			return statsView{op, ext.Cost.WorkableCalls, ext.Cost.CacheHits, ext.Cost.CacheMisses, ext.Stale}
+		}
 
-	// Cold: the operation name comes from OperationNameExtension in the
-	// real server; without it the stats have none.
-	cold := env.query(q, vars{"id": c.ID})
-	if len(cold.Errors) > 0 {
-		t.Fatalf("cold: %s", cold.Raw)
-	}
-	if diff := cmp.Diff(costView(cold, ""), view(<-statsc)); diff != "" {
-		t.Errorf("cold: stats differ from extensions.cost (-cost +stats):\n%s", diff)
-	}
+		// Cold: the operation name comes from OperationNameExtension in the
+		// real server; without it the stats have none.
+		cold := env.query(q, vars{"id": c.ID})
+		if len(cold.Errors) > 0 {
+			t.Fatalf("cold: %s", cold.Raw)
+		}
+		if diff := cmp.Diff(costView(cold, ""), view(<-statsc)); diff != "" {
+			t.Errorf("cold: stats differ from extensions.cost (-cost +stats):\n%s", diff)
+		}
 
-	// Warm: the whole response from the response cache names its operation.
-	warm := env.query(q, vars{"id": c.ID})
-	if !extensionsOf(t, warm).ResponseCache {
-		t.Fatalf("warm query not answered from the response cache: %s", warm.Raw)
-	}
-	if diff := cmp.Diff(costView(warm, "CandidateDetail"), view(<-statsc)); diff != "" {
-		t.Errorf("warm: stats differ from extensions.cost (-cost +stats):\n%s", diff)
-	}
+		// Warm: the whole response from the response cache names its operation.
+		warm := env.query(q, vars{"id": c.ID})
+		if !extensionsOf(t, warm).ResponseCache {
+			t.Fatalf("warm query not answered from the response cache: %s", warm.Raw)
+		}
+		if diff := cmp.Diff(costView(warm, "CandidateDetail"), view(<-statsc)); diff != "" {
+			t.Errorf("warm: stats differ from extensions.cost (-cost +stats):\n%s", diff)
+		}
 
-	// Stale: Workable fails after the data and the response expired.
-	clock.Advance(cache.DefaultTTLs().Candidate.Fresh * 2)
-	env.sim.InjectFault("GET /candidates/{id}", simulator.Fault{Status: http.StatusServiceUnavailable})
-	stale := env.query(q, vars{"id": c.ID})
-	if !extensionsOf(t, stale).Stale {
-		t.Fatalf("no stale answer: %s", stale.Raw)
-	}
-	if diff := cmp.Diff(costView(stale, ""), view(<-statsc)); diff != "" {
-		t.Errorf("stale: stats differ from extensions.cost (-cost +stats):\n%s", diff)
-	}
+		// Stale: Workable fails after the data and the response expired.
+		time.Sleep(cache.DefaultTTLs().Candidate.Fresh * 2)
+		env.sim.InjectFault("GET /candidates/{id}", simulator.Fault{Status: http.StatusServiceUnavailable})
+		stale := env.query(q, vars{"id": c.ID})
+		if !extensionsOf(t, stale).Stale {
+			t.Fatalf("no stale answer: %s", stale.Raw)
+		}
+		if diff := cmp.Diff(costView(stale, ""), view(<-statsc)); diff != "" {
+			t.Errorf("stale: stats differ from extensions.cost (-cost +stats):\n%s", diff)
+		}
 
-	lookups, stales, requests := obs.snapshot()
-	kind := string(cache.KindCandidate)
-	wantLookups := map[string]int{
-		kind + "/miss":                       2, // cold, stale
-		string(cache.KindResponse) + "/miss": 2, // cold, stale (expired)
-		string(cache.KindResponse) + "/hit":  1, // warm
-	}
-	if diff := cmp.Diff(wantLookups, lookups); diff != "" {
-		t.Errorf("observed lookups (-want +got):\n%s", diff)
-	}
-	if diff := cmp.Diff(map[string]int{kind: 1}, stales); diff != "" {
-		t.Errorf("observed stale answers (-want +got):\n%s", diff)
-	}
-	if diff := cmp.Diff([]string{"CandidateDetail/ok"}, requests); diff != "" {
-		t.Errorf("requests observed outside gqlgen (-want +got):\n%s", diff)
-	}
+		lookups, stales, requests := obs.snapshot()
+		kind := string(cache.KindCandidate)
+		wantLookups := map[string]int{
+			kind + "/miss":                       2, // cold, stale
+			string(cache.KindResponse) + "/miss": 2, // cold, stale (expired)
+			string(cache.KindResponse) + "/hit":  1, // warm
+		}
+		if diff := cmp.Diff(wantLookups, lookups); diff != "" {
+			t.Errorf("observed lookups (-want +got):\n%s", diff)
+		}
+		if diff := cmp.Diff(map[string]int{kind: 1}, stales); diff != "" {
+			t.Errorf("observed stale answers (-want +got):\n%s", diff)
+		}
+		if diff := cmp.Diff([]string{"CandidateDetail/ok"}, requests); diff != "" {
+			t.Errorf("requests observed outside gqlgen (-want +got):\n%s", diff)
+		}
+	}, withResponseCache(), withObserver(obs), withHandler(wrap))
 }

@@ -298,7 +298,6 @@ type Limiter struct {
 	margin     time.Duration
 	timeout    time.Duration
 	poll       time.Duration
-	now        func() time.Time
 	coolDown   time.Duration
 	breaker    *redisconn.Breaker
 	queue      localQueue
@@ -395,18 +394,6 @@ func WithCoolDown(d time.Duration) Option {
 	return func(r *Limiter) { r.coolDown = d }
 }
 
-// WithClock makes the limiter read the time from now for its circuit
-// breaker, for the span of an outage and for turning a Rate's Reset into a
-// duration. Admission itself always uses the Redis server's clock, and
-// waits use real timers. Tests use it with a fake clock, because they need
-// real sockets (Redis, an address that refuses connections), which
-// testing/synctest cannot wait for.
-func WithClock(now func() time.Time) Option {
-	return func(r *Limiter) {
-		r.now = now
-	}
-}
-
 // WithFixedLimit pins the limiter to its own limit: the X-Rate-Limit-Limit
 // of responses is neither adopted nor written to Redis, and a limit adopted
 // by other replicas is ignored (WORKABLE_RATE_LIMIT).
@@ -443,7 +430,6 @@ func NewLimiter(client redis.UniversalClient, key string, limit int, window time
 		margin:     min(DefaultSafetyMargin, window/10),
 		timeout:    DefaultTimeout,
 		poll:       max(window/time.Duration(limit)/10, 5*time.Millisecond),
-		now:        time.Now,
 		coolDown:   redisconn.DefaultCoolDown,
 		logger:     slog.New(slog.DiscardHandler),
 		id:         hex.EncodeToString(id[:]),
@@ -452,10 +438,8 @@ func NewLimiter(client redis.UniversalClient, key string, limit int, window time
 		o(r)
 	}
 	r.known.Store(int64(limit))
-	r.breaker = redisconn.NewBreaker(r.now, r.coolDown)
-	r.queue.now = r.now
-	// The share waits in real time, whatever clock the breaker reads; its
-	// limit is set when it is used.
+	r.breaker = redisconn.NewBreaker(r.coolDown)
+	// The share's limit is set when it is used.
 	r.share = workable.NewWindowLimiter(1, window, workable.WithMargin(r.margin), workable.WithFixedLimit())
 	return r
 }
@@ -491,7 +475,7 @@ func (r *Limiter) Wait(ctx context.Context, p workable.Priority) error {
 			return r.waitShare(ctx, p, share)
 		}
 		workable.NotifyQueued(ctx)
-		now := r.now()
+		now := time.Now()
 		wait := max(retryAt.Sub(now), time.Millisecond)
 		if dl, ok := ctx.Deadline(); ok && time.Until(dl) < wait {
 			return &workable.BudgetError{NextSlot: now.Add(wait), Wait: wait}
@@ -509,7 +493,7 @@ func (r *Limiter) Wait(ctx context.Context, p workable.Priority) error {
 // outagePlan says what a caller does while Redis is unreachable: use the
 // share (> 0) or wait for Redis until retryAt.
 func (r *Limiter) outagePlan() (share int, retryAt time.Time) {
-	now := r.now()
+	now := time.Now()
 	r.outageMu.Lock()
 	defer r.outageMu.Unlock()
 	if r.since.IsZero() {
@@ -558,7 +542,7 @@ func (r *Limiter) waitShare(ctx context.Context, p workable.Priority, share int)
 	if err := r.share.Wait(ctx, p); err != nil {
 		return err
 	}
-	now := r.now()
+	now := time.Now()
 	r.outageMu.Lock()
 	r.shareSends = append(r.shareSends, now)
 	r.outageMu.Unlock()
@@ -584,7 +568,7 @@ func (r *Limiter) redis(ctx context.Context, fn func(context.Context) error) err
 
 // redisFailed records that Redis did not answer (the breaker knows).
 func (r *Limiter) redisFailed() {
-	now := r.now()
+	now := time.Now()
 	r.outageMu.Lock()
 	defer r.outageMu.Unlock()
 	if r.since.IsZero() {
@@ -633,7 +617,7 @@ return 0
 // share, the share's sends within the span and the phantom sends of the
 // other replicas' shares into the shared log.
 func (r *Limiter) reconcileOutage(ctx context.Context) error {
-	now := r.now()
+	now := time.Now()
 	span := r.window + r.margin
 	r.outageMu.Lock()
 	if !r.reconcile {
@@ -727,7 +711,7 @@ func (r *Limiter) waitShared(ctx context.Context, p workable.Priority) error {
 		if r.onRefuse != nil {
 			r.onRefuse(ctx, res.serverMs, p, res.wait)
 		}
-		local := r.now()
+		local := time.Now()
 		r.queue.delayed(w)
 		// Callers queued behind this one cannot go before this one's slot
 		// nor before the log lets them: fail those whose deadlines come
@@ -877,7 +861,7 @@ func (r *Limiter) Observe(rt workable.Rate) {
 	if rt.Reset.IsZero() || rt.Remaining > 0 {
 		return
 	}
-	d := min(rt.Reset.Sub(r.now())+r.margin, 2*r.window)
+	d := min(time.Until(rt.Reset)+r.margin, 2*r.window)
 	if d <= 0 {
 		return
 	}
@@ -890,7 +874,7 @@ func (r *Limiter) Observe(rt workable.Rate) {
 // adopt writes an announced limit to Redis for every replica, unless this
 // process wrote the same recently.
 func (r *Limiter) adopt(n int) {
-	now := r.now()
+	now := time.Now()
 	r.adoptMu.Lock()
 	fresh := n == r.adopted && now.Sub(r.adoptedAt) < adoptedLimitRefresh
 	r.adoptMu.Unlock()
@@ -933,7 +917,7 @@ func (r *Limiter) Budget(ctx context.Context) (workable.Budget, error) {
 	if err != nil {
 		return workable.Budget{}, fmt.Errorf("rate limiter budget: %w", err)
 	}
-	local := r.now()
+	local := time.Now()
 	serverMs, blockedMs := res[0], res[2]
 	toLocal := func(ms int64) time.Time { return local.Add(time.Duration(ms-serverMs) * time.Millisecond) }
 	b := workable.Budget{Limit: int(res[1]), Window: r.window}
@@ -978,7 +962,6 @@ type localQueue struct {
 	// picture is what the last refusal told of the log (nil before one),
 	// for telling a newcomer at once that it cannot be served in time.
 	picture *logPicture
-	now     func() time.Time
 
 	// order refuses the callers of a page ranked after one that could not
 	// be served in time (see workable.PageOrder).
@@ -1012,7 +995,7 @@ func (lq *localQueue) join(ctx context.Context, p workable.Priority) (*queued, e
 	defer lq.mu.Unlock()
 	w.Seq = lq.seq
 	lq.seq++
-	now := lq.now()
+	now := time.Now()
 	if lq.order.Behind(w.Rank, now) {
 		return nil, &workable.BudgetError{}
 	}
@@ -1041,7 +1024,7 @@ func (lq *localQueue) join(ctx context.Context, p workable.Priority) (*queued, e
 func (lq *localQueue) lateAt(w *queued) {
 	lq.mu.Lock()
 	defer lq.mu.Unlock()
-	lq.markLate(w, lq.now())
+	lq.markLate(w, time.Now())
 }
 
 // markLate is lateAt with lq.mu held.
@@ -1127,7 +1110,7 @@ func (lq *localQueue) project(p logPicture) {
 	if len(lq.waiters) < 2 {
 		return
 	}
-	now := lq.now()
+	now := time.Now()
 	kept := 1
 	for _, w := range lq.waiters[1:] {
 		// The head takes the first slot; w comes after the kept ones.

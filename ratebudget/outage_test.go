@@ -10,6 +10,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/workablegw/gateway/redisconn/redistest"
@@ -78,106 +79,114 @@ func (s *syncBuffer) String() string {
 }
 
 // TestLimiterOutageWaitsThenSharesThenReconciles walks one replica of three
-// through a Redis outage on a fake clock: for one span after the first
-// failure it sends nothing (callers wait for Redis); then it sends its share
-// of the limit (6 / 3 replicas = 2 per window) and not one more, saying so
-// in the log and the share hook; when Redis is back its two sends and the
-// other replicas' possible shares (2 × 2) are in the shared log before it
-// admits anything, so the shared budget stays spent for that window.
+// through a Redis outage in a testing/synctest bubble: for one span after
+// the first failure it sends nothing (callers wait for Redis); then it sends
+// its share of the limit (6 / 3 replicas = 2 per window) and not one more,
+// saying so in the log and the share hook; when Redis is back its two sends
+// and the other replicas' possible shares (2 × 2) are in the shared log
+// before it admits anything, so the shared budget stays spent for that
+// window. miniredis runs outside the bubble, on its own clock: admission
+// reads the server's TIME, so the bubble's clock moves only the limiter's
+// own spans and cool-downs.
 func TestLimiterOutageWaitsThenSharesThenReconciles(t *testing.T) {
 	const (
 		limit  = 6
 		window = 10 * time.Second
 	)
 	srv := redistest.Mini(t)
-	replicas := liveReplicas(t, srv, 3)
-	clock := newFakeClock()
-	var shares shareLog
-	var logs syncBuffer
-	var shareSends atomic.Int32
-	l := NewLimiter(srv.NewClient(t), srv.Prefix+"rate", limit, window,
-		WithFixedLimit(), WithReplicas(replicas), WithClock(clock.Now),
-		WithCoolDown(5*time.Millisecond), WithTimeout(500*time.Millisecond),
-		WithShareHook(shares.record), WithLogger(slog.New(slog.NewTextHandler(&logs, nil))),
-		func(l *Limiter) { l.onShareAdmit = func(time.Time) { shareSends.Add(1) } })
-	short := func() (context.Context, context.CancelFunc) {
-		return context.WithTimeout(t.Context(), 2*time.Second)
-	}
+	outside := redistest.Outside(t)
+	synctest.Test(t, func(t *testing.T) {
+		replicas := liveReplicas(t, srv, 3)
+		var shares shareLog
+		var logs syncBuffer
+		var shareSends atomic.Int32
+		rdb := redistest.Dial(t, srv.Mini.Addr())
+		defer redistest.CloseInBubble(rdb)
+		l := NewLimiter(rdb, srv.Prefix+"rate", limit, window,
+			WithFixedLimit(), WithReplicas(replicas),
+			WithCoolDown(5*time.Millisecond), WithTimeout(500*time.Millisecond),
+			WithShareHook(shares.record), WithLogger(slog.New(slog.NewTextHandler(&logs, nil))),
+			func(l *Limiter) { l.onShareAdmit = func(time.Time) { shareSends.Add(1) } })
+		short := func() (context.Context, context.CancelFunc) {
+			return context.WithTimeout(t.Context(), 2*time.Second)
+		}
 
-	ctx, cancel := short()
-	err := l.Wait(ctx, workable.PriorityRead)
-	cancel()
-	if err != nil {
-		t.Fatalf("Wait with Redis up: %v", err)
-	}
-	srv.Mini.Close()
-
-	// Within the span after the failure: nothing is sent.
-	ctx, cancel = context.WithTimeout(t.Context(), 300*time.Millisecond)
-	err = l.Wait(ctx, workable.PriorityRead)
-	cancel()
-	if err == nil {
-		t.Fatal("Wait within the first span of the outage admitted a send, want it to wait for Redis")
-	}
-	if !errors.Is(err, workable.ErrRateLimited) && !errors.Is(err, context.DeadlineExceeded) {
-		t.Errorf("Wait within the first span of the outage = %v, want ErrRateLimited or the deadline", err)
-	}
-	if n := shareSends.Load(); n != 0 {
-		t.Errorf("%d sends on the share within the first span, want 0", n)
-	}
-	if _, err := l.Budget(t.Context()); err == nil {
-		t.Error("Budget while waiting for Redis succeeded, want an error")
-	}
-
-	// After the span: the share, 2 per window, and no more.
-	clock.Advance(window + l.margin)
-	for i := range 2 {
 		ctx, cancel := short()
-		if err := l.Wait(ctx, workable.PriorityRead); err != nil {
-			t.Fatalf("Wait %d on the share: %v", i, err)
+		err := l.Wait(ctx, workable.PriorityRead)
+		cancel()
+		if err != nil {
+			t.Fatalf("Wait with Redis up: %v", err)
+		}
+		srv.Mini.Close()
+
+		// Within the span after the failure: nothing is sent.
+		ctx, cancel = context.WithTimeout(t.Context(), 300*time.Millisecond)
+		err = l.Wait(ctx, workable.PriorityRead)
+		cancel()
+		if err == nil {
+			t.Fatal("Wait within the first span of the outage admitted a send, want it to wait for Redis")
+		}
+		if !errors.Is(err, workable.ErrRateLimited) && !errors.Is(err, context.DeadlineExceeded) {
+			t.Errorf("Wait within the first span of the outage = %v, want ErrRateLimited or the deadline", err)
+		}
+		if n := shareSends.Load(); n != 0 {
+			t.Errorf("%d sends on the share within the first span, want 0", n)
+		}
+		if _, err := l.Budget(t.Context()); err == nil {
+			t.Error("Budget while waiting for Redis succeeded, want an error")
+		}
+
+		// After the span: the share, 2 per window, and no more.
+		time.Sleep(window + l.margin)
+		for i := range 2 {
+			ctx, cancel := short()
+			if err := l.Wait(ctx, workable.PriorityRead); err != nil {
+				t.Fatalf("Wait %d on the share: %v", i, err)
+			}
+			cancel()
+		}
+		ctx, cancel = short()
+		if err := l.Wait(ctx, workable.PriorityRead); !errors.Is(err, workable.ErrRateLimited) {
+			t.Errorf("third Wait on a share of 2 = %v, want ErrRateLimited", err)
 		}
 		cancel()
-	}
-	ctx, cancel = short()
-	if err := l.Wait(ctx, workable.PriorityRead); !errors.Is(err, workable.ErrRateLimited) {
-		t.Errorf("third Wait on a share of 2 = %v, want ErrRateLimited", err)
-	}
-	cancel()
-	if b, err := l.Budget(t.Context()); err != nil || b.Limit != 2 || b.Remaining != 0 {
-		t.Errorf("Budget on the share = %+v, %v; want limit 2, none remaining", b, err)
-	}
-	if got := shares.get(); len(got) != 1 || got[0] != 2 {
-		t.Errorf("share hook calls %v, want [2]", got)
-	}
-	if !strings.Contains(logs.String(), "share=2") || !strings.Contains(logs.String(), "replicas=3") {
-		t.Errorf("no warning naming the share and the replicas in the log:\n%s", logs.String())
-	}
+		if b, err := l.Budget(t.Context()); err != nil || b.Limit != 2 || b.Remaining != 0 {
+			t.Errorf("Budget on the share = %+v, %v; want limit 2, none remaining", b, err)
+		}
+		if got := shares.get(); len(got) != 1 || got[0] != 2 {
+			t.Errorf("share hook calls %v, want [2]", got)
+		}
+		if !strings.Contains(logs.String(), "share=2") || !strings.Contains(logs.String(), "replicas=3") {
+			t.Errorf("no warning naming the share and the replicas in the log:\n%s", logs.String())
+		}
 
-	// Redis is back: the share's 2 sends and 2 × 2 phantoms join the
-	// entry made before the outage, so the window is full.
-	if err := srv.Mini.Restart(); err != nil {
-		t.Fatalf("restart miniredis: %v", err)
-	}
-	clock.Advance(time.Second) // past the cool-down
-	var refused atomic.Int32
-	l.onRefuse = func(context.Context, int64, workable.Priority, time.Duration) { refused.Add(1) }
-	ctx, cancel = short()
-	err = l.Wait(ctx, workable.PriorityRead)
-	cancel()
-	// The fake clock makes the limiter misjudge the real deadline, so the
-	// caller may wait for it rather than fail at once: either way, refused.
-	if err == nil || refused.Load() == 0 {
-		t.Errorf("Wait once Redis is back = %v after %d refusals, want Redis to refuse (the outage's sends fill the window)", err, refused.Load())
-	}
-	if n, err := srv.Client.ZCard(t.Context(), l.logKey).Result(); err != nil || n != 1+2+4 {
-		t.Errorf("shared log holds %d entries (%v), want 7: 1 before the outage, 2 on the share, 4 for the other replicas' shares", n, err)
-	}
-	if got := shares.get(); len(got) != 2 || got[1] != 0 {
-		t.Errorf("share hook calls %v, want [2 0]", got)
-	}
-	if !strings.Contains(logs.String(), "back on the shared budget") {
-		t.Errorf("no line saying the replica is back on the shared budget:\n%s", logs.String())
-	}
+		// Redis is back: the share's 2 sends and 2 × 2 phantoms join the
+		// entry made before the outage, so the window is full. The
+		// restarted server's goroutines must not join the bubble.
+		outside(func() {
+			if err := srv.Mini.Restart(); err != nil {
+				t.Errorf("restart miniredis: %v", err)
+			}
+		})
+		time.Sleep(time.Second) // past the cool-down
+		var refused atomic.Int32
+		l.onRefuse = func(context.Context, int64, workable.Priority, time.Duration) { refused.Add(1) }
+		ctx, cancel = short()
+		err = l.Wait(ctx, workable.PriorityRead)
+		cancel()
+		if err == nil || refused.Load() == 0 {
+			t.Errorf("Wait once Redis is back = %v after %d refusals, want Redis to refuse (the outage's sends fill the window)", err, refused.Load())
+		}
+		if n, err := redistest.Dial(t, srv.Mini.Addr()).ZCard(t.Context(), l.logKey).Result(); err != nil || n != 1+2+4 {
+			t.Errorf("shared log holds %d entries (%v), want 7: 1 before the outage, 2 on the share, 4 for the other replicas' shares", n, err)
+		}
+		if got := shares.get(); len(got) != 2 || got[1] != 0 {
+			t.Errorf("share hook calls %v, want [2 0]", got)
+		}
+		if !strings.Contains(logs.String(), "back on the shared budget") {
+			t.Errorf("no line saying the replica is back on the shared budget:\n%s", logs.String())
+		}
+	})
 }
 
 // TestLimiterOutageWithoutReplicaCount: a replica that never reached Redis
@@ -194,29 +203,32 @@ func TestLimiterOutageWithoutReplicaCount(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			rdb := redistest.Dial(t, redistest.ClosedAddr(t))
-			clock := newFakeClock()
-			var sends atomic.Int32
-			opts := []Option{WithClock(clock.Now), WithCoolDown(5 * time.Millisecond), WithTimeout(20 * time.Millisecond),
-				func(l *Limiter) { l.onShareAdmit = func(time.Time) { sends.Add(1) } }}
-			if tt.replicas {
-				opts = append(opts, WithReplicas(NewReplicas(rdb, "replicas", nil)))
-			}
-			l := NewLimiter(rdb, "rate", 10, 10*time.Second, opts...)
-			ctx, cancel := context.WithTimeout(t.Context(), 100*time.Millisecond)
-			defer cancel()
-			if err := l.Wait(ctx, workable.PriorityRead); err == nil {
-				t.Error("Wait in the first span of the outage admitted a send")
-			}
-			clock.Advance(time.Hour)
-			for range 2 {
+			addr := redistest.ClosedAddr(t)
+			synctest.Test(t, func(t *testing.T) {
+				rdb := redistest.Dial(t, addr)
+				defer redistest.CloseInBubble(rdb)
+				var sends atomic.Int32
+				opts := []Option{WithCoolDown(5 * time.Millisecond), WithTimeout(20 * time.Millisecond),
+					func(l *Limiter) { l.onShareAdmit = func(time.Time) { sends.Add(1) } }}
+				if tt.replicas {
+					opts = append(opts, WithReplicas(NewReplicas(rdb, "replicas", nil)))
+				}
+				l := NewLimiter(rdb, "rate", 10, 10*time.Second, opts...)
 				ctx, cancel := context.WithTimeout(t.Context(), 100*time.Millisecond)
-				_ = l.Wait(ctx, workable.PriorityRead)
-				cancel()
-			}
-			if got := int(sends.Load()); got != tt.wantSends {
-				t.Errorf("%d sends on the share in one window, want %d", got, tt.wantSends)
-			}
+				defer cancel()
+				if err := l.Wait(ctx, workable.PriorityRead); err == nil {
+					t.Error("Wait in the first span of the outage admitted a send")
+				}
+				time.Sleep(time.Hour)
+				for range 2 {
+					ctx, cancel := context.WithTimeout(t.Context(), 100*time.Millisecond)
+					_ = l.Wait(ctx, workable.PriorityRead)
+					cancel()
+				}
+				if got := int(sends.Load()); got != tt.wantSends {
+					t.Errorf("%d sends on the share in one window, want %d", got, tt.wantSends)
+				}
+			})
 		})
 	}
 }

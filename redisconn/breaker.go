@@ -39,7 +39,6 @@ const DefaultCoolDown = time.Second
 // stays open for a cool-down, then lets calls through again; the first
 // success closes it. It is safe for concurrent use.
 type Breaker struct {
-	now      func() time.Time
 	coolDown time.Duration
 
 	mu sync.Mutex
@@ -48,26 +47,20 @@ type Breaker struct {
 	openUntil time.Time
 }
 
-// NewBreaker returns a closed breaker that reads the time from now (nil:
-// time.Now) and stays open for coolDown after each failure (<= 0:
-// DefaultCoolDown). now is the clock of the store or limiter it guards
-// (cache.WithClock, ratebudget.WithClock), whose tests need real sockets,
-// out of testing/synctest's reach.
-func NewBreaker(now func() time.Time, coolDown time.Duration) *Breaker {
-	if now == nil {
-		now = time.Now
-	}
+// NewBreaker returns a closed breaker that stays open for coolDown after
+// each failure (<= 0: DefaultCoolDown).
+func NewBreaker(coolDown time.Duration) *Breaker {
 	if coolDown <= 0 {
 		coolDown = DefaultCoolDown
 	}
-	return &Breaker{now: now, coolDown: coolDown}
+	return &Breaker{coolDown: coolDown}
 }
 
 // Allow reports whether a call may go to Redis now.
 func (b *Breaker) Allow() bool {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	return b.openUntil.IsZero() || !b.now().Before(b.openUntil)
+	return b.openUntil.IsZero() || !time.Now().Before(b.openUntil)
 }
 
 // RetryAt returns when the breaker lets calls through again: the end of the
@@ -90,7 +83,7 @@ func (b *Breaker) Success() {
 func (b *Breaker) Failure() {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	b.openUntil = b.now().Add(b.coolDown)
+	b.openUntil = time.Now().Add(b.coolDown)
 }
 
 // Healthy reports whether the last call to Redis succeeded.

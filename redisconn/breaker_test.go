@@ -15,7 +15,7 @@ import (
 func TestBreakerDoReadLateReadGetsItsOwnTimeout(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		const timeout = 250 * time.Millisecond
-		b := NewBreaker(nil, time.Minute)
+		b := NewBreaker(time.Minute)
 		calls := 0
 		err := b.DoRead(t.Context(), timeout, func(ctx context.Context) error {
 			calls++
@@ -61,7 +61,7 @@ func TestBreakerDoRead(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			b := NewBreaker(nil, time.Minute)
+			b := NewBreaker(time.Minute)
 			ctx, cancel := context.WithCancel(t.Context())
 			defer cancel()
 			calls := 0

@@ -42,7 +42,7 @@ func cachedFresh[V any](ctx context.Context, e *Economy, lk lookup) (V, bool) {
 func freshValue[V any](e *Economy, lk lookup, ents map[string]cache.Entry) (V, bool) {
 	var zero V
 	ent, ok := ents[lk.key]
-	if !ok || !ent.IsFresh(e.now()) {
+	if !ok || !ent.IsFresh(time.Now()) {
 		return zero, false
 	}
 	v, gen, err := decodeEntry[V](e, lk.key, ent)

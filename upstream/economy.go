@@ -59,7 +59,6 @@ type Economy struct {
 	// (ListsGenKey, JobsGenKey), which nearly every read checks.
 	listsGen, jobsGen string
 	ttls              cache.TTLs
-	now               func() time.Time
 	logger            *slog.Logger
 	// flights coalesces concurrent identical fetches across requests (see
 	// shared).
@@ -117,11 +116,6 @@ type Config struct {
 	// request's bytes and the namespace), invalidated per record by the same
 	// generations as the data. It needs Cache.
 	ResponseCache bool
-	// Now is the clock that decides freshness; nil means time.Now. Tests
-	// share a fake one with the cache store: they run the same scenario on
-	// the memory store and on Redis, which may be a real server over
-	// sockets (REDIS_URL), where testing/synctest cannot move time.
-	Now func() time.Time
 	// LoaderWait is how long a per-request dataloader collects keys before
 	// it makes its batch (one cache multi-get, then Workable for the
 	// misses); 0 or less means DefaultLoaderWait. Longer catches more of a
@@ -178,7 +172,6 @@ func New(cfg Config, cred Credential, client *workable.Client) *Economy {
 		store:      traceStore(cfg.Cache, cfg.TracerProvider),
 		ns:         cred.Namespace,
 		ttls:       cfg.TTLs,
-		now:        cfg.Now,
 		logger:     cfg.Logger,
 		responses:  cfg.ResponseCache && cfg.Cache != nil,
 		obs:        cfg.Observer,
@@ -195,9 +188,6 @@ func New(cfg Config, cred Credential, client *workable.Client) *Economy {
 	}
 	if e.ttls == (cache.TTLs{}) {
 		e.ttls = cache.DefaultTTLs()
-	}
-	if e.now == nil {
-		e.now = time.Now
 	}
 	if e.logger == nil {
 		e.logger = slog.New(slog.DiscardHandler)
@@ -432,7 +422,7 @@ func Batch[K comparable, V any](e *Economy, rs *Request, sp Spec[K, V]) dataload
 	return func(ctx context.Context, keys []K) []*dataloader.Result[*Pending[V]] {
 		ctx, span := e.startSpan(ctx, "dataloader "+string(sp.Kind),
 			cacheKindKey.String(string(sp.Kind)), batchSizeKey.Int(len(keys)), derivedKey.Bool(sp.Derived))
-		now := e.now()
+		now := time.Now()
 		lks := make([]lookup, len(keys))
 		want := make([]string, 0, 2*len(keys))
 		// locals holds the fresh values of the decoded tier: their shared

@@ -75,8 +75,10 @@ func hangupEconomyWith(t *testing.T, wk *countingWorkable, lim workable.RateLimi
 	if err != nil {
 		t.Fatal(err)
 	}
-	// A custom clock: no clean-up goroutine outliving the bubble.
-	e := New(Config{Cache: cache.NewMemory(0, cache.WithMemoryClock(time.Now)), LocalTierBytes: -1}, Credential{Nickname: "default", Namespace: "ns:"}, client)
+	// Closed when the bubble's test ends: no clean-up goroutine outliving it.
+	store := cache.NewMemory(0)
+	t.Cleanup(store.Close)
+	e := New(Config{Cache: store, LocalTierBytes: -1}, Credential{Nickname: "default", Namespace: "ns:"}, client)
 	get := func(ctx context.Context, id string) (*workable.Candidate, error) {
 		batch := Batch(e, &Request{}, Spec[string, *workable.Candidate]{Kind: cache.KindCandidate, ID: DetailID, Fetch: e.FetchCandidate})
 		return batch(ctx, []string{id})[0].Data.Wait()

@@ -155,7 +155,7 @@ func Local[K comparable, V any](ctx context.Context, e *Economy, rs *Request, sp
 	}
 	key := cache.Key(e.ns, sp.Kind, sp.ID(k))
 	le := e.local.get(key)
-	if le == nil || !e.now().Before(le.freshUntil) {
+	if le == nil || !time.Now().Before(le.freshUntil) {
 		return zero, false
 	}
 	v, ok := le.v.(V)

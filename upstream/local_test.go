@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/workablegw/gateway/cache"
@@ -94,44 +95,45 @@ func TestDecodeEntryReusesDecodedValues(t *testing.T) {
 // when the value is past its fresh time, or after a write of the request.
 func TestLocalNeedsTheCurrentGeneration(t *testing.T) {
 	t.Parallel()
-	start := time.Now()
-	var elapsed atomic.Int64
-	clock := func() time.Time { return start.Add(time.Duration(elapsed.Load())) }
-	store := cache.NewMemory(0, cache.WithMemoryClock(clock))
-	e := New(Config{Cache: store, Now: clock}, Credential{Nickname: "default", Namespace: "ns"}, nil)
-	sp := Spec[string, string]{Kind: cache.KindCandidateList, ID: func(k string) string { return k },
-		Gen: func(string) string { return e.ListsGenKey() }}
-	ctx := context.Background()
-	if err := store.SetMany(ctx, []cache.Item{genItem(e.ListsGenKey(), "g1")}); err != nil {
-		t.Fatal(err)
-	}
-	key := cache.Key(e.ns, sp.Kind, "page")
-	e.local.put(key, &localEntry{v: "cached page", gen: "g1", raw: []byte("x"), freshUntil: start.Add(time.Minute)})
+	synctest.Test(t, func(t *testing.T) {
+		start := time.Now()
+		store := cache.NewMemory(0)
+		defer store.Close()
+		e := New(Config{Cache: store}, Credential{Nickname: "default", Namespace: "ns"}, nil)
+		sp := Spec[string, string]{Kind: cache.KindCandidateList, ID: func(k string) string { return k },
+			Gen: func(string) string { return e.ListsGenKey() }}
+		ctx := context.Background()
+		if err := store.SetMany(ctx, []cache.Item{genItem(e.ListsGenKey(), "g1")}); err != nil {
+			t.Fatal(err)
+		}
+		key := cache.Key(e.ns, sp.Kind, "page")
+		e.local.put(key, &localEntry{v: "cached page", gen: "g1", raw: []byte("x"), freshUntil: start.Add(time.Minute)})
 
-	if v, ok := Local(ctx, e, &Request{econ: e}, sp, "page"); !ok || v != "cached page" {
-		t.Errorf("under its generation: %q, %v", v, ok)
-	}
-	if err := store.SetMany(ctx, []cache.Item{genItem(e.ListsGenKey(), "g2")}); err != nil {
-		t.Fatal(err)
-	}
-	if _, ok := Local(ctx, e, &Request{econ: e}, sp, "page"); ok {
-		t.Error("answered under a replaced generation")
-	}
-	rs := &Request{econ: e}
-	rs.noteGen(e.ListsGenKey(), "g1") // the request read g1 before
-	if _, ok := Local(ctx, e, rs, sp, "page"); !ok {
-		t.Error("a request that read g1 is not answered under g1")
-	}
-	rs.markWrote()
-	if _, ok := Local(ctx, e, rs, sp, "page"); ok {
-		t.Error("answered after a write of the request")
-	}
-	elapsed.Store(int64(2 * time.Minute))
-	rs = &Request{econ: e}
-	rs.noteGen(e.ListsGenKey(), "g1")
-	if _, ok := Local(ctx, e, rs, sp, "page"); ok {
-		t.Error("answered past the fresh time")
-	}
+		if v, ok := Local(ctx, e, &Request{econ: e}, sp, "page"); !ok || v != "cached page" {
+			t.Errorf("under its generation: %q, %v", v, ok)
+		}
+		if err := store.SetMany(ctx, []cache.Item{genItem(e.ListsGenKey(), "g2")}); err != nil {
+			t.Fatal(err)
+		}
+		if _, ok := Local(ctx, e, &Request{econ: e}, sp, "page"); ok {
+			t.Error("answered under a replaced generation")
+		}
+		rs := &Request{econ: e}
+		rs.noteGen(e.ListsGenKey(), "g1") // the request read g1 before
+		if _, ok := Local(ctx, e, rs, sp, "page"); !ok {
+			t.Error("a request that read g1 is not answered under g1")
+		}
+		rs.markWrote()
+		if _, ok := Local(ctx, e, rs, sp, "page"); ok {
+			t.Error("answered after a write of the request")
+		}
+		time.Sleep(2 * time.Minute)
+		rs = &Request{econ: e}
+		rs.noteGen(e.ListsGenKey(), "g1")
+		if _, ok := Local(ctx, e, rs, sp, "page"); ok {
+			t.Error("answered past the fresh time")
+		}
+	})
 }
 
 // TestWritesEndLocalAnswers: each write path marks the request in its

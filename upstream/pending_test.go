@@ -35,11 +35,13 @@ func (h heldReads) GetMany(ctx context.Context, keys []string) (map[string]cache
 // heldEconomy returns an economy whose cache holds the single-key reads of
 // the candidate id until release is called, a rate limiter recording the
 // arrivals, and a spec of candidates fetched through that limiter. It must
-// be called in a testing/synctest bubble: the cache has a custom clock and
-// the economy no decoded tier, so that no clean-up goroutine outlives it.
-func heldEconomy(id string) (e *Economy, lim *arrivals, sp Spec[string, string], release func()) {
+// be called in a testing/synctest bubble, whose test closes the cache when it
+// ends, so that no clean-up goroutine outlives the bubble.
+func heldEconomy(t *testing.T, id string) (e *Economy, lim *arrivals, sp Spec[string, string], release func()) {
 	ns := "ns:"
-	held := heldReads{Store: cache.NewMemory(0, cache.WithMemoryClock(time.Now)), key: cache.Key(ns, cache.KindCandidate, DetailID(id)),
+	store := cache.NewMemory(0)
+	t.Cleanup(store.Close)
+	held := heldReads{Store: store, key: cache.Key(ns, cache.KindCandidate, DetailID(id)),
 		release: make(chan struct{})}
 	e = New(Config{Cache: held, LocalTierBytes: -1}, Credential{Nickname: "default", Namespace: ns}, nil)
 	lim = &arrivals{}
@@ -59,7 +61,7 @@ func heldEconomy(id string) (e *Economy, lim *arrivals, sp Spec[string, string],
 func TestCallsJoinTheLimiterInRankOrderAcrossBatches(t *testing.T) {
 	t.Parallel()
 	synctest.Test(t, func(t *testing.T) {
-		e, lim, sp, release := heldEconomy("c2")
+		e, lim, sp, release := heldEconomy(t, "c2")
 		rs := &Request{}
 		detail := NewLoader(e, rs, sp)
 		sp.Kind = cache.KindActivities
@@ -93,7 +95,7 @@ func TestCallsJoinTheLimiterInRankOrderAcrossBatches(t *testing.T) {
 func TestJoinOrderNeverWaitsForALaterKeyOfItsBatch(t *testing.T) {
 	t.Parallel()
 	synctest.Test(t, func(t *testing.T) {
-		e, lim, sp, release := heldEconomy("a")
+		e, lim, sp, release := heldEconomy(t, "a")
 		detail := NewLoader(e, &Request{}, sp)
 		ctx := t.Context()
 		rank := func(r ...int64) func() workable.Rank { return func() workable.Rank { return r } }

@@ -185,7 +185,7 @@ func (e *Economy) serveCachedResponse(w http.ResponseWriter, ctx context.Context
 		return "", false
 	}
 	ent, found := entries[key]
-	if !found || !ent.IsFresh(e.now()) {
+	if !found || !ent.IsFresh(time.Now()) {
 		return "", false
 	}
 	stored, decoded := decodeResponse(ent.Value)
@@ -220,7 +220,7 @@ func (e *Economy) serveCachedResponse(w http.ResponseWriter, ctx context.Context
 func (e *Economy) storeResponse(ctx context.Context, key string, rs *Request, cw *captureWriter) {
 	rs.mu.Lock()
 	cacheable := rs.query && !rs.uncacheable && !rs.freshUntil.IsZero()
-	freshFor := rs.freshUntil.Sub(e.now())
+	freshFor := time.Until(rs.freshUntil)
 	deps, op := rs.deps, rs.operation
 	rs.mu.Unlock()
 	if !cacheable || cw.status != http.StatusOK || freshFor < time.Second {

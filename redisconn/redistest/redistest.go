@@ -137,3 +137,25 @@ func deletePrefix(ctx context.Context, c redis.UniversalClient, prefix string) e
 	}
 	return nil
 }
+
+// Outside returns a function that runs fn on a goroutine started now,
+// outside any testing/synctest bubble, and waits for it. A test in a bubble
+// uses it for what must not join the bubble: restarting the embedded
+// server (Mini.Restart), whose goroutines wait on the network and would
+// keep the bubble's clock from moving and the bubble from ending. Call it
+// before synctest.Test; the goroutine ends with the test.
+func Outside(t testing.TB) func(fn func()) {
+	t.Helper()
+	fns, done := make(chan func()), make(chan struct{})
+	go func() {
+		for fn := range fns {
+			fn()
+			done <- struct{}{}
+		}
+	}()
+	t.Cleanup(func() { close(fns) })
+	return func(fn func()) {
+		fns <- fn
+		<-done
+	}
+}
