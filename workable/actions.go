@@ -230,22 +230,19 @@ func (s *CandidatesService) transfer(ctx context.Context, op, route, verb, id st
 // action sends one action on the candidate id (the path
 // /candidates/{id}/{verb}) and returns the answer's body, which callers
 // read leniently: any 2xx is success, whatever its body.
-func (c *Client) action(ctx context.Context, op, route, id, method, verb string, body any) ([]byte, *Response, error) {
+func (c *Client) action(ctx context.Context, op, route, id, method, verb string, body any) (_ []byte, _ *Response, err error) {
 	if err := pathParam("candidate id", id); err != nil {
 		return nil, nil, fmt.Errorf("%s: %w", op, err)
 	}
-	k, err := newCall(method, route, c.endpoint("candidates", id, verb), body)
+	defer wrapError(&err, op, id)
+	resp, err := c.send(ctx, method, route, c.endpoint("candidates", id, verb), body, nil)
 	if err != nil {
-		return nil, nil, fmt.Errorf("%s %s: %w", op, id, err)
-	}
-	resp, err := c.do(ctx, k, nil)
-	if err != nil {
-		return nil, resp, fmt.Errorf("%s %s: %w", op, id, err)
+		return nil, resp, err
 	}
 	// do has replaced the body with an in-memory copy, already bounded.
 	data, err := io.ReadAll(resp.Body)
 	if err != nil {
-		return nil, resp, fmt.Errorf("%s %s: read the answer: %w", op, id, err)
+		return nil, resp, fmt.Errorf("read the answer: %w", err)
 	}
 	return data, resp, nil
 }

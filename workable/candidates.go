@@ -42,31 +42,19 @@ type candidateBody struct {
 // List lists one page of candidates (basic fields only), oldest first
 // (API.md §3, GET /candidates). The Response's NextURL and NextSinceID point
 // at the next page; see Walk.
-func (s *CandidatesService) List(ctx context.Context, opts *CandidateListOptions) ([]*Candidate, *Response, error) {
-	u := s.client.endpoint("candidates")
-	u.RawQuery = queryValues(opts).Encode()
-	cands, resp, err := list[*Candidate](ctx, s.client, "GET /candidates", u, "candidates")
-	if err != nil {
-		return nil, resp, fmt.Errorf("list candidates: %w", err)
-	}
-	return cands, resp, nil
+func (s *CandidatesService) List(ctx context.Context, opts *CandidateListOptions) (_ []*Candidate, _ *Response, err error) {
+	defer wrapError(&err, "list candidates", "")
+	return list[*Candidate](ctx, s.client, "GET /candidates", s.client.endpointQuery(opts, "candidates"), "candidates")
 }
 
 // Get fetches one candidate with its detail fields (API.md §3,
 // GET /candidates/:id; the body is wrapped in "candidate").
-func (s *CandidatesService) Get(ctx context.Context, id string) (*Candidate, *Response, error) {
+func (s *CandidatesService) Get(ctx context.Context, id string) (_ *Candidate, _ *Response, err error) {
 	if err := pathParam("candidate id", id); err != nil {
 		return nil, nil, fmt.Errorf("get candidate: %w", err)
 	}
-	k, err := newCall(http.MethodGet, "GET /candidates/{id}", s.client.endpoint("candidates", id), nil)
-	if err != nil {
-		return nil, nil, fmt.Errorf("get candidate %s: %w", id, err)
-	}
-	cand, resp, err := s.client.doCandidate(ctx, k)
-	if err != nil {
-		return nil, resp, fmt.Errorf("get candidate %s: %w", id, err)
-	}
-	return cand, resp, nil
+	defer wrapError(&err, "get candidate", id)
+	return s.client.candidate(ctx, http.MethodGet, "GET /candidates/{id}", s.client.endpoint("candidates", id), nil)
 }
 
 // Create adds a candidate to the job with the given shortcode (API.md §4,
@@ -74,13 +62,14 @@ func (s *CandidatesService) Get(ctx context.Context, id string) (*Candidate, *Re
 // candidate as sourced and puts it in the sourced stage. Any 2xx is success.
 // A duplicate email in the job is an error matching ErrAlreadyExists; a 5xx
 // or timeout matches ErrOutcomeUnknown and is not retried.
-func (s *CandidatesService) Create(ctx context.Context, shortcode string, c *NewCandidate, opts *CreateCandidateOptions) (*Candidate, *Response, error) {
+func (s *CandidatesService) Create(ctx context.Context, shortcode string, c *NewCandidate, opts *CreateCandidateOptions) (_ *Candidate, _ *Response, err error) {
 	if err := pathParam("shortcode", shortcode); err != nil {
 		return nil, nil, fmt.Errorf("create candidate: %w", err)
 	}
 	if c == nil {
 		return nil, nil, errors.New("create candidate: nil candidate")
 	}
+	defer wrapError(&err, "create candidate in job", shortcode)
 	u := s.client.endpoint("jobs", shortcode, "candidates")
 	body := struct {
 		Sourced   *bool         `json:"sourced,omitempty"`
@@ -92,61 +81,43 @@ func (s *CandidatesService) Create(ctx context.Context, shortcode string, c *New
 			u.RawQuery = url.Values{"stage": {opts.Stage}}.Encode()
 		}
 	}
-	k, err := newCall(http.MethodPost, "POST /jobs/{shortcode}/candidates", u, body)
-	if err != nil {
-		return nil, nil, fmt.Errorf("create candidate in job %s: %w", shortcode, err)
-	}
-	cand, resp, err := s.client.doCandidate(ctx, k)
-	if err != nil {
-		return nil, resp, fmt.Errorf("create candidate in job %s: %w", shortcode, err)
-	}
-	return cand, resp, nil
+	return s.client.candidate(ctx, http.MethodPost, "POST /jobs/{shortcode}/candidates", u, body)
 }
 
 // Update changes exactly the fields set in p (API.md §5, PATCH
 // /candidates/:id): the four list fields replace the stored lists wholesale.
 // It returns the updated candidate. A 5xx or timeout matches
 // ErrOutcomeUnknown and is not retried.
-func (s *CandidatesService) Update(ctx context.Context, id string, p CandidatePatch) (*Candidate, *Response, error) {
+func (s *CandidatesService) Update(ctx context.Context, id string, p CandidatePatch) (_ *Candidate, _ *Response, err error) {
 	if err := pathParam("candidate id", id); err != nil {
 		return nil, nil, fmt.Errorf("update candidate: %w", err)
 	}
+	defer wrapError(&err, "update candidate", id)
 	// CandidatePatch.MarshalJSON produces the {"candidate": {...}} body.
-	k, err := newCall(http.MethodPatch, "PATCH /candidates/{id}", s.client.endpoint("candidates", id), p)
-	if err != nil {
-		return nil, nil, fmt.Errorf("update candidate %s: %w", id, err)
-	}
-	cand, resp, err := s.client.doCandidate(ctx, k)
-	if err != nil {
-		return nil, resp, fmt.Errorf("update candidate %s: %w", id, err)
-	}
-	return cand, resp, nil
+	return s.client.candidate(ctx, http.MethodPatch, "PATCH /candidates/{id}", s.client.endpoint("candidates", id), p)
 }
 
 // ListActivities lists one page of a candidate's activity stream (API.md §6,
 // GET /candidates/:id/activities). Paging is followed like the other lists.
-func (s *CandidatesService) ListActivities(ctx context.Context, id string, opts *ActivityListOptions) ([]*Activity, *Response, error) {
+func (s *CandidatesService) ListActivities(ctx context.Context, id string, opts *ActivityListOptions) (_ []*Activity, _ *Response, err error) {
 	if err := pathParam("candidate id", id); err != nil {
 		return nil, nil, fmt.Errorf("list activities: %w", err)
 	}
-	u := s.client.endpoint("candidates", id, "activities")
-	u.RawQuery = queryValues(opts).Encode()
-	acts, resp, err := list[*Activity](ctx, s.client, "GET /candidates/{id}/activities", u, "activities")
-	if err != nil {
-		return nil, resp, fmt.Errorf("list activities of candidate %s: %w", id, err)
-	}
-	return acts, resp, nil
+	defer wrapError(&err, "list activities of candidate", id)
+	u := s.client.endpointQuery(opts, "candidates", id, "activities")
+	return list[*Activity](ctx, s.client, "GET /candidates/{id}/activities", u, "activities")
 }
 
-// doCandidate sends k and unwraps the "candidate" key of the answer.
-func (c *Client) doCandidate(ctx context.Context, k call) (*Candidate, *Response, error) {
-	var body candidateBody
-	resp, err := c.do(ctx, k, &body)
+// candidate sends one call whose answer is a candidate, and unwraps the
+// "candidate" key of the answer.
+func (c *Client) candidate(ctx context.Context, method, route string, u *url.URL, body any) (*Candidate, *Response, error) {
+	var answer candidateBody
+	resp, err := c.send(ctx, method, route, u, body, &answer)
 	if err != nil {
 		return nil, resp, err
 	}
-	if body.Candidate == nil {
-		return nil, resp, &requestError{route: k.route, msg: `response has no "candidate"`, unavailable: true}
+	if answer.Candidate == nil {
+		return nil, resp, &requestError{route: route, msg: `response has no "candidate"`, unavailable: true}
 	}
-	return body.Candidate, resp, nil
+	return answer.Candidate, resp, nil
 }

@@ -313,6 +313,13 @@ func (c *Client) sameOrigin(u *url.URL) bool {
 	return strings.EqualFold(u.Scheme, c.baseURL.Scheme) && strings.EqualFold(u.Host, c.baseURL.Host)
 }
 
+// endpointQuery is endpoint with the query options opts (see queryValues).
+func (c *Client) endpointQuery(opts any, segments ...string) *url.URL {
+	u := c.endpoint(segments...)
+	u.RawQuery = queryValues(opts).Encode()
+	return u
+}
+
 // endpoint resolves a path relative to the base URL; each segment is escaped.
 func (c *Client) endpoint(segments ...string) *url.URL {
 	esc := make([]string, len(segments))
@@ -345,6 +352,40 @@ func newCall(method, route string, u *url.URL, body any) (call, error) {
 		k.body = b
 	}
 	return k, nil
+}
+
+// send makes one call: method on u with body (encoded as JSON unless nil),
+// its answer decoded into into (unless nil), as do does.
+func (c *Client) send(ctx context.Context, method, route string, u *url.URL, body, into any) (*Response, error) {
+	k, err := newCall(method, route, u, body)
+	if err != nil {
+		return nil, err
+	}
+	return c.do(ctx, k, into)
+}
+
+// get fetches u and decodes the answer into a new T.
+func get[T any](ctx context.Context, c *Client, route string, u *url.URL) (*T, *Response, error) {
+	v := new(T)
+	resp, err := c.send(ctx, http.MethodGet, route, u, nil, v)
+	if err != nil {
+		return nil, resp, err
+	}
+	return v, resp, nil
+}
+
+// wrapError prefixes the error *errp, when there is one, with what was
+// being done: op, then the id or shortcode it was done to unless id is ""
+// ("get job GROOV005: …"). The endpoint methods defer it once their
+// arguments are checked.
+func wrapError(errp *error, op, id string) {
+	if *errp == nil {
+		return
+	}
+	if id != "" {
+		op += " " + id
+	}
+	*errp = fmt.Errorf("%s: %w", op, *errp)
 }
 
 // do sends k, waiting for the rate limiter before every attempt, retrying

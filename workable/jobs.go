@@ -3,7 +3,6 @@ package workable
 import (
 	"context"
 	"fmt"
-	"net/http"
 	"time"
 )
 
@@ -36,32 +35,19 @@ type JobListOptions struct {
 
 // List lists one page of jobs, oldest first (API.md §2, GET /jobs). The
 // Response's NextURL and NextSinceID point at the next page; see Walk.
-func (s *JobsService) List(ctx context.Context, opts *JobListOptions) ([]*Job, *Response, error) {
-	u := s.client.endpoint("jobs")
-	u.RawQuery = queryValues(opts).Encode()
-	jobs, resp, err := list[*Job](ctx, s.client, "GET /jobs", u, "jobs")
-	if err != nil {
-		return nil, resp, fmt.Errorf("list jobs: %w", err)
-	}
-	return jobs, resp, nil
+func (s *JobsService) List(ctx context.Context, opts *JobListOptions) (_ []*Job, _ *Response, err error) {
+	defer wrapError(&err, "list jobs", "")
+	return list[*Job](ctx, s.client, "GET /jobs", s.client.endpointQuery(opts, "jobs"), "jobs")
 }
 
 // Get fetches one job with its detail fields (API.md §3, GET /jobs/:shortcode;
 // the body is the job itself, not wrapped).
-func (s *JobsService) Get(ctx context.Context, shortcode string) (*Job, *Response, error) {
+func (s *JobsService) Get(ctx context.Context, shortcode string) (_ *Job, _ *Response, err error) {
 	if err := pathParam("shortcode", shortcode); err != nil {
 		return nil, nil, fmt.Errorf("get job: %w", err)
 	}
-	k, err := newCall(http.MethodGet, "GET /jobs/{shortcode}", s.client.endpoint("jobs", shortcode), nil)
-	if err != nil {
-		return nil, nil, fmt.Errorf("get job %s: %w", shortcode, err)
-	}
-	job := new(Job)
-	resp, err := s.client.do(ctx, k, job)
-	if err != nil {
-		return nil, resp, fmt.Errorf("get job %s: %w", shortcode, err)
-	}
-	return job, resp, nil
+	defer wrapError(&err, "get job", shortcode)
+	return get[Job](ctx, s.client, "GET /jobs/{shortcode}", s.client.endpoint("jobs", shortcode))
 }
 
 // ListActivities lists one page of a job's activity stream (API.md §6, GET
@@ -69,30 +55,23 @@ func (s *JobsService) Get(ctx context.Context, shortcode string) (*Job, *Respons
 // activity is about and "opened" actions; live ones page through
 // …/jobs/X/activities?limit=50&since_id=… (API.md §10). Paging is followed
 // like the other lists; see Walk.
-func (s *JobsService) ListActivities(ctx context.Context, shortcode string, opts *ActivityListOptions) ([]*Activity, *Response, error) {
+func (s *JobsService) ListActivities(ctx context.Context, shortcode string, opts *ActivityListOptions) (_ []*Activity, _ *Response, err error) {
 	if err := pathParam("shortcode", shortcode); err != nil {
 		return nil, nil, fmt.Errorf("list job activities: %w", err)
 	}
-	u := s.client.endpoint("jobs", shortcode, "activities")
-	u.RawQuery = queryValues(opts).Encode()
-	acts, resp, err := list[*Activity](ctx, s.client, "GET /jobs/{shortcode}/activities", u, "activities")
-	if err != nil {
-		return nil, resp, fmt.Errorf("list activities of job %s: %w", shortcode, err)
-	}
-	return acts, resp, nil
+	defer wrapError(&err, "list activities of job", shortcode)
+	u := s.client.endpointQuery(opts, "jobs", shortcode, "activities")
+	return list[*Activity](ctx, s.client, "GET /jobs/{shortcode}/activities", u, "activities")
 }
 
 // ListStages lists the stages of one job's pipeline (API.md §9, GET
 // /jobs/:shortcode/stages; same shape as GET /stages). The list is not paged.
-func (s *JobsService) ListStages(ctx context.Context, shortcode string) ([]*Stage, *Response, error) {
+func (s *JobsService) ListStages(ctx context.Context, shortcode string) (_ []*Stage, _ *Response, err error) {
 	if err := pathParam("shortcode", shortcode); err != nil {
 		return nil, nil, fmt.Errorf("list job stages: %w", err)
 	}
-	stages, resp, err := array[*Stage](ctx, s.client, "GET /jobs/{shortcode}/stages", s.client.endpoint("jobs", shortcode, "stages"), "stages")
-	if err != nil {
-		return nil, resp, fmt.Errorf("list stages of job %s: %w", shortcode, err)
-	}
-	return stages, resp, nil
+	defer wrapError(&err, "list stages of job", shortcode)
+	return array[*Stage](ctx, s.client, "GET /jobs/{shortcode}/stages", s.client.endpoint("jobs", shortcode, "stages"), "stages")
 }
 
 // ListMembers lists the members who collaborate on a job, each with its
@@ -100,14 +79,10 @@ func (s *JobsService) ListStages(ctx context.Context, shortcode string) ([]*Stag
 // reference shows neither the envelope nor paging of this list, so a bare
 // array and a {"members": […]} page are both read, and a page's
 // paging.next is followed like the other lists (see Walk).
-func (s *JobsService) ListMembers(ctx context.Context, shortcode string) ([]*Member, *Response, error) {
+func (s *JobsService) ListMembers(ctx context.Context, shortcode string) (_ []*Member, _ *Response, err error) {
 	if err := pathParam("shortcode", shortcode); err != nil {
 		return nil, nil, fmt.Errorf("list job members: %w", err)
 	}
-	members, resp, err := listOrArray[*Member](ctx, s.client, "GET /jobs/{shortcode}/members",
-		s.client.endpoint("jobs", shortcode, "members"), "members")
-	if err != nil {
-		return nil, resp, fmt.Errorf("list members of job %s: %w", shortcode, err)
-	}
-	return members, resp, nil
+	defer wrapError(&err, "list members of job", shortcode)
+	return listOrArray[*Member](ctx, s.client, "GET /jobs/{shortcode}/members", s.client.endpoint("jobs", shortcode, "members"), "members")
 }

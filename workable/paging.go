@@ -46,12 +46,8 @@ func (p *page[T]) UnmarshalJSON(b []byte) error {
 
 // list fetches one page of a list endpoint whose items are under key.
 func list[T any](ctx context.Context, c *Client, route string, u *url.URL, key string) ([]T, *Response, error) {
-	k, err := newCall(http.MethodGet, route, u, nil)
-	if err != nil {
-		return nil, nil, err
-	}
 	p := &page[T]{key: key}
-	resp, err := c.do(ctx, k, p)
+	resp, err := c.send(ctx, http.MethodGet, route, u, nil, p)
 	if err != nil {
 		return nil, resp, err
 	}
@@ -93,16 +89,11 @@ func array[T any](ctx context.Context, c *Client, route string, u *url.URL, key 
 
 // getBody sends GET u and returns its body, trimmed of white space.
 func getBody(ctx context.Context, c *Client, route string, u *url.URL) ([]byte, *Response, error) {
-	k, err := newCall(http.MethodGet, route, u, nil)
-	if err != nil {
-		return nil, nil, err
-	}
-	var raw json.RawMessage
-	resp, err := c.do(ctx, k, &raw)
+	raw, resp, err := get[json.RawMessage](ctx, c, route, u)
 	if err != nil {
 		return nil, resp, err
 	}
-	return bytes.TrimSpace(raw), resp, nil
+	return bytes.TrimSpace(*raw), resp, nil
 }
 
 // decodeError is the error of a response body that does not decode: the

@@ -2,6 +2,7 @@ package workable
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -56,50 +57,40 @@ type Subscription struct {
 // /subscriptions) and returns the subscription's id (Workable answers
 // {"id": 104697}, an integer, §10). A target already subscribed matches
 // ErrConflict.
-func (s *SubscriptionsService) Create(ctx context.Context, sub NewSubscription) (string, *Response, error) {
+func (s *SubscriptionsService) Create(ctx context.Context, sub NewSubscription) (_ string, _ *Response, err error) {
 	if sub.Target == "" || sub.Event == "" {
 		return "", nil, fmt.Errorf("create subscription: target and event are required")
 	}
-	k, err := newCall(http.MethodPost, "POST /subscriptions", s.client.endpoint("subscriptions"), sub)
-	if err != nil {
-		return "", nil, fmt.Errorf("create subscription: %w", err)
-	}
+	defer wrapError(&err, "create subscription to", sub.Event)
 	var out struct {
 		ID FlexID `json:"id"`
 	}
-	resp, err := s.client.do(ctx, k, &out)
+	resp, err := s.client.send(ctx, http.MethodPost, "POST /subscriptions", s.client.endpoint("subscriptions"), sub, &out)
 	if err != nil {
-		return "", resp, fmt.Errorf("create subscription to %s: %w", sub.Event, err)
+		return "", resp, err
 	}
 	if out.ID == "" {
-		return "", resp, fmt.Errorf("create subscription to %s: the answer names no id", sub.Event)
+		return "", resp, errors.New("the answer names no id")
 	}
 	return string(out.ID), resp, nil
 }
 
 // List lists the account's subscriptions (API.md §9, GET /subscriptions).
-func (s *SubscriptionsService) List(ctx context.Context) ([]*Subscription, *Response, error) {
-	subs, resp, err := list[*Subscription](ctx, s.client, "GET /subscriptions", s.client.endpoint("subscriptions"), "subscriptions")
-	if err != nil {
-		return nil, resp, fmt.Errorf("list subscriptions: %w", err)
-	}
-	return subs, resp, nil
+func (s *SubscriptionsService) List(ctx context.Context) (_ []*Subscription, _ *Response, err error) {
+	defer wrapError(&err, "list subscriptions", "")
+	return list[*Subscription](ctx, s.client, "GET /subscriptions", s.client.endpoint("subscriptions"), "subscriptions")
 }
 
 // Delete ends a subscription (API.md §9, DELETE /subscriptions/:id; Workable
 // answers {}). An unknown id matches ErrNotFound.
-func (s *SubscriptionsService) Delete(ctx context.Context, id string) (*Response, error) {
+func (s *SubscriptionsService) Delete(ctx context.Context, id string) (_ *Response, err error) {
 	if err := pathParam("subscription id", id); err != nil {
 		return nil, fmt.Errorf("delete subscription: %w", err)
 	}
-	u := s.client.endpoint("subscriptions", id)
-	k, err := newCall(http.MethodDelete, "DELETE /subscriptions/{id}", u, nil)
+	defer wrapError(&err, "delete subscription", id)
+	resp, err := s.client.send(ctx, http.MethodDelete, "DELETE /subscriptions/{id}", s.client.endpoint("subscriptions", id), nil, nil)
 	if err != nil {
-		return nil, fmt.Errorf("delete subscription %s: %w", id, err)
-	}
-	resp, err := s.client.do(ctx, k, nil)
-	if err != nil {
-		return resp, fmt.Errorf("delete subscription %s: %w", id, err)
+		return resp, err
 	}
 	// The answer ({}) says nothing more; do has already bounded it.
 	_, _ = io.Copy(io.Discard, resp.Body)
