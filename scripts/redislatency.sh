@@ -83,8 +83,8 @@ load_stop() { # name
   if [ -n "$bench_pid" ]; then kill "$bench_pid" 2>/dev/null || true; wait "$bench_pid" 2>/dev/null || true; fi
   if [ -n "$wrk_pid" ]; then
     wait "$wrk_pid" || die "wrk failed: $(cat "$tmp/wrk-$1.log")"
-    if grep -q -E 'Socket errors|Non-2xx' "$tmp/wrk-$1.log"; then die "wrk saw failed requests: $(cat "$tmp/wrk-$1.log")"; fi
-    echo "$SCRIPT: $1: record path $(awk '/^Requests\/sec/ { print $2 }' "$tmp/wrk-$1.log") req/s" >&2
+    check_wrk "$tmp/wrk-$1.log" "$1"
+    echo "$SCRIPT: $1: record path $(rps "$tmp/wrk-$1.log") req/s" >&2
   fi
   bench_pid= wrk_pid=
 }
