@@ -13,42 +13,34 @@ import (
 	"github.com/workablegw/gateway/workable"
 )
 
-// decision is one answer of Redis to a limiter, by server time.
-type decision struct {
-	replica  string
-	p        workable.Priority
-	admitted bool
-	serverMs int64
+// replicaDecision is one answer of Redis to a replica's limiter.
+type replicaDecision struct {
+	replica string
+	decision
 }
 
 // decisions records the decisions of several limiters.
 type decisions struct {
 	mu  sync.Mutex
-	all []decision
+	all []replicaDecision
 	// refused receives the refusals (while it has room).
-	refused chan decision
+	refused chan replicaDecision
 }
 
-func (d *decisions) options(replica string) []Option {
-	record := func(e decision) {
+// watch records the decisions answered to replica's client c.
+func (d *decisions) watch(c redis.UniversalClient, replica string) redis.UniversalClient {
+	return watched(c, redisWatch{decided: func(_ context.Context, e decision) {
+		rd := replicaDecision{replica: replica, decision: e}
 		d.mu.Lock()
-		d.all = append(d.all, e)
+		d.all = append(d.all, rd)
 		d.mu.Unlock()
 		if !e.admitted {
 			select {
-			case d.refused <- e:
+			case d.refused <- rd:
 			default: // the test reads only the first ones
 			}
 		}
-	}
-	return []Option{
-		withAdmitHook(func(ms int64, p workable.Priority) {
-			record(decision{replica: replica, p: p, admitted: true, serverMs: ms})
-		}),
-		withRefuseHook(func(ms int64, p workable.Priority, _ time.Duration) {
-			record(decision{replica: replica, p: p, serverMs: ms})
-		}),
-	}
+	}})
 }
 
 // admission returns the server time at which replica's call of priority p
@@ -106,13 +98,13 @@ func TestRedisLimiterBackgroundYieldsToUsersOnAnyReplica(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			srv := redistest.NewServer(t)
-			d := &decisions{refused: make(chan decision, 100)}
-			newLimiter := func(c redis.UniversalClient, replica string) *Limiter {
-				opts := append([]Option{WithSafetyMargin(0), WithTimeout(5 * time.Second)}, d.options(replica)...)
-				return NewLimiter(c, srv.Prefix+"rate", 1, window, opts...)
+			d := &decisions{refused: make(chan replicaDecision, 100)}
+			newLimiter := func(replica string) *Limiter {
+				return NewLimiter(d.watch(srv.NewClient(t), replica), srv.Prefix+"rate", 1, window,
+					WithSafetyMargin(0), WithTimeout(5*time.Second))
 			}
-			a := newLimiter(srv.Client, "A")
-			b := newLimiter(srv.NewClient(t), "B")
+			a := newLimiter("A")
+			b := newLimiter("B")
 			ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
 			defer cancel()
 

@@ -13,12 +13,13 @@ import (
 	"github.com/workablegw/gateway/workable"
 )
 
-// callerKey names a caller in its context, for the test hooks.
+// callerKey names a caller in its context, which the limiter passes on to
+// its Redis client.
 type callerKey struct{}
 
 // arrivals follows callers, named by their contexts, through two or more
 // limiters: when each first holds its place (a ticket) and the server time
-// at which each was admitted.
+// at which each was admitted, as Redis answered them.
 type arrivals struct {
 	mu       sync.Mutex
 	placed   map[int]chan struct{}
@@ -33,19 +34,20 @@ func newArrivals(n int) *arrivals {
 	return a
 }
 
-func (a *arrivals) options() []Option {
-	return []Option{
-		func(l *Limiter) {
-			l.onTicket = a.place
-			l.onRefuse = func(ctx context.Context, _ int64, _ workable.Priority, _ time.Duration) { a.place(ctx) }
-			l.onAdmit = func(ctx context.Context, serverMs int64, _ workable.Priority) {
-				a.place(ctx)
+// watch follows the callers whose calls go through c: a caller holds its
+// place once it took a ticket, was refused (which takes one) or admitted.
+func (a *arrivals) watch(c redis.UniversalClient) redis.UniversalClient {
+	return watched(c, redisWatch{
+		ticket: a.place,
+		decided: func(ctx context.Context, d decision) {
+			a.place(ctx)
+			if d.admitted {
 				a.mu.Lock()
-				a.admitted[ctx.Value(callerKey{}).(int)] = serverMs
+				a.admitted[ctx.Value(callerKey{}).(int)] = d.serverMs
 				a.mu.Unlock()
 			}
 		},
-	}
+	})
 }
 
 // place closes the caller's placed channel the first time.
@@ -102,11 +104,11 @@ func TestRedisLimiterAdmitsFirstComeFirstServedAcrossReplicas(t *testing.T) {
 	)
 	srv := redistest.NewServer(t)
 	a := newArrivals(limit)
-	opts := append([]Option{WithSafetyMargin(0), WithTimeout(5 * time.Second)}, a.options()...)
+	opts := []Option{WithSafetyMargin(0), WithTimeout(5 * time.Second)}
 	key := srv.Prefix + "rate"
 	limiters := []*Limiter{
-		NewLimiter(srv.Client, key, limit, window, opts...),
-		NewLimiter(srv.NewClient(t), key, limit, window, opts...),
+		NewLimiter(a.watch(srv.NewClient(t)), key, limit, window, opts...),
+		NewLimiter(a.watch(srv.NewClient(t)), key, limit, window, opts...),
 	}
 	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
 	defer cancel()
@@ -163,11 +165,11 @@ func TestRedisLimiterColdBurstWaitsAtMostAWindowMore(t *testing.T) {
 	)
 	srv := redistest.NewServer(t)
 	a := newArrivals(callers)
-	opts := append([]Option{WithSafetyMargin(0), WithTimeout(5 * time.Second)}, a.options()...)
+	opts := []Option{WithSafetyMargin(0), WithTimeout(5 * time.Second)}
 	key := srv.Prefix + "rate"
 	limiters := []*Limiter{
-		NewLimiter(srv.Client, key, limit, window, opts...),
-		NewLimiter(srv.NewClient(t), key, limit, window, opts...),
+		NewLimiter(a.watch(srv.NewClient(t)), key, limit, window, opts...),
+		NewLimiter(a.watch(srv.NewClient(t)), key, limit, window, opts...),
 	}
 	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
 	defer cancel()

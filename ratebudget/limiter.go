@@ -333,16 +333,6 @@ type Limiter struct {
 	adoptMu   sync.Mutex
 	adopted   int
 	adoptedAt time.Time
-
-	// Test hooks, called with the caller's context: onAdmit and onRefuse
-	// with the Redis server time (ms) of each decision made in Redis (a
-	// refused caller holds a ticket), onTicket when a caller queued behind
-	// others in this process takes (or renews) its ticket; onShareAdmit
-	// with the local time of each send admitted by the share.
-	onAdmit      func(ctx context.Context, serverMs int64, p workable.Priority)
-	onRefuse     func(ctx context.Context, serverMs int64, p workable.Priority, wait time.Duration)
-	onTicket     func(ctx context.Context)
-	onShareAdmit func(local time.Time)
 }
 
 var (
@@ -546,9 +536,6 @@ func (r *Limiter) waitShare(ctx context.Context, p workable.Priority, share int)
 	r.outageMu.Lock()
 	r.shareSends = append(r.shareSends, now)
 	r.outageMu.Unlock()
-	if r.onShareAdmit != nil {
-		r.onShareAdmit(now)
-	}
 	return nil
 }
 
@@ -702,15 +689,9 @@ func (r *Limiter) waitShared(ctx context.Context, p workable.Priority) error {
 		}
 		if res.admitted {
 			registered = false // the script removed it
-			if r.onAdmit != nil {
-				r.onAdmit(ctx, res.serverMs, p)
-			}
 			return nil
 		}
 		registered = true // its ticket, and its registration as a user call
-		if r.onRefuse != nil {
-			r.onRefuse(ctx, res.serverMs, p, res.wait)
-		}
 		local := time.Now()
 		r.queue.delayed(w)
 		// Callers queued behind this one cannot go before this one's slot
@@ -806,9 +787,6 @@ func (r *Limiter) takeTicket(ctx context.Context, member string, p workable.Prio
 	})
 	if err != nil {
 		return fmt.Errorf("rate limiter ticket: %w", err)
-	}
-	if r.onTicket != nil {
-		r.onTicket(ctx)
 	}
 	return nil
 }

@@ -2,6 +2,8 @@ package ratebudget
 
 import (
 	"context"
+	"crypto/sha1"
+	"encoding/hex"
 	"errors"
 	"slices"
 	"sync"
@@ -14,16 +16,101 @@ import (
 	"github.com/workablegw/gateway/workable"
 )
 
+// decision is one answer of the admission script: admitted, or refused
+// (the refused caller then holds a ticket), at the Redis server's time.
+type decision struct {
+	admitted bool
+	serverMs int64
+	p        workable.Priority
+}
+
+// redisWatch is a go-redis hook for a test's client: the limiter has no
+// hooks of its own, so the tests read what Redis answered it. decided is
+// called with each answer of the admission script, ticket each time a
+// caller queued behind others in its process takes (or renews) its
+// ticket; both with the caller's context (the one the limiter passes to
+// the client), once the answer is in. Either may be nil.
+type redisWatch struct {
+	decided func(ctx context.Context, d decision)
+	ticket  func(ctx context.Context)
+}
+
+// watched adds w to c and returns c.
+func watched(c redis.UniversalClient, w redisWatch) redis.UniversalClient {
+	c.AddHook(w)
+	return c
+}
+
+func (w redisWatch) DialHook(next redis.DialHook) redis.DialHook { return next }
+
+func (w redisWatch) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return next
+}
+
+func (w redisWatch) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		if err := next(ctx, cmd); err != nil {
+			return err
+		}
+		switch scriptOf(cmd) {
+		case admitScript:
+			res, err := cmd.(*redis.Cmd).Int64Slice()
+			if err != nil || len(res) < 3 || w.decided == nil {
+				return nil
+			}
+			// The priority is the second last argument (ARGV[9] of 10).
+			args := cmd.Args()
+			p, _ := args[len(args)-2].(int)
+			w.decided(ctx, decision{admitted: res[0] == 1, serverMs: res[2], p: workable.Priority(p)})
+		case ticketScript:
+			if w.ticket != nil {
+				w.ticket(ctx)
+			}
+		}
+		return nil
+	}
+}
+
+// scriptOf returns the limiter's script that cmd runs (EVALSHA, or EVAL
+// when Redis did not have it yet), or nil.
+func scriptOf(cmd redis.Cmder) *redis.Script {
+	args := cmd.Args()
+	if len(args) < 2 {
+		return nil
+	}
+	id, _ := args[1].(string)
+	switch cmd.Name() {
+	case "evalsha":
+	case "eval":
+		sum := sha1.Sum([]byte(id))
+		id = hex.EncodeToString(sum[:])
+	default:
+		return nil
+	}
+	for _, s := range []*redis.Script{admitScript, ticketScript} {
+		if s.Hash() == id {
+			return s
+		}
+	}
+	return nil
+}
+
 // admissions records the Redis server time of every admission.
 type admissions struct {
 	mu    sync.Mutex
 	times []int64
 }
 
-func (a *admissions) record(serverMs int64, _ workable.Priority) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	a.times = append(a.times, serverMs)
+// watch records the admissions answered to c.
+func (a *admissions) watch(c redis.UniversalClient) redis.UniversalClient {
+	return watched(c, redisWatch{decided: func(_ context.Context, d decision) {
+		if !d.admitted {
+			return
+		}
+		a.mu.Lock()
+		defer a.mu.Unlock()
+		a.times = append(a.times, d.serverMs)
+	}})
 }
 
 func (a *admissions) sorted() []int64 {
@@ -32,16 +119,13 @@ func (a *admissions) sorted() []int64 {
 	return slices.Sorted(slices.Values(a.times))
 }
 
-func withAdmitHook(f func(serverMs int64, p workable.Priority)) Option {
-	return func(r *Limiter) {
-		r.onAdmit = func(_ context.Context, serverMs int64, p workable.Priority) { f(serverMs, p) }
-	}
-}
-
-func withRefuseHook(f func(serverMs int64, p workable.Priority, wait time.Duration)) Option {
-	return func(r *Limiter) {
-		r.onRefuse = func(_ context.Context, serverMs int64, p workable.Priority, wait time.Duration) { f(serverMs, p, wait) }
-	}
+// refusals calls f for every refusal answered to c.
+func refusals(c redis.UniversalClient, f func(p workable.Priority)) redis.UniversalClient {
+	return watched(c, redisWatch{decided: func(_ context.Context, d decision) {
+		if !d.admitted {
+			f(d.p)
+		}
+	}})
 }
 
 // TestRedisLimiterSharedBudget plays two gateway processes (two limiters,
@@ -56,10 +140,10 @@ func TestRedisLimiterSharedBudget(t *testing.T) {
 	srv := redistest.NewServer(t)
 	key := srv.Prefix + "rate"
 	var adm admissions
-	opts := []Option{WithSafetyMargin(0), WithTimeout(5 * time.Second), withAdmitHook(adm.record)}
+	opts := []Option{WithSafetyMargin(0), WithTimeout(5 * time.Second)}
 	limiters := []*Limiter{
-		NewLimiter(srv.Client, key, limit, window, opts...),
-		NewLimiter(srv.NewClient(t), key, limit, window, opts...),
+		NewLimiter(adm.watch(srv.NewClient(t)), key, limit, window, opts...),
+		NewLimiter(adm.watch(srv.NewClient(t)), key, limit, window, opts...),
 	}
 
 	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
@@ -98,8 +182,8 @@ func TestRedisLimiterSharedBudget(t *testing.T) {
 
 // TestRedisLimiterWritesFirst fills the budget, queues reads in other
 // processes, then a write: the write must get the next slot. The limit is 1 so that the next slot is
-// the only one for a whole window, which makes the order in which the hooks
-// record admissions the order in which Redis made them.
+// the only one for a whole window, which makes the order in which the clients
+// receive Redis's answers the order in which Redis made them.
 func TestRedisLimiterWritesFirst(t *testing.T) {
 	const (
 		limit   = 1
@@ -117,29 +201,24 @@ func TestRedisLimiterWritesFirst(t *testing.T) {
 		events []event
 	)
 	refused := make(chan workable.Priority, 100)
-	newLimiter := func(c redis.UniversalClient) *Limiter {
-		return NewLimiter(c, srv.Prefix+"rate", limit, window,
-			WithSafetyMargin(0), WithTimeout(5*time.Second),
-			withAdmitHook(func(_ int64, p workable.Priority) {
-				mu.Lock()
-				defer mu.Unlock()
-				events = append(events, event{admitted: true, p: p})
-			}),
-			withRefuseHook(func(_ int64, p workable.Priority, _ time.Duration) {
-				mu.Lock()
-				events = append(events, event{admitted: false, p: p})
-				mu.Unlock()
-				refused <- p
-			}),
-		)
+	newLimiter := func() *Limiter {
+		c := watched(srv.NewClient(t), redisWatch{decided: func(_ context.Context, d decision) {
+			mu.Lock()
+			events = append(events, event{admitted: d.admitted, p: d.p})
+			mu.Unlock()
+			if !d.admitted {
+				refused <- d.p
+			}
+		}})
+		return NewLimiter(c, srv.Prefix+"rate", limit, window, WithSafetyMargin(0), WithTimeout(5*time.Second))
 	}
-	l := newLimiter(srv.Client)
+	l := newLimiter()
 	// Each reader plays another process (within one process only the
 	// first queued caller asks Redis), so that the readers and the write
 	// meet in Redis.
 	readerLimiters := make([]*Limiter, readers)
 	for i := range readerLimiters {
-		readerLimiters[i] = newLimiter(srv.NewClient(t))
+		readerLimiters[i] = newLimiter()
 	}
 
 	ctx := t.Context()
@@ -241,9 +320,8 @@ func TestRedisLimiterContextEnds(t *testing.T) {
 		t.Fatalf("Wait: %v", err)
 	}
 	ctx, cancel = context.WithCancel(t.Context())
-	refusedLimiter := NewLimiter(srv.Client, srv.Prefix+"rate", 1, 10*time.Second,
-		WithTimeout(5*time.Second),
-		withRefuseHook(func(int64, workable.Priority, time.Duration) { cancel() }))
+	refusedLimiter := NewLimiter(refusals(srv.NewClient(t), func(workable.Priority) { cancel() }),
+		srv.Prefix+"rate", 1, 10*time.Second, WithTimeout(5*time.Second))
 	if err := refusedLimiter.Wait(ctx, workable.PriorityRead); !errors.Is(err, context.Canceled) {
 		t.Errorf("Wait canceled while waiting = %v, want context.Canceled", err)
 	}
@@ -297,8 +375,7 @@ func TestRedisLimiterAdoptsAnnouncedLimit(t *testing.T) {
 	opts := []Option{WithSafetyMargin(0), WithTimeout(5 * time.Second)}
 	a := NewLimiter(srv.Client, key, 10, 10*time.Second, opts...)
 	var refused int
-	b := NewLimiter(srv.NewClient(t), key, 10, 10*time.Second,
-		append(opts, withRefuseHook(func(int64, workable.Priority, time.Duration) { refused++ }))...)
+	b := NewLimiter(refusals(srv.NewClient(t), func(workable.Priority) { refused++ }), key, 10, 10*time.Second, opts...)
 	ctx := t.Context()
 
 	// Replica a learns the token's budget is 50 (an OAuth token).
@@ -381,9 +458,8 @@ func TestRedisLimiterServesByRank(t *testing.T) {
 func TestRedisLimiterFailsQueuedCallersPastDeadline(t *testing.T) {
 	srv := redistest.NewServer(t)
 	refused := make(chan struct{}, 8)
-	l := NewLimiter(srv.Client, srv.Prefix+"rate", 1, 10*time.Second,
-		WithSafetyMargin(0), WithTimeout(5*time.Second),
-		withRefuseHook(func(int64, workable.Priority, time.Duration) { refused <- struct{}{} }))
+	l := NewLimiter(refusals(srv.NewClient(t), func(workable.Priority) { refused <- struct{}{} }),
+		srv.Prefix+"rate", 1, 10*time.Second, WithSafetyMargin(0), WithTimeout(5*time.Second))
 	ctx := t.Context()
 	if err := l.Wait(ctx, workable.PriorityRead); err != nil {
 		t.Fatal(err)
