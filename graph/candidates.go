@@ -27,18 +27,14 @@ type candidateFilters struct {
 // GET /candidates per page. The list items carry every list field and the
 // job's shortcode and title, so those cost nothing more.
 func (r *Resolver) candidatesConnection(ctx context.Context, kind string, f candidateFilters, first *int, after *string, last *int, before *string) (*model.CandidateConnection, error) {
-	pages := r.loadersFor(ctx).candidatePages
-	read := func(ctx context.Context, k upstream.CandidatePageKey) (upstream.Page[workable.Candidate], error) {
-		return load(ctx, pages, k)
-	}
-	return candidatesPage(ctx, kind, f, read, first, after, last, before)
+	return candidatesPage(ctx, kind, f, r.loadersFor(ctx).candidatePages, load, first, after, last, before)
 }
 
 // candidatesPage builds a page of candidates from the list pages read
 // returns (candidatesConnection's loads, or the decoded tier alone for the
 // fast path).
 func candidatesPage(ctx context.Context, kind string, f candidateFilters,
-	read func(context.Context, upstream.CandidatePageKey) (upstream.Page[workable.Candidate], error),
+	pages *upstream.Loader[upstream.CandidatePageKey, upstream.Page[workable.Candidate]], read pageReader[upstream.CandidatePageKey, workable.Candidate],
 	first *int, after *string, last *int, before *string) (*model.CandidateConnection, error) {
 	key := upstream.CandidatePageKey{
 		Shortcode: f.shortcode, Stage: deref(f.stage), Email: f.email,
@@ -70,16 +66,8 @@ func candidatesPage(ctx context.Context, kind string, f candidateFilters,
 	if err != nil {
 		return nil, err
 	}
-	conn := &model.CandidateConnection{Edges: []model.CandidateEdge{}, Nodes: []*workable.Candidate{}, PageInfo: &model.PageInfo{}}
-	if p.skip {
-		return conn, nil
-	}
-	fetch := func(ctx context.Context, since, until string, limit int) (upstream.Page[workable.Candidate], error) {
-		k := key
-		k.SinceID, k.MaxID, k.Limit = since, until, limit
-		return read(ctx, k)
-	}
-	conn.Nodes, conn.Edges, conn.PageInfo, err = connection(ctx, p, fetch, candidateID,
+	conn := &model.CandidateConnection{}
+	conn.Nodes, conn.Edges, conn.PageInfo, err = connection(ctx, p, listPages(pages, key, read), candidateID,
 		// The page's own candidates, not copies: they are read-only.
 		func(items []*workable.Candidate) []*workable.Candidate { return items },
 		func(cursor string, c **workable.Candidate) model.CandidateEdge {
@@ -192,50 +180,29 @@ func detailList[T any](ctx context.Context, r *Resolver, obj *workable.Candidate
 	return get(c), nil
 }
 
-// activitiesConnection resolves Candidate.activities: one
-// GET /candidates/{id}/activities per forward page.
-func (r *Resolver) activitiesConnection(ctx context.Context, c *workable.Candidate, first *int, after *string, last *int, before *string) (*model.ActivityConnection, error) {
-	p, err := newPageRequest(ctx, kindActivities, map[string]string{"candidate": c.ID}, first, after, last, before)
+// activitiesConnection resolves Candidate.activities (kind kindActivities:
+// one GET /candidates/{id}/activities per forward page) and Job.activities
+// (kind kindJobActivities: one GET /jobs/{shortcode}/activities per forward
+// page). The nodes are copies that say their job (shortcode) and candidate.
+func (r *Resolver) activitiesConnection(ctx context.Context, kind, shortcode, candidateID string, first *int, after *string, last *int, before *string) (*model.ActivityConnection, error) {
+	l := r.loadersFor(ctx)
+	var (
+		filters map[string]string
+		read    upstream.ListPage[workable.Activity]
+	)
+	if kind == kindActivities {
+		filters = map[string]string{"candidate": candidateID}
+		read = listPages(l.activityPages, upstream.ActivityPageKey{CandidateID: candidateID}, load)
+	} else {
+		filters = map[string]string{"job": shortcode}
+		read = listPages(l.jobActivityPages, upstream.JobActivityPageKey{Shortcode: shortcode}, load)
+	}
+	p, err := newPageRequest(ctx, kind, filters, first, after, last, before)
 	if err != nil {
 		return nil, err
 	}
-	if p.skip {
-		return emptyActivities(), nil
-	}
-	pages := r.loadersFor(ctx).activityPages
-	return activityConnection(ctx, p, func(ctx context.Context, since, until string, limit int) (upstream.Page[workable.Activity], error) {
-		return load(ctx, pages, upstream.ActivityPageKey{CandidateID: c.ID, SinceID: since, MaxID: until, Limit: limit})
-	}, c.Job.Shortcode, c.ID)
-}
-
-// jobActivitiesConnection resolves Job.activities: one
-// GET /jobs/{shortcode}/activities per forward page.
-func (r *Resolver) jobActivitiesConnection(ctx context.Context, shortcode string, first *int, after *string, last *int, before *string) (*model.ActivityConnection, error) {
-	p, err := newPageRequest(ctx, kindJobActivities, map[string]string{"job": shortcode}, first, after, last, before)
-	if err != nil {
-		return nil, err
-	}
-	if p.skip {
-		return emptyActivities(), nil
-	}
-	pages := r.loadersFor(ctx).jobActivityPages
-	return activityConnection(ctx, p, func(ctx context.Context, since, until string, limit int) (upstream.Page[workable.Activity], error) {
-		return load(ctx, pages, upstream.JobActivityPageKey{Shortcode: shortcode, SinceID: since, MaxID: until, Limit: limit})
-	}, shortcode, "")
-}
-
-func emptyActivities() *model.ActivityConnection {
-	return &model.ActivityConnection{Edges: []model.ActivityEdge{}, Nodes: []model.Activity{}, PageInfo: &model.PageInfo{}}
-}
-
-// activityConnection builds the connection's page of activities from the
-// list fetch reads; shortcode is the job whose pipeline the activities'
-// stages belong to, candidateID the candidate whose list it is ("" for a
-// job's list, whose items name their candidate).
-func activityConnection(ctx context.Context, p pageRequest, fetch upstream.ListPage[workable.Activity], shortcode, candidateID string) (*model.ActivityConnection, error) {
-	conn := emptyActivities()
-	var err error
-	conn.Nodes, conn.Edges, conn.PageInfo, err = connection(ctx, p, fetch, activityID,
+	conn := &model.ActivityConnection{}
+	conn.Nodes, conn.Edges, conn.PageInfo, err = connection(ctx, p, read, activityID,
 		func(items []*workable.Activity) []model.Activity {
 			nodes := make([]model.Activity, len(items))
 			for i, a := range items {

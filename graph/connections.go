@@ -274,9 +274,13 @@ func connectionPage[T any](ctx context.Context, p pageRequest, fetch upstream.Li
 
 // connection reads the page p asks for through fetch and lays it out as a
 // connection: its nodes (made from the page's items by nodes), one edge
-// per node (made by edge with the node's cursor) and the page info.
+// per node (made by edge with the node's cursor) and the page info; an
+// empty page when p needs no call.
 func connection[T, N, E any](ctx context.Context, p pageRequest, fetch upstream.ListPage[T], id func(*T) string,
 	nodes func([]*T) []N, edge func(cursor string, node *N) E) ([]N, []E, *model.PageInfo, error) {
+	if p.skip {
+		return []N{}, []E{}, &model.PageInfo{}, nil
+	}
 	items, hasPrev, hasNext, err := connectionPage(ctx, p, fetch, id)
 	if err != nil {
 		return nil, nil, nil, err
@@ -291,6 +295,28 @@ func connection[T, N, E any](ctx context.Context, p pageRequest, fetch upstream.
 		edges[i] = edge(cursors[i], &ns[i])
 	}
 	return ns, edges, info, nil
+}
+
+// pageKey is the key of a list page (upstream.CandidatePageKey and the
+// others), which embeds the page's upstream.PageRange.
+type pageKey[K any] interface {
+	*K
+	SetRange(upstream.PageRange)
+}
+
+// pageReader reads one page of a list, by its key, through the list's
+// loader: load, or the fast path's read of the decoded tier alone
+// (localPage).
+type pageReader[K comparable, T any] func(ctx context.Context, l *upstream.Loader[K, upstream.Page[T]], key K) (upstream.Page[T], error)
+
+// listPages returns the reader of the pages of one list, which read reads
+// through l: key is their key but for the page range.
+func listPages[K comparable, PK pageKey[K], T any](l *upstream.Loader[K, upstream.Page[T]], key K, read pageReader[K, T]) upstream.ListPage[T] {
+	return func(ctx context.Context, since, until string, limit int) (upstream.Page[T], error) {
+		k := key
+		PK(&k).SetRange(upstream.PageRange{SinceID: since, MaxID: until, Limit: limit})
+		return read(ctx, l, k)
+	}
 }
 
 // edgeCursors returns the page info and, when the selection asks for

@@ -115,13 +115,7 @@ func (f fastPath) answer(ctx context.Context, oc *graphql.OperationContext) (dat
 	})
 	l := requestFrom(ctx).loaders
 	rctx = gqlhttp.RequestContext(rctx)
-	local := func(ctx context.Context, k upstream.CandidatePageKey) (upstream.Page[workable.Candidate], error) {
-		if pg, ok := l.candidatePages.Local(ctx, k); ok {
-			return pg, nil
-		}
-		return upstream.Page[workable.Candidate]{}, errNotLocal
-	}
-	conn, err := candidatesPage(rctx, kindCandidates, filters, local, first, after, nil, nil)
+	conn, err := candidatesPage(rctx, kindCandidates, filters, l.candidatePages, localPage, first, after, nil, nil)
 	if err != nil || conn == nil {
 		return nil, false
 	}
@@ -134,6 +128,15 @@ func (f fastPath) answer(ctx context.Context, oc *graphql.OperationContext) (dat
 		return nil, false
 	}
 	return gqlhttp.PreparedData(ctx, w.buf), true
+}
+
+// localPage reads a page from the decoded tier alone; errNotLocal when the
+// tier does not hold it.
+func localPage[K comparable, T any](ctx context.Context, l *upstream.Loader[K, upstream.Page[T]], key K) (upstream.Page[T], error) {
+	if pg, ok := l.Local(ctx, key); ok {
+		return pg, nil
+	}
+	return upstream.Page[T]{}, errNotLocal
 }
 
 // candidatesArgs reads Query.candidates' arguments as gqlgen's generated

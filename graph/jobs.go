@@ -99,18 +99,9 @@ func (r *Resolver) jobsConnection(ctx context.Context, first *int, after *string
 	if err != nil {
 		return nil, err
 	}
-	conn := &model.JobConnection{Edges: []model.JobEdge{}, Nodes: []model.Job{}, PageInfo: &model.PageInfo{}}
-	if p.skip {
-		return conn, nil
-	}
 	key.WithText = maxJobNeed(nodeFields(ctx)) == needText
-	pages := r.loadersFor(ctx).jobPages
-	fetch := func(ctx context.Context, since, until string, limit int) (upstream.Page[workable.Job], error) {
-		k := key
-		k.SinceID, k.MaxID, k.Limit = since, until, limit
-		return load(ctx, pages, k)
-	}
-	conn.Nodes, conn.Edges, conn.PageInfo, err = connection(ctx, p, fetch, jobID,
+	conn := &model.JobConnection{}
+	conn.Nodes, conn.Edges, conn.PageInfo, err = connection(ctx, p, listPages(r.loadersFor(ctx).jobPages, key, load), jobID,
 		func(items []*workable.Job) []model.Job {
 			var text model.JobText
 			if key.WithText {

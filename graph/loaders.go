@@ -190,7 +190,7 @@ func (l *loaders) basicFromDetail(ctx context.Context, id, _ string) (*workable.
 // through the page: it costs the same one call and fills the cache for the
 // others.
 func (l *loaders) jobFromIndex(ctx context.Context, shortcode, _ string) (*workable.Job, []cache.Item, error) {
-	index, err := load(ctx, l.jobPages, upstream.JobPageKey{Limit: jobIndexLimit})
+	index, err := load(ctx, l.jobPages, upstream.JobPageKey{PageRange: upstream.PageRange{Limit: jobIndexLimit}})
 	if err != nil {
 		return nil, nil, err
 	}
@@ -203,7 +203,7 @@ func (l *loaders) jobFromIndex(ctx context.Context, shortcode, _ string) (*worka
 	if err != nil || detail == nil {
 		return nil, nil, err
 	}
-	one, err := load(ctx, l.jobPages, upstream.JobPageKey{SinceID: detail.ID, Limit: 1})
+	one, err := load(ctx, l.jobPages, upstream.JobPageKey{PageRange: upstream.PageRange{SinceID: detail.ID, Limit: 1}})
 	if err != nil {
 		return nil, nil, err
 	}

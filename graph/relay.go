@@ -92,7 +92,7 @@ func candidateGlobalID(c *workable.Candidate) string { return globalID(nodeCandi
 
 // activityGlobalID resolves Activity.globalId: through its candidate's
 // list, or the job's for a job's own event. The activity must know one of
-// them (activityConnection and the node resolver fill them in).
+// them (activitiesConnection and the node resolver fill them in).
 func activityGlobalID(a *model.Activity) (string, error) {
 	switch {
 	case a.CandidateID != "":

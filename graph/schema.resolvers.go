@@ -86,7 +86,7 @@ func (r *candidateResolver) SocialProfiles(ctx context.Context, obj *workable.Ca
 }
 
 func (r *candidateResolver) Activities(ctx context.Context, obj *workable.Candidate, first *int, after *string, last *int, before *string) (*model.ActivityConnection, error) {
-	return r.activitiesConnection(ctx, obj, first, after, last, before)
+	return r.activitiesConnection(ctx, kindActivities, obj.Job.Shortcode, obj.ID, first, after, last, before)
 }
 
 func (r *candidateResolver) Withdrew(ctx context.Context, obj *workable.Candidate) (*bool, error) {
@@ -306,7 +306,7 @@ func (r *jobResolver) Keywords(ctx context.Context, obj *model.Job) ([]string, e
 }
 
 func (r *jobResolver) Activities(ctx context.Context, obj *model.Job, first *int, after *string, last *int, before *string) (*model.ActivityConnection, error) {
-	return r.jobActivitiesConnection(ctx, obj.Shortcode, first, after, last, before)
+	return r.activitiesConnection(ctx, kindJobActivities, obj.Shortcode, "", first, after, last, before)
 }
 
 func (r *jobResolver) GlobalID(ctx context.Context, obj *model.Job) (string, error) {

@@ -145,28 +145,29 @@ func (r *Resolver) candidateEvents(ctx context.Context, jobShortcode, stage *str
 // isControl reports a control character (a filter is one line of text).
 func isControl(r rune) bool { return r < 0x20 || r == 0x7f }
 
+// eventKinds and eventSources name the events' kinds and sources as the
+// schema does.
+var (
+	eventKinds = map[events.Kind]model.CandidateEventKind{
+		events.CandidateCreated: model.CandidateEventKindCreated,
+		events.CandidateMoved:   model.CandidateEventKindMoved,
+	}
+	eventSources = map[string]model.CandidateEventSource{
+		events.SourceWebhook:   model.CandidateEventSourceWebhook,
+		events.SourceRefresher: model.CandidateEventSourceRefresher,
+		events.SourceGateway:   model.CandidateEventSourceGateway,
+	}
+)
+
 // eventModel returns e as the schema shows it; false for an event of a kind
 // or source the schema does not know (from a newer replica, say).
 func eventModel(e events.Event) (*model.CandidateEvent, bool) {
-	m := &model.CandidateEvent{ID: e.ID, CandidateID: e.CandidateID, At: e.At}
-	switch e.Kind {
-	case events.CandidateCreated:
-		m.Kind = model.CandidateEventKindCreated
-	case events.CandidateMoved:
-		m.Kind = model.CandidateEventKindMoved
-	default:
+	kind, knownKind := eventKinds[e.Kind]
+	source, knownSource := eventSources[e.Source]
+	if !knownKind || !knownSource {
 		return nil, false
 	}
-	switch e.Source {
-	case events.SourceWebhook:
-		m.Source = model.CandidateEventSourceWebhook
-	case events.SourceRefresher:
-		m.Source = model.CandidateEventSourceRefresher
-	case events.SourceGateway:
-		m.Source = model.CandidateEventSourceGateway
-	default:
-		return nil, false
-	}
+	m := &model.CandidateEvent{ID: e.ID, CandidateID: e.CandidateID, At: e.At, Kind: kind, Source: source}
 	if e.Stage != "" {
 		m.Stage = &e.Stage
 	}

@@ -34,30 +34,37 @@ func errPublicURLNotSet() error {
 
 // registerWorkableWebhooks implements Mutation.registerWorkableWebhooks.
 func (r *Resolver) registerWorkableWebhooks(ctx context.Context, nickname string) (*model.RegisterWorkableWebhooksPayload, error) {
-	ctx = gqlhttp.RequestContext(ctx)
-	client, cred, ue, err := r.webhookCredential(ctx, nickname)
-	if err != nil || ue != nil {
-		return &model.RegisterWorkableWebhooksPayload{Subscriptions: []model.WorkableWebhookSubscription{}, UserErrors: userErrors(ue)}, err
-	}
-	subs, err := webhooks.Register(ctx, client, r.publicURL, cred.Nickname)
-	if err != nil {
-		return nil, fmt.Errorf("register the webhooks of %s: %w", cred.Nickname, err)
-	}
-	return &model.RegisterWorkableWebhooksPayload{Subscriptions: subscriptionModels(subs), UserErrors: []model.UserError{}}, nil
+	return changeWebhooks(ctx, r, nickname, "register", webhooks.Register,
+		func(subs []model.WorkableWebhookSubscription, errs []model.UserError) *model.RegisterWorkableWebhooksPayload {
+			return &model.RegisterWorkableWebhooksPayload{Subscriptions: subs, UserErrors: errs}
+		})
 }
 
 // unregisterWorkableWebhooks implements Mutation.unregisterWorkableWebhooks.
 func (r *Resolver) unregisterWorkableWebhooks(ctx context.Context, nickname string) (*model.UnregisterWorkableWebhooksPayload, error) {
+	return changeWebhooks(ctx, r, nickname, "unregister", webhooks.Unregister,
+		func(removed []model.WorkableWebhookSubscription, errs []model.UserError) *model.UnregisterWorkableWebhooksPayload {
+			return &model.UnregisterWorkableWebhooksPayload{Removed: removed, UserErrors: errs}
+		})
+}
+
+// changeWebhooks runs change (webhooks.Register or Unregister; verb names
+// it in errors) for the credential nickname names, and answers the
+// subscriptions it returns, or the userError of an unknown nickname, in the
+// payload payload makes.
+func changeWebhooks[P any](ctx context.Context, r *Resolver, nickname, verb string,
+	change func(ctx context.Context, c *workable.Client, publicURL, credential string) ([]webhooks.Subscription, error),
+	payload func(subs []model.WorkableWebhookSubscription, errs []model.UserError) *P) (*P, error) {
 	ctx = gqlhttp.RequestContext(ctx)
 	client, cred, ue, err := r.webhookCredential(ctx, nickname)
 	if err != nil || ue != nil {
-		return &model.UnregisterWorkableWebhooksPayload{Removed: []model.WorkableWebhookSubscription{}, UserErrors: userErrors(ue)}, err
+		return payload([]model.WorkableWebhookSubscription{}, userErrors(ue)), err
 	}
-	removed, err := webhooks.Unregister(ctx, client, r.publicURL, cred.Nickname)
+	subs, err := change(ctx, client, r.publicURL, cred.Nickname)
 	if err != nil {
-		return nil, fmt.Errorf("unregister the webhooks of %s: %w", cred.Nickname, err)
+		return nil, fmt.Errorf("%s the webhooks of %s: %w", verb, cred.Nickname, err)
 	}
-	return &model.UnregisterWorkableWebhooksPayload{Removed: subscriptionModels(removed), UserErrors: []model.UserError{}}, nil
+	return payload(subscriptionModels(subs), []model.UserError{}), nil
 }
 
 // webhookCredential checks the caller (admin) and GATEWAY_PUBLIC_URL and

@@ -37,14 +37,54 @@ type Page[T any] struct {
 	More  bool
 }
 
+// PageRange is the part of a list page's key that says which items of the
+// list it holds: since_id, max_id and limit. The page keys embed it.
+type PageRange struct {
+	SinceID string
+	MaxID   string // "" for no upper bound (backward paging sets it)
+	Limit   int
+}
+
+// SetRange sets the range of the page key that embeds r, so that code
+// generic over the keys can page through any list.
+func (r *PageRange) SetRange(to PageRange) { *r = to }
+
+// query encodes the key of a page of the list filters (name, value pairs)
+// names, in this range, as a query string sorted by name. max is there
+// only when set, so that the keys of forward pages stay what they were
+// before backward paging set it.
+func (r PageRange) query(filters ...string) string {
+	v := url.Values{}
+	for i := 0; i+1 < len(filters); i += 2 {
+		v.Set(filters[i], filters[i+1])
+	}
+	v.Set("since", r.SinceID)
+	if r.MaxID != "" {
+		v.Set("max", r.MaxID)
+	}
+	v.Set("limit", strconv.Itoa(r.Limit))
+	return v.Encode()
+}
+
+// activityOptions are the parameters of an activity list call for this
+// range (API.md §6).
+func (r PageRange) activityOptions() *workable.ActivityListOptions {
+	return &workable.ActivityListOptions{Limit: r.Limit, SinceID: r.SinceID, MaxID: r.MaxID}
+}
+
+// listOptions are the paging and date parameters of a jobs or candidates
+// list call for this range.
+func (r PageRange) listOptions(createdAfter, updatedAfter string) workable.ListOptions {
+	return workable.ListOptions{Limit: r.Limit, SinceID: r.SinceID, MaxID: r.MaxID,
+		CreatedAfter: parseKeyTime(createdAfter), UpdatedAfter: parseKeyTime(updatedAfter)}
+}
+
 // JobPageKey identifies one GET /jobs call.
 type JobPageKey struct {
 	State        string
 	CreatedAfter string // RFC 3339, "" when unset
 	UpdatedAfter string
-	SinceID      string
-	MaxID        string // "" for no upper bound (backward paging sets it)
-	Limit        int
+	PageRange
 	// WithText adds include_fields=description,full_description,requirements,benefits
 	// (JobTextFields); the page's jobs carry those that Workable returned.
 	WithText bool
@@ -57,25 +97,19 @@ type CandidatePageKey struct {
 	Email        string
 	CreatedAfter string // RFC 3339, "" when unset
 	UpdatedAfter string
-	SinceID      string
-	MaxID        string // "" for no upper bound (backward paging sets it)
-	Limit        int
+	PageRange
 }
 
 // ActivityPageKey identifies one GET /candidates/{id}/activities call.
 type ActivityPageKey struct {
 	CandidateID string
-	SinceID     string
-	MaxID       string // "" for no upper bound (backward paging sets it)
-	Limit       int
+	PageRange
 }
 
 // JobActivityPageKey identifies one GET /jobs/{shortcode}/activities call.
 type JobActivityPageKey struct {
 	Shortcode string
-	SinceID   string
-	MaxID     string // "" for no upper bound (backward paging sets it)
-	Limit     int
+	PageRange
 }
 
 // ActivityKey identifies one activity. Workable reads activities only
@@ -87,42 +121,25 @@ type ActivityKey struct {
 
 // Canonical encodes the key for a cache id (sorted, escaped, stable).
 func (k JobPageKey) Canonical() string {
-	return pageQuery(k.SinceID, k.MaxID, k.Limit, "state", k.State, "ca", k.CreatedAfter, "ua", k.UpdatedAfter,
+	return k.query("state", k.State, "ca", k.CreatedAfter, "ua", k.UpdatedAfter,
 		"text", strconv.FormatBool(k.WithText))
 }
 
 // Canonical encodes the key for a cache id (sorted, escaped, stable).
 func (k CandidatePageKey) Canonical() string {
-	return pageQuery(k.SinceID, k.MaxID, k.Limit, "job", k.Shortcode, "stage", k.Stage, "email", k.Email,
+	return k.query("job", k.Shortcode, "stage", k.Stage, "email", k.Email,
 		"ca", k.CreatedAfter, "ua", k.UpdatedAfter)
 }
 
 // Canonical encodes the key for a cache id (sorted, escaped, stable).
 func (k ActivityPageKey) Canonical() string {
-	return url.PathEscape(k.CandidateID) + "?" + pageQuery(k.SinceID, k.MaxID, k.Limit)
+	return url.PathEscape(k.CandidateID) + "?" + k.query()
 }
 
 // Canonical encodes the key for a cache id (sorted, escaped, stable; the
 // "job:" prefix keeps it apart from a candidate's pages).
 func (k JobActivityPageKey) Canonical() string {
-	return "job:" + url.PathEscape(k.Shortcode) + "?" + pageQuery(k.SinceID, k.MaxID, k.Limit)
-}
-
-// pageQuery encodes a page key as a query string, sorted by name: its
-// filters (name, value pairs), since, max and limit. max is there only
-// when set, so that the keys of forward pages stay what they were before
-// backward paging set it.
-func pageQuery(since, maxID string, limit int, filters ...string) string {
-	v := url.Values{}
-	for i := 0; i+1 < len(filters); i += 2 {
-		v.Set(filters[i], filters[i+1])
-	}
-	v.Set("since", since)
-	if maxID != "" {
-		v.Set("max", maxID)
-	}
-	v.Set("limit", strconv.Itoa(limit))
-	return v.Encode()
+	return "job:" + url.PathEscape(k.Shortcode) + "?" + k.query()
 }
 
 // Canonical is the cache id of one activity: "r:" (a candidate's) and
@@ -184,7 +201,7 @@ func (e *Economy) FetchJobDetail(ctx context.Context, shortcode, _ string) (*wor
 func (e *Economy) FetchJobPage(ctx context.Context, k JobPageKey, gen string) (Page[workable.Job], []cache.Item, error) {
 	opts := &workable.JobListOptions{
 		State:       k.State,
-		ListOptions: listOptions(k.Limit, k.SinceID, k.MaxID, k.CreatedAfter, k.UpdatedAfter),
+		ListOptions: k.listOptions(k.CreatedAfter, k.UpdatedAfter),
 	}
 	if k.WithText {
 		// simulator guess: include_fields is a comma-separated list (the
@@ -209,15 +226,9 @@ func (e *Economy) FetchCandidatePage(ctx context.Context, k CandidatePageKey, ge
 		Shortcode:   k.Shortcode,
 		Stage:       k.Stage,
 		Email:       k.Email,
-		ListOptions: listOptions(k.Limit, k.SinceID, k.MaxID, k.CreatedAfter, k.UpdatedAfter),
+		ListOptions: k.listOptions(k.CreatedAfter, k.UpdatedAfter),
 	})
 	return recordPage(ctx, e, cache.KindCandidate, gen, cands, resp, err, k.Limit, func(c *workable.Candidate) string { return ListedID(c.ID) })
-}
-
-// listOptions returns the paging and date parameters of a page key.
-func listOptions(limit int, sinceID, maxID, createdAfter, updatedAfter string) workable.ListOptions {
-	return workable.ListOptions{Limit: limit, SinceID: sinceID, MaxID: maxID,
-		CreatedAfter: parseKeyTime(createdAfter), UpdatedAfter: parseKeyTime(updatedAfter)}
 }
 
 // recordPage completes the first answer of a list (recs, resp, err) to a
@@ -267,7 +278,7 @@ func (e *Economy) FetchCandidateListed(ctx context.Context, id, _ string) (*work
 // the same generation, for Query.node.
 func (e *Economy) FetchActivityPage(ctx context.Context, k ActivityPageKey, gen string) (Page[workable.Activity], []cache.Item, error) {
 	acts, resp, err := e.client.Candidates.ListActivities(ctx, k.CandidateID,
-		&workable.ActivityListOptions{Limit: k.Limit, SinceID: k.SinceID, MaxID: k.MaxID})
+		k.activityOptions())
 	return recordPage(ctx, e, cache.KindActivities, gen, acts, resp, err, k.Limit, func(a *workable.Activity) string {
 		return ActivityKey{CandidateID: k.CandidateID, ID: a.ID}.Canonical()
 	})
@@ -279,7 +290,7 @@ func (e *Economy) FetchActivityPage(ctx context.Context, k ActivityPageKey, gen 
 // activity about a candidate is found again through that candidate's list.
 func (e *Economy) FetchJobActivityPage(ctx context.Context, k JobActivityPageKey, gen string) (Page[workable.Activity], []cache.Item, error) {
 	acts, resp, err := e.client.Jobs.ListActivities(ctx, k.Shortcode,
-		&workable.ActivityListOptions{Limit: k.Limit, SinceID: k.SinceID, MaxID: k.MaxID})
+		k.activityOptions())
 	return recordPage(ctx, e, cache.KindActivities, gen, acts, resp, err, k.Limit, func(a *workable.Activity) string {
 		if a.Candidate != nil && a.Candidate.ID != "" {
 			return ""
