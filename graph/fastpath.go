@@ -122,9 +122,7 @@ func (f fastPath) answer(ctx context.Context, oc *graphql.OperationContext) (dat
 	w := &recordWriter{ctx: rctx, oc: oc, jobs: l.job, buf: gqlhttp.DataBuffer(ctx)}
 	w.buf.Grow(64 + 160*len(conn.Nodes))
 	rootSel, ok := w.collect(oc.Operation.SelectionSet, queryTypes)
-	if !ok || !writeObject(w, rootSel, queryTypes[0], conn, func(w *recordWriter, f *graphql.CollectedField, conn *model.CandidateConnection) bool {
-		return w.connection(f.Selections, conn)
-	}) {
+	if !ok || !writeObject(w, rootSel, queryTypes[0], conn, queryWriters) {
 		return nil, false
 	}
 	return gqlhttp.PreparedData(ctx, w.buf), true
@@ -218,9 +216,22 @@ type selectionKey struct {
 // JSON that precedes each field's value.
 type selection struct {
 	fields []graphql.CollectedField
-	// keys are `"alias":`, after a comma but for the first; nil for a
+	// out says, for each field, how to write it.
+	out []fieldOut
+	// resolved is set once writeObject has looked up the writers.
+	resolved bool
+}
+
+// fieldOut says how to write one field of a selection.
+type fieldOut struct {
+	// key is `"alias":`, after a comma but for the first; nil for a
 	// response key already written (marshalFieldSet keeps the first).
-	keys [][]byte
+	key []byte
+	// writer is the field's fieldWriter[T], T the Go type of the
+	// selection's objects, looked up by the first writeObject; nil for a
+	// field the fast path does not know. (A func in an interface costs no
+	// allocation.)
+	writer any
 }
 
 // collect collects sel for an object of types (gqlgen's CollectFields:
@@ -239,7 +250,7 @@ func (w *recordWriter) collect(sel ast.SelectionSet, types []string) (*selection
 		}
 	}
 	fields := graphql.CollectFields(w.oc, sel, types)
-	s := &selection{fields: fields, keys: make([][]byte, len(fields))}
+	s := &selection{fields: fields, out: make([]fieldOut, len(fields))}
 	var key1 bytes.Buffer
 	written := 0
 	for i, f := range fields {
@@ -260,7 +271,7 @@ func (w *recordWriter) collect(sel ast.SelectionSet, types []string) (*selection
 		written++
 		writeQuoted(&key1, f.Alias)
 		key1.WriteByte(':')
-		s.keys[i] = bytes.Clone(key1.Bytes())
+		s.out[i].key = bytes.Clone(key1.Bytes())
 	}
 	if len(sel) > 0 {
 		if w.collected == nil {
@@ -272,27 +283,61 @@ func (w *recordWriter) collect(sel ast.SelectionSet, types []string) (*selection
 	return s, true
 }
 
+// fieldWriter writes the value of the field f of obj; false when it
+// cannot, and gqlgen answers the operation instead.
+type fieldWriter[T any] func(w *recordWriter, f *graphql.CollectedField, obj T) bool
+
+// fieldWriters are the fields of a GraphQL type the fast path answers, by
+// name; any other field of the type leaves the operation to gqlgen.
+type fieldWriters[T any] map[string]fieldWriter[T]
+
 // writeObject writes obj, an object of the GraphQL type typename, with the
-// fields of s in order, field writing each field's value but __typename's;
-// false when field fails.
-func writeObject[T any](w *recordWriter, s *selection, typename string, obj T, field func(*recordWriter, *graphql.CollectedField, T) bool) bool {
+// fields of s in order, by their writers in fields but __typename; false
+// when a field has no writer or its writer fails. The writers are looked
+// up once per selection, for all the objects a list writes with it.
+func writeObject[T any](w *recordWriter, s *selection, typename string, obj T, fields fieldWriters[T]) bool {
+	if !s.resolved {
+		for i := range s.fields {
+			if wr := fields[s.fields[i].Name]; wr != nil {
+				s.out[i].writer = wr
+			}
+		}
+		s.resolved = true
+	}
 	w.buf.WriteByte('{')
 	for i := range s.fields {
-		if s.keys[i] == nil {
+		out := &s.out[i]
+		if out.key == nil {
 			continue
 		}
-		w.buf.Write(s.keys[i])
+		w.buf.Write(out.key)
 		f := &s.fields[i]
 		if f.Name == "__typename" {
 			writeQuoted(w.buf, typename)
 			continue
 		}
-		if !field(w, f, obj) {
+		wr, ok := out.writer.(fieldWriter[T])
+		if !ok || !wr(w, f, obj) {
 			return false
 		}
 	}
 	w.buf.WriteByte('}')
 	return true
+}
+
+// strField writes the non-null String get returns.
+func strField[T any](get func(T) string) fieldWriter[T] {
+	return func(w *recordWriter, _ *graphql.CollectedField, obj T) bool { return w.str(get(obj)) }
+}
+
+// optStringField writes the nullable String get returns.
+func optStringField[T any](get func(T) *string) fieldWriter[T] {
+	return func(w *recordWriter, _ *graphql.CollectedField, obj T) bool { return w.optString(get(obj)) }
+}
+
+// boolField writes the non-null Boolean get returns.
+func boolField[T any](get func(T) bool) fieldWriter[T] {
+	return func(w *recordWriter, _ *graphql.CollectedField, obj T) bool { return w.boolean(get(obj)) }
 }
 
 // hexDigits are the digits of a \u00XX escape.
@@ -392,15 +437,18 @@ func (w *recordWriter) boolean(v bool) bool {
 	return true
 }
 
-// connection writes a CandidateConnection: nodes and pageInfo.
-func (w *recordWriter) connection(sel ast.SelectionSet, conn *model.CandidateConnection) bool {
-	s, ok := w.collect(sel, connectionTypes)
-	return ok && writeObject(w, s, connectionTypes[0], conn, connectionField)
+// queryWriters write the one root field the fast path answers,
+// Query.candidates (under any alias), as read into a connection.
+var queryWriters = fieldWriters[*model.CandidateConnection]{
+	"candidates": func(w *recordWriter, f *graphql.CollectedField, conn *model.CandidateConnection) bool {
+		s, ok := w.collect(f.Selections, connectionTypes)
+		return ok && writeObject(w, s, connectionTypes[0], conn, connectionWriters)
+	},
 }
 
-func connectionField(w *recordWriter, f *graphql.CollectedField, conn *model.CandidateConnection) bool {
-	switch f.Name {
-	case "nodes":
+// connectionWriters write a CandidateConnection: nodes and pageInfo.
+var connectionWriters = fieldWriters[*model.CandidateConnection]{
+	"nodes": func(w *recordWriter, f *graphql.CollectedField, conn *model.CandidateConnection) bool {
 		s, ok := w.collect(f.Selections, candidateTypes)
 		if !ok {
 			return false
@@ -410,78 +458,58 @@ func connectionField(w *recordWriter, f *graphql.CollectedField, conn *model.Can
 			if i > 0 {
 				w.buf.WriteByte(',')
 			}
-			if c == nil || !writeObject(w, s, candidateTypes[0], c, candidateField) {
+			if c == nil || !writeObject(w, s, candidateTypes[0], c, candidateWriters) {
 				return false
 			}
 		}
 		w.buf.WriteByte(']')
 		return true
-	case "pageInfo":
+	},
+	"pageInfo": func(w *recordWriter, f *graphql.CollectedField, conn *model.CandidateConnection) bool {
 		s, ok := w.collect(f.Selections, pageInfoTypes)
-		return ok && conn.PageInfo != nil && writeObject(w, s, pageInfoTypes[0], conn.PageInfo, pageInfoField)
-	}
-	return false
+		return ok && conn.PageInfo != nil && writeObject(w, s, pageInfoTypes[0], conn.PageInfo, pageInfoWriters)
+	},
 }
 
-func pageInfoField(w *recordWriter, f *graphql.CollectedField, p *model.PageInfo) bool {
-	switch f.Name {
-	case "hasNextPage":
-		return w.boolean(p.HasNextPage)
-	case "hasPreviousPage":
-		return w.boolean(p.HasPreviousPage)
-	case "startCursor":
-		return w.optString(p.StartCursor)
-	case "endCursor":
-		return w.optString(p.EndCursor)
-	}
-	return false
+var pageInfoWriters = fieldWriters[*model.PageInfo]{
+	"hasNextPage":     boolField(func(p *model.PageInfo) bool { return p.HasNextPage }),
+	"hasPreviousPage": boolField(func(p *model.PageInfo) bool { return p.HasPreviousPage }),
+	"startCursor":     optStringField(func(p *model.PageInfo) *string { return p.StartCursor }),
+	"endCursor":       optStringField(func(p *model.PageInfo) *string { return p.EndCursor }),
 }
 
-// candidateField writes a list field of a Candidate, or its job.
-func candidateField(w *recordWriter, f *graphql.CollectedField, c *workable.Candidate) bool {
-	switch f.Name {
-	case "id":
-		return w.str(c.ID)
-	case "name":
-		return w.str(c.Name)
-	case "firstName":
-		return w.optString(c.Firstname)
-	case "lastName":
-		return w.optString(c.Lastname)
-	case "email":
-		return w.optString(c.Email)
-	case "headline":
-		return w.optString(c.Headline)
-	case "stage":
-		return w.optString(c.Stage)
-	case "disqualified":
-		return w.boolean(c.Disqualified)
-	case "sourced":
-		return w.boolean(c.Sourced)
-	case "createdAt":
+// candidateWriters write the list fields of a Candidate, and its job.
+var candidateWriters = fieldWriters[*workable.Candidate]{
+	"id":           strField(func(c *workable.Candidate) string { return c.ID }),
+	"name":         strField(func(c *workable.Candidate) string { return c.Name }),
+	"firstName":    optStringField(func(c *workable.Candidate) *string { return c.Firstname }),
+	"lastName":     optStringField(func(c *workable.Candidate) *string { return c.Lastname }),
+	"email":        optStringField(func(c *workable.Candidate) *string { return c.Email }),
+	"headline":     optStringField(func(c *workable.Candidate) *string { return c.Headline }),
+	"stage":        optStringField(func(c *workable.Candidate) *string { return c.Stage }),
+	"disqualified": boolField(func(c *workable.Candidate) bool { return c.Disqualified }),
+	"sourced":      boolField(func(c *workable.Candidate) bool { return c.Sourced }),
+	"createdAt": func(w *recordWriter, _ *graphql.CollectedField, c *workable.Candidate) bool {
 		m := model.MarshalDateTime(c.CreatedAt)
 		if m == graphql.Null {
 			return false
 		}
 		m.MarshalGQL(w.buf)
 		return true
-	case "job":
-		// As candidateJob and the job resolvers give it: the shortcode
-		// and title from the candidate, the other fields from the job's
-		// list item.
+	},
+	// As candidateJob and the job resolvers give it: the shortcode and
+	// title from the candidate, the other fields from the job's list item.
+	"job": func(w *recordWriter, f *graphql.CollectedField, c *workable.Candidate) bool {
 		s, ok := w.collect(f.Selections, jobTypes)
-		return ok && writeObject(w, s, jobTypes[0], &c.Job, jobField)
-	}
-	return false
+		return ok && writeObject(w, s, jobTypes[0], &c.Job, jobWriters)
+	},
 }
 
-func jobField(w *recordWriter, f *graphql.CollectedField, ref *workable.JobRef) bool {
-	switch f.Name {
-	case "shortcode":
-		return w.str(ref.Shortcode)
-	case "title":
-		return w.str(ref.Title)
-	case "state":
+// jobWriters write the fields of a candidate's Job the fast path knows.
+var jobWriters = fieldWriters[*workable.JobRef]{
+	"shortcode": strField(func(ref *workable.JobRef) string { return ref.Shortcode }),
+	"title":     strField(func(ref *workable.JobRef) string { return ref.Title }),
+	"state": func(w *recordWriter, _ *graphql.CollectedField, ref *workable.JobRef) bool {
 		j, ok := w.listedJob(ref.Shortcode)
 		if !ok || j == nil {
 			return false
@@ -492,7 +520,8 @@ func jobField(w *recordWriter, f *graphql.CollectedField, ref *workable.JobRef) 
 		}
 		st.MarshalGQL(w.buf)
 		return true
-	case "location":
+	},
+	"location": func(w *recordWriter, f *graphql.CollectedField, ref *workable.JobRef) bool {
 		j, ok := w.listedJob(ref.Shortcode)
 		if !ok {
 			return false
@@ -502,9 +531,8 @@ func jobField(w *recordWriter, f *graphql.CollectedField, ref *workable.JobRef) 
 			return true
 		}
 		s, ok := w.collect(f.Selections, locationTypes)
-		return ok && writeObject(w, s, locationTypes[0], j.Location, locationField)
-	}
-	return false
+		return ok && writeObject(w, s, locationTypes[0], j.Location, locationWriters)
+	},
 }
 
 // listedJob returns the list item of the job with shortcode from the
@@ -524,30 +552,20 @@ func (w *recordWriter) listedJob(shortcode string) (*workable.Job, bool) {
 	return j, true
 }
 
-func locationField(w *recordWriter, f *graphql.CollectedField, l *workable.Location) bool {
-	switch f.Name {
-	case "locationStr":
-		return w.optString(l.LocationStr)
-	case "country":
-		return w.optString(l.Country)
-	case "countryCode":
-		return w.optString(l.CountryCode)
-	case "region":
-		return w.optString(l.Region)
-	case "regionCode":
-		return w.optString(l.RegionCode)
-	case "city":
-		return w.optString(l.City)
-	case "zipCode":
-		return w.optString(l.ZipCode)
-	case "workplaceType":
-		return w.optString(l.WorkplaceType)
-	case "telecommuting":
+var locationWriters = fieldWriters[*workable.Location]{
+	"locationStr":   optStringField(func(l *workable.Location) *string { return l.LocationStr }),
+	"country":       optStringField(func(l *workable.Location) *string { return l.Country }),
+	"countryCode":   optStringField(func(l *workable.Location) *string { return l.CountryCode }),
+	"region":        optStringField(func(l *workable.Location) *string { return l.Region }),
+	"regionCode":    optStringField(func(l *workable.Location) *string { return l.RegionCode }),
+	"city":          optStringField(func(l *workable.Location) *string { return l.City }),
+	"zipCode":       optStringField(func(l *workable.Location) *string { return l.ZipCode }),
+	"workplaceType": optStringField(func(l *workable.Location) *string { return l.WorkplaceType }),
+	"telecommuting": func(w *recordWriter, _ *graphql.CollectedField, l *workable.Location) bool {
 		if l.Telecommuting == nil {
 			w.buf.WriteString("null")
 			return true
 		}
 		return w.boolean(*l.Telecommuting)
-	}
-	return false
+	},
 }
