@@ -4,11 +4,12 @@ import (
 	"context"
 	"net/http"
 	"time"
+
+	"github.com/workablegw/gateway/ctxkey"
 )
 
-// boundKey is the context key of the request's own context under
-// Detach.
-type boundKey struct{}
+// boundKey carries the request's own context under Detach.
+var boundKey = ctxkey.New[context.Context]("gqlhttp.bound")
 
 // Detach runs next (the gqlgen server) on a context that is never
 // cancelled, keeping the request's context for RequestContext (see
@@ -16,7 +17,7 @@ type boundKey struct{}
 func Detach(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx := r.Context()
-		next.ServeHTTP(w, r.WithContext(context.WithValue(context.WithoutCancel(ctx), boundKey{}, ctx)))
+		next.ServeHTTP(w, r.WithContext(boundKey.With(context.WithoutCancel(ctx), ctx)))
 	})
 }
 
@@ -30,7 +31,7 @@ func RequestContext(ctx context.Context) context.Context {
 	if _, bound := ctx.(boundCtx); bound {
 		return ctx
 	}
-	if req, ok := ctx.Value(boundKey{}).(context.Context); ok {
+	if req, ok := boundKey.Value(ctx); ok {
 		return boundCtx{Context: ctx, req: req}
 	}
 	return ctx
@@ -55,5 +56,5 @@ func (c boundCtx) AfterFunc(f func()) (stop func() bool) { return context.AfterF
 // cancellation of req instead of the request's: for work of its own within
 // a request, such as reading a subscription's event.
 func WithRequest(ctx, req context.Context) context.Context {
-	return context.WithValue(ctx, boundKey{}, req)
+	return boundKey.With(ctx, req)
 }

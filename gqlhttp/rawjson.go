@@ -9,6 +9,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/99designs/gqlgen/graphql"
+	"github.com/workablegw/gateway/ctxkey"
 )
 
 // rawData serves its transport's (gqlgen's POST or GET) requests, every
@@ -39,14 +40,14 @@ type heldResponse struct {
 	prepared *bytes.Buffer
 }
 
-// heldKey finds an operation's heldResponse in its context.
-type heldKey struct{}
+// heldKey carries an operation's heldResponse in its context.
+var heldKey = ctxkey.New[*heldResponse]("gqlhttp.heldResponse")
 
 // DataBuffer returns an empty buffer for the data of the operation of ctx,
 // to be handed back with PreparedData: pooled when the operation's
 // response is written by GET or POST, new otherwise.
 func DataBuffer(ctx context.Context) *bytes.Buffer {
-	if h, _ := ctx.Value(heldKey{}).(*heldResponse); h != nil {
+	if h := heldKey.Get(ctx); h != nil {
 		buf := bufPool.Get().(*bytes.Buffer)
 		buf.Reset()
 		return buf
@@ -63,7 +64,7 @@ func DataBuffer(ctx context.Context) *bytes.Buffer {
 // The caller must not use buf afterwards. Other transports marshal the
 // data as any other, and buf is left to the garbage collector.
 func PreparedData(ctx context.Context, buf *bytes.Buffer) json.RawMessage {
-	if h, _ := ctx.Value(heldKey{}).(*heldResponse); h != nil && h.prepared == nil {
+	if h := heldKey.Get(ctx); h != nil && h.prepared == nil {
 		h.prepared = buf
 	}
 	return buf.Bytes()
@@ -89,7 +90,7 @@ func (e heldExecutor) DispatchOperation(ctx context.Context, rc *graphql.Operati
 		stub := *resp
 		stub.Errors, stub.Data = nil, nil
 		return &stub
-	}, context.WithValue(ctx, heldKey{}, e.held)
+	}, heldKey.With(ctx, e.held)
 }
 
 // stubPrefix is how json.Marshal of heldExecutor's stub starts.

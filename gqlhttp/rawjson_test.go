@@ -312,7 +312,7 @@ func TestPreparedBufferOutlivesAReplacedData(t *testing.T) {
 			t.Fatalf("body %s", rec.Body)
 		}
 		for range 4 {
-			buf := DataBuffer(graphql.StartOperationTrace(context.WithValue(context.Background(), heldKey{}, &heldResponse{})))
+			buf := DataBuffer(graphql.StartOperationTrace(heldKey.With(context.Background(), &heldResponse{})))
 			buf.WriteString(strings.Repeat("x", 64))
 			bufPool.Put(buf)
 		}

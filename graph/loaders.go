@@ -156,7 +156,7 @@ func loadAsync[K comparable, V any](ctx context.Context, l *upstream.Loader[K, V
 // primeCandidate records a candidate Workable just returned in full after a
 // write (create, update): its detail fields cost no further call in this
 // request, and the write invalidates what it changed in the cache (see
-// candidateWritten).
+// upstream.Economy.CandidateWritten).
 func (r *Resolver) primeCandidate(ctx context.Context, c *workable.Candidate) {
 	if c == nil {
 		return

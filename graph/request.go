@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 
+	"github.com/workablegw/gateway/ctxkey"
 	"github.com/workablegw/gateway/upstream"
 )
 
@@ -18,13 +19,11 @@ type request struct {
 	idempotencyKeys int
 }
 
-type requestKey struct{}
+// requestKey carries a request's GraphQL state in its context.
+var requestKey = ctxkey.New[*request]("graph.request")
 
 // requestFrom returns the request in ctx, or nil outside a request.
-func requestFrom(ctx context.Context) *request {
-	rq, _ := ctx.Value(requestKey{}).(*request)
-	return rq
-}
+func requestFrom(ctx context.Context) *request { return requestKey.Get(ctx) }
 
 // withRequest gives each request executed by next its GraphQL state, over
 // the upstream state the credential's economy has put in its context. It
@@ -46,5 +45,5 @@ func withRequest(next http.Handler) http.Handler {
 func newRequest(ctx context.Context) context.Context {
 	rs := upstream.RequestFrom(ctx)
 	rq := &request{loaders: newLoaders(rs.Economy(), rs)}
-	return context.WithValue(ctx, requestKey{}, rq)
+	return requestKey.With(ctx, rq)
 }

@@ -110,7 +110,7 @@ func RejectBatches(next http.Handler) http.Handler {
 			return
 		}
 		if data, ok := unreadBody(r); ok {
-			if i := firstNonSpaceIndex(data); i < len(data) && data[i] == '[' {
+			if i := skipJSONSpace(data, 0); i < len(data) && data[i] == '[' {
 				WriteError(w, http.StatusBadRequest, CodeBatchNotSupported, batchRefusal)
 				return
 			}
@@ -134,19 +134,6 @@ func RejectBatches(next http.Handler) http.Handler {
 
 // batchRefusal is the message of RejectBatches' answer.
 const batchRefusal = "batched operations are not supported; send one operation per request"
-
-// firstNonSpaceIndex returns the index of the first byte of data that is
-// not JSON whitespace, or len(data).
-func firstNonSpaceIndex(data []byte) int {
-	for i, b := range data {
-		switch b {
-		case ' ', '\t', '\n', '\r':
-			continue
-		}
-		return i
-	}
-	return len(data)
-}
 
 // firstNonSpace consumes JSON whitespace from br and returns the next byte
 // without consuming it.

@@ -22,6 +22,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/workablegw/gateway/cache"
+	"github.com/workablegw/gateway/ctxkey"
 	"github.com/workablegw/gateway/telemetry"
 	"github.com/workablegw/gateway/workable"
 )
@@ -302,13 +303,11 @@ func (e *Economy) StaleID(kind cache.Kind, id string) string {
 	return hex.EncodeToString(m.Sum(nil))[:staleIDLen]
 }
 
-type requestKey struct{}
+// requestKey carries a request's state in its context.
+var requestKey = ctxkey.New[*Request]("upstream.Request")
 
 // RequestFrom returns the request state in ctx, or nil outside a request.
-func RequestFrom(ctx context.Context) *Request {
-	rs, _ := ctx.Value(requestKey{}).(*Request)
-	return rs
-}
+func RequestFrom(ctx context.Context) *Request { return requestKey.Get(ctx) }
 
 // CountWorkableCalls is a workable.WithRequestHook hook that counts each
 // Workable attempt in the calling GraphQL request's extensions.cost. Pass it
@@ -970,7 +969,7 @@ func (e *Economy) NewRequest(ctx context.Context) context.Context {
 // begin returns ctx carrying a new request state on e.
 func (e *Economy) begin(ctx context.Context) (context.Context, *Request) {
 	rs := &Request{econ: e, stats: telemetry.StatsFrom(ctx), ordinal: e.requests.Add(1)}
-	return context.WithValue(ctx, requestKey{}, rs), rs
+	return requestKey.With(ctx, rs), rs
 }
 
 // Economy returns the economy of the request's credential (nil for a nil

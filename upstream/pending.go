@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"sync"
 
+	"github.com/workablegw/gateway/ctxkey"
 	"github.com/workablegw/gateway/workable"
 )
 
@@ -205,7 +206,8 @@ func (o *joinOrder) await(ctx context.Context, r workable.Rank) error {
 	}
 }
 
-type joinTurnKey struct{}
+// joinTurnKey carries a fetch's joinTurn in its context.
+var joinTurnKey = ctxkey.New[joinTurn]("upstream.joinTurn")
 
 // joinTurn is what a fetch waits for before its Workable call (see
 // joinOrder).
@@ -220,13 +222,13 @@ func withJoinTurn(ctx context.Context, rs *Request, r workable.Rank) context.Con
 	if rs == nil || len(r) == 0 {
 		return ctx
 	}
-	return context.WithValue(ctx, joinTurnKey{}, joinTurn{order: &rs.order, rank: r})
+	return joinTurnKey.With(ctx, joinTurn{order: &rs.order, rank: r})
 }
 
 // awaitJoinTurn waits until the keys announced before the fetch of ctx have
 // their places (see joinOrder); it returns at once without a turn in ctx.
 func awaitJoinTurn(ctx context.Context) error {
-	jt, ok := ctx.Value(joinTurnKey{}).(joinTurn)
+	jt, ok := joinTurnKey.Value(ctx)
 	if !ok {
 		return nil
 	}

@@ -5,8 +5,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode"
-	"unicode/utf8"
 )
 
 // Rate is Workable's view of the token's budget, from the X-Rate-Limit-*
@@ -42,15 +40,15 @@ func parseRate(h http.Header) Rate {
 // are UUIDs (36 characters).
 const maxRequestIDLen = 128
 
+// requestIDChars are the bytes an X-Request-Id may hold to be kept.
+const requestIDChars = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._:"
+
 // requestID returns an answer's X-Request-Id (API.md §10) when it looks like
 // an id: at most maxRequestIDLen ASCII letters, digits and "-._:". Anything
 // else (it comes from outside, and goes into logs) gives "".
 func requestID(h http.Header) string {
 	id := h.Get("X-Request-Id")
-	bad := func(r rune) bool {
-		return r >= utf8.RuneSelf || !(unicode.IsLetter(r) || unicode.IsDigit(r) || strings.ContainsRune("-._:", r))
-	}
-	if len(id) > maxRequestIDLen || strings.ContainsFunc(id, bad) {
+	if len(id) > maxRequestIDLen || strings.Trim(id, requestIDChars) != "" {
 		return ""
 	}
 	return id
